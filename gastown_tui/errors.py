@@ -1,0 +1,27 @@
+"""Errors the command line reports as one line on stderr with exit status 1."""
+
+
+class UserError(Exception):
+    """Something the user asked for cannot be done; the message says why."""
+
+
+class NotFound(UserError):
+    """An id, rig, address or name that does not exist (message names the nearest known ones)."""
+
+
+def nearest(name: str, known, limit: int = 3) -> list[str]:
+    """The known names closest to `name`, for 'did you mean' messages."""
+    import difflib
+
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=limit, cutoff=0.5)
+    if not close:
+        close = [k for k in known if k.startswith(name[: max(1, len(name) - 2)])][:limit]
+    return close
+
+
+def not_found(kind: str, name: str, known) -> NotFound:
+    """A NotFound whose message lists the nearest known names."""
+    near = nearest(name, known)
+    hint = f" (nearest: {', '.join(near)})" if near else ""
+    return NotFound(f"unknown {kind} {name!r}{hint}")
