@@ -1,0 +1,126 @@
+"""The town tree: town roles, then each rig with its Witness, Refinery, polecats and crew.
+
+Each agent line shows its number (for jump-by-number), its state glyph (or the
+plain word), its name, its hook and how long it has been in that state.
+Selecting a line posts `AgentTree.AgentChosen`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from widgets.glyphs import format_age, glyph
+from widgets.styling import role_style, state_style
+from widgets.view_models import AgentView
+
+TOWN_ROLE_ORDER = {"mayor": 0, "deacon": 1, "boot": 2}
+RIG_ROLE_ORDER = {"witness": 0, "refinery": 1, "polecat": 2, "crew": 3}
+
+
+def tree_order(agents: list[AgentView]) -> list[AgentView]:
+    """Agents in the order the tree shows (and numbers) them."""
+    town = sorted((a for a in agents if a.rig is None), key=lambda a: (TOWN_ROLE_ORDER.get(a.role, 9), a.name))
+    rigs = sorted({a.rig for a in agents if a.rig is not None})
+    ordered = list(town)
+    for rig in rigs:
+        ordered += sorted((a for a in agents if a.rig == rig), key=lambda a: (RIG_ROLE_ORDER.get(a.role, 9), a.name))
+    return ordered
+
+
+class AgentTree(Tree[str]):
+    """Agents by rig, with state glyphs, hooks and time in state."""
+
+    @dataclass
+    class AgentChosen(Message):
+        tree: "AgentTree"
+        address: str
+
+        @property
+        def control(self) -> "AgentTree":
+            return self.tree
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("town", **kwargs)
+        self.show_root = False
+        self.guide_depth = 2
+        self._agents: list[AgentView] = []
+        self._nodes: dict[str, TreeNode[str]] = {}
+        self._structure: tuple = ()
+        self.plain = False
+        self.clock: Callable[[], datetime] | None = None
+        self._quiet = False
+
+    @property
+    def ordered(self) -> list[AgentView]:
+        return list(self._agents)
+
+    def _label(self, number: int, agent: AgentView) -> Text:
+        now = self.clock() if self.clock else None
+        age = format_age((now - agent.since).total_seconds()) if (now and agent.since) else ""
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{number:>2} " if number < 100 else f"{number} ", style="dim")
+        text.append(glyph(agent.state, self.plain), style=state_style(self, agent.state, bold=True))
+        text.append(" ")
+        text.append(agent.name, style=role_style(self, agent.role))
+        if agent.hook_id:
+            text.append(f" {agent.hook_id}", style="italic")
+        if age:
+            text.append(f" {age}", style="dim")
+        return text
+
+    def show_agents(self, agents: list[AgentView], selected: str | None) -> None:
+        """Renders the agents; rebuilds nodes only when the set of agents changes."""
+        self._agents = tree_order(agents)
+        structure = tuple((a.rig, a.address) for a in self._agents)
+        if structure != self._structure:
+            self._structure = structure
+            self._rebuild()
+        else:
+            self.refresh_labels()
+        if selected:
+            self.select_agent(selected)
+
+    def _rebuild(self) -> None:
+        self._quiet = True
+        self.clear()
+        self._nodes.clear()
+        current: TreeNode[str] | None = None
+        current_rig: object = ()
+        for number, agent in enumerate(self._agents, start=1):
+            if agent.rig != current_rig:
+                current_rig = agent.rig
+                title = "town" if agent.rig is None else f"rig {agent.rig}"
+                current = self.root.add(Text(title, style="bold"), data=None, expand=True)
+            assert current is not None
+            node = current.add_leaf(self._label(number, agent), data=agent.address)
+            self._nodes[agent.address] = node
+        self._quiet = False
+
+    def refresh_labels(self) -> None:
+        for number, agent in enumerate(self._agents, start=1):
+            node = self._nodes.get(agent.address)
+            if node is not None:
+                node.set_label(self._label(number, agent))
+
+    def select_agent(self, address: str) -> None:
+        node = self._nodes.get(address)
+        if node is not None and self.cursor_node is not node:
+            self._quiet = True
+            self.move_cursor(node)
+            self._quiet = False
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        event.stop()
+        if not self._quiet and event.node.data:
+            self.post_message(self.AgentChosen(self, event.node.data))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        event.stop()
+        if event.node.data:
+            self.post_message(self.AgentChosen(self, event.node.data))

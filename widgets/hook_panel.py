@@ -1,0 +1,41 @@
+"""The focused agent's hook: the bead it must work on and its molecule checklist."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from widgets.view_models import HookView
+
+STEP_MARK = {"closed": "[x]", "in_progress": "[>]", "hooked": "[>]"}
+
+
+def hook_text(hook: HookView | None, agent: str | None) -> Text:
+    text = Text()
+    if agent is None:
+        text.append("no agent selected", style="dim")
+        return text
+    if hook is None or hook.bead_id is None:
+        text.append(f"{agent}\n", style="bold")
+        text.append("hook empty", style="dim")
+        return text
+    text.append(f"{hook.bead_id} ", style="bold")
+    text.append(hook.title)
+    if hook.status:
+        text.append(f"  ({hook.status})", style="dim")
+    if hook.molecule_id:
+        text.append(f"\n{hook.formula or 'molecule'} {hook.molecule_id}  {hook.done}/{len(hook.steps)}", style="dim")
+        for step in hook.steps:
+            mark = STEP_MARK.get(step.status, "[ ]")
+            style = "dim" if step.status == "closed" else ("bold" if step.ready else "")
+            text.append(f"\n{mark} {step.title}", style=style)
+    else:
+        text.append("\nno molecule attached", style="dim")
+    return text
+
+
+class HookPanel(Static):
+    """Renders one HookView."""
+
+    def show_hook(self, hook: HookView | None, agent: str | None) -> None:
+        self.border_title = "Hook" + (f" · {agent}" if agent else "")
+        self.update(hook_text(hook, agent))

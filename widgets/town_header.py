@@ -1,0 +1,43 @@
+"""The header line: the town's name and its counts (agents by state, convoys, merge queue, mail)."""
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.text import Text
+from textual.widgets import Static
+
+from widgets.glyphs import glyph
+from widgets.styling import state_style
+from widgets.view_models import TownView
+
+COUNTED = ("working", "needs_approval", "stuck", "dead", "idle", "finished_unseen")
+
+
+class TownHeader(Static):
+    """One line: `gastown · <town> · 12 agents ● 3 ◆ 1 ... · convoys 1/2 landed · MQ 2 · needs you 4 · mail 3`."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("gastown", **kwargs)
+        self.plain = False
+
+    def show_town(self, town: TownView, screen_title: str = "") -> None:
+        states = Counter(a.state for a in town.agents)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(" gastown ", style="bold reverse")
+        text.append(f" {town.name} ", style="bold")
+        if screen_title:
+            text.append(f"· {screen_title} ", style="italic")
+        text.append(f"· {len(town.agents)} agents ")
+        for state in COUNTED:
+            if states.get(state):
+                text.append(f"{glyph(state, self.plain)}{states[state]} ", style=state_style(self, state, bold=True))
+        landed = sum(1 for c in town.convoys if c.total and c.done == c.total)
+        text.append(f"· convoys {landed}/{len(town.convoys)} landed ")
+        active = sum(1 for m in town.mrs if m.state != "merged")
+        text.append(f"· MQ {active} ")
+        if town.needs_you:
+            text.append(f"· needs you {len(town.needs_you)} ", style="bold reverse")
+        text.append(f"· mail {town.unread} unread")
+        if town.errors:
+            text.append(f" · {len(town.errors)} problems", style="bold red")
+        self.update(text)
