@@ -1,0 +1,150 @@
+"""The patrol runner: wake on change, timers with backoff, events for every run, restart after a crash."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from gastown_tui.patrols.base import Decision, Patrol, Report, Timer
+from gastown_tui.patrols.runner import PatrolRunner
+
+
+class Counter(Patrol):
+    def __init__(self, name="counter", timer=Timer(30, 300), kinds=("ledger",), act=False, fail_first=0):
+        self.name, self.role, self.timer = name, "test", timer
+        self.kinds, self.act, self.fail_first = kinds, act, fail_first
+        self.runs: list[tuple[float, str]] = []
+
+    def concerns(self, change):
+        return change.kind in self.kinds
+
+    def run(self, ctx):
+        self.runs.append((time.monotonic(), ctx.reason))
+        if len(self.runs) <= self.fail_first:
+            raise RuntimeError(f"boom {len(self.runs)}")
+        return Report(saw={"n": len(self.runs)}, did=[Decision("noted", "x", "because")] if self.act else [])
+
+
+def make_town(tmp_path):
+    (tmp_path / ".beads").mkdir()
+    (tmp_path / ".beads" / "issues.jsonl").write_text("")
+    (tmp_path / ".runtime").mkdir()
+    (tmp_path / ".events.jsonl").write_text("")
+    return tmp_path
+
+
+async def wait_for(cond, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+def events(town):
+    return [json.loads(l) for l in (town / ".events.jsonl").read_text().splitlines() if l.strip()]
+
+
+async def test_a_ledger_change_wakes_the_concerned_patrol_within_a_second(tmp_path):
+    town = make_town(tmp_path)
+    ledger_patrol, other = Counter("ledger-watcher"), Counter("runtime-watcher", kinds=("runtime",))
+    runner = PatrolRunner(town, [ledger_patrol, other])
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(ledger_patrol.runs) == 1 and len(other.runs) == 1)  # start-up run
+        await asyncio.sleep(0.3)
+        t0 = time.monotonic()
+        with open(town / ".beads" / "issues.jsonl", "a") as f:
+            f.write('{"id":"gt-1"}\n')
+        assert await wait_for(lambda: len(ledger_patrol.runs) == 2, timeout=3)
+        assert ledger_patrol.runs[1][0] - t0 < 1.0
+        assert ledger_patrol.runs[1][1] == "change"
+        await asyncio.sleep(0.3)
+        assert len(other.runs) == 1  # not its business
+    finally:
+        await runner.stop()
+
+
+async def test_idle_runs_back_off_and_activity_resets_the_timer(tmp_path):
+    town = make_town(tmp_path)
+    idle = Counter("idle", timer=Timer(0.1, 0.4))
+    busy = Counter("busy", timer=Timer(0.1, 0.4), act=True)
+    runner = PatrolRunner(town, [idle, busy], watch=False, min_gap=0.0)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(idle.runs) >= 5, timeout=5)
+        gaps = [b[0] - a[0] for a, b in zip(idle.runs, idle.runs[1:])]
+        # lower bounds are exact (timers never fire early); upper bounds leave room for a loaded machine
+        assert 0.1 <= gaps[0] < 0.19
+        assert 0.2 <= gaps[1] < 0.38
+        assert 0.4 <= gaps[2] < 0.7
+        assert 0.4 <= gaps[3] < 0.7  # capped at max
+        assert runner.get_status("idle").interval == pytest.approx(0.4)
+        assert runner.get_status("busy").interval == pytest.approx(0.1)  # it keeps doing things
+        st = runner.get_status("idle")
+        assert st.next_run_at is not None and st.last_run_at is not None and st.next_run_at > st.last_run_at
+    finally:
+        await runner.stop()
+
+
+async def test_every_run_is_an_event_with_what_it_saw_and_did_and_does_not_wake_anyone(tmp_path):
+    town = make_town(tmp_path)
+    actor = Counter("actor", act=True)
+    listener = Counter("events-listener", kinds=("events",))
+    seen = []
+    runner = PatrolRunner(town, [actor, listener])
+    runner.subscribe(seen.append)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(seen) >= 2)
+        await asyncio.sleep(0.5)
+        assert len(listener.runs) == 1  # the patrol_run events did not wake it
+        runs = [e for e in events(town) if e["type"] == "patrol_run"]
+        mine = [e for e in runs if e["payload"]["patrol"] == "actor"]
+        assert mine and mine[0]["payload"]["saw"] == {"n": 1}
+        assert mine[0]["payload"]["did"] == [{"kind": "noted", "target": "x", "reason": "because"}]
+        # a real event from someone else does wake it
+        with open(town / ".events.jsonl", "a") as f:
+            f.write(json.dumps({"ts": "now", "type": "done", "actor": "gastown/polecats/nux", "payload": {}}) + "\n")
+        assert await wait_for(lambda: len(listener.runs) == 2, timeout=3)
+        assert {r.patrol for r in seen} >= {"actor", "events-listener"}
+    finally:
+        await runner.stop()
+
+
+async def test_a_patrol_that_raises_is_reported_and_runs_again(tmp_path):
+    town = make_town(tmp_path)
+    flaky = Counter("flaky", timer=Timer(0.1, 1.0), fail_first=2)
+    runner = PatrolRunner(town, [flaky], watch=False, min_gap=0.0)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(flaky.runs) >= 2)
+        st = runner.get_status("flaky")
+        assert st.failures >= 1 and "boom" in st.last_error
+        assert await wait_for(lambda: len(flaky.runs) >= 3 and runner.get_status("flaky").state == "idle")
+        failed = [e for e in events(town) if e["type"] == "patrol_failed"]
+        assert len(failed) == 2 and "RuntimeError: boom 1" in failed[0]["payload"]["error"]
+    finally:
+        await runner.stop()
+    assert runner.get_status("flaky").state == "stopped"
+
+
+async def test_manual_wake_and_adding_a_patrol_while_running(tmp_path):
+    town = make_town(tmp_path)
+    a = Counter("a")
+    runner = PatrolRunner(town, [a], watch=False)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(a.runs) == 1)
+        runner.wake("a")
+        assert await wait_for(lambda: len(a.runs) == 2)
+        assert a.runs[1][1] == "manual"
+        b = Counter("b")
+        runner.add(b)
+        assert await wait_for(lambda: len(b.runs) == 1)
+        assert runner.has("b") and set(runner.names()) == {"a", "b"}
+    finally:
+        await runner.stop()
