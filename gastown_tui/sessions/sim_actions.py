@@ -1,0 +1,244 @@
+"""Carries out the simulated agent's instructions in its worktree.
+
+Real file edits, real processes, real ``git``. Everything stays inside the
+worktree: paths are resolved and refused when they would leave it. Every
+action reports what it did through the `log` callback (one line at a time);
+a failure raises `SimFailure`, `sim: hang` raises `SimHang`, an interrupt
+(Esc on the agent's screen) raises `SimInterrupted`.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+from gastown_tui.sessions.sim_script import Action, parse_rebase_arg
+
+
+class SimFailure(Exception):
+    """The work cannot go on; the message says why (shown on screen, work stays hooked)."""
+
+
+class SimHang(Exception):
+    """`sim: hang`: the agent must look stuck from now on."""
+
+
+class SimInterrupted(Exception):
+    """The user pressed Esc while the agent was working."""
+
+
+Log = Callable[[str], None]
+
+
+def atomic_write(path: Path, data: str) -> None:
+    """Writes `data` to `path` through a temp file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.sim-tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Workspace:
+    """A worktree the simulated agent works in."""
+
+    def __init__(self, root: Path, log: Log, stop: Callable[[], bool] = lambda: False,
+                 env: dict[str, str] | None = None, target: str = "main"):
+        self.root = Path(root).resolve()
+        self.log = log
+        self.stop = stop
+        self.env = dict(os.environ if env is None else env)
+        self.target = target
+
+    # -- helpers ---------------------------------------------------------
+    def _path(self, rel: str, action: Action) -> Path:
+        path = (self.root / rel).resolve()
+        if path != self.root and self.root not in path.parents:
+            raise SimFailure(f"{action.where}: {rel!r} is outside the worktree")
+        return path
+
+    def _check_stop(self) -> None:
+        if self.stop():
+            raise SimInterrupted()
+
+    def _proc(self, argv: list[str], *, shell_cmd: str | None = None, check: bool = True,
+              timeout: float = 600) -> subprocess.CompletedProcess:
+        """Runs a process in the worktree, interruptible, output captured."""
+        cmd = ["/bin/sh", "-c", shell_cmd] if shell_cmd is not None else argv
+        proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                errors="replace", start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                out, _ = proc.communicate(timeout=0.05)
+                break
+            except subprocess.TimeoutExpired:
+                if self.stop() or time.monotonic() > deadline:
+                    try:
+                        os.killpg(proc.pid, 9)
+                    except ProcessLookupError:
+                        pass
+                    proc.communicate()
+                    if self.stop():
+                        raise SimInterrupted() from None
+                    raise SimFailure(f"{' '.join(cmd)} took longer than {timeout:.0f}s") from None
+        result = subprocess.CompletedProcess(cmd, proc.returncode, out, "")
+        if check and proc.returncode != 0:
+            tail = "\n".join(out.strip().splitlines()[-5:])
+            raise SimFailure(f"`{' '.join(argv or [shell_cmd or ''])}` exited {proc.returncode}: {tail}")
+        return result
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return self._proc(["git", *args], check=check)
+
+    # -- actions ---------------------------------------------------------
+    def run(self, action: Action) -> None:
+        self._check_stop()
+        getattr(self, f"do_{action.kind}")(action)
+
+    def do_write(self, action: Action) -> None:
+        path = self._path(action.arg, action)
+        existed = path.exists()
+        atomic_write(path, action.body or "")
+        n = (action.body or "").count("\n")
+        self.log(f"{'Updated' if existed else 'Created'} {action.arg} ({n} line{'s' if n != 1 else ''})")
+
+    def do_append(self, action: Action) -> None:
+        path = self._path(action.arg, action)
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        body = action.body or ""
+        if old.endswith(body) and body:
+            self.log(f"{action.arg} already ends with this text; nothing to append")
+            return
+        sep = "" if not old or old.endswith("\n") else "\n"
+        atomic_write(path, old + sep + body)
+        self.log(f"Appended {body.count(chr(10))} line(s) to {action.arg}")
+
+    def do_run(self, action: Action) -> None:
+        result = self._proc([], shell_cmd=action.arg, check=False)
+        lines = result.stdout.rstrip().splitlines()
+        for line in lines[-8:]:
+            self.log(f"  {line}")
+        if len(lines) > 8:
+            self.log(f"  … +{len(lines) - 8} lines")
+        if result.returncode != 0:
+            raise SimFailure(f"{action.where}: `{action.arg}` exited with status {result.returncode}")
+        self.log(f"exit 0")
+
+    def do_commit(self, action: Action) -> None:
+        self.git("add", "-A")
+        if self.git("diff", "--cached", "--quiet", check=False).returncode == 0:
+            self.log("nothing to commit (already committed)")
+            return
+        self.git("commit", "-q", "-m", action.arg)
+        sha = self.git("rev-parse", "--short", "HEAD").stdout.strip()
+        self.log(f"[{sha}] {action.arg}")
+
+    def do_sleep(self, action: Action) -> None:
+        end = time.monotonic() + float(action.arg)
+        while time.monotonic() < end:
+            self._check_stop()
+            time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+    def do_fail(self, action: Action) -> None:
+        raise SimFailure(action.arg or f"instructed to fail ({action.where})")
+
+    def do_hang(self, action: Action) -> None:
+        raise SimHang()
+
+    def do_rebase(self, action: Action) -> None:
+        ref, strategy = parse_rebase_arg(action.arg, action.where)
+        ref = ref or self._default_target()
+        self.log(f"rebasing onto {ref}")
+        result = self._proc(["git", "rebase", ref], check=False)
+        rounds = 0
+        while self._rebase_in_progress():
+            rounds += 1
+            if rounds > 200:
+                raise SimFailure(f"{action.where}: rebase onto {ref} did not finish after 200 rounds")
+            conflicted = [f for f in self.git("diff", "--name-only", "--diff-filter=U").stdout.splitlines() if f]
+            if not conflicted and result.returncode != 0 and "conflict" not in result.stdout.lower():
+                self.git("rebase", "--abort", check=False)
+                raise SimFailure(f"{action.where}: git rebase {ref} failed: {result.stdout.strip()[-300:]}")
+            for rel in conflicted:
+                self._resolve(rel, strategy)
+                self.log(f"resolved conflict in {rel} ({strategy})")
+            if self.git("diff", "--cached", "--quiet", check=False).returncode == 0 and not conflicted:
+                result = self._proc(["git", "rebase", "--skip"], check=False)
+            else:
+                result = self._proc(["git", "-c", "core.editor=true", "rebase", "--continue"], check=False)
+        if result.returncode != 0 and not self._rebase_in_progress():
+            head = self.git("rev-parse", "--short", "HEAD").stdout.strip()
+            if self.git("merge-base", "--is-ancestor", ref, "HEAD", check=False).returncode != 0:
+                raise SimFailure(f"{action.where}: git rebase {ref} failed: {result.stdout.strip()[-300:]}")
+            self.log(f"rebased; HEAD is {head}")
+            return
+        head = self.git("rev-parse", "--short", "HEAD").stdout.strip()
+        self.log(f"rebased onto {ref}; HEAD is {head}")
+
+    # -- rebase helpers --------------------------------------------------
+    def _default_target(self) -> str:
+        remotes = self.git("remote").stdout.split()
+        if "origin" in remotes:
+            self.git("fetch", "-q", "origin")
+            if self.git("rev-parse", "--verify", "-q", f"origin/{self.target}", check=False).returncode == 0:
+                return f"origin/{self.target}"
+        return self.target
+
+    def _rebase_in_progress(self) -> bool:
+        git_dir = Path(self.git("rev-parse", "--git-dir").stdout.strip())
+        if not git_dir.is_absolute():
+            git_dir = self.root / git_dir
+        return (git_dir / "rebase-merge").exists() or (git_dir / "rebase-apply").exists()
+
+    def _resolve(self, rel: str, strategy: str) -> None:
+        path = self.root / rel
+        if not path.exists():
+            self.git("rm", "-q", "--", rel, check=False)
+            return
+        text = path.read_text(encoding="utf-8", errors="replace")
+        atomic_write(path, resolve_conflict_text(text, strategy))
+        self.git("add", "--", rel)
+
+
+def resolve_conflict_text(text: str, strategy: str) -> str:
+    """Resolves git conflict markers in `text`.
+
+    During a rebase the first side (after ``<<<<<<<``) is the target, the second
+    (before ``>>>>>>>``) is this branch's commit. `union` keeps target then branch
+    lines (a line present in both is kept once), `target` keeps the first side,
+    `branch` keeps the second. A diff3 base section (``|||||||``) is dropped.
+    """
+    out: list[str] = []
+    state = None
+    first: list[str] = []
+    second: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if state is None and line.startswith("<<<<<<<"):
+            state, first, second = "first", [], []
+        elif state == "first" and line.startswith("|||||||"):
+            state = "base"
+        elif state in ("first", "base") and line.startswith("======="):
+            state = "second"
+        elif state == "second" and line.startswith(">>>>>>>"):
+            if strategy == "target":
+                out += first
+            elif strategy == "branch":
+                out += second
+            else:
+                out += first + [ln for ln in second if ln not in first]
+            state = None
+        elif state == "first":
+            first.append(line)
+        elif state == "second":
+            second.append(line)
+        elif state is None:
+            out.append(line)
+    if state is not None:
+        raise SimFailure("unterminated conflict markers")
+    return "".join(out)

@@ -1,0 +1,121 @@
+"""The simulated agent's work loop: prime, run the hook's instructions, work the molecule, `gt done`.
+
+1. `gt prime --json`. Nothing hooked: say so and go idle.
+2. Retry or first attempt? A retry is when this agent's mail holds a FIX_NEEDED
+   message naming the hooked bead (the Refinery sends one when it puts work back
+   on the hook), or when GT_SIM_RETRY=1.
+3. The hooked bead's own instructions (see sim_script) are the task: they run when
+   no step of the molecule is closed yet, or on a retry, before the steps.
+4. Then each ready step in turn (`next_step` from a fresh `gt prime`): its
+   instructions, then `gt mol done STEP`.
+5. `gt done` submits the work.
+Any failure stops the loop and leaves the work on the hook.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Protocol
+
+from gastown_tui.sessions.sim_actions import SimFailure, Workspace
+from gastown_tui.sessions.sim_script import SimScriptError, parse_instructions, select_actions
+from gastown_tui.sessions.sim_town import Prime, Town, TownError, fix_needed_mail
+
+
+class Reporter(Protocol):
+    def log(self, text: str, style: str = "") -> None: ...
+    def activity(self, text: str) -> None: ...
+
+
+def _hook_id(hook: dict) -> str:
+    return str(hook.get("id") or "")
+
+
+def is_retry(town: Town, hook: dict, report: Reporter) -> bool:
+    if os.environ.get("GT_SIM_RETRY") == "1":
+        report.log("GT_SIM_RETRY=1: treating this as a retry", "dim")
+        return True
+    try:
+        mails = fix_needed_mail(town.inbox(), _hook_id(hook))
+    except TownError as exc:
+        report.log(f"could not read mail ({exc}); assuming a first attempt", "warn")
+        return False
+    for msg in mails:
+        report.log(f"Mail: {msg.get('subject') or msg.get('title')}", "warn")
+    return bool(mails)
+
+
+def run_actions(text: str, source: str, retry: bool, ws: Workspace, report: Reporter) -> int:
+    """Runs the instructions in `text`; returns how many ran."""
+    try:
+        actions = select_actions(parse_instructions(text, source), retry)
+    except SimScriptError as exc:
+        raise SimFailure(f"bad instruction: {exc}") from None
+    for action in actions:
+        report.activity(action.describe())
+        report.log(f"⏺ {action.describe()}", "tool")
+        ws.run(action)
+    return len(actions)
+
+
+def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bool] = lambda: False) -> str:
+    """Does the hooked work; returns a one-line outcome. Raises SimFailure / SimHang / SimInterrupted."""
+    report.activity("Reading my hook (gt prime)")
+    report.log("⏺ Bash(gt prime --json)", "tool")
+    try:
+        prime = town.prime()
+    except TownError as exc:
+        raise SimFailure(str(exc)) from None
+    hook = prime.hook
+    if not hook:
+        report.log("  ⎿ nothing on my hook — waiting for work", "dim")
+        return "nothing on the hook"
+    hook_id = _hook_id(hook)
+    report.log(f"  ⎿ hooked: {hook_id} {hook.get('title', '')}", "dim")
+    retry = is_retry(town, hook, report)
+    if retry:
+        report.log(f"This is a retry of {hook_id}: following the sim[retry] instructions", "warn")
+    closed_any = any(s.status == "closed" for s in prime.steps)
+    if retry or not closed_any:
+        run_actions(hook.get("description") or "", hook_id, retry, ws, report)
+    elif prime.steps:
+        report.log("  ⎿ the hook's task was done by an earlier session; continuing the molecule", "dim")
+    seen: set[str] = set()
+    while prime.next_step:
+        step_id = prime.next_step
+        if step_id in seen:
+            raise SimFailure(f"step {step_id} is still open after `gt mol done {step_id}`")
+        seen.add(step_id)
+        step = prime.step(step_id)
+        title = step.title if step else ""
+        n = len([s for s in prime.steps if s.status == "closed"]) + 1
+        report.log(f"Step {n}/{len(prime.steps)}: {step_id} {title}", "step")
+        if step is not None:
+            run_actions(step.description, step_id, retry, ws, report)
+        if stop():
+            from gastown_tui.sessions.sim_actions import SimInterrupted
+
+            raise SimInterrupted()
+        report.activity(f"Closing step {step_id}")
+        report.log(f"⏺ Bash(gt mol done {step_id})", "tool")
+        try:
+            town.mol_done(step_id)
+            prime = town.prime()
+        except TownError as exc:
+            raise SimFailure(str(exc)) from None
+    open_steps = [s.id for s in prime.steps if s.status != "closed"]
+    if open_steps:
+        raise SimFailure(f"molecule steps still open but none ready: {', '.join(open_steps)}")
+    report.activity("Submitting (gt done)")
+    report.log("⏺ Bash(gt done)", "tool")
+    try:
+        out = town.done()
+    except TownError as exc:
+        raise SimFailure(str(exc)) from None
+    for line in out.splitlines()[-4:]:
+        report.log(f"  ⎿ {line}", "dim")
+    return f"submitted {hook_id}"
+
+
+def describe_prime(prime: Prime) -> str:
+    hook = prime.hook or {}
+    return f"{prime.agent} hook={_hook_id(hook) or '-'} steps={len(prime.steps)} next={prime.next_step or '-'}"
