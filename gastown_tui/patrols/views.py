@@ -1,0 +1,87 @@
+"""Plain views of the town that the patrols decide from.
+
+The decision functions (`witness.decide`, `deacon.decide`, `boot.decide`) take
+these views and a clock value and return `Decision`s; they touch nothing. The
+patrol classes build the views from the ledger and the session manager
+(`patrols/observe.py`) and carry the decisions out. Tests build views by hand.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SessionView:
+    """A live (or just-dead) agent session as the session manager reports it."""
+
+    alive: bool
+    state: str  # starting, working, needs-approval, idle, stuck, exited
+    started_at: float
+    last_change_at: float  # last screen change other than spinners/clocks
+    session_id: str = ""
+    state_rule: str = ""
+
+
+@dataclass
+class WorkerView:
+    """A polecat (or crew member) and its work."""
+
+    address: str
+    rig: str
+    hook: str | None = None  # the bead on its hook (status hooked or in_progress, assignee = address)
+    hook_title: str = ""
+    session: SessionView | None = None
+    done: bool = False  # it ran `gt done`: an MR exists for its hook, or its agent state says done
+    mr: str | None = None  # the open merge request for its work
+    mr_state: str | None = None
+    branch: str | None = None
+    has_unmerged_work: bool = False
+
+
+@dataclass
+class TrackedView:
+    id: str
+    rig: str | None
+    status: str
+    assignee: str | None = None
+    ready: bool = False  # open, not blocked
+
+
+@dataclass
+class ConvoyView:
+    id: str
+    title: str
+    status: str
+    tracked: list[TrackedView] = field(default_factory=list)
+    created_at: float | None = None
+
+    @property
+    def closed_count(self) -> int:
+        return sum(1 for t in self.tracked if t.status == "closed")
+
+
+@dataclass
+class EscalationView:
+    id: str
+    title: str
+    severity: str = "medium"
+    source: str = ""
+    routed: bool = False
+
+
+@dataclass
+class RigView:
+    name: str
+    max_polecats: int = 10
+    workers: list[WorkerView] = field(default_factory=list)
+
+
+@dataclass
+class TownView:
+    rigs: list[RigView] = field(default_factory=list)
+    convoys: list[ConvoyView] = field(default_factory=list)
+    escalations: list[EscalationView] = field(default_factory=list)
+    patrols: set[str] = field(default_factory=set)  # names of patrols alive in the runner
+
+    def rig(self, name: str) -> RigView | None:
+        return next((r for r in self.rigs if r.name == name), None)

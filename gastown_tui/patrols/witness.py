@@ -1,0 +1,137 @@
+"""The Witness: one per rig, watches the polecats. Restart-first, as in Gas Town.
+
+Rules (`decide`), for each polecat with work on its hook:
+
+- no session, or its process has died, and the work is not yet submitted
+  -> `restart` (GUPP: the new session finds its hook); after `max_restarts` for
+  the same bead -> `escalate` to the Overseer instead;
+- working (or stuck) with no screen change for `stalled_after` (15 min) -> `nudge`
+  (once per quiet spell); for `hung_after` (30 min) -> `restart`;
+- waiting at an approval prompt for `stalled_after` -> `escalate` (a person must answer);
+- finished (`gt done` ran): its merge request is checked: open -> `check_mr`
+  (wakes the Refinery, once per MR); none -> `escalate`.
+
+The Witness never removes a worktree or a branch: it has no decision that does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
+from gastown_tui.patrols.views import RigView, WorkerView
+
+WORKING = ("working", "stuck", "starting")
+
+
+@dataclass
+class WitnessThresholds:
+    stalled_after: float = 15 * 60
+    hung_after: float = 30 * 60
+    spawn_grace: float = 60.0  # a session younger than this is left alone
+    max_restarts: int = 3  # per bead, then escalate
+
+
+@dataclass
+class WitnessMemory:
+    """What the Witness remembers between runs (in memory; losing it only means one repeated nudge)."""
+
+    nudged: dict[str, float] = field(default_factory=dict)  # address -> last_change_at when nudged
+    escalated: set[str] = field(default_factory=set)  # "address:bead:why"
+    restarts: dict[str, int] = field(default_factory=dict)  # bead -> restarts so far
+    mr_checked: set[str] = field(default_factory=set)
+
+
+def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThresholds | None = None) -> list[Decision]:
+    th = th or WitnessThresholds()
+    out: list[Decision] = []
+    for w in rig.workers:
+        if w.hook is None:
+            continue
+        d = _decide_worker(w, now, memory, th)
+        if d is not None:
+            out.append(d)
+    return out
+
+
+def _escalate_once(w: WorkerView, memory: WitnessMemory, why: str, reason: str) -> Decision | None:
+    key = f"{w.address}:{w.hook}:{why}"
+    if key in memory.escalated:
+        return None
+    memory.escalated.add(key)
+    return Decision("escalate", "overseer", reason, bead=w.hook, detail={"agent": w.address, "why": why})
+
+
+def _restart(w: WorkerView, memory: WitnessMemory, th: WitnessThresholds, reason: str, why: str) -> Decision | None:
+    count = memory.restarts.get(w.hook or "", 0)
+    if count >= th.max_restarts:
+        return _escalate_once(w, memory, "restarts", f"{w.address} was restarted {count} times on {w.hook} and is "
+                              f"still not making progress ({reason})")
+    memory.restarts[w.hook or ""] = count + 1
+    memory.nudged.pop(w.address, None)
+    return Decision("restart", w.address, reason, bead=w.hook, detail={"why": why, "attempt": count + 1})
+
+
+def _decide_worker(w: WorkerView, now: float, memory: WitnessMemory, th: WitnessThresholds) -> Decision | None:
+    s = w.session
+    if w.done:
+        if w.mr:
+            if w.mr in memory.mr_checked:
+                return None
+            memory.mr_checked.add(w.mr)
+            return Decision("check_mr", f"{w.rig}/refinery", f"{w.address} finished {w.hook}; merge request "
+                            f"{w.mr} is {w.mr_state or 'queued'}", bead=w.mr, detail={"agent": w.address})
+        return _escalate_once(w, memory, "no-mr", f"{w.address} finished {w.hook} but there is no merge request for it")
+    if s is None or not s.alive:
+        what = "has no session" if s is None else f"process exited ({s.state_rule or 'exit'})"
+        return _restart(w, memory, th, f"{w.address} {what} with {w.hook} on its hook", "dead")
+    if now - s.started_at < th.spawn_grace:
+        return None
+    quiet = now - s.last_change_at
+    if s.state == "needs-approval" and quiet >= th.stalled_after:
+        return _escalate_once(w, memory, f"approval@{s.last_change_at}", f"{w.address} has waited at an approval "
+                              f"prompt for {quiet / 60:.0f} min")
+    if s.state not in WORKING:
+        return None
+    if quiet >= th.hung_after:
+        return _restart(w, memory, th, f"{w.address} hung: no screen change for {quiet / 60:.0f} min", "hung")
+    if quiet >= th.stalled_after and memory.nudged.get(w.address) != s.last_change_at:
+        memory.nudged[w.address] = s.last_change_at
+        return Decision("nudge", w.address, f"{w.address} stalled: no screen change for {quiet / 60:.0f} min",
+                        bead=w.hook, detail={"message": "Witness check: you look stalled. Continue the work on your "
+                                             "hook (gt prime shows it); if you are blocked, say so with gt escalate."})
+    return None
+
+
+class Witness(Patrol):
+    """The per-rig patrol: observes the rig (see observe.py), decides, and acts through the `actions` object."""
+
+    role = "witness"
+
+    def __init__(self, rig: str, observer, actions, thresholds: WitnessThresholds | None = None,
+                 timer: Timer = Timer()):
+        self.rig = rig
+        self.name = f"witness:{rig}"
+        self.observer = observer
+        self.actions = actions
+        self.thresholds = thresholds or WitnessThresholds()
+        self.timer = timer
+        self.memory = WitnessMemory()
+
+    def concerns(self, change: Change) -> bool:
+        if change.kind in ("ledger", "manual"):
+            return True
+        if change.kind == "session":
+            return any(e.get("rig") == self.rig for e in change.events)
+        return False
+
+    def run(self, ctx: RunContext) -> Report:
+        view = self.observer.rig_view(self.rig, now=ctx.now)
+        decisions = decide(view, ctx.now, self.memory, self.thresholds)
+        for d in decisions:
+            self.actions.apply(d, actor=f"{self.rig}/witness")
+        saw = {
+            "polecats": len(view.workers),
+            "hooked": sum(1 for w in view.workers if w.hook),
+            "states": {w.address: (w.session.state if w.session else "no-session") for w in view.workers if w.hook},
+        }
+        return Report(saw=saw, did=decisions)
