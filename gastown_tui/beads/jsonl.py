@@ -1,0 +1,247 @@
+"""One JSONL file of bead records, kept line for line.
+
+Every line of the file is remembered. A record that was not changed is written
+back as its original line, byte for byte, whatever its style; a changed record
+is re-encoded canonically in place; new records are inserted in id order; lines
+that are not beads (a `_schema` header, `_type: memory` records, blank lines) stay
+where they were. When an id appears several times the version with the latest
+`updated_at` wins (a tombstone beats any other state); the others are reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gastown_tui.beads.atomic import atomic_write, signature
+from gastown_tui.beads.codec import decode, encode
+from gastown_tui.beads.errors import LedgerError, MalformedLedger
+from gastown_tui.beads.timestamps import to_ns_or
+
+
+@dataclass
+class Duplicate:
+    id: str
+    lines: list[int]          # 1-based line numbers holding this id
+    winner: int               # the line whose version was kept
+    reason: str               # "latest updated_at" / "tombstone wins"
+
+
+@dataclass
+class LoadReport:
+    path: Path
+    lines: int = 0
+    beads: int = 0
+    header_lines: list[int] = field(default_factory=list)
+    other_lines: list[int] = field(default_factory=list)   # _type records that are not issues
+    blank_lines: list[int] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    bad_lines: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{self.beads} beads on {self.lines} lines"]
+        if self.duplicates:
+            parts.append(f"{len(self.duplicates)} ids on several lines (resolved)")
+        if self.header_lines:
+            parts.append(f"{len(self.header_lines)} header line(s)")
+        if self.other_lines:
+            parts.append(f"{len(self.other_lines)} non-issue record(s)")
+        if self.bad_lines:
+            parts.append(f"{len(self.bad_lines)} malformed line(s)")
+        return ", ".join(parts)
+
+
+def _beats(new: dict, old: dict) -> bool:
+    """Does a later line `new` replace an earlier version `old` of the same id?"""
+    new_tomb = new.get("status") == "tombstone"
+    old_tomb = old.get("status") == "tombstone"
+    if new_tomb != old_tomb:
+        return new_tomb
+    return to_ns_or(new.get("updated_at")) >= to_ns_or(old.get("updated_at"))
+
+
+class JsonlFile:
+    """The records of one file plus everything needed to write it back faithfully."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.records: dict[str, dict] = {}
+        self.dirty: set[str] = set()           # changed or new since load
+        self.deleted: set[str] = set()         # present in the file, removed since
+        self.version = 0                       # bumped on every in-memory change
+        self._entries: list[tuple[str, str | None, bool]] = []   # (raw line, id or None, is winner)
+        self._file_ids: set[str] = set()
+        self._trailing_newline = True
+        self.signature = None
+        self.report = LoadReport(self.path)
+        self.loaded = False
+
+    # ---- reading -------------------------------------------------------------------------
+    def load(self, strict: bool = True) -> LoadReport:
+        sig = signature(self.path)
+        try:
+            data = self.path.read_bytes() if sig is not None else b""
+        except FileNotFoundError:
+            data, sig = b"", None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line_no = data.count(b"\n", 0, exc.start) + 1
+            start = data[data.rfind(b"\n", 0, exc.start) + 1:][:60]
+            raise MalformedLedger(self.path, [(line_no, "not valid UTF-8", start.decode("utf-8", "replace"))])
+        self._parse(text, strict)
+        self.signature = sig
+        self.loaded = True
+        return self.report
+
+    def _parse(self, text: str, strict: bool) -> None:
+        report = LoadReport(self.path)
+        records: dict[str, dict] = {}
+        entries: list[tuple[str, str | None, bool]] = []
+        where: dict[str, int] = {}            # id -> index in entries of the current winner
+        dups: dict[str, list[int]] = {}
+        reasons: dict[str, str] = {}
+        lines = text.split("\n")
+        self._trailing_newline = text.endswith("\n") or not text
+        if lines and lines[-1] == "":
+            lines.pop()
+        report.lines = len(lines)
+        for n, raw in enumerate(lines, 1):
+            if not raw.strip():
+                report.blank_lines.append(n)
+                entries.append((raw, None, False))
+                continue
+            try:
+                rec = decode(raw)
+            except ValueError as exc:
+                report.bad_lines.append((n, f"not JSON ({exc.msg} at column {exc.colno})", raw))
+                entries.append((raw, None, False))
+                continue
+            if not isinstance(rec, dict):
+                report.bad_lines.append((n, "not a JSON object", raw))
+                entries.append((raw, None, False))
+                continue
+            rid = rec.get("id")
+            rtype = rec.get("_type")
+            if rid is None and rtype is None and any(k.startswith("_") for k in rec):
+                report.header_lines.append(n)
+                entries.append((raw, None, False))
+                continue
+            if rtype is not None and rtype != "issue":
+                report.other_lines.append(n)
+                entries.append((raw, None, False))
+                continue
+            if not isinstance(rid, str) or not rid:
+                report.bad_lines.append((n, "record has no string \"id\"", raw))
+                entries.append((raw, None, False))
+                continue
+            idx = len(entries)
+            prev = where.get(rid)
+            if prev is None:
+                records[rid] = rec
+                where[rid] = idx
+                entries.append((raw, rid, True))
+                continue
+            dups.setdefault(rid, [prev]).append(idx)
+            if _beats(rec, records[rid]):
+                old_raw = entries[prev][0]
+                entries[prev] = (old_raw, rid, False)
+                records[rid] = rec
+                where[rid] = idx
+                entries.append((raw, rid, True))
+                reasons[rid] = "tombstone wins" if rec.get("status") == "tombstone" else "latest updated_at"
+            else:
+                entries.append((raw, rid, False))
+                reasons.setdefault(rid, "latest updated_at")
+        for rid, idxs in dups.items():
+            report.duplicates.append(Duplicate(rid, [i + 1 for i in idxs], where[rid] + 1, reasons[rid]))
+        report.beads = len(records)
+        if report.bad_lines and strict:
+            raise MalformedLedger(self.path, report.bad_lines)
+        self.report = report
+        self.records = records
+        self._entries = entries
+        self._file_ids = set(records)
+        self.dirty = set()
+        self.deleted = set()
+        self.version += 1
+
+    def changed_on_disk(self) -> bool:
+        return signature(self.path) != self.signature
+
+    # ---- changing ------------------------------------------------------------------------
+    def put(self, record: dict) -> None:
+        rid = record["id"]
+        self.records[rid] = record
+        self.dirty.add(rid)
+        self.deleted.discard(rid)
+        self.version += 1
+
+    def remove(self, rid: str) -> None:
+        if self.records.pop(rid, None) is not None:
+            self.dirty.discard(rid)
+            if rid in self._file_ids:
+                self.deleted.add(rid)
+            self.version += 1
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.dirty or self.deleted)
+
+    # ---- writing -------------------------------------------------------------------------
+    def _plan(self):
+        """(line, id or None, is winner) for every line the file should now hold."""
+        if self.report.bad_lines:
+            raise LedgerError(
+                f"{self.path}: refusing to write while {len(self.report.bad_lines)} malformed line(s) remain "
+                f"(first at line {self.report.bad_lines[0][0]}); run `gastown bd doctor --quarantine`"
+            )
+        dirty, deleted, records = self.dirty, self.deleted, self.records
+        new_ids = sorted(rid for rid in dirty if rid not in self._file_ids)
+        ni, n_new = 0, len(new_ids)
+        for entry in self._entries:
+            raw, rid, winner = entry
+            if rid is None:
+                yield entry
+                continue
+            while ni < n_new and new_ids[ni] < rid:
+                yield encode(records[new_ids[ni]]), new_ids[ni], True
+                ni += 1
+            if rid in deleted:
+                continue
+            if rid in dirty:
+                if winner:
+                    yield encode(records[rid]), rid, True
+                continue
+            yield entry
+        while ni < n_new:
+            yield encode(records[new_ids[ni]]), new_ids[ni], True
+            ni += 1
+
+    def lines(self) -> list[str]:
+        """The file's lines (without newlines) as they should now be written."""
+        return [e[0] for e in self._plan()]
+
+    def render(self) -> str:
+        return self._join([e[0] for e in self._plan()])
+
+    def _join(self, lines: list[str]) -> str:
+        out = "\n".join(lines)
+        if out and (self._trailing_newline or self.has_changes):
+            out += "\n"
+        return out
+
+    def save(self) -> bool:
+        """Writes the file atomically if anything changed; True when it wrote."""
+        if not self.has_changes and self.path.exists():
+            return False
+        plan = list(self._plan())
+        atomic_write(self.path, self._join([e[0] for e in plan]))
+        self.signature = signature(self.path)
+        # What was written is the new baseline.
+        self._entries = plan
+        self._file_ids = set(self.records)
+        self.dirty = set()
+        self.deleted = set()
+        self._trailing_newline = True
+        return True
+

@@ -1,0 +1,308 @@
+"""The ledger: `.beads/issues.jsonl` (git-tracked) plus `.beads/wisps.jsonl` (git-ignored wisps).
+
+Records are kept as plain dicts (with their original lines, see jsonl.py); pydantic
+`Issue` models are built on demand. Every mutating call is a transaction: take the
+lock, reload if another process changed the files, apply, write atomically.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from gastown_tui.beads import graph, ids, validate
+from gastown_tui.beads.atomic import FileLock
+from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read_config
+from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
+from gastown_tui.beads.jsonl import JsonlFile
+from gastown_tui.beads.mutations import MutationsMixin
+from gastown_tui.beads.timestamps import now
+
+ISSUES_NAME = "issues.jsonl"
+WISPS_NAME = "wisps.jsonl"
+LOCK_NAME = ".gastown.lock"
+GITIGNORE = (
+    "# gastown: wisps (ephemeral beads) and lock/temp files never enter git\n"
+    f"{WISPS_NAME}\n.{WISPS_NAME}.*.tmp\n.{ISSUES_NAME}.*.tmp\n{LOCK_NAME}\nquarantine.jsonl\n"
+)
+
+__all__ = ["Ledger", "find_beads_dir", "default_actor", "ClaimConflict", "CycleError", "LedgerError"]
+
+
+def default_actor() -> str:
+    """Who is acting: BD_ACTOR, else BEADS_ACTOR, else the login name."""
+    return os.environ.get("BD_ACTOR") or os.environ.get("BEADS_ACTOR") or os.environ.get("USER") or "unknown"
+
+
+def find_beads_dir(start: Path) -> Path:
+    """The nearest `.beads` directory holding `issues.jsonl`, from `start` upward."""
+    start = Path(start).resolve()
+    for d in (start, *start.parents):
+        candidate = d / ".beads"
+        if (candidate / ISSUES_NAME).is_file():
+            return candidate
+    raise NotFound(f"no .beads/{ISSUES_NAME} in {start} or any parent (run `gastown bd init`, or pass --db PATH)")
+
+
+def _issue_cls():
+    from gastown_tui.beads.models import Issue
+
+    return Issue
+
+
+class Ledger(MutationsMixin):
+    """One Beads ledger. Not thread-safe; safe across processes."""
+
+    def __init__(self, issues_path: Path, *, strict: bool = True):
+        self.path = Path(issues_path)
+        self.beads_dir = self.path.parent
+        self.wisps_path = self.beads_dir / WISPS_NAME
+        self.strict = strict
+        self._main = JsonlFile(self.path)
+        self._wisps = JsonlFile(self.wisps_path)
+        self._lock = FileLock(self.beads_dir / LOCK_NAME)
+        self._tx = 0
+        self._index_cache: tuple | None = None
+        self.config = read_config(self.beads_dir)
+        self._main.load(strict=strict)
+        self.prefix = self.config.get("issue-prefix") or self._infer_prefix()
+
+    # ---- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: Path, *, strict: bool = True) -> "Ledger":
+        """`path` is a `.beads` directory or a JSONL file."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / ISSUES_NAME
+            if not path.exists():
+                raise NotFound(f"{path.parent} has no {ISSUES_NAME} (run `gastown bd init`)")
+        elif not path.exists():
+            raise NotFound(f"no ledger at {path}")
+        return cls(path, strict=strict)
+
+    @classmethod
+    def init(cls, beads_dir: Path, prefix: str) -> "Ledger":
+        """Creates `.beads/` with an empty ledger, config and a .gitignore for wisps; idempotent."""
+        beads_dir = Path(beads_dir)
+        if not prefix or not ids.is_valid_id(f"{prefix}-x") or prefix.endswith("-"):
+            raise ValidationError(f"bad prefix {prefix!r}: use letters, digits, '-' and '_' (e.g. bd, gt, hq)")
+        beads_dir.mkdir(parents=True, exist_ok=True)
+        issues = beads_dir / ISSUES_NAME
+        with FileLock(beads_dir / LOCK_NAME):
+            if not issues.exists():
+                from gastown_tui.beads.atomic import atomic_write
+
+                atomic_write(issues, "")
+            config = beads_dir / CONFIG_NAME
+            existing = read_config(beads_dir).get("issue-prefix")
+            if existing and existing != prefix:
+                raise LedgerError(f"{config} already sets issue-prefix {existing!r}, not {prefix!r}")
+            if not config.exists():
+                config.write_text(config_text(prefix), encoding="utf-8")
+            ignore = beads_dir / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text(GITIGNORE, encoding="utf-8")
+            elif WISPS_NAME not in ignore.read_text(encoding="utf-8").split():
+                with open(ignore, "a", encoding="utf-8") as fh:
+                    fh.write("\n" + GITIGNORE)
+        return cls(issues)
+
+    def _infer_prefix(self) -> str:
+        counts = Counter(ids.prefix_of(rid) for rid in list(self._main.records)[:2000] if "-" in rid)
+        for p in list(counts):
+            for infix in ("-mol", "-wisp", "-eph", "-cv"):
+                if p.endswith(infix):
+                    counts[p[: -len(infix)]] += counts.pop(p)
+                    break
+        return counts.most_common(1)[0][0] if counts else "bd"
+
+    @property
+    def report(self):
+        """What loading `issues.jsonl` found (duplicates resolved, header lines, bad lines)."""
+        return self._main.report
+
+    # ---- freshness and transactions ------------------------------------------------------
+    def _wstore(self) -> JsonlFile:
+        if not self._wisps.loaded:
+            self._wisps.load(strict=self.strict)
+        return self._wisps
+
+    def _refresh(self) -> None:
+        if self._tx:
+            return
+        if self._main.changed_on_disk():
+            self._main.load(strict=self.strict)
+        if self._wisps.loaded and self._wisps.changed_on_disk():
+            self._wisps.load(strict=self.strict)
+
+    def reload(self) -> None:
+        self._main.load(strict=self.strict)
+        if self._wisps.loaded:
+            self._wisps.load(strict=self.strict)
+
+    @contextmanager
+    def transaction(self):
+        """Holds the lock; reloads if the files changed; writes once, atomically, at the end."""
+        if self._tx:
+            self._tx += 1
+            try:
+                yield self
+            finally:
+                self._tx -= 1
+            return
+        self._lock.acquire()
+        try:
+            if self._main.changed_on_disk():
+                self._main.load(strict=self.strict)
+            if self._wisps.loaded and self._wisps.changed_on_disk():
+                self._wisps.load(strict=self.strict)
+            self._tx = 1
+            try:
+                yield self
+            except BaseException:
+                self._tx = 0
+                self.reload()            # throw away the half-applied changes
+                raise
+            self._tx = 0
+            self._main.save()
+            if self._wisps.loaded:
+                self._wisps.save()
+        finally:
+            self._tx = 0
+            self._lock.release()
+
+    # ---- raw records (dicts, as stored) --------------------------------------------------
+    def _locate(self, bead_id: str):
+        rec = self._main.records.get(bead_id)
+        if rec is not None:
+            return self._main, rec
+        if self._wisps.loaded or self.wisps_path.exists():
+            rec = self._wstore().records.get(bead_id)
+            if rec is not None:
+                return self._wisps, rec
+        return None, None
+
+    def _known_ids(self):
+        yield from self._main.records
+        if self._wisps.loaded or self.wisps_path.exists():
+            yield from self._wstore().records
+
+    def _missing(self, bead_id: str) -> NotFound:
+        return not_found("bead", bead_id, self._known_ids())
+
+    def raw(self, bead_id: str) -> dict:
+        """The stored record of a bead (do not modify it); NotFound names the nearest ids."""
+        self._refresh()
+        _, rec = self._locate(bead_id)
+        if rec is None:
+            raise self._missing(bead_id)
+        return rec
+
+    def raw_find(self, bead_id: str) -> dict | None:
+        self._refresh()
+        return self._locate(bead_id)[1]
+
+    def _all_records(self, wisps: bool = True) -> dict[str, dict]:
+        if wisps and (self._wisps.loaded or self.wisps_path.exists()):
+            w = self._wstore().records
+            if w:
+                merged = dict(self._main.records)
+                merged.update(w)
+                return merged
+        return self._main.records
+
+    def raw_list(self, status=None, issue_type=None, assignee=None, label=None, include_closed=False,
+                 wisps: bool = True) -> list[dict]:
+        """Records in id order. Closed only with include_closed or status; tombstones only by status."""
+        self._refresh()
+        out = []
+        statuses = None if status is None else ({status} if isinstance(status, str) else set(status))
+        for rid, rec in self._all_records(wisps).items():
+            st = rec.get("status") or "open"
+            if statuses is not None:
+                if st not in statuses:
+                    continue
+            elif st == "tombstone" or (st == "closed" and not include_closed):
+                continue
+            if issue_type is not None and (rec.get("issue_type") or "task") != issue_type:
+                continue
+            if assignee is not None and rec.get("assignee") != assignee:
+                continue
+            if label is not None and label not in (rec.get("labels") or ()):
+                continue
+            out.append(rec)
+        out.sort(key=lambda r: r["id"])
+        return out
+
+    def blocked_index(self, wisps: bool = False) -> graph.BlockedIndex:
+        self._refresh()
+        records = self._all_records(wisps)
+        key = (self._main.version, self._wisps.version if wisps else -1)
+        if self._index_cache is None or self._index_cache[0] != key:
+            self._index_cache = (key, graph.BlockedIndex(records))
+        return self._index_cache[1]
+
+    def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None,
+                  sort="hybrid", include_ephemeral=False) -> list[dict]:
+        self._refresh()
+        wisps = include_ephemeral or parent is not None
+        index = self.blocked_index(wisps=wisps)
+        if parent is not None and parent not in index.records:
+            raise self._missing(parent)
+        return graph.ready(index.records, index, assignee=assignee, unassigned=unassigned, label=label,
+                           parent=parent, limit=limit, sort=sort, include_ephemeral=include_ephemeral)
+
+    # ---- models --------------------------------------------------------------------------
+    def get(self, bead_id: str):
+        """The bead as an Issue; NotFound names the nearest ids. Looks in wisps too."""
+        return _issue_cls().from_record(self.raw(bead_id))
+
+    def find(self, bead_id: str):
+        rec = self.raw_find(bead_id)
+        return None if rec is None else _issue_cls().from_record(rec)
+
+    def all(self, include_tombstones: bool = False) -> list:
+        self._refresh()
+        issue = _issue_cls()
+        recs = self._all_records(True)
+        return [issue.from_record(recs[k]) for k in sorted(recs)
+                if include_tombstones or recs[k].get("status") != "tombstone"]
+
+    def list(self, status=None, issue_type=None, assignee=None, label=None, include_closed=False) -> list:
+        issue = _issue_cls()
+        return [issue.from_record(r) for r in self.raw_list(status, issue_type, assignee, label, include_closed)]
+
+    def ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None, sort="hybrid",
+              include_ephemeral=False) -> list:
+        issue = _issue_cls()
+        return [issue.from_record(r) for r in self.raw_ready(assignee, unassigned, label, parent, limit, sort,
+                                                             include_ephemeral)]
+
+    def is_blocked(self, bead_id: str) -> bool:
+        self.raw(bead_id)
+        store, _ = self._locate(bead_id)
+        return self.blocked_index(wisps=store is self._wisps).is_blocked(bead_id)
+
+    def blockers(self, bead_id: str) -> list[str]:
+        self.raw(bead_id)
+        store, _ = self._locate(bead_id)
+        return list(self.blocked_index(wisps=store is self._wisps).blockers.get(bead_id, ()))
+
+    def children(self, bead_id: str) -> list:
+        rec = self.raw(bead_id)
+        store, _ = self._locate(bead_id)
+        index = self.blocked_index(wisps=True) if (store is self._wisps or self.wisps_path.exists()) \
+            else self.blocked_index()
+        issue = _issue_cls()
+        del rec
+        return [issue.from_record(index.records[k]) for k in index.children.get(bead_id, ())]
+
+    def custom_statuses(self) -> list[str]:
+        return custom_list(self.config, "status.custom")
+
+    def custom_types(self) -> list[str]:
+        return custom_list(self.config, "types.custom")
+
+    def stamp(self) -> str:
+        return now()
