@@ -1,0 +1,53 @@
+"""Claude Code, raw in a PTY, against the fake Anthropic server, with a prepared home."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from conftest import agent_env, git_repo, require_cli
+from driver import Agent
+
+from gastown_tui.sessions.homes import prepare_home
+
+pytestmark = pytest.mark.agents
+
+IDLE = r"\? for shortcuts"
+
+
+def _claude(tmp_path: Path, fake_model, environ=None, args=()):
+    claude = require_cli("claude")
+    work = git_repo(tmp_path / "work")
+    home = tmp_path / "home"
+    changes = prepare_home("claude", home, [work], base_url=fake_model.url, environ=environ or {})
+    agent = Agent([claude, *args], cwd=work, env=agent_env(changes), log=tmp_path / "claude.raw")
+    return agent, work
+
+
+def test_claude_writes_and_runs_tools_with_permission_dialogs(tmp_path, fake_model):
+    real_cfg = Path(os.path.expanduser("~/.claude.json"))
+    before = real_cfg.stat().st_mtime_ns if real_cfg.exists() else None
+    agent, work = _claude(tmp_path, fake_model)
+    try:
+        agent.wait(IDLE, timeout=30)
+        agent.type_line("write hello.txt: Hello from the fake model")
+        agent.wait(r"Do you want to create hello\.txt\?", timeout=30)
+        agent.send("\r")  # "1. Yes" is preselected
+        agent.wait(r"DONE wrote hello\.txt", timeout=30)
+        assert (work / "hello.txt").read_text() == "Hello from the fake model\n"
+        agent.type_line("run: echo from-bash > bash.txt && wc -c hello.txt")
+        agent.wait(r"Do you want to proceed\?", timeout=30)
+        agent.send("\r")
+        agent.wait(r"DONE ran .* output: 26 hello\.txt", timeout=30)
+        assert (work / "bash.txt").read_text() == "from-bash\n"
+        agent.wait(IDLE, timeout=10)
+        agent.type_line("/exit")
+        assert agent.wait_exit(15), agent.text()
+    finally:
+        agent.close()
+    reqs = [r for r in fake_model.requests if r["protocol"] == "anthropic"]
+    assert reqs and all(r["headers"].get("Authorization") == "<redacted>" for r in reqs if "Authorization" in r["headers"])
+    assert any(r["conv"] and r["conv"]["cwd"] == str(work) for r in reqs)
+    after = real_cfg.stat().st_mtime_ns if real_cfg.exists() else None
+    assert before == after, "the user's own ~/.claude.json was touched"

@@ -1,0 +1,8 @@
+"""A fake model API server (stdlib only) that real agent CLIs talk to in tests.
+
+See server.py for the server and brain.py for the scripted decisions.
+"""
+from .brain import Brain, Conversation, Reply, Rule, Say, Shell, Write
+from .server import FakeModel
+
+__all__ = ["Brain", "Conversation", "FakeModel", "Reply", "Rule", "Say", "Shell", "Write"]

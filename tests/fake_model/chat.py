@@ -1,0 +1,96 @@
+"""OpenAI Chat Completions (aider): POST /v1/chat/completions, streamed or not.
+
+aider sends no tools: edits and shell commands are text blocks in the reply, in
+the edit format its system prompt asks for (whole, diff or udiff).
+"""
+from __future__ import annotations
+
+import time
+
+from .brain import Conversation, Reply, Shell, Write
+from .util import new_id, pieces
+
+
+def special(path: str, body: dict):
+    return None
+
+
+def _text(content) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
+
+
+def parse(body: dict, path: str) -> Conversation:
+    messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
+    system = "\n".join(_text(m.get("content")) for m in messages if m.get("role") == "system")
+    prompt, prompt_at, user_texts = "", -1, []
+    for i, m in enumerate(messages):
+        if m.get("role") == "user":
+            text = _text(m.get("content"))
+            user_texts.append(text)
+            prompt, prompt_at = text, i
+    # aider appends reminders after the typed text: the first paragraph is what was typed.
+    typed = prompt.strip().split("\n\n", 1)[0]
+    turn = sum(1 for m in messages[prompt_at + 1:] if m.get("role") == "assistant")
+    side = not body.get("stream") or "commit message" in system.lower()
+    return Conversation(protocol="chat", prompt=typed, turn=turn, tool_results=[], cwd=None,
+                        has_tools=not side, system=system, user_texts=user_texts)
+
+
+def error_body(status: int, message: str) -> dict:
+    return {"error": {"message": message, "type": "server_error", "code": status}}
+
+
+def edit_format(system: str) -> str:
+    if "SEARCH/REPLACE" in system:
+        return "diff"
+    if "unified diff" in system.lower() or "udiff" in system.lower():
+        return "udiff"
+    return "whole"
+
+
+def reply_text(reply: Reply, conv: Conversation) -> str:
+    fmt = edit_format(conv.system)
+    parts = [reply.text] if reply.text else []
+    for action in reply.tool_calls:
+        if isinstance(action, Write):
+            body = action.content if action.content.endswith("\n") else action.content + "\n"
+            if fmt == "diff":
+                parts.append(f"{action.path}\n```\n<<<<<<< SEARCH\n=======\n{body}>>>>>>> REPLACE\n```")
+            elif fmt == "udiff":
+                added = "".join("+" + ln + "\n" for ln in body.splitlines())
+                parts.append(f"```diff\n--- /dev/null\n+++ {action.path}\n@@ -0,0 +1,{len(body.splitlines())} @@\n{added}```")
+            else:
+                parts.append(f"{action.path}\n```\n{body}```")
+        else:
+            assert isinstance(action, Shell)
+            parts.append(f"```bash\n{action.command}\n```")
+    return "\n\n".join(parts) + "\n"
+
+
+def render(reply: Reply, conv: Conversation, body: dict, url, out, chunk_delay: float) -> None:
+    text = reply_text(reply, conv)
+    cid, model, now = new_id("chatcmpl-"), body.get("model", "fake-model"), int(time.time())
+    usage = {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}
+    if not body.get("stream"):
+        out.json(200, {"id": cid, "object": "chat.completion", "created": now, "model": model,
+                       "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                    "finish_reason": "stop"}], "usage": usage})
+        return
+    out.sse_start()
+
+    def chunk(delta: dict, finish=None) -> None:
+        out.event(None, {"id": cid, "object": "chat.completion.chunk", "created": now, "model": model,
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+    chunk({"role": "assistant", "content": ""})
+    for n, part in enumerate(pieces(text, 32)):
+        chunk({"content": part})
+        if n == 0 and reply.stall and not out.sleep(reply.stall):
+            return
+        if chunk_delay and not out.sleep(chunk_delay):
+            return
+    chunk({}, finish="stop")
+    out.event(None, "[DONE]")
+    out.end()
