@@ -1,0 +1,187 @@
+"""Polecats: workers in their own git worktree, one hook each.
+
+Worktree: `<rig>/polecats/<name>/<rig>/` on branch `polecat/<name>/<bead>@<ts>`
+(`polecat/<name>@<ts>` without a bead), made from the mayor's clone at the
+rig's target; `gastown done` pushes the branch to the rig's bare repo.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gastown_tui.errors import UserError, not_found
+from gastown_tui.town.layout import Town
+from gastown_tui.town.rigs import Rig, get_rig, list_rigs
+
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass
+class Polecat:
+    name: str
+    rig: str
+    address: str
+    worktree: str
+    branch: str | None
+    agent_state: str | None
+    hook_bead: str | None
+    last_activity: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _base36(n: int) -> str:
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+    return out or "0"
+
+
+def branch_name(name: str, bead_id: str | None) -> str:
+    ts = _base36(int(time.time() * 1000))
+    return f"polecat/{name}/{bead_id}@{ts}" if bead_id else f"polecat/{name}@{ts}"
+
+
+def worktree_path(rig: Rig, name: str) -> Path:
+    return rig.polecats_dir / name / rig.name
+
+
+def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: str | None = None,
+                  actor: str = "overseer", state: str = "idle") -> Polecat:
+    """Allocates a name, makes the worktree and branch, and the agent bead. Starts no process."""
+    from gastown_tui import vcs
+    from gastown_tui.town import namepool
+    from gastown_tui.town.agents import ensure_agent_bead, set_agent_state
+    from gastown_tui.town.events import append_event
+
+    rig = get_rig(town, rig_name)
+    settings = rig.settings
+    pool_cfg = settings.data.get("namepool", {})
+    if name is not None:
+        from gastown_tui.town.rigs import RIG_NAME
+
+        if not RIG_NAME.match(name):
+            raise UserError(f"invalid polecat name {name!r}: use letters, digits, '-' and '_'")
+    name = namepool.allocate(rig.polecats_dir, pool_cfg.get("style", "mad-max"), pool_cfg.get("names"), wanted=name)
+    address = f"{rig.name}/polecats/{name}"
+    worktree = worktree_path(rig, name)
+    branch = branch_name(name, bead_id)
+    try:
+        vcs.fetch(rig.mayor_clone)
+        vcs.add_worktree(rig.mayor_clone, worktree, branch=branch, start=f"origin/{settings.target}")
+        ensure_agent_bead(town, address, state=state, rig=rig)
+        set_agent_state(town, address, state, hook=None, branch=branch)
+    except BaseException:
+        _discard(rig, name, branch)
+        raise
+    append_event(town.events_path, "spawn", actor, agent=address, rig=rig.name, branch=branch,
+                 worktree=str(worktree), bead=bead_id)
+    return Polecat(name, rig.name, address, str(worktree), branch, state, None, None)
+
+
+def _discard(rig: Rig, name: str, branch: str | None) -> None:
+    """Best-effort removal of a half-made polecat (no work can be in it yet)."""
+    from gastown_tui import vcs
+
+    worktree = worktree_path(rig, name)
+    try:
+        if worktree.exists():
+            vcs.remove_worktree(rig.mayor_clone, worktree, force=True)
+    except UserError:
+        pass
+    shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)
+    try:
+        vcs.prune_worktrees(rig.mayor_clone)
+        if branch and vcs.branch_exists(rig.mayor_clone, branch):
+            vcs.delete_branch(rig.mayor_clone, branch, force=True)
+    except UserError:
+        pass
+
+
+def list_polecats(town: Town, rig_name: str | None = None) -> list[Polecat]:
+    """Polecats on disk (no git started), with their agent bead's state and hook."""
+    from gastown_tui.town.ledgers import open_ledger
+    from gastown_tui.vcs.fastref import read_branch
+
+    rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)
+    out = []
+    for rig in rigs:
+        if not rig.polecats_dir.is_dir():
+            continue
+        ledger = open_ledger(rig.beads_dir)
+        for folder in sorted(p for p in rig.polecats_dir.iterdir() if p.is_dir()):
+            name = folder.name
+            bead = ledger.find(f"{rig.prefix}-{rig.name}-polecat-{name}")
+            wt = worktree_path(rig, name)
+            out.append(Polecat(name, rig.name, f"{rig.name}/polecats/{name}", str(wt), read_branch(wt),
+                               bead.agent_state if bead else None, bead.hook_bead if bead else None,
+                               bead.last_activity if bead else None))
+    return out
+
+
+def get_polecat(town: Town, rig_name: str, name: str) -> Polecat:
+    cats = list_polecats(town, rig_name)
+    for cat in cats:
+        if cat.name == name:
+            return cat
+    raise not_found("polecat", f"{rig_name}/polecats/{name}", [c.address for c in cats])
+
+
+def at_risk(town: Town, rig_name: str, name: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(commits not on the target, uncommitted paths) for a polecat: what removing it would lose."""
+    from gastown_tui import vcs
+
+    rig = get_rig(town, rig_name)
+    cat = get_polecat(town, rig_name, name)
+    wt = Path(cat.worktree)
+    if not (wt / ".git").exists():
+        return [], []
+    dirty = vcs.dirty_paths(wt)
+    commits: list[tuple[str, str]] = []
+    if cat.branch:
+        vcs.fetch(rig.mayor_clone)
+        commits = vcs.unmerged_commits(rig.mayor_clone, cat.branch, f"origin/{rig.target}")
+    return commits, dirty
+
+
+def remove_polecat(town: Town, rig_name: str, name: str, force: bool = False, actor: str = "overseer") -> Polecat:
+    """Removes a polecat's worktree, branch and folder; refuses while work would be lost unless FORCE.
+
+    Its hook, if any, goes back to open/unassigned; its agent bead becomes `nuked` (the name is free again).
+    """
+    from gastown_tui import vcs
+    from gastown_tui.town.agents import set_agent_state
+    from gastown_tui.town.events import append_event
+    from gastown_tui.town.hooks import unhook_agent
+
+    rig = get_rig(town, rig_name)
+    cat = get_polecat(town, rig_name, name)
+    commits, dirty = at_risk(town, rig_name, name)
+    if (commits or dirty) and not force:
+        parts = []
+        if commits:
+            shown = "; ".join(f"{sha[:8]} {subject}" for sha, subject in commits[:5])
+            more = f" and {len(commits) - 5} more" if len(commits) > 5 else ""
+            parts.append(f"{len(commits)} unmerged commit(s) on {cat.branch}: {shown}{more}")
+        if dirty:
+            parts.append(f"uncommitted changes in {', '.join(dirty[:10])}")
+        raise UserError(f"refusing to remove {cat.address}: it would lose {' and '.join(parts)} (use --force)")
+    unhook_agent(town, cat.address, actor=actor, reason="polecat removed")
+    wt = Path(cat.worktree)
+    if wt.exists():
+        vcs.remove_worktree(rig.mayor_clone, wt, force=True)
+    vcs.prune_worktrees(rig.mayor_clone)
+    if cat.branch and vcs.branch_exists(rig.mayor_clone, cat.branch):
+        vcs.delete_branch(rig.mayor_clone, cat.branch, force=True)
+    shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)
+    try:
+        set_agent_state(town, cat.address, "nuked", hook=None)
+    except UserError:
+        pass
+    append_event(town.events_path, "polecat_removed", actor, agent=cat.address, branch=cat.branch,
+                 forced=force, lost_commits=len(commits), lost_files=len(dirty))
+    return cat
