@@ -71,6 +71,7 @@ class JsonlFile:
         self._entries: list[tuple[str, str | None, bool]] = []   # (raw line, id or None, is winner)
         self._file_ids: set[str] = set()
         self._trailing_newline = True
+        self._lines_removed = False
         self.signature = None
         self.report = LoadReport(self.path)
         self.loaded = False
@@ -163,6 +164,7 @@ class JsonlFile:
         self._file_ids = set(records)
         self.dirty = set()
         self.deleted = set()
+        self._lines_removed = False
         self.version += 1
 
     def changed_on_disk(self) -> bool:
@@ -185,7 +187,19 @@ class JsonlFile:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.dirty or self.deleted)
+        return bool(self.dirty or self.deleted or self._lines_removed)
+
+    def take_bad_lines(self) -> list[tuple[int, str, str]]:
+        """Removes the malformed lines from what will be written and returns them (line, reason, text)."""
+        bad = self.report.bad_lines
+        if not bad:
+            return []
+        numbers = {n for n, _, _ in bad}
+        self._entries = [e for i, e in enumerate(self._entries, 1) if i not in numbers]
+        self.report.bad_lines = []
+        self._lines_removed = True
+        self.version += 1
+        return bad
 
     # ---- writing -------------------------------------------------------------------------
     def _plan(self):
@@ -242,6 +256,7 @@ class JsonlFile:
         self._file_ids = set(self.records)
         self.dirty = set()
         self.deleted = set()
+        self._lines_removed = False
         self._trailing_newline = True
         return True
 
