@@ -1,0 +1,181 @@
+"""The terminal pane (widgets/terminal_pane.py) driven by Pilot against real programs in real PTYs."""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import pexpect
+import pytest
+from textual.app import App, ComposeResult
+
+from gastown_tui.sessions.vt import new_screen
+from widgets.terminal_pane import TerminalPane
+
+
+class PtyProgram:
+    """A real program in a real PTY feeding a real VT screen: the three things a pane needs from a session."""
+
+    def __init__(self, argv: list[str], cols=60, rows=12, cwd=None, env=None):
+        self.screen = new_screen(cols, rows)
+        self.child = pexpect.spawn(argv[0], argv[1:], cwd=cwd, env=env, dimensions=(rows, cols))
+        self.screen.on_reply = self.write
+        self.output_seq = 0
+        self.received = bytearray()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(self.child.child_fd, self._readable)
+
+    def _readable(self):
+        try:
+            data = os.read(self.child.child_fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.child.child_fd)
+            return
+        self.received += data
+        self.screen.feed(data)
+        self.output_seq += 1
+
+    def write(self, data: bytes):
+        os.write(self.child.child_fd, data)
+
+    def resize(self, cols, rows):
+        self.screen.resize(cols, rows)
+        self.child.setwinsize(rows, cols)
+
+    def close(self):
+        try:
+            asyncio.get_running_loop().remove_reader(self.child.child_fd)
+        except Exception:
+            pass
+        self.child.terminate(force=True)
+
+
+class PaneApp(App):
+    def __init__(self, argv, **kw):
+        super().__init__()
+        self.argv = argv
+        self.kw = kw
+        self.prefix_keys: list[str] = []
+        self.titles: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield TerminalPane(id="pane")
+
+    async def on_mount(self):
+        self.program = PtyProgram(self.argv, **self.kw)
+        pane = self.query_one(TerminalPane)
+        pane.session = self.program
+        pane.focus()
+
+    def on_terminal_pane_prefix_key(self, message: TerminalPane.PrefixKey):
+        self.prefix_keys.append(message.key)
+
+    def on_terminal_pane_title_changed(self, message: TerminalPane.TitleChanged):
+        self.titles.append(message.title)
+
+
+def pane_text(pane: TerminalPane) -> list[str]:
+    return [pane.render_line(y).text.rstrip() for y in range(pane.size.height)]
+
+
+async def wait_for(pilot, predicate, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        await pilot.pause(0.02)
+        if predicate():
+            return True
+    return False
+
+
+async def test_typing_into_a_focused_pane_running_cat_shows_the_echo():
+    app = PaneApp(["cat"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await pilot.press(*"hello", "space", *"pane", "enter")
+        assert await wait_for(pilot, lambda: pane_text(pane)[:2] == ["hello pane", "hello pane"]), pane_text(pane)
+        app.program.close()
+
+
+BASH = ["bash", "--norc", "--noprofile", "-i"]
+BASH_ENV = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "PS1": "$ ", "HOME": "/tmp", "LANG": "C.UTF-8"}
+
+
+async def test_keys_textual_would_take_go_to_the_program():
+    """tab, ctrl+c and escape reach the program instead of moving focus or quitting."""
+    app = PaneApp(["cat", "-vT"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await pilot.press("a", "tab", "b", "escape", "c", "enter")
+        assert await wait_for(pilot, lambda: "a^Ib^[c" in "\n".join(pane_text(pane))), pane_text(pane)
+        assert app.focused is pane
+        await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: not app.program.child.isalive()), "ctrl+c did not reach cat"
+        assert app.is_running
+
+
+async def test_prefix_key_hands_the_next_key_to_the_app_and_twice_sends_it():
+    app = PaneApp(["cat", "-v"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await pilot.press("ctrl+b", "n")
+        await pilot.pause(0.05)
+        assert app.prefix_keys == ["n"]
+        await pilot.press("x", "ctrl+b", "ctrl+b", "y", "enter")
+        assert await wait_for(pilot, lambda: "x^By" in "\n".join(pane_text(pane))), pane_text(pane)
+        assert "n" not in "".join(pane_text(pane))  # the key after the prefix never reached the program
+        app.program.close()
+
+
+async def test_prefix_key_is_configurable():
+    app = PaneApp(["cat", "-v"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        pane.prefix_key = "ctrl+a"
+        await pilot.press("ctrl+b", "ctrl+a", "w", "enter")
+        assert await wait_for(pilot, lambda: "^B" in "\n".join(pane_text(pane)))
+        assert app.prefix_keys == ["w"]
+        app.program.close()
+
+
+async def test_only_changed_rows_are_converted():
+    app = PaneApp(BASH, env=BASH_ENV)
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await pilot.press(*"seq 1 8", "enter")
+        assert await wait_for(pilot, lambda: "8" in pane_text(pane))
+        await pilot.pause(0.3)
+        before = pane.lines_refreshed
+        await pilot.press("z")
+        assert await wait_for(pilot, lambda: pane_text(pane)[9] == "$ z"), pane_text(pane)
+        await pilot.pause(0.2)
+        assert 1 <= pane.lines_refreshed - before <= 2, "a one-character echo redrew more than its row"
+        app.program.close()
+
+
+async def test_a_flood_of_output_is_drawn_at_most_once_per_frame():
+    app = PaneApp(["sh", "-c", "sleep 0.3; i=0; while [ $i -lt 4000 ]; do echo line $i; i=$((i+1)); done; sleep 5"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        start = time.monotonic()
+        assert await wait_for(pilot, lambda: "line 3999" in "\n".join(pane_text(pane)), timeout=10)
+        elapsed = time.monotonic() - start
+        assert app.program.output_seq > pane.frames_drawn, "every read was drawn: no batching per frame"
+        assert pane.frames_drawn <= elapsed * 60 + 3
+        app.program.close()
+
+
+async def test_colours_and_attributes_reach_the_strips():
+    script = r"printf '\033[1;31mRED\033[0m \033[38;5;208mORANGE\033[0m \033[38;2;1;2;3;48;2;4;5;6mTRUE\033[0m \033[3;4;7mIUR\033[0m 中文'; sleep 5"
+    app = PaneApp(["sh", "-c", script])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: pane_text(pane)[0].startswith("RED ORANGE TRUE IUR 中文"))
+        segs = {seg.text.strip(): seg.style for seg in pane.render_line(0) if seg.text.strip()}
+        assert segs["RED"].bold and segs["RED"].color.number == 1
+        assert segs["ORANGE"].color.number == 208
+        assert segs["TRUE"].color.triplet == (1, 2, 3) and segs["TRUE"].bgcolor.triplet == (4, 5, 6)
+        assert segs["IUR"].italic and segs["IUR"].underline and segs["IUR"].reverse
+        assert pane.render_line(0).cell_length == 60  # the wide characters take two cells each
+        app.program.close()

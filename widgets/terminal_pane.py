@@ -1,0 +1,569 @@
+"""The live terminal pane: draws an agent session's screen and types into it.
+
+A Line-API widget (`render_line` -> `Strip`). Attributes down: the owner sets
+`pane.session` (anything with `screen` — a `gastown_tui.sessions.vt.Screen` —
+`output_seq`, `write(bytes)` and `resize(cols, rows)`, e.g. a
+`gastown_tui.sessions.session.Session`). Messages up: `PrefixKey`,
+`TitleChanged`, `ModeChanged`, `Copied`.
+
+Drawing: one app-wide `FrameClock` ticks (30 fps); on a tick a visible pane
+whose session produced output asks the engine for the dirty rows only, turns
+them into strips and refreshes just those lines — at most once per frame
+however much output arrived. After a key press the focused pane polls every
+few milliseconds for a short while, so the echo shows without waiting a frame.
+
+Keys, when focused: every key goes to the program (xterm encoding, bracketed
+paste when asked) except the prefix key (default ctrl+b). After the prefix:
+
+| key       | effect                                               |
+|-----------|------------------------------------------------------|
+| prefix    | sends the prefix key itself to the program           |
+| `[`       | scrollback mode                                       |
+| `escape`  | cancels                                               |
+| any other | posted to the app as `TerminalPane.PrefixKey`        |
+
+Scrollback mode (also entered with the mouse wheel or shift+pageup when the
+program did not ask for the mouse): up/down/k/j a line, pageup/pagedown/b/space
+a page, ctrl+u/ctrl+d half a page, g/home top, G/end bottom, `/` search
+(typed at the bottom row; Enter finds the nearest older match), n older match,
+N newer match, q/escape back to live. Mouse drag selects text (in any mode when
+the program did not ask for the mouse); releasing copies it to the host
+clipboard through Textual (OSC 52, written by Textual's driver — never by the agent).
+
+Safety: nothing the agent writes reaches the host terminal. The pane draws
+cells from the engine, with every control character replaced; titles are
+re-sanitized; OSC 52 and other host sequences from the agent end in the engine.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from rich.style import Style as RichStyle
+from textual import events
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.strip import Strip
+from textual.widget import Widget
+
+from gastown_tui.sessions.keys import KeyError_, encode_key, encode_mouse, encode_paste
+from gastown_tui.sessions.vt import Modes, Row
+from widgets.terminal_clock import FrameClock
+from widgets.terminal_render import overlay, row_strip
+from widgets.terminal_search import Match, row_spans, search_history
+from widgets.terminal_selection import Selection
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CURSOR_STYLE = RichStyle(reverse=True)
+SELECT_STYLE = RichStyle(reverse=True)
+MATCH_STYLE = RichStyle(bgcolor="yellow", color="black")
+STATUS_STYLE = RichStyle(bgcolor="yellow", color="black", bold=True)
+HOT_POLL_SECONDS = 0.15
+HOT_POLL_INTERVAL = 0.003
+MIN_FRAME = 1 / 60  # rows are converted at most this often, however much output arrives
+
+
+def clean_title(title: str) -> str:
+    """A title that is safe to show: no control or bidi-override characters, at most 200 characters."""
+    return _CONTROL.sub("", title or "")[:200]
+
+
+class TerminalPane(Widget, can_focus=True):
+    """Shows a session's terminal screen; sends keys, paste and mouse to it when focused."""
+
+    DEFAULT_CSS = """
+    TerminalPane {
+        width: 1fr;
+        height: 1fr;
+        min-width: 10;
+        min-height: 3;
+    }
+    """
+    ALLOW_SELECT = False  # the pane does its own selection (terminal cells, not widget text)
+
+    @dataclass
+    class PrefixKey(Message):
+        """The key pressed after the prefix key, for the app to act on."""
+
+        pane: "TerminalPane"
+        key: str
+
+        @property
+        def control(self) -> "TerminalPane":
+            return self.pane
+
+    @dataclass
+    class TitleChanged(Message):
+        pane: "TerminalPane"
+        title: str
+
+        @property
+        def control(self) -> "TerminalPane":
+            return self.pane
+
+    @dataclass
+    class ModeChanged(Message):
+        """Live / scrollback / search mode changed."""
+
+        pane: "TerminalPane"
+        mode: str
+
+        @property
+        def control(self) -> "TerminalPane":
+            return self.pane
+
+    @dataclass
+    class Copied(Message):
+        pane: "TerminalPane"
+        text: str
+
+        @property
+        def control(self) -> "TerminalPane":
+            return self.pane
+
+    def __init__(self, session=None, *, prefix_key: str = "ctrl+b", name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.prefix_key = prefix_key
+        """The key that hands the next key to the app (settings: app.prefix_key)."""
+        self._session = session
+        self._strips: dict[int, Strip] = {}
+        self._rows: dict[int, Row] = {}
+        self._seen_seq = -1
+        self._force_full = True
+        self._cursor = None
+        self._title = ""
+        self._prefix_pending = False
+        self._hot_until = 0.0
+        self._hot_timer = None
+        self._last_draw = 0.0
+        self.mode = "live"  # live | scrollback | search
+        self.query = ""
+        self._search_input = ""
+        self._matches: list[Match] = []
+        self._match_index = -1
+        self._selection: Selection | None = None
+        self._selecting = False
+        self.frames_drawn = 0
+        """Frames in which something was drawn (for tests and benchmarks)."""
+        self.lines_refreshed = 0
+        """Rows converted to strips so far (for tests and benchmarks): only dirty rows count."""
+
+    # -- the session -----------------------------------------------------------------------
+    @property
+    def session(self):
+        return self._session
+
+    @session.setter
+    def session(self, session) -> None:
+        if session is self._session:
+            return
+        self._session = session
+        self._strips.clear()
+        self._rows.clear()
+        self._seen_seq = -1
+        self._force_full = True
+        self._selection = None
+        self._set_mode("live")
+        if session is not None and self.size.width and self.size.height:
+            self._sync_size()
+        self.refresh()
+
+    @property
+    def _screen(self):
+        return getattr(self._session, "screen", None)
+
+    def _modes(self) -> Modes:
+        screen = self._screen
+        return screen.modes if screen is not None else Modes()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        FrameClock.for_app(self.app).register(self)
+
+    def on_unmount(self) -> None:
+        FrameClock.for_app(self.app).unregister(self)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._sync_size()
+
+    def _sync_size(self) -> None:
+        screen = self._screen
+        width, height = self.size.width, self.size.height
+        if screen is None or width < 1 or height < 1:
+            return
+        if (screen.cols, screen.rows) != (width, height):
+            self._session.resize(width, height)
+        self._force_full = True
+        self.poll()
+
+    def on_focus(self) -> None:
+        self._refresh_cursor_line()
+
+    def on_blur(self) -> None:
+        self._prefix_pending = False
+        self._refresh_cursor_line()
+
+    # -- drawing ---------------------------------------------------------------------------------
+    def on_frame(self, frame: int) -> None:
+        """Called by the FrameClock: focused panes every tick, others every third, hidden ones never."""
+        if not self.display or not self.is_mounted or self.app.screen is not self.screen:
+            return
+        if not self.has_focus and frame % 3:
+            return
+        self.poll()
+
+    def poll(self) -> bool:
+        """Draws whatever changed since the last poll; returns whether anything did."""
+        screen = self._screen
+        if screen is None:
+            return False
+        seq = getattr(self._session, "output_seq", 0)
+        if seq == self._seen_seq and not self._force_full:
+            return False
+        now = time.monotonic()
+        if now - self._last_draw < MIN_FRAME and not self._force_full:
+            return False  # drawn less than a frame ago: the next tick takes it
+        self._last_draw = now
+        self._seen_seq = seq
+        full = self._force_full
+        self._force_full = False
+        frame = screen.render(dirty_only=not full)
+        width = self.size.width
+        base = self.rich_style
+        changed = set(frame.rows)
+        if frame.full:
+            self._strips = {y: s for y, s in self._strips.items() if y < screen.rows}
+        for y, row in frame.rows.items():
+            self._rows[y] = row
+            self._strips[y] = row_strip(_clean_row(row), width, base)
+        self.lines_refreshed += len(frame.rows)
+        if self._cursor != frame.cursor:
+            if self._cursor is not None:
+                changed.add(self._cursor.y)
+            changed.add(frame.cursor.y)
+            self._cursor = frame.cursor
+        title = clean_title(screen.title)
+        if title != self._title:
+            self._title = title
+            self.post_message(self.TitleChanged(self, title))
+        if frame.full:
+            self.refresh()
+        else:
+            for y in sorted(changed):
+                self.refresh(Region(0, y, width, 1))
+        if changed or frame.full:
+            self.frames_drawn += 1
+        return bool(changed or frame.full)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        strip = self._strips.get(y)
+        if strip is None or strip.cell_length != width:
+            strip = row_strip(_clean_row(self._rows.get(y)), width, self.rich_style)
+            self._strips[y] = strip
+        if self.query and self.mode != "live" and y in self._rows:
+            for start, end in row_spans(_clean_text(self._rows[y].text), self.query):
+                strip = overlay(strip, start, end, MATCH_STYLE)
+        if self._selection is not None and (span := self._selection.span(y, width)):
+            strip = overlay(strip, span[0], span[1], SELECT_STYLE)
+        cursor = self._cursor
+        if (self.mode == "live" and self.has_focus and cursor is not None and cursor.visible
+                and cursor.y == y and self._scroll_offset() == 0):
+            strip = overlay(strip, cursor.x, cursor.x + 1, CURSOR_STYLE)
+        if self.mode != "live" and y == self.size.height - 1:
+            strip = self._status_strip(width)
+        return strip
+
+    def _status_strip(self, width: int) -> Strip:
+        screen = self._screen
+        if self.mode == "search":
+            text = f"/{self._search_input}"
+        else:
+            offset = self._scroll_offset()
+            total = screen.scrollback_rows if screen is not None else 0
+            found = f" · {self._match_index + 1}/{len(self._matches)} {self.query!r}" if self._matches else (
+                f" · {self.query!r} not found" if self.query else "")
+            text = f" SCROLLBACK {offset}/{total}{found} · / search · n/N · q exit "
+        from rich.segment import Segment
+
+        return Strip([Segment(text[:width].ljust(width), STATUS_STYLE)], width)
+
+    def _refresh_cursor_line(self) -> None:
+        if self._cursor is not None and self.size.width:
+            self.refresh(Region(0, self._cursor.y, self.size.width, 1))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return container.height
+
+    # -- keys ------------------------------------------------------------------------------------
+    async def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        key = event.key
+        if self._prefix_pending:
+            self._prefix_pending = False
+            self._after_prefix(event)
+            return
+        if key == self.prefix_key:
+            self._prefix_pending = True
+            return
+        if self.mode == "search":
+            self._search_key(event)
+        elif self.mode == "scrollback":
+            self._scrollback_key(event)
+        else:
+            if key == "shift+pageup" and not self._modes().alt_screen:
+                self._enter_scrollback()
+                self._scroll(-max(1, self.size.height - 1))
+                return
+            self._send_key(event)
+
+    def _after_prefix(self, event: events.Key) -> None:
+        if event.key == self.prefix_key:
+            self._write(encode_key(self.prefix_key, self._modes()))
+        elif event.character == "[" or event.key == "left_square_bracket":
+            self._enter_scrollback()
+        elif event.key != "escape":
+            self.post_message(self.PrefixKey(self, event.key))
+
+    def _send_key(self, event: events.Key) -> None:
+        modes = self._modes()
+        char = event.character
+        if char and char.isprintable() and not event.key.startswith(("ctrl+", "alt+")) and len(char) == 1:
+            data = char.encode()
+        else:
+            try:
+                data = encode_key(event.key, modes)
+            except KeyError_:
+                if not char:
+                    return
+                data = char.encode()
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        if self._session is None or not data:
+            return
+        self._session.write(data)
+        self._go_hot()
+
+    def _go_hot(self) -> None:
+        """Polls every few ms for a moment after input, so the echo shows within milliseconds."""
+        self._hot_until = time.monotonic() + HOT_POLL_SECONDS
+        if self._hot_timer is None:
+            self._hot_timer = self.set_interval(HOT_POLL_INTERVAL, self._hot_poll, name="terminal-echo")
+        else:
+            self._hot_timer.resume()
+
+    def _hot_poll(self) -> None:
+        self.poll()
+        if time.monotonic() > self._hot_until and self._hot_timer is not None:
+            self._hot_timer.pause()
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        if self.mode == "search":
+            self._search_input += event.text.replace("\n", " ")
+            self._refresh_status()
+        elif self.mode == "live":
+            self._write(encode_paste(event.text, self._modes()))
+
+    # -- scrollback and search ------------------------------------------------------------------
+    def _set_mode(self, mode: str) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            if self.is_mounted:
+                self.post_message(self.ModeChanged(self, mode))
+                self.refresh()
+
+    def _scroll_offset(self) -> int:
+        screen = self._screen
+        return screen.viewport_offset if screen is not None else 0
+
+    def _enter_scrollback(self) -> None:
+        self._set_mode("scrollback")
+
+    def _leave_scrollback(self) -> None:
+        screen = self._screen
+        if screen is not None:
+            screen.scroll_to_bottom()
+        self._selection = None
+        self._set_mode("live")
+        self._force_full = True
+        self.poll()
+
+    def _scroll(self, delta: int) -> None:
+        screen = self._screen
+        if screen is None:
+            return
+        screen.scroll_viewport(delta)
+        self._force_full = True
+        self.poll()
+
+    def _scroll_to_row(self, row: int) -> None:
+        """Scrolls so absolute history row `row` is shown (about a third from the top)."""
+        screen = self._screen
+        top = screen.scrollback_rows - screen.viewport_offset
+        want = max(0, min(screen.scrollback_rows, row - self.size.height // 3))
+        if want != top:
+            self._scroll(want - top)
+
+    def _scrollback_key(self, event: events.Key) -> None:
+        key, char = event.key, event.character
+        page = max(1, self.size.height - 1)
+        moves = {"up": -1, "k": -1, "down": 1, "j": 1, "pageup": -page, "b": -page, "shift+pageup": -page,
+                 "pagedown": page, "space": page, "shift+pagedown": page,
+                 "ctrl+u": -(page // 2 or 1), "ctrl+d": page // 2 or 1}
+        if key in moves or char in ("k", "j", "b"):
+            self._scroll(moves.get(key, moves.get(char or "", 0)))
+        elif key in ("home", "g") or char == "g" and key != "G":
+            self._scroll(-self._screen.scrollback_rows)
+        elif key in ("end",) or char == "G":
+            self._leave_scrollback()
+        elif key in ("q", "escape") or char == "q":
+            self._leave_scrollback()
+        elif char == "/" or key == "slash":
+            self._search_input = ""
+            self._set_mode("search")
+        elif char == "n":
+            self._next_match(-1)
+        elif char == "N":
+            self._next_match(+1)
+
+    def _search_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            self._set_mode("scrollback")
+        elif event.key == "enter":
+            self.search(self._search_input)
+        elif event.key == "backspace":
+            self._search_input = self._search_input[:-1]
+            self._refresh_status()
+        elif event.character and event.character.isprintable():
+            self._search_input += event.character
+            self._refresh_status()
+
+    def _refresh_status(self) -> None:
+        if self.size.height:
+            self.refresh(Region(0, self.size.height - 1, self.size.width, 1))
+
+    def search(self, query: str) -> bool:
+        """Finds `query` in history + screen and shows the nearest match above the viewport's bottom row."""
+        self.query = query
+        self._set_mode("scrollback")
+        screen = self._screen
+        if screen is None or not query:
+            self._matches = []
+            self.refresh()
+            return False
+        self._matches = search_history(screen.history_text(), screen.cols, query)
+        if not self._matches:
+            self._match_index = -1
+            self.refresh()
+            return False
+        bottom = screen.scrollback_rows - screen.viewport_offset + screen.rows - 1
+        older = [i for i, m in enumerate(self._matches) if m.row <= bottom]
+        self._match_index = older[-1] if older else len(self._matches) - 1
+        self._scroll_to_row(self._matches[self._match_index].row)
+        self.refresh()
+        return True
+
+    def _next_match(self, step: int) -> None:
+        if not self._matches:
+            return
+        self._match_index = (self._match_index + step) % len(self._matches)
+        self._scroll_to_row(self._matches[self._match_index].row)
+        self.refresh()
+
+    # -- mouse -----------------------------------------------------------------------------------
+    def _program_wants_mouse(self) -> bool:
+        return self.mode == "live" and self._modes().mouse
+
+    def _mouse(self, kind: str, event: events.MouseEvent, button: int) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        data = encode_mouse(kind, button, offset.x, offset.y, self._modes(),
+                            shift=event.shift, alt=event.meta, ctrl=event.ctrl)
+        self._write(data)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        if self._program_wants_mouse():
+            self._mouse("scroll_up", event, 0)
+        elif not self._modes().alt_screen:
+            if self.mode == "live":
+                self._enter_scrollback()
+            self._scroll(-3)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        if self._program_wants_mouse():
+            self._mouse("scroll_down", event, 0)
+        elif self.mode != "live":
+            self._scroll(3)
+            if self._scroll_offset() == 0 and self.mode == "scrollback" and not self.query:
+                self._leave_scrollback()
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self.focus()
+        if self._program_wants_mouse():
+            self._mouse("press", event, max(0, event.button - 1))
+            return
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self._selection = Selection((offset.y, offset.x), (offset.y, offset.x))
+            self._selecting = True
+            self.capture_mouse()
+            self.refresh()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._program_wants_mouse():
+            if self._modes().mouse_motion:
+                self._mouse("move", event, max(-1, event.button - 1) if event.button else -1)
+            return
+        if self._selecting and self._selection is not None:
+            x = max(0, min(event.x, self.size.width - 1))
+            y = max(0, min(event.y, self.size.height - 1))
+            self._selection.head = (y, x)
+            self.refresh()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self._program_wants_mouse() and not self._selecting:
+            self._mouse("release", event, max(0, event.button - 1))
+            return
+        self._selecting = False
+        self.release_mouse()
+        if self._selection is not None and not self._selection.empty:
+            self.copy_selection()
+
+    def copy_selection(self) -> str:
+        """Copies the selected text to the host clipboard (OSC 52 through Textual); returns it."""
+        if self._selection is None:
+            return ""
+        rows = {y: _clean_text(row.text) for y, row in self._rows.items()}
+        text = self._selection.text(rows, self.size.width)
+        if text:
+            self.app.copy_to_clipboard(text)
+            self.post_message(self.Copied(self, text))
+        return text
+
+    @property
+    def title(self) -> str:
+        """The program's window title, sanitized."""
+        return self._title
+
+
+def _clean_text(text: str) -> str:
+    return _CONTROL.sub(" ", text)
+
+
+def _clean_row(row: Row | None) -> Row | None:
+    """A row with every control character replaced, so no escape can reach the host terminal."""
+    if row is None:
+        return None
+    if not any(_CONTROL.search(run.text) for run in row.runs):
+        return row
+    from gastown_tui.sessions.vt import StyleRun
+
+    return Row(row.y, tuple(StyleRun(_CONTROL.sub(" ", r.text), r.style, r.cells) for r in row.runs))

@@ -1,0 +1,92 @@
+"""Turns the VT engine's rows (style runs) into Textual strips.
+
+One Rich `Style` per engine `Style`, cached; one `Segment` per run. Default
+colours are left unset so the pane's own colours (the theme) show through.
+Overlays — the cursor, search matches, a selection — are applied afterwards
+to a copy of the cached strip, by cell range, never by re-reading the engine.
+"""
+from __future__ import annotations
+
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style as RichStyle
+from textual.strip import Strip
+
+from gastown_tui.sessions.vt import Row, Style
+
+_STYLE_CACHE: dict[Style, RichStyle] = {}
+_COLOR_CACHE: dict[object, Color] = {}
+
+
+def _color(value: object) -> Color | None:
+    if value is None:
+        return None
+    color = _COLOR_CACHE.get(value)
+    if color is None:
+        if isinstance(value, tuple):
+            color = Color.from_rgb(*value)
+        else:
+            color = Color.from_ansi(int(value) & 0xFF)
+        _COLOR_CACHE[value] = color
+    return color
+
+
+def rich_style(style: Style) -> RichStyle:
+    """The Rich style for an engine style (16/256/true colour and every attribute Rich can show)."""
+    cached = _STYLE_CACHE.get(style)
+    if cached is not None:
+        return cached
+    fg, bg = _color(style.fg), _color(style.bg)
+    if style.invisible:
+        fg = bg if bg is not None else Color.default()
+    cached = RichStyle(
+        color=fg,
+        bgcolor=bg,
+        bold=style.bold or None,
+        dim=style.faint or None,
+        italic=style.italic or None,
+        underline=(style.underline in (1, 3, 4, 5)) or None,
+        underline2=(style.underline == 2) or None,
+        blink=style.blink or None,
+        reverse=style.reverse or None,
+        strike=style.strike or None,
+        overline=style.overline or None,
+    )
+    if len(_STYLE_CACHE) > 8192:
+        _STYLE_CACHE.clear()
+    _STYLE_CACHE[style] = cached
+    return cached
+
+
+def row_strip(row: Row | None, width: int, base: RichStyle) -> Strip:
+    """One screen row as a strip exactly `width` cells wide, over the pane's `base` style."""
+    if row is None or not row.runs:
+        return Strip([Segment(" " * width, base)], width)
+    segments = [Segment(run.text, base + rich_style(run.style)) for run in row.runs]
+    cells = sum(run.cells for run in row.runs)
+    strip = Strip(segments)
+    if strip.cell_length != cells or cells != width:
+        strip = strip.adjust_cell_length(width, base)
+    return strip
+
+
+def overlay(strip: Strip, start: int, end: int, style: RichStyle) -> Strip:
+    """`strip` with `style` applied over its own on cells [start, end)."""
+    width = strip.cell_length
+    start, end = max(0, start), min(end, width)
+    if end <= start:
+        return strip
+    left, middle, right = strip.divide([start, end, width])
+    middle = Strip(Segment.apply_style(list(middle), post_style=style), end - start)
+    return Strip.join([left, middle, right])
+
+
+def char_cells(text: str) -> list[int]:
+    """The starting cell of each character of a row's text (wide characters take two cells)."""
+    from rich.cells import cell_len
+
+    out, x = [], 0
+    for ch in text:
+        out.append(x)
+        x += cell_len(ch)
+    return out
