@@ -7,6 +7,7 @@ import time
 
 import pexpect
 import pytest
+from textual import events
 from textual.app import App, ComposeResult
 
 from gastown_tui.sessions.vt import new_screen
@@ -178,4 +179,83 @@ async def test_colours_and_attributes_reach_the_strips():
         assert segs["TRUE"].color.triplet == (1, 2, 3) and segs["TRUE"].bgcolor.triplet == (4, 5, 6)
         assert segs["IUR"].italic and segs["IUR"].underline and segs["IUR"].reverse
         assert pane.render_line(0).cell_length == 60  # the wide characters take two cells each
+        app.program.close()
+
+
+async def test_scrollback_with_keys_and_wheel_and_search_with_n_and_N():
+    script = "for i in $(seq 1 300); do echo row-$i; done; echo needle-A; for i in $(seq 301 400); do echo row-$i; done; echo needle-B; seq 1 30; sleep 30"
+    app = PaneApp(["sh", "-c", script])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: "30" in pane_text(pane))
+        live = pane_text(pane)
+        # the wheel enters scrollback mode and shows older rows
+        await pilot._post_mouse_events([events.MouseScrollUp], pane, offset=(5, 5))  # Pilot has no wheel helper
+        await pilot.pause(0.05)
+        assert pane.mode == "scrollback"
+        assert pane_text(pane)[:-1] != live[:-1]
+        assert "SCROLLBACK" in pane_text(pane)[-1]
+        await pilot.press("q")
+        await pilot.pause(0.05)
+        assert pane.mode == "live" and pane_text(pane) == live
+        # prefix + [ enters scrollback; / searches upward; n goes older, N newer
+        await pilot.press("ctrl+b", "left_square_bracket")
+        assert pane.mode == "scrollback"
+        await pilot.press("slash", *"needle", "enter")
+        await pilot.pause(0.05)
+        text = "\n".join(pane_text(pane))
+        assert "needle-B" in text and "row-400" in text
+        await pilot.press("n")
+        await pilot.pause(0.05)
+        text = "\n".join(pane_text(pane))
+        assert "needle-A" in text and "row-300" in text and "needle-B" not in text
+        await pilot.press("N")
+        await pilot.pause(0.05)
+        assert "needle-B" in "\n".join(pane_text(pane))
+        # matches are highlighted
+        y = next(i for i, line in enumerate(pane_text(pane)) if "needle-B" in line)
+        seg = next(s for s in pane.render_line(y) if "needle" in s.text)
+        assert seg.style.bgcolor is not None
+        # keyboard scrolling: g goes to the oldest row, G back to live
+        await pilot.press("g")
+        await pilot.pause(0.05)
+        assert pane_text(pane)[0] == "row-1"
+        await pilot.press("G")
+        await pilot.pause(0.05)
+        assert pane.mode == "live" and pane_text(pane) == live
+        app.program.close()
+
+
+async def test_drag_selects_and_copies_to_the_host_clipboard():
+    app = PaneApp(["sh", "-c", "echo first line here; echo second line; sleep 30"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: pane_text(pane)[1] == "second line")
+        copied = []
+        app.copy_to_clipboard = lambda text: copied.append(text)  # records what Textual would send as OSC 52
+        await pilot.mouse_down(pane, offset=(6, 0))
+        await pilot.hover(pane, offset=(5, 1))
+        await pilot.mouse_up(pane, offset=(5, 1))
+        await pilot.pause(0.05)
+        assert copied == ["line here\nsecond"]
+        app.program.close()
+
+
+async def test_agent_output_cannot_reach_the_host_terminal_or_clipboard():
+    """OSC 52 (set clipboard), a title full of escapes and raw C1 controls stay inside the engine."""
+    import base64
+
+    evil = base64.b64encode(b"pwned").decode()
+    script = (
+        rf"printf '\033]52;c;{evil}\007\033]0;ti\033[31mtle\007\233 31m\033P+q\033\\safe text'; sleep 30"
+    )
+    app = PaneApp(["sh", "-c", script])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: "safe text" in pane_text(pane)[0]), pane_text(pane)
+        assert app.clipboard == ""
+        for y in range(pane.size.height):
+            for seg in pane.render_line(y):
+                assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in seg.text), repr(seg.text)
+        assert all("\x1b" not in t and "\x07" not in t for t in app.titles)
         app.program.close()
