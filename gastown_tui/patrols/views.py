@@ -74,6 +74,7 @@ class RigView:
     name: str
     max_polecats: int = 10
     workers: list[WorkerView] = field(default_factory=list)
+    sessions_known: bool = True  # False: no session manager here, so liveness is unknown
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 Rules (`decide`), for each polecat with work on its hook:
 
-- no session, or its process has died, and the work is not yet submitted
-  -> `restart` (GUPP: the new session finds its hook); after `max_restarts` for
-  the same bead -> `escalate` to the Overseer instead;
+- its session's process has died and the work is not yet submitted -> `restart`
+  (GUPP: the new session finds its hook); after `max_restarts` for the same bead
+  -> `escalate` to the Overseer instead (a polecat with no session at all is
+  GUPP's to start, see gupp.py);
 - working (or stuck) with no screen change for `stalled_after` (15 min) -> `nudge`
   (once per quiet spell); for `hung_after` (30 min) -> `restart`;
 - waiting at an approval prompt for `stalled_after` -> `escalate` (a person must answer);
@@ -47,7 +48,7 @@ def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThreshold
     for w in rig.workers:
         if w.hook is None:
             continue
-        d = _decide_worker(w, now, memory, th)
+        d = _decide_worker(w, now, memory, th, rig.sessions_known)
         if d is not None:
             out.append(d)
     return out
@@ -71,7 +72,8 @@ def _restart(w: WorkerView, memory: WitnessMemory, th: WitnessThresholds, reason
     return Decision("restart", w.address, reason, bead=w.hook, detail={"why": why, "attempt": count + 1})
 
 
-def _decide_worker(w: WorkerView, now: float, memory: WitnessMemory, th: WitnessThresholds) -> Decision | None:
+def _decide_worker(w: WorkerView, now: float, memory: WitnessMemory, th: WitnessThresholds,
+                   sessions_known: bool = True) -> Decision | None:
     s = w.session
     if w.done:
         if w.mr:
@@ -81,9 +83,11 @@ def _decide_worker(w: WorkerView, now: float, memory: WitnessMemory, th: Witness
             return Decision("check_mr", f"{w.rig}/refinery", f"{w.address} finished {w.hook}; merge request "
                             f"{w.mr} is {w.mr_state or 'queued'}", bead=w.mr, detail={"agent": w.address})
         return _escalate_once(w, memory, "no-mr", f"{w.address} finished {w.hook} but there is no merge request for it")
-    if s is None or not s.alive:
-        what = "has no session" if s is None else f"process exited ({s.state_rule or 'exit'})"
-        return _restart(w, memory, th, f"{w.address} {what} with {w.hook} on its hook", "dead")
+    if not sessions_known or s is None:
+        return None  # never started: GUPP starts sessions for hooked agents
+    if not s.alive:
+        return _restart(w, memory, th, f"{w.address} process exited ({s.state_rule or 'exit'}) with {w.hook} "
+                        "on its hook", "dead")
     if now - s.started_at < th.spawn_grace:
         return None
     quiet = now - s.last_change_at

@@ -152,8 +152,13 @@ def merge_branch(
     gate_timeout: float = 900.0,
     tail_lines: int = 40,
     committer: tuple[str, str] | None = None,
+    progress=None,
 ) -> MergeResult:
-    """Rebases `branch` onto `target` in `worktree`, runs `gate`, fast-forwards (and pushes). See module doc."""
+    """Rebases `branch` onto `target` in `worktree`, runs `gate`, fast-forwards (and pushes). See module doc.
+
+    `progress(stage)` is called with "rebasing" and "testing" as the merge gets there.
+    """
+    stage = progress or (lambda _stage: None)
     worktree = Path(worktree)
     env = {}
     if committer:
@@ -180,6 +185,7 @@ def merge_branch(
             result.status, result.already, result.merged_sha = MERGED, True, base
             result.message = f"{branch} is already on {target}"
             return result
+        stage("rebasing")
         g.ok("checkout", "--quiet", "--detach", source)
         status, out, err = g.run("rebase", "--quiet", target)
         if status != 0:
@@ -193,6 +199,7 @@ def merge_branch(
             return result
         rebased = g.rev("HEAD")
         if gate:
+            stage("testing")
             code, out_tail, seconds = run_gate(worktree, gate, gate_timeout, tail_lines)
             result.gate_returncode, result.gate_tail, result.gate_seconds = code, out_tail, seconds
             if code != 0:

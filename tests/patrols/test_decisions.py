@@ -56,10 +56,12 @@ def test_dead_process_with_work_on_its_hook_is_restarted_then_escalated_after_th
     assert witness.decide(dead, T0 + 20, mem) == []  # escalated once, not every run
 
 
-def test_no_session_at_all_with_a_hook_is_started():
+def test_never_started_or_unknown_sessions_are_left_to_gupp():
     w = WorkerView("gastown/polecats/slit", "gastown", hook="gt-2", session=None)
-    assert kinds(witness.decide(RigView("gastown", workers=[w]), T0, witness.WitnessMemory())) == [
-        ("restart", "gastown/polecats/slit")]
+    assert witness.decide(RigView("gastown", workers=[w]), T0, witness.WitnessMemory()) == []
+    dead = polecat(alive=False, state="exited")
+    unknown = RigView("gastown", workers=[dead], sessions_known=False)  # no session manager in this process
+    assert witness.decide(unknown, T0, witness.WitnessMemory()) == []
 
 
 def test_idle_polecat_without_a_hook_and_fresh_sessions_are_not_touched():
