@@ -1,0 +1,31 @@
+"""`gastown` / `gastown app [--town DIR] [--no-agents]`: open the terminal app.
+
+The town is GT_TOWN, or the folder holding mayor/town.json at or above the
+current directory (or --town); with no town the app opens on its Welcome screen.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def main(argv: list[str], prog: str) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Open the gastown terminal app.")
+    parser.add_argument("--town", type=Path, help="the town folder (default: GT_TOWN, or found upward from here)")
+    parser.add_argument("--no-agents", action="store_true",
+                        help="show the town without starting agent sessions or patrols")
+    args = parser.parse_args(argv)
+    from gastown_tui.town.layout import NoTown, find_town
+
+    root: Path | None
+    try:
+        root = find_town(args.town, env={} if args.town else None).root
+    except NoTown:
+        if args.town:
+            raise
+        root = None
+    from gastown_tui.app import GastownApp
+
+    app = GastownApp(root, start_agents=not args.no_agents)
+    app.run()
+    return int(app.return_code or 0)

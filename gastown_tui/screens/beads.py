@@ -1,0 +1,225 @@
+"""Beads: list, filter and search every ledger of the town; show a bead with its dependencies,
+comments and history; create, edit, close, sling.
+
+The ledgers are read in a worker thread; the table shows at most `LIMIT`
+matches (the border says how many matched), so a 10,000-bead town stays quick.
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from gastown_tui.screens import town_actions as act
+from gastown_tui.screens.form import Field, FormScreen
+from gastown_tui.screens.keys import BEADS_KEYS, bindings
+from widgets.town_header import TownHeader
+from widgets.view_models import TownView
+
+LIMIT = 500
+FILTERS = ("open", "ready", "in_progress", "closed", "all")
+
+
+def matches(issue, status_filter: str, query: str) -> bool:
+    if status_filter == "open" and issue.status == "closed":
+        return False
+    if status_filter == "ready" and issue.status != "open":
+        return False
+    if status_filter in ("in_progress", "closed") and issue.status != status_filter:
+        return False
+    if query:
+        q = query.lower()
+        return q in issue.id.lower() or q in issue.title.lower() or q in (issue.assignee or "").lower()
+    return True
+
+
+def bead_text(issue, events) -> Text:
+    text = Text()
+    text.append(f"{issue.id} ", style="bold")
+    text.append(f"{issue.title}\n")
+    text.append(f"{issue.issue_type} · P{issue.priority} · {issue.status}", style="italic")
+    if issue.assignee:
+        text.append(f" · @{issue.assignee}")
+    if issue.labels:
+        text.append(f"\nlabels: {', '.join(issue.labels)}", style="dim")
+    if issue.description:
+        text.append(f"\n\n{issue.description.strip()}\n")
+    if issue.dependencies:
+        text.append("\ndependencies\n", style="bold")
+        for dep in issue.dependencies:
+            text.append(f"  {dep.type} → {dep.depends_on_id}\n")
+    if issue.comments:
+        text.append("\ncomments\n", style="bold")
+        for c in issue.comments:
+            text.append(f"  {c.created_at[:19]} {c.author}: ", style="dim")
+            text.append(f"{c.text}\n")
+    text.append("\nhistory\n", style="bold")
+    text.append(f"  {issue.created_at[:19]} created" + (f" by {issue.created_by}" if issue.created_by else "") + "\n")
+    for e in events:
+        text.append(f"  {e.ts[:19]} {e.type} {e.actor} {e.summary}\n")
+    if issue.updated_at and issue.updated_at != issue.created_at:
+        text.append(f"  {issue.updated_at[:19]} last updated\n")
+    if issue.closed_at:
+        text.append(f"  {issue.closed_at[:19]} closed: {issue.close_reason or ''}\n")
+    return text
+
+
+class BeadsScreen(Screen):
+    BINDINGS = bindings(BEADS_KEYS)
+
+    def __init__(self, bead_id: str | None = None) -> None:
+        super().__init__(id="beads")
+        self.wanted = bead_id
+        self.beads: list = []
+        self.shown: list = []
+        self.status_filter = "all" if bead_id else "open"
+
+    def compose(self) -> ComposeResult:
+        yield TownHeader(id="header")
+        yield Input(placeholder="search id, title or assignee (/)", id="bead-search")
+        with Horizontal(id="beads-body"):
+            yield DataTable(id="bead-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="bead-show-box"):
+                yield Static("", id="bead-show")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("id", "P", "type", "status", "assignee", "title")
+        table.border_title = "Beads (loading...)"
+        self.query_one("#bead-show-box").border_title = "Bead"
+        if self.app.controller.view is not None:
+            self.show_town(self.app.controller.view)
+        self.load()
+        table.focus()
+
+    def show_town(self, view: TownView) -> None:
+        header = self.query_one(TownHeader)
+        header.plain = self.app.controller.plain
+        header.show_town(view, "Beads")
+
+    def action_finished(self, _message) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="beads-load", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            beads = act.all_beads(self.app.town_root)
+            error = None
+        except Exception as exc:
+            beads, error = [], str(exc)
+        self.app.call_from_thread(self._loaded, beads, error)
+
+    def _loaded(self, beads: list, error: str | None) -> None:
+        self.beads = sorted(beads, key=lambda b: (b.status == "closed", b.priority, b.id))
+        if error:
+            self.query_one(DataTable).border_title = f"Beads: {error}"
+        self._fill()
+
+    def _fill(self) -> None:
+        query = self.query_one("#bead-search", Input).value.strip()
+        found = [b for b in self.beads if matches(b, self.status_filter, query)]
+        self.shown = found[:LIMIT]
+        table = self.query_one(DataTable)
+        table.clear()
+        for b in self.shown:
+            table.add_row(b.id, str(b.priority), b.issue_type, b.status, b.assignee or "", b.title, key=b.id)
+        more = f", first {LIMIT} shown" if len(found) > LIMIT else ""
+        table.border_title = f"Beads: {self.status_filter}" + (f" matching {query!r}" if query else "") + \
+            f" ({len(found)} of {len(self.beads)}{more})"
+        if self.wanted:
+            ids = [b.id for b in self.shown]
+            if self.wanted in ids:
+                table.move_cursor(row=ids.index(self.wanted))
+            self.wanted = None
+        self._show()
+
+    def current(self):
+        table = self.query_one(DataTable)
+        if not self.shown or table.cursor_row is None or table.cursor_row >= len(self.shown):
+            return None
+        return self.shown[table.cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _show(self, _event=None) -> None:
+        bead = self.current()
+        box = self.query_one("#bead-show", Static)
+        if bead is None:
+            box.update(Text("no bead selected", style="dim"))
+            return
+        view = self.app.controller.view
+        events = [e for e in (view.events if view else []) if bead.id in e.summary]
+        box.update(bead_text(bead, events))
+
+    @on(Input.Changed, "#bead-search")
+    def _search(self, _event) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#bead-search")
+    def _search_done(self, _event) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#bead-search", Input).focus()
+
+    def action_cycle_filter(self) -> None:
+        self.status_filter = FILTERS[(FILTERS.index(self.status_filter) + 1) % len(FILTERS)]
+        self._fill()
+
+    def _form(self, title, fields, then) -> None:
+        self.app.push_screen(FormScreen(title, fields), lambda values: values and then(values))
+
+    def action_create(self) -> None:
+        rigs = sorted({a.rig for a in self.app.controller.view.agents if a.rig}) if self.app.controller.view else []
+
+        def create(v):
+            rig = v["rig"].strip() or None
+            fields = {"issue_type": v["type"].strip() or "task", "description": v["description"]}
+            if v["priority"].strip():
+                fields["priority"] = int(v["priority"]) if v["priority"].strip().isdigit() else 2
+            self.app.run_domain("create bead", act.bead_create, self.app.town_root, rig, v["title"], **fields)
+
+        self._form("Create a bead", [
+            Field("title", "Title"),
+            Field("rig", f"Rig ledger (blank = town){': ' + ', '.join(rigs) if rigs else ''}", rigs[0] if rigs else "",
+                  required=False),
+            Field("type", "Type (task, bug, feature, epic, chore)", "task", required=False),
+            Field("priority", "Priority 0-4", "2", required=False),
+            Field("description", "Description", multiline=True, required=False)], create)
+
+    def action_edit(self) -> None:
+        bead = self.current()
+        if bead is None:
+            return
+
+        def edit(v):
+            fields = {"title": v["title"], "description": v["description"],
+                      "assignee": v["assignee"].strip() or None}
+            if v["priority"].strip().isdigit():
+                fields["priority"] = int(v["priority"])
+            self.app.run_domain(f"edit {bead.id}", act.bead_update, self.app.town_root, bead.id, **fields)
+
+        self._form(f"Edit {bead.id}", [
+            Field("title", "Title", bead.title), Field("priority", "Priority 0-4", str(bead.priority)),
+            Field("assignee", "Assignee", bead.assignee or "", required=False),
+            Field("description", "Description", bead.description, multiline=True, required=False)], edit)
+
+    def action_close_bead(self) -> None:
+        bead = self.current()
+        if bead is not None:
+            self._form(f"Close {bead.id}", [Field("reason", "Reason", required=False)],
+                       lambda v: self.app.run_domain(f"close {bead.id}", act.bead_close, self.app.town_root, bead.id,
+                                                     v["reason"] or None))
+
+    def action_sling(self) -> None:
+        bead = self.current()
+        if bead is not None:
+            self._form(f"Sling {bead.id}", [Field("target", "Rig or agent address")],
+                       lambda v: self.app.run_domain(f"sling {bead.id}", act.sling, self.app.town_root, bead.id,
+                                                     v["target"].strip()))
+
+    def action_back(self) -> None:
+        self.app.open_screen("town")

@@ -1,0 +1,99 @@
+"""The app's link to one town: the latest view, live session states, and the pane factory.
+
+Not a widget. The App owns one `TownController`; screens read `controller.view`
+and ask the App to run actions. Reads of the town happen in worker threads
+(`read_view`); file changes under the town wake a refresh (watchfiles, in an
+async worker the App starts). Session state changes arrive through the session
+manager's plain callbacks and are kept in `live` (the App adapts them to
+messages at the edge).
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import Static
+
+from gastown_tui.screens.app_settings import AppSettings
+from gastown_tui.screens.town_adapter import Live, Reading, TownAdapter
+from widgets.view_models import AgentView, TownView
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class NoSessionPane(Static, can_focus=False):
+    """Shown in a pane slot when the agent has no live session."""
+
+    def __init__(self, agent: AgentView, why: str) -> None:
+        text = Text()
+        text.append(f"{agent.address}\n", style="bold")
+        text.append(f"no live session ({why})\n", style="dim")
+        text.append("press s to start it, or R to restart", style="dim")
+        super().__init__(text, classes="no-session")
+
+
+class TownController:
+    def __init__(self, root: Path, settings: AppSettings, clock: Callable[[], datetime] | None = None,
+                 start_agents: bool = True) -> None:
+        self.root = root
+        self.settings = settings
+        self.adapter = TownAdapter(root)
+        self.clock = clock or system_clock
+        self.start_agents = start_agents
+        self.reading: Reading | None = None
+        self.view: TownView | None = None
+        self.live: dict[str, Live] = {}
+        self.unseen: set[str] = set()
+        self.runtime = None  # the sessions + patrols runtime, when the app runs agents
+        self.pane_factory: Callable | None = None  # widgets.terminal_pane.TerminalPane, when it exists
+
+    @property
+    def plain(self) -> bool:
+        return self.settings.plain_glyphs
+
+    @property
+    def sessions(self):
+        return getattr(self.runtime, "sessions", None) if self.runtime is not None else None
+
+    # -- reading (worker thread) -----------------------------------------------------------------
+
+    def read_view(self) -> TownView:
+        self.reading = self.adapter.read()
+        return self.rebuild_view()
+
+    def rebuild_view(self) -> TownView:
+        """A new view from the last reading and the live states (cheap: no I/O)."""
+        reading = self.reading or Reading(None, {}, [])
+        view = self.adapter.to_view(reading, dict(self.live), set(self.unseen), self.sessions is not None)
+        self.view = view
+        return view
+
+    # -- live session states (called on the loop by the session manager) -------------------------
+
+    def session_state_changed(self, address: str, old: str, new: str, rule: str, at: float | None = None,
+                              exit_status: int | None = None) -> None:
+        self.live[address] = Live(state=new, since=at or time.time(), rule=rule, exit_status=exit_status)
+        if new == "idle" and old in ("working", "needs-approval", "stuck"):
+            self.unseen.add(address)
+        elif new != "idle":
+            self.unseen.discard(address)
+
+    def mark_seen(self, address: str) -> None:
+        self.unseen.discard(address)
+
+    # -- panes -----------------------------------------------------------------------------------
+
+    def make_pane(self, agent: AgentView) -> Widget:
+        session = self.sessions.get(agent.address) if self.sessions is not None else None
+        if session is None:
+            why = "agents are not started by this app" if not self.start_agents else "not running"
+            return NoSessionPane(agent, why)
+        if self.pane_factory is None:
+            return NoSessionPane(agent, "the terminal pane widget is not built yet")
+        return self.pane_factory(session, prefix_key=self.settings.prefix_key)

@@ -1,0 +1,126 @@
+"""Needs you: one queue of everything waiting for a person, most urgent first.
+
+`n` moves to the next item, `enter` acts on it: an agent item opens its pane on
+the Town screen, a failed merge opens the merge queue at that request, mail
+opens the message, an escalation opens its bead. `R` restarts a dead or stuck
+agent; `d` dismisses (marks mail read, a finished agent seen).
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from gastown_tui.screens import town_actions as act
+from gastown_tui.screens.keys import NEEDS_YOU_KEYS, bindings
+from widgets.town_header import TownHeader
+from widgets.view_models import NeedsYouItem, TownView
+
+KIND_LABEL = {"approval": "needs approval", "stuck": "stuck", "dead": "dead", "finished": "finished (unseen)",
+              "escalation": "escalation", "merge_failed": "merge failed", "mail": "mail"}
+KIND_STYLE = {"approval": "bold yellow", "escalation": "bold red", "merge_failed": "red", "dead": "bold red",
+              "stuck": "red", "mail": "bold", "finished": "cyan"}
+
+
+class NeedsYouScreen(Screen):
+    BINDINGS = bindings(NEEDS_YOU_KEYS)
+
+    def __init__(self) -> None:
+        super().__init__(id="needs_you")
+        self.items: list[NeedsYouItem] = []
+
+    def compose(self) -> ComposeResult:
+        yield TownHeader(id="header")
+        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="queue-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.border_title = "Needs you"
+        table.add_columns("#", "what", "about", "detail")
+        if self.app.controller.view is not None:
+            self.show_town(self.app.controller.view)
+
+    def show_town(self, view: TownView) -> None:
+        self.query_one(TownHeader).plain = self.app.controller.plain
+        self.query_one(TownHeader).show_town(view, "Needs you")
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        self.items = list(view.needs_you)
+        table.clear()
+        for n, item in enumerate(self.items, start=1):
+            table.add_row(str(n), Text(KIND_LABEL.get(item.kind, item.kind), style=KIND_STYLE.get(item.kind, "")),
+                          item.title, item.detail, key=f"{item.kind}:{item.key}")
+        table.border_title = f"Needs you ({len(self.items)})"
+        if self.items:
+            table.move_cursor(row=min(keep, len(self.items) - 1))
+        self._show_detail()
+
+    def current(self) -> NeedsYouItem | None:
+        table = self.query_one(DataTable)
+        if not self.items or table.cursor_row is None or table.cursor_row >= len(self.items):
+            return None
+        return self.items[table.cursor_row]
+
+    @on(DataTable.RowHighlighted)
+    def _show_detail(self, _event=None) -> None:
+        item = self.current()
+        detail = self.query_one("#queue-detail", Static)
+        if item is None:
+            detail.update(Text("Nothing needs you. (t: back to the town)", style="dim"))
+        else:
+            hint = {"mail": "enter reads it, d marks it read", "merge_failed": "enter opens the merge queue",
+                    "escalation": "enter opens the bead", "dead": "enter opens its pane, R restarts it",
+                    "stuck": "enter opens its pane, R restarts it", "approval": "enter opens its pane to answer",
+                    "finished": "enter opens its pane, d marks it seen"}.get(item.kind, "")
+            detail.update(Text(f"{item.title}\n{item.detail}\n{hint}"))
+
+    @on(DataTable.RowSelected)
+    def _selected(self, _event) -> None:
+        self.action_act()
+
+    def action_next_item(self) -> None:
+        table = self.query_one(DataTable)
+        if self.items:
+            table.move_cursor(row=(table.cursor_row + 1) % len(self.items))
+
+    def action_act(self) -> None:
+        item = self.current()
+        if item is None:
+            self.notify("nothing needs you")
+            return
+        if item.kind in ("approval", "stuck", "dead", "finished") and item.agent:
+            self.app.open_screen("town")
+            town = self.app.screen
+            if hasattr(town, "focus_agent"):
+                town.focus_agent(item.agent)
+                town.action_focus_pane() if item.kind == "approval" else None
+        elif item.kind == "merge_failed":
+            self.app.open_screen("merge_queue", mr_id=item.key)
+        elif item.kind == "mail":
+            self.app.open_screen("mail", mail_id=item.key)
+        elif item.kind == "escalation":
+            self.app.open_screen("beads", bead_id=item.key)
+
+    def action_restart(self) -> None:
+        item = self.current()
+        if item is not None and item.agent:
+            self.app.agent_lifecycle("restart", item.agent)
+        else:
+            self.notify("this item is not about an agent", severity="warning")
+
+    def action_dismiss_item(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        if item.kind == "mail":
+            self.app.run_domain(f"mark {item.key} read", act.mail_mark_read, self.app.town_root, item.key)
+        elif item.agent:
+            self.app.controller.mark_seen(item.agent)
+            self.app.live_changed()
+
+    def action_back(self) -> None:
+        self.app.open_screen("town")

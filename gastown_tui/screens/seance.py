@@ -1,0 +1,139 @@
+"""Seance: an identity's past sessions and their transcripts, searchable (`/`)."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from gastown_tui.screens import town_actions as act
+from gastown_tui.screens.form import Field, FormScreen
+from gastown_tui.screens.keys import SEANCE_KEYS, bindings
+from widgets.town_header import TownHeader
+from widgets.view_models import TownView
+
+
+def _get(obj, name, default=None):
+    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
+
+
+def transcript_text(lines: list[str], query: str) -> Text:
+    text = Text()
+    shown = [line for line in lines if query.lower() in line.lower()] if query else lines
+    for line in shown:
+        row = Text(line + "\n")
+        if query:
+            row.highlight_words([query], style="reverse", case_sensitive=False)
+        text.append_text(row)
+    if query and not shown:
+        text.append(f"no line matches {query!r}", style="dim")
+    return text
+
+
+class SeanceScreen(Screen):
+    BINDINGS = bindings(SEANCE_KEYS)
+
+    def __init__(self, identity: str | None = None) -> None:
+        super().__init__(id="seance")
+        self.identity = identity
+        self.sessions: list = []
+        self.lines: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield TownHeader(id="header")
+        yield Input(placeholder="search the transcript (/)", id="seance-search")
+        with Horizontal(id="seance-body"):
+            yield OptionList(id="seance-sessions")
+            with VerticalScroll(id="seance-transcript-box"):
+                yield Static("", id="seance-transcript")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        view = self.app.controller.view
+        if self.identity is None:
+            town = next((s for s in self.app.screen_stack if hasattr(s, "focused_agent")), None)
+            self.identity = getattr(town, "focused_agent", None) or (view.agents[0].address if view and view.agents else "mayor/")
+        self.query_one("#seance-transcript-box").border_title = "Transcript"
+        if view is not None:
+            self.show_town(view)
+        self.load()
+        self.query_one("#seance-sessions").focus()
+
+    def show_town(self, view: TownView) -> None:
+        header = self.query_one(TownHeader)
+        header.plain = self.app.controller.plain
+        header.show_town(view, f"Seance · {self.identity}")
+
+    @work(thread=True, exclusive=True, group="seance", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            sessions = list(act.predecessors(self.app.town_root, self.identity))
+            error = None
+        except Exception as exc:
+            sessions, error = [], str(exc)
+        self.app.call_from_thread(self._loaded, sessions, error)
+
+    def _loaded(self, sessions: list, error: str | None) -> None:
+        self.sessions = sessions
+        options = self.query_one("#seance-sessions", OptionList)
+        options.clear_options()
+        options.border_title = f"Sessions of {self.identity} ({len(sessions)})"
+        for s in sessions:
+            sid = _get(s, "session_id") or _get(s, "id") or "?"
+            started = str(_get(s, "started_at", "") or "")[:19]
+            options.add_option(Option(Text(f"{started} {sid}"), id=str(sid)))
+        box = self.query_one("#seance-transcript", Static)
+        if error:
+            box.update(Text(error, style="red"))
+        elif not sessions:
+            box.update(Text(f"{self.identity} has no past sessions yet", style="dim"))
+        else:
+            options.highlighted = 0
+
+    @on(OptionList.OptionHighlighted, "#seance-sessions")
+    def _session(self, event: OptionList.OptionHighlighted) -> None:
+        self.load_transcript(event.option.id)
+
+    @work(thread=True, exclusive=True, group="seance-transcript", exit_on_error=False)
+    def load_transcript(self, session_id: str | None) -> None:
+        try:
+            tail = act.transcript(self.app.town_root, self.identity, session_id)
+            text = tail if isinstance(tail, str) else "\n".join(tail or [])
+            error = None
+        except Exception as exc:
+            text, error = "", str(exc)
+        self.app.call_from_thread(self._transcript_loaded, text, error)
+
+    def _transcript_loaded(self, text: str, error: str | None) -> None:
+        self.lines = text.splitlines()
+        self._render()
+        if error:
+            self.query_one("#seance-transcript", Static).update(Text(error, style="red"))
+
+    def _render(self) -> None:
+        query = self.query_one("#seance-search", Input).value.strip()
+        self.query_one("#seance-transcript", Static).update(transcript_text(self.lines, query))
+
+    @on(Input.Changed, "#seance-search")
+    def _search(self, _event) -> None:
+        self._render()
+
+    def action_search(self) -> None:
+        self.query_one("#seance-search", Input).focus()
+
+    def action_choose_identity(self) -> None:
+        def chosen(v):
+            if v:
+                self.identity = v["identity"].strip()
+                if self.app.controller.view:
+                    self.show_town(self.app.controller.view)
+                self.load()
+
+        self.app.push_screen(FormScreen("Seance for", [Field("identity", "Agent address", self.identity or "")]),
+                             chosen)
+
+    def action_back(self) -> None:
+        self.app.open_screen("town")

@@ -1,0 +1,202 @@
+"""The Town screen: agents tree, live pane(s), hook + convoys + inbox, activity feed."""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from gastown_tui.screens.keys import TOWN_KEYS, bindings
+from widgets.activity_feed import ActivityFeed
+from widgets.agent_tree import AgentTree, tree_order
+from widgets.convoy_tree import ConvoyTree
+from widgets.glyphs import ATTENTION
+from widgets.hook_panel import HookPanel
+from widgets.inbox import InboxList
+from widgets.pane_grid import LAYOUTS, PaneGrid
+from widgets.town_header import TownHeader
+from widgets.view_models import TownView
+
+
+class TownScreen(Screen):
+    """The main screen. Holds which agent is focused and how the centre is laid out."""
+
+    BINDINGS = bindings(TOWN_KEYS)
+    AUTO_FOCUS = "#agents"
+
+    def __init__(self) -> None:
+        super().__init__(id="town")
+        self.focused_agent: str | None = None
+        self.view: TownView | None = None
+
+    @property
+    def controller(self):
+        return self.app.controller
+
+    def compose(self) -> ComposeResult:
+        yield TownHeader(id="header")
+        with Horizontal(id="body"):
+            yield AgentTree(id="agents")
+            yield PaneGrid(self.controller.make_pane, id="panes")
+            with Vertical(id="side"):
+                yield HookPanel(id="hook")
+                yield ConvoyTree(id="convoys")
+                yield InboxList(id="inbox")
+        yield ActivityFeed(id="feed")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        plain = self.controller.plain
+        for widget in (self.query_one(AgentTree), self.query_one(PaneGrid), self.query_one(TownHeader),
+                       self.query_one(ConvoyTree)):
+            widget.plain = plain
+        self.query_one(AgentTree).clock = self.controller.clock
+        self.query_one(ConvoyTree).border_title = "Convoys"
+        self.query_one(AgentTree).border_title = "Agents"
+        self.query_one(ActivityFeed).border_title = "Activity"
+        self.set_interval(1.0, self._tick_ages)
+        if self.controller.view is not None:
+            self.show_town(self.controller.view)
+
+    def on_screen_resume(self) -> None:
+        if self.controller.view is not None and self.controller.view is not self.view:
+            self.show_town(self.controller.view)
+
+    def _tick_ages(self) -> None:
+        self.query_one(AgentTree).refresh_labels()
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def ordered(self) -> list:
+        return tree_order(self.view.agents) if self.view else []
+
+    def show_town(self, view: TownView) -> None:
+        self.view = view
+        ordered = self.ordered()
+        addresses = [a.address for a in ordered]
+        if self.focused_agent not in addresses:
+            self.focused_agent = addresses[0] if addresses else None
+        self.query_one(TownHeader).show_town(view)
+        self.query_one(AgentTree).show_agents(view.agents, self.focused_agent)
+        self.query_one(ConvoyTree).show_convoys(view.convoys)
+        self.query_one(InboxList).show_mail(view.inbox)
+        self.query_one(ActivityFeed).show_events(view.events)
+        self._show_focus()
+
+    def _show_focus(self) -> None:
+        if self.view is None:
+            return
+        ordered = self.ordered()
+        numbers = {a.address: i for i, a in enumerate(ordered, start=1)}
+        self.query_one(PaneGrid).show(ordered, self.focused_agent, numbers)
+        self.query_one(HookPanel).show_hook(self.view.hooks.get(self.focused_agent or ""), self.focused_agent)
+        if self.focused_agent:
+            self.query_one(AgentTree).select_agent(self.focused_agent)
+
+    def focus_agent(self, address: str) -> None:
+        """Makes `address` the focused agent (tree cursor, centre pane, hook panel)."""
+        if self.view is None or self.view.agent(address) is None:
+            self.notify(f"no agent {address!r} in this town", severity="warning")
+            return
+        self.focused_agent = address
+        self.controller.mark_seen(address)
+        self._show_focus()
+
+    # -- messages from widgets -------------------------------------------------------------------
+
+    @on(AgentTree.AgentChosen)
+    def _agent_chosen(self, event: AgentTree.AgentChosen) -> None:
+        if event.address != self.focused_agent:
+            self.focus_agent(event.address)
+
+    @on(PaneGrid.SlotClicked)
+    def _slot_clicked(self, event: PaneGrid.SlotClicked) -> None:
+        self.focus_agent(event.address)
+
+    @on(InboxList.MailChosen)
+    def _mail_chosen(self, event: InboxList.MailChosen) -> None:
+        self.app.open_screen("mail", mail_id=event.mail_id)
+
+    @on(ConvoyTree.BeadChosen)
+    def _bead_chosen(self, event: ConvoyTree.BeadChosen) -> None:
+        self.app.open_screen("beads", bead_id=event.bead_id)
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def _step(self, delta: int, attention: bool = False) -> None:
+        ordered = self.ordered()
+        if not ordered:
+            self.notify("no agents in this town yet", severity="warning")
+            return
+        addresses = [a.address for a in ordered]
+        index = addresses.index(self.focused_agent) if self.focused_agent in addresses else -delta
+        for i in range(1, len(ordered) + 1):
+            candidate = ordered[(index + delta * i) % len(ordered)]
+            if not attention or candidate.state in ATTENTION:
+                self.focus_agent(candidate.address)
+                return
+        self.notify("no agent needs you right now")
+
+    def action_next_agent(self) -> None:
+        self._step(+1)
+
+    def action_prev_agent(self) -> None:
+        self._step(-1)
+
+    def action_next_attention(self) -> None:
+        self._step(+1, attention=True)
+
+    def action_prev_attention(self) -> None:
+        self._step(-1, attention=True)
+
+    def action_jump(self, number: int) -> None:
+        ordered = self.ordered()
+        if 1 <= number <= len(ordered):
+            self.focus_agent(ordered[number - 1].address)
+        else:
+            self.notify(f"no agent number {number} (there are {len(ordered)})", severity="warning")
+
+    def action_goto(self) -> None:
+        from gastown_tui.screens.goto import GoToScreen
+
+        self.app.push_screen(GoToScreen(self.ordered(), self.controller.plain), self._goto_chosen)
+
+    def _goto_chosen(self, address: str | None) -> None:
+        if address:
+            self.focus_agent(address)
+
+    def action_focus_pane(self) -> None:
+        slot = self.query_one(PaneGrid).slot(self.focused_agent or "")
+        if slot is not None and slot.content.can_focus:
+            slot.content.focus()
+        else:
+            self.notify(f"{self.focused_agent}: no live session to type into (s starts it)", severity="warning")
+
+    def action_cycle_layout(self) -> None:
+        grid = self.query_one(PaneGrid)
+        grid.layout_size = LAYOUTS[(LAYOUTS.index(grid.layout_size) + 1) % len(LAYOUTS)]
+        grid.border_title = f"layout {grid.layout_size}"
+        self._show_focus()
+
+    def set_layout(self, size: int) -> None:
+        self.query_one(PaneGrid).layout_size = size
+        self._show_focus()
+
+    def action_zoom(self) -> None:
+        self.toggle_class("-zoomed")
+
+    def action_toggle_feed(self) -> None:
+        self.toggle_class("-feed-hidden")
+
+    def action_nudge(self) -> None:
+        if self.focused_agent:
+            self.app.ask_nudge(self.focused_agent)
+
+    def action_restart_agent(self) -> None:
+        if self.focused_agent:
+            self.app.agent_lifecycle("restart", self.focused_agent)
+
+    def action_start_agent(self) -> None:
+        if self.focused_agent:
+            self.app.agent_lifecycle("start", self.focused_agent)
