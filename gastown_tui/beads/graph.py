@@ -11,6 +11,7 @@ A bead is blocked when
 """
 from __future__ import annotations
 
+import heapq
 import json
 
 from gastown_tui.beads.timestamps import now_ns, to_ns_or
@@ -74,8 +75,9 @@ class BlockedIndex:
 
     def __init__(self, records: dict[str, dict]):
         self.records = records
-        self.children = children_index(records)
+        self.children: dict[str, list[str]] = {}
         self.blockers: dict[str, list[str]] = {}
+        self.deferred: list[dict] = []          # records with a defer_until (checked at query time)
         self._compute()
 
     def _status(self, rid: str) -> str | None:
@@ -117,21 +119,54 @@ class BlockedIndex:
         return out
 
     def _compute(self) -> None:
-        blockers = self.blockers
         records = self.records
+        children = self.children
+        deferred = self.deferred
+        blocking_types = BLOCKING_TYPES
+        candidates = []
         for rid, rec in records.items():
-            deps = rec.get("dependencies")
-            if not deps or rec.get("status") in ("closed", "tombstone"):
+            status = rec.get("status")
+            if status == "tombstone":
                 continue
+            if "defer_until" in rec and rec["defer_until"]:
+                deferred.append(rec)
+            parent = None
+            deps = rec.get("dependencies")
+            if deps:
+                blocking = False
+                for dep in deps:
+                    kind = dep.get("type")
+                    if kind == "parent-child":
+                        if parent is None:
+                            parent = dep.get("depends_on_id")
+                    elif kind in blocking_types:
+                        blocking = True
+                if blocking and status != "closed":
+                    candidates.append(rec)
+            if parent is None and "." in rid:
+                head = rid.rpartition(".")[0]
+                if head in records:
+                    parent = head
+            if parent is not None:
+                kids = children.get(parent)
+                if kids is None:
+                    children[parent] = [rid]
+                else:
+                    kids.append(rid)
+        for kids in children.values():
+            if len(kids) > 1:
+                kids.sort()
+        blockers = self.blockers
+        for rec in candidates:
             direct = self._direct(rec)
             if direct:
-                blockers[rid] = direct
+                blockers[rec["id"]] = direct
         # Propagate down parent-child edges (breadth first, depth-limited like Beads: 50).
         frontier = list(blockers)
         for _ in range(50):
             nxt = []
             for parent in frontier:
-                for kid in self.children.get(parent, ()):
+                for kid in children.get(parent, ()):
                     krec = records.get(kid)
                     if krec is None or krec.get("status") in ("closed", "tombstone"):
                         continue
@@ -157,6 +192,15 @@ class BlockedIndex:
                     stack.append(kid)
         return out
 
+    def deferred_now(self, now: int) -> set[str]:
+        """Ids hidden by a future defer_until: the bead itself and all its descendants."""
+        out: set[str] = set()
+        for rec in self.deferred:
+            if to_ns_or(rec.get("defer_until")) > now:
+                out.add(rec["id"])
+                out |= self.descendants(rec["id"])
+        return out
+
 
 def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unassigned=False, label=None,
           parent=None, limit=None, sort="hybrid", include_ephemeral=False, now: int | None = None) -> list[dict]:
@@ -167,16 +211,20 @@ def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unass
     check_patterns = parent is None
     include_ephemeral = include_ephemeral or parent is not None
     blocked = index.blockers
+    hidden = index.deferred_now(now) if index.deferred else ()
     labels = [label] if isinstance(label, str) else list(label or ())
+    excluded_types = EXCLUDED_TYPES
     out = []
-    for rid, rec in records.items() if scope is None else ((k, records[k]) for k in scope if k in records):
-        if (rec.get("status") or "open") not in READY_STATUSES or rid in blocked:
+    items = records.items() if scope is None else ((k, records[k]) for k in scope if k in records)
+    for rid, rec in items:
+        status = rec.get("status")
+        if (status is not None and status != "open" and status != "in_progress") or rid in blocked:
             continue
         if rec.get("pinned") or rec.get("is_template"):
             continue
         if not include_ephemeral and (rec.get("ephemeral") or rec.get("wisp")):
             continue
-        if (rec.get("issue_type") or "task") in EXCLUDED_TYPES:
+        if rec.get("issue_type") in excluded_types:
             continue
         if check_patterns and ("-mol-" in rid or "-wisp-" in rid):
             continue
@@ -188,29 +236,14 @@ def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unass
             have = rec.get("labels") or ()
             if not all(lb in have for lb in labels):
                 continue
-        defer = rec.get("defer_until")
-        if defer and to_ns_or(defer) > now:
+        if hidden and rid in hidden:
             continue
         out.append(rec)
-    # A child of a parent deferred into the future waits too.
-    out = [r for r in out if not _deferred_parent(r, records, now)]
-    out.sort(key=_sort_key(sort, now))
-    return out[:limit] if limit else out
-
-
-def _deferred_parent(rec: dict, records: dict, now: int) -> bool:
-    seen = 0
-    cur = rec
-    while seen < 50:
-        pid = parent_of(cur, records)
-        if pid is None or pid not in records:
-            return False
-        cur = records[pid]
-        defer = cur.get("defer_until")
-        if defer and to_ns_or(defer) > now:
-            return True
-        seen += 1
-    return False
+    key = _sort_key(sort, now)
+    if limit and limit < len(out):
+        return heapq.nsmallest(limit, out, key=key)
+    out.sort(key=key)
+    return out
 
 
 def _sort_key(sort: str, now: int):

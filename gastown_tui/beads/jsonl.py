@@ -9,6 +9,7 @@ where they were. When an id appears several times the version with the latest
 """
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +90,15 @@ class JsonlFile:
             line_no = data.count(b"\n", 0, exc.start) + 1
             start = data[data.rfind(b"\n", 0, exc.start) + 1:][:60]
             raise MalformedLedger(self.path, [(line_no, "not valid UTF-8", start.decode("utf-8", "replace"))])
-        self._parse(text, strict)
+        # Hundreds of thousands of new dicts would trigger the cycle collector over and over
+        # (it doubles the parse time); JSON records hold no cycles, so pause it while parsing.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._parse(text, strict)
+        finally:
+            if was_enabled:
+                gc.enable()
         self.signature = sig
         self.loaded = True
         return self.report

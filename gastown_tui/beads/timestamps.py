@@ -51,8 +51,7 @@ def _days(y: int, m: int, d: int) -> int:
     return days
 
 
-def to_ns(text: str) -> int:
-    """Nanoseconds since the epoch for an RFC3339 string; ValueError when it is not one."""
+def _to_ns_slow(text: str) -> int:
     m = _TS.match(text or "")
     if not m:
         raise ValueError(f"not an RFC3339 timestamp: {text!r}")
@@ -63,6 +62,49 @@ def to_ns(text: str) -> int:
         secs -= off if sign == "+" else -off
     nanos = int((frac or "0")[:9].ljust(9, "0"))
     return secs * 1_000_000_000 + nanos
+
+
+_DAY_BY_DATE: dict[str, int] = {}
+_MEMO: dict[str, int] = {}
+
+
+def to_ns(text: str) -> int:
+    """Nanoseconds since the epoch for an RFC3339 string; ValueError when it is not one."""
+    ns = _MEMO.get(text)
+    if ns is not None:
+        return ns
+    try:
+        # Fast path for the shapes Beads writes: ...THH:MM:SS[.fff]Z or ...[.fff]+hh:mm
+        if text[10] != "T" or text[13] != ":" or text[16] != ":":
+            raise ValueError
+        days = _DAY_BY_DATE.get(text[:10])
+        if days is None:
+            days = _days(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+            _DAY_BY_DATE[text[:10]] = days
+        secs = days * 86400 + int(text[11:13]) * 3600 + int(text[14:16]) * 60 + int(text[17:19])
+        rest = text[19:]
+        if rest[-1] == "Z":
+            frac, off = rest[:-1], 0
+        elif rest[-6] in "+-" and rest[-3] == ":":
+            off = int(rest[-5:-3]) * 3600 + int(rest[-2:]) * 60
+            if rest[-6] == "-":
+                off = -off
+            frac = rest[:-6]
+        else:
+            raise ValueError
+        if frac:
+            if frac[0] != "." or not frac[1:].isdigit():
+                raise ValueError
+            nanos = int(frac[1:10].ljust(9, "0"))
+        else:
+            nanos = 0
+        ns = (secs - off) * 1_000_000_000 + nanos
+    except (ValueError, IndexError, TypeError):
+        ns = _to_ns_slow(text)
+    if len(_MEMO) > 2_000_000:
+        _MEMO.clear()
+    _MEMO[text] = ns
+    return ns
 
 
 def to_ns_or(text, default: int = 0) -> int:
