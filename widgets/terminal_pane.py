@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from dataclasses import dataclass
 
 from rich.style import Style as RichStyle
@@ -128,6 +129,7 @@ class TerminalPane(Widget, can_focus=True):
         self.prefix_key = prefix_key
         """The key that hands the next key to the app (settings: app.prefix_key)."""
         self._session = session
+        self._listening = self._listen(session)
         self._strips: dict[int, Strip] = {}
         self._rows: dict[int, Row] = {}
         self._seen_seq = -1
@@ -138,6 +140,7 @@ class TerminalPane(Widget, can_focus=True):
         self._hot_until = 0.0
         self._hot_timer = None
         self._last_draw = 0.0
+        self._deferred = None
         self.mode = "live"  # live | scrollback | search
         self.query = ""
         self._search_input = ""
@@ -160,6 +163,7 @@ class TerminalPane(Widget, can_focus=True):
         if session is self._session:
             return
         self._session = session
+        self._listening = self._listen(session)
         self._strips.clear()
         self._rows.clear()
         self._seen_seq = -1
@@ -169,6 +173,21 @@ class TerminalPane(Widget, can_focus=True):
         if session is not None and self.size.width and self.size.height:
             self._sync_size()
         self.refresh()
+
+    def _listen(self, session) -> bool:
+        """Hooks the session's output listener (if it has one) so a focused pane echoes without delay."""
+        add = getattr(session, "add_output_listener", None)
+        if add is None:
+            return False
+        ref = weakref.ref(self)
+
+        def on_output(source) -> None:
+            pane = ref()
+            if pane is not None and pane._session is source and time.monotonic() < pane._hot_until:
+                pane.call_later(pane.poll)
+
+        add(on_output)
+        return True
 
     @property
     def _screen(self):
@@ -224,7 +243,9 @@ class TerminalPane(Widget, can_focus=True):
             return False
         now = time.monotonic()
         if now - self._last_draw < MIN_FRAME and not self._force_full:
-            return False  # drawn less than a frame ago: the next tick takes it
+            if self._deferred is None:  # drawn less than a frame ago: draw again when the frame is up
+                self._deferred = self.set_timer(MIN_FRAME - (now - self._last_draw), self._deferred_poll)
+            return False
         self._last_draw = now
         self._seen_seq = seq
         full = self._force_full
@@ -256,6 +277,10 @@ class TerminalPane(Widget, can_focus=True):
         if changed or frame.full:
             self.frames_drawn += 1
         return bool(changed or frame.full)
+
+    def _deferred_poll(self) -> None:
+        self._deferred = None
+        self.poll()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -351,6 +376,8 @@ class TerminalPane(Widget, can_focus=True):
     def _go_hot(self) -> None:
         """Polls every few ms for a moment after input, so the echo shows within milliseconds."""
         self._hot_until = time.monotonic() + HOT_POLL_SECONDS
+        if self._listening:
+            return  # the session tells us when output arrives
         if self._hot_timer is None:
             self._hot_timer = self.set_interval(HOT_POLL_INTERVAL, self._hot_poll, name="terminal-echo")
         else:

@@ -211,7 +211,7 @@ def resolve_conflict_text(text: str, strategy: str) -> str:
 
     During a rebase the first side (after ``<<<<<<<``) is the target, the second
     (before ``>>>>>>>``) is this branch's commit. `union` keeps target then branch
-    lines (a line present in both is kept once), `target` keeps the first side,
+    lines (both whole; identical sides once), `target` keeps the first side,
     `branch` keeps the second. A diff3 base section (``|||||||``) is dropped.
     """
     out: list[str] = []
@@ -231,7 +231,7 @@ def resolve_conflict_text(text: str, strategy: str) -> str:
             elif strategy == "branch":
                 out += second
             else:
-                out += first + [ln for ln in second if ln not in first]
+                out += first if first == second else first + second
             state = None
         elif state == "first":
             first.append(line)

@@ -241,10 +241,11 @@ class SimAgent:
         signal.signal(signal.SIGHUP, lambda *_: self._stop_signal(129))
         try:
             self.screen.start()
-            self.set_status("idle")
-            self.screen.draw(self.live)
             if self.autostart:
-                self.start_work()
+                self.start_work()  # working from the first frame: starting -> working -> idle
+            else:
+                self.set_status("idle")
+                self.screen.draw(self.live)
             while self.running:
                 timeout = 0.1 if (self.worker is not None and not self.hung) else None
                 try:

@@ -1,63 +1,29 @@
 """The terminal pane (widgets/terminal_pane.py) driven by Pilot against real programs in real PTYs."""
 from __future__ import annotations
 
-import asyncio
 import os
 import time
+from pathlib import Path
 
-import pexpect
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
 
-from gastown_tui.sessions.vt import new_screen
+from gastown_tui.sessions.session import Session, SessionSpec
 from widgets.terminal_pane import TerminalPane
 
 
-class PtyProgram:
-    """A real program in a real PTY feeding a real VT screen: the three things a pane needs from a session."""
-
-    def __init__(self, argv: list[str], cols=60, rows=12, cwd=None, env=None):
-        self.screen = new_screen(cols, rows)
-        self.child = pexpect.spawn(argv[0], argv[1:], cwd=cwd, env=env, dimensions=(rows, cols))
-        self.screen.on_reply = self.write
-        self.output_seq = 0
-        self.received = bytearray()
-        loop = asyncio.get_running_loop()
-        loop.add_reader(self.child.child_fd, self._readable)
-
-    def _readable(self):
-        try:
-            data = os.read(self.child.child_fd, 65536)
-        except OSError:
-            data = b""
-        if not data:
-            asyncio.get_running_loop().remove_reader(self.child.child_fd)
-            return
-        self.received += data
-        self.screen.feed(data)
-        self.output_seq += 1
-
-    def write(self, data: bytes):
-        os.write(self.child.child_fd, data)
-
-    def resize(self, cols, rows):
-        self.screen.resize(cols, rows)
-        self.child.setwinsize(rows, cols)
-
-    def close(self):
-        try:
-            asyncio.get_running_loop().remove_reader(self.child.child_fd)
-        except Exception:
-            pass
-        self.child.terminate(force=True)
+@pytest.fixture(autouse=True)
+def _session_tmp(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # transcripts of town-less sessions go under TMPDIR
 
 
 class PaneApp(App):
-    def __init__(self, argv, **kw):
+    def __init__(self, argv, env=None, cwd=None):
         super().__init__()
         self.argv = argv
-        self.kw = kw
+        self.env = env or {}
+        self.cwd = cwd
         self.prefix_keys: list[str] = []
         self.titles: list[str] = []
 
@@ -65,8 +31,11 @@ class PaneApp(App):
         yield TerminalPane(id="pane")
 
     async def on_mount(self):
-        self.program = PtyProgram(self.argv, **self.kw)
         pane = self.query_one(TerminalPane)
+        spec = SessionSpec(agent="testrig/crew/pane", preset="shell", cwd=Path(self.cwd or os.getcwd()),
+                           argv=self.argv, env=self.env, cols=60, rows=12)
+        self.program = Session(spec)
+        await self.program.start()
         pane.session = self.program
         pane.focus()
 
@@ -75,6 +44,9 @@ class PaneApp(App):
 
     def on_terminal_pane_title_changed(self, message: TerminalPane.TitleChanged):
         self.titles.append(message.title)
+
+    async def on_unmount(self):
+        await self.program.stop(grace=0.5)
 
 
 def pane_text(pane: TerminalPane) -> list[str]:
@@ -96,11 +68,10 @@ async def test_typing_into_a_focused_pane_running_cat_shows_the_echo():
         pane = app.query_one(TerminalPane)
         await pilot.press(*"hello", "space", *"pane", "enter")
         assert await wait_for(pilot, lambda: pane_text(pane)[:2] == ["hello pane", "hello pane"]), pane_text(pane)
-        app.program.close()
 
 
 BASH = ["bash", "--norc", "--noprofile", "-i"]
-BASH_ENV = {"PATH": os.environ["PATH"], "TERM": "xterm-256color", "PS1": "$ ", "HOME": "/tmp", "LANG": "C.UTF-8"}
+BASH_ENV = {"PS1": "$ ", "HOME": "/tmp", "LANG": "C.UTF-8"}
 
 
 async def test_keys_textual_would_take_go_to_the_program():
@@ -112,7 +83,7 @@ async def test_keys_textual_would_take_go_to_the_program():
         assert await wait_for(pilot, lambda: "a^Ib^[c" in "\n".join(pane_text(pane))), pane_text(pane)
         assert app.focused is pane
         await pilot.press("ctrl+c")
-        assert await wait_for(pilot, lambda: not app.program.child.isalive()), "ctrl+c did not reach cat"
+        assert await wait_for(pilot, lambda: not app.program.alive), "ctrl+c did not reach cat"
         assert app.is_running
 
 
@@ -126,7 +97,6 @@ async def test_prefix_key_hands_the_next_key_to_the_app_and_twice_sends_it():
         await pilot.press("x", "ctrl+b", "ctrl+b", "y", "enter")
         assert await wait_for(pilot, lambda: "x^By" in "\n".join(pane_text(pane))), pane_text(pane)
         assert "n" not in "".join(pane_text(pane))  # the key after the prefix never reached the program
-        app.program.close()
 
 
 async def test_prefix_key_is_configurable():
@@ -137,7 +107,6 @@ async def test_prefix_key_is_configurable():
         await pilot.press("ctrl+b", "ctrl+a", "w", "enter")
         assert await wait_for(pilot, lambda: "^B" in "\n".join(pane_text(pane)))
         assert app.prefix_keys == ["w"]
-        app.program.close()
 
 
 async def test_only_changed_rows_are_converted():
@@ -152,7 +121,6 @@ async def test_only_changed_rows_are_converted():
         assert await wait_for(pilot, lambda: pane_text(pane)[9] == "$ z"), pane_text(pane)
         await pilot.pause(0.2)
         assert 1 <= pane.lines_refreshed - before <= 2, "a one-character echo redrew more than its row"
-        app.program.close()
 
 
 async def test_a_flood_of_output_is_drawn_at_most_once_per_frame():
@@ -164,7 +132,6 @@ async def test_a_flood_of_output_is_drawn_at_most_once_per_frame():
         elapsed = time.monotonic() - start
         assert app.program.output_seq > pane.frames_drawn, "every read was drawn: no batching per frame"
         assert pane.frames_drawn <= elapsed * 60 + 3
-        app.program.close()
 
 
 async def test_colours_and_attributes_reach_the_strips():
@@ -179,7 +146,6 @@ async def test_colours_and_attributes_reach_the_strips():
         assert segs["TRUE"].color.triplet == (1, 2, 3) and segs["TRUE"].bgcolor.triplet == (4, 5, 6)
         assert segs["IUR"].italic and segs["IUR"].underline and segs["IUR"].reverse
         assert pane.render_line(0).cell_length == 60  # the wide characters take two cells each
-        app.program.close()
 
 
 async def test_scrollback_with_keys_and_wheel_and_search_with_n_and_N():
@@ -223,7 +189,6 @@ async def test_scrollback_with_keys_and_wheel_and_search_with_n_and_N():
         await pilot.press("G")
         await pilot.pause(0.05)
         assert pane.mode == "live" and pane_text(pane) == live
-        app.program.close()
 
 
 async def test_drag_selects_and_copies_to_the_host_clipboard():
@@ -238,7 +203,6 @@ async def test_drag_selects_and_copies_to_the_host_clipboard():
         await pilot.mouse_up(pane, offset=(5, 1))
         await pilot.pause(0.05)
         assert copied == ["line here\nsecond"]
-        app.program.close()
 
 
 async def test_agent_output_cannot_reach_the_host_terminal_or_clipboard():
@@ -258,4 +222,3 @@ async def test_agent_output_cannot_reach_the_host_terminal_or_clipboard():
             for seg in pane.render_line(y):
                 assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in seg.text), repr(seg.text)
         assert all("\x1b" not in t and "\x07" not in t for t in app.titles)
-        app.program.close()

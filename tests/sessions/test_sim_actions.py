@@ -78,7 +78,7 @@ def test_rebase_resolves_a_conflict_keeping_both_sides(repo):
 
 def test_resolve_strategies():
     text = "a\n<<<<<<< HEAD\nt1\nsame\n=======\nsame\nb1\n>>>>>>> c0ffee (mine)\nz\n"
-    assert resolve_conflict_text(text, "union") == "a\nt1\nsame\nb1\nz\n"
+    assert resolve_conflict_text(text, "union") == "a\nt1\nsame\nsame\nb1\nz\n"
     assert resolve_conflict_text(text, "target") == "a\nt1\nsame\nz\n"
     assert resolve_conflict_text(text, "branch") == "a\nsame\nb1\nz\n"
 
