@@ -1,0 +1,31 @@
+"""`gastown hook [show|clear] [ADDR]`: what is on a hook; clear it."""
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv: list[str], prog: str) -> int:
+    from gastown_tui.town.agents import resolve_address
+    from gastown_tui.town.cli_support import actor, print_json, town_here
+    from gastown_tui.town.hooks import hooked_work, unhook_agent
+    from gastown_tui.town.prime import resolve_agent
+
+    p = argparse.ArgumentParser(prog=prog, description="Show or clear an agent's hook.")
+    p.add_argument("action", nargs="?", default="show", choices=["show", "clear"])
+    p.add_argument("address", nargs="?", help="default: GT_AGENT or the agent whose folder you are in")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    town = town_here()
+    address = resolve_address(town, args.address) if args.address else resolve_agent(town, None)
+    if args.action == "clear":
+        bead = unhook_agent(town, address, actor=actor(), reason="cleared")
+        print(f"Cleared {address}'s hook ({bead.id} is open again)" if bead else f"{address}'s hook was empty")
+        return 0
+    bead = hooked_work(town, address)
+    if args.json:
+        print_json({"agent": address, "hook": bead.to_record() if bead else None})
+    elif bead is None:
+        print(f"{address}: hook empty")
+    else:
+        print(f"{address}: {bead.id} — {bead.title} (P{bead.priority}, {bead.status})")
+    return 0

@@ -1,0 +1,32 @@
+"""`gastown sling BEAD TARGET`: put work on a hook (TARGET: a rig, or an agent address)."""
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv: list[str], prog: str) -> int:
+    from gastown_tui.town.cli_support import actor, parse_vars, print_json, town_here
+    from gastown_tui.town.sling import sling
+
+    p = argparse.ArgumentParser(prog=prog, description="Put a bead on a hook; a rig target spawns a polecat.")
+    p.add_argument("bead")
+    p.add_argument("target", help="a rig (spawns a polecat) or an address (mayor/, RIG/crew/NAME, ...)")
+    p.add_argument("--formula", help="formula to pour as the hook's molecule (polecats: polecat-work)")
+    p.add_argument("--var", action="append", metavar="K=V", help="formula variable (repeatable)")
+    p.add_argument("--no-convoy", action="store_true", help="do not wrap the work in a convoy")
+    p.add_argument("--force", action="store_true", help="take a closed or already-hooked bead anyway")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    res = sling(town_here(), args.bead, args.target, formula=args.formula, vars=parse_vars(args.var),
+                no_convoy=args.no_convoy, force=args.force, actor=actor())
+    if args.json:
+        print_json(res)
+        return 0
+    print(f"Slung {res.bead} to {res.agent}")
+    if res.spawned:
+        print(f"  polecat worktree: {res.worktree} (branch {res.branch})")
+    if res.molecule:
+        print(f"  molecule: {res.molecule} ({res.formula})")
+    if res.convoy:
+        print(f"  convoy: {res.convoy}")
+    return 0

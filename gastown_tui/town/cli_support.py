@@ -1,0 +1,50 @@
+"""Small helpers shared by the town's command modules (finding the town, printing JSON)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+
+def town_here():
+    from gastown_tui.town.layout import find_town
+
+    return find_town()
+
+
+def actor() -> str:
+    from gastown_tui.town.agents import current_agent
+
+    return current_agent()
+
+
+def _plain(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if hasattr(obj, "to_dict"):
+            return obj.to_dict()
+        return dataclasses.asdict(obj)
+    if hasattr(obj, "to_record"):
+        return obj.to_record()
+    if isinstance(obj, (list, tuple)):
+        return [_plain(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    return obj
+
+
+def print_json(obj) -> None:
+    sys.stdout.write(json.dumps(_plain(obj), indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def parse_vars(pairs: list[str] | None) -> dict:
+    from gastown_tui.errors import UserError
+
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--var {pair!r}: expected KEY=VALUE")
+        out[key] = value
+    return out

@@ -1,0 +1,48 @@
+"""The hook's molecule: pouring a formula onto a hooked bead and reading its steps (through meow)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from gastown_tui.town.layout import Town
+
+
+def search_path(town: Town, rig_dir: Path | None = None) -> list[Path]:
+    from gastown_tui.meow import formula_search_path
+
+    return formula_search_path(rig_dir=rig_dir, town_dir=town.root)
+
+
+def attach(town: Town, ledger, bead_id: str, formula: str, vars: dict, rig_dir: Path | None = None) -> str:
+    """Pours FORMULA as BEAD_ID's molecule (in the bead's ledger) and links it; returns the root id."""
+    from gastown_tui.beads.fields import set_fields
+    from gastown_tui.meow import pour
+
+    root = pour(ledger, formula, bead_id, dict(vars), search_path(town, rig_dir))
+    with ledger.transaction():
+        issue = ledger.get(bead_id)
+        desc = set_fields(issue.description, attached_molecule=root, attached_formula=formula)
+        if desc != issue.description:
+            ledger.update(bead_id, description=desc)
+    return root
+
+
+def attached(issue) -> tuple[str | None, str | None]:
+    """(molecule root id, formula name) linked from a hooked bead's description."""
+    from gastown_tui.beads.fields import parse_fields
+
+    fields = parse_fields(issue.description)
+    return fields.get("attached_molecule"), fields.get("attached_formula")
+
+
+def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
+    """({"id", "formula", "steps": [{id, title, description, status, ready}]}, next step id)."""
+    from gastown_tui.meow import progress
+
+    prog = progress(ledger, root_id)
+    steps = []
+    for st in prog.steps:
+        steps.append({"id": st.id, "title": st.title, "description": st.description,
+                      "status": st.status, "ready": bool(st.ready)})
+    nxt = prog.next
+    next_id = getattr(nxt, "id", nxt) if nxt is not None else None
+    return {"id": prog.root, "formula": formula or prog.formula, "steps": steps}, next_id

@@ -1,0 +1,142 @@
+"""`gastown prime`: what an agent reads first — who it is, its rules, its hook and checklist.
+
+`prime_info` returns the `gt prime --json` shape of docs/contracts.md;
+`render_prime` turns it into the text an agent reads.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gastown_tui.errors import UserError
+from gastown_tui.town.layout import Town
+
+GUPP = "GUPP: if there is work on your hook, you run it. Start now; do not wait to be asked."
+ROLE_RULES = {
+    "polecat": [
+        "You work only in your own worktree, on your own branch.",
+        "Follow the checklist step by step; close each step with `gt mol done STEP_ID`.",
+        "Commit your work, then run `gt done` to submit it to the merge queue. There is no approval step.",
+        "If nothing needs changing, close the bead with a reason (`bd close ID --reason ...`), then `gt done`.",
+        "Stuck or failing repeatedly? Mail your witness (`gt mail send <rig>/witness -s HELP: ...`).",
+    ],
+    "crew": [
+        "You work with the Overseer directly; your workspace is a full clone you keep.",
+        "File work as beads and dispatch it with `gt sling BEAD RIG`.",
+        "Before you stop: commit, pull --rebase, push; hand off with `gt handoff -m NOTE`.",
+    ],
+    "witness": [
+        "You watch this rig's polecats: nudge the quiet, help the stuck, report what is lost. You do not write code.",
+        "Handle your mail (POLECAT_DONE, MERGED, HELP) with `gt mail inbox`.",
+    ],
+    "refinery": [
+        "You process the merge queue one request at a time: rebase, run the gate, fast-forward.",
+        "Conflicts and red gates go back to the polecat; never delete a branch before its work is on the target.",
+    ],
+    "mayor": [
+        "You coordinate the town: file work as beads (`bd create`) and sling it to rigs (`gt sling BEAD RIG`).",
+        "Track deliveries with convoys (`gt convoy list`).",
+    ],
+    "deacon": [
+        "You patrol the town: keep agents alive, land convoys, find orphaned work. Be quiet when all is well.",
+    ],
+    "boot": ["You check on the Deacon and wake it when needed, then exit."],
+    "overseer": ["You are the person at the keyboard."],
+}
+
+
+def infer_agent(town: Town, cwd: Path) -> str | None:
+    """An address from a working folder inside the town (polecat, crew, witness, refinery, mayor, deacon)."""
+    try:
+        parts = Path(cwd).resolve().relative_to(town.root).parts
+    except ValueError:
+        return None
+    if not parts:
+        return None
+    if parts[0] in ("mayor", "deacon"):
+        return f"{parts[0]}/"
+    if len(parts) >= 3 and parts[1] in ("polecats", "crew"):
+        return f"{parts[0]}/{parts[1]}/{parts[2]}"
+    if len(parts) >= 2 and parts[1] in ("witness", "refinery"):
+        return f"{parts[0]}/{parts[1]}"
+    return None
+
+
+def resolve_agent(town: Town, agent: str | None, cwd: Path | None = None, env: dict | None = None) -> str:
+    from gastown_tui.town.agents import parse
+
+    env = os.environ if env is None else env
+    agent = agent or env.get("GT_AGENT") or infer_agent(town, cwd or Path.cwd())
+    if not agent:
+        raise UserError("who is asking? set GT_AGENT, pass --agent ADDRESS, or run inside an agent's folder")
+    return str(parse(agent))
+
+
+def prime_info(town: Town, address: str) -> dict:
+    from gastown_tui.town import molecules
+    from gastown_tui.town.addresses import parse_address
+    from gastown_tui.town.agents import workdir
+    from gastown_tui.town.handoff import pending_handoff_note
+    from gastown_tui.town.hooks import hooked_work
+    from gastown_tui.town.ledgers import ledger_for_id
+    from gastown_tui.town.mail import inbox
+
+    a = parse_address(address)
+    hook = hooked_work(town, address)
+    molecule = None
+    next_step = None
+    if hook is not None:
+        root, formula = molecules.attached(hook)
+        if root:
+            ledger = ledger_for_id(town, hook.id)
+            molecule, next_step = molecules.view(ledger, root, formula)
+    wd = workdir(town, address)
+    worktree = str(wd) if a.role in ("polecat", "crew") and wd is not None else None
+    unread = [m for m in inbox(town, address) if not m.read]
+    return {
+        "agent": str(a), "role": a.role, "rig": a.rig, "name": a.name,
+        "hook": hook.to_record() if hook is not None else None,
+        "molecule": molecule, "next_step": next_step, "worktree": worktree,
+        "workdir": str(wd) if wd else None, "town": str(town.root),
+        "rules": [GUPP] + ROLE_RULES.get(a.role, []),
+        "mail": {"unread": len(unread), "subjects": [f"{m.id}: {m.subject} (from {m.sender})" for m in unread[:5]]},
+        "handoff": pending_handoff_note(town, address),
+    }
+
+
+def render_prime(info: dict, checklist: str | None = None) -> str:
+    role, agent = info["role"], info["agent"]
+    where = f" in rig {info['rig']}" if info.get("rig") else ""
+    lines = [f"# You are {agent} — the {role}{where}", ""]
+    if info.get("worktree"):
+        lines += [f"Your worktree: {info['worktree']}", ""]
+    lines += ["## Rules", *[f"- {r}" for r in info["rules"]], ""]
+    hook = info.get("hook")
+    if hook:
+        lines += ["## 🚨 WORK ON YOUR HOOK — begin now 🚨", "",
+                  f"Hooked: {hook['id']} — {hook.get('title', '')} (P{hook.get('priority', 2)})"]
+        desc = (hook.get("description") or "").strip()
+        if desc:
+            lines += ["", desc]
+        lines.append("")
+        mol = info.get("molecule")
+        if mol:
+            lines.append(f"## Checklist ({len(mol['steps'])} steps from {mol.get('formula') or 'molecule'} "
+                         f"{mol['id']})")
+            if checklist:
+                lines += ["", checklist.rstrip(), ""]
+            else:
+                for i, st in enumerate(mol["steps"], 1):
+                    mark = "x" if st["status"] == "closed" else " "
+                    lines.append(f"{i}. [{mark}] {st['id']}: {st['title']}")
+                lines.append("")
+            if info.get("next_step") and not checklist:
+                lines += [f"Next step: {info['next_step']} (close it with `gt mol done {info['next_step']}`)", ""]
+    else:
+        lines += ["## Your hook is empty", "Check your mail (`gt mail inbox`); if there is nothing, wait for work.", ""]
+    mail = info.get("mail") or {}
+    if mail.get("unread"):
+        lines += [f"## Mail: {mail['unread']} unread (`gt mail inbox`)", *[f"- {s}" for s in mail["subjects"]], ""]
+    if info.get("handoff"):
+        lines += ["## Handoff from your previous session", info["handoff"], ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,138 @@
+"""`gastown sling BEAD TARGET`: put work on a hook.
+
+TARGET is a rig (a polecat is spawned for the work) or an agent address.
+The bead is hooked (status hooked, assignee = the address), the formula is
+poured as its molecule (default: the rig's, `polecat-work`, for polecats),
+and the work is wrapped in a convoy "Work: <title>" unless it already rides
+in an open one or `no_convoy`. No process is started: the session manager
+starts sessions for hooked agents.
+
+Concurrency: a per-bead lock serialises slings of one bead across processes,
+and the hook itself is checked and set inside one ledger transaction; exactly
+one of two simultaneous slings wins, the other is refused as already hooked.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from gastown_tui.errors import UserError
+from gastown_tui.town.layout import Town
+
+
+@dataclass
+class SlingResult:
+    bead: str
+    agent: str
+    spawned: bool
+    worktree: str | None
+    branch: str | None
+    molecule: str | None
+    formula: str | None
+    convoy: str | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _parse_target(town: Town, target: str):
+    """('rig', Rig) or ('agent', address)."""
+    from gastown_tui.errors import not_found
+    from gastown_tui.town.agents import known_addresses, resolve_address
+    from gastown_tui.town.rigs import get_rig, load_registry
+
+    target = target.strip()
+    registry = load_registry(town)
+    if target.rstrip("/") in registry:
+        return "rig", get_rig(town, target.rstrip("/"))
+    if "/" in target or target in ("mayor", "deacon", "boot"):
+        return "agent", resolve_address(town, target, allow_overseer=False)
+    raise not_found("rig or address", target, list(registry) + known_addresses(town))
+
+
+def sling(town: Town, bead_id: str, target: str, formula: str | None = None, vars: dict | None = None,
+          no_convoy: bool = False, force: bool = False, actor: str | None = None) -> SlingResult:
+    from gastown_tui.town import molecules
+    from gastown_tui.town.addresses import parse_address
+    from gastown_tui.town.agents import current_agent, set_agent_state
+    from gastown_tui.town.convoys import convoys_tracking, create_convoy
+    from gastown_tui.town.events import append_event
+    from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
+    from gastown_tui.town.ledgers import get_bead, prefix_of
+    from gastown_tui.town.locks import file_lock
+    from gastown_tui.town.polecats import _discard, spawn_polecat
+    from gastown_tui.town.rigs import get_rig
+
+    actor = actor or current_agent()
+    ledger, issue = get_bead(town, bead_id)        # NotFound names the nearest ids
+    kind, what = _parse_target(town, target)
+    rig = what if kind == "rig" else (get_rig(town, parse_address(what).rig) if parse_address(what).rig else None)
+    if rig is not None and prefix_of(bead_id) not in ("hq", rig.prefix):
+        raise UserError(f"bead {bead_id} belongs to another rig's ledger (prefix {prefix_of(bead_id)!r}); "
+                        f"sling it to its own rig, not {rig.name}")
+
+    with file_lock(town.locks_dir() / "sling" / f"{bead_id}.lock", what=f"sling lock for {bead_id}"):
+        issue = ledger.get(bead_id)
+        address = what if kind == "agent" else None
+        check_hookable(issue, address or "", force)
+        if address is not None and not force:
+            current = hooked_work(town, address)
+            if current is not None and current.id != bead_id:
+                raise UserError(f"{address} already has {current.id} on its hook; finish or clear it first "
+                                f"(`gastown hook clear {address}`) or use --force")
+        spawned = None
+        if kind == "rig":
+            spawned = spawn_polecat(town, rig.name, bead_id=bead_id, actor=actor, state="spawning")
+            address = spawned.address
+        role = parse_address(address).role
+        try:
+            extra = {"dispatched_by": actor}
+            issue = hook_bead(town, bead_id, address, force=force, actor=actor, ledger=ledger, **extra)
+        except BaseException:
+            if spawned is not None:
+                _discard(rig, spawned.name, spawned.branch)
+                _nuke_quietly(town, spawned.address)
+            raise
+        if formula is None and role == "polecat":
+            formula = rig.settings.default_formula
+        molecule = None
+        if formula:
+            fvars = {"issue": bead_id, "base_branch": rig.target if rig else "main"}
+            if rig is not None and rig.gate:
+                fvars["test_command"] = rig.gate
+            fvars.update(vars or {})
+            try:
+                molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
+            except BaseException:
+                # Leave nothing half-done: the bead goes back to how it was, the polecat goes away.
+                from gastown_tui.town.hooks import unhook_bead
+
+                unhook_bead(town, bead_id, actor=actor, reason=f"pouring {formula} failed")
+                if spawned is not None:
+                    _discard(rig, spawned.name, spawned.branch)
+                    _nuke_quietly(town, spawned.address)
+                raise
+        convoy = None
+        if not no_convoy:
+            existing = convoys_tracking(town, bead_id)
+            convoy = existing[0] if existing else create_convoy(town, f"Work: {issue.title}", [bead_id],
+                                                                owner=actor, actor=actor)
+            if not existing:
+                from gastown_tui.beads.fields import set_fields
+
+                with ledger.transaction():
+                    cur = ledger.get(bead_id)
+                    ledger.update(bead_id, description=set_fields(cur.description, convoy_id=convoy))
+        set_agent_state(town, address, "working", hook=bead_id)
+    append_event(town.events_path, "sling", actor, bead=bead_id, agent=address, target=target,
+                 formula=formula, molecule=molecule, convoy=convoy, spawned=spawned is not None)
+    return SlingResult(bead_id, address, spawned is not None, spawned.worktree if spawned else None,
+                       spawned.branch if spawned else None, molecule, formula, convoy)
+
+
+def _nuke_quietly(town: Town, address: str) -> None:
+    from gastown_tui.town.agents import set_agent_state
+
+    try:
+        set_agent_state(town, address, "nuked", hook=None)
+    except UserError:
+        pass
