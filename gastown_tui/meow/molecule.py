@@ -1,0 +1,238 @@
+"""Molecules and wisps in the ledger: pour, wisp, squash, burn.
+
+A molecule is a root bead (`issue_type: molecule`, id `<prefix>-mol-<hash>`)
+with one child per proto step, id `<root>.<step-id>`, each with a
+`parent-child` edge to the root and a `blocks` edge to every step it needs.
+A wisp has the same shape in the git-ignored wisp store (`<prefix>-wisp-<hash>`,
+`ephemeral`), so it never enters `issues.jsonl`.
+
+The root's description carries `formula:`, `formula_vars:` and (when poured
+on a bead) `attached_to:` lines; the bead worked on gets `attached_molecule:`
+and `attached_formula:` lines (reference/gastown.md §4.1).
+Steps are streamed into the ledger (`ledger.bulk_create`), so a wisp of a
+million steps is never held in memory.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+from gastown_tui.beads.fields import parse_fields, set_fields
+from gastown_tui.beads.timestamps import now
+from gastown_tui.meow.cook import Proto, cook
+from gastown_tui.meow.errors import MoleculeError
+from gastown_tui.meow.search import FormulaLibrary
+
+KNOWN_ISSUE_TYPES = ("bug", "feature", "task", "epic", "chore", "decision", "spike", "story", "milestone", "gate")
+MAX_TITLE = 500
+
+
+def _title(text: str) -> str:
+    text = text.strip() or "(untitled step)"
+    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
+
+
+def _proto(name_or_proto, vars, search_path) -> Proto:
+    if isinstance(name_or_proto, Proto):
+        return name_or_proto
+    return cook(name_or_proto, dict(vars or {}), search_path)
+
+
+def step_records(root_id: str, proto: Proto, actor: str, ts: str) -> Iterator[dict]:
+    """One bead record per proto step, produced lazily."""
+    for index, step in enumerate(proto.iter_steps()):
+        sid = f"{root_id}.{step.id}"
+        deps = [{"issue_id": sid, "depends_on_id": root_id, "type": "parent-child",
+                 "created_at": ts, "created_by": actor}]
+        for need in step.needs:
+            deps.append({"issue_id": sid, "depends_on_id": f"{root_id}.{need}", "type": "blocks",
+                         "created_at": ts, "created_by": actor})
+        rec = {"id": sid, "title": _title(step.title)}
+        if step.description:
+            rec["description"] = step.description
+        if step.acceptance:
+            rec["acceptance_criteria"] = step.acceptance
+        if step.priority is not None:
+            rec["priority"] = step.priority
+        kind = step.type or "task"
+        rec["issue_type"] = kind if kind in KNOWN_ISSUE_TYPES else "task"
+        labels = [kind] if kind not in KNOWN_ISSUE_TYPES else []
+        extra_labels = step.extra.get("labels")
+        if isinstance(extra_labels, list):
+            labels += [str(x) for x in extra_labels]
+        if labels:
+            rec["labels"] = sorted(set(labels))
+        if isinstance(step.extra.get("notes"), str):
+            rec["notes"] = step.extra["notes"]
+        if isinstance(step.extra.get("assignee"), str):
+            rec["assignee"] = step.extra["assignee"]
+        rec["dependencies"] = deps
+        rec["source_formula"] = step.formula
+        rec["source_location"] = f"steps[{index}]"
+        yield rec
+
+
+def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
+                 force: bool, mol_type: str | None) -> dict:
+    from gastown_tui.beads.ledger import default_actor
+
+    actor = actor or default_actor()
+    with ledger.transaction():
+        work = None
+        if on is not None:
+            work = ledger.raw(on)   # NotFound names the nearest ids
+            existing = parse_fields(work.get("description")).get("attached_molecule")
+            if existing and ledger.raw_find(existing) is not None:
+                if not force:
+                    raise MoleculeError(
+                        f"bead {on} already has molecule {existing} attached; burn it first"
+                        " (`gastown mol burn`) or pour with --force"
+                    )
+                burn(ledger, existing)
+        description = proto.description.strip()
+        fields = {"formula": proto.formula.name}
+        if proto.vars:
+            fields["formula_vars"] = json.dumps(proto.vars, sort_keys=True, ensure_ascii=False)
+        if on is not None:
+            fields["attached_to"] = on
+        description = set_fields(description, **fields)
+        title = proto.formula.name + (f": {work.get('title', on)}" if work is not None else "")
+        extra = {"source_formula": proto.formula.name}
+        if mol_type:
+            extra["mol_type"] = mol_type
+        root = ledger.create(
+            _title(title), issue_type="molecule", description=description,
+            infix="wisp" if ephemeral else "mol", ephemeral=ephemeral, actor=actor, **extra,
+        )
+        root_id = root.id
+        ledger.bulk_create(step_records(root_id, proto, actor, now()), ephemeral=ephemeral, actor=actor)
+        if work is not None:
+            ledger.update(on, actor=actor, description=set_fields(
+                work.get("description", ""), attached_molecule=root_id,
+                attached_formula=proto.formula.name, attached_at=now(),
+            ))
+    return root.to_record() if hasattr(root, "to_record") else {"id": root_id}
+
+
+def pour(ledger, name_or_proto, on: str | None = None, vars: dict | None = None,
+         search_path: list[Path] | FormulaLibrary | None = None, *, actor: str | None = None,
+         force: bool = False, mol_type: str | None = None) -> str:
+    """Pours a formula (or a cooked proto) as a persistent molecule; returns the root id.
+
+    With `on`, the molecule is attached to that bead (`attached_molecule`/`attached_formula`).
+    """
+    proto = _proto(name_or_proto, vars, search_path)
+    return _instantiate(ledger, proto, ephemeral=False, on=on, actor=actor, force=force, mol_type=mol_type)["id"]
+
+
+def wisp(ledger, name_or_proto, vars: dict | None = None,
+         search_path: list[Path] | FormulaLibrary | None = None, *, on: str | None = None,
+         actor: str | None = None, force: bool = False, mol_type: str | None = None) -> str:
+    """Instantiates a formula as a wisp (wisp store only, never `issues.jsonl`); returns the root id."""
+    proto = _proto(name_or_proto, vars, search_path)
+    return _instantiate(ledger, proto, ephemeral=True, on=on, actor=actor, force=force, mol_type=mol_type)["id"]
+
+
+def pour_record(ledger, name_or_proto, *, ephemeral: bool, on=None, vars=None, search_path=None,
+                actor=None, force=False, mol_type=None) -> dict:
+    """Like pour/wisp, but returns the root bead's record (what `--json` prints)."""
+    proto = _proto(name_or_proto, vars, search_path)
+    return _instantiate(ledger, proto, ephemeral=ephemeral, on=on, actor=actor, force=force, mol_type=mol_type)
+
+
+def molecule_root(ledger, bead_id: str) -> dict:
+    """The root record of the molecule `bead_id` is (or is a step of)."""
+    rec = ledger.raw(bead_id)
+    if rec.get("issue_type") == "molecule":
+        return rec
+    for dep in rec.get("dependencies") or ():
+        if dep.get("type") == "parent-child":
+            parent = ledger.raw_find(dep.get("depends_on_id"))
+            if parent is not None and parent.get("issue_type") == "molecule":
+                return parent
+    attached = parse_fields(rec.get("description")).get("attached_molecule")
+    if attached and ledger.raw_find(attached) is not None:
+        return ledger.raw(attached)
+    raise MoleculeError(f"{bead_id} is not a molecule, a step of one, or a bead with one attached")
+
+
+def _step_order(issue) -> tuple:
+    loc = getattr(issue, "source_location", None) or ""
+    if loc.startswith("steps[") and loc.endswith("]") and loc[6:-1].isdigit():
+        return (0, int(loc[6:-1]), issue.id)
+    return (1, 0, issue.id)
+
+
+def step_ids(ledger, root_id: str) -> list[str]:
+    return [c.id for c in ledger.children(root_id)]
+
+
+def _delete_all(ledger, ids: list[str]) -> None:
+    many = getattr(ledger, "delete_many", None)
+    if many is not None:
+        many(ids)
+        return
+    for bead_id in ids:
+        ledger.delete(bead_id)
+
+
+def _detach(ledger, root: dict, replacement: str | None = None) -> None:
+    on = parse_fields(root.get("description")).get("attached_to")
+    if not on:
+        return
+    work = ledger.raw_find(on)
+    if work is None or parse_fields(work.get("description")).get("attached_molecule") != root["id"]:
+        return
+    ledger.update(on, description=set_fields(work.get("description", ""), attached_molecule=replacement,
+                                             attached_formula=None if replacement is None else
+                                             parse_fields(work.get("description")).get("attached_formula")))
+
+
+def burn(ledger, root_id: str) -> None:
+    """Deletes a molecule or wisp and all its steps, leaving no trace in either store."""
+    with ledger.transaction():
+        root = molecule_root(ledger, root_id)
+        _detach(ledger, root)
+        _delete_all(ledger, step_ids(ledger, root["id"]) + [root["id"]])
+
+
+def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = False,
+           actor: str | None = None) -> str:
+    """Replaces a finished molecule or wisp by one closed, persistent digest bead; returns its id.
+
+    Refuses while steps are open unless `force`. The digest lists every step and how it ended.
+    """
+    with ledger.transaction():
+        root = molecule_root(ledger, root_id)
+        steps = sorted(ledger.children(root["id"]), key=_step_order)
+        open_steps = [s.id for s in steps if s.status != "closed"]
+        if open_steps and not force:
+            shown = ", ".join(open_steps[:5]) + (f" and {len(open_steps) - 5} more" if len(open_steps) > 5 else "")
+            raise MoleculeError(f"molecule {root['id']} has {len(open_steps)} open step(s): {shown}; "
+                                "close them first or squash with --force")
+        fields = parse_fields(root.get("description"))
+        lines = [summary.strip(), ""] if summary else []
+        lines.append(f"Digest of {'wisp' if root.get('ephemeral') else 'molecule'} {root['id']} "
+                     f"({fields.get('formula') or root.get('source_formula') or '?'}): "
+                     f"{len(steps) - len(open_steps)}/{len(steps)} steps closed.")
+        lines.append("")
+        for s in steps[:200]:
+            mark = "x" if s.status == "closed" else " "
+            reason = f" ({s.close_reason})" if getattr(s, "close_reason", None) else ""
+            lines.append(f"- [{mark}] {s.id.removeprefix(root['id'] + '.')}: {s.title}{reason}")
+        if len(steps) > 200:
+            lines.append(f"- ... and {len(steps) - 200} more steps")
+        digest_fields = {"squashed_from": root["id"]}
+        if fields.get("formula"):
+            digest_fields["formula"] = fields["formula"]
+        if fields.get("attached_to"):
+            digest_fields["attached_to"] = fields["attached_to"]
+        description = set_fields("\n".join(lines), **digest_fields)
+        digest = ledger.create(
+            _title(f"Digest: {root.get('title', root['id'])}"), issue_type="task", description=description,
+            labels=["digest"], status="closed", actor=actor, source_formula=root.get("source_formula"),
+        )
+        _detach(ledger, root, replacement=None)
+        _delete_all(ledger, [s.id for s in steps] + [root["id"]])
+        return digest.id
