@@ -192,7 +192,9 @@ def first_line(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     skip = ("Chunk ID:", "Wall time:", "Process exited", "Original token count", "Output:")
     for ln in lines:
-        if not ln.startswith(skip):
+        if ln.startswith("Output:") and ln[7:].strip():
+            return ln[7:].strip()
+        if not ln.startswith(skip) and not re.fullmatch(r"</?[A-Za-z_][\w-]*>", ln):
             return ln
     return lines[0] if lines else ""
 
