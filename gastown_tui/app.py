@@ -130,6 +130,17 @@ class GastownApp(App):
         if self.controller is not None and self.controller.reading is not None:
             self.post_message(TownRefreshed(self.controller.rebuild_view()))
 
+    def repaint_panes(self) -> None:
+        for screen in self.screen_stack:
+            if hasattr(screen, "repaint_panes"):
+                screen.repaint_panes()
+
+    async def on_unmount(self) -> None:
+        from gastown_tui.screens.runtime_link import stop_runtime
+
+        if self.controller is not None:
+            await stop_runtime(self)
+
     @on(Notice)
     def _notice(self, notice: Notice) -> None:
         self.notify(notice.text, title=notice.title, severity=notice.severity)

@@ -50,7 +50,7 @@ class AgentTree(Tree[str]):
         self.show_root = False
         self.guide_depth = 2
         self._agents: list[AgentView] = []
-        self._nodes: dict[str, TreeNode[str]] = {}
+        self._agent_nodes: dict[str, TreeNode[str]] = {}
         self._structure: tuple = ()
         self.plain = False
         self.clock: Callable[[], datetime] | None = None
@@ -89,7 +89,7 @@ class AgentTree(Tree[str]):
     def _rebuild(self) -> None:
         self._quiet = True
         self.clear()
-        self._nodes.clear()
+        self._agent_nodes.clear()
         current: TreeNode[str] | None = None
         current_rig: object = ()
         for number, agent in enumerate(self._agents, start=1):
@@ -99,17 +99,17 @@ class AgentTree(Tree[str]):
                 current = self.root.add(Text(title, style="bold"), data=None, expand=True)
             assert current is not None
             node = current.add_leaf(self._label(number, agent), data=agent.address)
-            self._nodes[agent.address] = node
+            self._agent_nodes[agent.address] = node
         self._quiet = False
 
     def refresh_labels(self) -> None:
         for number, agent in enumerate(self._agents, start=1):
-            node = self._nodes.get(agent.address)
+            node = self._agent_nodes.get(agent.address)
             if node is not None:
                 node.set_label(self._label(number, agent))
 
     def select_agent(self, address: str) -> None:
-        node = self._nodes.get(address)
+        node = self._agent_nodes.get(address)
         if node is not None and self.cursor_node is not node:
             self._quiet = True
             self.move_cursor(node)

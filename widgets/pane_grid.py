@@ -64,6 +64,10 @@ class PaneGrid(Container):
         self._shown: tuple[str, ...] = ()
         self._slots: dict[str, PaneSlot] = {}
 
+    def reset(self) -> None:
+        """Forget the shown slots: the next `show` makes fresh panes (e.g. a session started)."""
+        self._shown = ()
+
     def slot(self, address: str) -> PaneSlot | None:
         return self._slots.get(address)
 

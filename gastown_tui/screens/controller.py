@@ -49,7 +49,8 @@ class TownController:
         self.reading: Reading | None = None
         self.view: TownView | None = None
         self.live: dict[str, Live] = {}
-        self.unseen: set[str] = set()
+        self.unseen: set[str] = set()  # sessions that went idle after working, not looked at since
+        self.seen_at: dict[str, datetime] = {}  # when the Overseer last focused each agent
         self.runtime = None  # the sessions + patrols runtime, when the app runs agents
         self.pane_factory: Callable | None = None  # widgets.terminal_pane.TerminalPane, when it exists
 
@@ -70,7 +71,8 @@ class TownController:
     def rebuild_view(self) -> TownView:
         """A new view from the last reading and the live states (cheap: no I/O)."""
         reading = self.reading or Reading(None, {}, [])
-        view = self.adapter.to_view(reading, dict(self.live), set(self.unseen), self.sessions is not None)
+        view = self.adapter.to_view(reading, dict(self.live), set(self.unseen), self.sessions is not None,
+                                    dict(self.seen_at))
         self.view = view
         return view
 
@@ -86,6 +88,7 @@ class TownController:
 
     def mark_seen(self, address: str) -> None:
         self.unseen.discard(address)
+        self.seen_at[address] = self.clock()
 
     # -- panes -----------------------------------------------------------------------------------
 

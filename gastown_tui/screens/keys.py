@@ -44,6 +44,7 @@ TOWN_KEYS = [
     Key("town.layout", "l", "cycle_layout", "Layout"),
     Key("town.zoom", "z", "zoom", "Zoom"),
     Key("town.feed", "f", "toggle_feed", "Feed"),
+    Key("town.leave_pane", "d", "leave_pane", "Leave the pane (after the prefix)", False),
     Key("town.nudge", "N", "nudge", "Nudge", False),
     Key("town.restart", "R", "restart_agent", "Restart agent", False),
     Key("town.start", "s", "start_agent", "Start agent", False),

@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.screens.keys import MERGE_QUEUE_KEYS, bindings
+from gastown_tui.screens.town_adapter import polecat_address
 from widgets.diff_model import FileDiff, split_files
 from widgets.diff_view import DiffView
 from widgets.town_header import TownHeader
@@ -192,7 +193,10 @@ class MergeQueueScreen(Screen):
         mr = self._need()
         if mr is None:
             return
-        address = f"{mr.rig}/polecats/{mr.polecat}"
+        address = polecat_address(mr)
+        if address is None:
+            self.notify(f"{mr.id} names no polecat", severity="warning")
+            return
         self.app.open_screen("town")
         town = self.app.screen
         if hasattr(town, "focus_agent"):

@@ -100,8 +100,11 @@ class TownScreen(Screen):
             self.notify(f"no agent {address!r} in this town", severity="warning")
             return
         self.focused_agent = address
+        agent = self.view.agent(address)
         self.controller.mark_seen(address)
         self._show_focus()
+        if agent is not None and agent.state == "finished_unseen":
+            self.app.live_changed()
 
     # -- messages from widgets -------------------------------------------------------------------
 
@@ -121,6 +124,19 @@ class TownScreen(Screen):
     @on(ConvoyTree.BeadChosen)
     def _bead_chosen(self, event: ConvoyTree.BeadChosen) -> None:
         self.app.open_screen("beads", bead_id=event.bead_id)
+
+    async def on_terminal_pane_prefix_key(self, event) -> None:
+        """The key after the prefix (ctrl+b by default) in a focused pane: run the app's binding for it."""
+        event.stop()
+        active = self.active_bindings.get(event.key)
+        if active is None or not active.enabled:
+            self.notify(f"{self.app.app_settings.prefix_key} {event.key}: no action bound (? lists the keys)",
+                        severity="warning")
+            return
+        await self.app.run_action(active.binding.action, active.node)
+
+    def action_leave_pane(self) -> None:
+        self.query_one(AgentTree).focus()
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -177,6 +193,11 @@ class TownScreen(Screen):
         grid = self.query_one(PaneGrid)
         grid.layout_size = LAYOUTS[(LAYOUTS.index(grid.layout_size) + 1) % len(LAYOUTS)]
         grid.border_title = f"layout {grid.layout_size}"
+        self._show_focus()
+
+    def repaint_panes(self) -> None:
+        """Rebuilds the pane slots (a session started or stopped)."""
+        self.query_one(PaneGrid).reset()
         self._show_focus()
 
     def set_layout(self, size: int) -> None:

@@ -17,14 +17,14 @@ def _town(root: Path):
 
 def approve(root: Path, mr_id: str) -> str:
     """Overseer approval: the Refinery merges this request now."""
-    result = domain("gastown_tui.patrols.refinery:approve")(_town(root), mr_id)
-    return str(result or f"{mr_id} approved")
+    domain("gastown_tui.patrols.refinery:approve")(_town(root), mr_id, actor=OVERSEER)
+    return f"{mr_id} approved: the Refinery merges it next"
 
 
 def send_back(root: Path, mr_id: str, note: str) -> str:
     """Back to the polecat with a note (mailed; the work returns to its hook)."""
-    result = domain("gastown_tui.patrols.refinery:send_back")(_town(root), mr_id, note)
-    return str(result or f"{mr_id} sent back")
+    domain("gastown_tui.patrols.refinery:send_back")(_town(root), mr_id, note, actor=OVERSEER)
+    return f"{mr_id} sent back with your note"
 
 
 def resling(root: Path, mr_id: str, target: str) -> str:
@@ -58,7 +58,10 @@ def mail_thread(root: Path, mail_id: str) -> list:
 
 def mail_send(root: Path, to: str, subject: str, body: str, reply_to: str | None = None,
               sender: str = OVERSEER) -> str:
-    ids = domain("gastown_tui.town.mail:send_mail")(_town(root), sender, to, subject, body, reply_to=reply_to)
+    if reply_to:
+        mail_id = domain("gastown_tui.town.mail:reply")(_town(root), reply_to, body, sender=sender, subject=subject)
+        return f"reply to {to} sent ({mail_id})"
+    ids = domain("gastown_tui.town.mail:send_mail")(_town(root), sender, to, subject, body)
     return f"mail to {to} sent ({', '.join(ids)})"
 
 
@@ -139,5 +142,8 @@ def predecessors(root: Path, address: str) -> list:
     return domain("gastown_tui.town.seance:list_predecessors")(_town(root), address)
 
 
-def transcript(root: Path, address: str, session_id: str | None = None):
-    return domain("gastown_tui.town.seance:transcript_tail")(_town(root), address, session_id)
+def transcript(root: Path, address: str, session_id: str | None = None, lines: int = 5000) -> str:
+    session = domain("gastown_tui.town.seance:get_session")(_town(root), address, session_id)
+    if session is None:
+        return ""
+    return domain("gastown_tui.town.seance:transcript_tail")(session, lines=lines)

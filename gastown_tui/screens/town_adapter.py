@@ -30,6 +30,13 @@ LEDGER_STATE = {"spawning": "starting", "working": "working", "running": "workin
                 "stuck": "stuck", "escalated": "needs_approval", "idle": "idle", "nuked": "dead"}
 
 
+def polecat_address(mr) -> str | None:
+    """The address of the polecat behind an MR (the ledger may hold the address or just the name)."""
+    if not mr.polecat:
+        return None
+    return mr.polecat if "/" in mr.polecat else f"{mr.rig}/polecats/{mr.polecat}"
+
+
 class NotBuiltYet(UserError):
     """A domain function the app needs does not exist yet (named in the message)."""
 
@@ -125,14 +132,16 @@ class TownAdapter:
         ledger = ledger_for_id(self.town, root)
         return domain("gastown_tui.meow:progress")(ledger, root)
 
-    def to_view(self, reading: Reading, live: dict[str, Live], unseen: set[str], managing_sessions: bool) -> TownView:
+    def to_view(self, reading: Reading, live: dict[str, Live], unseen: set[str], managing_sessions: bool,
+                seen_at: dict[str, datetime] | None = None) -> TownView:
         snap = reading.snapshot
         view = TownView(name=_get(snap, "name", self.root.name) if snap else self.root.name, root=str(self.root))
         view.errors = list(reading.errors)
         if snap is None:
             return view
         for info in _get(snap, "agents", []):
-            view.agents.append(self._agent(info, live.get(_get(info, "address")), unseen, managing_sessions))
+            view.agents.append(self._agent(info, live.get(_get(info, "address")), unseen, managing_sessions,
+                                           seen_at or {}))
             hook = self._hook(info, reading.progress)
             view.hooks[hook.agent] = hook
         for convoy in _get(snap, "convoys", []):
@@ -145,10 +154,10 @@ class TownAdapter:
             view.inbox.append(self.mail_view(mail))
         for mr in _get(snap, "mrs", []):
             view.mrs.append(MRView(
-                id=_get(mr, "id"), rig=_get(mr, "rig", ""), polecat=_get(mr, "polecat", ""),
-                bead_id=_get(mr, "source_bead", ""), title=_get(mr, "title", ""),
-                priority=int(_get(mr, "priority", 2) or 2), state=_get(mr, "state", "queued"),
-                branch=_get(mr, "branch", ""), target=_get(mr, "target", "main"),
+                id=_get(mr, "id"), rig=_get(mr, "rig", ""), polecat=_get(mr, "polecat", "") or "",
+                bead_id=_get(mr, "source_bead", "") or "", title=_get(mr, "title", ""),
+                priority=int(_get(mr, "priority", 2) or 0), state=_get(mr, "state", "queued"),
+                branch=_get(mr, "branch", "") or "", target=_get(mr, "target", "") or "main",
                 gate_output=_get(mr, "gate_output", "") or ""))
         for event in _get(snap, "events", []):
             view.events.append(EventView(ts=_get(event, "ts", ""), type=_get(event, "type", ""),
@@ -171,7 +180,8 @@ class TownAdapter:
             return " ".join(parts)[:200]
         return str(payload)[:200]
 
-    def _agent(self, info, live: Live | None, unseen: set[str], managing: bool) -> AgentView:
+    def _agent(self, info, live: Live | None, unseen: set[str], managing: bool,
+               seen_at: dict[str, datetime]) -> AgentView:
         address = _get(info, "address")
         hook = _get(info, "hook_bead")
         if live is not None:
@@ -189,10 +199,12 @@ class TownAdapter:
             else:
                 reason = f"ledger: {ledger_state}"
             since = parse_ts(_get(info, "updated_at"))
-        if state in ("idle", "finished_unseen") and address in unseen:
+        if state == "idle" and address in unseen:  # a session went idle after working; not looked at since
             state = "finished_unseen"
-        elif state == "finished_unseen" and address not in unseen:
-            state = "idle"
+        elif state == "finished_unseen":  # the ledger says done: unseen until the Overseer focuses it
+            seen = seen_at.get(address)
+            if seen is not None and (since is None or seen >= since):
+                state = "idle"
         name = _get(info, "name") or _get(info, "role") or address
         return AgentView(address=address, role=_get(info, "role", ""), rig=_get(info, "rig"), name=name,
                          state=state, hook_id=hook, hook_title=_get(info, "hook_title") or "", since=since,
@@ -223,13 +235,14 @@ class TownAdapter:
                                           title=f"{agent.address} {kinds[agent.state]}",
                                           detail=agent.state_reason or agent.hook_title, agent=agent.address))
         for esc in escalations:
-            items.append(NeedsYouItem(kind="escalation", key=_get(esc, "id"), title=_get(esc, "title", ""),
-                                      detail=f"severity {_get(esc, 'severity', '?')}"))
+            esc_id, title, severity = (esc[0], esc[1], esc[2]) if isinstance(esc, (tuple, list)) else (
+                _get(esc, "id"), _get(esc, "title", ""), _get(esc, "severity", "?"))
+            items.append(NeedsYouItem(kind="escalation", key=esc_id, title=title, detail=f"severity {severity}"))
         for mr in view.mrs:
             if mr.state in ("failed", "conflict"):
                 items.append(NeedsYouItem(kind="merge_failed", key=mr.id, title=f"{mr.id} {mr.state}: {mr.title}",
                                           detail=f"{mr.rig}/{mr.polecat} {mr.branch}",
-                                          agent=f"{mr.rig}/polecats/{mr.polecat}" if mr.polecat else None))
+                                                            agent=polecat_address(mr)))
         for mail in view.inbox:
             if not mail.read:
                 items.append(NeedsYouItem(kind="mail", key=mail.id, title=f"mail from {mail.sender}: {mail.subject}"))
