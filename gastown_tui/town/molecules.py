@@ -17,7 +17,10 @@ def attach(town: Town, ledger, bead_id: str, formula: str, vars: dict, rig_dir: 
     from gastown_tui.beads.fields import set_fields
     from gastown_tui.meow import pour
 
-    root = pour(ledger, formula, bead_id, dict(vars), search_path(town, rig_dir))
+    current, current_formula = attached(ledger.get(bead_id))
+    if current and current_formula == formula and ledger.find(current) is not None:
+        return current          # re-slung work keeps its molecule and the progress made on it
+    root = pour(ledger, formula, bead_id, dict(vars), search_path(town, rig_dir), force=bool(current))
     with ledger.transaction():
         issue = ledger.get(bead_id)
         desc = set_fields(issue.description, attached_molecule=root, attached_formula=formula)
