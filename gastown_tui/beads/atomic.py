@@ -69,7 +69,7 @@ def atomic_write(path: Path, chunks, mode: int = 0o644) -> None:
     path = Path(path)
     tmp = temp_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        with open(tmp, "w", encoding="utf-8", errors="surrogateescape", newline="") as fh:
             if isinstance(chunks, str):
                 fh.write(chunks)
             else:

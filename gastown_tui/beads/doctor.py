@@ -58,7 +58,12 @@ def quarantine(path: Path, lock_path: Path) -> list[dict]:
             old += "\n"
         atomic_write(target, old + "".join(raw + "\n" for _, _, raw in bad))
         store.save()
-    return [{"line": n, "reason": reason, "text": raw} for n, reason, raw in bad]
+    return [{"line": n, "reason": reason, "text": _printable(raw)} for n, reason, raw in bad]
+
+
+def _printable(raw: str) -> str:
+    """The line as text (undecodable bytes shown as U+FFFD; the quarantine file keeps the bytes)."""
+    return raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def diagnose(path: Path, wisps_path: Path | None = None) -> DoctorReport:
@@ -71,7 +76,7 @@ def diagnose(path: Path, wisps_path: Path | None = None) -> DoctorReport:
     for store in stores:
         load = store.load(strict=False)
         for n, reason, raw in load.bad_lines:
-            report.findings.append(Finding("error", "malformed", f"{reason}: {_start(raw)!r}", f"{store.path}:{n}"))
+            report.findings.append(Finding("error", "malformed", f"{reason}: {_start(_printable(raw))!r}", f"{store.path}:{n}"))
         for dup in load.duplicates:
             report.findings.append(Finding(
                 "warning", "duplicate",

@@ -84,18 +84,24 @@ class JsonlFile:
             data = self.path.read_bytes() if sig is not None else b""
         except FileNotFoundError:
             data, sig = b"", None
+        escaped = False
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line_no = data.count(b"\n", 0, exc.start) + 1
-            start = data[data.rfind(b"\n", 0, exc.start) + 1:][:60]
-            raise MalformedLedger(self.path, [(line_no, "not valid UTF-8", start.decode("utf-8", "replace"))])
+            if strict:
+                line_no = data.count(b"\n", 0, exc.start) + 1
+                start = data[data.rfind(b"\n", 0, exc.start) + 1:][:60]
+                raise MalformedLedger(self.path, [(line_no, "not valid UTF-8",
+                                                   start.decode("utf-8", "replace"))]) from None
+            # Lenient (doctor): keep the bytes (surrogate-escaped) so quarantine can move them verbatim.
+            text = data.decode("utf-8", "surrogateescape")
+            escaped = True
         # Hundreds of thousands of new dicts would trigger the cycle collector over and over
         # (it doubles the parse time); JSON records hold no cycles, so pause it while parsing.
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._parse(text, strict)
+            self._parse(text, strict, escaped)
         finally:
             if was_enabled:
                 gc.enable()
@@ -103,7 +109,7 @@ class JsonlFile:
         self.loaded = True
         return self.report
 
-    def _parse(self, text: str, strict: bool) -> None:
+    def _parse(self, text: str, strict: bool, escaped: bool = False) -> None:
         report = LoadReport(self.path)
         records: dict[str, dict] = {}
         entries: list[tuple[str, str | None, bool]] = []
@@ -120,6 +126,13 @@ class JsonlFile:
                 report.blank_lines.append(n)
                 entries.append((raw, None, False))
                 continue
+            if escaped:
+                try:
+                    raw.encode("utf-8")
+                except UnicodeEncodeError:
+                    report.bad_lines.append((n, "not valid UTF-8", raw))
+                    entries.append((raw, None, False))
+                    continue
             try:
                 rec = decode(raw)
             except ValueError as exc:
@@ -253,9 +266,9 @@ class JsonlFile:
             out += "\n"
         return out
 
-    def save(self) -> bool:
-        """Writes the file atomically if anything changed; True when it wrote."""
-        if not self.has_changes and self.path.exists():
+    def save(self, force: bool = False) -> bool:
+        """Writes the file atomically if anything changed (or `force`); True when it wrote."""
+        if not force and not self.has_changes and self.path.exists():
             return False
         plan = list(self._plan())
         atomic_write(self.path, self._join([e[0] for e in plan]))

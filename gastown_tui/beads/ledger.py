@@ -172,6 +172,11 @@ class Ledger(MutationsMixin):
             self._tx = 0
             self._lock.release()
 
+    def save(self) -> None:
+        """Rewrites issues.jsonl now, under the lock, even if nothing changed (a no-op round trip)."""
+        with self.transaction():
+            self._main.save(force=True)
+
     # ---- raw records (dicts, as stored) --------------------------------------------------
     def _locate(self, bead_id: str):
         rec = self._main.records.get(bead_id)

@@ -1,0 +1,144 @@
+"""The five real shared ledgers: load, count, byte-identical round trip, one-line updates."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from gastown_tui.beads import Ledger
+from gastown_tui.beads.codec import decode, encode
+from gastown_tui.beads.timestamps import to_ns
+from conftest import shared_path
+
+LEDGERS = [
+    "beads__00eb13a9.jsonl",
+    "beads__9c06d1c7.jsonl",
+    "gastown__16df2a83.jsonl",
+    "gastown__4ae4598c.jsonl",
+    "frankenlibc__81ec3965.jsonl",
+]
+
+
+def plain_reading(path) -> dict[str, dict]:
+    """An independent, naive reading: per id keep the tombstone if any, else the latest updated_at."""
+    best: dict[str, dict] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        rec = json.loads(line)
+        if "id" not in rec or rec.get("_type", "issue") != "issue":
+            continue
+        old = best.get(rec["id"])
+        if old is None:
+            best[rec["id"]] = rec
+            continue
+        old_t, new_t = old.get("status") == "tombstone", rec.get("status") == "tombstone"
+        if new_t and not old_t:
+            best[rec["id"]] = rec
+        elif new_t == old_t and to_ns(rec["updated_at"]) >= to_ns(old["updated_at"]):
+            best[rec["id"]] = rec
+    return best
+
+
+@pytest.fixture(params=LEDGERS)
+def ledger_copy(request, tmp_path):
+    src = shared_path("ledgers", request.param)
+    beads = tmp_path / ".beads"
+    beads.mkdir()
+    dst = beads / "issues.jsonl"
+    shutil.copyfile(src, dst)
+    return src, dst
+
+
+def test_every_shared_ledger_loads_with_the_plain_count(ledger_copy):
+    src, dst = ledger_copy
+    ledger = Ledger.open(dst)
+    plain = plain_reading(src)
+    live = {i for i, r in plain.items() if r.get("status") != "tombstone"}
+    assert {i.id for i in ledger.all()} == live
+    assert len(ledger.all(include_tombstones=True)) == len(plain)
+    # And every resolved record is the version the plain reading chose.
+    for rid in list(plain)[:: max(1, len(plain) // 200)]:
+        assert ledger.raw(rid) == plain[rid]
+
+
+def test_untouched_load_and_save_is_byte_identical(ledger_copy):
+    src, dst = ledger_copy
+    ledger = Ledger.open(dst)
+    inode = dst.stat().st_ino
+    ledger.save()
+    assert dst.stat().st_ino != inode          # really rewritten (atomic replace), not skipped
+    assert dst.read_bytes() == src.read_bytes()
+
+
+def test_updating_one_bead_changes_exactly_that_line(ledger_copy):
+    src, dst = ledger_copy
+    ledger = Ledger.open(dst)
+    dup_ids = {d.id for d in ledger.report.duplicates}
+    target = next(i for i in ledger.list(include_closed=True) if i.id not in dup_ids and not i.id.endswith("x"))
+    ledger.update(target.id, notes="touched by the round-trip test <&>")
+    before = src.read_text(encoding="utf-8").split("\n")
+    after = dst.read_text(encoding="utf-8").split("\n")
+    assert len(before) == len(after)
+    changed = [n for n, (a, b) in enumerate(zip(before, after)) if a != b]
+    assert len(changed) == 1
+    new_line = after[changed[0]]
+    rec = decode(new_line)
+    assert rec["id"] == target.id and rec["notes"] == "touched by the round-trip test <&>"
+    assert "\\u003c\\u0026\\u003e" in new_line          # Go's HTML escaping
+    assert new_line == encode(rec)                        # canonical form
+    assert ", " not in new_line[:40]                      # compact, whatever the file's style was
+
+
+def test_go_written_lines_are_reproduced_by_the_canonical_encoder():
+    path = shared_path("ledgers", "beads__00eb13a9.jsonl")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert sum(encode(decode(line)) == line for line in lines) == len(lines) == 5722
+
+
+def test_duplicates_in_the_dirty_ledger_are_resolved_and_reported():
+    path = shared_path("ledgers", "beads__9c06d1c7.jsonl")
+    ledger = Ledger.open(path)
+    dups = ledger.report.duplicates
+    assert len(dups) == 149
+    plain = plain_reading(path)
+    for dup in dups:
+        assert len(dup.lines) >= 2
+        assert ledger.raw(dup.id) == plain[dup.id]
+    assert "149 ids on several lines" in ledger.report.summary()
+
+
+def test_quirks_of_each_generation_are_read(tmp_path):
+    # Missing priority reads as 0 (beads__9c06d1c7 has 89 such lines).
+    ledger = Ledger.open(shared_path("ledgers", "beads__9c06d1c7.jsonl"))
+    raw = [json.loads(x) for x in shared_path("ledgers", "beads__9c06d1c7.jsonl").read_text().splitlines()]
+    no_prio = next(r["id"] for r in raw if "priority" not in r and r.get("status") != "tombstone")
+    assert ledger.get(no_prio).priority == 0
+    # Integer comment ids (beads_rust), Dolt-era computed counts kept as unknown fields.
+    fl = Ledger.open(shared_path("ledgers", "frankenlibc__81ec3965.jsonl"))
+    with_comments = next(i for i in fl.all() if i.comments)
+    assert isinstance(with_comments.comments[0].id, int)
+    dolt = Ledger.open(shared_path("ledgers", "gastown__4ae4598c.jsonl"))
+    issue = dolt.all()[0]
+    assert "dependency_count" in issue.model_extra
+    # Leaked wisps in an export are recognised as ephemeral.
+    assert any(i.ephemeral for i in dolt.all())
+
+
+def test_header_and_memory_lines_are_kept(tmp_path):
+    beads = tmp_path / ".beads"
+    beads.mkdir()
+    path = beads / "issues.jsonl"
+    header = '{"_schema":"beads-jsonl/1","_dolt_branch":"main","_sort":"stable-v1"}'
+    memory = '{"_type":"memory","key":"k","value":"v"}'
+    issue = ('{"_type":"issue","id":"bd-abc","title":"T","status":"open","priority":1,'
+             '"issue_type":"task","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}')
+    path.write_text("\n".join([header, issue, memory]) + "\n")
+    ledger = Ledger.open(path)
+    assert [i.id for i in ledger.all()] == ["bd-abc"]
+    assert ledger.report.header_lines == [1] and ledger.report.other_lines == [3]
+    ledger.create("new one", id="bd-zzz")
+    lines = path.read_text().splitlines()
+    assert lines[0] == header and lines[1] == issue and lines[2] == memory
+    assert json.loads(lines[3])["id"] == "bd-zzz"
