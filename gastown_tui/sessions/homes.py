@@ -12,7 +12,8 @@ logs one: where a CLI would otherwise ask about a key it found (Claude Code's
 variable and handed back by a helper command that prints that variable.
 
 `prepare_home()` returns the environment changes the agent's process needs
-(value None = remove the variable). The facts behind every setting are in
+(an empty value blanks a variable the CLI must not use). `home_env()` does it
+for a session: it picks the CLI from the preset's program name. The facts behind every setting are in
 reference/agent-clis.md (measured with Claude Code 2.1.197, Codex 0.169.0,
 Gemini CLI 0.61.0 and aider 0.86.2).
 """
@@ -40,24 +41,57 @@ def home_dir(town: Path, agent_key: str) -> Path:
     return Path(town) / ".runtime" / "homes" / agent_key
 
 
-def prepare_home(cli: str, home: Path, workdirs: Iterable[Path], *, base_url: str | None = None,
-                 model: str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
-    """Seeds `home` for `cli` (claude, codex, gemini, aider) so it starts straight to its prompt in
-    each of `workdirs`; returns the environment changes for the agent (None = unset).
+def cli_for(argv0: str) -> str | None:
+    """The CLI a program name belongs to (`/x/node_modules/.bin/claude` -> claude), or None."""
+    name = os.path.basename(argv0)
+    return name if name in CLIS else None
 
-    `base_url` points the CLI at another model endpoint (a local server, a proxy); without it the
-    CLI talks to its vendor with the key found in `environ`. Idempotent: running it again keeps
-    what the CLI itself wrote in the home and re-applies our settings."""
+
+def home_env(town: Path, agent_key: str, argv0: str, cwd: Path,
+             environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """For a session about to run `argv0` in `cwd`: prepares `<town>/.runtime/homes/<agent_key>/`
+    and returns the environment to lay over the session's (empty dict for other programs).
+    `environ` is the session's environment so far (its endpoint variables are honoured)."""
+    cli = cli_for(argv0)
+    if cli is None:
+        return {}
+    return prepare_home(cli, home_dir(town, agent_key), [cwd], environ=environ)
+
+
+# The variable each CLI natively reads its endpoint from; GASTOWN_MODEL_BASE_URL applies to all.
+ENDPOINT_VARS = {"claude": "ANTHROPIC_BASE_URL", "codex": "OPENAI_BASE_URL",
+                 "gemini": "GOOGLE_GEMINI_BASE_URL", "aider": "OPENAI_API_BASE"}
+
+
+def endpoint_from(cli: str, environ: Mapping[str, str]) -> str | None:
+    """The model endpoint root (no /v1) the environment asks for, if any."""
+    url = environ.get("GASTOWN_MODEL_BASE_URL") or environ.get(ENDPOINT_VARS[cli])
+    if not url:
+        return None
+    url = url.rstrip("/")
+    return url[:-3] if url.endswith("/v1") else url
+
+
+def prepare_home(cli: str, home: Path, workdirs: Iterable[Path], *, base_url: str | None = None,
+                 model: str | None = None, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Seeds `home` for `cli` (claude, codex, gemini, aider) so it starts straight to its prompt in
+    each of `workdirs`; returns the environment changes for the agent ("" = blank it out).
+
+    `base_url` (a server root, without /v1) points the CLI at another model endpoint (a local
+    server, a proxy); by default it comes from `environ` (GASTOWN_MODEL_BASE_URL or the CLI's own
+    variable). Without one the CLI talks to its vendor with the key found in `environ`.
+    Idempotent: running it again keeps what the CLI itself wrote in the home."""
     environ = os.environ if environ is None else environ
     home = Path(home)
     _refuse_real_home(home, environ)
     if cli not in CLIS:
         raise HomeError(f"no home preparation for agent CLI {cli!r} (known: {', '.join(CLIS)})")
+    base_url = base_url or endpoint_from(cli, environ)
     home.mkdir(parents=True, exist_ok=True)
     tmp = home / "tmp"
     tmp.mkdir(exist_ok=True)
     dirs = [str(Path(d).resolve()) for d in workdirs]
-    env: dict[str, str | None] = {
+    env: dict[str, str] = {
         "HOME": str(home),
         "TMPDIR": str(tmp),
         "XDG_CONFIG_HOME": str(home / ".config"),
@@ -74,8 +108,8 @@ def prepare_home(cli: str, home: Path, workdirs: Iterable[Path], *, base_url: st
 # ---- Claude Code -----------------------------------------------------------------------
 
 
-def _claude(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str | None]:
-    cfg_path = home / ".claude.json"
+def _claude(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+    cfg_path = home / ".claude" / ".claude.json"  # with CLAUDE_CONFIG_DIR set, the CLI keeps it there
     cfg = _read_json(cfg_path)
     cfg.update({
         "hasCompletedOnboarding": True,  # else an offline preflight to api.anthropic.com exits the CLI
@@ -93,22 +127,23 @@ def _claude(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, 
     settings_path = home / ".claude" / "settings.json"
     settings = _read_json(settings_path)
     settings["skipDangerousModePermissionPrompt"] = True
-    env: dict[str, str | None] = {
+    env: dict[str, str] = {
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),  # the home's, never the user's
         "CLAUDE_CODE_TMPDIR": str(home / "tmp"),
         "DISABLE_AUTOUPDATER": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_ERROR_REPORTING": "1",
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "CLAUDE_CONFIG_DIR": None,  # the home's ~/.claude, never the user's
     }
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         env["IS_SANDBOX"] = "1"  # --dangerously-skip-permissions refuses root without it
-    if environ.get("ANTHROPIC_API_KEY"):
+    key = environ.get("ANTHROPIC_API_KEY") or environ.get(CLAUDE_KEY_VAR)
+    if key:
         # The CLI would ask "Do you want to use this API key?" (default No). Hand the key over
         # through a helper that prints a renamed variable instead: nothing is written to disk.
         settings["apiKeyHelper"] = f"printenv {CLAUDE_KEY_VAR}"
-        env["ANTHROPIC_API_KEY"] = None
-        env[CLAUDE_KEY_VAR] = environ["ANTHROPIC_API_KEY"]
+        env["ANTHROPIC_API_KEY"] = ""  # blank: the CLI then takes the key from the helper
+        env[CLAUDE_KEY_VAR] = key
     else:
         settings.pop("apiKeyHelper", None)
         if base_url and not environ.get("ANTHROPIC_AUTH_TOKEN"):
@@ -124,7 +159,7 @@ def _claude(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, 
 # ---- Codex CLI -------------------------------------------------------------------------
 
 
-def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str | None]:
+def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
     codex_home = home / ".codex"
     codex_home.mkdir(exist_ok=True)
     # A provider of our own reads the key from the environment: no `codex login`, no auth.json,
@@ -155,7 +190,7 @@ def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
     for d in dirs:
         lines += [f"[projects.{_toml_str(d)}]", 'trust_level = "trusted"', ""]
     _write_text(codex_home / "config.toml", "\n".join(lines))
-    env: dict[str, str | None] = {"CODEX_HOME": str(codex_home)}
+    env: dict[str, str] = {"CODEX_HOME": str(codex_home)}
     if base_url and not environ.get(key_var):
         env[key_var] = LOCAL_TOKEN
     return env
@@ -164,7 +199,7 @@ def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
 # ---- Gemini CLI ------------------------------------------------------------------------
 
 
-def _gemini(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str | None]:
+def _gemini(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
     gdir = home / ".gemini"
     settings_path = gdir / "settings.json"
     s = _read_json(settings_path)
@@ -182,7 +217,7 @@ def _gemini(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, 
     trusted = _read_json(gdir / "trustedFolders.json")
     trusted.update({d: "TRUST_FOLDER" for d in dirs})
     _write_json(gdir / "trustedFolders.json", trusted)
-    env: dict[str, str | None] = {"GEMINI_CLI_NO_RELAUNCH": "true"}
+    env: dict[str, str] = {"GEMINI_CLI_NO_RELAUNCH": "true"}
     if base_url:
         env["GOOGLE_GEMINI_BASE_URL"] = base_url.rstrip("/")
         if not environ.get("GEMINI_API_KEY"):
@@ -193,7 +228,7 @@ def _gemini(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, 
 # ---- aider -----------------------------------------------------------------------------
 
 
-def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str | None]:
+def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
     name = model or ("openai/fake-model" if base_url else None)
     conf = [
         "# Written by gastown for this agent; rewritten at each start.",
@@ -214,7 +249,7 @@ def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
             "output_cost_per_token": 0, "litellm_provider": name.split("/", 1)[0] if "/" in name else "openai",
             "mode": "chat"}})
     _write_text(home / ".aider.conf.yml", "\n".join(conf) + "\n")
-    env: dict[str, str | None] = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env: dict[str, str] = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     if base_url:
         env["OPENAI_API_BASE"] = base_url.rstrip("/") + "/v1"
         if not environ.get("OPENAI_API_KEY"):
@@ -225,12 +260,12 @@ def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
 # ---- shared ----------------------------------------------------------------------------
 
 
-def _git_identity(home: Path, environ) -> dict[str, str | None]:
+def _git_identity(home: Path, environ) -> dict[str, str]:
     """With HOME moved, git would lose the user's identity: include their global config
     (read-only, by reference) from the home's own .gitconfig. Nothing is copied."""
     if environ.get("GIT_CONFIG_GLOBAL"):
         return {}
-    real = Path(environ.get("HOME", "~")).expanduser() / ".gitconfig"
+    real = _user_home() / ".gitconfig"
     lines = ["# Written by gastown: the user's git config is included, never copied or changed."]
     if real.is_file() and real.resolve() != (home / ".gitconfig").resolve():
         lines += ["[include]", f"\tpath = {real}"]
@@ -238,9 +273,18 @@ def _git_identity(home: Path, environ) -> dict[str, str | None]:
     return {}
 
 
+def _user_home() -> Path:
+    """This process's user's home (not an agent's: `environ` may already hold an agent HOME)."""
+    try:
+        import pwd
+
+        return Path(os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError):
+        return Path.home()
+
+
 def _refuse_real_home(home: Path, environ) -> None:
-    real = environ.get("HOME")
-    if real and Path(real).expanduser().resolve() == home.resolve():
+    if _user_home().resolve() == home.resolve():
         raise HomeError(f"refusing to prepare {home}: it is the user's own home directory")
 
 

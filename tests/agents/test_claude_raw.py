@@ -51,3 +51,20 @@ def test_claude_writes_and_runs_tools_with_permission_dialogs(tmp_path, fake_mod
     assert any(r["conv"] and r["conv"]["cwd"] == str(work) for r in reqs)
     after = real_cfg.stat().st_mtime_ns if real_cfg.exists() else None
     assert before == after, "the user's own ~/.claude.json was touched"
+
+
+def test_claude_uses_an_api_key_from_the_environment_without_the_key_dialog(tmp_path, fake_model):
+    key = "sk-ant-test-0123456789-abcdefghijklmnopqrstuvwxyz"
+    agent, work = _claude(tmp_path, fake_model, environ={"ANTHROPIC_API_KEY": key},
+                          args=["--dangerously-skip-permissions", "write k.txt: keyed"])
+    try:
+        agent.wait(r"DONE wrote k\.txt", timeout=30)
+        assert "Detected a custom API key" not in agent.raw.decode(errors="replace")
+    finally:
+        agent.close()
+    assert (work / "k.txt").read_text() == "keyed\n"
+    want = hashlib.sha256(key.encode()).hexdigest()[:16]
+    main = [r for r in fake_model.requests if r["conv"] and r["conv"]["has_tools"]]
+    assert main and all(r["auth_sha"].get("x-api-key") == want for r in main)
+    home_files = [p for p in (tmp_path / "home").rglob("*") if p.is_file()]
+    assert not any(key[-20:] in p.read_text(errors="replace") for p in home_files)

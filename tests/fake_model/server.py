@@ -13,6 +13,7 @@ redacted), and stops itself after `max_seconds` whatever happens.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import threading
 import time
@@ -210,7 +211,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         rec = {"t": time.time(), "method": method, "path": self.path,
                "headers": {k: ("<redacted>" if k.lower() in REDACT else v) for k, v in self.headers.items()},
-               "protocol": route(url.path), "body": None, "conv": None, "decision": None}
+               "protocol": route(url.path), "body": None, "conv": None, "decision": None,
+               # credentials are never logged: only a short digest, so a test can tell which key came
+               "auth_sha": {k.lower(): auth_digest(v) for k, v in self.headers.items() if k.lower() in REDACT}}
         out = Stream(self, fm._stop)
         try:
             body = json.loads(self._body() or b"{}") if method == "POST" else {}
@@ -252,6 +255,12 @@ class _Handler(BaseHTTPRequestHandler):
                 except OSError:
                     pass
             raise
+
+
+def auth_digest(value: str) -> str:
+    """sha256 of the secret in an auth header ("Bearer " stripped), first 16 hex digits."""
+    secret = value[7:] if value.lower().startswith("bearer ") else value
+    return hashlib.sha256(secret.encode()).hexdigest()[:16]
 
 
 def route(path: str) -> str | None:
