@@ -1,0 +1,117 @@
+"""Presets for the real agent CLIs, checked against their real screens.
+
+`presets.load_presets()` merges each entry here key by key over the built-in
+preset of the same name (see docs/contracts.md, sessions). What is here was
+verified by the `agents` tests (tests/agents/) running the real programs in a
+PTY against the fake model server: Claude Code 2.1.197, Codex CLI 0.169.0,
+Gemini CLI 0.61.0 and aider 0.86.2 (pinned in .ci/install-agents). opencode
+and amp have no install or capture here: their entries are unverified
+defaults and say so.
+
+Each CLI also needs its own configuration home so that no first-run dialog
+blocks it: `gastown_tui.sessions.homes.home_env()` prepares it; the preset's
+program name (argv[0]) says which CLI it is.
+
+Rules are tried in order, first match wins; states are the session's
+(`working`, `needs-approval`, `idle`; `stuck` is decided by timing on top of
+`working`, `stuck_after` seconds without a screen change).
+"""
+from __future__ import annotations
+
+_BRAILLE = r"^[\u2800-\u28ff]"  # a braille spinner glyph first in the title
+
+PRESETS: dict[str, dict] = {
+    "claude": {
+        "description": "Claude Code (verified with 2.1.197)",
+        # Polecats run unattended; a town can drop the flag in settings/config.json to be asked.
+        "argv": ["claude", "--dangerously-skip-permissions"],
+        "env": {"IS_SANDBOX": "1", "DISABLE_AUTOUPDATER": "1"},
+        "beacon": "arg",  # `claude "<beacon>"` opens the TUI and submits it as the first prompt
+        "resume_argv": ["claude", "--dangerously-skip-permissions", "--continue"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],  # or /exit; it prints "Resume this session with: claude --resume <id>"
+        "escape_cancels": False,
+        "ready_timeout": 60.0,
+        "process_names": ["claude"],
+        "rules": [
+            # The dialog replaces the spinner: checked first so a dialog is never read as working.
+            {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
+             "pattern": r"Do you want to (create|proceed|make this edit|overwrite)|Esc to cancel · Tab to amend"},
+            {"name": "claude.working.esc-to-interrupt", "state": "working", "region": "bottom:8",
+             "pattern": r"esc to interrupt"},
+            {"name": "claude.working.api-retry", "state": "working", "region": "bottom:12",
+             "pattern": r"API error · Retrying in \d+s"},
+            {"name": "claude.working.title-spinner", "state": "working", "title": _BRAILLE},
+            {"name": "claude.idle.footer", "state": "idle", "region": "bottom:8",
+             "pattern": r"\? for shortcuts|⏵⏵ bypass permissions on"},
+            {"name": "claude.idle.title", "state": "idle", "title": r"^✳"},
+        ],
+    },
+    "codex": {
+        "description": "OpenAI Codex CLI (verified with 0.169.0)",
+        "argv": ["codex", "--dangerously-bypass-approvals-and-sandbox"],
+        "beacon": "arg",  # `codex "<beacon>"` opens the TUI and submits it
+        "resume_argv": ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "escape_cancels": True,
+        "ready_timeout": 30.0,
+        # The home sets features.daemon_auto_start=false: no detached app-server outlives the session.
+        "process_names": ["codex"],
+        "rules": [
+            {"name": "codex.osc7501.blocked", "state": "needs-approval", "osc7501": "blocked"},
+            {"name": "codex.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
+             "pattern": r"Would you like to run the following command\?|Press enter to confirm or esc to cancel"},
+            {"name": "codex.osc7501.working", "state": "working", "osc7501": "working"},
+            {"name": "codex.working.esc-to-interrupt", "state": "working", "region": "bottom:10",
+             "pattern": r"esc to interrupt"},
+            {"name": "codex.working.title-spinner", "state": "working", "title": _BRAILLE},
+            {"name": "codex.osc7501.idle", "state": "idle", "osc7501": "idle"},
+            {"name": "codex.osc7501.done", "state": "idle", "osc7501": "done"},
+            {"name": "codex.idle.prompt", "state": "idle", "region": "bottom:10", "pattern": r"› Ask Codex"},
+        ],
+    },
+    "gemini": {
+        "description": "Gemini CLI (verified with 0.61.0)",
+        "argv": ["gemini", "--approval-mode", "yolo"],
+        "beacon": "flag:-i",  # --prompt-interactive: run the beacon, then stay interactive
+        "resume_argv": ["gemini", "--approval-mode", "yolo", "--resume", "latest"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],  # or /quit
+        "escape_cancels": True,
+        "ready_timeout": 40.0,
+        "process_names": ["gemini", "node"],
+        "rules": [
+            {"name": "gemini.needs-approval.title", "state": "needs-approval", "title": r"✋|Action Required"},
+            {"name": "gemini.needs-approval.dialog", "state": "needs-approval", "region": "all",
+             "pattern": r"Apply this change\?|Allow execution of"},
+            {"name": "gemini.working.title", "state": "working", "title": r"^✦|Working…"},
+            {"name": "gemini.working.esc-to-cancel", "state": "working", "region": "bottom:12",
+             "pattern": r"esc to cancel"},
+            {"name": "gemini.idle.title", "state": "idle", "title": r"^◇|Ready \("},
+            {"name": "gemini.idle.prompt", "state": "idle", "region": "bottom:12", "pattern": r"Type your message"},
+        ],
+    },
+    "aider": {
+        "description": "aider (verified with 0.86.2)",
+        # Flags live in the home's .aider.conf.yml (no update check, no analytics, diff edit format, model).
+        "argv": ["aider"],
+        "beacon": "paste",  # typed at the `diff>` prompt once it is idle
+        "resume_argv": ["aider", "--restore-chat-history"],
+        "quit_keys": ["ctrl+c", "ctrl+d"],  # or /exit
+        "escape_cancels": False,
+        "ready_timeout": 40.0,
+        "process_names": ["aider", "python", "python3"],
+        "rules": [
+            # aider asks before every shell command, even with --yes-always (which answers No to them).
+            {"name": "aider.needs-approval.question", "state": "needs-approval", "region": "last_line",
+             "pattern": r"\(Y\)es/\(N\)o.*\[(Yes|No)\]: ?\S*$"},
+            {"name": "aider.working.waiting", "state": "working", "region": "bottom:4", "pattern": r"Waiting for|█░|░█"},
+            {"name": "aider.idle.prompt", "state": "idle", "region": "last_line", "pattern": r"^(\w+)?>\s*$"},
+            {"name": "aider.working.output", "state": "working", "active_within": 2.0},
+        ],
+    },
+    "opencode": {
+        "description": "opencode (UNVERIFIED: not installed or captured here; generic rules)",
+    },
+    "amp": {
+        "description": "Amp (UNVERIFIED: not installed or captured here; generic rules)",
+    },
+}
