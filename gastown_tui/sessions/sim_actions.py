@@ -162,24 +162,32 @@ class Workspace:
             if rounds > 200:
                 raise SimFailure(f"{action.where}: rebase onto {ref} did not finish after 200 rounds")
             conflicted = [f for f in self.git("diff", "--name-only", "--diff-filter=U").stdout.splitlines() if f]
-            if not conflicted and result.returncode != 0 and "conflict" not in result.stdout.lower():
-                self.git("rebase", "--abort", check=False)
+            said = result.stdout.lower()
+            if not conflicted and not any(w in said for w in ("conflict", "could not apply", "no changes")):
+                self.git("rebase", "--abort", check=False)  # stopped for some other reason: change nothing
                 raise SimFailure(f"{action.where}: git rebase {ref} failed: {result.stdout.strip()[-300:]}")
             for rel in conflicted:
                 self._resolve(rel, strategy)
                 self.log(f"resolved conflict in {rel} ({strategy})")
-            if self.git("diff", "--cached", "--quiet", check=False).returncode == 0 and not conflicted:
-                result = self._proc(["git", "rebase", "--skip"], check=False)
+            if self.git("diff", "--cached", "--quiet", check=False).returncode == 0:
+                result = self._proc(["git", "rebase", "--skip"], check=False)  # the commit became empty
             else:
                 result = self._proc(["git", "-c", "core.editor=true", "rebase", "--continue"], check=False)
-        if result.returncode != 0 and not self._rebase_in_progress():
-            head = self.git("rev-parse", "--short", "HEAD").stdout.strip()
-            if self.git("merge-base", "--is-ancestor", ref, "HEAD", check=False).returncode != 0:
-                raise SimFailure(f"{action.where}: git rebase {ref} failed: {result.stdout.strip()[-300:]}")
-            self.log(f"rebased; HEAD is {head}")
-            return
+        if self.git("merge-base", "--is-ancestor", ref, "HEAD", check=False).returncode != 0:
+            raise SimFailure(f"{action.where}: git rebase {ref} failed: {result.stdout.strip()[-300:]}")
         head = self.git("rev-parse", "--short", "HEAD").stdout.strip()
         self.log(f"rebased onto {ref}; HEAD is {head}")
+        self._push_rebased()
+
+    def _push_rebased(self) -> None:
+        """A branch pushed before the rebase is force-pushed (with lease), so `gt done` can push again."""
+        branch = self.git("rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
+        if branch == "HEAD" or "origin" not in self.git("remote").stdout.split():
+            return
+        if self.git("ls-remote", "--exit-code", "origin", f"refs/heads/{branch}", check=False).returncode != 0:
+            return
+        self.git("push", "-q", "--force-with-lease", "origin", f"HEAD:refs/heads/{branch}")
+        self.log(f"force-pushed the rebased {branch}")
 
     # -- rebase helpers --------------------------------------------------
     def _default_target(self) -> str:

@@ -15,7 +15,9 @@ lines are prose and ignored. Leading whitespace before ``sim`` is allowed.
                              after a fetch when there is an ``origin`` remote, else ``main``);
                              each conflicting hunk is resolved: ``union`` (default) keeps the
                              target's lines then this branch's, ``target`` keeps the target's,
-                             ``branch`` keeps this branch's
+                             ``branch`` keeps this branch's. A branch already pushed to
+                             ``origin`` is force-pushed (with lease) afterwards, so that
+                             ``gt done`` can push it again
     sim: fail [REASON]       report the failure on screen and stop, leaving the work hooked
     sim: sleep N             work (spinner) for N seconds (decimals allowed)
     sim: hang                stop all output and input handling: the agent looks stuck
