@@ -14,7 +14,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-PATROL_EVENT_TYPES = ("patrol_run", "patrol_failed", "patrol_decision")
+PATROL_EVENT_TYPES = ("patrol_run", "patrol_failed", "patrol_decision", "dog_run")
 
 
 def events_path(town: Path) -> Path:

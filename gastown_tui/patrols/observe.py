@@ -17,15 +17,24 @@ from gastown_tui.town.layout import Town
 OPEN_MR_STATES = ("queued", "rebasing", "testing", "conflict", "failed")
 
 
+def wall(t: float | None) -> float | None:
+    """A session time as wall-clock seconds (sessions keep some times on the monotonic clock)."""
+    if t is None:
+        return None
+    if t < 1e9:  # monotonic
+        return time.time() - (time.monotonic() - t)
+    return float(t)
+
+
 def session_view(session) -> SessionView | None:
     """A SessionView of a sessions.Session (None for None)."""
     if session is None:
         return None
     state = getattr(session.state, "value", str(session.state))
     alive = session.exit_status is None and state != "exited"
-    started = float(getattr(session, "started_at", None) or time.time())
-    changed = getattr(session, "last_screen_change_at", None) or getattr(session, "last_output_at", None) or started
-    return SessionView(alive=alive, state=state, started_at=started, last_change_at=float(changed),
+    started = wall(getattr(session, "started_at", None)) or time.time()
+    changed = wall(getattr(session, "last_screen_change_at", None) or getattr(session, "last_output_at", None))
+    return SessionView(alive=alive, state=state, started_at=started, last_change_at=changed or started,
                        session_id=getattr(session, "id", ""), state_rule=getattr(session, "state_rule", "") or "")
 
 

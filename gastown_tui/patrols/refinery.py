@@ -89,6 +89,12 @@ def hand_back(town: Town, mr, *, kind: str, details: str, actor: str) -> Decisio
                     detail={"escalation": esc, "kind": kind})
 
 
+def get_state(town: Town, mr_id: str) -> str:
+    from gastown_tui.town.mq import get_mr
+
+    return get_mr(town, mr_id).state
+
+
 def approved(mr_issue) -> bool:
     return bool(parse_fields(mr_issue.description or "").get("approved_by"))
 
@@ -175,6 +181,7 @@ class Refinery(Patrol):
         if mq.get("enabled") is False:
             return Report(saw={"enabled": False})
         did: list[Decision] = []
+        self.requeue_stale()
         ready, waiting = self.queue()
         saw = {"queued": [m.id for m in ready], "awaiting_approval": [m.id for m in waiting]}
         for _ in range(self.max_per_run):
@@ -184,7 +191,30 @@ class Refinery(Patrol):
             ready, waiting = self.queue()
         return Report(saw=saw, did=did)
 
+    def requeue_stale(self) -> list[str]:
+        """MRs left `rebasing`/`testing` by a run that died: nothing works on them now, so queue them again."""
+        from gastown_tui.town.mq import list_mrs, set_mr_state
+
+        stale = list_mrs(self.town, rig=self.rig, states=["rebasing", "testing"])
+        for mr in stale:
+            set_mr_state(self.town, mr.id, "queued", actor=self.actor, note="queued again: the merge attempt was cut off")
+        return [m.id for m in stale]
+
     def process(self, mr, rig, mq: dict) -> Decision:
+        from gastown_tui.town.mq import set_mr_state
+
+        try:
+            return self._process(mr, rig, mq)
+        except BaseException:
+            try:
+                if get_state(self.town, mr.id) in ("rebasing", "testing"):
+                    set_mr_state(self.town, mr.id, "queued", actor=self.actor, note="queued again after an error")
+            except Exception:
+                pass
+            raise
+
+    def _process(self, mr, rig, mq: dict) -> Decision:
+        from gastown_tui.patrols.runner import released
         from gastown_tui.town.mq import set_mr_state
 
         gate = rig.gate if mq.get("run_tests", True) else ""
@@ -197,6 +227,7 @@ class Refinery(Patrol):
 
         result = merge_branch(rig.refinery_worktree, mr.branch, target=target, gate=gate or None,
                               committer=(self.actor, f"{self.rig}.refinery@gastown.local"), progress=progress,
+                              gate_wrapper=released,
                               gate_timeout=float(mq.get("gate_timeout", 900)))
         detail = {"mr": mr.id, "branch": mr.branch, "result": result.status}
         if result.status == MERGED:

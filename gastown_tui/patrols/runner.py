@@ -23,7 +23,9 @@ patrol whose loop itself dies is restarted). The runner ignores its own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,6 +40,36 @@ from gastown_tui.patrols.eventlog import PATROL_EVENT_TYPES, EventTail, append_e
 log = logging.getLogger(__name__)
 
 IDLE, RUNNING, FAILED, STOPPED = "idle", "running", "failed", "stopped"
+
+# Patrol runs in one process take turns: the ledger objects the town layer caches per process are
+# not safe to use from two threads at once. A patrol that waits on something slow and ledger-free
+# (the Refinery's gate) steps out of the turn with `released()`.
+_RUN_LOCK = threading.Lock()
+_HOLDER = threading.local()
+
+
+def _locked_run(patrol: Patrol, ctx: RunContext):
+    with _RUN_LOCK:
+        _HOLDER.held = True
+        try:
+            return patrol.run(ctx)
+        finally:
+            _HOLDER.held = False
+
+
+@contextlib.contextmanager
+def released():
+    """Lets other patrols run while this thread waits on something that does not touch the ledgers."""
+    if not getattr(_HOLDER, "held", False):
+        yield
+        return
+    _HOLDER.held = False
+    _RUN_LOCK.release()
+    try:
+        yield
+    finally:
+        _RUN_LOCK.acquire()
+        _HOLDER.held = True
 
 
 @dataclass
@@ -297,7 +329,7 @@ class PatrolRunner:
         ctx = RunContext(now=started, reason=reason, changes=tuple(changes))
         report, error = None, None
         try:
-            report = await asyncio.to_thread(patrol.run, ctx)
+            report = await asyncio.to_thread(_locked_run, patrol, ctx)
             if report is None:
                 report = Report()
         except asyncio.CancelledError:

@@ -1,0 +1,168 @@
+"""Carries out the patrols' decisions: one method per decision kind.
+
+Patrols run in worker threads; anything that touches sessions is handed to the
+session manager's event loop and waited for. A decision that cannot be carried
+out is marked `done=False` with the error in its detail (and so shows in the
+patrol's run event) rather than raising: the next run will see the same
+situation and try again.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from gastown_tui.patrols.base import Decision
+from gastown_tui.town.layout import Town
+
+log = logging.getLogger(__name__)
+
+
+class NoSessions(RuntimeError):
+    pass
+
+
+class Actions:
+    def __init__(self, town: Town, sessions=None, loop: asyncio.AbstractEventLoop | None = None,
+                 wake: Callable[[str], None] | None = None,
+                 ensure_patrol: Callable[[str], None] | None = None,
+                 restart_deacon: Callable[[], None] | None = None):
+        self.town = town
+        self.sessions = sessions
+        self.loop = loop
+        self.wake = wake or (lambda name: None)
+        self.ensure_patrol = ensure_patrol
+        self.restart_deacon = restart_deacon
+
+    def apply(self, d: Decision, actor: str) -> Decision:
+        method = getattr(self, f"do_{d.kind}", None)
+        try:
+            if method is None:
+                raise NotImplementedError(f"no action for decision kind {d.kind!r}")
+            method(d, actor)
+        except Exception as exc:
+            d.done = False
+            d.detail["error"] = f"{type(exc).__name__}: {exc}"
+            log.warning("%s could not %s %s: %s", actor, d.kind, d.target, exc)
+        return d
+
+    # ------------------------------------------------------------------ sessions
+    def _await(self, coro_fn, timeout: float = 60.0):
+        if self.sessions is None or self.loop is None:
+            raise NoSessions("no session manager runs in this process")
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            raise RuntimeError("session actions must be called from a worker thread, not the event loop")
+        return asyncio.run_coroutine_threadsafe(coro_fn(), self.loop).result(timeout)
+
+    def _spec(self, address: str, beacon: str | None):
+        from gastown_tui.sessions.session import SessionSpec
+        from gastown_tui.town.addresses import parse_address
+        from gastown_tui.town.agents import environment, workdir
+        from gastown_tui.town.rigs import get_rig
+        from gastown_tui.town.settings import TownSettings
+
+        a = parse_address(address)
+        settings = TownSettings.load(self.town.settings_path)
+        rig_settings = get_rig(self.town, a.rig).settings if a.rig else None
+        preset = settings.agent_for(a.role, rig_settings, a.name)
+        cwd = workdir(self.town, address)
+        if cwd is None or not cwd.exists():
+            raise FileNotFoundError(f"{address} has no workspace at {cwd}")
+        env = environment(self.town, address)
+        return SessionSpec(agent=address, preset=preset, cwd=cwd, town=self.town.root, env=env, beacon=beacon)
+
+    def do_start(self, d: Decision, actor: str) -> None:
+        beacon = d.detail.get("beacon")
+        address = d.target
+
+        async def go():
+            existing = self.sessions.get(address)
+            if existing is not None and existing.alive:
+                return "already running"
+            if existing is not None:
+                await self.sessions.restart(address, beacon=beacon)
+                return "restarted"
+            await self.sessions.spawn(self._spec(address, beacon))
+            return "started"
+
+        d.detail["result"] = self._await(go)
+
+    def do_restart(self, d: Decision, actor: str) -> None:
+        from gastown_tui.patrols.gupp import beacon
+
+        address = d.target
+
+        async def go():
+            existing = self.sessions.get(address)
+            import time
+
+            text = beacon(address, address.split("/", 1)[0], actor, time.time(), topic="restart")
+            if existing is None:
+                await self.sessions.spawn(self._spec(address, text))
+                return "started"
+            await self.sessions.restart(address, beacon=text)
+            return "restarted"
+
+        d.detail["result"] = self._await(go)
+
+    def do_stop_session(self, d: Decision, actor: str) -> None:
+        self._await(lambda: self.sessions.stop(d.target))
+
+    def do_nudge(self, d: Decision, actor: str) -> None:
+        from gastown_tui.town.nudges import enqueue
+
+        urgent = d.detail.get("why") == "stalled" or actor.endswith("/witness")
+        path = enqueue(self.town.runtime / "nudge_queue", d.target, d.detail.get("message") or d.reason,
+                       sender=actor, urgent=urgent)
+        d.detail["queued"] = path.name
+
+    # ------------------------------------------------------------------ ledger
+    def do_escalate(self, d: Decision, actor: str) -> None:
+        from gastown_tui.patrols.escalate import escalate
+
+        if "escalation" in d.detail:
+            return  # the Refinery already filed it
+        agent = d.detail.get("agent", "")
+        d.detail["escalation"] = escalate(self.town, d.reason.splitlines()[0][:120], d.reason, source=actor,
+                                          severity="high", related=d.bead or None)
+        if agent:
+            d.detail["agent"] = agent
+
+    def do_route_escalation(self, d: Decision, actor: str) -> None:
+        from gastown_tui.patrols.escalate import route
+
+        route(self.town, d.bead, actor=actor)
+
+    def do_sling(self, d: Decision, actor: str) -> None:
+        from gastown_tui.town.sling import sling
+
+        result = sling(self.town, d.bead, d.target, no_convoy=True, actor=actor)
+        d.detail["agent"] = result.agent
+        self.wake("gupp")
+
+    def do_land_convoy(self, d: Decision, actor: str) -> None:
+        from gastown_tui.town.convoys import land_ready_convoys
+
+        d.detail["landed"] = land_ready_convoys(self.town, actor=actor)
+
+    # ------------------------------------------------------------------ patrols
+    def do_check_mr(self, d: Decision, actor: str) -> None:
+        rig = d.target.split("/", 1)[0]
+        self.wake(f"refinery:{rig}")
+
+    def do_ensure_patrol(self, d: Decision, actor: str) -> None:
+        if self.ensure_patrol is None:
+            raise RuntimeError("this runner cannot add patrols")
+        self.ensure_patrol(d.target)
+
+    def do_wake_deacon(self, d: Decision, actor: str) -> None:
+        self.wake("deacon")
+
+    def do_restart_deacon(self, d: Decision, actor: str) -> None:
+        if self.restart_deacon is None:
+            raise RuntimeError("this runner cannot restart the Deacon")
+        self.restart_deacon()

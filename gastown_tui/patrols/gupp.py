@@ -1,0 +1,90 @@
+"""GUPP — "if there is work on your hook, you run it".
+
+For every polecat with work on its hook (not yet submitted):
+
+- no session at all -> `start` one, whose start-up beacon tells it to run
+  `gt prime` and begin the work on its hook;
+- its session sits idle (the prompt is waiting, nothing on screen changing) for
+  `idle_after` seconds -> `nudge` it (once per idle spell) to check its hook.
+
+A polecat whose session is gone after its work was submitted is not restarted:
+it is done unless the Refinery puts work back on its hook.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
+from gastown_tui.patrols.views import RigView
+
+NUDGE = "GUPP: work is on your hook ({bead}). Run `gt prime` and do it now."
+
+
+def beacon(address: str, rig: str | None, sender: str, now: float, topic: str = "assigned") -> str:
+    """Gas Town's start-up beacon (reference/gastown.md §4.2)."""
+    role, _, name = address.rpartition("/")
+    who = f"polecat {name} (rig: {rig})" if "/polecats/" in address else address
+    stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    return f"[GAS TOWN] {who} <- {sender} • {stamp} • {topic}\n\nRun `gt prime --hook` and begin work on your hook."
+
+
+@dataclass
+class GuppMemory:
+    nudged: dict[str, float] = field(default_factory=dict)  # address -> last_change_at when nudged
+    started: dict[str, float] = field(default_factory=dict)  # address -> when a start was last asked for
+
+
+@dataclass
+class GuppSettings:
+    idle_after: float = 60.0
+    start_cooldown: float = 30.0  # do not ask twice for the same start within this
+
+
+def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSettings | None = None) -> list[Decision]:
+    st = settings or GuppSettings()
+    out = []
+    for rig in rigs:
+        if not rig.sessions_known:
+            continue
+        for w in rig.workers:
+            if not w.hook or w.done:
+                continue
+            s = w.session
+            if s is None:
+                if now - memory.started.get(w.address, -1e18) < st.start_cooldown:
+                    continue
+                memory.started[w.address] = now
+                out.append(Decision("start", w.address, f"{w.address} has {w.hook} on its hook and no session",
+                                    bead=w.hook, detail={"beacon": beacon(w.address, w.rig, "gupp", now)}))
+            elif s.alive and s.state == "idle" and now - s.last_change_at >= st.idle_after \
+                    and memory.nudged.get(w.address) != s.last_change_at:
+                memory.nudged[w.address] = s.last_change_at
+                out.append(Decision("nudge", w.address, f"{w.address} is idle with {w.hook} on its hook",
+                                    bead=w.hook, detail={"message": NUDGE.format(bead=w.hook)}))
+    return out
+
+
+class Gupp(Patrol):
+    role = "gupp"
+    name = "gupp"
+
+    def __init__(self, observer, actions, settings: GuppSettings | None = None, timer: Timer = Timer(30, 300)):
+        self.observer = observer
+        self.actions = actions
+        self.settings = settings or GuppSettings()
+        self.timer = timer
+        self.memory = GuppMemory()
+
+    def concerns(self, change: Change) -> bool:
+        return change.kind in ("ledger", "manual", "session")
+
+    def run(self, ctx: RunContext) -> Report:
+        from gastown_tui.town.rigs import list_rigs
+
+        rigs = [self.observer.rig_view(r.name, now=ctx.now) for r in list_rigs(self.observer.town)]
+        decisions = decide(rigs, ctx.now, self.memory, self.settings)
+        for d in decisions:
+            self.actions.apply(d, actor="gupp")
+        hooked = [w.address for r in rigs for w in r.workers if w.hook and not w.done]
+        return Report(saw={"hooked": hooked}, did=decisions)
