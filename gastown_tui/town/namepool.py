@@ -27,25 +27,27 @@ def pool(style: str = "mad-max", names: list[str] | None = None) -> tuple[str, .
 
 
 def allocate(polecats_dir: Path, style: str = "mad-max", names: list[str] | None = None,
-             wanted: str | None = None) -> str:
-    """Reserves and returns a free name (creates its folder). WANTED picks a specific one if free."""
+             wanted: str | None = None, busy=frozenset()) -> str:
+    """Reserves and returns a free name (creates its folder). WANTED picks a specific one if free.
+
+    BUSY names are taken too even without a folder (their agent still holds unfinished work)."""
     from gastown_tui.errors import UserError
 
     polecats_dir = Path(polecats_dir)
     polecats_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(polecats_dir.parent / ".runtime" / "namepool.lock", what="name pool lock"):
         if wanted:
-            if (polecats_dir / wanted).exists():
+            if (polecats_dir / wanted).exists() or wanted in busy:
                 raise UserError(f"polecat name {wanted!r} is taken in {polecats_dir.parent.name}")
             (polecats_dir / wanted).mkdir()
             return wanted
         candidates = list(pool(style, names))
         for name in candidates:
-            if not (polecats_dir / name).exists():
+            if not (polecats_dir / name).exists() and name not in busy:
                 (polecats_dir / name).mkdir()
                 return name
         n = 1
-        while (polecats_dir / f"polecat-{n:02d}").exists():
+        while (polecats_dir / f"polecat-{n:02d}").exists() or f"polecat-{n:02d}" in busy:
             n += 1
         name = f"polecat-{n:02d}"
         (polecats_dir / name).mkdir()

@@ -66,11 +66,13 @@ def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: s
 
         if not RIG_NAME.match(name):
             raise UserError(f"invalid polecat name {name!r}: use letters, digits, '-' and '_'")
-    name = namepool.allocate(rig.polecats_dir, pool_cfg.get("style", "mad-max"), pool_cfg.get("names"), wanted=name)
+    name = namepool.allocate(rig.polecats_dir, pool_cfg.get("style", "mad-max"), pool_cfg.get("names"),
+                             wanted=name, busy=busy_names(town, rig))
     address = f"{rig.name}/polecats/{name}"
     worktree = worktree_path(rig, name)
     branch = branch_name(name, bead_id)
     try:
+        vcs.prune_worktrees(rig.mayor_clone)      # forget worktrees whose folders vanished
         vcs.fetch(rig.mayor_clone)
         vcs.add_worktree(rig.mayor_clone, worktree, branch=branch, start=f"origin/{settings.target}")
         ensure_agent_bead(town, address, state=state, rig=rig)
@@ -81,6 +83,19 @@ def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: s
     append_event(town.events_path, "spawn", actor, agent=address, rig=rig.name, branch=branch,
                  worktree=str(worktree), bead=bead_id)
     return Polecat(name, rig.name, address, str(worktree), branch, state, None, None)
+
+
+def busy_names(town: Town, rig: Rig) -> set[str]:
+    """Polecat names whose agent bead still holds work (a hook, or working/stuck) even if the folder is gone."""
+    from gastown_tui.town.ledgers import open_ledger
+
+    stem = f"{rig.prefix}-{rig.name}-polecat-"
+    out = set()
+    for bead in open_ledger(rig.beads_dir).list(issue_type="agent"):
+        if bead.id.startswith(stem) and (bead.hook_bead or bead.agent_state in ("spawning", "working", "stuck",
+                                                                                 "escalated")):
+            out.add(bead.id[len(stem):])
+    return out
 
 
 def _discard(rig: Rig, name: str, branch: str | None) -> None:

@@ -26,6 +26,9 @@ def clone_bare(source: str | Path, dest: Path) -> Path:
     repo = open_repo(dest)
     # A bare clone has no remote-tracking refs; give it the usual fetch refspec so `fetch` works.
     run_git(repo, "configuring the bare repo", "config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+    # The target branch is checked out in the Refinery's worktree; pushes to it (crew landing work
+    # directly) update that clean worktree instead of being refused.
+    run_git(repo, "configuring the bare repo", "config", "receive.denyCurrentBranch", "updateInstead")
     return dest
 
 
