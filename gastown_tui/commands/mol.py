@@ -74,7 +74,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _ledger(args):
-    from gastown_tui.beads import Ledger, find_beads_dir
+    from gastown_tui.beads import find_beads_dir
+    from gastown_tui.beads.ledger import RawLedger as Ledger   # mutations return dicts: no pydantic here
 
     if args.db is not None:
         return Ledger.open(args.db)
@@ -241,17 +242,18 @@ def _cmd_next(args) -> int:
 
 
 def _cmd_done(args) -> int:
+    from gastown_tui.meow.molecule import as_record
     from gastown_tui.meow.progress import close_step, progress
 
     ledger = _ledger(args)
-    step = close_step(ledger, args.step_id, reason=args.reason, actor=args.actor, force=args.force)
+    step = as_record(close_step(ledger, args.step_id, reason=args.reason, actor=args.actor, force=args.force))
     p = progress(ledger, args.step_id)
     nxt = p.next
     if args.json:
-        _print_json({"closed": step.to_record(), "done": p.done, "total": p.total,
+        _print_json({"closed": as_record(step), "done": p.done, "total": p.total,
                      "complete": p.complete, "next_step": nxt.id if nxt else None})
         return 0
-    print(f"closed {step.id} ({p.done}/{p.total} done)")
+    print(f"closed {step['id']} ({p.done}/{p.total} done)")
     if p.complete:
         print(f"molecule {p.root} is complete")
     elif nxt is not None:

@@ -23,7 +23,7 @@ from typing import Iterator
 from gastown_tui.meow.errors import FormulaError
 from gastown_tui.meow.model import Formula, Step
 from gastown_tui.meow.search import FormulaLibrary
-from gastown_tui.meow.substitute import Condition, SubstitutionError, Text
+from gastown_tui.meow.substitute import Condition, SubstitutionError, Text, VarTable
 from gastown_tui.meow.validate import bind_vars, topo_order
 
 MAX_DEPTH = 64           # nested expansions
@@ -72,17 +72,23 @@ TEXT_EXTRAS = ("notes",)
 class _Compiled:
     """A step with its texts compiled (see substitute.Text), made once per formula."""
 
-    __slots__ = ("step", "id", "title", "description", "acceptance", "condition", "expand_vars", "extra")
+    __slots__ = ("step", "key", "needs", "id", "title", "description", "acceptance", "condition",
+                 "expand", "expand_vars", "var_texts", "extra", "is_end")
 
-    def __init__(self, step: Step):
+    def __init__(self, step: Step, is_end: bool):
         self.step = step
+        self.key = step.id
+        self.needs = tuple(step.needs)
         self.id = Text(step.id)
         self.title = Text(step.title)
         self.description = Text(step.description)
         self.acceptance = Text(step.acceptance)
         self.condition = Condition(step.condition) if step.condition else None
-        self.expand_vars = [(k, Text(v)) for k, v in step.expand_vars.items()]
+        self.expand = step.expand
+        self.expand_vars = VarTable(step.expand_vars)
+        self.var_texts = [Text(v) for v in step.expand_vars.values()]
         self.extra = [(k, Text(v) if isinstance(v, str) else v) for k, v in step.extra.items()]
+        self.is_end = is_end        # no other step of its list needs it
 
 
 class _Level:
@@ -90,11 +96,12 @@ class _Level:
 
     def __init__(self, formula: Formula, steps: list[Step]):
         self.formula = formula
-        self.steps = [_Compiled(s) for s in topo_order(steps)]
-        self.needed = {n for s in steps for n in s.needs}
+        needed = {n for s in steps for n in s.needs}
+        self.steps = [_Compiled(s, s.id not in needed) for s in topo_order(steps)]
+        self.single_end = sum(1 for c in self.steps if c.is_end) == 1
         self.uses_target_text = any(
             t.uses_target_text for c in self.steps
-            for t in (c.id, c.title, c.description, c.acceptance, *(v for _, v in c.expand_vars))
+            for t in (c.id, c.title, c.description, c.acceptance, *c.var_texts)
         )
 
 
@@ -108,20 +115,19 @@ class _VarBinder:
                         for n, v in formula.vars.items()]
         self.passed: set[tuple[str, str]] = set()   # (name, value) pairs already found acceptable
 
-    def __call__(self, given: dict[str, str]) -> dict[str, str]:
-        values = dict(self.defaults)
-        values.update(given)
+    def __call__(self, values: dict[str, str], updates: dict[str, str]) -> dict[str, str]:
+        out = {**self.defaults, **values, **updates}
         passed = self.passed
         for name, pattern, enum in self.checked:
-            value = values.get(name)
+            value = out.get(name)
             if (name, value) in passed:
                 continue
             if value is None or (pattern is not None and not pattern.search(value)) or (
                 enum is not None and value not in enum
             ):
-                return bind_vars(self.formula, given)   # raises, naming the problem
+                return bind_vars(self.formula, {**values, **updates})   # raises, naming the problem
             passed.add((name, value))
-        return values
+        return out
 
 
 class Expander:
@@ -144,67 +150,69 @@ class Expander:
     def steps(self, formula: Formula, values: dict[str, str]) -> Iterator[CookedStep]:
         """Every step of `formula` (already resolved and validated), in an order that respects needs."""
         seen: set[str] = set()
-        count = 0
-        for step in self._level(_Level(formula, formula.steps), values, None, [], 0):
+        add = seen.add
+        limit = self.max_steps
+        for step in self._level(_Level(formula, formula.steps), values, None, (), 0):
             if step.id in seen:
                 raise FormulaError(f"{formula.where}: step {step.id!r}: two steps get this id once expanded")
-            seen.add(step.id)
-            count += 1
-            if count > self.max_steps:
-                raise FormulaError(
-                    f"{formula.where}: expands to more than {self.max_steps:,} steps; refusing to go on"
-                )
+            add(step.id)
+            if len(seen) > limit:
+                raise FormulaError(f"{formula.where}: expands to more than {limit:,} steps; refusing to go on")
             yield step
 
     def _level(self, level: _Level, values, target, inherited, depth):
-        """Yields the cooked steps of one list of steps; returns the ids that stand for its end."""
+        """Yields the cooked steps of one list of steps; returns the ids that stand for its end.
+
+        Lists of ids (`needs`, ends) are shared between steps and never changed once made.
+        """
         formula = level.formula
         if depth > self.max_depth:
             raise FormulaError(
                 f"{formula.where}: expansion nested deeper than {self.max_depth} levels"
                 f" (at {target[0]!r}; a recursion without a stopping condition?)"
             )
-        resolved: dict[str, list[str]] = {}
-        needed = level.needed
-        ends: list[str] = []
+        resolved: dict[str, tuple] = {}
+        ends: tuple = ()
         for c in level.steps:
-            s = c.step
             try:
-                if s.needs:
-                    final: list[str] = []
-                    for n in s.needs:
-                        for x in resolved[n]:
-                            if x not in final:
-                                final.append(x)
+                needs = c.needs
+                if not needs:
+                    final = inherited
+                elif len(needs) == 1:
+                    final = resolved[needs[0]]
                 else:
-                    final = list(inherited)
+                    merged: list[str] = []
+                    for n in needs:
+                        for x in resolved[n]:
+                            if x not in merged:
+                                merged.append(x)
+                    final = tuple(merged)
                 if c.condition is not None and not c.condition(values, target):
-                    resolved[s.id] = final
-                elif s.expand:
+                    out = final
+                elif c.expand is not None:
                     sid = c.id(values, target)
-                    sub_level, binder = self._template(s.expand, formula.where, s.id)
+                    sub_level, binder = self._template(c.expand, formula.where, c.key)
                     if sub_level.uses_target_text:
                         sub_target = (sid, c.title(values, target), c.description(values, target))
                     else:
                         sub_target = (sid, "", "")
-                    given = dict(values)
-                    for k, t in c.expand_vars:
-                        given[k] = t(values, target)
-                    resolved[s.id] = yield from self._level(
-                        sub_level, binder(given), sub_target, final, depth + 1
-                    )
+                    sub_values = binder(values, c.expand_vars(values, target))
+                    out = yield from self._level(sub_level, sub_values, sub_target, final, depth + 1)
                 else:
                     sid = c.id(values, target)
-                    extra = {k: (t(values, target) if isinstance(t, Text) else t) for k, t in c.extra} if c.extra else {}
+                    extra = {k: (t(values, target) if isinstance(t, Text) else t) for k, t in c.extra} \
+                        if c.extra else {}
                     yield CookedStep(
                         sid, c.title(values, target), c.description(values, target),
-                        c.acceptance(values, target), final, s.type, s.priority, formula.name, extra,
+                        c.acceptance(values, target), final, c.step.type, c.step.priority, formula.name, extra,
                     )
-                    resolved[s.id] = [sid]
+                    out = (sid,)
             except SubstitutionError as exc:
-                raise FormulaError(f"{formula.where}: step {s.id!r}: {exc}") from None
-            if s.id not in needed:
-                for x in resolved[s.id]:
-                    if x not in ends:
-                        ends.append(x)
+                raise FormulaError(f"{formula.where}: step {c.key!r}: {exc}") from None
+            resolved[c.key] = out
+            if c.is_end:
+                if level.single_end or not ends:
+                    ends = out
+                else:
+                    ends = ends + tuple(x for x in out if x not in ends)
         return ends

@@ -28,6 +28,11 @@ KNOWN_ISSUE_TYPES = ("bug", "feature", "task", "epic", "chore", "decision", "spi
 MAX_TITLE = 500
 
 
+def as_record(bead) -> dict:
+    """A ledger result as a plain record (Ledger returns Issue models, RawLedger dicts)."""
+    return bead if isinstance(bead, dict) else bead.to_record()
+
+
 def _title(text: str) -> str:
     text = text.strip() or "(untitled step)"
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
@@ -40,15 +45,16 @@ def _proto(name_or_proto, vars, search_path) -> Proto:
 
 
 def step_records(root_id: str, proto: Proto, actor: str, ts: str) -> Iterator[dict]:
-    """One bead record per proto step, produced lazily."""
+    """One bead record per proto step, produced lazily (edges carry no `created_by`: it is optional)."""
+    prefix = root_id + "."
+    known = KNOWN_ISSUE_TYPES
     for index, step in enumerate(proto.iter_steps()):
-        sid = f"{root_id}.{step.id}"
-        deps = [{"issue_id": sid, "depends_on_id": root_id, "type": "parent-child",
-                 "created_at": ts, "created_by": actor}]
+        sid = prefix + step.id
+        deps = [{"issue_id": sid, "depends_on_id": root_id, "type": "parent-child", "created_at": ts}]
         for need in step.needs:
-            deps.append({"issue_id": sid, "depends_on_id": f"{root_id}.{need}", "type": "blocks",
-                         "created_at": ts, "created_by": actor})
-        rec = {"id": sid, "title": _title(step.title)}
+            deps.append({"issue_id": sid, "depends_on_id": prefix + need, "type": "blocks", "created_at": ts})
+        title = step.title
+        rec = {"id": sid, "title": title if 0 < len(title) <= MAX_TITLE else _title(title)}
         if step.description:
             rec["description"] = step.description
         if step.acceptance:
@@ -56,21 +62,27 @@ def step_records(root_id: str, proto: Proto, actor: str, ts: str) -> Iterator[di
         if step.priority is not None:
             rec["priority"] = step.priority
         kind = step.type or "task"
-        rec["issue_type"] = kind if kind in KNOWN_ISSUE_TYPES else "task"
-        labels = [kind] if kind not in KNOWN_ISSUE_TYPES else []
-        extra_labels = step.extra.get("labels")
-        if isinstance(extra_labels, list):
-            labels += [str(x) for x in extra_labels]
-        if labels:
-            rec["labels"] = sorted(set(labels))
-        if isinstance(step.extra.get("notes"), str):
-            rec["notes"] = step.extra["notes"]
-        if isinstance(step.extra.get("assignee"), str):
-            rec["assignee"] = step.extra["assignee"]
+        if kind in known:
+            rec["issue_type"] = kind
+        else:
+            rec["issue_type"] = "task"
+            rec["labels"] = [kind]
+        if step.extra:
+            _extras(rec, step.extra)
         rec["dependencies"] = deps
         rec["source_formula"] = step.formula
         rec["source_location"] = f"steps[{index}]"
         yield rec
+
+
+def _extras(rec: dict, extra: dict) -> None:
+    """Step keys Beads has a field for: labels, notes, assignee."""
+    labels = extra.get("labels")
+    if isinstance(labels, list):
+        rec["labels"] = sorted(set(rec.get("labels", [])) | {str(x) for x in labels})
+    for key in ("notes", "assignee"):
+        if isinstance(extra.get(key), str):
+            rec[key] = extra[key]
 
 
 def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
@@ -101,18 +113,18 @@ def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor
         extra = {"source_formula": proto.formula.name}
         if mol_type:
             extra["mol_type"] = mol_type
-        root = ledger.create(
+        root = as_record(ledger.create(
             _title(title), issue_type="molecule", description=description,
             infix="wisp" if ephemeral else "mol", ephemeral=ephemeral, actor=actor, **extra,
-        )
-        root_id = root.id
+        ))
+        root_id = root["id"]
         ledger.bulk_create(step_records(root_id, proto, actor, now()), ephemeral=ephemeral, actor=actor)
         if work is not None:
             ledger.update(on, actor=actor, description=set_fields(
                 work.get("description", ""), attached_molecule=root_id,
                 attached_formula=proto.formula.name, attached_at=now(),
             ))
-    return root.to_record() if hasattr(root, "to_record") else {"id": root_id}
+    return root
 
 
 def pour(ledger, name_or_proto, on: str | None = None, vars: dict | None = None,
@@ -157,15 +169,24 @@ def molecule_root(ledger, bead_id: str) -> dict:
     raise MoleculeError(f"{bead_id} is not a molecule, a step of one, or a bead with one attached")
 
 
-def _step_order(issue) -> tuple:
-    loc = getattr(issue, "source_location", None) or ""
+def step_order(rec: dict) -> tuple:
+    """Formula order: steps sort by their `source_location` (`steps[N]`), then by id."""
+    loc = rec.get("source_location") or ""
     if loc.startswith("steps[") and loc.endswith("]") and loc[6:-1].isdigit():
-        return (0, int(loc[6:-1]), issue.id)
-    return (1, 0, issue.id)
+        return (0, int(loc[6:-1]), rec["id"])
+    return (1, 0, rec["id"])
+
+
+def step_records_of(ledger, root_id: str) -> list[dict]:
+    """The stored records of a molecule's steps, in formula order."""
+    index = ledger.blocked_index(wisps=True)
+    kids = [index.records[k] for k in index.children.get(root_id, ()) if k in index.records]
+    kids.sort(key=step_order)
+    return kids
 
 
 def step_ids(ledger, root_id: str) -> list[str]:
-    return [c.id for c in ledger.children(root_id)]
+    return [r["id"] for r in step_records_of(ledger, root_id)]
 
 
 def _delete_all(ledger, ids: list[str]) -> None:
@@ -205,8 +226,8 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
     """
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
-        steps = sorted(ledger.children(root["id"]), key=_step_order)
-        open_steps = [s.id for s in steps if s.status != "closed"]
+        steps = step_records_of(ledger, root["id"])
+        open_steps = [s["id"] for s in steps if s.get("status") != "closed"]
         if open_steps and not force:
             shown = ", ".join(open_steps[:5]) + (f" and {len(open_steps) - 5} more" if len(open_steps) > 5 else "")
             raise MoleculeError(f"molecule {root['id']} has {len(open_steps)} open step(s): {shown}; "
@@ -218,9 +239,9 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
                      f"{len(steps) - len(open_steps)}/{len(steps)} steps closed.")
         lines.append("")
         for s in steps[:200]:
-            mark = "x" if s.status == "closed" else " "
-            reason = f" ({s.close_reason})" if getattr(s, "close_reason", None) else ""
-            lines.append(f"- [{mark}] {s.id.removeprefix(root['id'] + '.')}: {s.title}{reason}")
+            mark = "x" if s.get("status") == "closed" else " "
+            reason = f" ({s['close_reason']})" if s.get("close_reason") else ""
+            lines.append(f"- [{mark}] {s['id'].removeprefix(root['id'] + '.')}: {s.get('title', '')}{reason}")
         if len(steps) > 200:
             lines.append(f"- ... and {len(steps) - 200} more steps")
         digest_fields = {"squashed_from": root["id"]}
@@ -229,10 +250,10 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
         if fields.get("attached_to"):
             digest_fields["attached_to"] = fields["attached_to"]
         description = set_fields("\n".join(lines), **digest_fields)
-        digest = ledger.create(
+        digest = as_record(ledger.create(
             _title(f"Digest: {root.get('title', root['id'])}"), issue_type="task", description=description,
             labels=["digest"], status="closed", actor=actor, source_formula=root.get("source_formula"),
-        )
+        ))
         _detach(ledger, root, replacement=None)
-        _delete_all(ledger, [s.id for s in steps] + [root["id"]])
-        return digest.id
+        _delete_all(ledger, [s["id"] for s in steps] + [root["id"]])
+        return digest["id"]

@@ -6,14 +6,11 @@ the ledger's ready rules (open or in progress, nothing blocking it).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
-from gastown_tui.meow.molecule import molecule_root
-
-_LOCATION = re.compile(r"^steps\[(\d+)\]$")
+from gastown_tui.meow.molecule import molecule_root, step_records_of
 
 
 @dataclass
@@ -81,18 +78,12 @@ class Progress:
         }
 
 
-def _order(rec: dict) -> tuple:
-    m = _LOCATION.match(rec.get("source_location") or "")
-    return (0, int(m.group(1)), rec["id"]) if m else (1, 0, rec["id"])
-
-
 def progress(ledger, root_id: str) -> Progress:
     """The molecule's steps in formula order with their state. `root_id` may be a step or the bead worked on."""
     root = molecule_root(ledger, root_id)
     rid = root["id"]
     index = ledger.blocked_index(wisps=True)
-    kids = [index.records[k] for k in index.children.get(rid, ()) if k in index.records]
-    kids.sort(key=_order)
+    kids = step_records_of(ledger, rid)
     ready_ids = {r["id"] for r in ledger.raw_ready(parent=rid)}
     steps = []
     for rec in kids:

@@ -121,6 +121,32 @@ def _arith(values: Mapping[str, str], name: str, op: str, right: int, source: st
     return str(number - right if op == "-" else number + right if op == "+" else number * right)
 
 
+def compile_expr(expr: str):
+    """`lambda V, T: <expr>`; expressions are built only from repr()s of formula text (see Text)."""
+    return eval("lambda V, T: " + expr, {"_arith": _arith, "_compare": _compare_fast})
+
+
+def _compare_fast(left: str, op: str, right: str, source: str) -> bool:
+    if "{{" in left or "{{" in right:
+        raise SubstitutionError(f"condition {source!r} refers to a var with no value")
+    if left.isdigit() and right.isdigit():
+        return _OPS[op](int(left), int(right))
+    return compare(left, op, right, source)
+
+
+class VarTable:
+    """A table of texts (a step's `expand_vars`) rendered into a dict by one compiled call."""
+
+    __slots__ = ("_render",)
+
+    def __init__(self, items: dict[str, str]):
+        body = ", ".join(f"{k!r}: {Text(v).expr}" for k, v in items.items())
+        self._render = compile_expr("{" + body + "}")
+
+    def __call__(self, values: Mapping[str, str], target=None) -> dict[str, str]:
+        return self._render(values, target)
+
+
 class Text:
     """A text compiled once and rendered many times (used when cooking).
 
@@ -130,7 +156,7 @@ class Text:
     rendering a step costs well under a microsecond.
     """
 
-    __slots__ = ("source", "constant", "uses_target_text", "_render")
+    __slots__ = ("source", "constant", "uses_target_text", "_render", "expr")
 
     def __init__(self, source: str):
         self.source = source
@@ -153,13 +179,13 @@ class Text:
             pos = m.end()
         if pos < len(source):
             terms.append(repr(source[pos:]))
+        self.expr = " + ".join(terms) if terms else "''"   # a Python expression of V (values) and T (target)
         if len(terms) <= 1 and (not terms or terms[0].startswith(("'", '"'))):
             self.constant = source
             self._render = None
         else:
             self.constant = None
-            code = "lambda V, T: " + " + ".join(terms)
-            self._render = eval(code, {"_arith": _arith})   # built only from repr()s of the text above
+            self._render = compile_expr(self.expr)
 
     def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> str:
         if self._render is None:
@@ -173,7 +199,7 @@ _TARGET_NAMES = ("{target}", "{target.title}", "{target.description}")
 class Condition:
     """A step's `condition`, compiled once."""
 
-    __slots__ = ("source", "left", "op", "right", "negate")
+    __slots__ = ("source", "left", "op", "right", "negate", "_fast")
 
     def __init__(self, source: str):
         self.source = source
@@ -190,8 +216,15 @@ class Condition:
             if stripped.startswith("!"):
                 self.negate, stripped = True, stripped[1:]
             self.left, self.op, self.right = Text(stripped), None, None
+        self._fast = None
+        if self.op is not None:
+            self._fast = compile_expr(
+                f"_compare(({self.left.expr}).strip(), {self.op!r}, ({self.right.expr}).strip(), {source!r})"
+            )
 
     def __call__(self, values: Mapping[str, str], target=None) -> bool:
+        if self._fast is not None:
+            return self._fast(values, target)
         left = self.left(values, target).strip()
         if "{{" in left:
             raise SubstitutionError(f"condition {self.source!r} refers to a var with no value")
