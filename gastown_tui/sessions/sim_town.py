@@ -92,8 +92,14 @@ class Town:
             steps=steps, next_step=data.get("next_step"), worktree=data.get("worktree"),
         )
 
-    def mol_done(self, step_id: str) -> str:
-        return self.run("mol", "done", step_id).stdout.strip()
+    def mol_done(self, step_id: str) -> dict:
+        """Closes a step; returns `gt mol done --json`'s answer ({"next_step", "complete", ...}) or {}."""
+        out = self.run("mol", "done", step_id, "--json").stdout
+        try:
+            data = json.loads(out)
+        except json.JSONDecodeError:
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def done(self) -> str:
         proc = self.run("done")

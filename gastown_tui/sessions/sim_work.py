@@ -6,8 +6,8 @@
    on the hook), or when GT_SIM_RETRY=1.
 3. The hooked bead's own instructions (see sim_script) are the task: they run when
    no step of the molecule is closed yet, or on a retry, before the steps.
-4. Then each ready step in turn (`next_step` from a fresh `gt prime`): its
-   instructions, then `gt mol done STEP`.
+4. Then each ready step in turn: its instructions, then `gt mol done STEP --json`,
+   whose answer names the next step (a fresh `gt prime` when it does not).
 5. `gt done` submits the work.
 Any failure stops the loop and leaves the work on the hook.
 """
@@ -98,8 +98,14 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
         report.activity(f"Closing step {step_id}")
         report.log(f"⏺ Bash(gt mol done {step_id})", "tool")
         try:
-            town.mol_done(step_id)
-            prime = town.prime()
+            answer = town.mol_done(step_id)
+            if step is not None:
+                step.status = "closed"
+            nxt = answer.get("next_step")
+            if "next_step" in answer and (nxt is None or prime.step(nxt) is not None):
+                prime.next_step = nxt  # the answer names the next step: no need to prime again
+            else:
+                prime = town.prime()
         except TownError as exc:
             raise SimFailure(str(exc)) from None
     open_steps = [s.id for s in prime.steps if s.status != "closed"]
