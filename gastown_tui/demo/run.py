@@ -21,9 +21,9 @@ from gastown_tui.patrols.runtime import TownRuntime
 @dataclass
 class Chaos:
     seed: int = 7
-    every: float = 4.0  # seconds between strikes
+    every: float = 1.5  # seconds between strikes
     kill_share: float = 0.6  # the rest are restarts
-    max_strikes: int = 6
+    max_strikes: int = 8
     strikes: list[dict] = field(default_factory=list)
 
 
