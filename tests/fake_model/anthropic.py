@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 from .brain import Conversation, Reply, Shell, Write
 from .util import abs_path, find_cwd, is_machine_text, new_id, pieces
 
+QUEUED = re.compile(r"The user sent a new message while you were working:\n(.*?)(?:\n\nIMPORTANT:|$)", re.S)
 CWD_PATTERNS = [r"Primary working directory: (\S+)", r"Working directory: (\S+)"]
 
 
@@ -35,9 +37,12 @@ def parse(body: dict, path: str) -> Conversation:
     messages = [m for m in body.get("messages", []) if isinstance(m, dict)]
     prompt, prompt_at, user_texts = "", -1, []
     for i, m in enumerate(messages):
-        if m.get("role") != "user":
+        if m.get("role") == "system":  # a message typed while the model was busy arrives this way
+            human = [q.group(1) for t in _texts(m.get("content")) if (q := QUEUED.match(t))]
+        elif m.get("role") == "user":
+            human = [t for t in _texts(m.get("content")) if not is_machine_text(t)]
+        else:
             continue
-        human = [t for t in _texts(m.get("content")) if not is_machine_text(t)]
         if human:
             user_texts.extend(human)
             prompt, prompt_at = human[-1], i
