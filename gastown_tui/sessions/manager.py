@@ -1,0 +1,219 @@
+"""Owns every agent session of a town: spawn, restart, stop, nudges, and cleanup.
+
+No Textual here: events go to plain callbacks (`add_listener`) and to any number
+of asyncio queues (`events()`); the app adapts them to Messages at the edge.
+`close()` stops every session; an `atexit` hook SIGKILLs whatever is still
+alive if the process ends without `close()`, so no child outlives the app.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import dataclasses
+import time
+import weakref
+from pathlib import Path
+from typing import Callable
+
+from gastown_tui.sessions import nudge_queue as nq
+from gastown_tui.sessions.presets import Preset, load_presets
+from gastown_tui.sessions.session import Session, SessionError, SessionSpec
+from gastown_tui.sessions.states import NudgeDelivered, NudgeFailed, SessionState
+from gastown_tui.town.addresses import parse_address
+
+_LIVE_MANAGERS: "weakref.WeakSet[SessionManager]" = weakref.WeakSet()
+
+
+def _kill_all_at_exit() -> None:
+    for mgr in list(_LIVE_MANAGERS):
+        mgr.kill_all_now()
+
+
+atexit.register(_kill_all_at_exit)
+
+
+class SessionExists(SessionError):
+    pass
+
+
+class SessionManager:
+    def __init__(self, town: Path | None, presets: dict[str, Preset] | None = None, tick: float = 0.25,
+                 idle_wait: float = 600.0) -> None:
+        self.town = Path(town) if town else None
+        self.presets = presets if presets is not None else load_presets(self.town)
+        self.tick = tick
+        self.idle_wait = idle_wait  # how long a normal nudge waits for the agent to be idle before failing
+        self._sessions: dict[str, Session] = {}
+        self._listeners: list[Callable[[object], None]] = []
+        self._queues: list[asyncio.Queue] = []
+        self._task: asyncio.Task | None = None
+        self._deliveries: dict[str, asyncio.Task] = {}
+        self._closed = False
+        _LIVE_MANAGERS.add(self)
+
+    # -- events --------------------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[object], None]) -> None:
+        self._listeners.append(fn)
+
+    def events(self) -> asyncio.Queue:
+        """A new queue that receives every event from now on."""
+        q: asyncio.Queue = asyncio.Queue()
+        self._queues.append(q)
+        return q
+
+    def _emit(self, event: object) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(event)
+            except Exception:  # a bad listener must not stop the others
+                import traceback
+
+                traceback.print_exc()
+        for q in self._queues:
+            q.put_nowait(event)
+
+    # -- sessions ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is None:
+            if self.town:
+                root = self.town / ".runtime" / "nudge_queue"
+                if root.is_dir():
+                    for folder in root.iterdir():
+                        if folder.is_dir():
+                            nq.recover(folder)
+            self._task = asyncio.get_running_loop().create_task(self._housekeeping(), name="session-manager")
+
+    def get(self, agent: str) -> Session | None:
+        return self._sessions.get(self._norm(agent))
+
+    def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    @staticmethod
+    def _norm(agent: str) -> str:
+        try:
+            return str(parse_address(agent))
+        except ValueError as exc:
+            raise SessionError(str(exc)) from None
+
+    async def spawn(self, spec: SessionSpec) -> Session:
+        if self._closed:
+            raise SessionError("the session manager is closed")
+        await self.start()
+        agent = self._norm(spec.agent)
+        old = self._sessions.get(agent)
+        if old is not None and old.alive:
+            raise SessionExists(f"{agent} already has a live session ({old.id}, pid {old.pid}); stop or restart it")
+        if spec.town is None and self.town is not None:
+            spec = dataclasses.replace(spec, town=self.town)
+        session = Session(spec, self.presets)
+        session.add_listener(self._emit)
+        self._sessions[agent] = session
+        await session.start()
+        return session
+
+    async def restart(self, agent: str, resume: bool = False, beacon: str | None = None) -> Session:
+        """A fresh session with the same identity, spec and hook; the old transcript stays on disk."""
+        agent = self._norm(agent)
+        old = self._sessions.get(agent)
+        if old is None:
+            raise SessionError(f"no session for {agent} to restart")
+        task = self._deliveries.pop(agent, None)
+        if task:
+            task.cancel()
+        await old.stop()
+        spec = dataclasses.replace(old.spec, resume=resume and old.preset.resume_argv is not None,
+                                   beacon=beacon if beacon is not None else old.spec.beacon)
+        self._sessions.pop(agent, None)
+        return await self.spawn(spec)
+
+    async def stop(self, agent: str, grace: float = 3.0) -> int | None:
+        session = self.get(agent)
+        if session is None:
+            raise SessionError(f"no session for {agent}")
+        task = self._deliveries.pop(session.agent, None)
+        if task:
+            task.cancel()
+        return await session.stop(grace)
+
+    async def close(self, grace: float = 2.0) -> None:
+        """Stops every session (polite, TERM, KILL) and the housekeeping; leaves no child process."""
+        self._closed = True
+        for task in self._deliveries.values():
+            task.cancel()
+        self._deliveries.clear()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        live = [s for s in self._sessions.values() if s.alive]
+        await asyncio.gather(*(s.stop(grace) for s in live), return_exceptions=True)
+        for s in self._sessions.values():
+            s.kill_now()
+        _LIVE_MANAGERS.discard(self)
+
+    def kill_all_now(self) -> None:
+        for s in list(self._sessions.values()):
+            s.kill_now()
+
+    # -- nudges --------------------------------------------------------------------------------
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick)
+            if self.town is None:
+                continue
+            for agent, session in list(self._sessions.items()):
+                if not session.alive or agent in self._deliveries:
+                    continue
+                if nq.pending(nq.queue_dir(self.town, session.agent_key)):
+                    task = asyncio.get_running_loop().create_task(self._deliver(session))
+                    self._deliveries[agent] = task
+                    task.add_done_callback(lambda t, a=agent: self._deliveries.pop(a, None)
+                                           if self._deliveries.get(a) is t else None)
+
+    async def _deliver(self, session: Session) -> None:
+        folder = nq.queue_dir(self.town, session.agent_key)
+        while session.alive:
+            files = nq.pending(folder)
+            if not files:
+                return
+            # Urgent nudges jump the queue; the rest go oldest first.
+            path = next((p for p in files if nq.peek_urgent(p)), files[0])
+            try:
+                nudge = nq.claim(path)
+            except nq.BadNudge as exc:
+                self._emit(NudgeFailed(session.agent, "", "", str(exc), time.time(), str(path)))
+                continue
+            if nudge is None:
+                continue
+            try:
+                if not nudge.urgent:
+                    ready = await session.wait_state({SessionState.IDLE}, timeout=self.idle_wait)
+                    if not session.alive:
+                        nq.release(nudge)
+                        return
+                    if not ready:
+                        self._fail(session, nudge, f"{session.agent} was not idle for {self.idle_wait:g}s "
+                                                   f"(state {session.state}: {session.state_detail})")
+                        continue
+                result = await session.submit(nudge.text)
+            except asyncio.CancelledError:
+                if nudge.path.exists():
+                    nq.release(nudge)
+                raise
+            if result.submitted:
+                nq.done(nudge, session.id, result.enters)
+                self._emit(NudgeDelivered(session.agent, session.id, nudge.message, nudge.sender, result.enters,
+                                          time.time(), nudge.path.name))
+            elif not session.alive:
+                nq.release(nudge)
+                return
+            else:
+                self._fail(session, nudge, result.reason)
+
+    def _fail(self, session: Session, nudge: nq.QueuedNudge, reason: str) -> None:
+        target = nq.give_up(nudge.path, reason)
+        self._emit(NudgeFailed(session.agent, nudge.message, nudge.sender, reason, time.time(), str(target)))

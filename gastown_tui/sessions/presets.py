@@ -1,0 +1,298 @@
+"""Agent CLI presets as data: how to start each CLI and how to read its screen.
+
+Built-in here: `sim` (the simulated agent), `shell`, and the screen rules of
+`claude`, `codex`, `gemini`, `aider`, `opencode` and `amp` (the first four
+measured in reference/agent-clis.md §6; opencode and amp have no capture here,
+so their rules are the generic "esc to interrupt" / quiet-output ones).
+
+Layers, each merged key by key over the one before:
+1. `BUILTIN` below;
+2. `gastown_tui.sessions.agent_presets.PRESETS` (per-CLI homes and flags), if that module exists;
+3. `<town>/settings/config.json` → `{"agents": {name: {...}}}`.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gastown_tui.sessions.rules import Rule, RuleError
+
+BEACON_MODES = ("arg", "paste", "none")  # or "flag:<option>", e.g. "flag:-i"
+_FIELDS = {
+    "argv", "env", "beacon", "resume_argv", "rules", "quit_keys", "escape_cancels", "stuck_after",
+    "process_names", "ready_timeout", "submit_key", "description",
+}
+
+_WORKING_TITLE = r"^[\u2800-\u28ff]"  # braille spinner glyph first
+
+BUILTIN: dict[str, dict] = {
+    "sim": {
+        "description": "the built-in simulated agent (no model)",
+        "argv": [sys.executable, "-m", "gastown_tui.cli", "agent", "sim"],
+        "beacon": "paste",
+        "resume_argv": None,
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "escape_cancels": True,
+        "ready_timeout": 10.0,
+        "process_names": ["python", "python3", "gastown"],
+        "rules": [
+            {"name": "sim.working.esc-to-interrupt", "state": "working", "region": "bottom:8", "pattern": "esc to interrupt"},
+            {"name": "sim.needs-approval.prompt", "state": "needs-approval", "region": "bottom:8", "pattern": r"\(y/n\)"},
+            {"name": "sim.idle.footer", "state": "idle", "region": "bottom:4", "pattern": r"· (idle|failed)"},
+            {"name": "sim.working.title", "state": "working", "title": r"^⠂ sim"},
+            {"name": "sim.idle.title", "state": "idle", "title": r"^✳ sim"},
+        ],
+    },
+    "shell": {
+        "description": "a plain shell",
+        "argv": ["bash", "--norc", "--noprofile", "-i"],
+        "env": {"PS1": "$ "},
+        "beacon": "none",
+        "resume_argv": None,
+        "quit_keys": ["ctrl+c", "ctrl+d"],
+        "ready_timeout": 5.0,
+        "process_names": ["bash", "sh", "zsh"],
+        "rules": [
+            {"name": "shell.working.output", "state": "working", "active_within": 1.0},
+            {"name": "shell.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"[$#%>] ?\S*$"},
+            {"name": "shell.idle.quiet", "state": "idle", "quiet_for": 1.0},
+        ],
+    },
+    "claude": {
+        "description": "Claude Code",
+        "argv": ["claude", "--dangerously-skip-permissions"],
+        "env": {"IS_SANDBOX": "1", "DISABLE_AUTOUPDATER": "1"},
+        "beacon": "arg",
+        "resume_argv": ["claude", "--dangerously-skip-permissions", "--continue"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "escape_cancels": False,
+        "ready_timeout": 60.0,
+        "process_names": ["claude", "node"],
+        "rules": [
+            {"name": "claude.working.esc-to-interrupt", "state": "working", "region": "bottom:8", "pattern": "esc to interrupt"},
+            {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
+             "pattern": r"Do you want to (create|proceed|make this edit|overwrite)|Esc to cancel · Tab to amend"},
+            {"name": "claude.working.title-spinner", "state": "working", "title": _WORKING_TITLE},
+            {"name": "claude.idle.footer", "state": "idle", "region": "bottom:8",
+             "pattern": r"\? for shortcuts|⏵⏵ bypass permissions"},
+            {"name": "claude.idle.title", "state": "idle", "title": r"^✳"},
+        ],
+    },
+    "codex": {
+        "description": "OpenAI Codex CLI",
+        "argv": ["codex", "--dangerously-bypass-approvals-and-sandbox"],
+        "beacon": "arg",
+        "resume_argv": ["codex", "resume", "--last"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "ready_timeout": 30.0,
+        "process_names": ["codex"],
+        "rules": [
+            {"name": "codex.osc7501.blocked", "state": "needs-approval", "osc7501": "blocked"},
+            {"name": "codex.osc7501.working", "state": "working", "osc7501": "working"},
+            {"name": "codex.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
+             "pattern": r"Would you like to run the following command\?|Press enter to confirm or esc to cancel"},
+            {"name": "codex.needs-approval.title", "state": "needs-approval", "title": r"Action Required"},
+            {"name": "codex.working.esc-to-interrupt", "state": "working", "region": "bottom:10", "pattern": "esc to interrupt"},
+            {"name": "codex.working.title-spinner", "state": "working", "title": _WORKING_TITLE},
+            {"name": "codex.osc7501.idle", "state": "idle", "osc7501": "idle"},
+            {"name": "codex.osc7501.done", "state": "idle", "osc7501": "done"},
+            {"name": "codex.idle.prompt", "state": "idle", "region": "bottom:10", "pattern": r"› Ask Codex|\? for shortcuts"},
+        ],
+    },
+    "gemini": {
+        "description": "Gemini CLI",
+        "argv": ["gemini", "--approval-mode", "yolo"],
+        "beacon": "flag:-i",
+        "resume_argv": ["gemini", "--approval-mode", "yolo", "--resume", "latest"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "escape_cancels": True,
+        "ready_timeout": 30.0,
+        "process_names": ["gemini", "node"],
+        "rules": [
+            {"name": "gemini.needs-approval.title", "state": "needs-approval", "title": r"✋|Action Required"},
+            {"name": "gemini.needs-approval.dialog", "state": "needs-approval", "region": "all",
+             "pattern": r"Apply this change\?|Allow execution of"},
+            {"name": "gemini.working.title", "state": "working", "title": r"^✦|Working…"},
+            {"name": "gemini.working.esc-to-cancel", "state": "working", "region": "bottom:12", "pattern": r"esc to cancel"},
+            {"name": "gemini.idle.title", "state": "idle", "title": r"^◇|Ready \("},
+            {"name": "gemini.idle.prompt", "state": "idle", "region": "bottom:12", "pattern": r"Type your message"},
+        ],
+    },
+    "aider": {
+        "description": "aider",
+        "argv": ["aider", "--no-check-update", "--no-show-release-notes", "--no-analytics", "--no-gitignore"],
+        "beacon": "paste",
+        "resume_argv": ["aider", "--no-check-update", "--no-show-release-notes", "--no-analytics",
+                        "--no-gitignore", "--restore-chat-history"],
+        "quit_keys": ["ctrl+c", "ctrl+d"],
+        "ready_timeout": 30.0,
+        "process_names": ["aider", "python", "python3"],
+        "rules": [
+            {"name": "aider.needs-approval.question", "state": "needs-approval", "region": "last_line",
+             "pattern": r"\(Y\)es/\(N\)o.*\[(Yes|No)\]: ?\S*$"},
+            {"name": "aider.working.waiting", "state": "working", "region": "bottom:4", "pattern": r"Waiting for|█░|░█"},
+            {"name": "aider.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"^(\w+)?> "},
+            {"name": "aider.working.output", "state": "working", "active_within": 2.0},
+        ],
+    },
+    "opencode": {
+        "description": "opencode (no capture here: generic rules)",
+        "argv": ["opencode"],
+        "env": {"OPENCODE_PERMISSION": '{"*":"allow"}'},
+        "beacon": "flag:--prompt",
+        "resume_argv": None,
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "ready_timeout": 30.0,
+        "process_names": ["opencode"],
+        "rules": [
+            {"name": "opencode.working.esc-to-interrupt", "state": "working", "region": "bottom:10", "pattern": r"esc (to )?interrupt"},
+            {"name": "opencode.working.output", "state": "working", "active_within": 2.0},
+            {"name": "opencode.idle.quiet", "state": "idle", "quiet_for": 3.0},
+        ],
+    },
+    "amp": {
+        "description": "Amp (no capture here: generic rules)",
+        "argv": ["amp", "--dangerously-allow-all", "--no-ide"],
+        "beacon": "paste",
+        "resume_argv": ["amp", "threads", "continue"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "ready_timeout": 30.0,
+        "process_names": ["amp", "node"],
+        "rules": [
+            {"name": "amp.working.esc-to-interrupt", "state": "working", "region": "bottom:10", "pattern": r"esc (to )?(interrupt|cancel)"},
+            {"name": "amp.working.output", "state": "working", "active_within": 2.0},
+            {"name": "amp.idle.quiet", "state": "idle", "quiet_for": 3.0},
+        ],
+    },
+}
+
+
+class PresetError(ValueError):
+    """A preset (or an override of one) that cannot be used; names where it came from."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    argv: tuple[str, ...]
+    env: dict = field(default_factory=dict)
+    beacon: str = "none"
+    resume_argv: tuple[str, ...] | None = None
+    rules: tuple[Rule, ...] = ()
+    quit_keys: tuple[str, ...] = ("ctrl+c",)
+    escape_cancels: bool = False
+    stuck_after: float = 600.0
+    process_names: tuple[str, ...] = ()
+    ready_timeout: float = 30.0
+    submit_key: str = "enter"
+    description: str = ""
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict, where: str = "") -> "Preset":
+        label = f"{where}preset {name!r}"
+        unknown = set(data) - _FIELDS
+        if unknown:
+            raise PresetError(f"{label}: unknown keys {sorted(unknown)} (known: {sorted(_FIELDS)})")
+        argv = data.get("argv")
+        if not argv or not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv):
+            raise PresetError(f"{label}: 'argv' must be a non-empty list of strings (never a shell string), got {argv!r}")
+        beacon = data.get("beacon", "none")
+        if beacon not in BEACON_MODES and not (isinstance(beacon, str) and beacon.startswith("flag:") and len(beacon) > 5):
+            raise PresetError(f"{label}: 'beacon' must be arg, paste, none or flag:<option>, got {beacon!r}")
+        env = data.get("env") or {}
+        if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            raise PresetError(f"{label}: 'env' must map names to strings, got {env!r}")
+        try:
+            rules = tuple(Rule.from_dict(r, f"{label} ") for r in data.get("rules") or ())
+        except RuleError as exc:
+            raise PresetError(str(exc)) from None
+        resume = data.get("resume_argv")
+        try:
+            return cls(
+                name=name,
+                argv=tuple(argv),
+                env=dict(env),
+                beacon=beacon,
+                resume_argv=tuple(resume) if resume else None,
+                rules=rules,
+                quit_keys=tuple(data.get("quit_keys") or ("ctrl+c",)),
+                escape_cancels=bool(data.get("escape_cancels", False)),
+                stuck_after=float(data.get("stuck_after", 600.0)),
+                process_names=tuple(data.get("process_names") or ()),
+                ready_timeout=float(data.get("ready_timeout", 30.0)),
+                submit_key=str(data.get("submit_key", "enter")),
+                description=str(data.get("description", "")),
+            )
+        except (TypeError, ValueError) as exc:
+            raise PresetError(f"{label}: {exc}") from None
+
+    def command(self, beacon_text: str | None, resume: bool = False, session: str = "") -> list[str]:
+        """The argv to run, with the start-up prompt placed the way this CLI takes it."""
+        base = list(self.resume_argv) if resume and self.resume_argv else list(self.argv)
+        base = [a.replace("{session}", session) for a in base]
+        if beacon_text and not resume:
+            if self.beacon == "arg":
+                base.append(beacon_text)
+            elif self.beacon.startswith("flag:"):
+                base += [self.beacon[5:], beacon_text]
+        return base
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if key == "env" and isinstance(value, dict):
+            out["env"] = {**(base.get("env") or {}), **value}
+        else:
+            out[key] = value
+    return out
+
+
+def _agent_presets() -> dict[str, dict]:
+    try:
+        mod = importlib.import_module("gastown_tui.sessions.agent_presets")
+    except ModuleNotFoundError as exc:
+        if exc.name == "gastown_tui.sessions.agent_presets":
+            return {}
+        raise
+    presets = getattr(mod, "PRESETS", {})
+    if not isinstance(presets, dict):
+        raise PresetError(f"gastown_tui/sessions/agent_presets.py: PRESETS must be a dict, got {type(presets).__name__}")
+    return presets
+
+
+def _settings_overrides(town: Path) -> tuple[dict, str]:
+    path = town / "settings" / "config.json"
+    if not path.exists():
+        return {}, str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PresetError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    agents = data.get("agents", {}) if isinstance(data, dict) else None
+    if not isinstance(agents, dict):
+        raise PresetError(f"{path}: 'agents' must be an object of preset overrides")
+    return agents, str(path)
+
+
+def load_presets(town: Path | None = None) -> dict[str, Preset]:
+    """All presets: built-ins, then agent_presets.PRESETS, then the town's settings/config.json."""
+    raw = {name: dict(data) for name, data in BUILTIN.items()}
+    layers = [(_agent_presets(), "gastown_tui/sessions/agent_presets.py: ")]
+    if town is not None:
+        overrides, path = _settings_overrides(Path(town))
+        layers.append((overrides, f"{path}: agents."))
+    for layer, where in layers:
+        for name, over in layer.items():
+            if not isinstance(over, dict):
+                raise PresetError(f"{where}{name}: must be an object, got {over!r}")
+            raw[name] = _merge(raw.get(name, {}), over)
+            raw[name].setdefault("__where", where)
+    out = {}
+    for name, data in raw.items():
+        where = data.pop("__where", "")
+        out[name] = Preset.from_dict(name, data, where)
+    return out

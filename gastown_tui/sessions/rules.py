@@ -1,0 +1,198 @@
+"""State detection: a preset's rules (plain data) applied to what the screen shows.
+
+A rule is a dict; every condition it has must hold, and the first rule that
+holds decides the state. Conditions:
+
+- `region` + `pattern`: a regex searched in part of the screen: `all`,
+  `top:N`, `bottom:N` (the last N rows), `cursor_line`, `last_line` (the last
+  non-blank row);
+- `title`: a regex searched in the window title (OSC 0/2);
+- `osc7501`: Codex's machine-readable state (`working`, `blocked`, `idle`, `done`);
+- `active_within`: output arrived in the last N seconds;
+- `quiet_for`: no output for at least N seconds.
+
+`Detector.classify` adds what no preset decides: `exited` when the process is
+gone, `starting` until a rule first matches, and `stuck` when the state is
+working but nothing but spinners and clocks has changed for `stuck_after`.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from gastown_tui.sessions.states import SessionState
+
+_KEYS = {"name", "state", "region", "pattern", "title", "osc7501", "active_within", "quiet_for", "note"}
+# Spinner glyphs and digits: what changes on a live screen without meaning progress.
+_NOISE = re.compile(r"[\d\u2800-\u28ff✢✳✶✻✽·*⠁-⣿◐◓◑◒|/\\\-█░▁▂▃▄▅▆▇•◦]")
+
+
+class RuleError(ValueError):
+    """A state rule that cannot be used; the message names the rule and the problem."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    state: SessionState
+    region: str | None = None
+    pattern: re.Pattern | None = None
+    title: re.Pattern | None = None
+    osc7501: str | None = None
+    active_within: float | None = None
+    quiet_for: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "") -> "Rule":
+        label = f"{where}rule {data.get('name', '?')!r}"
+        if not isinstance(data, dict):
+            raise RuleError(f"{where}rule must be an object, got {data!r}")
+        unknown = set(data) - _KEYS
+        if unknown:
+            raise RuleError(f"{label}: unknown keys {sorted(unknown)} (known: {sorted(_KEYS)})")
+        if "name" not in data or "state" not in data:
+            raise RuleError(f"{label}: needs 'name' and 'state'")
+        try:
+            state = SessionState(data["state"])
+        except ValueError:
+            raise RuleError(f"{label}: unknown state {data['state']!r}") from None
+        if state in (SessionState.EXITED, SessionState.STUCK, SessionState.STARTING):
+            raise RuleError(f"{label}: state {state} is decided by the session, not by a rule")
+
+        def rx(key: str) -> re.Pattern | None:
+            if key not in data:
+                return None
+            try:
+                return re.compile(data[key])
+            except re.error as exc:
+                raise RuleError(f"{label}: bad {key} regex {data[key]!r}: {exc}") from None
+
+        region = data.get("region")
+        if "pattern" in data and region is None:
+            region = "all"
+        if region is not None and not _valid_region(region):
+            raise RuleError(f"{label}: bad region {region!r} (all, top:N, bottom:N, cursor_line, last_line)")
+        conds = [k for k in ("pattern", "title", "osc7501", "active_within", "quiet_for") if k in data]
+        if not conds:
+            raise RuleError(f"{label}: has no condition")
+        return cls(
+            name=str(data["name"]),
+            state=state,
+            region=region,
+            pattern=rx("pattern"),
+            title=rx("title"),
+            osc7501=data.get("osc7501"),
+            active_within=float(data["active_within"]) if "active_within" in data else None,
+            quiet_for=float(data["quiet_for"]) if "quiet_for" in data else None,
+        )
+
+    def explain(self) -> str:
+        parts = []
+        if self.pattern is not None:
+            parts.append(f"{self.pattern.pattern!r} in {self.region}")
+        if self.title is not None:
+            parts.append(f"title matches {self.title.pattern!r}")
+        if self.osc7501 is not None:
+            parts.append(f"OSC 7501 state={self.osc7501}")
+        if self.active_within is not None:
+            parts.append(f"output in the last {self.active_within:g}s")
+        if self.quiet_for is not None:
+            parts.append(f"no output for {self.quiet_for:g}s")
+        return " and ".join(parts)
+
+
+def _valid_region(region: str) -> bool:
+    if region in ("all", "cursor_line", "last_line"):
+        return True
+    kind, _, n = region.partition(":")
+    return kind in ("top", "bottom") and n.isdigit() and int(n) > 0
+
+
+def region_text(lines: list[str], region: str, cursor_y: int) -> str:
+    if region == "all":
+        return "\n".join(lines)
+    if region == "cursor_line":
+        return lines[cursor_y] if 0 <= cursor_y < len(lines) else ""
+    if region == "last_line":
+        for line in reversed(lines):
+            if line.strip():
+                return line
+        return ""
+    kind, _, n = region.partition(":")
+    sel = lines[: int(n)] if kind == "top" else lines[-int(n):]
+    return "\n".join(sel)
+
+
+@dataclass
+class Observation:
+    """What the detector looks at, taken from a session at one moment."""
+
+    lines: list[str]
+    cursor_y: int
+    title: str
+    osc7501: str | None
+    now: float
+    last_output_at: float
+    exited: bool = False
+
+
+def normalized(lines: list[str]) -> str:
+    """Screen text with spinners and digits (timers, clocks, token counts) removed."""
+    return _NOISE.sub("", "\n".join(lines))
+
+
+class Detector:
+    """Classifies observations with a preset's rules; remembers what it needs for `stuck`."""
+
+    def __init__(self, rules: list[Rule], stuck_after: float = 600.0, preset: str = "") -> None:
+        self.rules = rules
+        self.stuck_after = stuck_after
+        self.preset = preset
+        self.ready = False
+        self._last_norm: str | None = None
+        self.last_change_at = time.monotonic()
+
+    def note_screen(self, lines: list[str], now: float) -> bool:
+        """Records the screen; returns True when it changed beyond spinners and clocks."""
+        norm = normalized(lines)
+        if norm != self._last_norm:
+            self._last_norm = norm
+            self.last_change_at = now
+            return True
+        return False
+
+    def classify(self, obs: Observation) -> tuple[SessionState, str, str]:
+        """(state, rule name, detail) for one observation."""
+        if obs.exited:
+            return SessionState.EXITED, "process.exit", "the process has exited"
+        self.note_screen(obs.lines, obs.now)
+        for rule in self.rules:
+            if self._matches(rule, obs):
+                self.ready = True
+                state, name, detail = rule.state, rule.name, rule.explain()
+                if state is SessionState.WORKING:
+                    still = obs.now - self.last_change_at
+                    if still >= self.stuck_after:
+                        return (SessionState.STUCK, "timing.stuck",
+                                f"working ({name}) but the screen has not changed for {still:.0f}s "
+                                f"(stuck after {self.stuck_after:g}s)")
+                return state, name, detail
+        if not self.ready:
+            return SessionState.STARTING, f"{self.preset}.starting", "no ready rule has matched yet"
+        return SessionState.IDLE, "fallback.no-rule", "no rule matched; nothing says it is working"
+
+    @staticmethod
+    def _matches(rule: Rule, obs: Observation) -> bool:
+        if rule.pattern is not None and not rule.pattern.search(region_text(obs.lines, rule.region, obs.cursor_y)):
+            return False
+        if rule.title is not None and not rule.title.search(obs.title):
+            return False
+        if rule.osc7501 is not None and obs.osc7501 != rule.osc7501:
+            return False
+        quiet = obs.now - obs.last_output_at
+        if rule.active_within is not None and quiet > rule.active_within:
+            return False
+        if rule.quiet_for is not None and quiet < rule.quiet_for:
+            return False
+        return True

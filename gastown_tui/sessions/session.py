@@ -1,0 +1,474 @@
+"""One agent program in a pseudo-terminal: its process, screen, transcript and state.
+
+The PTY is opened with pexpect; its file descriptor is registered with the
+asyncio loop (`loop.add_reader`), so there is no thread per session. Every
+readable event drains what is pending (up to a cap, to stay fair to other
+sessions), feeds the VT engine, and appends to the raw transcript. The engine
+answers the program's terminal queries (DA1/DA2, cursor position, OSC 10/11
+colours, XTVERSION) through `screen.on_reply`, which writes back to the PTY.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import errno
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pexpect
+
+from gastown_tui.sessions import procs
+from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
+from gastown_tui.sessions.presets import Preset, load_presets
+from gastown_tui.sessions.rules import Detector, Observation
+from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState, StateChange
+from gastown_tui.sessions.submit import submit_text
+from gastown_tui.sessions.transcript import Transcript, sessions_root
+from gastown_tui.sessions.vt import new_screen
+from gastown_tui.town.addresses import agent_key, parse_address
+
+READ_CHUNK = 65536
+READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
+TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
+
+
+class SessionError(RuntimeError):
+    """A session could not be started or used; the message says which agent and why."""
+
+
+@dataclass
+class SessionSpec:
+    agent: str  # the agent's address, e.g. gastown/polecats/nux
+    preset: Preset | str
+    cwd: Path
+    town: Path | None = None
+    env: dict = field(default_factory=dict)
+    argv: list[str] | None = None  # overrides the preset's command line
+    beacon: str | None = None  # start-up prompt (GUPP beacon)
+    cols: int = 120
+    rows: int = 40
+    scrollback_lines: int = 10_000
+    resume: bool = False
+    engine: str | None = None  # VT engine override ("ghostty" / "pyte"); default: best available
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
+
+
+class Session:
+    def __init__(self, spec: SessionSpec, presets: dict[str, Preset] | None = None) -> None:
+        try:
+            address = parse_address(spec.agent)
+        except ValueError as exc:
+            raise SessionError(f"session for {spec.agent!r}: {exc}") from None
+        if isinstance(spec.preset, str):
+            presets = presets if presets is not None else load_presets(spec.town)
+            if spec.preset not in presets:
+                raise SessionError(f"session for {spec.agent}: unknown preset {spec.preset!r} "
+                                   f"(known: {', '.join(sorted(presets))})")
+            self.preset = presets[spec.preset]
+        else:
+            self.preset = spec.preset
+        self.spec = spec
+        self.address = address
+        self.agent = str(address)
+        self.agent_key = agent_key(self.agent)
+        self.id = uuid.uuid4().hex[:12]
+        self.screen = new_screen(spec.cols, spec.rows, spec.scrollback_lines, engine=spec.engine)
+        self.screen.on_reply = self.write
+        self.screen.on_osc = self._on_osc
+        self.state = SessionState.STARTING
+        self.state_rule = f"{self.preset.name}.starting"
+        self.state_detail = "started; waiting for the ready screen"
+        self.exit_status: int | None = None
+        self.pid: int | None = None
+        self.argv: list[str] = []
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.last_output_at = time.monotonic()
+        self.last_screen_change_at = time.monotonic()
+        self.output_seq = 0
+        self.osc7501: str | None = None
+        self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
+        self._proc: pexpect.spawn | None = None
+        self._fd: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listeners: list[Callable[[object], None]] = []
+        self._output_listeners: list[Callable[["Session"], None]] = []
+        self._outbuf = bytearray()
+        self._writer_on = False
+        self._exited = asyncio.Event()
+        self._state_changed = asyncio.Event()
+        self._classify_handle: asyncio.TimerHandle | None = None
+        self._watch_task: asyncio.Task | None = None
+        self._eof = False
+        self._text_dirty = False
+        self._text_flushed_at = 0.0
+        self._input_lock = asyncio.Lock()
+        self.waiters = 0  # coroutines waiting on a state: classify promptly while > 0
+        root = sessions_root(spec.town) if spec.town else Path(os.environ.get("TMPDIR", "/tmp")) / "gastown-sessions"
+        self.transcript_dir = root / self.agent_key / self.id
+        self.transcript: Transcript | None = None
+
+    # -- listeners ---------------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[object], None]) -> None:
+        """fn(event) for StateChange, SessionStarted and SessionExited, called on the loop."""
+        self._listeners.append(fn)
+
+    def add_output_listener(self, fn: Callable[["Session"], None]) -> None:
+        """fn(session) after each batch of output (do not render here: use a frame timer)."""
+        self._output_listeners.append(fn)
+
+    def _emit(self, event: object) -> None:
+        for fn in list(self._listeners):
+            fn(event)
+
+    # -- environment ---------------------------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GT_") and k != "BD_ACTOR"}
+        env.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
+        env.pop("TMUX", None)
+        env.update(self.preset.env)
+        env.update({k: str(v) for k, v in self.spec.env.items()})
+        env.update({
+            "GT_AGENT": self.agent,
+            "BD_ACTOR": self.agent,
+            "GT_ROLE": self.address.role,
+            "GT_SESSION_ID": self.id,
+        })
+        if self.address.rig:
+            env["GT_RIG"] = self.address.rig
+        if self.spec.town:
+            town = Path(self.spec.town).resolve()
+            env["GT_TOWN"] = str(town)
+            shims = town / ".runtime" / "shims"
+            env["PATH"] = f"{shims}{os.pathsep}{env.get('PATH', os.defpath)}"
+        return env
+
+    # -- start ---------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._proc is not None:
+            raise SessionError(f"session {self.id} for {self.agent} was already started")
+        self._loop = asyncio.get_running_loop()
+        cwd = Path(self.spec.cwd)
+        if not cwd.is_dir():
+            raise SessionError(f"session for {self.agent}: working directory {cwd} does not exist")
+        beacon = self.spec.beacon if self.preset.beacon != "paste" else None
+        self.argv = list(self.spec.argv) if self.spec.argv else self.preset.command(beacon, resume=self.spec.resume)
+        try:
+            proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=self.environment(),
+                                 dimensions=(self.spec.rows, self.spec.cols), echo=True, use_poll=True)
+        except pexpect.ExceptionPexpect as exc:
+            raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "
+                               f"{self.argv[0]!r}: {exc}") from None
+        self._proc = proc
+        self.pid = proc.pid
+        self._fd = proc.child_fd
+        os.set_blocking(self._fd, False)
+        self.started_at = time.time()
+        self.last_output_at = time.monotonic()
+        self.transcript = Transcript(self.transcript_dir)
+        self._write_meta()
+        self._loop.add_reader(self._fd, self._on_readable)
+        self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
+        self._emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
+        if self.preset.beacon == "paste" and self.spec.beacon:
+            self._loop.create_task(self._deliver_beacon(self.spec.beacon))
+
+    async def _deliver_beacon(self, text: str) -> None:
+        await self.wait_state({SessionState.IDLE}, timeout=self.preset.ready_timeout)
+        if self.alive:
+            await self.submit(text)
+
+    def _meta(self) -> dict:
+        return {
+            "session_id": self.id, "agent": self.agent, "agent_key": self.agent_key, "preset": self.preset.name,
+            "argv": self.argv, "cwd": str(self.spec.cwd), "pid": self.pid, "cols": self.screen.cols,
+            "rows": self.screen.rows, "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at),
+            "exit_status": self.exit_status, "state": str(self.state), "state_rule": self.state_rule,
+            "resume": self.spec.resume, "engine": self.screen.engine,
+        }
+
+    def _write_meta(self) -> None:
+        if self.transcript is not None:
+            self.transcript.write_meta(self._meta())
+
+    # -- output --------------------------------------------------------------------------------
+    def _on_readable(self) -> None:
+        total = 0
+        chunks = []
+        while total < READ_CAP:
+            try:
+                data = os.read(self._fd, READ_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in (errno.EIO, errno.EBADF):
+                    data = b""
+                else:
+                    raise
+            if not data:
+                self._on_eof()
+                break
+            chunks.append(data)
+            total += len(data)
+        if chunks:
+            data = b"".join(chunks)
+            self.screen.feed(data)
+            if self.transcript is not None:
+                self.transcript.append(data)
+            self.last_output_at = time.monotonic()
+            self.output_seq += 1
+            self._text_dirty = True
+            self._schedule_classify()
+            for fn in list(self._output_listeners):
+                fn(self)
+
+    def _on_osc(self, number: int, payload: str) -> None:
+        if number == 7501:  # Codex: state=working:app=codex / state=blocked:... / state=idle
+            for part in payload.split(":"):
+                key, _, value = part.partition("=")
+                if key == "state":
+                    self.osc7501 = value
+            self._schedule_classify()
+
+    def _on_eof(self) -> None:
+        if self._eof:
+            return
+        self._eof = True
+        if self._loop is not None and self._fd is not None:
+            self._loop.remove_reader(self._fd)
+            if self._writer_on:
+                self._loop.remove_writer(self._fd)
+                self._writer_on = False
+        self._check_exit()
+
+    # -- input ---------------------------------------------------------------------------------
+    def write(self, data: bytes) -> None:
+        """Sends bytes to the program (buffered without blocking when the PTY is full)."""
+        if not data or self._fd is None or self.exited:
+            return
+        self._outbuf += data
+        self._flush_out()
+
+    def _flush_out(self) -> None:
+        while self._outbuf:
+            try:
+                n = os.write(self._fd, self._outbuf)
+            except BlockingIOError:
+                n = 0
+            except OSError:
+                self._outbuf.clear()
+                break
+            if n == 0:
+                break
+            del self._outbuf[:n]
+        want = bool(self._outbuf)
+        if want != self._writer_on and self._loop is not None and not self._eof:
+            if want:
+                self._loop.add_writer(self._fd, self._flush_out)
+            else:
+                self._loop.remove_writer(self._fd)
+            self._writer_on = want
+
+    def send_key(self, key: str) -> None:
+        self.write(encode_key(key, self.screen.modes))
+
+    def paste(self, text: str) -> None:
+        self.write(encode_paste(text, self.screen.modes))
+
+    def send_mouse(self, kind: str, button: int, x: int, y: int, **mods) -> None:
+        self.write(encode_mouse(kind, button, x, y, self.screen.modes, **mods))
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.screen.resize(cols, rows)
+        if self._proc is not None and not self.exited:
+            try:
+                self._proc.setwinsize(rows, cols)
+            except OSError:
+                pass
+
+    async def submit(self, text: str) -> NudgeResult:
+        """Types `text` and presses Enter until the program took it (see sessions/submit.py)."""
+        async with self._input_lock:
+            return await submit_text(self, text)
+
+    # -- state ---------------------------------------------------------------------------------
+    def _schedule_classify(self) -> None:
+        if self._classify_handle is None and self._loop is not None:
+            delay = 0.03 if self.waiters else 0.25
+            self._classify_handle = self._loop.call_later(delay, self._classify)
+
+    def _classify(self) -> None:
+        self._classify_handle = None
+        now = time.monotonic()
+        lines = self.screen.lines()
+        if self._detector.note_screen(lines, now):
+            self.last_screen_change_at = now
+        obs = Observation(lines, self.screen.cursor.y, self.screen.title, self.osc7501, now,
+                          self.last_output_at, exited=self.exited)
+        state, rule, detail = self._detector.classify(obs)
+        self._set_state(state, rule, detail)
+
+    def _set_state(self, state: SessionState, rule: str, detail: str) -> None:
+        if state == self.state:
+            return
+        old = self.state
+        self.state, self.state_rule, self.state_detail = state, rule, detail
+        self._state_changed.set()
+        self._state_changed = asyncio.Event()
+        self._emit(StateChange(self.id, self.agent, old, state, rule, detail, time.time()))
+
+    async def wait_state(self, states: set[SessionState], timeout: float | None = None) -> bool:
+        """Waits until the state is one of `states` (or exited); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self.waiters += 1
+        try:
+            while self.state not in states:
+                if self.exited:
+                    return SessionState.EXITED in states
+                self._schedule_classify()
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                event = self._state_changed
+                try:
+                    await asyncio.wait_for(event.wait(), timeout=min(left, 0.25) if left is not None else 0.25)
+                except asyncio.TimeoutError:
+                    pass
+            return True
+        finally:
+            self.waiters -= 1
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def exited(self) -> bool:
+        return self.exit_status is not None or self.ended_at is not None
+
+    @property
+    def alive(self) -> bool:
+        return self._proc is not None and not self.exited
+
+    async def _watch(self) -> None:
+        """Exit checks, timing-based state rules and the plain-text transcript, 4 times a second."""
+        forced_at = 0.0
+        while not self.exited:
+            await asyncio.sleep(0.25)
+            self._check_exit()
+            if self.exited:
+                break
+            now = time.monotonic()
+            if now - forced_at >= 1.0:  # timing rules (quiet_for, stuck) change without output
+                forced_at = now
+                self._schedule_classify()
+            if self._text_dirty and now - self._text_flushed_at >= TEXT_FLUSH_EVERY:
+                self._flush_text()
+
+    def _check_exit(self) -> None:
+        if self.exited or self._proc is None:
+            return
+        try:
+            alive = self._proc.isalive()
+        except pexpect.ExceptionPexpect:
+            alive = False
+        if alive:
+            return
+        status = self._proc.exitstatus
+        if status is None and self._proc.signalstatus is not None:
+            status = -int(self._proc.signalstatus)
+        self._finish(status if status is not None else -1)
+
+    def _finish(self, status: int) -> None:
+        if self.ended_at is not None:
+            return
+        # Drain whatever the program wrote last before closing the PTY.
+        if not self._eof and self._fd is not None:
+            try:
+                self._on_readable()
+            except OSError:
+                pass
+        self.exit_status = status
+        self.ended_at = time.time()
+        if self._loop is not None and self._fd is not None and not self._eof:
+            self._loop.remove_reader(self._fd)
+            if self._writer_on:
+                self._loop.remove_writer(self._fd)
+        self._eof = True
+        if self._classify_handle is not None:
+            self._classify_handle.cancel()
+            self._classify_handle = None
+        # Children the agent left behind die with it: no orphans.
+        leftovers = procs.descendants(self.pid) if self.pid else []
+        if self.pid:
+            procs.signal_tree(self.pid, signal.SIGKILL, leftovers)
+        try:
+            self._proc.close(force=True)
+        except Exception:
+            pass
+        self._flush_text()
+        self._write_meta()
+        if self.transcript is not None:
+            self.transcript.close()
+        self._set_state(SessionState.EXITED, "process.exit",
+                        f"exited with status {status}" if status >= 0 else f"killed by signal {-status}")
+        self._exited.set()
+        self._emit(SessionExited(self.id, self.agent, status, time.time()))
+
+    def _flush_text(self) -> None:
+        if self.transcript is None:
+            return
+        self._text_dirty = False
+        self._text_flushed_at = time.monotonic()
+        try:
+            self.transcript.write_text(self.screen.history_text())
+        except OSError:
+            pass
+
+    async def wait_exit(self, timeout: float | None = None) -> int | None:
+        try:
+            await asyncio.wait_for(self._exited.wait(), timeout)
+        except asyncio.TimeoutError:
+            return None
+        return self.exit_status
+
+    async def stop(self, grace: float = 3.0) -> int | None:
+        """Polite quit keys, then SIGTERM, then SIGKILL, to the whole process tree."""
+        if self._proc is None or self.exited:
+            return self.exit_status
+        for key in self.preset.quit_keys:
+            if self.exited:
+                break
+            try:
+                self.send_key(key)
+            except ValueError:
+                self.write(key.encode())
+            await asyncio.sleep(0.15)
+        if await self.wait_exit(grace) is not None:
+            return self.exit_status
+        for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
+            tree = procs.descendants(self.pid)
+            procs.signal_tree(self.pid, sig, tree)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                self._check_exit()
+                if self.exited:
+                    return self.exit_status
+                await asyncio.sleep(0.05)
+        self._check_exit()
+        if not self.exited:
+            self._finish(-int(signal.SIGKILL))
+        return self.exit_status
+
+    def kill_now(self) -> None:
+        """SIGKILL the tree at once (atexit / emergency); no waiting."""
+        if self.pid and not self.exited:
+            procs.kill_now(self.pid)
+
+    def close_screen(self) -> None:
+        self.screen.close()

@@ -1,0 +1,64 @@
+"""A session's transcript on disk: `<town>/.runtime/sessions/<agent_key>/<session_id>/`.
+
+- `transcript.raw`: every byte the program wrote, appended as it arrives;
+- `transcript.txt`: the scrollback and screen as plain text, rewritten atomically
+  (temp + fsync + rename) once a minute while output flows and at exit;
+- `meta.json`: who, what, when, and the exit status.
+
+`seance` reads these; a session that restarts gets a new folder, the old one stays.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replaces `path` with `data` so a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def sessions_root(town: Path) -> Path:
+    return Path(town) / ".runtime" / "sessions"
+
+
+class Transcript:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.raw_path = self.folder / "transcript.raw"
+        self.text_path = self.folder / "transcript.txt"
+        self.meta_path = self.folder / "meta.json"
+        self._raw = open(self.raw_path, "ab", buffering=0)
+        self.bytes_written = 0
+
+    def append(self, data: bytes) -> None:
+        if self._raw is not None and data:
+            self._raw.write(data)
+            self.bytes_written += len(data)
+
+    def write_text(self, text: str) -> None:
+        atomic_write(self.text_path, (text.rstrip("\n") + "\n").encode("utf-8"))
+
+    def write_meta(self, meta: dict) -> None:
+        atomic_write(self.meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+
+    def close(self) -> None:
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
