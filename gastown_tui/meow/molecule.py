@@ -206,8 +206,7 @@ def _detach(ledger, root: dict, replacement: str | None = None) -> None:
     if work is None or parse_fields(work.get("description")).get("attached_molecule") != root["id"]:
         return
     ledger.update(on, description=set_fields(work.get("description", ""), attached_molecule=replacement,
-                                             attached_formula=None if replacement is None else
-                                             parse_fields(work.get("description")).get("attached_formula")))
+                                             attached_formula=None, attached_at=None))
 
 
 def burn(ledger, root_id: str) -> None:
