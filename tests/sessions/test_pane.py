@@ -222,3 +222,50 @@ async def test_agent_output_cannot_reach_the_host_terminal_or_clipboard():
             for seg in pane.render_line(y):
                 assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in seg.text), repr(seg.text)
         assert all("\x1b" not in t and "\x07" not in t for t in app.titles)
+
+
+async def test_mouse_and_bracketed_paste_go_to_a_program_that_asked_for_them():
+    app = PaneApp(["sh", "-c", r"printf '\033[?1000h\033[?1006h\033[?2004hready\n'; stty -echo; exec cat -v"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: pane_text(pane)[0] == "ready")
+        await pilot.click(pane, offset=(4, 2))
+        pane.post_message(events.Paste("pasted text"))
+        await pilot.press("enter")
+        want = "^[[<0;5;3M^[[<0;5;3m^[[200~pasted text^[[201~"
+        assert await wait_for(pilot, lambda: want in "".join(pane_text(pane))), pane_text(pane)
+        assert pane.mode == "live"  # a program that wants the mouse gets it: no selection, no scrollback
+
+
+async def test_the_pty_follows_the_pane_size_and_the_cursor_is_drawn():
+    app = PaneApp(BASH, env=BASH_ENV)
+    async with app.run_test(size=(70, 15)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await pilot.press(*"stty size", "enter")
+        assert await wait_for(pilot, lambda: "15 70" in pane_text(pane)), pane_text(pane)
+        assert (app.program.screen.cols, app.program.screen.rows) == (70, 15)
+        await pilot.resize_terminal(50, 10)
+        await pilot.press(*"stty size", "enter")
+        assert await wait_for(pilot, lambda: "10 50" in pane_text(pane)), pane_text(pane)
+        cursor = app.program.screen.cursor
+        cell = pane.render_line(cursor.y).divide([cursor.x, cursor.x + 1])[1]
+        assert all(seg.style.reverse for seg in cell if seg.text)
+        app.set_focus(None)
+        await pilot.pause(0.05)
+        cell = pane.render_line(cursor.y).divide([cursor.x, cursor.x + 1])[1]
+        assert not any(seg.style and seg.style.reverse for seg in cell if seg.text)  # no cursor when unfocused
+
+
+async def test_a_hidden_pane_does_not_render():
+    app = PaneApp(["sh", "-c", "sleep 0.5; while :; do echo tick; sleep 0.05; done"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: "tick" in pane_text(pane))
+        pane.display = False
+        await pilot.pause(0.1)
+        before, seq = pane.lines_refreshed, app.program.output_seq
+        await pilot.pause(0.6)
+        assert app.program.output_seq > seq  # the program kept writing (and the session kept parsing)...
+        assert pane.lines_refreshed == before  # ...but nothing was converted for a pane nobody sees
+        pane.display = True
+        assert await wait_for(pilot, lambda: pane.lines_refreshed > before)
