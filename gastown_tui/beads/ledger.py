@@ -311,3 +311,16 @@ class Ledger(MutationsMixin):
 
     def stamp(self) -> str:
         return now()
+
+
+class RawLedger(Ledger):
+    """A Ledger whose mutations return the stored dicts instead of Issue models.
+
+    The `gastown bd` command line uses it so that a command never imports pydantic.
+    """
+
+    def _wrap(self, rec: dict) -> dict:
+        return rec
+
+    def _wrap_comment(self, comment: dict) -> dict:
+        return comment

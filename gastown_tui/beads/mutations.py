@@ -30,6 +30,10 @@ def _plain(value):
 
 
 class MutationsMixin:
+    def _wrap(self, rec: dict):
+        """What mutations return: an Issue model (RawLedger returns the stored dict instead)."""
+        return _issue(rec)
+
     # ---- helpers -------------------------------------------------------------------------
     def _need(self, bead_id: str):
         store, rec = self._locate(bead_id)
@@ -136,7 +140,7 @@ class MutationsMixin:
                 rec["ephemeral"] = True
             rec.update(extra)
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     @staticmethod
     def _edge(issue_id, target, dep_type, ts, actor, metadata=None) -> dict:
@@ -232,7 +236,7 @@ class MutationsMixin:
                         rec.pop("close_reason", None)
             rec["updated_at"] = ts
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def close(self, bead_id: str, reason=None, actor=None):
         with self.transaction():
@@ -247,7 +251,7 @@ class MutationsMixin:
                 rec["close_reason"] = reason
             rec["updated_at"] = ts
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def reopen(self, bead_id: str):
         with self.transaction():
@@ -258,7 +262,7 @@ class MutationsMixin:
             rec.pop("close_reason", None)
             rec["updated_at"] = now()
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def delete(self, bead_id: str) -> None:
         """Hard delete (burn) from either store; edges pointing at it go too."""
@@ -287,7 +291,7 @@ class MutationsMixin:
             rec["status"] = "in_progress"
             rec["updated_at"] = now()
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def claim_next(self, assignee: str, **filters):
         """Atomically claims the first ready bead nobody else holds; None when there is none."""
@@ -311,7 +315,7 @@ class MutationsMixin:
                 self._need(depends_on_id)
             deps = list(old.get("dependencies") or ())
             if any(d.get("depends_on_id") == depends_on_id and d.get("type") == dep_type for d in deps):
-                return _issue(old)
+                return self._wrap(old)
             if dep_type in graph.BLOCKING_TYPES:
                 cycle = graph.find_cycle(self._all_records(True), issue_id, depends_on_id)
                 if cycle:
@@ -321,7 +325,7 @@ class MutationsMixin:
             rec["dependencies"] = deps
             rec["updated_at"] = now()
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def remove_dependency(self, issue_id: str, depends_on_id: str, dep_type=None):
         with self.transaction():
@@ -339,7 +343,7 @@ class MutationsMixin:
                 rec.pop("dependencies", None)
             rec["updated_at"] = now()
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def add_label(self, bead_id: str, label: str):
         if not isinstance(label, str) or not label.strip() or any(c.isspace() for c in label):
@@ -348,12 +352,12 @@ class MutationsMixin:
             store, old = self._need(bead_id)
             labels = set(old.get("labels") or ())
             if label in labels:
-                return _issue(old)
+                return self._wrap(old)
             rec = dict(old)
             rec["labels"] = sorted(labels | {label})
             rec["updated_at"] = now()
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def remove_label(self, bead_id: str, label: str):
         with self.transaction():
@@ -369,11 +373,9 @@ class MutationsMixin:
                 rec.pop("labels", None)
             rec["updated_at"] = now()
             store.put(rec)
-            return _issue(rec)
+            return self._wrap(rec)
 
     def add_comment(self, bead_id: str, text: str, author=None):
-        from gastown_tui.beads.models import Comment
-
         if not isinstance(text, str) or not text.strip():
             raise ValidationError("comment text is empty")
         with self.transaction():
@@ -393,7 +395,12 @@ class MutationsMixin:
             rec["comments"] = list(old.get("comments") or ()) + [comment]
             rec["updated_at"] = ts
             store.put(rec)
-            return Comment.model_validate(comment)
+            return self._wrap_comment(comment)
+
+    def _wrap_comment(self, comment: dict):
+        from gastown_tui.beads.models import Comment
+
+        return Comment.model_validate(comment)
 
 
 def block_end_needs_newline(path) -> bool:

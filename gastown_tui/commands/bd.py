@@ -137,9 +137,9 @@ def _db_path(args) -> Path:
 
 
 def _open(args, strict: bool = True):
-    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.ledger import RawLedger
 
-    return Ledger.open(_db_path(args), strict=strict)
+    return RawLedger.open(_db_path(args), strict=strict)
 
 
 def _split(text: str) -> list[str]:
@@ -182,9 +182,9 @@ def _cmd_create(args, as_json, actor):
                         parent=args.parent, deps=deps, labels=_split(args.labels), assignee=args.assignee,
                         actor=actor, id=args.bead_id, ephemeral=args.ephemeral)
     if as_json:
-        _emit(ledger.raw(rec.id))
+        _emit(rec)
     else:
-        print(rec.id)
+        print(rec["id"])
 
 
 def _cmd_show(args, as_json, actor):
@@ -222,14 +222,14 @@ def _cmd_ready(args, as_json, actor):
         from gastown_tui.beads.ledger import default_actor
 
         who = args.assignee or actor or default_actor()
-        filters["assignee"] = None
+        filters.pop("assignee")
         issue = ledger.claim_next(who, **filters)
         if as_json:
-            _emit(None if issue is None else ledger.raw(issue.id))
+            _emit(None if issue is None else issue)
         elif issue is None:
             print("nothing ready to claim", file=sys.stderr)
         else:
-            print(issue.id)
+            print(issue["id"])
         return 0
     recs = ledger.raw_ready(limit=args.limit or None, **filters)
     if as_json:
@@ -270,9 +270,9 @@ def _cmd_update(args, as_json, actor):
             fields["labels"] = sorted((labels | set(args.add_label)) - set(args.remove_label)) or None
         issue = ledger.update(args.id, actor=actor, **fields)
     if as_json:
-        _emit(ledger.raw(issue.id))
+        _emit(issue)
     else:
-        print(f"updated {issue.id}")
+        print(f"updated {issue['id']}")
 
 
 def _cmd_close(args, as_json, actor):
@@ -293,11 +293,11 @@ def _cmd_reopen(args, as_json, actor):
 
 def _report(ledger, issues, as_json, verb):
     if as_json:
-        recs = [ledger.raw(i.id) for i in issues]
+        recs = issues
         _emit(recs[0] if len(recs) == 1 else recs)
     else:
         for i in issues:
-            print(f"{verb} {i.id}")
+            print(f"{verb} {i['id']}")
 
 
 def _cmd_dep(args, as_json, actor):
@@ -320,7 +320,7 @@ def _cmd_dep(args, as_json, actor):
         issue = ledger.remove_dependency(args.id, args.depends_on, args.dep_type)
         msg = f"removed dependency {args.id} -> {args.depends_on}"
     if as_json:
-        _emit(ledger.raw(issue.id))
+        _emit(issue)
     else:
         print(msg)
 
@@ -332,18 +332,18 @@ def _cmd_label(args, as_json, actor):
     else:
         issue = ledger.remove_label(args.id, args.label)
     if as_json:
-        _emit(ledger.raw(issue.id))
+        _emit(issue)
     else:
-        print(f"{args.id}: labels {', '.join(issue.labels) or '(none)'}")
+        print(f"{args.id}: labels {', '.join(issue.get('labels') or ()) or '(none)'}")
 
 
 def _cmd_comment(args, as_json, actor):
     ledger = _open(args)
     comment = ledger.add_comment(args.id, args.text, args.author or actor)
     if as_json:
-        _emit(comment.to_record())
+        _emit(comment)
     else:
-        print(f"comment {comment.id} added to {args.id}")
+        print(f"comment {comment['id']} added to {args.id}")
 
 
 def _cmd_stats(args, as_json, actor):
