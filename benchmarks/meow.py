@@ -1,0 +1,127 @@
+"""Formula/molecule speed: prints the two figures of issue 3.
+
+  gastown mol wisp towers-of-hanoi --var discs=20   1,048,575 steps, whole process
+                                                    (target <= 30 s wall, <= 1 GB peak RSS)
+  gastown mol pour shiny-enterprise (the real one from ../shared/formulas, 9 steps once
+  `implement` is expanded) into a 10,000-bead ledger, whole process (target <= 500 ms, median of 7)
+
+For reference, the same run also times `gastown --version` (interpreter + package start-up).
+Everything happens in a temp dir. Run: .venv/bin/python benchmarks/meow.py [--discs N] [--skip-hanoi]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("GASTOWN_SHARED", REPO.parent / "shared"))
+GASTOWN = [sys.executable, "-m", "gastown_tui.cli"]
+
+
+def run(args: list[str], cwd: Path) -> tuple[float, str]:
+    """(wall seconds, stdout) of one whole `gastown` process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(GASTOWN + args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"gastown {' '.join(args)} failed ({proc.returncode}):\n{err}")
+    return wall, out
+
+
+def measured_child(args: list[str], cwd: Path) -> tuple[float, int, str]:
+    """Runs the command from a fresh helper process so its peak RSS is the command's own."""
+    code = (
+        "import json, resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - t\n"
+        "print(json.dumps({'wall': wall, 'rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,"
+        " 'rc': p.returncode, 'out': p.stdout, 'err': p.stderr}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *GASTOWN, *args], cwd=cwd, capture_output=True, text=True)
+    data = json.loads(proc.stdout)
+    if data["rc"] != 0:
+        raise SystemExit(f"gastown {' '.join(args)} failed ({data['rc']}):\n{data['err']}")
+    return data["wall"], data["rss"], data["out"]
+
+
+def make_ledger(folder: Path, n: int) -> list[str]:
+    from gastown_tui.beads import Ledger
+
+    ledger = Ledger.init(folder / ".beads", "gt")
+    ids = [f"gt-{i:05d}" for i in range(n)]
+    ledger.bulk_create(
+        ({"id": rid, "title": f"Bench bead {i}", "description": "Work item used by benchmarks/meow.py. " * 4,
+          "priority": i % 5} for i, rid in enumerate(ids)),
+        actor="bench",
+    )
+    return ids
+
+
+def bench_pour(tmp: Path, runs: int) -> None:
+    town = tmp / "town"
+    town.mkdir()
+    shared = SHARED / "formulas"
+    if not shared.is_dir():
+        print(f"pour shiny-enterprise: skipped (no shared formulas at {shared})")
+        return
+    (town / "formulas").symlink_to(shared)           # the real Gas Town formulas, unchanged
+    rig = tmp / "rig"
+    rig.mkdir()
+    ids = make_ledger(rig, 10_000)
+    walls, version = [], []
+    for i in range(runs):
+        version.append(run(["--version"], rig)[0])
+        wall, out = run(["mol", "pour", "shiny-enterprise", "--on", ids[i], "--var", "feature=search",
+                            "--town", str(town)], rig)
+        walls.append(wall)
+    root = out.strip()
+    shown = json.loads(run(["mol", "show", root, "--json"], rig)[1])
+    med, ref = statistics.median(walls), statistics.median(version)
+    print(f"pour shiny-enterprise ({shown['total']} steps) into a 10,000-bead ledger, whole process: "
+          f"median {med * 1000:.0f} ms over {runs} runs (target <= 500 ms) "
+          f"[{'ok' if med <= 0.5 else 'OVER'}]; `gastown --version` {ref * 1000:.0f} ms, ratio {med / ref:.1f}x")
+
+
+def bench_hanoi(tmp: Path, discs: int) -> None:
+    rig = tmp / "hanoi"
+    rig.mkdir()
+    subprocess.run(GASTOWN + ["bd", "init", "--prefix", "gt"], cwd=rig, check=True, capture_output=True)
+    wall, rss, out = measured_child(["mol", "wisp", "towers-of-hanoi", "--var", f"discs={discs}"], rig)
+    steps = 2 ** discs - 1
+    lines = sum(1 for _ in open(rig / ".beads" / "wisps.jsonl", encoding="utf-8"))
+    size = (rig / ".beads" / "wisps.jsonl").stat().st_size
+    assert lines == steps + 1, (lines, steps)
+    ok = wall <= 30 and rss <= 1 << 30
+    print(f"gastown mol wisp towers-of-hanoi --var discs={discs} ({steps:,} steps, {size / 1e6:.0f} MB wisp "
+          f"store), whole process: {wall:.1f} s, peak RSS {rss / 2**20:.0f} MB "
+          f"(target <= 30 s, <= 1024 MB) [{'ok' if ok else 'OVER'}]; {wall / steps * 1e6:.1f} us/step")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--discs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--skip-hanoi", action="store_true")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="gastown-meow-bench-"))
+    try:
+        bench_pour(tmp, args.runs)
+        if not args.skip_hanoi:
+            bench_hanoi(tmp, args.discs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
