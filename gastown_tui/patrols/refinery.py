@@ -138,6 +138,31 @@ def send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Dec
     return hand_back(town, mr, kind="sent back by the Overseer", details=note, actor=actor)
 
 
+def resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str:
+    """The MR's bead goes to another agent (`target` = a rig: a new polecat; or an address). The old MR is
+    superseded, the old branch kept (also under `refs/gastown/kept/<mr>`). Returns the agent now holding it."""
+    from gastown_tui.errors import UserError
+    from gastown_tui.town.agents import set_agent_state
+    from gastown_tui.town.mq import get_mr, set_mr_state
+    from gastown_tui.town.sling import sling
+
+    mr = get_mr(town, mr_id)
+    if mr.state in ("merged", "superseded", "rejected"):
+        raise UserError(f"merge request {mr_id} is already {mr.state}")
+    if not mr.source_bead:
+        raise UserError(f"merge request {mr_id} names no source bead to sling again")
+    keep_branch_head(_rig(town, mr.rig).repo, mr.branch, mr.id)
+    result = sling(town, mr.source_bead, target, force=True, no_convoy=True, actor=actor)
+    set_mr_state(town, mr_id, "superseded", actor=actor,
+                 note=f"{mr.source_bead} slung again to {result.agent} by {actor}; {mr.branch} kept")
+    if mr.polecat and mr.polecat != result.agent:
+        try:
+            set_agent_state(town, mr.polecat, "idle", hook=None)
+        except Exception:
+            pass  # the old polecat is gone: nothing to clear
+    return result.agent
+
+
 class Refinery(Patrol):
     role = "refinery"
 

@@ -148,3 +148,19 @@ def test_send_back_from_the_overseer_and_approve_refusals(tmp_path):
     assert [x.kind for x in run(Refinery(town, rig.name)).did] == ["merge"]
     with pytest.raises(UserError, match="already merged"):
         approve(town, mr.id)
+
+
+def test_resling_gives_the_work_to_a_new_polecat_and_keeps_the_old_branch(tmp_path):
+    from gastown_tui.patrols.refinery import resling
+    from gastown_tui.town.hooks import hooked_work
+
+    town, rig = make_town(tmp_path)
+    mr, cat, b = submit(town, rig, "redo elsewhere", {"textkit/q.py": "Q = 1\n"})
+    agent = resling(town, mr.id, rig.name)
+    assert agent != cat.address and agent.startswith(f"{rig.name}/polecats/")
+    assert hooked_work(town, agent).id == b.id
+    assert mr_state(town, mr.id) == "superseded"
+    assert git(rig.repo, "rev-parse", f"{KEPT_PREFIX}/{mr.id}") == mr.commit_sha
+    assert run(Refinery(town, rig.name)).did == []  # nothing queued until the new polecat submits
+    with pytest.raises(UserError, match="already superseded"):
+        resling(town, mr.id, rig.name)
