@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from gastown_tui.errors import UserError
@@ -31,6 +32,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 def search_path(rig: Path | None, town: Path | None) -> list[Path]:
     from gastown_tui.meow.search import formula_search_path
 
+    if rig is None and os.environ.get("BEADS_DIR"):
+        rig = Path(os.environ["BEADS_DIR"])
     if rig is None:
         from gastown_tui.beads import find_beads_dir
 

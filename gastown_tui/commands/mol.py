@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _vars(pairs: list[str]) -> dict[str, str]:
 def build_parser(prog: str) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, default=None, metavar="PATH",
-                        help="the ledger (.beads dir or issues.jsonl); default: search upward from here")
+                        help="the ledger (.beads dir or issues.jsonl); default: $BEADS_DIR, else search upward")
     common.add_argument("--town", type=Path, default=None, help="town folder for formulas (default: $GT_TOWN)")
     common.add_argument("--actor", default=None, help="who is acting (default: $BD_ACTOR, $USER)")
     common.add_argument("--json", action="store_true", help="print JSON")
@@ -77,8 +78,9 @@ def _ledger(args):
     from gastown_tui.beads import find_beads_dir
     from gastown_tui.beads.ledger import RawLedger as Ledger   # mutations return dicts: no pydantic here
 
-    if args.db is not None:
-        return Ledger.open(args.db)
+    db = args.db or (Path(os.environ["BEADS_DIR"]) if os.environ.get("BEADS_DIR") else None)
+    if db is not None:
+        return Ledger.open(db)
     return Ledger.open(find_beads_dir(Path.cwd()))
 
 
@@ -90,10 +92,11 @@ def _search_path(args, ledger=None):
         from gastown_tui.beads import find_beads_dir
 
         try:
-            if args.db is None:
+            db = args.db or (Path(os.environ["BEADS_DIR"]) if os.environ.get("BEADS_DIR") else None)
+            if db is None:
                 rig = find_beads_dir(Path.cwd())
             else:
-                rig = args.db if args.db.is_dir() else args.db.parent
+                rig = db if db.is_dir() else db.parent
         except UserError:
             rig = None
     return formula_search_path(rig, args.town)

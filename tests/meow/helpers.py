@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,8 @@ def write_formula(folder: Path, name: str, text: str) -> Path:
 
 
 def gastown(*args: str, cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if k not in ("BEADS_DIR", "GT_TOWN", "BD_ACTOR")}
     proc = subprocess.run(GASTOWN + list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
     if check and proc.returncode != 0:
         raise AssertionError(f"gastown {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")

@@ -100,3 +100,18 @@ def test_missing_required_var_and_unknown_ids(rig):
     assert proc.returncode == 1 and "gt-nope" in proc.stderr
     proc = gastown("mol", "pour", "shiny", cwd=rig, check=False)
     assert proc.returncode == 2                              # --on is required: a usage error
+
+
+def test_an_agent_elsewhere_finds_the_ledger_through_beads_dir(rig, tmp_path_factory):
+    import os
+
+    bead = gastown("bd", "create", "Fix bug", cwd=rig).stdout.strip()
+    root = gastown("mol", "pour", "polecat-work", "--on", bead, "--var", f"issue={bead}", cwd=rig).stdout.strip()
+    worktree = tmp_path_factory.mktemp("worktree")            # no .beads above it
+    env = {k: v for k, v in os.environ.items() if k != "GT_TOWN"}
+    env.update(BEADS_DIR=str(rig / ".beads"), BD_ACTOR="alpha/polecats/nux")
+    out = json.loads(gastown("mol", "done", f"{root}.load-context", "--json", cwd=worktree, env=env).stdout)
+    assert out["next_step"] == f"{root}.implement"
+    closed = gastown_json("bd", "show", f"{root}.load-context", cwd=rig)
+    closed = closed[0] if isinstance(closed, list) else closed
+    assert closed["status"] == "closed"
