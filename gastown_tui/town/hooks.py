@@ -13,8 +13,11 @@ from gastown_tui.town.layout import Town
 HOOKED = "hooked"
 
 
-def hooked_work(town: Town, address: str):
-    """The bead on ADDRESS's hook, or None. Looks in the agent's rig ledger and the town ledger."""
+def hooked_record(town: Town, address: str) -> dict | None:
+    """The stored record (a plain dict; do not modify it) of the bead on ADDRESS's hook, or None.
+
+    Looks in the agent's rig ledger and the town ledger (every ledger for town-level agents).
+    Builds no models, so `gt prime` stays fast on big ledgers."""
     from gastown_tui.town.addresses import parse_address
     from gastown_tui.town.ledgers import all_ledgers, rig_ledger, town_ledger
 
@@ -22,10 +25,20 @@ def hooked_work(town: Town, address: str):
     address = str(a)
     ledgers = [rig_ledger(town, a.rig), town_ledger(town)] if a.rig else all_ledgers(town)
     for ledger in ledgers:
-        found = ledger.list(status=HOOKED, assignee=address)
+        found = ledger.raw_list(status=HOOKED, assignee=address)
         if found:
             return found[0]
     return None
+
+
+def hooked_work(town: Town, address: str):
+    """The bead (Issue) on ADDRESS's hook, or None."""
+    rec = hooked_record(town, address)
+    if rec is None:
+        return None
+    from gastown_tui.beads import Issue
+
+    return Issue.from_record(rec)
 
 
 def check_hookable(issue, address: str, force: bool) -> None:

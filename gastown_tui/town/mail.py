@@ -45,10 +45,14 @@ def _label_value(labels, key: str) -> str | None:
 
 
 def to_info(issue) -> MailInfo:
-    return MailInfo(issue.id, _label_value(issue.labels, "from") or issue.created_by or "", issue.assignee or "",
-                    issue.title, issue.description, "read" in issue.labels, issue.status == "closed",
-                    _label_value(issue.labels, "thread"), _label_value(issue.labels, "reply-to"),
-                    _label_value(issue.labels, "msg-type") or "notification", issue.priority, issue.created_at)
+    """A MailInfo from a message bead (an Issue or its stored record)."""
+    rec = issue if isinstance(issue, dict) else issue.to_record()
+    labels = rec.get("labels") or []
+    return MailInfo(rec["id"], _label_value(labels, "from") or rec.get("created_by") or "", rec.get("assignee") or "",
+                    rec.get("title", ""), rec.get("description", ""), "read" in labels, rec.get("status") == "closed",
+                    _label_value(labels, "thread"), _label_value(labels, "reply-to"),
+                    _label_value(labels, "msg-type") or "notification", rec.get("priority", 0),
+                    rec.get("created_at", ""))
 
 
 def expand_recipients(town: Town, to: str) -> list[str]:
@@ -126,7 +130,8 @@ def inbox(town: Town, address: str, unread_only: bool = False, include_archived:
     from gastown_tui.town.ledgers import town_ledger
 
     ledger = town_ledger(town)
-    msgs = [to_info(i) for i in ledger.list(issue_type="message", assignee=address, include_closed=include_archived)]
+    msgs = [to_info(r) for r in ledger.raw_list(issue_type="message", assignee=address,
+                                                 include_closed=include_archived)]
     if unread_only:
         msgs = [m for m in msgs if not m.read]
     return sorted(msgs, key=lambda m: m.created_at, reverse=True)
@@ -175,5 +180,5 @@ def thread(town: Town, mail_id: str) -> list[MailInfo]:
 
     _, issue = _message(town, mail_id)
     root = to_info(issue).thread_id or mail_id
-    msgs = [to_info(i) for i in town_ledger(town).list(issue_type="message", include_closed=True)]
+    msgs = [to_info(r) for r in town_ledger(town).raw_list(issue_type="message", include_closed=True)]
     return sorted([m for m in msgs if m.id == root or m.thread_id == root], key=lambda m: m.created_at)

@@ -33,7 +33,8 @@ def attached(issue) -> tuple[str | None, str | None]:
     """(molecule root id, formula name) linked from a hooked bead's description."""
     from gastown_tui.beads.fields import parse_fields
 
-    fields = parse_fields(issue.description)
+    desc = issue.get("description") if isinstance(issue, dict) else issue.description
+    fields = parse_fields(desc)
     return fields.get("attached_molecule"), fields.get("attached_formula")
 
 

@@ -77,25 +77,25 @@ def prime_info(town: Town, address: str) -> dict:
     from gastown_tui.town.addresses import parse_address
     from gastown_tui.town.agents import workdir
     from gastown_tui.town.handoff import pending_handoff_note
-    from gastown_tui.town.hooks import hooked_work
+    from gastown_tui.town.hooks import hooked_record
     from gastown_tui.town.ledgers import ledger_for_id
     from gastown_tui.town.mail import inbox
 
     a = parse_address(address)
-    hook = hooked_work(town, address)
+    hook = hooked_record(town, address)
     molecule = None
     next_step = None
     if hook is not None:
         root, formula = molecules.attached(hook)
         if root:
-            ledger = ledger_for_id(town, hook.id)
+            ledger = ledger_for_id(town, hook["id"])
             molecule, next_step = molecules.view(ledger, root, formula)
     wd = workdir(town, address)
     worktree = str(wd) if a.role in ("polecat", "crew") and wd is not None else None
     unread = [m for m in inbox(town, address) if not m.read]
     return {
         "agent": str(a), "role": a.role, "rig": a.rig, "name": a.name,
-        "hook": hook.to_record() if hook is not None else None,
+        "hook": dict(hook) if hook is not None else None,
         "molecule": molecule, "next_step": next_step, "worktree": worktree,
         "workdir": str(wd) if wd else None, "town": str(town.root),
         "rules": [GUPP] + ROLE_RULES.get(a.role, []),

@@ -70,69 +70,56 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
         raise UserError(f"bead {bead_id} belongs to another rig's ledger (prefix {prefix_of(bead_id)!r}); "
                         f"sling it to its own rig, not {rig.name}")
 
+    from gastown_tui.town.ledgers import open_ledger
+
+    agent_ledger = open_ledger(rig.beads_dir) if rig is not None else ledger
+    spawned = None
     with file_lock(town.locks_dir() / "sling" / f"{bead_id}.lock", what=f"sling lock for {bead_id}"):
-        issue = ledger.get(bead_id)
-        address = what if kind == "agent" else None
-        check_hookable(issue, address or "", force)
-        if address is not None and not force:
-            current = hooked_work(town, address)
-            if current is not None and current.id != bead_id:
-                raise UserError(f"{address} already has {current.id} on its hook; finish or clear it first "
-                                f"(`gastown hook clear {address}`) or use --force")
-        spawned = None
-        if kind == "rig":
-            spawned = spawn_polecat(town, rig.name, bead_id=bead_id, actor=actor, state="spawning")
-            address = spawned.address
-        role = parse_address(address).role
         try:
-            extra = {"dispatched_by": actor}
-            issue = hook_bead(town, bead_id, address, force=force, actor=actor, ledger=ledger, **extra)
+            # One transaction per ledger: every ledger change below is written once at the end,
+            # or not at all if anything fails (the ledger throws the half-applied changes away).
+            with agent_ledger.transaction(), ledger.transaction():
+                issue = ledger.get(bead_id)
+                address = what if kind == "agent" else None
+                check_hookable(issue, address or "", force)
+                if address is not None and not force:
+                    current = hooked_work(town, address)
+                    if current is not None and current.id != bead_id:
+                        raise UserError(f"{address} already has {current.id} on its hook; finish or clear it "
+                                        f"first (`gastown hook clear {address}`) or use --force")
+                if kind == "rig":
+                    spawned = spawn_polecat(town, rig.name, bead_id=bead_id, actor=actor, state="spawning")
+                    address = spawned.address
+                role = parse_address(address).role
+                issue = hook_bead(town, bead_id, address, force=force, actor=actor, ledger=ledger,
+                                  dispatched_by=actor)
+                if formula is None and role == "polecat":
+                    formula = rig.settings.default_formula
+                molecule = None
+                if formula:
+                    fvars = {"issue": bead_id, "base_branch": rig.target if rig else "main"}
+                    if rig is not None and rig.gate:
+                        fvars["test_command"] = rig.gate
+                    fvars.update(vars or {})
+                    molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
+                convoy = None
+                if not no_convoy:
+                    existing = convoys_tracking(town, bead_id)
+                    convoy = existing[0] if existing else create_convoy(town, f"Work: {issue.title}", [bead_id],
+                                                                        owner=actor, actor=actor)
+                    if not existing:
+                        from gastown_tui.beads.fields import set_fields
+
+                        cur = ledger.get(bead_id)
+                        ledger.update(bead_id, description=set_fields(cur.description, convoy_id=convoy))
+                set_agent_state(town, address, "working", hook=bead_id)
         except BaseException:
             if spawned is not None:
                 _discard(rig, spawned.name, spawned.branch)
-                _nuke_quietly(town, spawned.address)
+                append_event(town.events_path, "polecat_removed", actor, agent=spawned.address,
+                             branch=spawned.branch, reason=f"sling of {bead_id} failed")
             raise
-        if formula is None and role == "polecat":
-            formula = rig.settings.default_formula
-        molecule = None
-        if formula:
-            fvars = {"issue": bead_id, "base_branch": rig.target if rig else "main"}
-            if rig is not None and rig.gate:
-                fvars["test_command"] = rig.gate
-            fvars.update(vars or {})
-            try:
-                molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
-            except BaseException:
-                # Leave nothing half-done: the bead goes back to how it was, the polecat goes away.
-                from gastown_tui.town.hooks import unhook_bead
-
-                unhook_bead(town, bead_id, actor=actor, reason=f"pouring {formula} failed")
-                if spawned is not None:
-                    _discard(rig, spawned.name, spawned.branch)
-                    _nuke_quietly(town, spawned.address)
-                raise
-        convoy = None
-        if not no_convoy:
-            existing = convoys_tracking(town, bead_id)
-            convoy = existing[0] if existing else create_convoy(town, f"Work: {issue.title}", [bead_id],
-                                                                owner=actor, actor=actor)
-            if not existing:
-                from gastown_tui.beads.fields import set_fields
-
-                with ledger.transaction():
-                    cur = ledger.get(bead_id)
-                    ledger.update(bead_id, description=set_fields(cur.description, convoy_id=convoy))
-        set_agent_state(town, address, "working", hook=bead_id)
     append_event(town.events_path, "sling", actor, bead=bead_id, agent=address, target=target,
                  formula=formula, molecule=molecule, convoy=convoy, spawned=spawned is not None)
     return SlingResult(bead_id, address, spawned is not None, spawned.worktree if spawned else None,
                        spawned.branch if spawned else None, molecule, formula, convoy)
-
-
-def _nuke_quietly(town: Town, address: str) -> None:
-    from gastown_tui.town.agents import set_agent_state
-
-    try:
-        set_agent_state(town, address, "nuked", hook=None)
-    except UserError:
-        pass

@@ -1,0 +1,123 @@
+"""Town speed: prints the two figures of issue 4, whole process, rig ledger of 10,000 beads.
+
+  gastown prime (text and --json) for a polecat with a hooked bead and molecule   (target <= 300 ms median)
+  gastown sling BEAD RIG (spawns a polecat: worktree, branch, agent bead, molecule, convoy)  (target <= 1 s median)
+
+Reference in the same run: `gastown --version` (interpreter start + dispatcher), so the
+ratios show what the town work itself costs. Everything is built in a temp dir:
+a town, a rig cloned from a small real git project, 10,000 beads bulk-created in the
+rig ledger (mixed statuses, parent/child edges). Run: .venv/bin/python benchmarks/town.py
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+WORDS = "ledger bead hook convoy polecat witness refinery deacon molecule wisp formula merge queue rig".split()
+
+
+def sh(cwd, *args):
+    subprocess.run(args, cwd=cwd, check=True, capture_output=True)
+
+
+def timed(argv, cwd, env, runs):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--beads", type=int, default=10_000)
+    ap.add_argument("--runs", type=int, default=11)
+    args = ap.parse_args()
+
+    from gastown_tui.town.install import install_town
+    from gastown_tui.town.ledgers import rig_ledger
+    from gastown_tui.town.rigs import add_rig
+
+    tmp = Path(tempfile.mkdtemp(prefix="gastown-bench-town-"))
+    home = tmp / "home"
+    home.mkdir()
+    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@gastown.invalid\n")
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1")
+    os.environ.update(GIT_CONFIG_GLOBAL=env["GIT_CONFIG_GLOBAL"], GIT_CONFIG_NOSYSTEM="1")
+    project = tmp / "project"
+    project.mkdir()
+    sh(project, "git", "init", "-q", "-b", "main")
+    (project / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    sh(project, "git", "add", ".")
+    sh(project, "git", "commit", "-q", "-m", "initial")
+
+    town = install_town(tmp / "town")
+    add_rig(town, "calc", str(project), gate="true")
+    ledger = rig_ledger(town, "calc")
+    rng = random.Random(4)
+    records = []
+    for i in range(args.beads):
+        status = rng.choice(["open"] * 5 + ["in_progress", "closed", "closed", "blocked"])
+        rec = {"id": f"ca-b{i:05d}", "title": " ".join(rng.choice(WORDS) for _ in range(6)),
+               "description": " ".join(rng.choice(WORDS) for _ in range(40)), "status": status,
+               "priority": rng.randrange(5), "issue_type": rng.choice(["task", "bug", "feature"])}
+        if status == "closed":
+            rec["closed_at"] = "2026-01-01T00:00:00Z"
+        if i % 10:
+            rec["dependencies"] = [{"issue_id": rec["id"], "depends_on_id": f"ca-b{i - i % 10:05d}",
+                                    "type": "parent-child", "created_at": "2026-01-01T00:00:00Z"}]
+        records.append(rec)
+    ledger.bulk_create(records, actor="bench")
+    free = [r["id"] for r in records if r["status"] == "open"]
+    env["GT_TOWN"] = str(town.root)
+    gastown = [sys.executable, "-m", "gastown_tui.cli"]
+    size = (town.root / "calc" / ".beads" / "issues.jsonl").stat().st_size
+
+    ref = timed(gastown + ["--version"], town.root, env, args.runs)
+    sling_times = []
+    slung = []
+    for bead in free[: args.runs]:
+        sling_times += timed(gastown + ["sling", bead, "calc", "--json"], town.root, env, 1)
+        slung.append(bead)
+    import json
+
+    agent = json.loads(subprocess.run(gastown + ["hook", "show", "calc/polecats/furiosa", "--json"],
+                                      cwd=town.root, env=env, capture_output=True, text=True).stdout)
+    assert agent["hook"]["id"] == slung[0]
+    wt = town.root / "calc" / "polecats" / "furiosa" / "calc"
+    penv = dict(env, GT_AGENT="calc/polecats/furiosa")
+    prime_json = timed(gastown + ["prime", "--json"], wt, penv, args.runs)
+    prime_text = timed(gastown + ["prime"], wt, penv, args.runs)
+
+    def ms(v):
+        return f"{statistics.median(v) * 1000:7.1f} ms"
+
+    r = statistics.median(ref)
+    print(f"town: rig ledger {args.beads:,} beads ({size / 1e6:.1f} MB), {len(slung)} polecats, {args.runs} runs each")
+    print(f"  reference  gastown --version          median {ms(ref)}")
+    for label, vals, target in (("gastown prime --json", prime_json, 0.300), ("gastown prime", prime_text, 0.300),
+                                ("gastown sling BEAD RIG", sling_times, 1.0)):
+        med = statistics.median(vals)
+        verdict = "ok" if med <= target else "OVER TARGET"
+        print(f"  {label:<32} median {ms(vals)}  (x{med / r:.1f} reference; target <= {target * 1000:.0f} ms: {verdict})")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
