@@ -143,6 +143,8 @@ class SimAgent:
                 self.log(text, extra)
             elif kind == "activity":
                 self.live.activity = text
+            elif kind == "resize":
+                self.screen.redraw(self.live)
             elif kind == "hang":
                 self.hung = True
                 self.screen.hidden = True
@@ -239,6 +241,7 @@ class SimAgent:
         old = _enter_raw(self.in_fd)
         signal.signal(signal.SIGTERM, lambda *_: self._stop_signal(143))
         signal.signal(signal.SIGHUP, lambda *_: self._stop_signal(129))
+        signal.signal(signal.SIGWINCH, lambda *_: self.post(("resize", "", "")))
         try:
             self.screen.start()
             if self.autostart:

@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import unicodedata
+from collections import deque
 
+HISTORY_LINES = 500
 SPINNER = "✢✳✶✻✽✻✶✳"
 ORANGE = "\x1b[38;2;215;119;87m"
 DIM = "\x1b[2m"
@@ -55,6 +57,7 @@ class SimScreen:
         self.live_rows = 0  # rows of the live area above the cursor's row
         self.frame = 0
         self.hidden = False  # a hung agent draws nothing at all
+        self.history: deque[str] = deque(maxlen=HISTORY_LINES)  # transcript lines, for a redraw on resize
 
     # -- low level -------------------------------------------------------
     def width(self) -> int:
@@ -108,9 +111,21 @@ class SimScreen:
         if self.hidden:
             return
         self._erase_live()
+        self.history.append(text)
         self.write(text.replace("\n", "\r\n") + "\x1b[0m\r\n")
         if live is not None:
             self.draw(live)
+
+    def redraw(self, live: "LiveArea") -> None:
+        """After a resize: the terminal reflowed what we drew, so clear it all and draw it again."""
+        if self.hidden:
+            return
+        self.live_rows = 0
+        self.write("\x1b[H\x1b[2J\x1b[3J")
+        self.banner()
+        for text in self.history:
+            self.write(text.replace("\n", "\r\n") + "\x1b[0m\r\n")
+        self.draw(live)
 
     # -- live area ---------------------------------------------------------
     def _erase_live(self) -> None:

@@ -284,3 +284,26 @@ async def test_retry_after_fix_needed_runs_the_retry_instructions(tmp_path):
     assert subjects[:2] == ["Fix add(): add, do not subtract", "Add add()"]
     branch = git(worktree, "rev-parse", "--abbrev-ref", "HEAD").strip()
     assert git(worktree, "rev-parse", f"origin/{branch}").strip() == git(worktree, "rev-parse", "HEAD").strip()
+
+
+async def test_sim_redraws_cleanly_when_the_terminal_is_resized(tmp_path):
+    """After a resize the terminal reflows what was drawn; the sim redraws so no stale prompt or footer is left."""
+    session = Session(SessionSpec(agent="proj/crew/sim", preset="sim", cwd=tmp_path, cols=120, rows=30,
+                                  argv=[sys.executable, "-m", "gastown_tui.cli", "agent", "sim", "--no-autostart"]))
+    await session.start()
+    try:
+        await wait_text(session, "· idle")
+        await session.submit("hello")
+        await wait_text(session, "Acknowledged: 'hello'")
+        for cols in (70, 45, 100):
+            session.resize(cols, 30)
+            await asyncio.sleep(0.3)
+            session.write(b"x")  # typing redraws the live area
+            await asyncio.sleep(0.3)
+            lines = session.screen.lines()
+            assert sum(line.startswith("──") for line in lines) == 1, "\n".join(lines)
+            assert sum("SIMULATED agent (no model)" in line for line in lines) == 1, "\n".join(lines)
+            assert sum(line.startswith("❯") for line in lines) == 2, "\n".join(lines)  # the echo and the prompt
+            assert max(len(line) for line in lines) <= cols
+    finally:
+        await session.stop(grace=1.0)
