@@ -84,6 +84,10 @@ def create_convoy(town: Town, title: str, bead_ids: list[str], owner: str | None
     for bid in bead_ids:
         get_bead(town, bid)                      # NotFound names the nearest ids
     ledger = town_ledger(town)
+    if owner:
+        from gastown_tui.town.agents import resolve_address
+
+        owner = resolve_address(town, owner)      # NotFound names the nearest known addresses
     owner = owner or actor
     desc = set_fields(f"Convoy tracking {len(bead_ids)} issues", owner=owner, notify=notify or owner)
     deps = [(TRACKS, _ref(town, b)) for b in dict.fromkeys(bead_ids)]

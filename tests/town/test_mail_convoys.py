@@ -85,3 +85,19 @@ def test_convoy_status_tree_cli(town, rig):
     assert f"🚚 {cid}: Tree [open]  0/1 done" in out and f"└── ○ {a}: Alpha [open]" in out
     proc = gastown("convoy", "status", "hq-cv-nope", cwd=town.root, check=False)
     assert proc.returncode == 1 and "unknown convoy 'hq-cv-nope'" in proc.stderr
+
+
+def test_convoy_with_unknown_bead_or_owner_is_refused(town, rig):
+    from gastown_tui.errors import NotFound
+    from gastown_tui.town.ledgers import town_ledger
+
+    a = new_bead(town, "calc", "A")
+    before = (town.root / ".beads" / "issues.jsonl").read_bytes()
+    proc = gastown("convoy", "create", "Bad", a, a + "zz", cwd=town.root, check=False)
+    assert proc.returncode == 1 and repr(a + "zz") in proc.stderr and a in proc.stderr
+    import pytest
+
+    with pytest.raises(NotFound, match="unknown address 'mayr/'"):
+        create_convoy(town, "Bad owner", [a], owner="mayr/")
+    assert (town.root / ".beads" / "issues.jsonl").read_bytes() == before
+    assert town_ledger(town).list(issue_type="convoy") == []
