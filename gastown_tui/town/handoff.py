@@ -7,7 +7,6 @@ event is logged.
 """
 from __future__ import annotations
 
-import json
 import os
 
 from gastown_tui.town.addresses import agent_key

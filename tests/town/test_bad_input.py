@@ -211,3 +211,27 @@ def test_bad_address_and_mail_group(town, rig):
         send_mail(town, "overseer", "@rig/calx", "hi")
     with pytest.raises(UserError, match="needs a subject"):
         send_mail(town, "overseer", "mayor/", " ")
+
+
+def test_sling_with_unknown_formula_leaves_nothing_behind(formula_ready, rig):
+    from gastown_tui.town.ledgers import rig_ledger
+    from gastown_tui.town.polecats import list_polecats
+
+    town = formula_ready
+    bead = new_bead(town, "calc", "Needs a formula")
+    before = ledger_bytes(town)
+    proc = gastown("sling", bead, "calc", "--formula", "no-such-formula", cwd=town.root, check=False)
+    assert proc.returncode == 1 and "no-such-formula" in proc.stderr
+    assert ledger_bytes(town) == before, "bead, agent bead and molecule: all or nothing"
+    assert list_polecats(town) == [] and not any((town.root / "calc" / "polecats").iterdir())
+    branches = subprocess.run(["git", "branch", "--list", "polecat/*"], cwd=town.root / "calc" / "mayor" / "rig",
+                              capture_output=True, text=True, check=True).stdout
+    assert branches.strip() == ""
+    assert rig_ledger(town, "calc").get(bead).status == "open"
+    assert gastown("sling", bead, "calc", cwd=town.root).returncode == 0, "the bead can be slung afterwards"
+
+
+def test_bad_prefix_refused(town, project):
+    proc = gastown("rig", "add", "calc", str(project), "--prefix", "Bad-Prefix", cwd=town.root, check=False)
+    assert proc.returncode == 1 and "invalid prefix 'Bad-Prefix'" in proc.stderr
+    assert not (town.root / "calc").exists()
