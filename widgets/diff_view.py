@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
+from rich.text import Span, Text
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -32,10 +33,29 @@ def _lexer_for(path: str) -> str:
         return "text"
 
 
+def _no_background(style) -> Style:
+    style = Style.parse(style) if isinstance(style, str) else style
+    return Style(color=style.color, bold=style.bold, italic=style.italic, underline=style.underline)
+
+
+@lru_cache(maxsize=8192)
+def _highlight_cached(code: str, lexer: str) -> Text:
+    text = Syntax(code, lexer, theme="monokai").highlight(code)
+    text.rstrip()
+    text.spans = [Span(sp.start, sp.end, _no_background(sp.style)) for sp in text.spans]
+    text.style = ""
+    return text
+
+
+def _highlight(code: str, lexer: str) -> Text:
+    """One line of code, syntax-coloured, with no background of its own (the diff colours it)."""
+    return _highlight_cached(code, lexer).copy()
+
+
 class DiffView(ScrollView, can_focus=True):
     """Shows one file of a diff."""
 
-    DEFAULT_CSS = "DiffView { height: 1fr; }"
+    DEFAULT_CSS = "DiffView { height: 1fr; overflow-x: hidden; }"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -59,7 +79,7 @@ class DiffView(ScrollView, can_focus=True):
         lexer = _lexer_for(file.path) if file else "text"
         new_rows = [(lexer, *row) for row in new_rows]
         self._rows = new_rows
-        self.virtual_size = Size(self.size.width, len(new_rows))
+        self.virtual_size = Size(0, len(new_rows))
         changed = [y for y in range(max(len(old_rows), len(new_rows)))
                    if y >= len(old_rows) or y >= len(new_rows) or old_rows[y] != new_rows[y]]
         self.redrawn_rows = changed
@@ -73,9 +93,10 @@ class DiffView(ScrollView, can_focus=True):
 
     def _styles(self) -> dict[str, Style]:
         return {
-            "add": Style(color=theme_colour(self, "diff-added") or None, bgcolor=theme_colour(self, "diff-added-bg") or None),
-            "del": Style(color=theme_colour(self, "diff-removed") or None,
-                         bgcolor=theme_colour(self, "diff-removed-bg") or None),
+            "add": Style(bgcolor=theme_colour(self, "diff-added-bg") or None),
+            "del": Style(bgcolor=theme_colour(self, "diff-removed-bg") or None),
+            "add-mark": Style(color=theme_colour(self, "diff-added") or None, bold=True),
+            "del-mark": Style(color=theme_colour(self, "diff-removed") or None, bold=True),
             "hunk": Style(color=theme_colour(self, "diff-hunk") or None, bold=True),
             "meta": Style(dim=True),
             "ctx": Style(),
@@ -85,8 +106,7 @@ class DiffView(ScrollView, can_focus=True):
         if line.kind in ("hunk", "meta"):
             text = Text(line.text, style=styles[line.kind])
         else:
-            text = Syntax(line.text, lexer, theme="ansi_dark", background_color="default").highlight(line.text)
-            text.rstrip()
+            text = _highlight(line.text, lexer)
             text.stylize(styles[line.kind])
         text.truncate(max(1, width), overflow="ellipsis")
         return text
@@ -99,7 +119,7 @@ class DiffView(ScrollView, can_focus=True):
         number = line.old if left else line.new
         mark = {"add": "+", "del": "-"}.get(line.kind, " ")
         text.append(f"{number:>{NUM}} " if number is not None else " " * (NUM + 1), style="dim")
-        text.append(mark, style=styles.get(line.kind, ""))
+        text.append(mark, style=styles.get(f"{line.kind}-mark", ""))
         text.append_text(self._code(lexer, line, width - NUM - 2, styles))
         text.pad_right(width - text.cell_len)
         text.truncate(width)
@@ -123,14 +143,14 @@ class DiffView(ScrollView, can_focus=True):
                 mark = {"add": "+", "del": "-"}.get(line.kind, " ")
                 text.append(f"{line.old if line.old is not None else '':>{NUM}} "
                             f"{line.new if line.new is not None else '':>{NUM}} ", style="dim")
-                text.append(mark, style=styles.get(line.kind, ""))
+                text.append(mark, style=styles.get(f"{line.kind}-mark", ""))
                 text.append_text(self._code(lexer, line, width - 2 * NUM - 3, styles))
             else:
                 half = max(10, (width - 1) // 2)
                 text = self._side(lexer, row[2], half, styles, True)
                 text.append("│", style="dim")
                 text.append_text(self._side(lexer, row[3], half, styles, False))
-            segments = list(text.render(self.app.console, end=""))
+            segments = list(Segment.apply_style(text.render(self.app.console, end=""), self.rich_style))
             strip = Strip(segments).crop(0, width).extend_cell_length(width, self.rich_style)
             if len(self._cache) > 4000:
                 self._cache.clear()

@@ -25,6 +25,12 @@ STATE_STYLE = {"queued": "", "rebasing": "cyan", "testing": "cyan", "conflict": 
 FILE_MARK = {"A": "+", "D": "-", "M": "~", "R": ">"}
 
 
+def normalise_file_entry(entry) -> tuple[str, str]:
+    """(status, path) from the town's file list, whichever order it gives them in."""
+    a, b = entry
+    return (a, b) if len(a) <= 2 and a[:1].isupper() and len(b) > 2 or len(a) == 1 else (b, a)
+
+
 class MergeQueueScreen(Screen):
     BINDINGS = bindings(MERGE_QUEUE_KEYS)
 
@@ -114,10 +120,11 @@ class MergeQueueScreen(Screen):
             return
         by_path = {f.path: f for f in split_files(diff)}
         ordered = []
-        for status, path in files:
+        for status, path in (normalise_file_entry(entry) for entry in files):
             ordered.append((status, by_path.get(path) or FileDiff(path, ())))
+        listed = {f.path for _, f in ordered}
         for path, f in by_path.items():
-            if path not in {p for _, p in files}:
+            if path not in listed:
                 ordered.append(("M", f))
         self._show_files(ordered)
 

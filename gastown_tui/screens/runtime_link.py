@@ -111,18 +111,21 @@ async def lifecycle(app, what: str, address: str) -> None:
         return
     mgr = ctl.runtime.sessions
     try:
+        current = mgr.get(address)
+        alive = current is not None and getattr(current, "alive", True)
         if what == "start":
-            if mgr.get(address) is not None:
+            if alive:
                 app.notify(f"{address} is already running")
                 return
-            spec = await asyncio.to_thread(spec_for, ctl.root, address)
-            await mgr.spawn(spec)
+            if current is not None:
+                await mgr.restart(address)
+            else:
+                await mgr.spawn(await asyncio.to_thread(spec_for, ctl.root, address))
         elif what == "stop":
             await mgr.stop(address)
         elif what == "restart":
-            if mgr.get(address) is None:
-                spec = await asyncio.to_thread(spec_for, ctl.root, address)
-                await mgr.spawn(spec)
+            if current is None:
+                await mgr.spawn(await asyncio.to_thread(spec_for, ctl.root, address))
             else:
                 await mgr.restart(address)
         else:

@@ -109,17 +109,17 @@ class SeanceScreen(Screen):
 
     def _transcript_loaded(self, text: str, error: str | None) -> None:
         self.lines = text.splitlines()
-        self._render()
+        self._show_transcript()
         if error:
             self.query_one("#seance-transcript", Static).update(Text(error, style="red"))
 
-    def _render(self) -> None:
+    def _show_transcript(self) -> None:
         query = self.query_one("#seance-search", Input).value.strip()
         self.query_one("#seance-transcript", Static).update(transcript_text(self.lines, query))
 
     @on(Input.Changed, "#seance-search")
     def _search(self, _event) -> None:
-        self._render()
+        self._show_transcript()
 
     def action_search(self) -> None:
         self.query_one("#seance-search", Input).focus()

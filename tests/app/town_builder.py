@@ -72,7 +72,7 @@ def build(dest: Path) -> Path:
     town = install_town(dest / "town", name="snaptown", owner="overseer@example.invalid")
     alpha_src = sample_repo(dest / "src-alpha", "alpha")
     beta_src = sample_repo(dest / "src-beta", "beta")
-    add_rig(town, "alpha", str(alpha_src), gate=f"{sys.executable} -m pytest -q")
+    add_rig(town, "alpha", str(alpha_src), gate="python -m pytest -q")
     add_rig(town, "beta", str(beta_src))
     ledger = rig_ledger(town, "alpha")
     titles = ["Add a farewell function", "Greet in French", "Document greet()", "Type-check the module",

@@ -1,0 +1,51 @@
+"""Helpers for the app tests: build the fixed test town, make an app with a frozen clock, wait on the app."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# The builder's clock starts at 2026-01-02T03:04:05Z; the app's frozen "now" is ten minutes later,
+# so every agent shows the same time in state in the snapshots.
+FROZEN_NOW = datetime(2026, 1, 2, 3, 14, 5, tzinfo=timezone.utc)
+
+
+def frozen_clock() -> datetime:
+    return FROZEN_NOW
+
+
+def build_town(dest: Path) -> Path:
+    env = dict(os.environ, GIT_AUTHOR_DATE="2026-01-02T03:04:05Z", GIT_COMMITTER_DATE="2026-01-02T03:04:05Z")
+    out = subprocess.run([sys.executable, str(HERE / "town_builder.py"), str(dest)], capture_output=True,
+                         text=True, env=env)
+    assert out.returncode == 0, f"the test town could not be built:\n{out.stderr[-3000:]}"
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def make_app(root: Path | None, **kwargs):
+    from gastown_tui.app import GastownApp
+
+    kwargs.setdefault("start_agents", False)
+    kwargs.setdefault("clock", frozen_clock)
+    return GastownApp(root, **kwargs)
+
+
+async def until(pilot, condition, timeout: float = 10.0, what: str = "condition") -> None:
+    """Lets the app run until `condition()` holds; fails naming `what` after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+async def town_loaded(pilot) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.controller is not None and app.controller.view is not None
+                and getattr(app.screen, "view", None) is not None, what="the town view")

@@ -1,0 +1,178 @@
+"""Snapshots of every screen on the fixed test town, at 160x48 and 100x30.
+
+Each test also asserts something a user would see, so a snapshot that drifts
+into showing an empty or wrong screen fails even before the SVG comparison.
+Update with `pytest tests/app --snapshot-update` after looking at the report.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .helpers import make_app, town_loaded, until
+
+SIZES = [pytest.param((160, 48), id="160x48"), pytest.param((100, 30), id="100x30")]
+
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_town_screen(snap_compare, shared_town, size):
+    """Town: agents tree (town, rig alpha, rig beta) with glyphs and 10m in state, mayor's pane slot,
+    hook panel, the convoy 0/3, the inbox with 3 unread, the activity feed, the footer keys."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        assert [a.name for a in pilot.app.screen.ordered()][:3] == ["mayor", "deacon", "boot"]
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_town_screen_polecat_with_molecule(snap_compare, shared_town, size):
+    """Town with the stuck polecat nux focused (key 7): its hook al-... and the five-step checklist."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("7")
+        assert pilot.app.screen.focused_agent == "alpha/polecats/nux"
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_town_grid_of_four(snap_compare, shared_town, size):
+    """Town with layout 4 (l, l): four pane slots, the focused one highlighted."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("l", "l")
+        assert len(pilot.app.screen.query(".pane-slot")) == 4
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_needs_you_screen(snap_compare, shared_town, size):
+    """Needs you: the escalation first, the stuck polecat, the unread mail, the finished polecat."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "NeedsYouScreen", what="needs-you screen")
+        kinds = [i.kind for i in pilot.app.screen.items]
+        assert kinds[0] == "escalation" and "stuck" in kinds and "mail" in kinds
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_merge_queue_screen(snap_compare, shared_town, size):
+    """Merge queue: furiosa's request, its one changed file alpha.py and the unified diff adding farewell()."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("m")
+        await until(pilot, lambda: getattr(pilot.app.screen, "files", None), what="the MR's files")
+        assert [f.path for f in pilot.app.screen.files] == ["alpha.py"]
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_merge_queue_side_by_side(snap_compare, shared_town, size):
+    """Merge queue, diff side by side (v)."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("m")
+        await until(pilot, lambda: getattr(pilot.app.screen, "files", None), what="the MR's files")
+        await pilot.press("v")
+        assert pilot.app.screen.diff_mode == "side"
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_convoys_screen(snap_compare, shared_town, size):
+    """Convoys: Friendlier greetings 0/3 expanded with its three beads and holders."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("c")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConvoysScreen", what="convoys screen")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_beads_screen(snap_compare, shared_town, size):
+    """Beads: the open beads of every ledger, the first one shown on the right."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("b")
+        await until(pilot, lambda: getattr(pilot.app.screen, "shown", None), what="the beads list")
+        assert any(b.title == "Greet in French" for b in pilot.app.screen.shown)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_mail_screen(snap_compare, shared_town, size):
+    """Mail: the Overseer's inbox (3 unread); nothing opened, so nothing is marked read."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("i")
+        await until(pilot, lambda: pilot.app.screen.query("#mail-list") and pilot.app.screen.query_one("#mail-list").mails,
+                    what="the inbox")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_seance_screen(snap_compare, shared_town, size):
+    """Seance for the mayor: no past sessions yet, said in words."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("S")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "SeanceScreen", what="seance screen")
+        await until(pilot, lambda: pilot.app.screen.query("#seance-sessions")
+                    and "Sessions of" in str(pilot.app.screen.query_one("#seance-sessions").border_title),
+                    what="the session list")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare, shared_town, size):
+    """Help (?): every binding with its keys and id."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen", what="help screen")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_welcome_screen(snap_compare, size):
+    """Welcome (no town): create, open, run the demo."""
+    app = make_app(None)
+
+    async def run_before(pilot):
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "WelcomeScreen", what="welcome screen")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
