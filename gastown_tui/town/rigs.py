@@ -102,12 +102,27 @@ def validate_rig_name(name: str) -> str:
     return name
 
 
+_REGISTRY: dict = {}   # rigs.json path -> (file signature, rigs): re-read only when the file changes
+
+
 def load_registry(town: Town) -> dict[str, dict]:
-    data = read_json(town.rigs_json, default={"version": 1, "rigs": {}})
+    """`mayor/rigs.json`'s rigs: {name: {git_url, added_at, default_branch, beads: {repo, prefix}}} (a copy)."""
+    path = town.rigs_json
+    try:
+        st = path.stat()
+        sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except FileNotFoundError:
+        sig = None
+    cached = _REGISTRY.get(path)
+    if cached is not None and sig is not None and cached[0] == sig:
+        return dict(cached[1])
+    data = read_json(path, default={"version": 1, "rigs": {}})
     rigs = data.get("rigs") if isinstance(data, dict) else None
     if not isinstance(rigs, dict):
-        raise UserError(f"{town.rigs_json}: expected {{\"rigs\": {{...}}}}")
-    return rigs
+        raise UserError(f"{path}: expected {{\"rigs\": {{...}}}}")
+    if sig is not None:
+        _REGISTRY[path] = (sig, rigs)
+    return dict(rigs)
 
 
 def _rig_from_entry(town: Town, name: str, entry: dict) -> Rig:
