@@ -245,16 +245,23 @@ class PatrolRunner:
         if self.watch:
             self._start_watchers()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 15.0) -> None:
+        """Stops every patrol: runs in progress finish (up to `grace` seconds) and are recorded; no new ones start."""
         if not self.running:
             return
         self.running = False
         assert self._stop_event is not None
         self._stop_event.set()
-        tasks = [s.task for s in self._slots.values() if s.task] + self._watch_tasks
-        for t in tasks:
+        for t in self._watch_tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        loops = [s.task for s in self._slots.values() if s.task]
+        for slot in self._slots.values():
+            slot.wake.set()  # a loop waiting for its timer sees `running` is off and ends
+        if loops:
+            done, pending = await asyncio.wait(loops, timeout=grace)
+            for t in pending:
+                t.cancel()
+        await asyncio.gather(*loops, *self._watch_tasks, return_exceptions=True)
         self._watch_tasks = []
         for slot in self._slots.values():
             slot.status.state = STOPPED
@@ -302,12 +309,16 @@ class PatrolRunner:
                     await asyncio.wait_for(slot.wake.wait(), timeout)
                 except asyncio.TimeoutError:
                     pass
+            if not self.running:
+                break
             if slot.wake.is_set():
                 reason = slot.reasons[0] if slot.reasons else "change"
             elif slot.status.runs == 0 and slot.status.failures == 0:
                 reason = "start"
             # coalesce a burst of changes into one run
             await asyncio.sleep(self.debounce_ms / 1000)
+            if not self.running:
+                break
             slot.wake.clear()
             changes, slot.changes, slot.reasons = slot.changes, [], []
             record = await self._run(slot, reason, changes)
