@@ -76,6 +76,8 @@ class JsonlFile:
         self.signature = None
         self.report = LoadReport(self.path)
         self.loaded = False
+        # Called as listener(id, record or None) after a change, listener(None, None) after a reload.
+        self.listeners: list = []
 
     # ---- reading -------------------------------------------------------------------------
     def load(self, strict: bool = True) -> LoadReport:
@@ -103,6 +105,10 @@ class JsonlFile:
         try:
             self._parse(text, strict, escaped)
         finally:
+            # Move the new records straight to the oldest generation (freeze + unfreeze is
+            # a constant-time splice), so the next young collections do not walk them all.
+            gc.freeze()
+            gc.unfreeze()
             if was_enabled:
                 gc.enable()
         self.signature = sig
@@ -188,6 +194,19 @@ class JsonlFile:
         self.deleted = set()
         self._lines_removed = False
         self.version += 1
+        self._notify(None, None)
+
+    def _notify(self, rid, rec) -> None:
+        for listener in self.listeners:
+            listener(rid, rec)
+
+    def unload(self) -> None:
+        """Forgets the records (the file changed behind our back); the next use reloads."""
+        self.records = {}
+        self.loaded = False
+        self.signature = None
+        self.version += 1
+        self._notify(None, None)
 
     def changed_on_disk(self) -> bool:
         return signature(self.path) != self.signature
@@ -199,6 +218,7 @@ class JsonlFile:
         self.dirty.add(rid)
         self.deleted.discard(rid)
         self.version += 1
+        self._notify(rid, record)
 
     def remove(self, rid: str) -> None:
         if self.records.pop(rid, None) is not None:
@@ -206,6 +226,7 @@ class JsonlFile:
             if rid in self._file_ids:
                 self.deleted.add(rid)
             self.version += 1
+            self._notify(rid, None)
 
     @property
     def has_changes(self) -> bool:

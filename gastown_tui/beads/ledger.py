@@ -63,7 +63,10 @@ class Ledger(MutationsMixin):
         self._wisps = JsonlFile(self.wisps_path)
         self._lock = FileLock(self.beads_dir / LOCK_NAME)
         self._tx = 0
-        self._index_cache: tuple | None = None
+        self._index = None                  # BlockedIndex over main (+ wisps once loaded), kept current
+        self._index_has_wisps = False
+        self._main.listeners.append(self._on_main_change)
+        self._wisps.listeners.append(self._on_wisp_change)
         self.config = read_config(self.beads_dir)
         self._main.load(strict=strict)
         self.prefix = self.config.get("issue-prefix") or self._infer_prefix()
@@ -162,7 +165,8 @@ class Ledger(MutationsMixin):
                 yield self
             except BaseException:
                 self._tx = 0
-                self.reload()            # throw away the half-applied changes
+                if self._main.has_changes or (self._wisps.loaded and self._wisps.has_changes):
+                    self.reload()        # throw away the half-applied changes
                 raise
             self._tx = 0
             self._main.save()
@@ -240,13 +244,35 @@ class Ledger(MutationsMixin):
         out.sort(key=lambda r: r["id"])
         return out
 
+    # ---- the blocked index ---------------------------------------------------------------
+    def _on_main_change(self, rid, rec) -> None:
+        if self._index is None:
+            return
+        if rid is None:
+            self._index = None
+        elif not (self._index_has_wisps and rid in self._wisps.records):
+            self._index.apply(rid, rec)
+
+    def _on_wisp_change(self, rid, rec) -> None:
+        if self._index is None or not self._index_has_wisps:
+            return
+        if rid is None:
+            self._index = None
+        else:
+            self._index.apply(rid, rec if rec is not None else self._main.records.get(rid))
+
     def blocked_index(self, wisps: bool = False) -> graph.BlockedIndex:
+        """The blocked-work index (built once, then updated with every change)."""
         self._refresh()
-        records = self._all_records(wisps)
-        key = (self._main.version, self._wisps.version if wisps else -1)
-        if self._index_cache is None or self._index_cache[0] != key:
-            self._index_cache = (key, graph.BlockedIndex(records))
-        return self._index_cache[1]
+        if wisps and self.wisps_path.exists():
+            self._wstore()
+        if self._index is None or (self._wisps.loaded and not self._index_has_wisps):
+            records = dict(self._main.records)
+            if self._wisps.loaded:
+                records.update(self._wisps.records)
+            self._index = graph.BlockedIndex(records)
+            self._index_has_wisps = self._wisps.loaded
+        return self._index
 
     def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None,
                   sort="hybrid", include_ephemeral=False) -> list[dict]:

@@ -205,10 +205,7 @@ class MutationsMixin:
                     yield encode(out) + "\n"
 
             atomic_write(store.path, chunks())
-            store.loaded = False           # reloaded from disk on next use
-            store.records = {}
-            store.signature = None
-            store.version += 1
+            store.unload()                 # reloaded from disk on next use
             return count
 
     # ---- update --------------------------------------------------------------------------
