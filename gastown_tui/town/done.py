@@ -76,7 +76,8 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
         raise UserError(f"no commits on {branch} ahead of {target}: nothing to submit "
                         f"(commit your work; if there was nothing to do, close the bead with a reason)")
 
-    sha = vcs.push_branch(worktree, branch)          # GitError (git's message) before any ledger change
+    # The branch belongs to this polecat alone; after a rebase (FIX_NEEDED) it must replace the old copy.
+    sha = vcs.push_branch(worktree, branch, force=True)   # GitError (git's message) before any ledger change
 
     ledger = open_ledger(rig.beads_dir)
     if hook is not None:

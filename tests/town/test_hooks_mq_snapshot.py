@@ -114,3 +114,24 @@ def test_snapshot_has_agents_hooks_convoys_mail_mrs_events(formula_ready, rig):
     assert snap.unread == 1 and snap.mail[0].subject == "hello"
     assert snap.rigs == ["calc"] and snap.mrs == []
     assert snap.events[-1].type == "mail"
+
+
+def test_resubmit_after_rebase_supersedes_and_force_pushes(formula_ready, rig):
+    from gastown_tui.town.mq import get_mr, list_mrs, set_mr_state
+    from townkit import sh
+
+    town = formula_ready
+    bead = new_bead(town, "calc", "Rework me")
+    res = sling(town, bead, "calc", no_convoy=True)
+    commit_in(res.worktree, "w.py", "w = 1\n", "first try")
+    first = json.loads(gastown("done", "--json", cwd=res.worktree).stdout)
+    set_mr_state(town, first["id"], "conflict", note="conflicts with main")
+    rehook(town, bead, res.agent, reason="conflict")
+    # The polecat rewrites its branch (as a rebase would) and submits again.
+    sh(res.worktree, "git", "commit", "-q", "--amend", "-m", "second try")
+    second = json.loads(gastown("done", "--json", cwd=res.worktree).stdout)
+    assert second["id"] != first["id"] and second["commit_sha"] != first["commit_sha"]
+    assert get_mr(town, first["id"]).state == "superseded"
+    assert [m.id for m in list_mrs(town)] == [second["id"]]
+    bare_sha = sh(town.root / "calc" / ".repo.git", "git", "rev-parse", f"refs/heads/{res.branch}")
+    assert bare_sha == second["commit_sha"]
