@@ -100,6 +100,7 @@ def prepare_home(cli: str, home: Path, workdirs: Iterable[Path], *, base_url: st
         "XDG_STATE_HOME": str(home / ".local" / "state"),
     }
     env.update(_git_identity(home, environ))
+    env.update(_login_profile(home, environ))
     prep = {"claude": _claude, "codex": _codex, "gemini": _gemini, "aider": _aider}[cli]
     env.update(prep(home, dirs, base_url, model, environ))
     return env
@@ -263,14 +264,37 @@ def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
 def _git_identity(home: Path, environ) -> dict[str, str]:
     """With HOME moved, git would lose the user's identity: include their global config
     (read-only, by reference) from the home's own .gitconfig. Nothing is copied."""
-    if environ.get("GIT_CONFIG_GLOBAL"):
-        return {}
-    real = _user_home() / ".gitconfig"
+    # GIT_CONFIG_GLOBAL, when set, is included too: some CLIs (Gemini) drop it from their shells.
+    real = Path(environ.get("GIT_CONFIG_GLOBAL") or (_user_home() / ".gitconfig"))
     lines = ["# Written by gastown: the user's git config is included, never copied or changed."]
     if real.is_file() and real.resolve() != (home / ".gitconfig").resolve():
         lines += ["[include]", f"\tpath = {real}"]
     _write_text(home / ".gitconfig", "\n".join(lines) + "\n")
-    return {}
+    # Gemini CLI runs shell commands with GIT_CONFIG_GLOBAL=/dev/null: hand the identity over as
+    # the standard author/committer variables too (a name and an address, not a credential).
+    env: dict[str, str] = {}
+    for key, kinds in (("user.name", ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME")),
+                       ("user.email", ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"))):
+        value = _git_config(key, environ)
+        for var in kinds:
+            if environ.get(var):
+                env[var] = environ[var]
+            elif value:
+                env[var] = value
+    return env
+
+
+def _git_config(key: str, environ) -> str | None:
+    import subprocess
+
+    probe = {k: v for k, v in environ.items() if not k.startswith("GIT_") or k == "GIT_CONFIG_GLOBAL"}
+    probe["HOME"] = str(_user_home())
+    try:
+        out = subprocess.run(["git", "config", "--get", key], capture_output=True, text=True, env=probe,
+                             timeout=10, cwd="/")
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
 
 
 def _user_home() -> Path:
@@ -281,6 +305,22 @@ def _user_home() -> Path:
         return Path(os.environ.get("HOME") or pwd.getpwuid(os.getuid()).pw_dir)
     except (ImportError, KeyError):
         return Path.home()
+
+
+PROFILE = """# Written by gastown. Agent CLIs run commands in login shells (Codex: bash -lc), and the
+# system profile resets PATH: put back the session's PATH, with the town's gt/bd shims first.
+if [ -n "$GASTOWN_PATH" ]; then PATH="$GASTOWN_PATH"; fi
+if [ -n "$GT_TOWN" ] && [ -d "$GT_TOWN/.runtime/shims" ]; then
+  case ":$PATH:" in *":$GT_TOWN/.runtime/shims:"*) ;; *) PATH="$GT_TOWN/.runtime/shims:$PATH" ;; esac
+fi
+export PATH
+"""
+
+
+def _login_profile(home: Path, environ) -> dict[str, str]:
+    for name in (".profile", ".bash_profile", ".zprofile"):
+        _write_text(home / name, PROFILE)
+    return {"GASTOWN_PATH": environ.get("GASTOWN_PATH") or environ.get("PATH", os.defpath)}
 
 
 def _refuse_real_home(home: Path, environ) -> None:

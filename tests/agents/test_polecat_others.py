@@ -1,0 +1,66 @@
+"""The same slung-bead flow with Codex CLI, Gemini CLI and aider as the polecat."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fake_model import Say, Shell, Write
+from townkit import agent_spec, git, make_town, mrs, new_bead, run_refinery, wait_until
+
+from gastown_tui.patrols.gupp import beacon
+from gastown_tui.sessions.manager import SessionManager
+from gastown_tui.sessions.states import SessionState, StateChange
+from gastown_tui.town.mq import get_mr
+from gastown_tui.town.sling import sling
+
+pytestmark = pytest.mark.agents
+
+
+async def _flow(tmp_path, fake_model, cli: str, on_state=None):
+    town, rig = make_town(tmp_path)
+    bead = new_bead(rig, f"Add {cli}.txt")
+    mgr = SessionManager(town.root)
+    await mgr.start()
+    changes: list[StateChange] = []
+    mgr.add_listener(lambda e: changes.append(e) if isinstance(e, StateChange) else None)
+    try:
+        t0 = time.monotonic()
+        result = sling(town, bead, rig.name)
+        spec = agent_spec(town, result.agent, cli, Path(result.worktree), fake_model.url,
+                          beacon=beacon(result.agent, rig.name, "mayor/", time.time()))
+        session = await mgr.spawn(spec)
+        if on_state:
+            mgr.add_listener(lambda e: on_state(session, e) if isinstance(e, StateChange) else None)
+        try:
+            mr = (await wait_until(lambda: mrs(town, rig.name), 60, f"a merge request from {cli}"))[0]
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nstate={session.state} ({session.state_rule}); screen:\n"
+                                 f"{session.screen.text()}\nfake model: {fake_model.summary()}") from None
+        print(f"\nsling -> merge request with {cli}: {time.monotonic() - t0:.1f} s")
+        await wait_until(lambda: session.state is SessionState.IDLE, 30, f"{cli} idle after gt done")
+    finally:
+        await mgr.close()
+    assert mr.source_bead == bead
+    report = run_refinery(town, rig.name)
+    assert [d.kind for d in report.did] == ["merge"], report
+    assert get_mr(town, mr.id).state == "merged"
+    seen = [(c.new.value, c.rule) for c in changes]
+    print("states:", " -> ".join(f"{s} [{r}]" for s, r in seen))
+    return town, rig, bead, seen
+
+
+@pytest.mark.parametrize("cli", ["codex", "gemini"])
+async def test_codex_and_gemini_polecats_slung_bead_to_merged(tmp_path, fake_model, brain, cli):
+    brain.add(r"\[GAS TOWN\]",
+              Shell("gt prime --hook"),
+              Write(f"{cli}.txt", f"Hello from a {cli} polecat\n"),
+              Shell(f"git add {cli}.txt && git commit -q -m 'add {cli}.txt'"),
+              Shell("gt done"),
+              Say("DONE: submitted."))
+    town, rig, bead, seen = await _flow(tmp_path, fake_model, cli)
+    assert git(rig.repo, "show", f"main:{cli}.txt") == f"Hello from a {cli} polecat"
+    prime = next(r for r in fake_model.requests if r["conv"] and r["conv"]["has_tools"] and r["conv"]["turn"] == 1)
+    assert bead in " ".join(prime["conv"]["tool_results"])
+    states = [s for s, _ in seen]
+    assert "working" in states and "idle" in states[states.index("working"):], seen
