@@ -55,7 +55,7 @@ class TownRuntime:
         role, _, rig = name.partition(":")
         if role == "witness":
             th = WitnessThresholds(stalled_after=s.stalled, hung_after=s.hung, spawn_grace=s.spawn_grace,
-                                   max_restarts=s.max_restarts)
+                                   max_restarts=s.max_restarts, retire_after=s.retire_after)
             return Witness(rig, self.observer, self.actions, th, timer=self.timer())
         if role == "refinery":
             return Refinery(self.town, rig, timer=self.timer())

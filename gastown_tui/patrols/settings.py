@@ -7,6 +7,7 @@ values are refused with the file and key named.
       "backoff_base": "30s", "backoff_max": "5m",     every patrol's idle backoff
       "stalled": "15m", "hung": "30m",                  Witness: nudge / restart a quiet polecat
       "spawn_grace": "1m", "max_restarts": 3,           Witness: leave young sessions alone; then escalate
+      "retire_after": "15m",                            Witness: stop an idle session with nothing hooked
       "gupp_idle": "1m",                                GUPP: nudge an idle agent with work on its hook
       "boot_interval": "5m",                            Boot's fixed period
       "heartbeat_stale": "10m", "heartbeat_very_stale": "20m",   Boot's thresholds
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 
-DURATIONS = ("backoff_base", "backoff_max", "stalled", "hung", "spawn_grace", "gupp_idle", "boot_interval",
+DURATIONS = ("backoff_base", "backoff_max", "stalled", "hung", "spawn_grace", "retire_after", "gupp_idle",
+             "boot_interval",
              "heartbeat_stale", "heartbeat_very_stale", "dogs_base", "dogs_max", "wisp_ttl")
 COUNTS = ("max_restarts", "feed_per_run")
 ROLES = ("deacon", "witness", "refinery", "boot", "dogs", "gupp")
@@ -35,6 +37,7 @@ class PatrolSettings:
     stalled: float = 15 * 60
     hung: float = 30 * 60
     spawn_grace: float = 60.0
+    retire_after: float = 15 * 60
     max_restarts: int = 3
     gupp_idle: float = 60.0
     boot_interval: float = 300.0

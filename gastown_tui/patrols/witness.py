@@ -12,6 +12,8 @@ Rules (`decide`), for each polecat with work on its hook:
 - finished (`gt done` ran): its merge request is checked: open -> `check_mr`
   (wakes the Refinery, once per MR); none -> `escalate`.
 
+A polecat with nothing on its hook whose session has sat idle for `retire_after`
+(15 min) has its session stopped (`stop_session`); its worktree and branch stay.
 The Witness never removes a worktree or a branch: it has no decision that does.
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ class WitnessThresholds:
     hung_after: float = 30 * 60
     spawn_grace: float = 60.0  # a session younger than this is left alone
     max_restarts: int = 3  # per bead, then escalate
+    retire_after: float = 15 * 60  # a polecat with nothing on its hook, idle this long: its session is stopped
 
 
 @dataclass
@@ -47,6 +50,12 @@ def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThreshold
     out: list[Decision] = []
     for w in rig.workers:
         if w.hook is None:
+            s = w.session
+            if rig.sessions_known and s is not None and s.alive and s.state == "idle" \
+                    and now - s.last_change_at >= th.retire_after:
+                out.append(Decision("stop_session", w.address, f"{w.address} has nothing on its hook and has been "
+                                    f"idle {(now - s.last_change_at) / 60:.0f} min: retiring its session "
+                                    "(worktree and branch stay)"))
             continue
         d = _decide_worker(w, now, memory, th, rig.sessions_known)
         if d is not None:

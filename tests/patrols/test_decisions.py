@@ -100,6 +100,16 @@ def test_witness_never_decides_to_remove_anything():
     assert all_kinds <= {"nudge", "restart", "escalate", "check_mr"}
 
 
+def test_idle_polecat_with_nothing_on_its_hook_is_retired_after_15_minutes():
+    mem = witness.WitnessMemory()
+    rig = RigView("gastown", workers=[polecat(hook=None, state="idle", quiet_min=14)])
+    assert witness.decide(rig, T0, mem) == []
+    rig.workers[0].session.last_change_at = T0 - 15 * MIN
+    assert kinds(witness.decide(rig, T0, mem)) == [("stop_session", "gastown/polecats/nux")]
+    rig.workers[0].session.state = "working"  # busy with something: left alone
+    assert witness.decide(rig, T0, mem) == []
+
+
 # ---------------------------------------------------------------- Deacon
 
 def convoy(cid, *tracked, status="open"):
