@@ -15,7 +15,7 @@ import pytest
 
 from gastown_tui.demo.beads import CONFLICTING, FAILS_GATE_FIRST
 from gastown_tui.demo.build import build_demo_town
-from gastown_tui.demo.run import Chaos, run_factory
+from gastown_tui.demo.run import run_factory
 from gastown_tui.demo.verify import check_demo
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from gastown_tui.patrols.base import RunContext
 from gastown_tui.patrols.runtime import TownRuntime
 
 from .townkit import make_town
