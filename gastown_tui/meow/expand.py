@@ -69,11 +69,19 @@ class CookedStep:
 TEXT_EXTRAS = ("notes",)
 
 
+_UNSET = object()
+
+
 class _Compiled:
-    """A step with its texts compiled (see substitute.Text), made once per formula."""
+    """A step with its texts compiled (see substitute.Text), made once per formula.
+
+    What does not depend on the target (`{target...}`) is worked out once per set of var
+    values and remembered (`memo`), keyed by the identity of the values dict: the binder
+    hands out one dict per distinct set of values, and each memo entry keeps its dict alive.
+    """
 
     __slots__ = ("step", "key", "needs", "id", "title", "description", "acceptance", "condition",
-                 "expand", "expand_vars", "var_texts", "extra", "is_end")
+                 "expand", "expand_vars", "var_texts", "extra", "is_end", "memo", "fixed")
 
     def __init__(self, step: Step, is_end: bool):
         self.step = step
@@ -89,6 +97,37 @@ class _Compiled:
         self.var_texts = [Text(v) for v in step.expand_vars.values()]
         self.extra = [(k, Text(v) if isinstance(v, str) else v) for k, v in step.extra.items()]
         self.is_end = is_end        # no other step of its list needs it
+        self.memo: dict[int, tuple] = {}
+        # Everything but the id is target-free: then it can be remembered per set of values.
+        self.fixed = not (
+            (self.condition is not None and self.condition.uses_target) or self.title.uses_target
+            or self.description.uses_target or self.acceptance.uses_target or self.expand_vars.uses_target
+            or any(isinstance(t, Text) and t.uses_target for _, t in self.extra)
+        )
+
+    def parts(self, values, target, binder):
+        """(values, keep, title, description, acceptance, extra, sub_values) for these values."""
+        if self.fixed:
+            hit = self.memo.get(id(values))
+            if hit is not None and hit[0] is values:
+                return hit
+        keep = self.condition is None or self.condition(values, target)
+        title = description = acceptance = extra = sub_values = None
+        if keep:
+            title = self.title(values, target)
+            description = self.description(values, target)
+            if self.expand is None:
+                acceptance = self.acceptance(values, target)
+                extra = {k: (t(values, target) if isinstance(t, Text) else t) for k, t in self.extra} \
+                    if self.extra else {}
+            else:
+                sub_values = binder(values, self.expand_vars(values, target))
+        out = (values, keep, title, description, acceptance, extra, sub_values)
+        if self.fixed:
+            if len(self.memo) > 4096:
+                self.memo.clear()
+            self.memo[id(values)] = out
+        return out
 
 
 class _Level:
@@ -114,8 +153,22 @@ class _VarBinder:
         self.checked = [(n, re.compile(v.pattern) if v.pattern else None, v.enum)
                         for n, v in formula.vars.items()]
         self.passed: set[tuple[str, str]] = set()   # (name, value) pairs already found acceptable
+        self.interned: dict[tuple, dict[str, str]] = {}   # equal values -> one dict object
 
     def __call__(self, values: dict[str, str], updates: dict[str, str]) -> dict[str, str]:
+        """The expansion's values; equal inputs give the same dict object (see _Compiled.memo)."""
+        merged = {**self.defaults, **values, **updates}
+        key = tuple(merged.items())
+        hit = self.interned.get(key)
+        if hit is not None:
+            return hit
+        out = self._bind(values, updates)
+        if len(self.interned) > 4096:
+            self.interned.clear()
+        self.interned[key] = out
+        return out
+
+    def _bind(self, values: dict[str, str], updates: dict[str, str]) -> dict[str, str]:
         out = {**self.defaults, **values, **updates}
         passed = self.passed
         for name, pattern, enum in self.checked:
@@ -173,6 +226,7 @@ class Expander:
             )
         resolved: dict[str, tuple] = {}
         ends: tuple = ()
+        template = self._template
         for c in level.steps:
             try:
                 needs = c.needs
@@ -187,25 +241,21 @@ class Expander:
                             if x not in merged:
                                 merged.append(x)
                     final = tuple(merged)
-                if c.condition is not None and not c.condition(values, target):
+                if c.expand is not None:
+                    sub_level, binder = template(c.expand, formula.where, c.key)
+                else:
+                    binder = None
+                _, keep, title, description, acceptance, extra, sub_values = c.parts(values, target, binder)
+                if not keep:
                     out = final
-                elif c.expand is not None:
+                elif binder is not None:
                     sid = c.id(values, target)
-                    sub_level, binder = self._template(c.expand, formula.where, c.key)
-                    if sub_level.uses_target_text:
-                        sub_target = (sid, c.title(values, target), c.description(values, target))
-                    else:
-                        sub_target = (sid, "", "")
-                    sub_values = binder(values, c.expand_vars(values, target))
+                    sub_target = (sid, title, description)
                     out = yield from self._level(sub_level, sub_values, sub_target, final, depth + 1)
                 else:
                     sid = c.id(values, target)
-                    extra = {k: (t(values, target) if isinstance(t, Text) else t) for k, t in c.extra} \
-                        if c.extra else {}
-                    yield CookedStep(
-                        sid, c.title(values, target), c.description(values, target),
-                        c.acceptance(values, target), final, c.step.type, c.step.priority, formula.name, extra,
-                    )
+                    yield CookedStep(sid, title, description, acceptance, final, c.step.type, c.step.priority,
+                                     formula.name, dict(extra) if extra else {})
                     out = (sid,)
             except SubstitutionError as exc:
                 raise FormulaError(f"{formula.where}: step {c.key!r}: {exc}") from None

@@ -137,10 +137,12 @@ def _compare_fast(left: str, op: str, right: str, source: str) -> bool:
 class VarTable:
     """A table of texts (a step's `expand_vars`) rendered into a dict by one compiled call."""
 
-    __slots__ = ("_render",)
+    __slots__ = ("_render", "uses_target")
 
     def __init__(self, items: dict[str, str]):
-        body = ", ".join(f"{k!r}: {Text(v).expr}" for k, v in items.items())
+        texts = {k: Text(v) for k, v in items.items()}
+        self.uses_target = any(t.uses_target for t in texts.values())
+        body = ", ".join(f"{k!r}: {t.expr}" for k, t in texts.items())
         self._render = compile_expr("{" + body + "}")
 
     def __call__(self, values: Mapping[str, str], target=None) -> dict[str, str]:
@@ -156,10 +158,11 @@ class Text:
     rendering a step costs well under a microsecond.
     """
 
-    __slots__ = ("source", "constant", "uses_target_text", "_render", "expr")
+    __slots__ = ("source", "constant", "uses_target", "uses_target_text", "_render", "expr")
 
     def __init__(self, source: str):
         self.source = source
+        self.uses_target = False        # refers to any {target...} placeholder
         self.uses_target_text = False   # refers to {target.title} or {target.description}
         terms: list[str] = []
         pos = 0
@@ -175,6 +178,7 @@ class Text:
             else:
                 which = {None: 0, ".title": 1, ".description": 2}[m.group(4)]
                 self.uses_target_text = self.uses_target_text or which > 0
+                self.uses_target = True
                 terms.append(f"(T[{which}] if T is not None else {_TARGET_NAMES[which]!r})")
             pos = m.end()
         if pos < len(source):
@@ -199,7 +203,7 @@ _TARGET_NAMES = ("{target}", "{target.title}", "{target.description}")
 class Condition:
     """A step's `condition`, compiled once."""
 
-    __slots__ = ("source", "left", "op", "right", "negate", "_fast")
+    __slots__ = ("source", "left", "op", "right", "negate", "_fast", "uses_target")
 
     def __init__(self, source: str):
         self.source = source
@@ -217,10 +221,19 @@ class Condition:
                 self.negate, stripped = True, stripped[1:]
             self.left, self.op, self.right = Text(stripped), None, None
         self._fast = None
+        self.uses_target = self.left.uses_target or (self.right is not None and self.right.uses_target)
         if self.op is not None:
-            self._fast = compile_expr(
-                f"_compare(({self.left.expr}).strip(), {self.op!r}, ({self.right.expr}).strip(), {source!r})"
-            )
+            right = self.right.constant
+            if right is not None and right.strip().isdigit():
+                # The usual `{{n}} > 1`: compare as integers when the left side is one, in one expression.
+                self._fast = compile_expr(
+                    f"(lambda a: int(a) {self.op} {int(right)} if a.isdigit() else "
+                    f"_compare(a.strip(), {self.op!r}, {right.strip()!r}, {source!r}))({self.left.expr})"
+                )
+            else:
+                self._fast = compile_expr(
+                    f"_compare(({self.left.expr}).strip(), {self.op!r}, ({self.right.expr}).strip(), {source!r})"
+                )
 
     def __call__(self, values: Mapping[str, str], target=None) -> bool:
         if self._fast is not None:
