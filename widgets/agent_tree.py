@@ -45,6 +45,17 @@ class AgentTree(Tree[str]):
         def control(self) -> "AgentTree":
             return self.tree
 
+    @dataclass
+    class PaneWanted(Message):
+        """Enter on an agent: the Overseer wants to type into its pane."""
+
+        tree: "AgentTree"
+        address: str
+
+        @property
+        def control(self) -> "AgentTree":
+            return self.tree
+
     def __init__(self, **kwargs) -> None:
         super().__init__("town", **kwargs)
         self.show_root = False
@@ -114,6 +125,13 @@ class AgentTree(Tree[str]):
             self._quiet = True
             self.move_cursor(node)
             self._quiet = False
+
+    def action_select_cursor(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.data:
+            self.post_message(self.PaneWanted(self, node.data))
+        else:
+            super().action_select_cursor()
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()

@@ -51,6 +51,7 @@ class TownController:
         self.live: dict[str, Live] = {}
         self.unseen: set[str] = set()  # sessions that went idle after working, not looked at since
         self.seen_at: dict[str, datetime] = {}  # when the Overseer last focused each agent
+        self.focused: str | None = None  # the agent on the Town screen's centre (it is being looked at)
         self.runtime = None  # the sessions + patrols runtime, when the app runs agents
         self.pane_factory: Callable | None = None  # widgets.terminal_pane.TerminalPane, when it exists
 
@@ -81,12 +82,13 @@ class TownController:
     def session_state_changed(self, address: str, old: str, new: str, rule: str, at: float | None = None,
                               exit_status: int | None = None) -> None:
         self.live[address] = Live(state=new, since=at or time.time(), rule=rule, exit_status=exit_status)
-        if new == "idle" and old in ("working", "needs-approval", "stuck"):
+        if new == "idle" and old in ("working", "needs-approval", "stuck") and address != self.focused:
             self.unseen.add(address)
         elif new != "idle":
             self.unseen.discard(address)
 
     def mark_seen(self, address: str) -> None:
+        self.focused = address
         self.unseen.discard(address)
         self.seen_at[address] = self.clock()
 

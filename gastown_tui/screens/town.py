@@ -99,10 +99,13 @@ class TownScreen(Screen):
         if self.view is None or self.view.agent(address) is None:
             self.notify(f"no agent {address!r} in this town", severity="warning")
             return
+        in_pane = type(self.app.focused).__name__ == "TerminalPane"
         self.focused_agent = address
         agent = self.view.agent(address)
         self.controller.mark_seen(address)
         self._show_focus()
+        if in_pane:  # typing into panes: stay in the new agent's pane when it has one, else the tree
+            self.call_after_refresh(self._refocus_after_switch)
         if agent is not None and agent.state == "finished_unseen":
             self.app.live_changed()
 
@@ -112,6 +115,12 @@ class TownScreen(Screen):
     def _agent_chosen(self, event: AgentTree.AgentChosen) -> None:
         if event.address != self.focused_agent:
             self.focus_agent(event.address)
+
+    @on(AgentTree.PaneWanted)
+    def _pane_wanted(self, event: AgentTree.PaneWanted) -> None:
+        if event.address != self.focused_agent:
+            self.focus_agent(event.address)
+        self.action_focus_pane()
 
     @on(PaneGrid.SlotClicked)
     def _slot_clicked(self, event: PaneGrid.SlotClicked) -> None:
@@ -139,6 +148,13 @@ class TownScreen(Screen):
         self.query_one(AgentTree).focus()
 
     # -- actions -----------------------------------------------------------------------------------
+
+    def _refocus_after_switch(self) -> None:
+        slot = self.query_one(PaneGrid).slot(self.focused_agent or "")
+        if slot is not None and slot.content.can_focus:
+            slot.content.focus()
+        else:
+            self.query_one(AgentTree).focus()
 
     def _step(self, delta: int, attention: bool = False) -> None:
         ordered = self.ordered()

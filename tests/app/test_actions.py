@@ -1,0 +1,94 @@
+"""Acting from the app changes the town: approve and send back from the merge queue, work the
+needs-you queue. Each test reads the ledger afterwards through the town's own API."""
+from __future__ import annotations
+
+from gastown_tui.beads.fields import parse_fields
+from gastown_tui.town.layout import Town
+from gastown_tui.town.ledgers import ledger_for_id
+from gastown_tui.town.mail import inbox
+from gastown_tui.town.mq import get_mr, list_mrs
+
+from .helpers import make_app, town_loaded, until
+
+
+def only_mr(root):
+    [mr] = list_mrs(Town(root))
+    return mr
+
+
+async def open_merge_queue(pilot):
+    await town_loaded(pilot)
+    await pilot.press("m")
+    await until(pilot, lambda: getattr(pilot.app.screen, "files", None), what="the merge request's diff")
+
+
+async def test_approve_from_the_merge_queue_changes_the_ledger(fresh_town):
+    mr = only_mr(fresh_town)
+    assert not parse_fields(ledger_for_id(Town(fresh_town), mr.id).get(mr.id).description).get("approved_by")
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_merge_queue(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: parse_fields(ledger_for_id(Town(fresh_town), mr.id).get(mr.id).description)
+                    .get("approved_by") == "overseer", what="the approval in the ledger")
+        # the app shows it too: the approval event reaches the activity feed of the town view
+        await until(pilot, lambda: any(e.type == "mr_approved" for e in app.controller.view.events),
+                    what="the approval in the activity feed")
+
+
+async def test_send_back_with_a_note(fresh_town):
+    mr = only_mr(fresh_town)
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_merge_queue(pilot)
+        await pilot.press("x")
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the note form")
+        await pilot.press(*"please", "space", *"add", "space", *"a", "space", *"test")
+        await pilot.press("ctrl+s")
+        town = Town(fresh_town)
+        await until(pilot, lambda: get_mr(town, mr.id).state == "failed", what="the MR to be sent back")
+        polecat = mr.polecat
+        mails = inbox(town, polecat)
+        assert any("please add a test" in m.body for m in mails), [m.subject for m in mails]
+
+
+async def test_send_back_needs_a_note(fresh_town):
+    mr = only_mr(fresh_town)
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_merge_queue(pilot)
+        await pilot.press("x")
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the note form")
+        await pilot.press("ctrl+s")
+        assert "required" in str(app.screen.query_one("#form-error").render())
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+    assert get_mr(Town(fresh_town), mr.id).state == "queued"
+
+
+async def test_needs_you_queue_jump_and_act(fresh_town):
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: getattr(app.screen, "items", None), what="the needs-you queue")
+        queue = app.screen
+        assert queue.current().kind == "escalation"
+        await pilot.press("n")
+        assert queue.current().kind == "stuck" and queue.current().agent == "alpha/polecats/nux"
+        await pilot.press("enter")  # jumps to the stuck polecat's pane on the Town screen
+        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="the Town screen")
+        assert app.screen.focused_agent == "alpha/polecats/nux"
+        # back to the queue: dismiss the first unread mail; the ledger marks it read
+        await pilot.press("u")
+        await until(pilot, lambda: getattr(app.screen, "items", None), what="the needs-you queue")
+        queue = app.screen
+        while queue.current().kind != "mail":
+            await pilot.press("n")
+        mail_id = queue.current().key
+        await pilot.press("d")
+        town = Town(fresh_town)
+        await until(pilot, lambda: next(m for m in inbox(town, "overseer") if m.id == mail_id).read,
+                    what="the mail to be marked read")
+        await until(pilot, lambda: all(i.key != mail_id for i in queue.items), what="the mail to leave the queue")
+        assert app.controller.view.unread == 2
