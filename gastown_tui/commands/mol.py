@@ -199,10 +199,11 @@ def _cmd_show(args) -> int:
         print(f"  works on: {p.attached_to}")
     print(f"  {p.done}/{p.total} steps done")
     nxt = p.next
+    width = max((len(s.id) for s in p.steps), default=0)
     for s in p.steps:
         state = "ready" if s.ready else s.status if s.status != "open" else "waiting"
-        arrow = " <- next" if nxt is not None and s.id == nxt.id else ""
-        print(f"  {s.id}  {state:<11}  {s.title}{arrow}")
+        arrow = "  <- next" if nxt is not None and s.id == nxt.id else ""
+        print(f"  {s.id:<{width}}  {state:<11}  {s.title}{arrow}")
     return 0
 
 

@@ -59,6 +59,7 @@ def test_cook_prints_the_proto(rig):
     assert ready == []                                      # templates are never ready work
 
 
+@pytest.mark.slow
 def test_pour_walk_and_finish_a_molecule(rig):
     bead = gastown("bd", "create", "Add search", cwd=rig).stdout.strip()
     root = gastown("mol", "pour", "shiny", "--on", bead, "--var", "feature=search", cwd=rig).stdout.strip()
