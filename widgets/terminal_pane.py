@@ -27,7 +27,7 @@ program did not ask for the mouse): up/down/k/j a line, pageup/pagedown/b/space
 a page, ctrl+u/ctrl+d half a page, g/home top, G/end bottom, `/` search
 (typed at the bottom row; Enter finds the nearest older match), n older match,
 N newer match, q/escape back to live. Mouse drag selects text (in any mode when
-the program did not ask for the mouse); releasing copies it to the host
+the program did not ask for the mouse; with shift held when it did); releasing copies it to the host
 clipboard through Textual (OSC 52, written by Textual's driver — never by the agent).
 
 Safety: nothing the agent writes reaches the host terminal. The pane draws
@@ -425,6 +425,7 @@ class TerminalPane(Widget, can_focus=True):
         if screen is None:
             return
         screen.scroll_viewport(delta)
+        self._selection = None  # it was on screen positions that now show other rows
         self._force_full = True
         self.poll()
 
@@ -503,7 +504,10 @@ class TerminalPane(Widget, can_focus=True):
         self.refresh()
 
     # -- mouse -----------------------------------------------------------------------------------
-    def _program_wants_mouse(self) -> bool:
+    def _program_wants_mouse(self, event: events.MouseEvent | None = None) -> bool:
+        """Mouse events go to the program when it asked for them (hold shift to select text instead)."""
+        if event is not None and event.shift:
+            return False
         return self.mode == "live" and self._modes().mouse
 
     def _mouse(self, kind: str, event: events.MouseEvent, button: int) -> None:
@@ -534,7 +538,7 @@ class TerminalPane(Widget, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         self.focus()
-        if self._program_wants_mouse():
+        if self._program_wants_mouse(event):
             self._mouse("press", event, max(0, event.button - 1))
             return
         offset = event.get_content_offset(self)
@@ -545,7 +549,7 @@ class TerminalPane(Widget, can_focus=True):
             self.refresh()
 
     def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._program_wants_mouse():
+        if self._program_wants_mouse(event) and not self._selecting:
             if self._modes().mouse_motion:
                 self._mouse("move", event, max(-1, event.button - 1) if event.button else -1)
             return
@@ -556,7 +560,7 @@ class TerminalPane(Widget, can_focus=True):
             self.refresh()
 
     def on_mouse_up(self, event: events.MouseUp) -> None:
-        if self._program_wants_mouse() and not self._selecting:
+        if self._program_wants_mouse(event) and not self._selecting:
             self._mouse("release", event, max(0, event.button - 1))
             return
         self._selecting = False
