@@ -137,26 +137,14 @@ def _cmd_cook(args) -> int:
 
 
 def _persist(ledger, proto, actor) -> str:
+    """Stores the proto's template beads (id = formula name, or <prefix>-proto-<name>)."""
     from gastown_tui.beads import ids
+    from gastown_tui.beads.timestamps import now
 
     proto_id = proto.name if ids.is_valid_id(proto.name) else f"{ledger.prefix}-proto-{proto.name}"
     if ledger.raw_find(proto_id) is not None:
         raise UserError(f"proto {proto_id} is already in the ledger (burn it with `gastown bd` first)")
-    records = []
-    for rec in proto.template_beads():
-        rec = dict(rec)
-        rec["id"] = proto_id + rec["id"][len(proto.name):]
-        for dep in rec.get("dependencies", ()):
-            dep["issue_id"] = rec["id"]
-            dep["depends_on_id"] = proto_id + dep["depends_on_id"][len(proto.name):]
-        records.append(rec)
-    from gastown_tui.beads.timestamps import now
-
-    ts = now()
-    for rec in records:
-        for dep in rec.get("dependencies", ()):
-            dep.setdefault("created_at", ts)
-    ledger.bulk_create(records, actor=actor)
+    ledger.bulk_create(proto.template_beads(proto_id, now()), actor=actor)
     return proto_id
 
 

@@ -77,18 +77,24 @@ class Proto:
             data["steps"] = [s.to_json() for s in self.steps]
         return data
 
-    def template_beads(self) -> Iterator[dict]:
-        """The proto as template bead records: the root, then one child per step."""
+    def template_beads(self, proto_id: str | None = None, created_at: str | None = None) -> Iterator[dict]:
+        """The proto as template bead records (id `proto_id`, default the formula name): the root,
+        then one child `<proto>.<step>` per step with `parent-child` and `blocks` edges."""
+        pid = proto_id or self.name
         yield {
-            "id": self.name, "title": self.title, "description": self.description,
+            "id": pid, "title": self.title, "description": self.description,
             "issue_type": "epic", "is_template": True, "labels": ["template"],
             "source_formula": self.formula.name,
         }
         for index, step in enumerate(self.iter_steps()):
-            deps = [{"depends_on_id": self.name, "type": "parent-child"}]
-            deps += [{"depends_on_id": f"{self.name}.{n}", "type": "blocks"} for n in step.needs]
+            sid = f"{pid}.{step.id}"
+            deps = [{"issue_id": sid, "depends_on_id": pid, "type": "parent-child"}]
+            deps += [{"issue_id": sid, "depends_on_id": f"{pid}.{n}", "type": "blocks"} for n in step.needs]
+            if created_at:
+                for dep in deps:
+                    dep["created_at"] = created_at
             record = {
-                "id": f"{self.name}.{step.id}", "title": step.title, "description": step.description,
+                "id": sid, "title": step.title, "description": step.description,
                 "issue_type": step.type or "task", "is_template": True, "labels": ["template"],
                 "source_formula": step.formula, "source_location": f"steps[{index}]",
                 "dependencies": deps,

@@ -55,6 +55,14 @@ def test_cook_prints_the_proto(rig):
     assert proc.returncode == 1 and "expected NAME=VALUE" in proc.stderr
     persisted = gastown_json("mol", "cook", "shiny", "--var", "feature=x", "--persist", cwd=rig)
     assert persisted["is_template"] is True and "template" in persisted["labels"]
+    proto_id = persisted["id"]
+    records = {r["id"]: r for r in map(json.loads, (rig / ".beads" / "issues.jsonl").read_text().splitlines())}
+    review = records[f"{proto_id}.review"]
+    assert review["is_template"] is True and review["title"] == "Review the change"
+    assert {(d["type"], d["depends_on_id"]) for d in review["dependencies"]} == {
+        ("parent-child", proto_id), ("blocks", f"{proto_id}.implement")}
+    proc = gastown("mol", "cook", "shiny", "--var", "feature=x", "--persist", cwd=rig, check=False)
+    assert proc.returncode == 1 and "already in the ledger" in proc.stderr
     ready = gastown_json("bd", "ready", cwd=rig)
     assert ready == []                                      # templates are never ready work
 
