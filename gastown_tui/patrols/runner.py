@@ -58,6 +58,21 @@ def _locked_run(patrol: Patrol, ctx: RunContext):
 
 
 @contextlib.contextmanager
+def patrol_turn():
+    """Takes the patrols' turn: code in other threads of this process (e.g. the app's workers calling
+    approve/send_back) that writes ledgers can wrap itself in this to never overlap a patrol run."""
+    if getattr(_HOLDER, "held", False):
+        yield
+        return
+    with _RUN_LOCK:
+        _HOLDER.held = True
+        try:
+            yield
+        finally:
+            _HOLDER.held = False
+
+
+@contextlib.contextmanager
 def released():
     """Lets other patrols run while this thread waits on something that does not touch the ledgers."""
     if not getattr(_HOLDER, "held", False):
