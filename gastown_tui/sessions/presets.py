@@ -134,7 +134,7 @@ BUILTIN: dict[str, dict] = {
             {"name": "aider.needs-approval.question", "state": "needs-approval", "region": "last_line",
              "pattern": r"\(Y\)es/\(N\)o.*\[(Yes|No)\]: ?\S*$"},
             {"name": "aider.working.waiting", "state": "working", "region": "bottom:4", "pattern": r"Waiting for|█░|░█"},
-            {"name": "aider.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"^(\w+)?> "},
+            {"name": "aider.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"^(\w+)?>( |$)"},
             {"name": "aider.working.output", "state": "working", "active_within": 2.0},
         ],
     },

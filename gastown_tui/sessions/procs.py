@@ -54,3 +54,52 @@ def kill_now(pid: int) -> list[int]:
     tree = descendants(pid)
     signal_tree(pid, signal.SIGKILL, tree)
     return [pid, *tree]
+
+
+def pty_name(master_fd: int) -> str | None:
+    """The slave side of a PTY master (Linux TIOCGPTN), e.g. /dev/pts/5; None where unknown."""
+    import fcntl
+    import struct
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        num = struct.unpack("I", fcntl.ioctl(master_fd, 0x80045430, b"\0\0\0\0"))[0]
+    except OSError:
+        return None
+    return f"/dev/pts/{num}"
+
+
+def tty_of(pid: int) -> str | None:
+    """The controlling terminal of pid (e.g. /dev/pts/5), or None."""
+    if psutil is None:
+        return None
+    try:
+        return psutil.Process(pid).terminal()
+    except psutil.Error:
+        return None
+
+
+def tty_holders(tty: str | None) -> list[int]:
+    """Processes that still have `tty` open, including ones that left the session with setsid
+    (their controlling terminal is gone but their stdin/stdout still point at it). Linux /proc only."""
+    if not tty or not os.path.isdir("/proc"):
+        return []
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        fd_dir = f"/proc/{entry}/fd"
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    if os.readlink(f"{fd_dir}/{fd}") == tty:
+                        found.append(int(entry))
+                        break
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return found

@@ -88,6 +88,7 @@ class Session:
         self.state_detail = "started; waiting for the ready screen"
         self.exit_status: int | None = None
         self.pid: int | None = None
+        self.tty: str | None = None  # the PTY's slave side, e.g. /dev/pts/5
         self.argv: list[str] = []
         self.started_at: float | None = None
         self.ended_at: float | None = None
@@ -169,6 +170,7 @@ class Session:
                                f"{self.argv[0]!r}: {exc}") from None
         self._proc = proc
         self.pid = proc.pid
+        self.tty = procs.pty_name(proc.child_fd) or procs.tty_of(proc.pid)
         self._fd = proc.child_fd
         os.set_blocking(self._fd, False)
         self.started_at = time.time()
@@ -404,7 +406,7 @@ class Session:
             self._classify_handle.cancel()
             self._classify_handle = None
         # Children the agent left behind die with it: no orphans.
-        leftovers = procs.descendants(self.pid) if self.pid else []
+        leftovers = self._tree()
         if self.pid:
             procs.signal_tree(self.pid, signal.SIGKILL, leftovers)
         try:
@@ -452,7 +454,7 @@ class Session:
         if await self.wait_exit(grace) is not None:
             return self.exit_status
         for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
-            tree = procs.descendants(self.pid)
+            tree = self._tree()
             procs.signal_tree(self.pid, sig, tree)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
@@ -465,10 +467,16 @@ class Session:
             self._finish(-int(signal.SIGKILL))
         return self.exit_status
 
+    def _tree(self) -> list[int]:
+        """Every process this session started: descendants, and anything still holding its PTY."""
+        if not self.pid:
+            return []
+        return sorted(set(procs.descendants(self.pid)) | set(procs.tty_holders(self.tty)))
+
     def kill_now(self) -> None:
         """SIGKILL the tree at once (atexit / emergency); no waiting."""
         if self.pid and not self.exited:
-            procs.kill_now(self.pid)
+            procs.signal_tree(self.pid, signal.SIGKILL, self._tree())
 
     def close_screen(self) -> None:
         self.screen.close()

@@ -1,0 +1,138 @@
+"""Sessions on real PTYs: environment, echo, keys, resize, transcript, exit status."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+import pytest
+
+from gastown_tui.sessions.presets import load_presets
+from gastown_tui.sessions.session import Session, SessionError, SessionSpec
+from gastown_tui.sessions.states import SessionExited, SessionState, StateChange
+
+
+async def _until(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        await asyncio.sleep(0.02)
+    return pred()
+
+
+@pytest.fixture
+def town(tmp_path):
+    (tmp_path / ".runtime").mkdir()
+    return tmp_path
+
+
+async def test_shell_session_runs_in_its_workdir_with_the_agent_environment(town):
+    work = town / "rig" / "polecats" / "nux"
+    work.mkdir(parents=True)
+    s = Session(SessionSpec("gastown/polecats/nux", "shell", cwd=work, town=town))
+    await s.start()
+    try:
+        assert await s.wait_state({SessionState.IDLE}, timeout=5)
+        s.write(b"echo $PWD; echo $GT_TOWN $GT_RIG $GT_ROLE $GT_AGENT $BD_ACTOR; echo ${PATH%%:*}; echo $TERM\r")
+        assert await _until(lambda: "xterm-256color" in s.screen.text())
+        text = s.screen.text()
+        assert str(work) in text
+        assert f"{town} gastown polecat gastown/polecats/nux gastown/polecats/nux" in text
+        assert f"{town}/.runtime/shims" in text
+    finally:
+        await s.stop()
+
+
+async def test_typed_keys_reach_the_program_and_the_screen_shows_the_echo(town):
+    s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town))
+    await s.start()
+    try:
+        await s.wait_state({SessionState.IDLE}, timeout=5)
+        for ch in "echo abc":
+            s.send_key(ch)
+        s.send_key("left")
+        s.send_key("left")
+        s.send_key("backspace")  # removes the 'a'
+        s.send_key("enter")
+        assert await _until(lambda: "bc" in s.screen.lines() or any(l == "bc" for l in s.screen.lines()))
+        s.send_key("ctrl+c")
+    finally:
+        await s.stop()
+
+
+async def test_terminal_queries_get_answers_from_the_session(town):
+    s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town))
+    await s.start()
+    try:
+        await s.wait_state({SessionState.IDLE}, timeout=5)
+        # A program asks for the cursor position and reads the reply from its terminal.
+        s.write(b"printf '\\033[6n'; IFS= read -rs -d R reply; echo \"[${reply#*[}]\"\r")
+        assert await _until(lambda: any(line.startswith("[") and line.endswith("]") and ";" in line
+                                         for line in s.screen.lines()))
+    finally:
+        await s.stop()
+
+
+async def test_resize_reaches_the_program(town):
+    s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town, cols=100, rows=30))
+    await s.start()
+    try:
+        await s.wait_state({SessionState.IDLE}, timeout=5)
+        s.resize(90, 20)
+        s.write(b"stty size\r")
+        assert await _until(lambda: "20 90" in s.screen.lines())
+        assert s.screen.cols == 90 and s.screen.rows == 20
+    finally:
+        await s.stop()
+
+
+async def test_exit_status_and_transcript_are_kept(town):
+    preset = load_presets()["shell"]
+    s = Session(SessionSpec("gastown/crew/max", preset, cwd=town, town=town,
+                            argv=["bash", "--norc", "-c", "printf 'héllo wörld\\n'; exit 7"]))
+    events = []
+    s.add_listener(events.append)
+    await s.start()
+    assert await s.wait_exit(5) == 7
+    assert s.state is SessionState.EXITED and s.state_rule == "process.exit"
+    folder = town / ".runtime" / "sessions" / "gastown--crew--max" / s.id
+    assert s.transcript_dir == folder
+    assert b"h\xc3\xa9llo w\xc3\xb6rld" in (folder / "transcript.raw").read_bytes()
+    assert "héllo wörld" in (folder / "transcript.txt").read_text(encoding="utf-8")
+    meta = json.loads((folder / "meta.json").read_text())
+    assert meta["exit_status"] == 7 and meta["agent"] == "gastown/crew/max" and meta["ended_at"]
+    assert any(isinstance(e, SessionExited) and e.exit_status == 7 for e in events)
+    assert any(isinstance(e, StateChange) and e.new is SessionState.EXITED and e.rule == "process.exit" for e in events)
+
+
+async def test_a_missing_program_is_a_clear_error(town):
+    preset = load_presets()["shell"]
+    s = Session(SessionSpec("mayor/", preset, cwd=town, town=town, argv=["no-such-agent-cli-xyz"]))
+    with pytest.raises(SessionError, match="no-such-agent-cli-xyz"):
+        await s.start()
+
+
+def test_a_bad_address_or_preset_is_a_clear_error(town):
+    with pytest.raises(SessionError, match="not an agent address"):
+        Session(SessionSpec("not an address!", "shell", cwd=town, town=town))
+    with pytest.raises(SessionError, match="unknown preset 'nope'"):
+        Session(SessionSpec("mayor/", "nope", cwd=town, town=town))
+
+
+async def test_many_sessions_share_the_loop_without_threads(town):
+    import threading
+
+    before = threading.active_count()
+    sessions = []
+    for i in range(6):
+        preset = load_presets()["shell"]
+        s = Session(SessionSpec(f"rig/polecats/p{i}", preset, cwd=town, town=town,
+                                argv=[sys.executable, "-c", f"print('session-{i}-' * 3)"]))
+        await s.start()
+        sessions.append(s)
+    assert threading.active_count() == before
+    for i, s in enumerate(sessions):
+        assert await s.wait_exit(5) == 0
+        assert f"session-{i}-session-{i}-" in s.screen.text()
