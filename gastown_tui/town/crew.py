@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
