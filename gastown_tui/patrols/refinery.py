@@ -99,7 +99,7 @@ def approved(mr_issue) -> bool:
     return bool(parse_fields(mr_issue.description or "").get("approved_by"))
 
 
-def approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
+def _approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
     """The Overseer approves an MR: it may merge on a rig that requires approval, and a `failed` one is
     queued again (its gate runs again). Conflicted or closed MRs are refused with the reason."""
     from gastown_tui.errors import UserError
@@ -122,7 +122,7 @@ def approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
     append_event(town.events_path, "mr_approved", actor, mr=mr_id, rig=mr.rig)
 
 
-def send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Decision:
+def _send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Decision:
     """The Overseer sends an MR back: `failed` with the note, FIX_NEEDED to the polecat, work back on its hook."""
     from gastown_tui.errors import UserError
     from gastown_tui.town.mq import get_mr, set_mr_state
@@ -138,7 +138,7 @@ def send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Dec
     return hand_back(town, mr, kind="sent back by the Overseer", details=note, actor=actor)
 
 
-def resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str:
+def _resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str:
     """The MR's bead goes to another agent (`target` = a rig: a new polecat; or an address). The old MR is
     superseded, the old branch kept (also under `refs/gastown/kept/<mr>`). Returns the agent now holding it."""
     from gastown_tui.errors import UserError
@@ -161,6 +161,30 @@ def resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str
         except Exception:
             pass  # the old polecat is gone: nothing to clear
     return result.agent
+
+
+def approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
+    """See `_approve`; takes the patrols' turn (safe from any worker thread)."""
+    from gastown_tui.patrols.runner import patrol_turn
+
+    with patrol_turn():
+        return _approve(town, mr_id, actor)
+
+
+def send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Decision:
+    """See `_send_back`; takes the patrols' turn (safe from any worker thread)."""
+    from gastown_tui.patrols.runner import patrol_turn
+
+    with patrol_turn():
+        return _send_back(town, mr_id, note, actor)
+
+
+def resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str:
+    """See `_resling`; takes the patrols' turn (safe from any worker thread)."""
+    from gastown_tui.patrols.runner import patrol_turn
+
+    with patrol_turn():
+        return _resling(town, mr_id, target, actor)
 
 
 class Refinery(Patrol):
