@@ -7,6 +7,7 @@
 
 For reference, the same run also times `gastown --version` (interpreter + package start-up).
 Everything happens in a temp dir. Run: .venv/bin/python benchmarks/meow.py [--discs N] [--skip-hanoi]
+[--check] (--check also replays the wisp's moves, read back from disk, with the Hanoi checker).
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def bench_pour(tmp: Path, runs: int) -> None:
           f"[{'ok' if med <= 0.5 else 'OVER'}]; `gastown --version` {ref * 1000:.0f} ms, ratio {med / ref:.1f}x")
 
 
-def bench_hanoi(tmp: Path, discs: int) -> None:
+def bench_hanoi(tmp: Path, discs: int, check: bool = False) -> None:
     rig = tmp / "hanoi"
     rig.mkdir()
     subprocess.run(GASTOWN + ["bd", "init", "--prefix", "gt"], cwd=rig, check=True, capture_output=True)
@@ -106,6 +107,28 @@ def bench_hanoi(tmp: Path, discs: int) -> None:
     print(f"gastown mol wisp towers-of-hanoi --var discs={discs} ({steps:,} steps, {size / 1e6:.0f} MB wisp "
           f"store), whole process: {wall:.1f} s, peak RSS {rss / 2**20:.0f} MB "
           f"(target <= 30 s, <= 1024 MB) [{'ok' if ok else 'OVER'}]; {wall / steps * 1e6:.1f} us/step")
+    if check:
+        replay(rig / ".beads" / "wisps.jsonl", out.strip(), discs)
+
+
+def replay(path: Path, root: str, discs: int) -> None:
+    """Streams the wisp store and replays the moves with the checker (not part of the timing)."""
+    from gastown_tui.meow.hanoi import check_hanoi
+
+    def steps():
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                rec = json.loads(line)
+                if rec["id"] == root:
+                    continue
+                needs = [d["depends_on_id"] for d in rec.get("dependencies", ()) if d["type"] == "blocks"]
+                yield rec["id"], rec["title"], needs
+
+    start = time.perf_counter()
+    report = check_hanoi(steps(), discs)
+    verdict = "solved, every move legal" if report.ok else "; ".join(report.problems[:3])
+    print(f"  replay check of the {report.moves:,} moves read back from the wisp store: {verdict} "
+          f"({time.perf_counter() - start:.1f} s)")
 
 
 def main() -> None:
@@ -113,12 +136,13 @@ def main() -> None:
     parser.add_argument("--discs", type=int, default=20)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-hanoi", action="store_true")
+    parser.add_argument("--check", action="store_true", help="also replay the Hanoi wisp with the checker")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="gastown-meow-bench-"))
     try:
         bench_pour(tmp, args.runs)
         if not args.skip_hanoi:
-            bench_hanoi(tmp, args.discs)
+            bench_hanoi(tmp, args.discs, args.check)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
