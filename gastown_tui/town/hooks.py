@@ -42,7 +42,7 @@ def hooked_work(town: Town, address: str):
 
 
 def check_hookable(issue, address: str, force: bool) -> None:
-    """Refuses closed beads and beads already on a hook, unless FORCE."""
+    """Refuses closed beads, beads on a hook or in progress by someone else, and non-work beads, unless FORCE."""
     if issue.status == "closed" and not force:
         raise UserError(f"bead {issue.id} is closed ({issue.close_reason or 'no reason'}); "
                         f"reopen it or use --force")
@@ -50,6 +50,8 @@ def check_hookable(issue, address: str, force: bool) -> None:
         if issue.assignee == address:
             raise UserError(f"bead {issue.id} is already on {address}'s hook")
         raise UserError(f"bead {issue.id} is already hooked by {issue.assignee} (use --force to take it)")
+    if issue.status == "in_progress" and issue.assignee and issue.assignee != address and not force:
+        raise UserError(f"bead {issue.id} is in progress by {issue.assignee} (use --force to take it)")
     if issue.issue_type in ("agent", "convoy", "merge-request") and not force:
         raise UserError(f"bead {issue.id} is a {issue.issue_type} bead, not work to hook")
 

@@ -235,3 +235,11 @@ def test_bad_prefix_refused(town, project):
     proc = gastown("rig", "add", "calc", str(project), "--prefix", "Bad-Prefix", cwd=town.root, check=False)
     assert proc.returncode == 1 and "invalid prefix 'Bad-Prefix'" in proc.stderr
     assert not (town.root / "calc").exists()
+
+
+def test_sling_bead_already_submitted_by_another_polecat_refuses(slung):
+    town, res = slung
+    commit_in(res.worktree, "done.py", "d = 1\n", "work")
+    gastown("done", cwd=res.worktree)
+    proc = gastown("sling", res.bead, "calc", cwd=town.root, check=False)
+    assert proc.returncode == 1 and f"in progress by {res.agent}" in proc.stderr
