@@ -48,18 +48,19 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from gastown_tui.sessions.keys import KeyError_, encode_key, encode_mouse, encode_paste
+from gastown_tui.sessions.keys import KeyError_, encode_key, encode_paste
 from gastown_tui.sessions.vt import Modes, Row
 from widgets.terminal_clock import FrameClock
 from widgets.terminal_render import overlay, row_strip
-from widgets.terminal_search import Match, row_spans, search_history
+from widgets.terminal_mouse import MouseMixin
+from widgets.terminal_scrollback import ScrollbackMixin
+from widgets.terminal_search import Match, row_spans
 from widgets.terminal_selection import Selection
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CURSOR_STYLE = RichStyle(reverse=True)
 SELECT_STYLE = RichStyle(reverse=True)
 MATCH_STYLE = RichStyle(bgcolor="yellow", color="black")
-STATUS_STYLE = RichStyle(bgcolor="yellow", color="black", bold=True)
 HOT_POLL_SECONDS = 0.15
 HOT_POLL_INTERVAL = 0.003
 MIN_FRAME = 1 / 60  # rows are converted at most this often, however much output arrives
@@ -70,7 +71,7 @@ def clean_title(title: str) -> str:
     return _CONTROL.sub("", title or "")[:200]
 
 
-class TerminalPane(Widget, can_focus=True):
+class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     """Shows a session's terminal screen; sends keys, paste and mouse to it when focused."""
 
     DEFAULT_CSS = """
@@ -301,20 +302,6 @@ class TerminalPane(Widget, can_focus=True):
             strip = self._status_strip(width)
         return strip
 
-    def _status_strip(self, width: int) -> Strip:
-        screen = self._screen
-        if self.mode == "search":
-            text = f"/{self._search_input}"
-        else:
-            offset = self._scroll_offset()
-            total = screen.scrollback_rows if screen is not None else 0
-            found = f" · {self._match_index + 1}/{len(self._matches)} {self.query!r}" if self._matches else (
-                f" · {self.query!r} not found" if self.query else "")
-            text = f" SCROLLBACK {offset}/{total}{found} · / search · n/N · q exit "
-        from rich.segment import Segment
-
-        return Strip([Segment(text[:width].ljust(width), STATUS_STYLE)], width)
-
     def _refresh_cursor_line(self) -> None:
         if self._cursor is not None and self.size.width:
             self.refresh(Region(0, self._cursor.y, self.size.width, 1))
@@ -395,189 +382,6 @@ class TerminalPane(Widget, can_focus=True):
             self._refresh_status()
         elif self.mode == "live":
             self._write(encode_paste(event.text, self._modes()))
-
-    # -- scrollback and search ------------------------------------------------------------------
-    def _set_mode(self, mode: str) -> None:
-        if mode != self.mode:
-            self.mode = mode
-            if self.is_mounted:
-                self.post_message(self.ModeChanged(self, mode))
-                self.refresh()
-
-    def _scroll_offset(self) -> int:
-        screen = self._screen
-        return screen.viewport_offset if screen is not None else 0
-
-    def _enter_scrollback(self) -> None:
-        self._set_mode("scrollback")
-
-    def _leave_scrollback(self) -> None:
-        screen = self._screen
-        if screen is not None:
-            screen.scroll_to_bottom()
-        self._selection = None
-        self._set_mode("live")
-        self._force_full = True
-        self.poll()
-
-    def _scroll(self, delta: int) -> None:
-        screen = self._screen
-        if screen is None:
-            return
-        screen.scroll_viewport(delta)
-        self._selection = None  # it was on screen positions that now show other rows
-        self._force_full = True
-        self.poll()
-
-    def _scroll_to_row(self, row: int) -> None:
-        """Scrolls so absolute history row `row` is shown (about a third from the top)."""
-        screen = self._screen
-        top = screen.scrollback_rows - screen.viewport_offset
-        want = max(0, min(screen.scrollback_rows, row - self.size.height // 3))
-        if want != top:
-            self._scroll(want - top)
-
-    def _scrollback_key(self, event: events.Key) -> None:
-        key, char = event.key, event.character
-        page = max(1, self.size.height - 1)
-        moves = {"up": -1, "k": -1, "down": 1, "j": 1, "pageup": -page, "b": -page, "shift+pageup": -page,
-                 "pagedown": page, "space": page, "shift+pagedown": page,
-                 "ctrl+u": -(page // 2 or 1), "ctrl+d": page // 2 or 1}
-        if key in moves or char in ("k", "j", "b"):
-            self._scroll(moves.get(key, moves.get(char or "", 0)))
-        elif key in ("home", "g") or char == "g" and key != "G":
-            self._scroll(-self._screen.scrollback_rows)
-        elif key in ("end",) or char == "G":
-            self._leave_scrollback()
-        elif key in ("q", "escape") or char == "q":
-            self._leave_scrollback()
-        elif char == "/" or key == "slash":
-            self._search_input = ""
-            self._set_mode("search")
-        elif char == "n":
-            self._next_match(-1)
-        elif char == "N":
-            self._next_match(+1)
-
-    def _search_key(self, event: events.Key) -> None:
-        if event.key == "escape":
-            self._set_mode("scrollback")
-        elif event.key == "enter":
-            self.search(self._search_input)
-        elif event.key == "backspace":
-            self._search_input = self._search_input[:-1]
-            self._refresh_status()
-        elif event.character and event.character.isprintable():
-            self._search_input += event.character
-            self._refresh_status()
-
-    def _refresh_status(self) -> None:
-        if self.size.height:
-            self.refresh(Region(0, self.size.height - 1, self.size.width, 1))
-
-    def search(self, query: str) -> bool:
-        """Finds `query` in history + screen and shows the nearest match above the viewport's bottom row."""
-        self.query = query
-        self._set_mode("scrollback")
-        screen = self._screen
-        if screen is None or not query:
-            self._matches = []
-            self.refresh()
-            return False
-        self._matches = search_history(screen.history_text(), screen.cols, query)
-        if not self._matches:
-            self._match_index = -1
-            self.refresh()
-            return False
-        bottom = screen.scrollback_rows - screen.viewport_offset + screen.rows - 1
-        older = [i for i, m in enumerate(self._matches) if m.row <= bottom]
-        self._match_index = older[-1] if older else len(self._matches) - 1
-        self._scroll_to_row(self._matches[self._match_index].row)
-        self.refresh()
-        return True
-
-    def _next_match(self, step: int) -> None:
-        if not self._matches:
-            return
-        self._match_index = (self._match_index + step) % len(self._matches)
-        self._scroll_to_row(self._matches[self._match_index].row)
-        self.refresh()
-
-    # -- mouse -----------------------------------------------------------------------------------
-    def _program_wants_mouse(self, event: events.MouseEvent | None = None) -> bool:
-        """Mouse events go to the program when it asked for them (hold shift to select text instead)."""
-        if event is not None and event.shift:
-            return False
-        return self.mode == "live" and self._modes().mouse
-
-    def _mouse(self, kind: str, event: events.MouseEvent, button: int) -> None:
-        offset = event.get_content_offset(self)
-        if offset is None:
-            return
-        data = encode_mouse(kind, button, offset.x, offset.y, self._modes(),
-                            shift=event.shift, alt=event.meta, ctrl=event.ctrl)
-        self._write(data)
-
-    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        event.stop()
-        if self._program_wants_mouse():
-            self._mouse("scroll_up", event, 0)
-        elif not self._modes().alt_screen:
-            if self.mode == "live":
-                self._enter_scrollback()
-            self._scroll(-3)
-
-    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        event.stop()
-        if self._program_wants_mouse():
-            self._mouse("scroll_down", event, 0)
-        elif self.mode != "live":
-            self._scroll(3)
-            if self._scroll_offset() == 0 and self.mode == "scrollback" and not self.query:
-                self._leave_scrollback()
-
-    def on_mouse_down(self, event: events.MouseDown) -> None:
-        self.focus()
-        if self._program_wants_mouse(event):
-            self._mouse("press", event, max(0, event.button - 1))
-            return
-        offset = event.get_content_offset(self)
-        if offset is not None:
-            self._selection = Selection((offset.y, offset.x), (offset.y, offset.x))
-            self._selecting = True
-            self.capture_mouse()
-            self.refresh()
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._program_wants_mouse(event) and not self._selecting:
-            if self._modes().mouse_motion:
-                self._mouse("move", event, max(-1, event.button - 1) if event.button else -1)
-            return
-        if self._selecting and self._selection is not None:
-            x = max(0, min(event.x, self.size.width - 1))
-            y = max(0, min(event.y, self.size.height - 1))
-            self._selection.head = (y, x)
-            self.refresh()
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        if self._program_wants_mouse(event) and not self._selecting:
-            self._mouse("release", event, max(0, event.button - 1))
-            return
-        self._selecting = False
-        self.release_mouse()
-        if self._selection is not None and not self._selection.empty:
-            self.copy_selection()
-
-    def copy_selection(self) -> str:
-        """Copies the selected text to the host clipboard (OSC 52 through Textual); returns it."""
-        if self._selection is None:
-            return ""
-        rows = {y: _clean_text(row.text) for y, row in self._rows.items()}
-        text = self._selection.text(rows, self.size.width)
-        if text:
-            self.app.copy_to_clipboard(text)
-            self.post_message(self.Copied(self, text))
-        return text
 
     @property
     def title(self) -> str:

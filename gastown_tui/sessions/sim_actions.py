@@ -128,7 +128,7 @@ class Workspace:
             self.log(f"  … +{len(lines) - 8} lines")
         if result.returncode != 0:
             raise SimFailure(f"{action.where}: `{action.arg}` exited with status {result.returncode}")
-        self.log(f"exit 0")
+        self.log("exit 0")
 
     def do_commit(self, action: Action) -> None:
         self.git("add", "-A")

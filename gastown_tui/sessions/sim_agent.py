@@ -178,7 +178,7 @@ class SimAgent:
         self.screen.line(f"{GREY_BG}❯ {text} {RESET}", None)
         if self.worker is not None:
             self.pending.append(text)
-            self.log(f"  ⎿ queued (working); I will read it when this work stops", "dim")
+            self.log("  ⎿ queued (working); I will read it when this work stops", "dim")
             return
         self.handle_message(text, echoed=True)
 
