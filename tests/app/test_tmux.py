@@ -1,0 +1,101 @@
+"""The real thing in a real terminal: `gastown` inside tmux (160x48) on the test town.
+
+Keys go in with `tmux send-keys`, the screen comes out with `tmux capture-pane`.
+Checks the panels, an agent switch, and an agent's echo in its live pane, then
+quits cleanly (prefix d to leave the pane, ctrl+q) and checks no agent is left.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+GASTOWN = Path(sys.executable).parent / "gastown"
+
+
+def agents_of(town: Path) -> list[int]:
+    """Pids of processes running as agents of TOWN (GT_TOWN in their environment)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.environ().get("GT_TOWN") == str(town) and proc.environ().get("GT_AGENT"):
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def run(self, *args: str, check: bool = True) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True,
+                              check=check).stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "app")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "app", *keys)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        end = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < end:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} did not appear within {timeout}s; the screen was:\n{screen}")
+
+
+@pytest.fixture
+def tmux():
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (apt-get install tmux)")
+    t = Tmux(f"gastown-test-{os.getpid()}")
+    yield t
+    t.run("kill-server", check=False)
+
+
+def test_gastown_in_tmux_panels_switch_and_echo(tmux, fresh_town):
+    assert GASTOWN.exists(), f"{GASTOWN} missing: install the project (pip install -e .)"
+    tmux.run("new-session", "-d", "-s", "app", "-x", "160", "-y", "48", "-c", str(fresh_town),
+             f"env -u COLUMNS -u LINES {GASTOWN}; echo GASTOWN-EXITED $?; sleep 60")
+    screen = tmux.wait_for("Activity")
+    for panel in ("Agents", "Hook", "Convoys", "Inbox (3 unread)", "snaptown", "rig alpha", "Friendlier greetings"):
+        assert panel in screen, f"{panel!r} not on screen:\n{screen}"
+    assert "╭─ 1 ○ mayor/" in screen or "1 ★ mayor/" in screen or "mayor/ ─" in screen
+
+    tmux.keys("8")  # jump to agent 8
+    screen = tmux.wait_for("8 ")
+    tmux.wait_for("alpha/polecats/slit ─")
+    tmux.keys("1")
+    tmux.wait_for("mayor/ ─")
+
+    tmux.keys("s")  # start the mayor's session (the simulated agent)
+    tmux.wait_for("SIMULATED", timeout=30)
+    tmux.keys("Enter")  # type into the pane
+    time.sleep(0.3)
+    tmux.keys("h", "e", "l", "l", "o", " ", "t", "m", "u", "x")
+    screen = tmux.wait_for("hello tmux")
+    assert "❯ hello tmux" in screen
+
+    tmux.keys("C-b", "n")  # the prefix hands `n` to the app: next agent
+    tmux.wait_for("deacon/ ─")
+
+    assert agents_of(fresh_town), "no agent process found for this town while the app ran"
+    tmux.keys("C-q")  # quit: the app stops every agent it started
+    screen = tmux.wait_for("GASTOWN-EXITED", timeout=20)
+    assert "GASTOWN-EXITED 0" in screen, screen
+    assert agents_of(fresh_town) == [], "agent processes left behind after quitting"
