@@ -90,6 +90,20 @@ def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor
     from gastown_tui.beads.ledger import default_actor
 
     actor = actor or default_actor()
+    created: list[str] = []
+    try:
+        return _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created)
+    except BaseException:
+        # Steps are cooked while they stream into the ledger, so a formula can still fail part way
+        # (a runaway recursion, arithmetic on a word). The ledger's bulk insert saves what came before
+        # it (our root) first; take that back out so a failed pour leaves nothing behind.
+        for bead_id in created:
+            if ledger.raw_find(bead_id) is not None:
+                ledger.delete(bead_id)
+        raise
+
+
+def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created) -> dict:
     with ledger.transaction():
         work = None
         if on is not None:
@@ -118,6 +132,7 @@ def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor
             infix="wisp" if ephemeral else "mol", ephemeral=ephemeral, actor=actor, **extra,
         ))
         root_id = root["id"]
+        created.append(root_id)
         ledger.bulk_create(step_records(root_id, proto, actor, now()), ephemeral=ephemeral, actor=actor)
         if work is not None:
             ledger.update(on, actor=actor, description=set_fields(

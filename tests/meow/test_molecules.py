@@ -13,7 +13,7 @@ import pytest
 from gastown_tui.beads import Ledger
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow import (
-    MoleculeError, burn, checklist, close_step, next_step, pour, progress, squash, wisp,
+    MoleculeError, burn, checklist, close_step, cook, next_step, pour, progress, squash, wisp,
 )
 
 from .helpers import builtin_library, issues_text, new_ledger, wisp_file_ids
@@ -157,3 +157,45 @@ def test_killing_the_process_between_steps_loses_nothing(ledger, tmp_path):
     assert done == [f"{root}.design", f"{root}.implement", f"{root}.review"]
     p = progress(Ledger.open(ledger.beads_dir), root)
     assert p.done == 3 and p.next.step == "test"
+
+
+def test_a_formula_failing_part_way_leaves_nothing_behind(ledger, tmp_path):
+    from gastown_tui.meow import FormulaError, FormulaLibrary
+
+    from .helpers import write_formula
+
+    folder = tmp_path / "formulas"
+    write_formula(folder, "countdown", """
+formula = "countdown"
+type = "expansion"
+[[template]]
+id = "{target}.tick"
+title = "Tick {{n}}"
+[[template]]
+id = "{target}.more"
+needs = ["{target}.tick"]
+condition = "{{n}} > 0"
+expand = "countdown"
+expand_vars = { n = "{{n - 1}}" }
+""")
+    write_formula(folder, "launch", """
+formula = "launch"
+[vars.start]
+default = "3"
+[[steps]]
+id = "go"
+expand = "countdown"
+expand_vars = { n = "{{start}}" }
+""")
+    library = FormulaLibrary([folder])
+    assert [s.title for s in cook("launch", {}, library).steps] == ["Tick 3", "Tick 2", "Tick 1", "Tick 0"]
+    work = ledger.create("Launch")
+    before_issues = issues_text(ledger.beads_dir)
+    # "three" passes binding (no pattern); "Tick three" streams in after the root, then the
+    # condition `{{n}} > 0` cannot compare a word.
+    for make in (lambda: wisp(ledger, "launch", {"start": "three"}, library, on=work.id),
+                 lambda: pour(ledger, "launch", on=work.id, vars={"start": "three"}, search_path=library)):
+        with pytest.raises(FormulaError, match="countdown.formula.toml: step '{target}.more'.*needs numbers"):
+            make()
+        assert issues_text(ledger.beads_dir) == before_issues
+        assert wisp_file_ids(ledger.beads_dir) == set()
