@@ -53,7 +53,8 @@ class InputParser:
                     i = len(s) - keep
                     break
                 self._paste.append(s[i:end])
-                events.append(Key("paste", "".join(self._paste)))
+                pasted = "".join(self._paste).replace("\r\n", "\n").replace("\r", "\n")  # terminals send CR
+                events.append(Key("paste", pasted))
                 self._paste = None
                 i = end + len(PASTE_END)
                 continue

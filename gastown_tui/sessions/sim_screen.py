@@ -145,7 +145,8 @@ class SimScreen:
             rows.append(f"{ORANGE}{glyph}{RESET} {clip(live.activity + '…', w - 32)} "
                         f"{DIM}({live.elapsed:.0f}s · esc to interrupt){RESET}")
             rows.append("")
-        prompt_text = live.input[-(w - 4):] if cell_width(live.input) > w - 4 else live.input
+        shown = live.input.replace("\r", " ").replace("\n", " ").replace("\t", " ")  # one row, always
+        prompt_text = shown[-(w - 4):] if cell_width(shown) > w - 4 else shown
         rows.append(f"{DIM}{'─' * w}{RESET}")
         rows.append(f"{BOLD}❯{RESET} {prompt_text}")
         footer = f"  SIMULATED agent (no model) · {self.agent} · {live.status}"

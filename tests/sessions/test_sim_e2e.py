@@ -307,3 +307,20 @@ async def test_sim_redraws_cleanly_when_the_terminal_is_resized(tmp_path):
             assert max(len(line) for line in lines) <= cols
     finally:
         await session.stop(grace=1.0)
+
+
+async def test_a_multiline_nudge_is_one_message_and_keeps_the_layout(tmp_path):
+    session = Session(SessionSpec(agent="proj/crew/sim", preset="sim", cwd=tmp_path, cols=80, rows=24,
+                                  argv=[sys.executable, "-m", "gastown_tui.cli", "agent", "sim", "--no-autostart"]))
+    await session.start()
+    try:
+        await wait_text(session, "· idle")
+        assert session.screen.modes.bracketed_paste  # like a real agent, the sim asks for bracketed paste
+        result = await session.submit("first line\nsecond line")
+        assert result.submitted and result.enters == 1, result
+        text = await wait_text(session, "Acknowledged:")
+        assert "Acknowledged: 'first line\\nsecond line'" in text  # one message, newline kept
+        lines = session.screen.lines()
+        assert sum("SIMULATED agent (no model)" in line for line in lines) == 1, "\n".join(lines)
+    finally:
+        await session.stop(grace=1.0)
