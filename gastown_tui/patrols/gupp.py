@@ -5,7 +5,9 @@ For every polecat with work on its hook (not yet submitted):
 - no session at all -> `start` one, whose start-up beacon tells it to run
   `gt prime` and begin the work on its hook;
 - its session sits idle (the prompt is waiting, nothing on screen changing) for
-  `idle_after` seconds -> `nudge` it (once per idle spell) to check its hook.
+  `idle_after` seconds -> `nudge` it (once per idle spell) to check its hook;
+  after `max_nudges` for the same bead it keeps going idle (e.g. its work fails
+  every time) -> `escalate` to the Overseer, once.
 
 A polecat whose session is gone after its work was submitted is not restarted:
 it is done unless the Refinery puts work back on its hook.
@@ -33,12 +35,15 @@ def beacon(address: str, rig: str | None, sender: str, now: float, topic: str = 
 class GuppMemory:
     nudged: dict[str, float] = field(default_factory=dict)  # address -> last_change_at when nudged
     started: dict[str, float] = field(default_factory=dict)  # address -> when a start was last asked for
+    nudges: dict[str, int] = field(default_factory=dict)  # "address:bead" -> nudges so far
+    escalated: set[str] = field(default_factory=set)
 
 
 @dataclass
 class GuppSettings:
     idle_after: float = 60.0
     start_cooldown: float = 30.0  # do not ask twice for the same start within this
+    max_nudges: int = 3  # per agent and bead; then the Overseer is told instead
 
 
 def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSettings | None = None) -> list[Decision]:
@@ -60,8 +65,18 @@ def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSe
             elif s.alive and s.state == "idle" and now - s.last_change_at >= st.idle_after \
                     and memory.nudged.get(w.address) != s.last_change_at:
                 memory.nudged[w.address] = s.last_change_at
+                key = f"{w.address}:{w.hook}"
+                count = memory.nudges.get(key, 0)
+                if count >= st.max_nudges:
+                    if key not in memory.escalated:
+                        memory.escalated.add(key)
+                        out.append(Decision("escalate", "overseer", f"{w.address} keeps going idle with {w.hook} on "
+                                            f"its hook after {count} nudges", bead=w.hook,
+                                            detail={"agent": w.address, "why": "gupp"}))
+                    continue
+                memory.nudges[key] = count + 1
                 out.append(Decision("nudge", w.address, f"{w.address} is idle with {w.hook} on its hook",
-                                    bead=w.hook, detail={"message": NUDGE.format(bead=w.hook)}))
+                                    bead=w.hook, detail={"message": NUDGE.format(bead=w.hook), "attempt": count + 1}))
     return out
 
 

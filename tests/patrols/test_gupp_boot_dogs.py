@@ -41,6 +41,14 @@ def test_gupp_nudges_an_idle_agent_with_work_once_per_idle_spell():
     assert [x.kind for x in d] == ["nudge"] and "gt prime" in d[0].detail["message"]
     assert gupp.decide([rig], T0 + 30, mem) == []
     assert gupp.decide([RigView("gastown", workers=[worker(quiet=10)])], T0, gupp.GuppMemory()) == []
+    # an agent that goes idle again after every nudge: after three, the Overseer hears about it, once
+    mem = gupp.GuppMemory()
+    kinds = []
+    for spell in range(5):
+        rig = RigView("gastown", workers=[worker(quiet=61)])
+        rig.workers[0].session.last_change_at = T0 - 61 + spell  # a new idle spell each time
+        kinds += [x.kind for x in gupp.decide([rig], T0 + spell, mem)]
+    assert kinds == ["nudge", "nudge", "nudge", "escalate"]
     # submitted work, working sessions and agents without a hook are not GUPP's business
     for w in (worker(done=True), worker(state="working"), worker(hook=None)):
         assert gupp.decide([RigView("gastown", workers=[w])], T0, gupp.GuppMemory()) == []
