@@ -241,6 +241,10 @@ def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
         "show-model-warnings: false",
         "edit-format: diff",  # shell-command suggestions need a diff-style format
         "pretty: true",
+        # Keep aider's files out of the worktree (untracked files there would block `gt done`).
+        f"chat-history-file: {json.dumps(str(home / 'aider.chat.history.md'))}",
+        f"input-history-file: {json.dumps(str(home / 'aider.input.history'))}",
+        "map-tokens: 0",  # no repo map, so no .aider.tags.cache in the worktree
     ]
     if name:
         conf.append(f"model: {json.dumps(name)}")

@@ -1,6 +1,7 @@
 """The same slung-bead flow with Codex CLI, Gemini CLI and aider as the polecat."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -30,15 +31,20 @@ async def _flow(tmp_path, fake_model, cli: str, on_state=None):
         spec = agent_spec(town, result.agent, cli, Path(result.worktree), fake_model.url,
                           beacon=beacon(result.agent, rig.name, "mayor/", time.time()))
         session = await mgr.spawn(spec)
-        if on_state:
-            mgr.add_listener(lambda e: on_state(session, e) if isinstance(e, StateChange) else None)
+
+        def check():
+            if on_state:
+                on_state(session)
+            return mrs(town, rig.name)
+
         try:
-            mr = (await wait_until(lambda: mrs(town, rig.name), 60, f"a merge request from {cli}"))[0]
+            mr = (await wait_until(check, 60, f"a merge request from {cli}", interval=0.2))[0]
         except AssertionError as exc:
             raise AssertionError(f"{exc}\nstate={session.state} ({session.state_rule}); screen:\n"
                                  f"{session.screen.text()}\nfake model: {fake_model.summary()}") from None
         print(f"\nsling -> merge request with {cli}: {time.monotonic() - t0:.1f} s")
-        await wait_until(lambda: session.state is SessionState.IDLE, 30, f"{cli} idle after gt done")
+        await wait_until(lambda: check() is not None and session.state is SessionState.IDLE, 30,
+                         f"{cli} idle after gt done", interval=0.2)
     finally:
         await mgr.close()
     assert mr.source_bead == bead
@@ -64,3 +70,27 @@ async def test_codex_and_gemini_polecats_slung_bead_to_merged(tmp_path, fake_mod
     assert bead in " ".join(prime["conv"]["tool_results"])
     states = [s for s, _ in seen]
     assert "working" in states and "idle" in states[states.index("working"):], seen
+
+
+async def test_aider_polecat_slung_bead_to_merged(tmp_path, fake_model, brain):
+    """aider has no tool calls: one answer carries the edit (aider applies and commits it) and the
+    shell commands, which aider always asks about; the Overseer (here, the test) answers yes."""
+    brain.add(r"\[GAS TOWN\]", [Write("aider.txt", "Hello from an aider polecat\n"), Shell("gt prime --hook\ngt done")])
+    answered = []
+
+    def seq():
+        return len(answered)
+
+    def approve(session):  # the Overseer answers each question once, as it shows
+        if session.state is SessionState.NEEDS_APPROVAL:
+            question = next((ln for ln in reversed(session.screen.lines()) if ln.strip()), "")
+            asks = re.search(r"\(Y\)es/\(N\)o.*\]: ?$", question)
+            if asks and len(answered) < 10 and (not answered or answered[-1][1] != question):
+                answered.append((session.state_rule, question, seq() + 1))
+                session.write(b"y\r")
+
+    town, rig, bead, seen = await _flow(tmp_path, fake_model, "aider", on_state=approve)
+    assert git(rig.repo, "show", "main:aider.txt") == "Hello from an aider polecat"
+    assert answered and all(rule == "aider.needs-approval.question" for rule, _, _ in answered), answered
+    assert any("Run shell command" in q for _, q, _ in answered), answered
+    print("approved:", [q for _, q, _ in answered])
