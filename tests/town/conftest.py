@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from townkit import ensure_polecat_work, make_project
+from town_testkit import ensure_polecat_work, make_project
 
 
 @pytest.fixture

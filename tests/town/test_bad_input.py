@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from gastown_tui.errors import NotFound, UserError
-from townkit import commit_in, gastown, new_bead
+from town_testkit import commit_in, gastown, new_bead
 
 
 def ledger_bytes(town, rig="calc"):

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from townkit import commit_in, ensure_polecat_work, gastown, make_project
+from town_testkit import commit_in, ensure_polecat_work, gastown, make_project
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 from gastown_tui.errors import UserError
 from gastown_tui.town.hooks import hooked_work, orphaned_hooks, rehook
 from gastown_tui.town.sling import sling
-from townkit import commit_in, gastown, new_bead
+from town_testkit import commit_in, gastown, new_bead
 
 
 def test_sling_to_crew_address_and_hook_cli(formula_ready, rig):
@@ -118,7 +118,7 @@ def test_snapshot_has_agents_hooks_convoys_mail_mrs_events(formula_ready, rig):
 
 def test_resubmit_after_rebase_supersedes_and_force_pushes(formula_ready, rig):
     from gastown_tui.town.mq import get_mr, list_mrs, set_mr_state
-    from townkit import sh
+    from town_testkit import sh
 
     town = formula_ready
     bead = new_bead(town, "calc", "Rework me")

@@ -5,7 +5,7 @@ import json
 
 from gastown_tui.town.convoys import add_to_convoy, create_convoy, get_convoy, land_ready_convoys, list_convoys
 from gastown_tui.town.mail import archive, inbox, read_mail, reply, send_mail, thread
-from townkit import gastown, new_bead
+from town_testkit import gastown, new_bead
 
 
 def test_mail_groups_fan_out_one_bead_per_recipient(town, rig):

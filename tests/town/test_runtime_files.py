@@ -6,7 +6,7 @@ import os
 import subprocess
 
 from gastown_tui.town.nudges import ack, enqueue, peek
-from townkit import gastown
+from town_testkit import gastown
 
 
 def test_nudge_cli_queues_a_file_the_session_manager_can_read(town, rig):

@@ -7,7 +7,7 @@ import pytest
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import find_town
-from townkit import commit_in, gastown, sh
+from town_testkit import commit_in, gastown, sh
 
 
 def test_install_layout_and_find_from_below_or_gt_town(town, tmp_path):
