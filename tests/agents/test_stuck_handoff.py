@@ -52,3 +52,46 @@ async def test_a_stalled_stream_makes_claude_stuck_and_the_witness_nudges_it(tmp
         assert delivered[0].sender == f"{rig.name}/witness" and "stalled" in delivered[0].message
     finally:
         await mgr.close()
+
+
+async def test_handoff_replaces_the_session_the_new_one_takes_the_hook_and_seance_shows_the_old(
+        tmp_path, fake_model, brain):
+    import subprocess
+    import sys
+
+    from gastown_tui.town.handoff import clear_handoff, pending_handoff
+
+    town, rig = make_town(tmp_path)
+    bead = new_bead(rig, "A long job")
+    result = sling(town, bead, rig.name)
+    # First session: primes, leaves a note for its successor, hands off.
+    brain.add(r"topic: assigned|• assigned", Shell("gt prime --hook"),
+              Shell("gt handoff -m 'context is full; carry on with the README'"),
+              Say("PREDECESSOR-SAYS-GOODBYE: handing off now."))
+    # Its successor: primes (finds the same hook) and reports.
+    brain.add(r"• handoff", Shell("gt prime --hook"), Say("SUCCESSOR: picked up my hook."))
+    mgr = SessionManager(town.root)
+    await mgr.start()
+    try:
+        first = await mgr.spawn(agent_spec(town, result.agent, "claude", Path(result.worktree), fake_model.url,
+                                           beacon=beacon(result.agent, rig.name, "mayor/", time.time())))
+        marker = await wait_until(lambda: pending_handoff(town, result.agent), 30, "the handoff marker")
+        await wait_until(lambda: "PREDECESSOR-SAYS-GOODBYE" in first.screen.text(), 20, "the goodbye on screen")
+        # What the session manager does on a handoff marker (done here by the test: see the report).
+        second = await mgr.restart(result.agent, beacon=beacon(result.agent, rig.name, result.agent, time.time(),
+                                                               topic="handoff"))
+        clear_handoff(town, result.agent)
+        assert second.id != first.id and not first.alive
+        await wait_until(lambda: "SUCCESSOR: picked up my hook" in second.screen.text(), 30, "the successor's report")
+    finally:
+        await mgr.close()
+    primes = [r for r in fake_model.requests if r["conv"] and r["conv"]["has_tools"] and r["conv"]["turn"] == 1
+              and "• handoff" in r["conv"]["prompt"]]
+    assert primes and bead in " ".join(primes[-1]["conv"]["tool_results"]), "the successor's gt prime shows the hook"
+    assert "carry on with the README" in str(marker)
+    out = subprocess.run([sys.executable, "-m", "gastown_tui.cli", "seance", result.agent, "--session", first.id],
+                         capture_output=True, text=True, env={**__import__("os").environ, "GT_TOWN": str(town.root)},
+                         cwd=town.root)
+    assert out.returncode == 0, out.stderr
+    assert "PREDECESSOR-SAYS-GOODBYE" in out.stdout, out.stdout[-2000:]
+    print(f"\n  seance of {first.id}:\n" + "\n".join(out.stdout.splitlines()[-6:]))
