@@ -19,6 +19,12 @@ from __future__ import annotations
 import bisect
 import json
 
+from gastown_tui.beads.timestamps import to_ns_or as _ns
+
+
+def to_ns(text: str) -> int:
+    return _ns(text, 0)
+
 BLOCKING_TYPES = frozenset({"blocks", "parent-child", "conditional-blocks", "waits-for"})
 NOT_BLOCKING_STATUSES = frozenset({"closed", "pinned", "tombstone"})
 FAILURE_KEYWORDS = (
@@ -68,7 +74,7 @@ class BlockedIndex:
         self.dependents: dict[str, set[str]] = {}   # target -> beads with blocks/conditional-blocks on it
         self.waiters: dict[str, set[str]] = {}      # spawner -> beads with waits-for on it
         self.dotted: dict[str, set[str]] = {}       # head -> dotted ids without a parent-child edge
-        self.workable: dict[str, dict] = {}
+        self.workable: dict[str, tuple[dict, int]] = {}   # id -> (record, created_at in ns)
         self.deferred: dict[str, dict] = {}
         self.direct: dict[str, list[str]] = {}
         self.blockers: dict[str, list[str]] = {}
@@ -82,20 +88,36 @@ class BlockedIndex:
 
     # ---- structure -----------------------------------------------------------------------
     def _link(self, rid: str, rec: dict) -> None:
-        if not _live(rec):
+        status = rec.get("status")
+        if status == "tombstone":
             return
         edge_parent = None
-        targets: list[str] = []
-        spawners: list[str] = []
-        for dep in rec.get("dependencies") or ():
-            kind = dep.get("type")
-            if kind == "parent-child":
-                if edge_parent is None:
-                    edge_parent = dep.get("depends_on_id")
-            elif kind == "blocks" or kind == "conditional-blocks":
-                targets.append(dep.get("depends_on_id") or "")
-            elif kind == "waits-for":
-                spawners.append(gate_of(dep)[1] or dep.get("depends_on_id") or "")
+        targets = spawners = None
+        deps = rec.get("dependencies")
+        if deps:
+            for dep in deps:
+                kind = dep.get("type")
+                if kind == "parent-child":
+                    if edge_parent is None:
+                        edge_parent = dep.get("depends_on_id")
+                elif kind == "blocks" or kind == "conditional-blocks":
+                    t = dep.get("depends_on_id") or ""
+                    if targets is None:
+                        targets = [t]
+                    else:
+                        targets.append(t)
+                    s = self.dependents.get(t)
+                    if s is None:
+                        self.dependents[t] = {rid}
+                    else:
+                        s.add(rid)
+                elif kind == "waits-for":
+                    sp = gate_of(dep)[1] or dep.get("depends_on_id") or ""
+                    if spawners is None:
+                        spawners = [sp]
+                    else:
+                        spawners.append(sp)
+                    self.waiters.setdefault(sp, set()).add(rid)
         head = None
         parent = edge_parent
         if parent is None and "." in rid:
@@ -112,16 +134,10 @@ class BlockedIndex:
                 kids.append(rid)
             else:
                 bisect.insort(kids, rid)
-        for t in targets:
-            s = self.dependents.get(t)
-            if s is None:
-                self.dependents[t] = {rid}
-            else:
-                s.add(rid)
-        for sp in spawners:
-            self.waiters.setdefault(sp, set()).add(rid)
-        if is_workable(rec):
-            self.workable[rid] = rec
+        if (status is None or status == "open" or status == "in_progress") and not (
+                rec.get("pinned") or rec.get("is_template") or rec.get("issue_type") in EXCLUDED_TYPES):
+            created = rec.get("created_at")
+            self.workable[rid] = (rec, to_ns(created) if created else 0)
         if rec.get("defer_until"):
             self.deferred[rid] = rec
         self._facts[rid] = (parent, head, targets, spawners)
@@ -146,13 +162,13 @@ class BlockedIndex:
                 waiting.discard(rid)
                 if not waiting:
                     del self.dotted[head]
-        for t in targets:
+        for t in targets or ():
             s = self.dependents.get(t)
             if s is not None:
                 s.discard(rid)
                 if not s:
                     del self.dependents[t]
-        for sp in spawners:
+        for sp in spawners or ():
             s = self.waiters.get(sp)
             if s is not None:
                 s.discard(rid)

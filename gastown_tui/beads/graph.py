@@ -25,13 +25,13 @@ def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unass
     blocked = index.blockers
     hidden = index.deferred_now(now) if index.deferred else ()
     labels = [label] if isinstance(label, str) else list(label or ())
-    records = index.records
     out = []
     if scope is None:
         items = index.workable.values()
     else:
-        items = [records[k] for k in scope if k in records and is_workable(records[k])]
-    for rec in items:
+        items = [index.workable[k] for k in scope if k in index.workable]
+    for pair in items:
+        rec = pair[0]
         rid = rec["id"]
         if rid in blocked:
             continue
@@ -49,26 +49,29 @@ def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unass
                 continue
         if hidden and rid in hidden:
             continue
-        out.append(rec)
+        out.append(pair)
     key = _sort_key(sort, now)
     if limit and limit < len(out):
-        return heapq.nsmallest(limit, out, key=key)
-    out.sort(key=key)
-    return out
+        out = heapq.nsmallest(limit, out, key=key)
+    else:
+        out.sort(key=key)
+    return [pair[0] for pair in out]
 
 
 def _sort_key(sort: str, now: int):
+    """Key over (record, created_at ns) pairs."""
     if sort == "priority":
-        def key(r):
-            return (_prio(r), -to_ns_or(r.get("created_at")), r["id"])
+        def key(pair):
+            r = pair[0]
+            return (_prio(r), -pair[1], r["id"])
     elif sort == "oldest":
-        def key(r):
-            return (to_ns_or(r.get("created_at")), r["id"])
+        def key(pair):
+            return (pair[1], pair[0]["id"])
     elif sort == "hybrid":
         cutoff = now - RECENT_NS
 
-        def key(r):
-            created = to_ns_or(r.get("created_at"))
+        def key(pair):
+            r, created = pair
             if created >= cutoff:
                 return (0, _prio(r), created, r["id"])
             return (1, 0, created, r["id"])

@@ -9,13 +9,13 @@ where they were. When an id appears several times the version with the latest
 """
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gastown_tui.beads.atomic import atomic_write, signature
 from gastown_tui.beads.codec import decode, encode
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
+from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.timestamps import to_ns_or
 
 
@@ -98,19 +98,8 @@ class JsonlFile:
             # Lenient (doctor): keep the bytes (surrogate-escaped) so quarantine can move them verbatim.
             text = data.decode("utf-8", "surrogateescape")
             escaped = True
-        # Hundreds of thousands of new dicts would trigger the cycle collector over and over
-        # (it doubles the parse time); JSON records hold no cycles, so pause it while parsing.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             self._parse(text, strict, escaped)
-        finally:
-            # Move the new records straight to the oldest generation (freeze + unfreeze is
-            # a constant-time splice), so the next young collections do not walk them all.
-            gc.freeze()
-            gc.unfreeze()
-            if was_enabled:
-                gc.enable()
         self.signature = sig
         self.loaded = True
         return self.report

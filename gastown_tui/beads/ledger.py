@@ -15,6 +15,7 @@ from gastown_tui.beads import graph, ids, validate
 from gastown_tui.beads.atomic import FileLock
 from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read_config
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
+from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.jsonl import JsonlFile
 from gastown_tui.beads.mutations import MutationsMixin
 from gastown_tui.beads.timestamps import now
@@ -270,7 +271,8 @@ class Ledger(MutationsMixin):
             records = dict(self._main.records)
             if self._wisps.loaded:
                 records.update(self._wisps.records)
-            self._index = graph.BlockedIndex(records)
+            with gc_paused():
+                self._index = graph.BlockedIndex(records)
             self._index_has_wisps = self._wisps.loaded
         return self._index
 
@@ -281,8 +283,9 @@ class Ledger(MutationsMixin):
         index = self.blocked_index(wisps=wisps)
         if parent is not None and parent not in index.records:
             raise self._missing(parent)
-        return graph.ready(index.records, index, assignee=assignee, unassigned=unassigned, label=label,
-                           parent=parent, limit=limit, sort=sort, include_ephemeral=include_ephemeral)
+        with gc_paused():
+            return graph.ready(index.records, index, assignee=assignee, unassigned=unassigned, label=label,
+                               parent=parent, limit=limit, sort=sort, include_ephemeral=include_ephemeral)
 
     # ---- models --------------------------------------------------------------------------
     def get(self, bead_id: str):
