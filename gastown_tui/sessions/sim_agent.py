@@ -153,7 +153,8 @@ class SimAgent:
                 self.worker = None
                 self.live.working = False
                 if extra == "ok":
-                    self.log(f"✓ {text}", "tool")
+                    if text:
+                        self.log(f"✓ {text}", "tool")
                     self.set_status("idle")
                 elif extra == "interrupted":
                     self.log(f"⎿ {text}", "warn")

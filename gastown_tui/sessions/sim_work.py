@@ -68,7 +68,7 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
     hook = prime.hook
     if not hook:
         report.log("  ⎿ nothing on my hook — waiting for work", "dim")
-        return "nothing on the hook"
+        return ""
     hook_id = _hook_id(hook)
     report.log(f"  ⎿ hooked: {hook_id} {hook.get('title', '')}", "dim")
     retry = is_retry(town, hook, report)
