@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -30,12 +31,20 @@ def sh(cwd, *args):
     subprocess.run(args, cwd=cwd, check=True, capture_output=True)
 
 
-def timed(argv, cwd, env, runs):
-    times = []
+CPU: dict[int, list[float]] = {}   # id(times list) -> CPU seconds (user + system) of each run
+
+
+def timed(argv, cwd, env, runs, into=None):
+    """Wall times of RUNS whole-process runs; their CPU times are kept in CPU[id(list)]."""
+    times = [] if into is None else into
+    cpu = CPU.setdefault(id(times), [])
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
         times.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} failed: {proc.stderr.strip()}")
     return times
@@ -90,7 +99,7 @@ def main() -> int:
     sling_times = []
     slung = []
     for bead in free[: args.runs]:
-        sling_times += timed(gastown + ["sling", bead, "calc", "--json"], town.root, env, 1)
+        timed(gastown + ["sling", bead, "calc", "--json"], town.root, env, 1, into=sling_times)
         slung.append(bead)
     import json
 
@@ -106,13 +115,19 @@ def main() -> int:
         return f"{statistics.median(v) * 1000:7.1f} ms"
 
     r = statistics.median(ref)
-    print(f"town: rig ledger {args.beads:,} beads ({size / 1e6:.1f} MB), {len(slung)} polecats, {args.runs} runs each")
-    print(f"  reference  gastown --version          median {ms(ref)}")
+    load = os.getloadavg()[0]
+    print(f"town: rig ledger {args.beads:,} beads ({size / 1e6:.1f} MB), {len(slung)} polecats, {args.runs} runs each; "
+          f"load average {load:.1f} on {os.cpu_count()} CPUs")
+    print(f"  reference  gastown --version          median {ms(ref)} wall, {ms(CPU[id(ref)])} CPU")
     for label, vals, target in (("gastown prime --json", prime_json, 0.300), ("gastown prime", prime_text, 0.300),
                                 ("gastown sling BEAD RIG", sling_times, 1.0)):
         med = statistics.median(vals)
         verdict = "ok" if med <= target else "OVER TARGET"
-        print(f"  {label:<32} median {ms(vals)}  (x{med / r:.1f} reference; target <= {target * 1000:.0f} ms: {verdict})")
+        print(f"  {label:<32} median {ms(vals)} wall, {ms(CPU[id(vals)])} CPU  (x{med / r:.1f} reference; "
+              f"target <= {target * 1000:.0f} ms wall: {verdict})")
+    if load > (os.cpu_count() or 1):
+        print(f"  note: the machine is loaded (load {load:.1f}); wall times include waiting for a CPU, "
+              f"CPU times do not")
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
