@@ -87,16 +87,17 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
         source = parts[2].split("@")[0] if len(parts) == 3 else branch
     source_ledger = ledger_for_id(town, hook.id) if hook else ledger
     convoy = parse_fields(hook.description).get("convoy_id") if hook else None
-    mr = create_mr(town, ledger, rig.name, source=source, branch=branch, target=target, commit_sha=sha,
-                   worker=address, agent_bead=agent_bead_id(town, address),
-                   priority=hook.priority if hook else 2, convoy_id=convoy, actor=address)
-    if hook is not None:
-        with source_ledger.transaction():
+    # The MR, the source bead and the agent bead change together (one write per ledger) or not at all.
+    with ledger.transaction(), source_ledger.transaction():
+        mr = create_mr(town, ledger, rig.name, source=source, branch=branch, target=target, commit_sha=sha,
+                       worker=address, agent_bead=agent_bead_id(town, address),
+                       priority=hook.priority if hook else 2, convoy_id=convoy, actor=address)
+        if hook is not None:
             cur = source_ledger.get(hook.id)
             source_ledger.update(hook.id, status="in_progress", actor=address,
                                  description=set_fields(cur.description, mr_id=mr.id, branch=branch))
-    set_agent_state(town, address, "done", hook=None, exit_type="COMPLETED", mr_id=mr.id, branch=branch,
-                    active_mr=mr.id)
+        set_agent_state(town, address, "done", hook=None, exit_type="COMPLETED", mr_id=mr.id, branch=branch,
+                        active_mr=mr.id)
     append_event(town.events_path, "done", address, agent=address, bead=source, branch=branch, commit=sha,
                  mr=mr.id, commits=len(ahead))
     if hook is not None:
