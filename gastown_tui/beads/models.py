@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gastown_tui.beads.codec import canonical
 
@@ -115,7 +115,15 @@ class Issue(_Record):
     @classmethod
     def from_record(cls, record: dict) -> "Issue":
         """A model of a stored record (the legacy `wisp: true` flag reads as ephemeral)."""
-        issue = cls.model_validate(record)
+        try:
+            issue = cls.model_validate(record)
+        except ValidationError as exc:
+            from gastown_tui.beads.errors import LedgerError
+
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first.get("loc", ()))
+            raise LedgerError(f"bead {record.get('id')!r}: field {where!r}: {first.get('msg')} "
+                              f"(value {first.get('input')!r})") from None
         if record.get("wisp") is True and not record.get("ephemeral"):
             object.__setattr__(issue, "ephemeral", True)
         return issue

@@ -86,6 +86,12 @@ class MutationsMixin:
         extra = self._check_fields({k: v for k, v in fields.items() if v is not None})
         actor = self._actor(actor)
         with self.transaction():
+            if id is not None and parent is None:
+                head = ids.parent_of(id)
+                if head is not None and self._locate(head)[1] is not None:
+                    parent = head
+            if parent is not None and self._locate(parent)[0] is self._wisps and self._wisps.loaded:
+                ephemeral = True            # a wisp's children are wisps too
             store = self._wstore() if ephemeral else self._main
             ts = now()
             if id is not None:
@@ -93,11 +99,8 @@ class MutationsMixin:
                     raise ValidationError(f"bad id {id!r}: use <prefix>-<name>, e.g. {self.prefix}-abc")
                 if self._locate(id)[1] is not None:
                     raise LedgerError(f"bead {id} already exists")
-                head = ids.parent_of(id)
-                if head is not None and ids.depth(id) > ids.MAX_DEPTH:
+                if ids.depth(id) > ids.MAX_DEPTH:
                     raise ValidationError(f"{id} is more than {ids.MAX_DEPTH} levels deep")
-                if head is not None and parent is None and self._locate(head)[1] is not None:
-                    parent = head
                 new_id = id
             elif parent is not None:
                 self._need(parent)

@@ -199,3 +199,23 @@ def test_timestamps():
     assert format_ns(1_700_000_000_000_000_000) == "2023-11-14T22:13:20Z"
     with pytest.raises(ValueError):
         to_ns("yesterday")
+
+
+def test_children_of_a_wisp_are_wisps(ledger):
+    root = ledger.create("patrol", infix="wisp", ephemeral=True)
+    kid = ledger.create("step", parent=root.id)
+    named = ledger.create("named", id=f"{root.id}.check")
+    assert kid.ephemeral and named.ephemeral
+    assert ledger.path.read_text() == ""
+
+
+def test_a_record_the_model_cannot_read_is_a_clear_error(tmp_path):
+    beads = tmp_path / ".beads"
+    Ledger.init(beads, "bd")
+    (beads / "issues.jsonl").write_text(json.dumps({"id": "bd-x", "title": "t", "priority": "urgent",
+                                                    "created_at": "2026-01-01T00:00:00Z",
+                                                    "updated_at": "2026-01-01T00:00:00Z"}) + "\n")
+    ledger = Ledger.open(beads)
+    assert ledger.raw("bd-x")["priority"] == "urgent"          # kept as it is
+    with pytest.raises(LedgerError, match="bead 'bd-x': field 'priority'"):
+        ledger.get("bd-x")
