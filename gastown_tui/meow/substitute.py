@@ -208,12 +208,9 @@ class Condition:
     def __init__(self, source: str):
         self.source = source
         self.negate = False
-        match = None
-        # Split on the operator outside of {{ }} (the arithmetic inside braces has no comparison ops).
+        # The arithmetic inside {{ }} has no comparison operators, so the first one found splits it.
         stripped = source.strip()
-        m = CONDITION_RE.match(stripped)
-        if m and "{{" not in m.group(2):
-            match = m
+        match = CONDITION_RE.match(stripped)
         if match:
             self.left, self.op, self.right = Text(match.group(1)), match.group(2), Text(match.group(3))
         else:
