@@ -63,13 +63,16 @@ def infer_agent(town: Town, cwd: Path) -> str | None:
 
 
 def resolve_agent(town: Town, agent: str | None, cwd: Path | None = None, env: dict | None = None) -> str:
-    from gastown_tui.town.agents import parse
+    """The acting agent's canonical address: AGENT, else GT_AGENT, else the agent whose folder CWD is in.
+
+    An address the town does not know is refused, naming the nearest known ones."""
+    from gastown_tui.town.agents import resolve_address
 
     env = os.environ if env is None else env
     agent = agent or env.get("GT_AGENT") or infer_agent(town, cwd or Path.cwd())
     if not agent:
         raise UserError("who is asking? set GT_AGENT, pass --agent ADDRESS, or run inside an agent's folder")
-    return str(parse(agent))
+    return resolve_address(town, agent)
 
 
 def prime_info(town: Town, address: str) -> dict:

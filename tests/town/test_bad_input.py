@@ -243,3 +243,10 @@ def test_sling_bead_already_submitted_by_another_polecat_refuses(slung):
     gastown("done", cwd=res.worktree)
     proc = gastown("sling", res.bead, "calc", cwd=town.root, check=False)
     assert proc.returncode == 1 and f"in progress by {res.agent}" in proc.stderr
+
+
+def test_prime_for_unknown_agent_names_nearest(town, rig):
+    proc = gastown("prime", "--agent", "calc/witnes", cwd=town.root, check=False)
+    assert proc.returncode == 1 and "unknown address 'calc/witnes'" in proc.stderr and "calc/witness" in proc.stderr
+    proc = gastown("prime", cwd=town.root, env={"GT_AGENT": "calc/polecats/ghost"}, check=False)
+    assert proc.returncode == 1 and "unknown address 'calc/polecats/ghost'" in proc.stderr
