@@ -49,6 +49,17 @@ def format_record(record) -> str | None:
     return f"{stamp} {record.patrol:<18} " + "; ".join(parts)
 
 
+def format_session_event(event) -> str | None:
+    """One log line for a session starting or ending (state changes are too many to log)."""
+    kind = type(event).__name__
+    stamp = time.strftime("%H:%M:%S")
+    if kind == "SessionStarted":
+        return f"{stamp} session            {event.agent} started (pid {event.pid})"
+    if kind == "SessionExited":
+        return f"{stamp} session            {event.agent} exited ({event.exit_status})"
+    return None
+
+
 def convoy_landed(town, convoy_id: str) -> bool:
     from gastown_tui.town.convoys import get_convoy
 
@@ -64,7 +75,10 @@ async def _chaos_strike(rt: TownRuntime, chaos: Chaos, rng: random.Random, log: 
         os.kill(victim.pid, signal.SIGKILL)
         what = "kill -9"
     else:
-        await rt.sessions.restart(victim.agent)
+        async with rt.actions.agent_lock(victim.agent):  # never two restarts of one agent at once
+            if not victim.alive:
+                return
+            await rt.sessions.restart(victim.agent)
         what = "restart"
     chaos.strikes.append({"at": time.time(), "what": what, "agent": victim.agent})
     log(f"{time.strftime('%H:%M:%S')} chaos              {what} {victim.agent}")
@@ -82,6 +96,7 @@ async def run_factory(town_root: Path, *, convoy: str | None = None, timeout: fl
         except (NotImplementedError, RuntimeError, ValueError):
             pass
     rt.runner.subscribe(lambda r: (line := format_record(r)) and log(line))
+    rt.sessions.add_listener(lambda e: (line := format_session_event(e)) and log(line))
     start = time.monotonic()
     rng = random.Random(chaos.seed) if chaos else None
     next_strike = start + (chaos.every if chaos else 0)

@@ -33,6 +33,14 @@ class Actions:
         self.wake = wake or (lambda name: None)
         self.ensure_patrol = ensure_patrol
         self.restart_deacon = restart_deacon
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def agent_lock(self, address: str) -> asyncio.Lock:
+        """One session operation per agent at a time (start/restart/stop), whoever asks (use on the loop)."""
+        lock = self._locks.get(address)
+        if lock is None:
+            lock = self._locks[address] = asyncio.Lock()
+        return lock
 
     def apply(self, d: Decision, actor: str) -> Decision:
         method = getattr(self, f"do_{d.kind}", None)
@@ -80,14 +88,15 @@ class Actions:
         address = d.target
 
         async def go():
-            existing = self.sessions.get(address)
-            if existing is not None and existing.alive:
-                return "already running"
-            if existing is not None:
-                await self.sessions.restart(address, beacon=beacon)
-                return "restarted"
-            await self.sessions.spawn(self._spec(address, beacon))
-            return "started"
+            async with self.agent_lock(address):
+                existing = self.sessions.get(address)
+                if existing is not None and existing.alive:
+                    return "already running"
+                if existing is not None:
+                    await self.sessions.restart(address, beacon=beacon)
+                    return "restarted"
+                await self.sessions.spawn(self._spec(address, beacon))
+                return "started"
 
         d.detail["result"] = self._await(go)
 
@@ -97,20 +106,29 @@ class Actions:
         address = d.target
 
         async def go():
-            existing = self.sessions.get(address)
             import time
 
-            text = beacon(address, address.split("/", 1)[0], actor, time.time(), topic="restart")
-            if existing is None:
-                await self.sessions.spawn(self._spec(address, text))
-                return "started"
-            await self.sessions.restart(address, beacon=text)
-            return "restarted"
+            async with self.agent_lock(address):
+                existing = self.sessions.get(address)
+                text = beacon(address, address.split("/", 1)[0], actor, time.time(), topic="restart")
+                if existing is None:
+                    await self.sessions.spawn(self._spec(address, text))
+                    return "started"
+                if existing.alive and d.detail.get("why") == "dead":
+                    return "already running again"  # someone restarted it since the decision
+                await self.sessions.restart(address, beacon=text)
+                return "restarted"
 
         d.detail["result"] = self._await(go)
 
     def do_stop_session(self, d: Decision, actor: str) -> None:
-        self._await(lambda: self.sessions.stop(d.target))
+        async def go():
+            async with self.agent_lock(d.target):
+                s = self.sessions.get(d.target)
+                if s is not None and s.alive:
+                    await self.sessions.stop(d.target)
+
+        self._await(go)
 
     def do_nudge(self, d: Decision, actor: str) -> None:
         from gastown_tui.town.nudges import enqueue
