@@ -50,6 +50,9 @@ def install_town(path: Path, name: str | None = None, owner: str | None = None) 
             write_atomic(gi, GITIGNORE)
         if not (root / "CLAUDE.md").exists():
             write_atomic(root / "CLAUDE.md", CLAUDE_MD)
+        from gastown_tui.town.shims import write_shims
+
+        write_shims(town.shims_dir)            # gt and bd for every agent's PATH
         for addr in ("mayor/", "deacon/", "boot"):
             ensure_agent_bead(town, addr)
         try:

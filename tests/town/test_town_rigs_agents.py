@@ -13,7 +13,7 @@ from town_testkit import commit_in, gastown, sh
 def test_install_layout_and_find_from_below_or_gt_town(town, tmp_path):
     root = town.root
     for path in ("mayor/town.json", "mayor/rigs.json", "settings/config.json", ".beads/issues.jsonl",
-                 ".events.jsonl", "formulas", ".runtime"):
+                 ".events.jsonl", "formulas", ".runtime", ".runtime/shims/gt", ".runtime/shims/bd"):
         assert (root / path).exists(), path
     assert json.loads((root / "mayor" / "town.json").read_text())["type"] == "town"
     assert ".runtime/" in (root / ".gitignore").read_text()
