@@ -49,7 +49,7 @@ def now_ts() -> str:
 def append_event(path: Path, type: str, actor: str, /, visibility: str = "feed", **payload) -> Event:
     """Appends one event line to PATH (the town's .events.jsonl) and returns it."""
     event = Event(ts=now_ts(), type=type, actor=actor or "unknown", payload=payload, visibility=visibility)
-    line = (json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    line = (json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
