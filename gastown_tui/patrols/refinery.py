@@ -13,7 +13,9 @@ rebasing -> testing -> merged, in the Refinery's own worktree (vcs/merge.py):
 - branch gone: the MR is `failed` and handled like a red gate (the polecat can
   resubmit); with no polecat either, it is escalated (the work may be lost).
 
-A rig whose `merge_queue.require_approval` is true merges only MRs the Overseer
+With `merge_queue.push_remote` (e.g. "origin") the target is also pushed from the
+rig's repo to that remote after each merge (a rejection is escalated; the merge
+stands). A rig whose `merge_queue.require_approval` is true merges only MRs the Overseer
 approved (`approve`). `approve` and `send_back` are what the app's merge queue
 calls; they change the ledger at once and the next Refinery run acts on them.
 Nothing is deleted here: branches are the dogs' business, once on the target.
@@ -280,6 +282,8 @@ class Refinery(Patrol):
                               gate_timeout=float(mq.get("gate_timeout", 900)))
         detail = {"mr": mr.id, "branch": mr.branch, "result": result.status}
         if result.status == MERGED:
+            if mq.get("push_remote") and not result.already:
+                detail["pushed"] = self._push_upstream(rig, target, mq["push_remote"])
             return self._merged(mr, result, detail)
         if result.status == CONFLICT:
             keep_branch_head(rig.repo, mr.branch, mr.id)
@@ -306,6 +310,19 @@ class Refinery(Patrol):
         # a git error in the Refinery's own worktree: leave the MR queued and try again next run
         set_mr_state(self.town, mr.id, "queued", actor=self.actor, note=f"merge attempt failed: {result.message}")
         raise RuntimeError(f"merging {mr.id} failed: {result.message}")
+
+    def _push_upstream(self, rig, target: str, remote: str) -> str:
+        """Pushes the target to the rig repo's upstream remote (merge_queue.push_remote); escalates a rejection.
+        The merge itself stands: the rig's repo is the town's source of truth."""
+        proc = subprocess.run(["git", "push", "--quiet", remote, f"{target}:{target}"], cwd=rig.repo,
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            return "ok"
+        err = (proc.stderr or proc.stdout).strip()
+        escalate(self.town, f"push of {rig.name}/{target} to {remote} was rejected",
+                 f"The Refinery merged into {target} in the rig's repo, but `git push {remote} {target}` "
+                 f"failed:\n\n{err}", source=self.actor, severity="medium")
+        return f"rejected: {err.splitlines()[-1] if err else '?'}"
 
     def _merged(self, mr, result, detail: dict) -> Decision:
         from gastown_tui.town.convoys import land_ready_convoys

@@ -164,3 +164,14 @@ def test_resling_gives_the_work_to_a_new_polecat_and_keeps_the_old_branch(tmp_pa
     assert run(Refinery(town, rig.name)).did == []  # nothing queued until the new polecat submits
     with pytest.raises(UserError, match="already superseded"):
         resling(town, mr.id, rig.name)
+
+
+def test_push_remote_sends_each_merge_upstream(tmp_path):
+    town, rig = make_town(tmp_path, merge_queue={"push_remote": "upstream"})
+    upstream = tmp_path / "upstream.git"
+    git(tmp_path, "clone", "-q", "--bare", str(rig.repo), str(upstream))
+    git(rig.repo, "remote", "add", "upstream", str(upstream))
+    submit(town, rig, "ship it", {"textkit/up.py": "UP = 1\n"})
+    report = run(Refinery(town, rig.name))
+    assert report.did[0].detail["pushed"] == "ok"
+    assert git(upstream, "rev-parse", "main") == git(rig.repo, "rev-parse", "main")
