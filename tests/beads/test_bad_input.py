@@ -6,7 +6,7 @@ import json
 import pytest
 
 from gastown_tui.beads import Ledger, MalformedLedger
-from beads.bdrun import bd, bd_json
+from .bdrun import bd, bd_json
 
 GOOD = ('{"id":"bd-a1","title":"fine","status":"open","priority":2,"issue_type":"task",'
         '"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}')

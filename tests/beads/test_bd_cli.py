@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from beads.bdrun import bd, bd_json
+from .bdrun import bd, bd_json
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 
 from gastown_tui.beads import Ledger, ValidationError
 from gastown_tui.beads import ids
-from conftest import shared_path
 
 HASH_ID = re.compile(r"^(?P<prefix>.+)-(?P<hash>[0-9a-z]{3,8})$")
 
@@ -33,15 +32,15 @@ def reproduced(path) -> tuple[int, int, list[str]]:
     return ok, tried, examples
 
 
-def test_hash_algorithm_reproduces_at_least_300_real_ids():
+def test_hash_algorithm_reproduces_at_least_300_real_ids(ledger_file):
     total = 0
     for name in ("beads__00eb13a9.jsonl", "gastown__16df2a83.jsonl"):
-        ok, tried, examples = reproduced(shared_path("ledgers", name))
+        ok, tried, examples = reproduced(ledger_file(name))
         assert ok >= 300, (name, ok, tried)
         total += ok
     assert total >= 1300
     # A known one from the reference notes: bd-03ze8 by beads/crew/grip, nonce 0.
-    rec = next(json.loads(x) for x in shared_path("ledgers", "beads__00eb13a9.jsonl").read_text().splitlines()
+    rec = next(json.loads(x) for x in ledger_file("beads__00eb13a9.jsonl").read_text().splitlines()
                if x.startswith('{"id":"bd-03ze8"'))
     assert ids.hash_suffix(rec["title"], rec.get("description", ""), rec["created_by"], rec["created_at"], 0, 5) \
         == "03ze8"

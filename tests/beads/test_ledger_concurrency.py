@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from gastown_tui.beads import Ledger
-from beads.bdrun import bd, bd_cmd, bd_json
-from conftest import shared_path
+from .bdrun import bd, bd_cmd, bd_json
 
 
 def _shell_loop(commands: list[list[str]]) -> str:
@@ -68,11 +67,11 @@ while True:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_write_leaves_the_state_before_or_after(tmp_path):
+def test_sigkill_mid_write_leaves_the_state_before_or_after(tmp_path, ledger_file):
     beads = tmp_path / ".beads"
     beads.mkdir()
     path = beads / "issues.jsonl"
-    shutil.copyfile(shared_path("ledgers", "beads__00eb13a9.jsonl"), path)   # 4 MB: a real write window
+    shutil.copyfile(ledger_file("beads__00eb13a9.jsonl"), path)   # 4 MB: a real write window
     baseline = path.read_text(encoding="utf-8").split("\n")
     target = json.loads(baseline[100])["id"]
     rng = random.Random(7)

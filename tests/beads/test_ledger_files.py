@@ -9,7 +9,6 @@ import pytest
 from gastown_tui.beads import Ledger
 from gastown_tui.beads.codec import decode, encode
 from gastown_tui.beads.timestamps import to_ns
-from conftest import shared_path
 
 LEDGERS = [
     "beads__00eb13a9.jsonl",
@@ -42,8 +41,8 @@ def plain_reading(path) -> dict[str, dict]:
 
 
 @pytest.fixture(params=LEDGERS)
-def ledger_copy(request, tmp_path):
-    src = shared_path("ledgers", request.param)
+def ledger_copy(request, tmp_path, ledger_file):
+    src = ledger_file(request.param)
     beads = tmp_path / ".beads"
     beads.mkdir()
     dst = beads / "issues.jsonl"
@@ -91,14 +90,14 @@ def test_updating_one_bead_changes_exactly_that_line(ledger_copy):
     assert ", " not in new_line[:40]                      # compact, whatever the file's style was
 
 
-def test_go_written_lines_are_reproduced_by_the_canonical_encoder():
-    path = shared_path("ledgers", "beads__00eb13a9.jsonl")
+def test_go_written_lines_are_reproduced_by_the_canonical_encoder(ledger_file):
+    path = ledger_file("beads__00eb13a9.jsonl")
     lines = path.read_text(encoding="utf-8").splitlines()
     assert sum(encode(decode(line)) == line for line in lines) == len(lines) == 5722
 
 
-def test_duplicates_in_the_dirty_ledger_are_resolved_and_reported():
-    path = shared_path("ledgers", "beads__9c06d1c7.jsonl")
+def test_duplicates_in_the_dirty_ledger_are_resolved_and_reported(ledger_file):
+    path = ledger_file("beads__9c06d1c7.jsonl")
     ledger = Ledger.open(path)
     dups = ledger.report.duplicates
     assert len(dups) == 149
@@ -109,17 +108,17 @@ def test_duplicates_in_the_dirty_ledger_are_resolved_and_reported():
     assert "149 ids on several lines" in ledger.report.summary()
 
 
-def test_quirks_of_each_generation_are_read(tmp_path):
+def test_quirks_of_each_generation_are_read(tmp_path, ledger_file):
     # Missing priority reads as 0 (beads__9c06d1c7 has 89 such lines).
-    ledger = Ledger.open(shared_path("ledgers", "beads__9c06d1c7.jsonl"))
-    raw = [json.loads(x) for x in shared_path("ledgers", "beads__9c06d1c7.jsonl").read_text().splitlines()]
+    ledger = Ledger.open(ledger_file("beads__9c06d1c7.jsonl"))
+    raw = [json.loads(x) for x in ledger_file("beads__9c06d1c7.jsonl").read_text().splitlines()]
     no_prio = next(r["id"] for r in raw if "priority" not in r and r.get("status") != "tombstone")
     assert ledger.get(no_prio).priority == 0
     # Integer comment ids (beads_rust), Dolt-era computed counts kept as unknown fields.
-    fl = Ledger.open(shared_path("ledgers", "frankenlibc__81ec3965.jsonl"))
+    fl = Ledger.open(ledger_file("frankenlibc__81ec3965.jsonl"))
     with_comments = next(i for i in fl.all() if i.comments)
     assert isinstance(with_comments.comments[0].id, int)
-    dolt = Ledger.open(shared_path("ledgers", "gastown__4ae4598c.jsonl"))
+    dolt = Ledger.open(ledger_file("gastown__4ae4598c.jsonl"))
     issue = dolt.all()[0]
     assert "dependency_count" in issue.model_extra
     # Leaked wisps in an export are recognised as ephemeral.

@@ -8,7 +8,6 @@ import pytest
 from gastown_tui.beads import CycleError, Ledger
 from gastown_tui.beads import graph
 from gastown_tui.beads.timestamps import format_ns, now_ns
-from conftest import shared_path
 
 
 @pytest.fixture
@@ -172,8 +171,8 @@ def test_claim_is_exclusive(ledger):
     assert ledger.claim_next("bob") is None
 
 
-def test_ready_on_a_real_ledger_matches_a_direct_reading():
-    path = shared_path("ledgers", "beads__00eb13a9.jsonl")
+def test_ready_on_a_real_ledger_matches_a_direct_reading(ledger_file):
+    path = ledger_file("beads__00eb13a9.jsonl")
     ledger = Ledger.open(path)
     recs = {json.loads(x)["id"]: json.loads(x) for x in path.read_text().splitlines()}
     ready = ledger.raw_ready(limit=None)
