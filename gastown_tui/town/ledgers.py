@@ -1,27 +1,32 @@
 """Which ledger holds a bead: the town's (`hq-`) or a rig's (its own prefix).
 
 Ids are routed by prefix, as Beads' routes.jsonl does. Ledger objects are
-cached per process (the ledger reloads itself when its file changes).
+cached per thread (a Ledger is not thread-safe; each reloads itself when its
+file changes, and their file locks keep threads apart as they do processes).
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from gastown_tui.errors import nearest, NotFound
 from gastown_tui.town.layout import Town
 
 TOWN_PREFIX = "hq"
-_CACHE: dict[Path, object] = {}
+_LOCAL = threading.local()
 
 
 def open_ledger(beads_dir: Path):
     from gastown_tui.beads import Ledger
 
     beads_dir = Path(beads_dir)
-    ledger = _CACHE.get(beads_dir)
+    cache = getattr(_LOCAL, "ledgers", None)
+    if cache is None:
+        cache = _LOCAL.ledgers = {}
+    ledger = cache.get(beads_dir)
     if ledger is None:
         ledger = Ledger.open(beads_dir)
-        _CACHE[beads_dir] = ledger
+        cache[beads_dir] = ledger
     return ledger
 
 

@@ -157,3 +157,18 @@ def test_prime_molecule_view_matches_meow_on_the_whole_ledger(formula_ready, rig
         info = json.loads(gastown("prime", "--json", cwd=res.worktree).stdout)
         assert info["next_step"] == (whole.next.id if whole.next else None)
         close_step(ledger, whole.next.id)
+
+
+def test_actions_from_several_threads_at_once(town, rig):
+    """The app calls town functions from worker threads: each thread gets its own ledger objects."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gastown_tui.town.mail import inbox, send_mail
+
+    def send(i):
+        return send_mail(town, "mayor/", "calc/witness", f"note {i}", "")[0]
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(send, range(12)))
+    assert len(set(ids)) == 12
+    assert sorted(m.subject for m in inbox(town, "calc/witness")) == sorted(f"note {i}" for i in range(12))
