@@ -126,7 +126,16 @@ class GastownApp(App):
                 screen.show_town(view)
 
     def live_changed(self) -> None:
-        """Session states changed: rebuild the view from the last reading (no I/O) and show it."""
+        """Session states changed: rebuild the view from the last reading (no I/O) and show it.
+
+        Many agents change state at once; the rebuilds are coalesced to one per 100 ms."""
+        if getattr(self, "_live_pending", False):
+            return
+        self._live_pending = True
+        self.set_timer(0.1, self._rebuild_live)
+
+    def _rebuild_live(self) -> None:
+        self._live_pending = False
         if self.controller is not None and self.controller.reading is not None:
             self.post_message(TownRefreshed(self.controller.rebuild_view()))
 

@@ -1,0 +1,220 @@
+"""App speed, measured on the whole `gastown` process in a real pseudo-terminal.
+
+1. First frame: launch `gastown` (agents off) on a town whose ledgers hold
+   10,000 beads, read its output through a VT screen, and time (a) the first
+   frame (the Town screen's panels drawn) and (b) the town loaded (its name in
+   the header). Reference in the same run: the first frame of a minimal Textual
+   app, to print the ratio. Target: first frame <= 1 s.
+2. Key reaction: launch `gastown` with its agents on a town of 30 busy agents
+   (each prints ~20 lines a second), then press n/p 60 times and time each press
+   until the screen shows the switch (the centre pane's title row changes).
+   Target: p95 <= 50 ms.
+
+Run: .venv/bin/python benchmarks/app.py [--beads 10000] [--agents 30] [--presses 60]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pexpect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+GASTOWN = Path(sys.executable).parent / "gastown"
+COLS, ROWS = 160, 48
+
+BUSY = ("import itertools, sys, time\n"
+        "for i in itertools.count():\n"
+        "    sys.stdout.write(f'busy line {i:06d} ' + 'x' * 60 + '\\n'); sys.stdout.flush(); time.sleep(0.05)\n")
+
+
+class Terminal:
+    """A child process in a PTY whose output is fed to a VT screen by a reader thread."""
+
+    def __init__(self, argv: list[str], cwd: Path, env: dict) -> None:
+        from gastown_tui.sessions.vt import new_screen
+
+        self.screen = new_screen(cols=COLS, rows=ROWS, scrollback_lines=100)
+        self.lock = threading.Lock()
+        self.started = time.perf_counter()
+        self.child = pexpect.spawn(argv[0], argv[1:], cwd=str(cwd), env=env, dimensions=(ROWS, COLS))
+        self.screen.on_reply = lambda data: self.child.send(data)
+        self.alive = True
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while self.alive:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.05)
+            except pexpect.TIMEOUT:
+                continue
+            except (pexpect.EOF, OSError):
+                break
+            with self.lock:
+                self.screen.feed(data)
+
+    def lines(self) -> list[str]:
+        with self.lock:
+            return self.screen.lines()
+
+    def wait(self, predicate, timeout: float, what: str, poll: float = 0.002) -> float:
+        end = time.perf_counter() + timeout
+        while time.perf_counter() < end:
+            if predicate(self.lines()):
+                return time.perf_counter()
+            time.sleep(poll)
+        raise SystemExit(f"benchmark: timed out waiting for {what}; screen:\n" + "\n".join(self.lines()))
+
+    def close(self) -> None:
+        try:
+            self.child.sendcontrol("q")
+            self.child.expect(pexpect.EOF, timeout=20)
+        except (pexpect.TIMEOUT, OSError):
+            self.child.terminate(force=True)
+        self.alive = False
+        self.child.close(force=True)
+
+
+def env_for() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "GT_TOWN", "GT_AGENT")}
+    env.update(TERM="xterm-256color", COLORTERM="truecolor")
+    return env
+
+
+def make_town(dest: Path, name: str):
+    from gastown_tui.town.install import install_town
+    from gastown_tui.town.rigs import add_rig
+
+    town = install_town(dest / "town", name=name)
+    src = dest / "src"
+    src.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=src, check=True)
+    (src / "README.md").write_text("bench\n")
+    subprocess.run(["git", "add", "-A"], cwd=src, check=True)
+    subprocess.run(["git", "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-q", "-m", "init"], cwd=src,
+                   check=True)
+    add_rig(town, "bench", str(src))
+    return town
+
+
+def first_frame(beads: int, work: Path) -> None:
+    from gastown_tui.town.ledgers import rig_ledger
+
+    town = make_town(work / "ff", "bigtown")
+    ledger = rig_ledger(town, "bench")
+    records = ({"id": f"{ledger.prefix}-b{i:05d}", "title": f"Bead number {i} with a realistic title",
+                "description": "Some words about the work.\n" * 3, "priority": i % 5,
+                "status": "closed" if i % 3 == 0 else "open"} for i in range(beads))
+    count = ledger.bulk_create(records, actor="bench")
+    total = sum(len(l.all()) for l in __import__("gastown_tui.town.ledgers", fromlist=["all_ledgers"]).all_ledgers(town))
+
+    ref = work / "ref_app.py"
+    ref.write_text("from textual.app import App\nfrom textual.widgets import Static\n"
+                   "class A(App):\n    def compose(self):\n        yield Static('REFERENCE-READY')\nA().run()\n")
+    runs = []
+    for _ in range(3):
+        t = Terminal([sys.executable, str(ref)], work, env_for())
+        ready = t.wait(lambda ls: any("REFERENCE-READY" in l for l in ls), 20, "the reference app")
+        runs.append(ready - t.started)
+        t.close()
+    reference = statistics.median(runs)
+
+    frames, loaded = [], []
+    for _ in range(3):
+        t = Terminal([str(GASTOWN), "--no-agents"], town.root, env_for())
+        drawn = t.wait(lambda ls: any("Agents" in l for l in ls) and any("Activity" in l for l in ls), 30,
+                       "the first frame")
+        ready = t.wait(lambda ls: "bigtown" in ls[0], 30, "the town in the header")
+        frames.append(drawn - t.started)
+        loaded.append(ready - t.started)
+        t.close()
+    ff, ld = statistics.median(frames), statistics.median(loaded)
+    print(f"first frame: town with {total} beads ({count} bulk-created): first frame {ff * 1000:.0f} ms "
+          f"(target <= 1000 ms), town loaded {ld * 1000:.0f} ms; minimal Textual app {reference * 1000:.0f} ms "
+          f"(first frame = {ff / reference:.2f}x the minimal app)")
+
+
+def key_reaction(agents: int, presses: int, work: Path) -> None:
+    import json
+
+    from gastown_tui.town.ledgers import rig_ledger
+    from gastown_tui.town.sling import sling
+
+    town = make_town(work / "kr", "busytown")
+    settings = json.loads(town.settings_path.read_text()) if town.settings_path.exists() else {}
+    settings.setdefault("agents", {})["busy"] = {"argv": [sys.executable, "-c", BUSY], "beacon": "none",
+                                                 "stuck_after": 3600}
+    settings["role_agents"] = {role: "busy" for role in
+                               ("mayor", "deacon", "boot", "witness", "refinery", "polecat", "crew")}
+    town.settings_path.parent.mkdir(parents=True, exist_ok=True)
+    town.settings_path.write_text(json.dumps(settings, indent=2))
+    ledger = rig_ledger(town, "bench")
+    polecats = max(0, agents - 5)  # mayor, deacon, boot, witness, refinery + polecats
+    for i in range(polecats):
+        bead = ledger.create(f"Busy work {i}", actor="bench").id
+        sling(town, bead, "bench", no_convoy=True, actor="bench")
+
+    t = Terminal([str(GASTOWN)], town.root, env_for())
+    t.wait(lambda ls: "busytown" in ls[0], 60, "the town")
+    # wait for the agents to run: the header counts working agents (●N)
+    def working(ls) -> int:
+        import re
+
+        m = re.search(r"●(\d+)", ls[0])
+        return int(m.group(1)) if m else 0
+
+    try:
+        t.wait(lambda ls: working(ls) >= agents * 0.8, 120, f"{agents} busy agents")
+    except SystemExit:
+        print(f"key reaction: only {working(t.lines())} agents working after 120 s; measuring anyway")
+    busy = working(t.lines())
+    time.sleep(2)
+    samples = []
+    for i in range(presses):
+        before = t.lines()[1]
+        t.child.send("n" if i % 4 != 3 else "p")
+        t0 = time.perf_counter()
+        t1 = t.wait(lambda ls: ls[1] != before, 5, "the switch to show")
+        samples.append((t1 - t0) * 1000)
+        time.sleep(0.05)
+    t.close()
+    samples.sort()
+    p95 = samples[int(len(samples) * 0.95) - 1]
+    print(f"key reaction: {busy} busy agents, {presses} presses: median {statistics.median(samples):.1f} ms, "
+          f"p95 {p95:.1f} ms (target <= 50 ms), max {samples[-1]:.1f} ms")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--beads", type=int, default=10_000)
+    parser.add_argument("--agents", type=int, default=30)
+    parser.add_argument("--presses", type=int, default=60)
+    parser.add_argument("--only", choices=("first-frame", "key-reaction"))
+    args = parser.parse_args()
+    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
+    os.environ.setdefault("GIT_AUTHOR_EMAIL", "bench@example.invalid")
+    os.environ.setdefault("GIT_COMMITTER_NAME", "bench")
+    os.environ.setdefault("GIT_COMMITTER_EMAIL", "bench@example.invalid")
+    work = Path(tempfile.mkdtemp(prefix="gastown-bench-app-"))
+    try:
+        if args.only in (None, "first-frame"):
+            first_frame(args.beads, work)
+        if args.only in (None, "key-reaction"):
+            key_reaction(args.agents, args.presses, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
