@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
-from gastown_tui.patrols.views import RigView
+from gastown_tui.patrols.views import RigView, same_moment
 
 NUDGE = "GUPP: work is on your hook ({bead}). Run `gt prime` and do it now."
 
@@ -63,7 +63,7 @@ def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSe
                 out.append(Decision("start", w.address, f"{w.address} has {w.hook} on its hook and no session",
                                     bead=w.hook, detail={"beacon": beacon(w.address, w.rig, "gupp", now)}))
             elif s.alive and s.state == "idle" and now - s.last_change_at >= st.idle_after \
-                    and memory.nudged.get(w.address) != s.last_change_at:
+                    and not same_moment(memory.nudged.get(w.address), s.last_change_at):
                 memory.nudged[w.address] = s.last_change_at
                 key = f"{w.address}:{w.hook}"
                 count = memory.nudges.get(key, 0)

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def same_moment(a: float | None, b: float | None, tolerance: float = 0.5) -> bool:
+    """Whether two times name the same moment (session times converted from the monotonic clock jitter)."""
+    return a is not None and b is not None and abs(a - b) <= tolerance
+
+
 @dataclass
 class SessionView:
     """A live (or just-dead) agent session as the session manager reports it."""

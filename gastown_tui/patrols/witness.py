@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
-from gastown_tui.patrols.views import RigView, WorkerView
+from gastown_tui.patrols.views import RigView, WorkerView, same_moment
 
 WORKING = ("working", "stuck", "starting")
 
@@ -107,7 +107,7 @@ def _decide_worker(w: WorkerView, now: float, memory: WitnessMemory, th: Witness
         return None
     if quiet >= th.hung_after:
         return _restart(w, memory, th, f"{w.address} hung: no screen change for {quiet / 60:.0f} min", "hung")
-    if quiet >= th.stalled_after and memory.nudged.get(w.address) != s.last_change_at:
+    if quiet >= th.stalled_after and not same_moment(memory.nudged.get(w.address), s.last_change_at):
         memory.nudged[w.address] = s.last_change_at
         return Decision("nudge", w.address, f"{w.address} stalled: no screen change for {quiet / 60:.0f} min",
                         bead=w.hook, detail={"message": "Witness check: you look stalled. Continue the work on your "
