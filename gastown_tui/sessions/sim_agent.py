@@ -250,10 +250,12 @@ class SimAgent:
             else:
                 self.set_status("idle")
                 self.screen.draw(self.live)
-            while self.running:
+            input_open = True
+            while self.running and (input_open or self.worker is not None or self.hung):
                 timeout = 0.1 if (self.worker is not None and not self.hung) else None
+                watch = [self.in_fd, self.wake_r] if input_open else [self.wake_r]
                 try:
-                    ready, _, _ = select.select([self.in_fd, self.wake_r], [], [], timeout)
+                    ready, _, _ = select.select(watch, [], [], timeout)
                 except InterruptedError:
                     continue
                 if self.wake_r in ready:
@@ -265,7 +267,8 @@ class SimAgent:
                     except OSError:
                         data = b""
                     if not data:
-                        break  # the terminal is gone
+                        input_open = False  # end of input: finish the work in hand, then exit
+                        continue
                     if self.hung:
                         continue  # looks stuck: swallow input, draw nothing
                     for key in self.parser.feed(data):
