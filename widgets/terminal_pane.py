@@ -279,6 +279,12 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self.frames_drawn += 1
         return bool(changed or frame.full)
 
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: cached strips carry the old default colours."""
+        super().notify_style_update()
+        self._strips.clear()
+        self.refresh()
+
     def _deferred_poll(self) -> None:
         self._deferred = None
         self.poll()

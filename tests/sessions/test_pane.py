@@ -272,3 +272,15 @@ async def test_a_hidden_pane_does_not_render():
         assert pane.lines_refreshed == before  # ...but nothing was converted for a pane nobody sees
         pane.display = True
         assert await wait_for(pilot, lambda: pane.lines_refreshed > before)
+
+
+async def test_a_theme_change_redraws_with_the_new_default_colours():
+    app = PaneApp(["sh", "-c", "echo plain text; sleep 30"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        assert await wait_for(pilot, lambda: pane_text(pane)[0] == "plain text")
+        before = pane.render_line(0)._segments[0].style.bgcolor
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause(0.2)
+        after = pane.render_line(0)._segments[0].style.bgcolor
+        assert before != after
