@@ -21,6 +21,7 @@ from gastown_tui.beads.mutations import MutationsMixin
 from gastown_tui.beads.timestamps import now
 
 ISSUES_NAME = "issues.jsonl"
+LEGACY_NAME = "beads.jsonl"          # the file's name from 2025-10-22 to 2025-11-26
 WISPS_NAME = "wisps.jsonl"
 LOCK_NAME = ".gastown.lock"
 GITIGNORE = (
@@ -41,7 +42,7 @@ def find_beads_dir(start: Path) -> Path:
     start = Path(start).resolve()
     for d in (start, *start.parents):
         candidate = d / ".beads"
-        if (candidate / ISSUES_NAME).is_file():
+        if (candidate / ISSUES_NAME).is_file() or (candidate / LEGACY_NAME).is_file():
             return candidate
     raise NotFound(f"no .beads/{ISSUES_NAME} in {start} or any parent (run `gastown bd init`, or pass --db PATH)")
 
@@ -78,7 +79,10 @@ class Ledger(MutationsMixin):
         """`path` is a `.beads` directory or a JSONL file."""
         path = Path(path)
         if path.is_dir():
-            path = path / ISSUES_NAME
+            if not (path / ISSUES_NAME).exists() and (path / LEGACY_NAME).exists():
+                path = path / LEGACY_NAME
+            else:
+                path = path / ISSUES_NAME
             if not path.exists():
                 raise NotFound(f"{path.parent} has no {ISSUES_NAME} (run `gastown bd init`)")
         elif not path.exists():

@@ -82,6 +82,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--acceptance", dest="acceptance_criteria")
     p.add_argument("--add-label", action="append", default=[])
     p.add_argument("--remove-label", action="append", default=[])
+    p.add_argument("--claim", action="store_true",
+                   help="atomically take it: in_progress and assigned to you (fails if someone has it)")
 
     p = cmd("close", "close beads")
     p.add_argument("ids", nargs="+", metavar="ID")
@@ -258,17 +260,22 @@ def _cmd_update(args, as_json, actor):
     fields = {k: getattr(args, k) for k in ("status", "assignee", "priority", "title", "issue_type",
                                             "description", "notes", "design", "acceptance_criteria")
               if getattr(args, k) is not None}
-    if not fields and not args.add_label and not args.remove_label:
+    if not fields and not args.add_label and not args.remove_label and not args.claim:
         raise UserError("nothing to update: give at least one of --status, --assignee, --priority, --title, ...")
     with ledger.transaction():
-        rec = ledger.raw(args.id)
+        issue = ledger.raw(args.id)
+        if args.claim:
+            from gastown_tui.beads.ledger import default_actor
+
+            issue = ledger.claim(args.id, fields.pop("assignee", None) or actor or default_actor())
         if args.add_label or args.remove_label:
-            labels = set(rec.get("labels") or ())
+            labels = set(issue.get("labels") or ())
             missing = [lb for lb in args.remove_label if lb not in labels]
             if missing:
                 raise UserError(f"{args.id} has no label {missing[0]!r}")
             fields["labels"] = sorted((labels | set(args.add_label)) - set(args.remove_label)) or None
-        issue = ledger.update(args.id, actor=actor, **fields)
+        if fields:
+            issue = ledger.update(args.id, actor=actor, **fields)
     if as_json:
         _emit(issue)
     else:

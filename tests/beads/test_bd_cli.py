@@ -138,3 +138,11 @@ def test_cli_path_never_imports_textual_or_pydantic(town):
             "rc = main(); print('MODS', 'textual' in sys.modules, 'pydantic' in sys.modules, 'rich' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=town, capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "MODS False False False"
+
+
+def test_update_claim(town):
+    a = bd("create", "job", cwd=town).stdout.strip()
+    got = bd_json("update", a, "--claim", "--notes", "mine now", cwd=town, actor="gastown/polecats/nux")
+    assert (got["status"], got["assignee"], got["notes"]) == ("in_progress", "gastown/polecats/nux", "mine now")
+    taken = bd("update", a, "--claim", cwd=town, actor="gastown/polecats/max", check=False)
+    assert taken.returncode == 1 and "assigned to gastown/polecats/nux" in taken.stderr

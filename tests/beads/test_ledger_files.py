@@ -141,3 +141,31 @@ def test_header_and_memory_lines_are_kept(tmp_path):
     lines = path.read_text().splitlines()
     assert lines[0] == header and lines[1] == issue and lines[2] == memory
     assert json.loads(lines[3])["id"] == "bd-zzz"
+
+
+def test_changing_a_duplicated_id_leaves_one_line_for_it(tmp_path, ledger_file):
+    src = ledger_file("beads__9c06d1c7.jsonl")
+    beads = tmp_path / ".beads"
+    beads.mkdir()
+    dst = beads / "issues.jsonl"
+    shutil.copyfile(src, dst)
+    ledger = Ledger.open(dst)
+    dup = next(d for d in ledger.report.duplicates if ledger.raw(d.id).get("status") != "tombstone")
+    ledger.update(dup.id, notes="resolved")
+    before = src.read_text(encoding="utf-8").split("\n")
+    after = dst.read_text(encoding="utf-8").split("\n")
+    mine = [line for line in after if line.startswith(f'{{"id":"{dup.id}"')]
+    assert len(mine) == 1 and json.loads(mine[0])["notes"] == "resolved"
+    others_before = [x for n, x in enumerate(before, 1) if n not in dup.lines]
+    assert [x for x in after if x not in mine] == others_before    # every other line untouched, in order
+
+
+def test_legacy_beads_jsonl_name_is_found(tmp_path):
+    beads = tmp_path / ".beads"
+    beads.mkdir()
+    (beads / "beads.jsonl").write_text('{"id":"bd-1","title":"old","status":"open","priority":1,'
+                                       '"issue_type":"task","created_at":"2025-10-20T00:00:00Z",'
+                                       '"updated_at":"2025-10-20T00:00:00Z"}\n')
+    from gastown_tui.beads import find_beads_dir
+
+    assert [i.id for i in Ledger.open(find_beads_dir(tmp_path)).all()] == ["bd-1"]
