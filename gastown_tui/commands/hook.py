@@ -11,10 +11,15 @@ def main(argv: list[str], prog: str) -> int:
     from gastown_tui.town.prime import resolve_agent
 
     p = argparse.ArgumentParser(prog=prog, description="Show or clear an agent's hook.")
-    p.add_argument("action", nargs="?", default="show", choices=["show", "clear"])
-    p.add_argument("address", nargs="?", help="default: GT_AGENT or the agent whose folder you are in")
+    p.add_argument("words", nargs="*", metavar="[show|clear] [ADDR]",
+                   help="action (default show) and address (default: GT_AGENT or the agent whose folder you are in)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    words = list(args.words)
+    args.action = words.pop(0) if words and words[0] in ("show", "clear") else "show"
+    if len(words) > 1:
+        p.error(f"unexpected arguments: {' '.join(words[1:])}")
+    args.address = words[0] if words else None
     town = town_here()
     address = resolve_address(town, args.address) if args.address else resolve_agent(town, None)
     if args.action == "clear":
