@@ -53,8 +53,14 @@ def search_history(history: str, cols: int, query: str) -> list[Match]:
     row = 0
     cols = max(1, cols)
     for line in history.split("\n"):
+        hits = find_in_text(line, query)
+        if line.isascii():  # one cell per character: the wrap is arithmetic
+            for i in hits:
+                matches.append(Match(row + i // cols, i % cols))
+            row += max(1, -(-len(line) // cols))
+            continue
         positions = _wrap_positions(line, cols)
-        for i in find_in_text(line, query):
+        for i in hits:
             r, x = positions[i]
             matches.append(Match(row + r, x))
         row += (positions[-1][0] + 1) if positions else 1
