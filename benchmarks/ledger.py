@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import statistics
@@ -37,7 +36,6 @@ def generate(path: Path, n: int, seed: int = 42, prefix: str = "bd") -> list[str
     rng = random.Random(seed)
     base = 1_767_000_000 * 10**9
     ids = [f"{prefix}-{i:06x}" for i in range(n)]
-    epics = [i for i in range(n) if i % 10 == 0]
     lines = []
     for i, rid in enumerate(ids):
         kind = "epic" if i % 10 == 0 else ("feature" if i % 10 < 4 else rng.choice(["task", "bug", "chore"]))

@@ -7,7 +7,7 @@ from gastown_tui.beads.blocked import (  # noqa: F401  (re-exported)
     BLOCKING_TYPES, EXCLUDED_TYPES, FAILURE_KEYWORDS, NOT_BLOCKING_STATUSES, BlockedIndex, gate_of, is_failure,
     is_workable,
 )
-from gastown_tui.beads.timestamps import now_ns, to_ns_or
+from gastown_tui.beads.timestamps import now_ns
 
 READY_STATUSES = frozenset({"open", "in_progress"})
 EXCLUDED_ID_PATTERNS = ("-mol-", "-wisp-")
@@ -85,7 +85,7 @@ def _prio(r: dict) -> int:
     return p if isinstance(p, int) else 0
 
 
-def find_cycle(records: dict[str, dict], start: str, target: str, extra_children=None) -> list[str] | None:
+def find_cycle(records: dict[str, dict], start: str, target: str) -> list[str] | None:
     """If `start` would depend on `target`, the path target -> ... -> start that closes a cycle."""
     if start == target:
         return [start, start]
@@ -110,7 +110,7 @@ def find_cycle(records: dict[str, dict], start: str, target: str, extra_children
                 while node:
                     path.append(node)
                     node = prev[node]
-                path.reverse()           # target ... start? build start -> target -> ... -> start
+                path.reverse()                    # target -> ... -> cur -> start
                 return [start] + path
             stack.append(nxt)
     return None

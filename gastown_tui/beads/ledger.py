@@ -11,14 +11,13 @@ from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
-from gastown_tui.beads import graph, ids, validate
+from gastown_tui.beads import graph, ids
 from gastown_tui.beads.atomic import FileLock
 from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read_config
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.jsonl import JsonlFile
 from gastown_tui.beads.mutations import MutationsMixin
-from gastown_tui.beads.timestamps import now
 
 ISSUES_NAME = "issues.jsonl"
 LEGACY_NAME = "beads.jsonl"          # the file's name from 2025-10-22 to 2025-11-26
@@ -328,12 +327,10 @@ class Ledger(MutationsMixin):
         return list(self.blocked_index(wisps=store is self._wisps).blockers.get(bead_id, ()))
 
     def children(self, bead_id: str) -> list:
-        rec = self.raw(bead_id)
-        store, _ = self._locate(bead_id)
-        index = self.blocked_index(wisps=True) if (store is self._wisps or self.wisps_path.exists()) \
-            else self.blocked_index()
+        """Direct children (parent-child edge, or dotted id) in id order, wisps included."""
+        self.raw(bead_id)
+        index = self.blocked_index(wisps=True)
         issue = _issue_cls()
-        del rec
         return [issue.from_record(index.records[k]) for k in index.children.get(bead_id, ())]
 
     def custom_statuses(self) -> list[str]:
@@ -341,9 +338,6 @@ class Ledger(MutationsMixin):
 
     def custom_types(self) -> list[str]:
         return custom_list(self.config, "types.custom")
-
-    def stamp(self) -> str:
-        return now()
 
 
 class RawLedger(Ledger):

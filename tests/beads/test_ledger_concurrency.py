@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from gastown_tui.beads import Ledger
-from .bdrun import bd, bd_cmd, bd_json
+from .bdrun import bd, bd_cmd
 
 
 def _shell_loop(commands: list[list[str]]) -> str:
