@@ -163,10 +163,12 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     def session(self, session) -> None:
         if session is self._session:
             return
+        self._unlisten()
         self._session = session
         self._listening = self._listen(session)
         self._strips.clear()
         self._rows.clear()
+        self._cursor = None
         self._seen_seq = -1
         self._force_full = True
         self._selection = None
@@ -188,7 +190,15 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
                 pane.call_later(pane.poll)
 
         add(on_output)
+        self._on_output = on_output
         return True
+
+    def _unlisten(self) -> None:
+        """Removes our output listener from the session, when the session offers a way to."""
+        remove = getattr(self._session, "remove_output_listener", None)
+        if remove is not None and getattr(self, "_on_output", None) is not None:
+            remove(self._on_output)
+        self._on_output = None
 
     @property
     def _screen(self):
@@ -204,6 +214,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
     def on_unmount(self) -> None:
         FrameClock.for_app(self.app).unregister(self)
+        self._unlisten()
 
     def on_resize(self, event: events.Resize) -> None:
         self._sync_size()
@@ -255,8 +266,9 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         width = self.size.width
         base = self.rich_style
         changed = set(frame.rows)
-        if frame.full:
-            self._strips = {y: s for y, s in self._strips.items() if y < screen.rows}
+        if frame.full:  # every row is in the frame: forget rows the screen no longer has
+            self._strips.clear()
+            self._rows.clear()
         for y, row in frame.rows.items():
             self._rows[y] = row
             self._strips[y] = row_strip(_clean_row(row), width, base)
