@@ -74,6 +74,7 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
 
     agent_ledger = open_ledger(rig.beads_dir) if rig is not None else ledger
     spawned = None
+    hooked_to = None
     with file_lock(town.locks_dir() / "sling" / f"{bead_id}.lock", what=f"sling lock for {bead_id}"):
         try:
             # One transaction per ledger: every ledger change below is written once at the end,
@@ -93,6 +94,7 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                 role = parse_address(address).role
                 issue = hook_bead(town, bead_id, address, force=force, actor=actor, ledger=ledger,
                                   dispatched_by=actor)
+                hooked_to = address
                 if formula is None and role == "polecat":
                     formula = rig.settings.default_formula
                 molecule = None
@@ -106,7 +108,7 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                 if not no_convoy:
                     existing = convoys_tracking(town, bead_id)
                     convoy = existing[0] if existing else create_convoy(town, f"Work: {issue.title}", [bead_id],
-                                                                        owner=actor, actor=actor)
+                                                                        actor=actor)
                     if not existing:
                         from gastown_tui.beads.fields import set_fields
 
@@ -114,6 +116,9 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                         ledger.update(bead_id, description=set_fields(cur.description, convoy_id=convoy))
                 set_agent_state(town, address, "working", hook=bead_id)
         except BaseException:
+            if hooked_to is not None:      # the hook event was logged, but the ledger kept nothing
+                append_event(town.events_path, "unhook", actor, agent=hooked_to, bead=bead_id,
+                             reason="sling failed; nothing was kept")
             if spawned is not None:
                 _discard(rig, spawned.name, spawned.branch)
                 append_event(town.events_path, "polecat_removed", actor, agent=spawned.address,
