@@ -33,9 +33,9 @@ class HelpScreen(ModalScreen[None]):
         self.keymap = keymap
 
     def compose(self) -> ComposeResult:
-        prefix = self.app.app_settings.prefix_key
+        self.table = key_table(self.keymap, self.app.app_settings.prefix_key)
         with VerticalScroll(classes="dialog wide"):
-            yield Static(key_table(self.keymap, prefix), id="help-table")
+            yield Static(self.table, id="help-table")
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).border_title = "Keys (escape closes; the command palette ctrl+p runs any action)"
