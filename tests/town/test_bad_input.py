@@ -228,7 +228,11 @@ def test_sling_with_unknown_formula_leaves_nothing_behind(formula_ready, rig):
                               capture_output=True, text=True, check=True).stdout
     assert branches.strip() == ""
     assert rig_ledger(town, "calc").get(bead).status == "open"
-    assert gastown("sling", bead, "calc", cwd=town.root).returncode == 0, "the bead can be slung afterwards"
+    from gastown_tui.town.events import read_events
+
+    tail = [e.type for e in read_events(town.events_path)][-4:]
+    assert tail == ["spawn", "hook", "unhook", "polecat_removed"], "the log says the sling was undone"
+    assert gastown("sling", bead, "calc", cwd=town.root, env={"BD_ACTOR": "some-bot"}).returncode == 0
 
 
 def test_bad_prefix_refused(town, project):
