@@ -7,16 +7,35 @@ Modules: parse (TOML -> Formula), search (search path, library), resolve
 (extends, compose), validate, substitute ({{var}}, {target}), expand (the lazy
 cooking engine), cook (Proto), molecule (pour/wisp/squash/burn), progress
 (progress/next/close/checklist), hanoi (the replay checker).
-"""
-from gastown_tui.meow.cook import Proto, cook, load_formula
-from gastown_tui.meow.errors import FormulaError, MoleculeError
-from gastown_tui.meow.model import Formula, Step, Var
-from gastown_tui.meow.molecule import burn, molecule_root, pour, squash, wisp
-from gastown_tui.meow.progress import Progress, StepState, checklist, close_step, next_step, progress
-from gastown_tui.meow.search import FormulaLibrary, formula_search_path
 
-__all__ = [
-    "Formula", "Step", "Var", "Proto", "FormulaError", "MoleculeError", "FormulaLibrary",
-    "formula_search_path", "load_formula", "cook", "pour", "wisp", "squash", "burn", "molecule_root",
-    "progress", "next_step", "close_step", "checklist", "Progress", "StepState",
-]
+Names are imported on first use, so `gt mol next` does not pay for the cooking engine.
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "Formula": "model", "Step": "model", "Var": "model",
+    "Proto": "cook", "cook": "cook", "load_formula": "cook",
+    "FormulaError": "errors", "MoleculeError": "errors",
+    "FormulaLibrary": "search", "formula_search_path": "search",
+    "pour": "molecule", "wisp": "molecule", "squash": "molecule", "burn": "molecule",
+    "molecule_root": "molecule",
+    "progress": "progress", "next_step": "progress", "close_step": "progress", "checklist": "progress",
+    "Progress": "progress", "StepState": "progress",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.beads.timestamps import now
-from gastown_tui.meow.cook import Proto, cook
 from gastown_tui.meow.errors import MoleculeError
-from gastown_tui.meow.search import FormulaLibrary
+
+if TYPE_CHECKING:   # the cooking engine is imported only when something is poured
+    from gastown_tui.meow.cook import Proto
+    from gastown_tui.meow.search import FormulaLibrary
 
 KNOWN_ISSUE_TYPES = ("bug", "feature", "task", "epic", "chore", "decision", "spike", "story", "milestone", "gate")
 MAX_TITLE = 500
@@ -39,6 +41,8 @@ def _title(text: str) -> str:
 
 
 def _proto(name_or_proto, vars, search_path) -> Proto:
+    from gastown_tui.meow.cook import Proto, cook
+
     if isinstance(name_or_proto, Proto):
         return name_or_proto
     return cook(name_or_proto, dict(vars or {}), search_path)
