@@ -169,3 +169,21 @@ needs = ["y"]
     with pytest.raises(FormulaError) as err:
         load_formula("w", lib(tmp_path))
     assert len(err.value.problems) == 2
+
+
+def test_shorthand_defaults_and_enums(tmp_path):
+    path = write_formula(tmp_path, "w", WORKFLOW.format(name="w") + """
+[vars]
+mode = "fast"
+[vars.size]
+enum = ["s", "m", "l"]
+default = "m"
+[[steps]]
+id = "a"
+title = "{{mode}} {{size}}"
+""")
+    library = lib(tmp_path)
+    assert cook("w", {}, library).steps[0].title == "fast m"
+    with pytest.raises(FormulaError) as err:
+        cook("w", {"size": "xl"}, library)
+    assert f"{path}: var 'size' = 'xl' is not one of s, m, l" in str(err.value)
