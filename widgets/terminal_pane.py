@@ -53,7 +53,7 @@ from gastown_tui.sessions.vt import Modes, Row
 from widgets.terminal_clock import FrameClock
 from widgets.terminal_render import overlay, row_strip
 from widgets.terminal_mouse import MouseMixin
-from widgets.terminal_scrollback import ScrollbackMixin
+from widgets.terminal_scrollback import ScrollbackMixin, status_strip
 from widgets.terminal_search import Match, row_spans
 from widgets.terminal_selection import Selection
 
@@ -142,6 +142,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._hot_timer = None
         self._last_draw = 0.0
         self._deferred = None
+        self._exited_shown = False
         self.mode = "live"  # live | scrollback | search
         self.query = ""
         self._search_input = ""
@@ -230,10 +231,14 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self.poll()
 
     def on_focus(self) -> None:
+        if self._modes().focus_events:
+            self._session.write(b"\x1b[I")  # the program asked to know (?1004), as xterm tells it
         self._refresh_cursor_line()
 
     def on_blur(self) -> None:
         self._prefix_pending = False
+        if self._modes().focus_events:
+            self._session.write(b"\x1b[O")
         self._refresh_cursor_line()
 
     # -- drawing ---------------------------------------------------------------------------------
@@ -244,6 +249,10 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         if not self.has_focus and frame % 3:
             return
         self.poll()
+        exited = bool(getattr(self._session, "exited", False))
+        if exited != self._exited_shown:
+            self._exited_shown = exited
+            self.refresh()
 
     def poll(self) -> bool:
         """Draws whatever changed since the last poll; returns whether anything did."""
@@ -316,8 +325,12 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         if (self.mode == "live" and self.has_focus and cursor is not None and cursor.visible
                 and cursor.y == y and self._scroll_offset() == 0):
             strip = overlay(strip, cursor.x, cursor.x + 1, CURSOR_STYLE)
-        if self.mode != "live" and y == self.size.height - 1:
-            strip = self._status_strip(width)
+        if y == self.size.height - 1:
+            if self.mode != "live":
+                strip = self._status_strip(width)
+            elif self._exited_shown:
+                status = getattr(self._session, "exit_status", None)
+                strip = status_strip(f" the program exited (status {status}) ", width)
         return strip
 
     def _refresh_cursor_line(self) -> None:

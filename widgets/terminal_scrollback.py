@@ -16,6 +16,11 @@ from widgets.terminal_search import search_history
 STATUS_STYLE = RichStyle(bgcolor="yellow", color="black", bold=True)
 
 
+def status_strip(text: str, width: int) -> Strip:
+    """A highlighted one-row message across the pane's bottom row."""
+    return Strip([Segment(text[:width].ljust(width), STATUS_STYLE)], width)
+
+
 class ScrollbackMixin:
     """Scrollback, `/` search and n/N for a TerminalPane."""
 
@@ -135,4 +140,4 @@ class ScrollbackMixin:
             found = f" · {self._match_index + 1}/{len(self._matches)} {self.query!r}" if self._matches else (
                 f" · {self.query!r} not found" if self.query else "")
             text = f" SCROLLBACK {offset}/{total}{found} · / search · n/N · q exit "
-        return Strip([Segment(text[:width].ljust(width), STATUS_STYLE)], width)
+        return status_strip(text, width)

@@ -284,3 +284,15 @@ async def test_a_theme_change_redraws_with_the_new_default_colours():
         await pilot.pause(0.2)
         after = pane.render_line(0)._segments[0].style.bgcolor
         assert before != after
+
+
+async def test_exit_is_shown_and_focus_reports_go_to_programs_that_ask():
+    app = PaneApp(["sh", "-c", r"printf '\033[?1004h'; stty -echo -icanon; head -c 6 | od -c | head -1; exit 3"])
+    async with app.run_test(size=(60, 12)) as pilot:
+        pane = app.query_one(TerminalPane)
+        await pilot.pause(0.3)
+        app.set_focus(None)
+        await pilot.pause(0.05)
+        pane.focus()  # blur then focus: ESC [ O, ESC [ I
+        assert await wait_for(pilot, lambda: "the program exited (status 3)" in pane_text(pane)[-1]), pane_text(pane)
+        assert "033   [   O 033   [   I" in "\n".join(pane_text(pane))
