@@ -56,7 +56,7 @@ def _source(path: Path, folders: list[Path]) -> str:
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
-    from gastown_tui.meow.cook import library_for, load_formula
+    from gastown_tui.meow.proto import library_for, load_formula
     from gastown_tui.meow.search import FormulaLibrary
     from gastown_tui.meow.validate import validate
 

@@ -114,7 +114,7 @@ def main(argv: list[str], prog: str) -> int:
 
 
 def _cmd_cook(args) -> int:
-    from gastown_tui.meow.cook import cook
+    from gastown_tui.meow.proto import cook
 
     ledger = _ledger(args) if args.persist else None
     proto = cook(args.name, _vars(args.var), _search_path(args, ledger))
@@ -170,7 +170,7 @@ def _cmd_wisp(args) -> int:
 
 
 def _cmd_show(args) -> int:
-    from gastown_tui.meow.progress import progress
+    from gastown_tui.meow.tracking import progress
 
     ledger = _ledger(args)
     p = progress(ledger, args.id)
@@ -196,7 +196,7 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_progress(args) -> int:
-    from gastown_tui.meow.progress import progress
+    from gastown_tui.meow.tracking import progress
 
     p = progress(_ledger(args), args.id)
     if args.json:
@@ -213,7 +213,7 @@ def _cmd_progress(args) -> int:
 
 
 def _cmd_next(args) -> int:
-    from gastown_tui.meow.progress import progress
+    from gastown_tui.meow.tracking import progress
 
     ledger = _ledger(args)
     p = progress(ledger, args.id)
@@ -235,7 +235,7 @@ def _cmd_next(args) -> int:
 
 def _cmd_done(args) -> int:
     from gastown_tui.meow.molecule import as_record
-    from gastown_tui.meow.progress import close_step, progress
+    from gastown_tui.meow.tracking import close_step, progress
 
     ledger = _ledger(args)
     step = as_record(close_step(ledger, args.step_id, reason=args.reason, actor=args.actor, force=args.force))

@@ -5,7 +5,7 @@
 
 Modules: parse (TOML -> Formula), search (search path, library), resolve
 (extends, compose), validate, substitute ({{var}}, {target}), expand (the lazy
-cooking engine), cook (Proto), molecule (pour/wisp/squash/burn), progress
+cooking engine), proto (cook, Proto), molecule (pour/wisp/squash/burn), tracking
 (progress/next/close/checklist), hanoi (the replay checker).
 
 Names are imported on first use, so `gt mol next` does not pay for the cooking engine.
@@ -16,13 +16,13 @@ import importlib
 
 _WHERE = {
     "Formula": "model", "Step": "model", "Var": "model",
-    "Proto": "cook", "cook": "cook", "load_formula": "cook",
+    "Proto": "proto", "cook": "proto", "load_formula": "proto",
     "FormulaError": "errors", "MoleculeError": "errors",
     "FormulaLibrary": "search", "formula_search_path": "search",
     "pour": "molecule", "wisp": "molecule", "squash": "molecule", "burn": "molecule",
     "molecule_root": "molecule",
-    "progress": "progress", "next_step": "progress", "close_step": "progress", "checklist": "progress",
-    "Progress": "progress", "StepState": "progress",
+    "progress": "tracking", "next_step": "tracking", "close_step": "tracking", "checklist": "tracking",
+    "Progress": "tracking", "StepState": "tracking",
 }
 
 __all__ = sorted(_WHERE)

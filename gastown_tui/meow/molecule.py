@@ -23,7 +23,7 @@ from gastown_tui.beads.timestamps import now
 from gastown_tui.meow.errors import MoleculeError
 
 if TYPE_CHECKING:   # the cooking engine is imported only when something is poured
-    from gastown_tui.meow.cook import Proto
+    from gastown_tui.meow.proto import Proto
     from gastown_tui.meow.search import FormulaLibrary
 
 KNOWN_ISSUE_TYPES = ("bug", "feature", "task", "epic", "chore", "decision", "spike", "story", "milestone", "gate")
@@ -41,7 +41,7 @@ def _title(text: str) -> str:
 
 
 def _proto(name_or_proto, vars, search_path) -> Proto:
-    from gastown_tui.meow.cook import Proto, cook
+    from gastown_tui.meow.proto import Proto, cook
 
     if isinstance(name_or_proto, Proto):
         return name_or_proto
