@@ -40,6 +40,17 @@ def _title(text: str) -> str:
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
 
 
+def _with_work_vars(ledger, on: str | None, vars: dict | None) -> dict:
+    """As Gas Town's sling does: a molecule poured on a bead gets `issue` = its id and `feature` =
+    its title, unless given (formulas that do not declare them ignore them)."""
+    out = dict(vars or {})
+    if on is not None:
+        rec = ledger.raw(on)        # NotFound names the nearest ids
+        out.setdefault("issue", on)
+        out.setdefault("feature", rec.get("title", on))
+    return out
+
+
 def _proto(name_or_proto, vars, search_path) -> Proto:
     from gastown_tui.meow.proto import Proto, cook
 
@@ -153,7 +164,7 @@ def pour(ledger, name_or_proto, on: str | None = None, vars: dict | None = None,
 
     With `on`, the molecule is attached to that bead (`attached_molecule`/`attached_formula`).
     """
-    proto = _proto(name_or_proto, vars, search_path)
+    proto = _proto(name_or_proto, _with_work_vars(ledger, on, vars), search_path)
     return _instantiate(ledger, proto, ephemeral=False, on=on, actor=actor, force=force, mol_type=mol_type)["id"]
 
 
@@ -161,14 +172,14 @@ def wisp(ledger, name_or_proto, vars: dict | None = None,
          search_path: list[Path] | FormulaLibrary | None = None, *, on: str | None = None,
          actor: str | None = None, force: bool = False, mol_type: str | None = None) -> str:
     """Instantiates a formula as a wisp (wisp store only, never `issues.jsonl`); returns the root id."""
-    proto = _proto(name_or_proto, vars, search_path)
+    proto = _proto(name_or_proto, _with_work_vars(ledger, on, vars), search_path)
     return _instantiate(ledger, proto, ephemeral=True, on=on, actor=actor, force=force, mol_type=mol_type)["id"]
 
 
 def pour_record(ledger, name_or_proto, *, ephemeral: bool, on=None, vars=None, search_path=None,
                 actor=None, force=False, mol_type=None) -> dict:
     """Like pour/wisp, but returns the root bead's record (what `--json` prints)."""
-    proto = _proto(name_or_proto, vars, search_path)
+    proto = _proto(name_or_proto, _with_work_vars(ledger, on, vars), search_path)
     return _instantiate(ledger, proto, ephemeral=ephemeral, on=on, actor=actor, force=force, mol_type=mol_type)
 
 

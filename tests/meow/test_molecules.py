@@ -198,3 +198,14 @@ expand_vars = { n = "{{start}}" }
             make()
         assert issues_text(ledger.beads_dir) == before_issues
         assert wisp_file_ids(ledger.beads_dir) == set()
+
+
+def test_pouring_on_a_bead_fills_issue_and_feature(ledger):
+    work = ledger.create("Dark mode")
+    root = pour(ledger, "shiny", on=work.id, search_path=builtin_library())
+    assert ledger.raw(f"{root}.design")["title"] == "Design Dark mode"
+    root2 = wisp(ledger, "polecat-work", {}, builtin_library(), on=ledger.create("Fix typo").id)
+    assert progress(ledger, root2).steps[0].title.startswith("Load context for gt-")
+    explicit = pour(ledger, "shiny", on=ledger.create("X").id, vars={"feature": "the X feature"},
+                    search_path=builtin_library())
+    assert ledger.raw(f"{explicit}.design")["title"] == "Design the X feature"
