@@ -109,6 +109,7 @@ class Session:
         self._classify_handle: asyncio.TimerHandle | None = None
         self._watch_task: asyncio.Task | None = None
         self._eof = False
+        self._finishing = False
         self._text_dirty = False
         self._text_flushed_at = 0.0
         self._input_lock = asyncio.Lock()
@@ -205,6 +206,7 @@ class Session:
     def _on_readable(self) -> None:
         total = 0
         chunks = []
+        eof = False
         while total < READ_CAP:
             try:
                 data = os.read(self._fd, READ_CHUNK)
@@ -216,7 +218,7 @@ class Session:
                 else:
                     raise
             if not data:
-                self._on_eof()
+                eof = True
                 break
             chunks.append(data)
             total += len(data)
@@ -231,6 +233,8 @@ class Session:
             self._schedule_classify()
             for fn in list(self._output_listeners):
                 fn(self)
+        if eof:  # only after the last bytes reached the screen and the transcript
+            self._on_eof()
 
     def _on_osc(self, number: int, payload: str) -> None:
         if number == 7501:  # Codex: state=working:app=codex / state=blocked:... / state=idle
@@ -387,8 +391,9 @@ class Session:
         self._finish(status if status is not None else -1)
 
     def _finish(self, status: int) -> None:
-        if self.ended_at is not None:
+        if self.ended_at is not None or self._finishing:
             return
+        self._finishing = True
         # Drain whatever the program wrote last before closing the PTY.
         if not self._eof and self._fd is not None:
             try:
