@@ -66,12 +66,6 @@ class CookedStep:
         return f"CookedStep({self.id!r}, needs={self.needs!r})"
 
 
-TEXT_EXTRAS = ("notes",)
-
-
-_UNSET = object()
-
-
 class _Compiled:
     """A step with its texts compiled (see substitute.Text), made once per formula.
 
