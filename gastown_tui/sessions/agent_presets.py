@@ -95,7 +95,7 @@ PRESETS: dict[str, dict] = {
         "argv": ["aider"],
         "beacon": "paste",  # typed at the `diff>` prompt once it is idle
         "resume_argv": ["aider", "--restore-chat-history"],
-        "quit_keys": ["ctrl+c", "ctrl+d"],  # or /exit
+        "quit_keys": ["ctrl+c", "ctrl+c"],  # two ^C within 2 s exit (^D only at an empty prompt); or /exit
         "escape_cancels": False,
         "ready_timeout": 40.0,
         "process_names": ["aider", "python", "python3"],

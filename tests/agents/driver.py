@@ -113,9 +113,15 @@ class Agent:
     def send(self, data: str | bytes) -> None:
         self.child.send(data.encode() if isinstance(data, str) else data)
 
-    def type_line(self, text: str, enter: str = "\r", pause: float = 0.3) -> None:
-        """Types text, then Enter after a short pause (as a person or a nudge would)."""
+    def type_line(self, text: str, enter: str = "\r", pause: float = 0.4) -> None:
+        """Types text, waits until its end shows on screen (some CLIs read an Enter that arrives
+        with a burst of text as a pasted newline), then presses Enter."""
         self.send(text)
+        tail = re.escape(text[-12:])
+        try:
+            self.wait(tail, timeout=5)
+        except AssertionError:
+            pass  # not every CLI echoes everything (e.g. a hidden slash menu); Enter anyway
         time.sleep(pause)
         self.send(enter)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_model import Say, Shell, Write
-from townkit import agent_spec, git, make_town, mrs, new_bead, run_refinery, wait_until
+from townkit import Overseer, agent_spec, git, make_town, mrs, new_bead, run_refinery, wait_until
 
 from gastown_tui.patrols.gupp import beacon
 from gastown_tui.sessions.manager import SessionManager
@@ -76,21 +76,10 @@ async def test_aider_polecat_slung_bead_to_merged(tmp_path, fake_model, brain):
     """aider has no tool calls: one answer carries the edit (aider applies and commits it) and the
     shell commands, which aider always asks about; the Overseer (here, the test) answers yes."""
     brain.add(r"\[GAS TOWN\]", [Write("aider.txt", "Hello from an aider polecat\n"), Shell("gt prime --hook\ngt done")])
-    answered = []
-
-    def seq():
-        return len(answered)
-
-    def approve(session):  # the Overseer answers each question once, as it shows
-        if session.state is SessionState.NEEDS_APPROVAL:
-            question = next((ln for ln in reversed(session.screen.lines()) if ln.strip()), "")
-            asks = re.search(r"\(Y\)es/\(N\)o.*\]: ?$", question)
-            if asks and len(answered) < 10 and (not answered or answered[-1][1] != question):
-                answered.append((session.state_rule, question, seq() + 1))
-                session.write(b"y\r")
-
-    town, rig, bead, seen = await _flow(tmp_path, fake_model, "aider", on_state=approve)
+    overseer = Overseer()
+    town, rig, bead, seen = await _flow(tmp_path, fake_model, "aider", on_state=overseer)
     assert git(rig.repo, "show", "main:aider.txt") == "Hello from an aider polecat"
-    assert answered and all(rule == "aider.needs-approval.question" for rule, _, _ in answered), answered
-    assert any("Run shell command" in q for _, q, _ in answered), answered
-    print("approved:", [q for _, q, _ in answered])
+    answered = overseer.answered
+    assert answered and all(rule == "aider.needs-approval.question" for rule, _ in answered), answered
+    assert any("Run shell command" in q for _, q in answered), answered
+    print("approved:", [q for _, q in answered])

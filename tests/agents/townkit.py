@@ -82,3 +82,29 @@ def run_refinery(town, rig_name: str):
 
 
 __all__ = ["CANDIDATES", "git", "make_town", "new_bead", "agent_spec", "wait_until", "mrs", "run_refinery"]
+
+
+class Overseer:
+    """Answers an aider yes/no question once each time one shows (the person at the keyboard)."""
+
+    QUESTION = r"\(Y\)es/\(N\)o.*\]: ?$"
+
+    def __init__(self):
+        self.answered: list[tuple[str, str]] = []
+        self._last = 0.0
+
+    def __call__(self, session) -> None:
+        import re
+
+        from gastown_tui.sessions.states import SessionState
+
+        if session.state is not SessionState.NEEDS_APPROVAL:
+            return
+        question = next((ln for ln in reversed(session.screen.lines()) if ln.strip()), "")
+        # An answered question's line ends with the echoed "y", so it no longer matches; the pause only
+        # covers the moment before that echo arrives.
+        if re.search(self.QUESTION, question) and len(self.answered) < 10 and \
+                time.monotonic() - self._last >= 1.0:
+            self.answered.append((session.state_rule, question))
+            self._last = time.monotonic()
+            session.write(b"y\r")
