@@ -58,6 +58,8 @@ def encode_key(key: str, modes: Modes | None = None) -> bytes:
     parts = key.split("+")
     base = parts[-1]
     mods = set(parts[:-1])
+    if mods - {"shift", "ctrl", "alt", "meta"} or not base:
+        raise KeyError_(f"unknown key {key!r}")
     if key in _SIMPLE:
         return _SIMPLE[key]
     shift, alt, ctrl = "shift" in mods, "alt" in mods or "meta" in mods, "ctrl" in mods

@@ -285,14 +285,11 @@ def load_presets(town: Path | None = None) -> dict[str, Preset]:
     if town is not None:
         overrides, path = _settings_overrides(Path(town))
         layers.append((overrides, f"{path}: agents."))
+    out = {name: Preset.from_dict(name, data) for name, data in raw.items()}
     for layer, where in layers:
         for name, over in layer.items():
             if not isinstance(over, dict):
                 raise PresetError(f"{where}{name}: must be an object, got {over!r}")
             raw[name] = _merge(raw.get(name, {}), over)
-            raw[name].setdefault("__where", where)
-    out = {}
-    for name, data in raw.items():
-        where = data.pop("__where", "")
-        out[name] = Preset.from_dict(name, data, where)
+            out[name] = Preset.from_dict(name, raw[name], where)  # errors name the layer that broke it
     return out

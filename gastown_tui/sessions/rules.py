@@ -4,8 +4,10 @@ A rule is a dict; every condition it has must hold, and the first rule that
 holds decides the state. Conditions:
 
 - `region` + `pattern`: a regex searched in part of the screen: `all`,
-  `top:N`, `bottom:N` (the last N rows), `cursor_line`, `last_line` (the last
-  non-blank row);
+  `top:N`, `bottom:N` (the N rows ending at the last drawn row — the last
+  non-blank row or the cursor row, whichever is lower — so that agents drawing
+  inline on a half-empty screen, like Claude Code, are read the same way as
+  full-screen ones), `cursor_line`, `last_line` (the last non-blank row);
 - `title`: a regex searched in the window title (OSC 0/2);
 - `osc7501`: Codex's machine-readable state (`working`, `blocked`, `idle`, `done`);
 - `active_within`: output arrived in the last N seconds;
@@ -120,8 +122,10 @@ def region_text(lines: list[str], region: str, cursor_y: int) -> str:
                 return line
         return ""
     kind, _, n = region.partition(":")
-    sel = lines[: int(n)] if kind == "top" else lines[-int(n):]
-    return "\n".join(sel)
+    if kind == "top":
+        return "\n".join(lines[: int(n)])
+    end = max(cursor_y, max((i for i, line in enumerate(lines) if line.strip()), default=0))
+    return "\n".join(lines[max(0, end + 1 - int(n)): end + 1])
 
 
 @dataclass
