@@ -14,7 +14,7 @@ COUNTED = ("working", "needs_approval", "stuck", "dead", "idle", "finished_unsee
 
 
 class TownHeader(Static):
-    """One line: `gastown · <town> · 12 agents ● 3 ◆ 1 ... · convoys 1/2 landed · MQ 2 · needs you 4 · mail 3`."""
+    """One line: `gastown <town> · 12 agents ●3 ◆1 ... · convoys 1/2 (landed/all) · MQ 2 · needs you 4 · mail 3 new`."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("gastown", **kwargs)
@@ -32,12 +32,12 @@ class TownHeader(Static):
             if states.get(state):
                 text.append(f"{glyph(state, self.plain)}{states[state]} ", style=state_style(self, state, bold=True))
         landed = sum(1 for c in town.convoys if c.total and c.done == c.total)
-        text.append(f"· convoys {landed}/{len(town.convoys)} landed ")
+        text.append(f"· convoys {landed}/{len(town.convoys)} ")
         active = sum(1 for m in town.mrs if m.state != "merged")
         text.append(f"· MQ {active} ")
         if town.needs_you:
             text.append(f"· needs you {len(town.needs_you)} ", style="bold reverse")
-        text.append(f"· mail {town.unread} unread")
+        text.append(f"· mail {town.unread} new")
         if town.errors:
             text.append(f" · {len(town.errors)} problems", style="bold red")
         self.update(text)

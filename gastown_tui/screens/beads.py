@@ -88,7 +88,7 @@ class BeadsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("id", "P", "type", "status", "assignee", "title")
+        table.add_columns("id", "P", "status", "title", "type", "assignee")
         table.border_title = "Beads (loading...)"
         self.query_one("#bead-show-box").border_title = "Bead"
         if self.app.controller.view is not None:
@@ -126,7 +126,7 @@ class BeadsScreen(Screen):
         table = self.query_one(DataTable)
         table.clear()
         for b in self.shown:
-            table.add_row(b.id, str(b.priority), b.issue_type, b.status, b.assignee or "", b.title, key=b.id)
+            table.add_row(b.id, str(b.priority), b.status, b.title[:60], b.issue_type, b.assignee or "", key=b.id)
         more = f", first {LIMIT} shown" if len(found) > LIMIT else ""
         table.border_title = f"Beads: {self.status_filter}" + (f" matching {query!r}" if query else "") + \
             f" ({len(found)} of {len(self.beads)}{more})"

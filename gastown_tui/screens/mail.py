@@ -46,6 +46,9 @@ class MailScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#mail-thread-box").border_title = "Thread"
+        self.query_one("#mail-thread", Static).update(
+            Text("enter opens the highlighted mail and its thread · r replies · w writes · A shows another inbox",
+                 style="dim"))
         if self.app.controller.view is not None:
             self.show_town(self.app.controller.view)
         self.load()
