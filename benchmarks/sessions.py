@@ -1,0 +1,319 @@
+"""Agent sessions: parse cost vs tmux, 30 busy sessions on one core, memory, keystroke echo.
+
+    .venv/bin/python benchmarks/sessions.py [--sessions 30] [--rate 20000] [--seconds 10]
+
+Prints (targets from issue 5):
+  parse_ms_per_mb / tmux_ms_per_mb / ratio   our VT engine and tmux consuming the same bytes
+                                             (the four real captures, repeated), CPU per MB; ratio <= 1
+  load_cpu_pct                               30 real sessions (PTYs) each replaying a capture at 20 KB/s,
+                                             4 visible panes rendered (dirty rows -> rich Segments,
+                                             20 fps, the focused one at once), 26 hidden (parse only),
+                                             state detection on all: % of one core (<= 20), and the share
+                                             of the produced bytes consumed (kept up)
+  echo_p50_ms / echo_p95_ms                  keystroke -> echo rendered in the focused pane, under that
+                                             load (p95 <= 20)
+  mb_per_session                             RSS per session holding 10,000 lines of coloured
+                                             scrollback (<= 16)
+Needs ../shared/captures (or GASTOWN_SHARED) and tmux for the parse ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from gastown_tui.sessions.presets import Preset  # noqa: E402
+from gastown_tui.sessions.session import Session, SessionSpec  # noqa: E402
+from gastown_tui.sessions.vt import new_screen  # noqa: E402
+
+SHARED = Path(os.environ.get("GASTOWN_SHARED", ROOT.parent / "shared"))
+CAPTURES = ["claude", "codex", "gemini", "aider"]
+
+REPLAYER = textwrap.dedent("""
+    import os, select, sys, time
+    data = open(sys.argv[1], 'rb').read()
+    rate = int(sys.argv[2]); tick = 0.05; step = max(1, int(rate * tick))
+    fd_in, out = sys.stdin.fileno(), sys.stdout.buffer
+    os.set_blocking(fd_in, False)
+    pos, t = 0, time.monotonic()
+    while True:
+        chunk = data[pos:pos + step]
+        if len(chunk) < step:
+            pos = step - len(chunk); chunk += data[:pos]
+        else:
+            pos += step
+        out.write(chunk); out.flush()
+        t += tick
+        while True:  # swallow the terminal's replies to the capture's queries
+            r, _, _ = select.select([fd_in], [], [], max(0.0, t - time.monotonic()))
+            if not r:
+                break
+            try:
+                os.read(fd_in, 65536)
+            except BlockingIOError:
+                pass
+""")
+
+
+def _captures_stream(total: int) -> bytes:
+    raws = [(SHARED / "captures" / f"{n}_session.raw").read_bytes() for n in CAPTURES]
+    one = b"".join(b"\x1bc" + r for r in raws)  # RIS between captures, as a fresh terminal would be
+    return (one * (total // len(one) + 1))[:total]
+
+
+# -- 1. parse cost vs tmux -------------------------------------------------------------------------
+def bench_parse(mb: float = 8.0) -> tuple[float, float | None]:
+    data = _captures_stream(int(mb * 1e6))
+    best = float("inf")
+    for _ in range(3):
+        screen = new_screen(120, 40)
+        screen.on_reply = lambda b: None
+        t0 = time.process_time()
+        for i in range(0, len(data), 4096):
+            screen.feed(data[i:i + 4096])
+        best = min(best, time.process_time() - t0)
+        screen.close()
+    ours = best / (len(data) / 1e6) * 1000
+    return ours, bench_tmux(data)
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_tmux(data: bytes) -> float | None:
+    if not shutil.which("tmux") or not Path("/proc").is_dir():
+        return None
+    sock = f"gastown-bench-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = Path(tmp) / "tmux.conf"
+        conf.write_text("set -g status off\nset -g history-limit 10000\nset -g default-terminal xterm-256color\n")
+        big, empty = Path(tmp) / "big.raw", Path(tmp) / "empty.raw"
+        big.write_bytes(data)
+        empty.write_bytes(b"")
+        tmux = ["tmux", "-L", sock, "-f", str(conf)]
+        subprocess.run(tmux + ["new-session", "-d", "-x", "120", "-y", "40", "-s", "keep", "sleep 600"], check=True)
+        try:
+            pid = int(subprocess.run(tmux + ["display", "-p", "#{pid}"], capture_output=True, text=True).stdout)
+
+            def run(path: Path) -> float:
+                best = float("inf")
+                for i in range(3):
+                    chan = f"done{uuid.uuid4().hex[:6]}"
+                    before = _proc_cpu(pid)
+                    subprocess.run(tmux + ["new-window", "-d", f"stty raw -echo; cat {path}; tmux -L {sock} wait-for -S {chan}"],
+                                   check=True)
+                    subprocess.run(tmux + ["wait-for", chan], check=True, timeout=120)
+                    best = min(best, _proc_cpu(pid) - before)
+                return best
+
+            base = run(empty)
+            cost = run(big) - base
+        finally:
+            subprocess.run(tmux + ["kill-server"], capture_output=True)
+    return max(cost, 1e-9) / (len(data) / 1e6) * 1000
+
+
+# -- 2. 30 sessions under load, 4 visible panes, keystroke echo -------------------------------------
+class StripRenderer:
+    """What a pane does per frame, without Textual: dirty rows -> rich Segments, styles cached."""
+
+    def __init__(self) -> None:
+        from rich.color import Color
+        from rich.segment import Segment
+        from rich.style import Style
+
+        self._Segment, self._Style, self._Color = Segment, Style, Color
+        self.cache: dict = {}
+        self.rows: dict[int, list] = {}
+        self.frames = 0
+
+    def _style(self, st):
+        rs = self.cache.get(st)
+        if rs is None:
+            def col(c):
+                if c is None:
+                    return None
+                if isinstance(c, int):
+                    return self._Color.from_ansi(c)
+                return self._Color.from_rgb(*c)
+            rs = self._Style(color=col(st.fg), bgcolor=col(st.bg), bold=st.bold, italic=st.italic,
+                             underline=bool(st.underline), reverse=st.reverse, strike=st.strike, dim=st.faint)
+            self.cache[st] = rs
+        return rs
+
+    def render(self, screen) -> int:
+        frame = screen.render()
+        for y, row in frame.rows.items():
+            self.rows[y] = [self._Segment(r.text, self._style(r.style)) for r in row.runs]
+        self.frames += 1
+        return len(frame.rows)
+
+
+async def bench_load(n: int, rate: int, seconds: float, tmp: Path) -> dict:
+    captures = [SHARED / "captures" / f"{c}_session.raw" for c in CAPTURES]
+    replayer = tmp / "replay.py"
+    replayer.write_text(REPLAYER)
+    preset = Preset.from_dict("replay", {"argv": ["true"], "quit_keys": ["ctrl+c"], "rules": [
+        {"name": "r.working", "state": "working", "region": "bottom:8", "pattern": "esc to (interrupt|cancel)"},
+        {"name": "r.idle", "state": "idle", "quiet_for": 1.0}]})
+    sessions = []
+    for i in range(n):
+        s = Session(SessionSpec(f"bench/polecats/p{i}", preset, cwd=tmp, town=tmp, cols=120, rows=40,
+                                argv=[sys.executable, str(replayer), str(captures[i % 4]), str(rate)]))
+        await s.start()
+        sessions.append(s)
+    echo = Session(SessionSpec("bench/crew/focus", preset, cwd=tmp, town=tmp, cols=120, rows=40,
+                               argv=["sh", "-c", "stty -icanon; cat > /dev/null"]))
+    await echo.start()
+    visible = sessions[:3] + [echo]
+    renderers = {id(s): StripRenderer() for s in visible}
+    loop = asyncio.get_running_loop()
+
+    # The focused pane renders as soon as its output arrives (coalesced); the others on one 20 fps timer.
+    pending = {"h": None}
+
+    def render_focused():
+        pending["h"] = None
+        renderers[id(echo)].render(echo.screen)
+
+    def on_focus_output(_s):
+        if pending["h"] is None:
+            pending["h"] = loop.call_soon(render_focused)
+
+    echo.add_output_listener(on_focus_output)
+
+    async def frame_timer(stop: asyncio.Event):
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+            for s in visible[:3]:
+                if s.screen.changed:
+                    renderers[id(s)].render(s.screen)
+
+    await asyncio.sleep(1.0)  # warm up: every program started, first screens drawn
+    bytes0 = sum(s.transcript.bytes_written for s in sessions)
+    stop = asyncio.Event()
+    timer = loop.create_task(frame_timer(stop))
+    cpu0, t0 = time.process_time(), time.monotonic()
+    lat = []
+    col = 0
+    while time.monotonic() - t0 < seconds:
+        await asyncio.sleep(0.05)
+        ch = "abcdefghijklmnopqrstuvwxyz"[len(lat) % 26]
+        sent = time.perf_counter()
+        echo.write(ch.encode())
+        x = col
+        col = (col + 1) % 100
+        if col == 0:
+            echo.write(b"\r")  # start a new line now and then (echoed as the row scrolls)
+        while time.perf_counter() - sent < 1.0:
+            row = renderers[id(echo)].rows.get(echo.screen.cursor.y)
+            cur = echo.screen.lines()[echo.screen.cursor.y] if row is not None else ""
+            if len(cur) > x and cur[x] == ch and pending["h"] is None:
+                break
+            await asyncio.sleep(0.0005)
+        lat.append((time.perf_counter() - sent) * 1000)
+    cpu = time.process_time() - cpu0
+    wall = time.monotonic() - t0
+    stop.set()
+    await timer
+    consumed = sum(s.transcript.bytes_written for s in sessions) - bytes0
+    produced = n * rate * wall
+    for s in sessions + [echo]:
+        await s.stop(grace=0.2)
+    lat.sort()
+    return {
+        "cpu_pct": 100 * cpu / wall,
+        "kept_up_pct": 100 * consumed / produced,
+        "echo_p50": statistics.median(lat),
+        "echo_p95": lat[int(len(lat) * 0.95)],
+        "frames": sum(r.frames for r in renderers.values()),
+    }
+
+
+# -- 3. memory per session with 10,000 lines of scrollback ---------------------------------------------
+MEMORY_CHILD = textwrap.dedent("""
+    import asyncio, sys, resource, gc
+    sys.path.insert(0, sys.argv[1])
+    from pathlib import Path
+    from gastown_tui.sessions.presets import Preset
+    from gastown_tui.sessions.session import Session, SessionSpec
+    def rss():
+        return int(open('/proc/self/statm').read().split()[1]) * 4096
+    async def main():
+        tmp, n = Path(sys.argv[2]), int(sys.argv[3])
+        preset = Preset.from_dict('p', {'argv': ['true'], 'rules': [{'name': 'i', 'state': 'idle', 'quiet_for': 1}]})
+        gen = ("import sys\\nfor i in range(10100):\\n"
+               "    sys.stdout.write(''.join('\\\\x1b[38;5;%dm%s ' % ((i + j) % 256, 'word%d' % j) for j in range(14)) + '\\\\x1b[0m\\\\n')\\n")
+        (tmp / 'gen.py').write_text(gen)
+        warm = Session(SessionSpec('bench/polecats/warm', preset, cwd=tmp, town=tmp, argv=[sys.executable, str(tmp / 'gen.py')]))
+        await warm.start(); await warm.wait_exit(60)
+        gc.collect(); before = rss()
+        sessions = []
+        for i in range(n):
+            s = Session(SessionSpec(f'bench/polecats/m{i}', preset, cwd=tmp, town=tmp,
+                                    argv=[sys.executable, str(tmp / 'gen.py')]))
+            await s.start(); sessions.append(s)
+        for s in sessions:
+            await s.wait_exit(60)
+        gc.collect()
+        rows = min(s.screen.scrollback_rows for s in sessions)
+        print((rss() - before) / n / 1e6, rows)
+    asyncio.run(main())
+""")
+
+
+def bench_memory(tmp: Path, n: int = 8) -> tuple[float, int]:
+    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(ROOT), str(tmp), str(n)],
+                         capture_output=True, text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    mb, rows = out.stdout.split()
+    return float(mb), int(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--rate", type=int, default=20_000, help="bytes per second per session")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    if not (SHARED / "captures").is_dir():
+        print(f"captures not found at {SHARED}/captures (set GASTOWN_SHARED)", file=sys.stderr)
+        return 2
+    ours, tmux = bench_parse()
+    print(f"parse_ms_per_mb        {ours:8.2f}   (pyghostty, the 4 captures repeated to 8 MB, 120x40)")
+    if tmux is not None:
+        print(f"tmux_ms_per_mb         {tmux:8.2f}   (tmux server CPU on the same bytes)")
+        print(f"parse_ratio_vs_tmux    {ours / tmux:8.3f}   (target <= 1)")
+    else:
+        print("tmux_ms_per_mb              n/a   (tmux not installed)")
+    with tempfile.TemporaryDirectory() as tmp:
+        res = asyncio.run(bench_load(args.sessions, args.rate, args.seconds, Path(tmp)))
+    print(f"load_cpu_pct           {res['cpu_pct']:8.1f}   ({args.sessions} sessions x {args.rate // 1000} KB/s, "
+          f"4 visible panes; target <= 20)")
+    print(f"load_kept_up_pct       {res['kept_up_pct']:8.1f}   (bytes consumed / bytes produced)")
+    print(f"echo_p50_ms            {res['echo_p50']:8.2f}")
+    print(f"echo_p95_ms            {res['echo_p95']:8.2f}   (keystroke -> echo rendered, under load; target <= 20)")
+    with tempfile.TemporaryDirectory() as tmp:
+        mb, rows = bench_memory(Path(tmp))
+    print(f"mb_per_session         {mb:8.2f}   (session with {rows} lines of coloured scrollback; target <= 16)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
