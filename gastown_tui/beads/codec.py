@@ -27,7 +27,9 @@ COMMENT_ALWAYS = frozenset(COMMENT_KEYS)
 _ISSUE_RANK = {k: i for i, k in enumerate(ISSUE_KEYS)}
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_decode = json.JSONDecoder().decode
+_decoder = json.JSONDecoder()
+_decode = _decoder.decode
+_scan = _decoder.scan_once          # the C scanner, without decode()'s two regex passes
 
 
 def _empty(value) -> bool:
@@ -87,5 +89,11 @@ def encode(record: dict) -> str:
 
 
 def decode(line: str):
-    """Parses one line (any of the three real styles)."""
-    return _decode(line)
+    """Parses one line (any of the three real styles); ValueError (JSONDecodeError) if it is not JSON."""
+    try:
+        obj, end = _scan(line, 0)
+    except StopIteration:
+        return _decode(line)            # leading space or not JSON: the full decoder says which
+    if end != len(line) and line[end:].strip():
+        return _decode(line)            # extra data after the value: let the decoder name it
+    return obj
