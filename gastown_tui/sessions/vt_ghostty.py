@@ -9,6 +9,7 @@ capped in bytes, not lines: a line cap makes parsing many times slower
 from __future__ import annotations
 
 import json
+import time
 import weakref
 
 from pyghostty import Terminal, ffi, lib
@@ -53,6 +54,7 @@ _TAG_BG_PALETTE = lib.GHOSTTY_CELL_CONTENT_BG_COLOR_PALETTE
 _TAG_BG_RGB = lib.GHOSTTY_CELL_CONTENT_BG_COLOR_RGB
 _WIDE_WIDE = lib.GHOSTTY_CELL_WIDE_WIDE
 _WIDE_TAIL = lib.GHOSTTY_CELL_WIDE_SPACER_TAIL
+HOLD_LIMIT = 1.0  # seconds a program may hold the screen with synchronized output (?2026)
 
 
 _FREE_CELLS = lib.ghostty_render_state_row_cells_free
@@ -92,6 +94,8 @@ class GhosttyScreen(Screen):
         self._term.on_unknown_sequence(self._unknown, max_bytes=4096)
         self._changed = True
         self._full_next = True
+        self._hold_since: float | None = None
+        self._last_cursor = Cursor(0, 0, True)
         self._state = ffi.new("GhosttyRenderState*")
         _check(lib.ghostty_render_state_new(ffi.NULL, self._state), "render_state_new")
         self._iter = ffi.new("GhosttyRenderStateRowIterator*")
@@ -215,6 +219,16 @@ class GhosttyScreen(Screen):
 
     # -- rendering ------------------------------------------------------------------------------
     def render(self, dirty_only: bool = True) -> Frame:
+        # Synchronized output (?2026, Codex wraps every frame in it): keep showing the last
+        # frame until the program ends its update, at most HOLD_LIMIT seconds.
+        if self._term.mode(2026):
+            now = time.monotonic()
+            if self._hold_since is None:
+                self._hold_since = now
+            if now - self._hold_since < HOLD_LIMIT:
+                return Frame({}, self._last_cursor, False)
+        else:
+            self._hold_since = None
         st = self._state[0]
         _check(lib.ghostty_render_state_update(st, self._t), "render_state_update")
         _check(lib.ghostty_render_state_get(st, lib.GHOSTTY_RENDER_STATE_DATA_DIRTY, self._dirty), "get dirty")
@@ -236,6 +250,7 @@ class GhosttyScreen(Screen):
         lib.ghostty_render_state_clean(st)
         self._full_next = False
         self._changed = False
+        self._last_cursor = cursor
         return Frame(rows, cursor, full)
 
     def _read_row(self, it, y: int) -> Row:

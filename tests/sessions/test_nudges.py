@@ -150,3 +150,22 @@ async def test_urgent_nudges_go_first_and_a_half_delivered_one_is_recovered(tmp_
         assert sorted(p.name for p in folder.iterdir()) == ["delivered.jsonl"]
     finally:
         await mgr.close()
+
+
+async def test_a_paste_beacon_is_typed_once_the_agent_is_ready(tmp_path):
+    log = tmp_path / "received.log"
+    preset = Preset.from_dict("busy", {**{"argv": [sys.executable, str(PROGRAMS / "busy_agent.py"), str(log)]},
+                                       "beacon": "paste", "quit_keys": ["ctrl+c", "ctrl+d"],
+                                       "rules": [{"name": "b.idle", "state": "idle", "region": "cursor_line",
+                                                  "pattern": r"^>( |$)"}]})
+    beacon = "[GAS TOWN] polecat nux (rig: gastown) <- witness • 2026-11-21T06:00 • assigned"
+    s = Session(SessionSpec(AGENT, preset, cwd=tmp_path, town=tmp_path, beacon=beacon))
+    await s.start()
+    try:
+        assert beacon not in s.argv  # typed in, not passed on the command line
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (log.exists() and log.read_text()):
+            await asyncio.sleep(0.05)
+        assert log.read_text().splitlines() == [beacon]
+    finally:
+        await s.stop()

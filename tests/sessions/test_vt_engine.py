@@ -150,3 +150,13 @@ def test_resize_reflows_and_reports_full_frame():
     assert screen.cols == 30 and screen.lines()[0] == "0123456789abcdefghij0123"
     with pytest.raises(ValueError):
         screen.resize(0, 5)
+
+
+def test_synchronized_output_shows_no_half_drawn_frame():
+    screen = new_screen(20, 3)
+    screen.feed(b"old frame")
+    screen.render()
+    screen.feed(b"\x1b[?2026h\x1b[H\x1b[2Jnew fr")  # the program is mid-frame
+    assert screen.render().rows == {} and screen.changed
+    screen.feed(b"ame\x1b[?2026l")
+    assert screen.render().rows[0].text.rstrip() == "new frame"
