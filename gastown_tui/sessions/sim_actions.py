@@ -47,10 +47,12 @@ class Workspace:
     """A worktree the simulated agent works in."""
 
     def __init__(self, root: Path, log: Log, stop: Callable[[], bool] = lambda: False,
-                 env: dict[str, str] | None = None, target: str = "main"):
+                 env: dict[str, str] | None = None, target: str = "main",
+                 ask: Callable[[str], bool] | None = None):
         self.root = Path(root).resolve()
         self.log = log
         self.stop = stop
+        self.ask = ask  # asks the person at the terminal a y/n question; None: nobody to ask
         self.env = dict(os.environ if env is None else env)
         self.target = target
 
@@ -150,6 +152,13 @@ class Workspace:
 
     def do_hang(self, action: Action) -> None:
         raise SimHang()
+
+    def do_ask(self, action: Action) -> None:
+        if self.ask is None:
+            raise SimFailure(f"{action.where}: nobody to ask {action.arg!r}")
+        if not self.ask(action.arg):
+            raise SimFailure(f"declined: {action.arg}")
+        self.log("approved")
 
     def do_rebase(self, action: Action) -> None:
         ref, strategy = parse_rebase_arg(action.arg, action.where)

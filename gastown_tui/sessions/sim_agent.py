@@ -45,6 +45,7 @@ HELP = [
     "  gt prime / check your hook   re-read the hook and do the work",
     "  /status                      what I am doing",
     "  /exit                        quit",
+    "  y / n                        answer a question (needs approval)",
     "  esc                          interrupt the current work",
     "  anything else                acknowledged (there is no model to act on it)",
 ]
@@ -84,6 +85,7 @@ class SimAgent:
         self.hung = False
         self.ctrl_c_armed = False
         self.exit_code = 0
+        self.asking: tuple[str, dict] | None = None  # a `sim: ask` question waiting for y/n
 
     # -- plumbing ----------------------------------------------------------
     def post(self, event: tuple) -> None:
@@ -98,7 +100,7 @@ class SimAgent:
 
     def set_status(self, status: str) -> None:
         self.live.status = status
-        glyph = "⠂" if status == "working" else "✳"
+        glyph = {"working": "⠂", "needs approval": "?"}.get(status, "✳")
         self.screen.title(f"{glyph} sim: {self.agent} ({status}) [SIMULATED]")
 
     # -- work ----------------------------------------------------------------
@@ -113,7 +115,8 @@ class SimAgent:
         self.screen.draw(self.live)
         reporter = _Reporter(self)
         town = Town(str(self.cwd))
-        ws = Workspace(self.cwd, lambda line: reporter.log(f"  ⎿ {line}", "dim"), self.interrupt.is_set)
+        ws = Workspace(self.cwd, lambda line: reporter.log(f"  ⎿ {line}", "dim"), self.interrupt.is_set,
+                       ask=self._ask_from_worker)
 
         def run() -> None:
             try:
@@ -131,6 +134,29 @@ class SimAgent:
         self.worker = threading.Thread(target=run, name="sim-work", daemon=True)
         self.worker.start()
 
+    def _ask_from_worker(self, question: str) -> bool:
+        """Runs on the work thread: shows the question and waits for y or n (Esc interrupts)."""
+        answer = {"event": threading.Event(), "value": False}
+        self.post(("ask", question, answer))
+        while not answer["event"].wait(0.1):
+            if self.interrupt.is_set():
+                raise SimInterrupted()
+        return bool(answer["value"])
+
+    def _answer(self, text: str) -> None:
+        _, answer = self.asking
+        low = text.strip().lower()
+        if low not in ("y", "yes", "n", "no"):
+            self.log("  ⎿ please answer y or n", "warn")
+            return
+        answer["value"] = low in ("y", "yes")
+        self.asking = None
+        self.live.question = ""
+        self.live.working = True
+        self.set_status("working")
+        answer["event"].set()
+        self.screen.draw(self.live)
+
     def _drain_events(self) -> None:
         while True:
             try:
@@ -143,6 +169,12 @@ class SimAgent:
                 self.log(text, extra)
             elif kind == "activity":
                 self.live.activity = text
+            elif kind == "ask":
+                self.asking = (text, extra)
+                self.live.working = False
+                self.live.question = text
+                self.set_status("needs approval")
+                self.screen.draw(self.live)
             elif kind == "resize":
                 self.screen.redraw(self.live)
             elif kind == "hang":
@@ -151,6 +183,8 @@ class SimAgent:
                 self.worker = None
             elif kind == "done":
                 self.worker = None
+                self.asking = None
+                self.live.question = ""
                 self.live.working = False
                 if extra == "ok":
                     if text:
@@ -177,6 +211,9 @@ class SimAgent:
             self.screen.draw(self.live)
             return
         self.screen.line(f"{GREY_BG}❯ {text} {RESET}", None)
+        if self.asking is not None:
+            self._answer(text)
+            return
         if self.worker is not None:
             self.pending.append(text)
             self.log("  ⎿ queued (working); I will read it when this work stops", "dim")
@@ -250,6 +287,7 @@ class SimAgent:
             else:
                 self.set_status("idle")
                 self.screen.draw(self.live)
+            self.screen.flush()
             input_open = True
             while self.running and (input_open or self.worker is not None or self.hung):
                 timeout = 0.1 if (self.worker is not None and not self.hung) else None
@@ -278,6 +316,7 @@ class SimAgent:
                 if self.worker is not None and not self.hung:
                     self.live.now = time.monotonic()
                     self.screen.draw(self.live)
+                self.screen.flush()  # everything this turn drew, in one write
             return self.exit_code
         finally:
             self.interrupt.set()

@@ -8,6 +8,7 @@ prompt ``❯``, and a footer that always says the agent is SIMULATED.
 Screen markers other code may rely on (state rules, tests):
 - working: a line containing ``esc to interrupt``; window title starts ``⠂ sim``
 - idle: the footer contains ``· idle``; window title starts ``✳ sim``
+- needs approval: ``QUESTION (y/n)`` above the prompt, footer ``· needs approval``, title ``? sim``
 - failed: the footer contains ``· failed``; hung: nothing changes at all
 - every screen shows ``SIMULATED``
 """
@@ -58,6 +59,7 @@ class SimScreen:
         self.frame = 0
         self.hidden = False  # a hung agent draws nothing at all
         self.history: deque[str] = deque(maxlen=HISTORY_LINES)  # transcript lines, for a redraw on resize
+        self._pending: list[str] = []
 
     # -- low level -------------------------------------------------------
     def width(self) -> int:
@@ -67,7 +69,14 @@ class SimScreen:
             return max(20, shutil.get_terminal_size().columns)
 
     def write(self, text: str) -> None:
-        data = text.encode("utf-8", "replace")
+        """Queues output; `flush` sends it in one write, so a reader never sees half a frame."""
+        self._pending.append(text)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = "".join(self._pending).encode("utf-8", "replace")
+        self._pending.clear()
         while data:
             try:
                 n = os.write(self.fd, data)
@@ -87,6 +96,7 @@ class SimScreen:
     def stop(self) -> None:
         self._erase_live()
         self.write("\x1b[?2004l\x1b[0m\r\n")
+        self.flush()
 
     # -- transcript --------------------------------------------------------
     def banner(self) -> None:
@@ -145,6 +155,9 @@ class SimScreen:
             rows.append(f"{ORANGE}{glyph}{RESET} {clip(live.activity + '…', w - 32)} "
                         f"{DIM}({live.elapsed:.0f}s · esc to interrupt){RESET}")
             rows.append("")
+        elif live.question:
+            rows.append(f"{ORANGE}?{RESET} {BOLD}{clip(live.question, w - 10)}{RESET} (y/n)")
+            rows.append("")
         shown = live.input.replace("\r", " ").replace("\n", " ").replace("\t", " ")  # one row, always
         prompt_text = shown[-(w - 4):] if cell_width(shown) > w - 4 else shown
         rows.append(f"{DIM}{'─' * w}{RESET}")
@@ -169,6 +182,7 @@ class LiveArea:
         self.now = 0.0
         self.input = ""
         self.status = "idle"
+        self.question = ""  # a `sim: ask` question waiting for y/n
 
     @property
     def elapsed(self) -> float:

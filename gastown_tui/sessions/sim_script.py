@@ -21,6 +21,8 @@ lines are prose and ignored. Leading whitespace before ``sim`` is allowed.
     sim: fail [REASON]       report the failure on screen and stop, leaving the work hooked
     sim: sleep N             work (spinner) for N seconds (decimals allowed)
     sim: hang                stop all output and input handling: the agent looks stuck
+    sim: ask QUESTION        wait for approval: shows ``QUESTION (y/n)`` (the needs-approval
+                             state) until someone types y or n; n stops like ``fail``
 
 A block for ``write``/``append`` is either a fenced block (a line of three or more
 backticks or tildes, optionally with a language, up to the matching closing fence)
@@ -38,7 +40,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-KINDS = ("write", "append", "run", "commit", "rebase", "fail", "sleep", "hang")
+KINDS = ("write", "append", "run", "commit", "rebase", "fail", "sleep", "hang", "ask")
 RESOLVE_STRATEGIES = ("union", "target", "branch")
 
 _LINE = re.compile(r"^(?P<indent>[ \t]*)sim(?:\[(?P<tag>[A-Za-z]+)\])?:[ \t]*(?P<rest>.*)$")
@@ -74,6 +76,8 @@ class Action:
             return f"Commit({self.arg})"
         if self.kind == "rebase":
             return f"Rebase({self.arg or 'target'})"
+        if self.kind == "ask":
+            return f"Ask({self.arg})"
         return f"{self.kind.capitalize()}({self.arg})" if self.arg else self.kind.capitalize()
 
 
@@ -137,6 +141,8 @@ def _parse_one(kind: str, arg: str, where: str) -> str:
             raise SimScriptError(f"{where}: `sim: sleep {arg}` is out of range (0..3600 seconds)")
     elif kind == "rebase":
         parse_rebase_arg(arg, where)
+    elif kind == "ask" and not arg:
+        raise SimScriptError(f"{where}: `sim: ask` needs a question")
     elif kind == "hang" and arg:
         raise SimScriptError(f"{where}: `sim: hang` takes no argument, got {arg!r}")
     return arg

@@ -324,3 +324,25 @@ async def test_a_multiline_nudge_is_one_message_and_keeps_the_layout(tmp_path):
         assert sum("SIMULATED agent (no model)" in line for line in lines) == 1, "\n".join(lines)
     finally:
         await session.stop(grace=1.0)
+
+
+@pytest.mark.slow
+async def test_ask_waits_for_approval_then_goes_on_or_stops(tmp_path):
+    town = make_town(tmp_path)
+    agent, worktree, _ = sling(town, "Careful", "sim: ask Delete the old API?\nsim: write gone.txt\n    x\n"
+                                                "sim: commit Remove the old API\nsim: ask Publish it?\n")
+    session = start_sim(town, agent, worktree)
+    await session.start()
+    try:
+        await wait_text(session, "Delete the old API? (y/n)")
+        assert await session.wait_state({SessionState.NEEDS_APPROVAL}, timeout=5), session.state_rule
+        await session.submit("maybe")
+        await wait_text(session, "please answer y or n")
+        await session.submit("y")
+        await wait_text(session, "Publish it? (y/n)")
+        assert (worktree / "gone.txt").exists()
+        await session.submit("n")
+        await wait_text(session, "✗ failed: declined: Publish it?")
+        assert await session.wait_state({SessionState.IDLE}, timeout=5)
+    finally:
+        await session.stop(grace=1.0)
