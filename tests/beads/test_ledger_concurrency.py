@@ -16,26 +16,27 @@ from gastown_tui.beads import Ledger
 from .bdrun import bd, bd_cmd
 
 
-def _shell_loop(commands: list[list[str]]) -> str:
-    import shlex
-
-    return " && ".join(" ".join(shlex.quote(c) for c in cmd) for cmd in commands)
+WORKER = r"""
+import sys
+from gastown_tui.cli import main
+w, shared = sys.argv[1], sys.argv[2]
+for i in range(25):
+    # Each change is one whole `gastown bd` command: parse args, open the ledger, lock, write, exit code.
+    if i % 2 == 0:
+        rc = main(["bd", "create", f"w{w}-c{i}", "--actor", f"w{w}"])
+    else:
+        rc = main(["bd", "label", "add", shared, f"w{w}-l{i}"])
+    assert rc == 0, (w, i, rc)
+"""
 
 
 @pytest.mark.slow
 def test_16_processes_making_25_changes_each_lose_nothing(tmp_path):
     bd("init", "--prefix", "gt", cwd=tmp_path)
     shared = bd("create", "everyone labels me", cwd=tmp_path).stdout.strip()
-    procs = []
-    for w in range(16):
-        cmds = []
-        for i in range(25):
-            if i % 2 == 0:
-                cmds.append(bd_cmd("create", f"w{w}-c{i}", "--actor", f"w{w}"))
-            else:
-                cmds.append(bd_cmd("label", "add", shared, f"w{w}-l{i}"))
-        procs.append(subprocess.Popen(["bash", "-c", _shell_loop(cmds)], cwd=tmp_path,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(w), shared], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for w in range(16)]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
@@ -45,7 +46,7 @@ def test_16_processes_making_25_changes_each_lose_nothing(tmp_path):
     assert expected_created <= titles and len(ledger.all()) == 1 + len(expected_created)
     labels = set(ledger.get(shared).labels)
     assert labels == {f"w{w}-l{i}" for w in range(16) for i in range(1, 25, 2)}
-    assert len(expected_created) + len(labels) + 16 * 0 == 400 - 0 and len(expected_created) == 208
+    assert len(expected_created) + len(labels) == 16 * 25
     ids = [json.loads(x)["id"] for x in ledger.path.read_text().splitlines()]
     assert ids == sorted(ids) and len(ids) == len(set(ids))
     doctor = json.loads(bd("doctor", "--json", cwd=tmp_path).stdout)
