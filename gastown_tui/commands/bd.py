@@ -118,6 +118,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     q.add_argument("--author")
 
     cmd("stats", "counts by status and type, ready and blocked")
+    cmd("sync", "nothing to do: issues.jsonl itself is the record (commit it with git); kept for agents' habits",
+        )
 
     p = cmd("doctor", "check the ledger; --quarantine moves malformed lines aside")
     p.add_argument("--quarantine", action="store_true",
@@ -351,6 +353,16 @@ def _cmd_comment(args, as_json, actor):
         _emit(comment)
     else:
         print(f"comment {comment['id']} added to {args.id}")
+
+
+def _cmd_sync(args, as_json, actor):
+    path = _db_path(args)
+    message = (f"nothing to sync: {path} is written directly (no database, no daemon); "
+               "commit .beads/issues.jsonl with git to share it")
+    if as_json:
+        _emit({"synced": False, "message": message})
+    else:
+        print(message)
 
 
 def _cmd_stats(args, as_json, actor):
