@@ -174,6 +174,8 @@ def remove_polecat(town: Town, rig_name: str, name: str, force: bool = False, ac
     from gastown_tui.town.hooks import unhook_agent
 
     rig = get_rig(town, rig_name)
+    if not (rig.polecats_dir / name).is_dir():
+        return _forget_vanished(town, rig, name, actor)
     cat = get_polecat(town, rig_name, name)
     commits, dirty = at_risk(town, rig_name, name)
     if (commits or dirty) and not force:
@@ -200,3 +202,23 @@ def remove_polecat(town: Town, rig_name: str, name: str, force: bool = False, ac
     append_event(town.events_path, "polecat_removed", actor, agent=cat.address, branch=cat.branch,
                  forced=force, lost_commits=len(commits), lost_files=len(dirty))
     return cat
+
+
+def _forget_vanished(town: Town, rig: Rig, name: str, actor: str) -> Polecat:
+    """A polecat whose folder is gone but whose agent bead lives on: free its hook, mark it nuked."""
+    from gastown_tui import vcs
+    from gastown_tui.town.agents import set_agent_state
+    from gastown_tui.town.events import append_event
+    from gastown_tui.town.hooks import unhook_agent
+    from gastown_tui.town.ledgers import open_ledger
+
+    address = f"{rig.name}/polecats/{name}"
+    bead = open_ledger(rig.beads_dir).find(f"{rig.prefix}-{rig.name}-polecat-{name}")
+    if bead is None or bead.agent_state == "nuked":
+        raise not_found("polecat", address, [c.address for c in list_polecats(town, rig.name)])
+    unhook_agent(town, address, actor=actor, reason="polecat folder vanished")
+    vcs.prune_worktrees(rig.mayor_clone)
+    set_agent_state(town, address, "nuked", hook=None)
+    append_event(town.events_path, "polecat_removed", actor, agent=address, branch=None, forced=False,
+                 reason="folder had vanished")
+    return Polecat(name, rig.name, address, str(worktree_path(rig, name)), None, "nuked", None, bead.last_activity)

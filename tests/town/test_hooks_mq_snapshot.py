@@ -172,3 +172,18 @@ def test_actions_from_several_threads_at_once(town, rig):
         ids = list(pool.map(send, range(12)))
     assert len(set(ids)) == 12
     assert sorted(m.subject for m in inbox(town, "calc/witness")) == sorted(f"note {i}" for i in range(12))
+
+
+def test_remove_a_polecat_whose_folder_vanished_frees_its_hook(formula_ready, rig):
+    from gastown_tui.town.ledgers import rig_ledger
+
+    town = formula_ready
+    bead = new_bead(town, "calc", "Lost")
+    res = sling(town, bead, "calc")
+    name = res.agent.split("/")[-1]
+    shutil.rmtree(town.root / "calc" / "polecats" / name)
+    gastown("polecat", "remove", res.agent, cwd=town.root)
+    assert rig_ledger(town, "calc").get(bead).status == "open" and orphaned_hooks(town) == []
+    assert rig_ledger(town, "calc").get(f"ca-calc-polecat-{name}").agent_state == "nuked"
+    proc = gastown("polecat", "remove", res.agent, cwd=town.root, check=False)
+    assert proc.returncode == 1 and "unknown polecat" in proc.stderr
