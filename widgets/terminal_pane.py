@@ -49,7 +49,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from gastown_tui.sessions.keys import KeyError_, encode_key, encode_paste
-from gastown_tui.sessions.vt import Modes, Row
+from gastown_tui.sessions.vt import Modes, Row, StyleRun
 from widgets.terminal_clock import FrameClock
 from widgets.terminal_render import overlay, row_strip
 from widgets.terminal_mouse import MouseMixin
@@ -421,7 +421,12 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
 
 def _clean_text(text: str) -> str:
-    return _CONTROL.sub(" ", text)
+    """Control characters become spaces (they held a cell); bidi overrides (zero width) go."""
+    return _CONTROL.sub(_replacement, text)
+
+
+def _replacement(m: re.Match) -> str:
+    return " " if m.group() < "\u0100" else ""
 
 
 def _clean_row(row: Row | None) -> Row | None:
@@ -430,6 +435,4 @@ def _clean_row(row: Row | None) -> Row | None:
         return None
     if not any(_CONTROL.search(run.text) for run in row.runs):
         return row
-    from gastown_tui.sessions.vt import StyleRun
-
-    return Row(row.y, tuple(StyleRun(_CONTROL.sub(" ", r.text), r.style, r.cells) for r in row.runs))
+    return Row(row.y, tuple(StyleRun(_clean_text(r.text), r.style, r.cells) for r in row.runs))
