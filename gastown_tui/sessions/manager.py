@@ -191,10 +191,12 @@ class SessionManager:
                 continue
             try:
                 if not nudge.urgent:
-                    ready = await session.wait_state({SessionState.IDLE}, timeout=self.idle_wait)
-                    if not session.alive:
+                    ready = await self._wait_idle(session, folder)
+                    if not session.alive or ready is None:  # gone, or an urgent nudge arrived: back in line
                         nq.release(nudge)
-                        return
+                        if not session.alive:
+                            return
+                        continue
                     if not ready:
                         self._fail(session, nudge, f"{session.agent} was not idle for {self.idle_wait:g}s "
                                                    f"(state {session.state}: {session.state_detail})")
@@ -213,6 +215,19 @@ class SessionManager:
                 return
             else:
                 self._fail(session, nudge, result.reason)
+
+    async def _wait_idle(self, session: Session, folder: Path) -> bool | None:
+        """True once idle, False after `idle_wait`, None if the session went away or an urgent nudge
+        arrived meanwhile (urgent ones do not wait behind a normal one)."""
+        deadline = time.monotonic() + self.idle_wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if await session.wait_state({SessionState.IDLE}, timeout=min(0.5, left)):
+                return session.state is SessionState.IDLE or None
+            if not session.alive or any(nq.peek_urgent(p) for p in nq.pending(folder)):
+                return None
 
     def _fail(self, session: Session, nudge: nq.QueuedNudge, reason: str) -> None:
         target = nq.give_up(nudge.path, reason)

@@ -163,8 +163,16 @@ class Session:
             raise SessionError(f"session for {self.agent}: working directory {cwd} does not exist")
         beacon = self.spec.beacon if self.preset.beacon != "paste" else None
         self.argv = list(self.spec.argv) if self.spec.argv else self.preset.command(beacon, resume=self.spec.resume)
+        env = self.environment()
+        if self.spec.town:  # a real agent CLI gets its own seeded home (no first-run dialogs)
+            from gastown_tui.sessions.homes import HomeError, home_env
+
+            try:
+                env.update(home_env(Path(self.spec.town), self.agent_key, self.argv[0], cwd, environ=env))
+            except HomeError as exc:
+                raise SessionError(f"session for {self.agent}: cannot prepare its home: {exc}") from None
         try:
-            proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=self.environment(),
+            proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=env,
                                  dimensions=(self.spec.rows, self.spec.cols), echo=True, use_poll=True)
         except pexpect.ExceptionPexpect as exc:
             raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "

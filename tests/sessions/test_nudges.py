@@ -169,3 +169,26 @@ async def test_a_paste_beacon_is_typed_once_the_agent_is_ready(tmp_path):
         assert log.read_text().splitlines() == [beacon]
     finally:
         await s.stop()
+
+
+async def test_an_urgent_nudge_does_not_wait_behind_a_normal_one_for_a_busy_agent(tmp_path):
+    log = tmp_path / "received.log"
+    # This agent never looks idle to the rules: normal nudges wait, urgent ones go in at once.
+    preset = Preset.from_dict("hard", {"argv": [sys.executable, str(PROGRAMS / "busy_agent.py"), str(log)],
+                                       "quit_keys": ["ctrl+c", "ctrl+d"],
+                                       "rules": [{"name": "h.working", "state": "working", "active_within": 9999}]})
+    mgr = SessionManager(tmp_path, presets={"hard": preset}, tick=0.05)
+    try:
+        s = await mgr.spawn(SessionSpec(AGENT, "hard", cwd=tmp_path))
+        await s.wait_state({SessionState.WORKING}, timeout=5)
+        normal = _queue(tmp_path, "can wait", 0)
+        await asyncio.sleep(0.5)  # the normal one is claimed and waiting for idle
+        _queue(tmp_path, "stop now", 1, priority="urgent", sender="witness")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (log.exists() and log.read_text()):
+            await asyncio.sleep(0.05)
+        assert log.read_text().splitlines() == ["[URGENT from witness] stop now"]
+        # Still queued (or claimed again, waiting for idle): not dropped, not typed.
+        assert normal.exists() or normal.with_name(normal.name + ".delivering").exists()
+    finally:
+        await mgr.close()

@@ -136,3 +136,19 @@ async def test_many_sessions_share_the_loop_without_threads(town):
     for i, s in enumerate(sessions):
         assert await s.wait_exit(5) == 0
         assert f"session-{i}-session-{i}-" in s.screen.text()
+
+
+async def test_a_real_cli_gets_its_own_seeded_home(town):
+    # A stand-in program named `claude`: the session picks the CLI by program name.
+    bindir = town / "bin"
+    bindir.mkdir()
+    fake = bindir / "claude"
+    fake.write_text("#!/bin/sh\necho HOME=$HOME\n")
+    fake.chmod(0o755)
+    preset = load_presets()["claude"]
+    s = Session(SessionSpec("gastown/polecats/nux", preset, cwd=town, town=town, argv=[str(fake)]))
+    await s.start()
+    assert await s.wait_exit(5) == 0
+    home = town / ".runtime" / "homes" / "gastown--polecats--nux"
+    assert f"HOME={home}" in s.screen.history_text()
+    assert home.is_dir()
