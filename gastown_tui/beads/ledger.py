@@ -220,8 +220,8 @@ class Ledger(MutationsMixin):
         if wisps and (self._wisps.loaded or self.wisps_path.exists()):
             w = self._wstore().records
             if w:
-                merged = dict(self._main.records)
-                merged.update(w)
+                merged = dict(w)
+                merged.update(self._main.records)     # an id in both stores: issues.jsonl wins, as in get()
                 return merged
         return self._main.records
 
@@ -254,7 +254,9 @@ class Ledger(MutationsMixin):
             return
         if rid is None:
             self._index = None
-        elif not (self._index_has_wisps and rid in self._wisps.records):
+        elif rec is None and self._index_has_wisps and rid in self._wisps.records:
+            self._index.apply(rid, self._wisps.records[rid])
+        else:
             self._index.apply(rid, rec)
 
     def _on_wisp_change(self, rid, rec) -> None:
@@ -262,8 +264,8 @@ class Ledger(MutationsMixin):
             return
         if rid is None:
             self._index = None
-        else:
-            self._index.apply(rid, rec if rec is not None else self._main.records.get(rid))
+        elif rid not in self._main.records:           # issues.jsonl's version wins
+            self._index.apply(rid, rec)
 
     def blocked_index(self, wisps: bool = False) -> graph.BlockedIndex:
         """The blocked-work index (built once, then updated with every change)."""
@@ -271,9 +273,11 @@ class Ledger(MutationsMixin):
         if wisps and self.wisps_path.exists():
             self._wstore()
         if self._index is None or (self._wisps.loaded and not self._index_has_wisps):
-            records = dict(self._main.records)
-            if self._wisps.loaded:
-                records.update(self._wisps.records)
+            if self._wisps.loaded and self._wisps.records:
+                records = dict(self._wisps.records)
+                records.update(self._main.records)
+            else:
+                records = dict(self._main.records)
             with gc_paused():
                 self._index = graph.BlockedIndex(records)
             self._index_has_wisps = self._wisps.loaded

@@ -82,3 +82,36 @@ def test_removing_and_recreating_a_head_relinks_dotted_children(tmp_path):
     ledger.create("head again", id="bd-head", deps=[("blocks", blocker.id)])
     assert index.blockers[kid.id] == ["bd-head"]
     same(index, ledger._main.records)
+
+
+def test_index_over_both_stores_stays_exact(tmp_path):
+    rng = random.Random(11)
+    ledger = Ledger.init(tmp_path / ".beads", "bd")
+    ids = [ledger.create("seed").id, ledger.create("wisp seed", ephemeral=True).id]
+    index = ledger.blocked_index(wisps=True)
+    for step in range(120):
+        try:
+            op = rng.random()
+            if op < 0.3:
+                kw = {"ephemeral": rng.random() < 0.5}
+                if rng.random() < 0.4:
+                    kw["parent"] = rng.choice(ids)
+                if rng.random() < 0.4:
+                    kw["deps"] = [("blocks", rng.choice(ids))]
+                ids.append(ledger.create(f"b{step}", **kw).id)
+            elif op < 0.5:
+                a, b = rng.sample(ids, 2)
+                ledger.add_dependency(a, b, rng.choice(["blocks", "waits-for", "parent-child"]))
+            elif op < 0.7:
+                ledger.close(rng.choice(ids))
+            elif op < 0.85:
+                ledger.reopen(rng.choice(ids))
+            else:
+                rid = rng.choice(ids)
+                ledger.delete(rid)
+                ids.remove(rid)
+        except (CycleError, UserError):
+            pass
+        assert ledger.blocked_index(wisps=True) is index
+        same(index, ledger._all_records(True))
+    assert any(ledger.raw(i).get("ephemeral") for i in ids)
