@@ -25,7 +25,7 @@ async def test_a_hung_polecat_is_nudged_then_restarted_then_escalated(tmp_path):
     write_json(town.settings_path, data)
     bead = open_ledger(rig.beads_dir).create("hangs", description="sim: hang\n")
     result = sling(town, bead.id, rig.name, no_convoy=True, actor="overseer")
-    settings = PatrolSettings(backoff_base=0.5, backoff_max=1.0, stalled=2.0, hung=5.0, spawn_grace=0.5,
+    settings = PatrolSettings(backoff_base=0.5, backoff_max=1.0, stalled=2.0, hung=8.0, spawn_grace=0.5,
                               max_restarts=1, gupp_idle=60.0, disabled=["dogs", "boot"])
     rt = TownRuntime(town.root, settings=settings)
     seen: list[tuple[str, str]] = []
@@ -33,14 +33,17 @@ async def test_a_hung_polecat_is_nudged_then_restarted_then_escalated(tmp_path):
                                               if r.patrol.startswith("witness")))
     await rt.start()
     try:
-        end = time.monotonic() + 40
+        end = time.monotonic() + 60
         while time.monotonic() < end and ("escalate", "overseer") not in seen:
             await asyncio.sleep(0.2)
     finally:
         await rt.stop()
     kinds = [k for k, _ in seen]
-    assert kinds[:3] == ["nudge", "restart", "nudge"] or kinds[:2] == ["nudge", "restart"], seen
-    assert "restart" in kinds and kinds[-1] == "escalate", seen
+    # stalled at 2 s -> nudged (once per quiet spell); hung at 8 s -> restarted (max_restarts=1);
+    # hung again -> escalated instead of a second restart
+    assert kinds[0] == "nudge" and kinds.count("restart") == 1 and kinds[-1] == "escalate", seen
+    assert kinds.index("nudge") < kinds.index("restart") < kinds.index("escalate"), seen
+    assert kinds.count("nudge") <= 2, seen
     assert all(t in (result.agent, "overseer") for _, t in seen)
     from gastown_tui.town.mail import inbox
 
