@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import dataclasses
+import datetime as _dt
 import time
 import weakref
 from pathlib import Path
@@ -201,6 +202,11 @@ class SessionManager:
                         self._fail(session, nudge, f"{session.agent} was not idle for {self.idle_wait:g}s "
                                                    f"(state {session.state}: {session.state_detail})")
                         continue
+                if nudge.expired(time.time()):
+                    when = _dt.datetime.fromtimestamp(nudge.expires_at, _dt.timezone.utc).isoformat(timespec="seconds")
+                    self._fail(session, nudge, f"expired at {when} before {session.agent} was idle "
+                                               f"(state {session.state}: {session.state_detail})")
+                    continue
                 result = await session.submit(nudge.text)
             except asyncio.CancelledError:
                 if nudge.path.exists():

@@ -25,6 +25,10 @@ class QueuedNudge:
     message: str
     urgent: bool
     timestamp: str
+    expires_at: float | None = None  # epoch seconds (`gastown nudge` sets a TTL)
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now > self.expires_at
 
     @property
     def text(self) -> str:
@@ -64,7 +68,7 @@ def recover(folder: Path) -> int:
     return n
 
 
-def _parse(path: Path, data: bytes) -> tuple[str, str, bool, str]:
+def _parse(path: Path, data: bytes) -> tuple[str, str, bool, str, float | None]:
     try:
         obj = json.loads(data)
     except json.JSONDecodeError as exc:
@@ -77,7 +81,11 @@ def _parse(path: Path, data: bytes) -> tuple[str, str, bool, str]:
     priority = obj.get("priority", "normal")
     if priority not in ("normal", "urgent"):
         raise BadNudge(f"{path}: 'priority' must be normal or urgent, got {priority!r}")
-    return str(obj.get("sender") or "unknown"), message, priority == "urgent", str(obj.get("timestamp") or "")
+    expires = obj.get("expires_at")
+    if expires is not None and (isinstance(expires, bool) or not isinstance(expires, (int, float))):
+        raise BadNudge(f"{path}: 'expires_at' must be epoch seconds, got {expires!r}")
+    return (str(obj.get("sender") or "unknown"), message, priority == "urgent", str(obj.get("timestamp") or ""),
+            None if expires is None else float(expires))
 
 
 def claim(path: Path) -> QueuedNudge | None:
@@ -90,11 +98,11 @@ def claim(path: Path) -> QueuedNudge | None:
         return None
     data = claimed.read_bytes()
     try:
-        sender, message, urgent, ts = _parse(path, data)
+        sender, message, urgent, ts, expires = _parse(path, data)
     except BadNudge as exc:
         give_up(claimed, str(exc))
         raise
-    return QueuedNudge(claimed, sender, message, urgent, ts)
+    return QueuedNudge(claimed, sender, message, urgent, ts, expires)
 
 
 def peek_urgent(path: Path) -> bool:

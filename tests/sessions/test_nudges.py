@@ -192,3 +192,26 @@ async def test_an_urgent_nudge_does_not_wait_behind_a_normal_one_for_a_busy_agen
         assert normal.exists() or normal.with_name(normal.name + ".delivering").exists()
     finally:
         await mgr.close()
+
+
+async def test_an_expired_nudge_is_reported_not_typed(tmp_path):
+    log = tmp_path / "received.log"
+    presets = {**load_presets(), "busy": _preset("busy", "busy_agent.py", str(log))}
+    path = _queue(tmp_path, "too late", 0)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "expires_at": time.time() - 5}))
+    fresh = _queue(tmp_path, "in time", 1)
+    mgr = SessionManager(tmp_path, presets=presets, tick=0.05)
+    failed = []
+    mgr.add_listener(lambda e: failed.append(e) if isinstance(e, NudgeFailed) else None)
+    try:
+        await mgr.spawn(SessionSpec(AGENT, "busy", cwd=tmp_path))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and fresh.exists():
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        assert log.read_text().splitlines() == ["[from mayor/] in time"]
+        assert len(failed) == 1 and failed[0].message == "too late" and "expired at" in failed[0].reason
+        assert (path.parent / "undeliverable" / path.name).exists()
+    finally:
+        await mgr.close()
