@@ -87,8 +87,15 @@ def fake_model(brain, tmp_path):
 _passed_agents = []
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if item.get_closest_marker("agents") is not None:  # user_properties travel to the xdist controller
+        outcome.get_result().user_properties.append(("gastown_agents_marker", True))
+
+
 def pytest_runtest_logreport(report):
-    if report.when == "call" and report.passed and "agents" in report.keywords:
+    if report.when == "call" and report.passed and ("gastown_agents_marker", True) in report.user_properties:
         _passed_agents.append(report.nodeid)
 
 
@@ -101,6 +108,7 @@ def pytest_sessionfinish(session, exitstatus):
         msg = ("GASTOWN_REQUIRE_AGENTS=1 but no `agents` test passed: install the CLIs with "
                ".ci/install-agents (see the skip reasons above)")
         if tr:
+            tr.ensure_newline()
             tr.write_line(msg, red=True)
         else:
             print(msg, file=sys.stderr)
