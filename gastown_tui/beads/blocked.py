@@ -79,8 +79,13 @@ class BlockedIndex:
         self.direct: dict[str, list[str]] = {}
         self.blockers: dict[str, list[str]] = {}
         self._facts: dict[str, tuple] = {}
+        self._building = True                       # append children now, sort each list once below
         for rid, rec in records.items():
             self._link(rid, rec)
+        self._building = False
+        for kids in self.children.values():
+            if len(kids) > 1:
+                kids.sort()
         for rid, facts in self._facts.items():
             if facts[2] or facts[3]:
                 self._set_direct(rid)
@@ -130,7 +135,7 @@ class BlockedIndex:
             kids = self.children.get(parent)
             if kids is None:
                 self.children[parent] = [rid]
-            elif kids[-1] < rid:
+            elif self._building or kids[-1] < rid:
                 kids.append(rid)
             else:
                 bisect.insort(kids, rid)
