@@ -65,8 +65,11 @@ class Stream:
         self._chunk(b"")  # zero-length chunk: end of body
 
     def sleep(self, seconds: float) -> bool:
-        """Waits; returns False when the server is stopping."""
-        return not self.stop.wait(seconds)
+        """Waits; returns False (and the connection will close) when the server is stopping."""
+        if self.stop.wait(seconds):
+            self.h.close_connection = True
+            return False
+        return True
 
 
 class FakeModel:
