@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
 
+# Gas Town's structured lines on a hooked bead: shown in --json, left out of the text an agent reads.
+_BOOKKEEPING = re.compile(r"^(attached_\w+|dispatched_by|convoy_id|mr_id|branch|formula_vars): ")
 GUPP = "GUPP: if there is work on your hook, you run it. Start now; do not wait to be asked."
 ROLE_RULES = {
     "polecat": [
@@ -118,7 +121,8 @@ def render_prime(info: dict, checklist: str | None = None) -> str:
     if hook:
         lines += ["## 🚨 WORK ON YOUR HOOK — begin now 🚨", "",
                   f"Hooked: {hook['id']} — {hook.get('title', '')} (P{hook.get('priority', 2)})"]
-        desc = (hook.get("description") or "").strip()
+        desc = "\n".join(line for line in (hook.get("description") or "").splitlines()
+                         if not _BOOKKEEPING.match(line)).strip()
         if desc:
             lines += ["", desc]
         lines.append("")
