@@ -124,3 +124,19 @@ def test_agent_workdirs_and_environment(town, rig):
     assert env["GT_TOWN"] == str(town.root) and env["GT_RIG"] == "calc" and env["GT_ROLE"] == "polecat"
     assert env["GT_AGENT"] == env["BD_ACTOR"] == "calc/polecats/nux"
     assert env["PATH"].split(":")[0] == str(town.root / ".runtime" / "shims")
+
+
+def test_rig_from_a_master_branch_project_targets_master(town, tmp_path):
+    from gastown_tui.town.polecats import spawn_polecat
+    from gastown_tui.town.rigs import add_rig
+
+    src = tmp_path / "legacy"
+    src.mkdir()
+    sh(src, "git", "init", "-q", "-b", "master")
+    (src / "old.py").write_text("x = 1\n")
+    sh(src, "git", "add", ".")
+    sh(src, "git", "commit", "-q", "-m", "old")
+    rig = add_rig(town, "legacy", str(src))
+    assert rig.target == "master" and rig.default_branch == "master"
+    cat = spawn_polecat(town, "legacy")
+    assert (town.root / cat.worktree / "old.py").exists()
