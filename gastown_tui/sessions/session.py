@@ -16,7 +16,6 @@ import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +25,7 @@ from gastown_tui.sessions import procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.rules import Detector, Observation
+from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
 from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState, StateChange
 from gastown_tui.sessions.submit import submit_text
 from gastown_tui.sessions.transcript import Transcript, sessions_root
@@ -35,26 +35,6 @@ from gastown_tui.town.addresses import agent_key, parse_address
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
-
-
-class SessionError(RuntimeError):
-    """A session could not be started or used; the message says which agent and why."""
-
-
-@dataclass
-class SessionSpec:
-    agent: str  # the agent's address, e.g. gastown/polecats/nux
-    preset: Preset | str
-    cwd: Path
-    town: Path | None = None
-    env: dict = field(default_factory=dict)
-    argv: list[str] | None = None  # overrides the preset's command line
-    beacon: str | None = None  # start-up prompt (GUPP beacon)
-    cols: int = 120
-    rows: int = 40
-    scrollback_lines: int = 10_000
-    resume: bool = False
-    engine: str | None = None  # VT engine override ("ghostty" / "pyte"); default: best available
 
 
 def _iso(ts: float | None) -> str | None:
@@ -133,25 +113,8 @@ class Session:
 
     # -- environment ---------------------------------------------------------------------------
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GT_") and k != "BD_ACTOR"}
-        env.update({"TERM": "xterm-256color", "COLORTERM": "truecolor"})
-        env.pop("TMUX", None)
-        env.update(self.preset.env)
-        env.update({k: str(v) for k, v in self.spec.env.items()})
-        env.update({
-            "GT_AGENT": self.agent,
-            "BD_ACTOR": self.agent,
-            "GT_ROLE": self.address.role,
-            "GT_SESSION_ID": self.id,
-        })
-        if self.address.rig:
-            env["GT_RIG"] = self.address.rig
-        if self.spec.town:
-            town = Path(self.spec.town).resolve()
-            env["GT_TOWN"] = str(town)
-            shims = town / ".runtime" / "shims"
-            env["PATH"] = f"{shims}{os.pathsep}{env.get('PATH', os.defpath)}"
-        return env
+        """The program's environment (the agent's identity, TERM, shims first on PATH)."""
+        return agent_environment(self.spec, self.preset, self.address, self.id)
 
     # -- start ---------------------------------------------------------------------------------
     async def start(self) -> None:
