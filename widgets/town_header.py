@@ -33,7 +33,7 @@ class TownHeader(Static):
                 text.append(f"{glyph(state, self.plain)}{states[state]} ", style=state_style(self, state, bold=True))
         landed = sum(1 for c in town.convoys if c.total and c.done == c.total)
         text.append(f"· convoys {landed}/{len(town.convoys)} ")
-        active = sum(1 for m in town.mrs if m.state != "merged")
+        active = sum(1 for m in town.mrs if m.state not in ("merged", "superseded", "rejected"))
         text.append(f"· MQ {active} ")
         if town.needs_you:
             text.append(f"· needs you {len(town.needs_you)} ", style="bold reverse")

@@ -23,6 +23,7 @@ from widgets.view_models import MRView, TownView
 STATE_STYLE = {"queued": "", "rebasing": "cyan", "testing": "cyan", "conflict": "bold red", "failed": "bold red",
                "merged": "green"}
 FILE_MARK = {"A": "+", "D": "-", "M": "~", "R": ">"}
+DONE_STATES = ("merged", "superseded", "rejected")
 
 
 def normalise_file_entry(entry) -> tuple[str, str]:
@@ -71,12 +72,12 @@ class MergeQueueScreen(Screen):
         current = self.current()
         keep = self.wanted or (current.id if current else None)
         self.wanted = None
-        self.mrs = list(view.mrs)
+        self.mrs = sorted(view.mrs, key=lambda m: m.state in DONE_STATES)  # open requests first, queue order kept
         table.clear()
         for mr in self.mrs:
             table.add_row(mr.id, mr.rig, mr.polecat, mr.bead_id, f"P{mr.priority}",
                           Text(mr.state, style=STATE_STYLE.get(mr.state, "")), mr.title, key=mr.id)
-        active = sum(1 for m in self.mrs if m.state != "merged")
+        active = sum(1 for m in self.mrs if m.state not in DONE_STATES)
         table.border_title = f"Merge queue ({active} open, {len(self.mrs)} shown)"
         ids = [m.id for m in self.mrs]
         if keep in ids:
@@ -114,8 +115,8 @@ class MergeQueueScreen(Screen):
     def _diff_loaded(self, mr_id: str, files, diff: str, error: str | None) -> None:
         if mr_id != self._diff_for:
             return
+        self._diff_error = error
         if error:
-            self.query_one(DiffView).border_title = f"Diff: {error}"
             self._show_files([])
             return
         by_path = {f.path: f for f in split_files(diff)}
@@ -151,7 +152,8 @@ class MergeQueueScreen(Screen):
         chosen = self.files[index] if self.files and index is not None and index < len(self.files) else None
         view.show_file(chosen, self.diff_mode)
         mode = "unified" if self.diff_mode == "unified" else "side by side"
-        view.border_title = f"Diff ({mode})" + (f" · {chosen.path}" if chosen else "")
+        error = getattr(self, "_diff_error", None)
+        view.border_title = f"Diff: {error}" if error else f"Diff ({mode})" + (f" · {chosen.path}" if chosen else "")
 
     # -- actions ---------------------------------------------------------------------------------------
 
