@@ -147,7 +147,8 @@ class SimAgent:
         _, answer = self.asking
         low = text.strip().lower()
         if low not in ("y", "yes", "n", "no"):
-            self.log("  ⎿ please answer y or n", "warn")
+            self.pending.append(text)  # a nudge arriving meanwhile is kept for later, not lost
+            self.log("  ⎿ queued; please answer y or n first", "warn")
             return
         answer["value"] = low in ("y", "yes")
         self.asking = None

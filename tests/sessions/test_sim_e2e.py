@@ -337,12 +337,13 @@ async def test_ask_waits_for_approval_then_goes_on_or_stops(tmp_path):
         await wait_text(session, "Delete the old API? (y/n)")
         assert await session.wait_state({SessionState.NEEDS_APPROVAL}, timeout=5), session.state_rule
         await session.submit("maybe")
-        await wait_text(session, "please answer y or n")
+        await wait_text(session, "please answer y or n")  # not an answer: kept, and handled after the work
         await session.submit("y")
         await wait_text(session, "Publish it? (y/n)")
         assert (worktree / "gone.txt").exists()
         await session.submit("n")
         await wait_text(session, "✗ failed: declined: Publish it?")
+        await wait_text(session, "Acknowledged: 'maybe'")
         assert await session.wait_state({SessionState.IDLE}, timeout=5)
     finally:
         await session.stop(grace=1.0)
