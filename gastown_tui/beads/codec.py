@@ -97,3 +97,8 @@ def decode(line: str):
     if end != len(line) and line[end:].strip():
         return _decode(line)            # extra data after the value: let the decoder name it
     return obj
+
+
+def decode_joined(lines: list[str]) -> list:
+    """The values of many one-value lines, parsed as one JSON array (ValueError if that fails)."""
+    return _decode("[" + ",".join(lines) + "]")

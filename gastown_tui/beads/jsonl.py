@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gastown_tui.beads.atomic import atomic_write, signature
-from gastown_tui.beads.codec import decode, encode
+from gastown_tui.beads.codec import decode, decode_joined, encode
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.timestamps import to_ns_or
@@ -49,6 +49,46 @@ class LoadReport:
         if self.bad_lines:
             parts.append(f"{len(self.bad_lines)} malformed line(s)")
         return ", ".join(parts)
+
+
+# From this many lines on, decode the file in one call: about as fast as line by line, but the
+# records then share their key strings (a third less memory; it matters for huge wisp stores).
+JOINED_MIN_LINES = 20_000
+
+
+def _decode_all(lines: list[str]) -> list | None:
+    """Every line's value from one decoder call (faster, and records share their key strings),
+    or None when that cannot be trusted; the caller then decodes line by line.
+
+    Trusted only if the joined array has exactly one value per non-blank line, every line is
+    a `{...}` and every value is an object naming an id that its own line contains."""
+    body = [raw for raw in lines if raw and not raw.isspace()]
+    if not body:
+        return None
+    try:
+        values = decode_joined(body)
+    except ValueError:
+        return None
+    if len(values) != len(body):
+        return None
+    out: list = []
+    it = iter(values)
+    for raw in lines:
+        if not raw or raw.isspace():
+            out.append(None)
+            continue
+        rec = next(it)
+        if raw[0] != "{" or raw[-1] != "}":
+            stripped = raw.strip()
+            if stripped[0] != "{" or stripped[-1] != "}":
+                return None
+        if type(rec) is not dict:
+            return None
+        rid = rec.get("id")
+        if rid is not None and (type(rid) is not str or rid not in raw):
+            return None
+        out.append(rec)
+    return out
 
 
 def _beats(new: dict, old: dict) -> bool:
@@ -116,6 +156,7 @@ class JsonlFile:
         if lines and lines[-1] == "":
             lines.pop()
         report.lines = len(lines)
+        parsed = None if escaped or len(lines) < JOINED_MIN_LINES else _decode_all(lines)
         for n, raw in enumerate(lines, 1):
             if not raw.strip():
                 report.blank_lines.append(n)
@@ -129,7 +170,7 @@ class JsonlFile:
                     entries.append((raw, None, False))
                     continue
             try:
-                rec = decode(raw)
+                rec = parsed[n - 1] if parsed is not None else decode(raw)
             except ValueError as exc:
                 report.bad_lines.append((n, f"not JSON ({exc.msg} at column {exc.colno})", raw))
                 entries.append((raw, None, False))

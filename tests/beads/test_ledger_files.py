@@ -169,3 +169,30 @@ def test_legacy_beads_jsonl_name_is_found(tmp_path):
     from gastown_tui.beads import find_beads_dir
 
     assert [i.id for i in Ledger.open(find_beads_dir(tmp_path)).all()] == ["bd-1"]
+
+
+@pytest.mark.parametrize("name", LEDGERS)
+def test_one_call_decoding_of_big_files_gives_the_same_records(monkeypatch, ledger_file, name):
+    from gastown_tui.beads import jsonl
+
+    path = ledger_file(name)
+    per_line = jsonl.JsonlFile(path)
+    per_line.load()
+    monkeypatch.setattr(jsonl, "JOINED_MIN_LINES", 0)
+    joined = jsonl.JsonlFile(path)
+    joined.load()
+    assert joined.records == per_line.records
+    assert joined.render() == per_line.render() == path.read_text(encoding="utf-8")
+
+
+def test_one_call_decoding_falls_back_when_lines_do_not_line_up(monkeypatch, tmp_path):
+    from gastown_tui.beads import jsonl
+
+    monkeypatch.setattr(jsonl, "JOINED_MIN_LINES", 0)
+    path = tmp_path / "issues.jsonl"
+    # Three broken lines that happen to form a valid three-element array when joined with commas.
+    path.write_text('{"id":"bd-a","t":"}\n{"}\n{"id":"bd-b"},{"id":"bd-c"}\n')
+    store = jsonl.JsonlFile(path)
+    store.load(strict=False)
+    assert [n for n, _, _ in store.report.bad_lines] == [1, 2, 3]
+    assert store.records == {}
