@@ -300,6 +300,8 @@ class Session:
         self.state, self.state_rule, self.state_detail = state, rule, detail
         self._state_changed.set()
         self._state_changed = asyncio.Event()
+        if state in (SessionState.IDLE, SessionState.NEEDS_APPROVAL) and self._text_dirty:
+            self._flush_text()  # the agent paused: a good moment for seance's plain-text copy
         self._emit(StateChange(self.id, self.agent, old, state, rule, detail, time.time()))
 
     async def wait_state(self, states: set[SessionState], timeout: float | None = None) -> bool:

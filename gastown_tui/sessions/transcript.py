@@ -2,7 +2,8 @@
 
 - `transcript.raw`: every byte the program wrote, appended as it arrives;
 - `transcript.txt`: the scrollback and screen as plain text, rewritten atomically
-  (temp + fsync + rename) once a minute while output flows and at exit;
+  (temp + fsync + rename) when the agent pauses (idle, needs approval), once a
+  minute while output flows, and at exit;
 - `meta.json`: who, what, when, and the exit status.
 
 `seance` reads these; a session that restarts gets a new folder, the old one stays.
