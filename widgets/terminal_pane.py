@@ -9,8 +9,13 @@ A Line-API widget (`render_line` -> `Strip`). Attributes down: the owner sets
 Drawing: one app-wide `FrameClock` ticks (30 fps); on a tick a visible pane
 whose session produced output asks the engine for the dirty rows only, turns
 them into strips and refreshes just those lines — at most once per frame
-however much output arrived. After a key press the focused pane polls every
-few milliseconds for a short while, so the echo shows without waiting a frame.
+however much output arrived (60 per second at most). Unfocused panes draw every
+third tick, hidden ones not at all. For a moment after a key press, the focused
+pane draws as soon as the session reports output (its output listener; sources
+without one are polled every few ms), so the echo does not wait for a tick.
+The pane resizes the session's PTY to its own size, forwards focus in/out when
+the program asked for it (?1004), and says on its bottom row when the program
+has exited and with what status.
 
 Keys, when focused: every key goes to the program (xterm encoding, bracketed
 paste when asked) except the prefix key (default ctrl+b). After the prefix:
@@ -27,8 +32,10 @@ program did not ask for the mouse): up/down/k/j a line, pageup/pagedown/b/space
 a page, ctrl+u/ctrl+d half a page, g/home top, G/end bottom, `/` search
 (typed at the bottom row; Enter finds the nearest older match), n older match,
 N newer match, q/escape back to live. Mouse drag selects text (in any mode when
-the program did not ask for the mouse; with shift held when it did); releasing copies it to the host
-clipboard through Textual (OSC 52, written by Textual's driver — never by the agent).
+the program did not ask for the mouse; with shift held when it did); releasing
+copies it to the host clipboard through Textual (OSC 52, written by Textual's
+driver — never by the agent). Programs that asked for the mouse get clicks,
+motion and the wheel in the encoding they chose.
 
 Safety: nothing the agent writes reaches the host terminal. The pane draws
 cells from the engine, with every control character replaced; titles are
