@@ -70,6 +70,7 @@ class Report:
 
     saw: dict[str, Any] = field(default_factory=dict)
     did: list[Decision] = field(default_factory=list)
+    next_in: float | None = None  # "run me again in this many seconds" (e.g. when a quiet agent turns stalled)
 
     @property
     def active(self) -> bool:

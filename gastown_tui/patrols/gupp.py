@@ -80,6 +80,15 @@ def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSe
     return out
 
 
+def next_due(rigs: list[RigView], now: float, settings: GuppSettings | None = None) -> float | None:
+    """Seconds until an idle agent with work on its hook has been idle for `idle_after`."""
+    st = settings or GuppSettings()
+    waits = [st.idle_after - (now - w.session.last_change_at) for r in rigs if r.sessions_known for w in r.workers
+             if w.hook and not w.done and w.session and w.session.alive and w.session.state == "idle"]
+    waits = [x for x in waits if x > 0]
+    return min(waits) if waits else None
+
+
 class Gupp(Patrol):
     role = "gupp"
     name = "gupp"
@@ -92,7 +101,9 @@ class Gupp(Patrol):
         self.memory = GuppMemory()
 
     def concerns(self, change: Change) -> bool:
-        return change.kind in ("ledger", "manual", "session")
+        if change.kind == "session":  # a session went idle or away: see whether work waits on its hook
+            return any(e.get("type") == "SessionExited" or e.get("state") in ("idle", "exited") for e in change.events)
+        return change.kind in ("ledger", "manual")
 
     def run(self, ctx: RunContext) -> Report:
         from gastown_tui.town.rigs import list_rigs
@@ -102,4 +113,4 @@ class Gupp(Patrol):
         for d in decisions:
             self.actions.apply(d, actor="gupp")
         hooked = [w.address for r in rigs for w in r.workers if w.hook and not w.done]
-        return Report(saw={"hooked": hooked}, did=decisions)
+        return Report(saw={"hooked": hooked}, did=decisions, next_in=next_due(rigs, ctx.now, self.settings))

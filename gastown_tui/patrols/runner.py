@@ -344,7 +344,11 @@ class PatrolRunner:
             else:
                 slot.consecutive_failures += 1
                 slot.interval = min(slot.patrol.timer.max, slot.patrol.timer.base * 2 ** (slot.consecutive_failures - 1))
-            slot.next_due = time.monotonic() + max(slot.interval, self.min_gap)
+            wait = slot.interval
+            hint = record.report.next_in if record.ok and record.report else None
+            if hint is not None:  # the patrol knows when something it watches comes due
+                wait = min(wait, hint)
+            slot.next_due = time.monotonic() + max(wait, self.min_gap)
             if slot.wake.is_set():  # woke again while running: go round after the minimum gap
                 await asyncio.sleep(self.min_gap)
 

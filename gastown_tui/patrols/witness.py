@@ -45,6 +45,25 @@ class WitnessMemory:
     mr_checked: set[str] = field(default_factory=set)
 
 
+def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> float | None:
+    """Seconds until the next threshold a watched session will cross (None: nothing pending)."""
+    th = th or WitnessThresholds()
+    waits = []
+    for w in rig.workers:
+        s = w.session
+        if s is None or not s.alive or not rig.sessions_known:
+            continue
+        quiet = now - s.last_change_at
+        if w.hook and not w.done and s.state in WORKING + ("needs-approval",):
+            marks = (th.stalled_after, th.hung_after, th.spawn_grace - (now - s.started_at) + quiet)
+        elif not w.hook and s.state == "idle":
+            marks = (th.retire_after,)
+        else:
+            continue
+        waits += [m - quiet for m in marks if m - quiet > 0]
+    return min(waits) if waits else None
+
+
 def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThresholds | None = None) -> list[Decision]:
     th = th or WitnessThresholds()
     out: list[Decision] = []
@@ -133,8 +152,10 @@ class Witness(Patrol):
     def concerns(self, change: Change) -> bool:
         if change.kind in ("ledger", "manual"):
             return True
-        if change.kind == "session":
-            return any(e.get("rig") == self.rig for e in change.events)
+        if change.kind == "session":  # deaths and trouble now; quiet spells come due through next_in
+            return any(e.get("rig") == self.rig and (e.get("type") == "SessionExited" or e.get("state") in
+                                                      ("exited", "stuck", "needs-approval"))
+                       for e in change.events)
         return False
 
     def run(self, ctx: RunContext) -> Report:
@@ -147,4 +168,4 @@ class Witness(Patrol):
             "hooked": sum(1 for w in view.workers if w.hook),
             "states": {w.address: (w.session.state if w.session else "no-session") for w in view.workers if w.hook},
         }
-        return Report(saw=saw, did=decisions)
+        return Report(saw=saw, did=decisions, next_in=next_due(view, ctx.now, self.thresholds))

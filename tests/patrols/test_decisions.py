@@ -160,3 +160,12 @@ def test_feeding_stops_at_the_per_run_limit():
     view = TownView(rigs=[RigView("gastown", max_polecats=10)], convoys=[convoy("hq-cv-1", *tracked)],
                     patrols={"witness:gastown", "refinery:gastown"})
     assert len(deacon.decide(view, T0, deacon.DeaconSettings(feed_per_run=3))) == 3
+
+
+def test_witness_says_when_the_next_threshold_comes_due():
+    th = witness.WitnessThresholds()
+    rig = RigView("gastown", workers=[polecat(quiet_min=10)])
+    assert witness.next_due(rig, T0, th) == 5 * MIN  # stalled at 15 min
+    rig.workers[0].session.last_change_at = T0 - 20 * MIN
+    assert witness.next_due(rig, T0, th) == 10 * MIN  # hung at 30 min
+    assert witness.next_due(RigView("gastown", workers=[polecat(state="idle")]), T0, th) is None

@@ -148,3 +148,21 @@ async def test_manual_wake_and_adding_a_patrol_while_running(tmp_path):
         assert runner.has("b") and set(runner.names()) == {"a", "b"}
     finally:
         await runner.stop()
+
+
+async def test_a_patrol_can_ask_to_run_again_sooner_than_its_timer(tmp_path):
+    town = make_town(tmp_path)
+
+    class Hinting(Counter):
+        def run(self, ctx):
+            super().run(ctx)
+            return Report(next_in=0.2)
+
+    p = Hinting("hinting", timer=Timer(30, 300))
+    runner = PatrolRunner(town, [p], watch=False)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(p.runs) >= 3, timeout=3)  # not 30 s apart
+        assert p.runs[2][1] == "timer"
+    finally:
+        await runner.stop()
