@@ -232,12 +232,18 @@ class PatrolRunner:
         """Runs one patrol (or all) as soon as possible. Safe to call from any thread."""
         if self._loop is None:
             return
-        self._loop.call_soon_threadsafe(self._wake_now, name, reason)
+        try:
+            self._loop.call_soon_threadsafe(self._wake_now, name, reason)
+        except RuntimeError:
+            pass  # the loop has closed: nothing runs any more
 
     def notify(self, change: Change) -> None:
         """Offers an outside change (e.g. a session event) to the patrols. Safe from any thread."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._dispatch, [change])
+            try:
+                self._loop.call_soon_threadsafe(self._dispatch, [change])
+            except RuntimeError:
+                pass
 
     def _wake_now(self, name: str | None, reason: str) -> None:
         for slot in self._slots.values():
