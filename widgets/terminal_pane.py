@@ -31,7 +31,7 @@ Scrollback mode (also entered with the mouse wheel or shift+pageup when the
 program did not ask for the mouse): up/down/k/j a line, pageup/pagedown/b/space
 a page, ctrl+u/ctrl+d half a page, g/home top, G/end bottom, `/` search
 (typed at the bottom row; Enter finds the nearest older match), n older match,
-N newer match, q/escape back to live. Mouse drag selects text (in any mode when
+N newer match, y copy (the selection, or all rows shown), q/escape back to live. Mouse drag selects text (in any mode when
 the program did not ask for the mouse; with shift held when it did); releasing
 copies it to the host clipboard through Textual (OSC 52, written by Textual's
 driver — never by the agent). Programs that asked for the mouse get clicks,

@@ -36,6 +36,7 @@ class ScrollbackMixin:
         return screen.viewport_offset if screen is not None else 0
 
     def _enter_scrollback(self) -> None:
+        self._selection = None  # a fresh start: the old selection was copied when it was made
         self._set_mode("scrollback")
 
     def _leave_scrollback(self) -> None:
@@ -85,6 +86,21 @@ class ScrollbackMixin:
             self._next_match(-1)
         elif char == "N":
             self._next_match(+1)
+        elif char == "y":
+            self._copy_view()
+
+    def _copy_view(self) -> None:
+        """`y`: copies the selection, or with none every row shown (the status row aside)."""
+        if self._selection is None or self._selection.empty:
+            from widgets.terminal_selection import Selection
+
+            last = max(0, self.size.height - 2)
+            self._selection = Selection((0, 0), (last, max(0, self.size.width - 1)))
+            self.copy_selection()
+            self._selection = None
+            self.refresh()
+        else:
+            self.copy_selection()
 
     def _search_key(self, event: events.Key) -> None:
         if event.key == "escape":

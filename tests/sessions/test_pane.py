@@ -211,6 +211,10 @@ async def test_drag_selects_and_copies_to_the_host_clipboard():
         await pilot.mouse_up(pane, offset=(5, 1))
         await pilot.pause(0.05)
         assert copied == ["line here\nsecond"]
+        # keyboard only: scrollback mode, y copies every row shown
+        await pilot.press("ctrl+b", "left_square_bracket", "y")
+        await pilot.pause(0.05)
+        assert copied[-1].startswith("first line here\nsecond line")
 
 
 async def test_agent_output_cannot_reach_the_host_terminal_or_clipboard():
