@@ -5,7 +5,7 @@ import tomllib
 
 import pytest
 
-from conftest import shared_path
+from shared_data import shared_path
 from gastown_tui.meow import cook, load_formula
 from gastown_tui.resources import formulas_dir
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import shared_path
+from shared_data import shared_path
 
 from .helpers import gastown, gastown_json, wisp_file_ids, write_formula
 

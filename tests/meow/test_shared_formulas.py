@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gastown_tui.meow import FormulaError, FormulaLibrary, cook, formula_search_path, load_formula
-from conftest import shared_path
+from shared_data import shared_path
 
 SHARED_NAMES = ["release", "code-review", "mol-witness-patrol", "rule-of-five", "shiny-enterprise", "shiny"]
 
