@@ -23,6 +23,7 @@ from gastown_tui.sessions.states import NudgeDelivered, NudgeFailed, SessionStat
 from gastown_tui.town.addresses import parse_address
 
 _LIVE_MANAGERS: "weakref.WeakSet[SessionManager]" = weakref.WeakSet()
+IDLE_SETTLE = 0.2  # seconds a session must stay idle before a normal nudge is typed
 
 
 def _kill_all_at_exit() -> None:
@@ -231,7 +232,13 @@ class SessionManager:
             if left <= 0:
                 return False
             if await session.wait_state({SessionState.IDLE}, timeout=min(0.5, left)):
-                return session.state is SessionState.IDLE or None
+                if not session.alive:
+                    return None
+                # Idle twice, IDLE_SETTLE apart: a gap between two tool calls is not a turn's end.
+                await asyncio.sleep(IDLE_SETTLE)
+                if session.state is SessionState.IDLE:
+                    return True
+                continue
             if not session.alive or any(nq.peek_urgent(p) for p in nq.pending(folder)):
                 return None
 
