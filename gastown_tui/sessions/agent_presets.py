@@ -33,15 +33,17 @@ PRESETS: dict[str, dict] = {
         "ready_timeout": 60.0,
         "process_names": ["claude"],
         "rules": [
+            # Claude Code draws inline from the top of the screen: until its output fills the screen the
+            # footer is not in the bottom rows, so these footer texts are looked for on the whole screen.
             # The dialog replaces the spinner: checked first so a dialog is never read as working.
-            {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
+            {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "all",
              "pattern": r"Do you want to (create|proceed|make this edit|overwrite)|Esc to cancel · Tab to amend"},
-            {"name": "claude.working.esc-to-interrupt", "state": "working", "region": "bottom:8",
+            {"name": "claude.working.api-retry", "state": "working", "region": "all",
+             "pattern": r"API error · Retrying in \d+s · attempt \d+/\d+"},
+            {"name": "claude.working.esc-to-interrupt", "state": "working", "region": "all",
              "pattern": r"esc to interrupt"},
-            {"name": "claude.working.api-retry", "state": "working", "region": "bottom:12",
-             "pattern": r"API error · Retrying in \d+s"},
             {"name": "claude.working.title-spinner", "state": "working", "title": _BRAILLE},
-            {"name": "claude.idle.footer", "state": "idle", "region": "bottom:8",
+            {"name": "claude.idle.footer", "state": "idle", "region": "all",
              "pattern": r"\? for shortcuts|⏵⏵ bypass permissions on"},
             {"name": "claude.idle.title", "state": "idle", "title": r"^✳"},
         ],
@@ -83,10 +85,10 @@ PRESETS: dict[str, dict] = {
             {"name": "gemini.needs-approval.dialog", "state": "needs-approval", "region": "all",
              "pattern": r"Apply this change\?|Allow execution of"},
             {"name": "gemini.working.title", "state": "working", "title": r"^✦|Working…"},
-            {"name": "gemini.working.esc-to-cancel", "state": "working", "region": "bottom:12",
+            {"name": "gemini.working.esc-to-cancel", "state": "working", "region": "all",
              "pattern": r"esc to cancel"},
             {"name": "gemini.idle.title", "state": "idle", "title": r"^◇|Ready \("},
-            {"name": "gemini.idle.prompt", "state": "idle", "region": "bottom:12", "pattern": r"Type your message"},
+            {"name": "gemini.idle.prompt", "state": "idle", "region": "all", "pattern": r"Type your message"},
         ],
     },
     "aider": {

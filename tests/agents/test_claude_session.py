@@ -11,6 +11,7 @@ from townkit import agent_spec, make_town, new_bead, wait_until
 
 from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.presets import load_presets
+from gastown_tui.sessions.rules import Detector, Observation
 from gastown_tui.sessions.states import NudgeDelivered, SessionState, StateChange
 from gastown_tui.town.nudges import enqueue
 from gastown_tui.town.sling import sling
@@ -82,3 +83,22 @@ async def test_a_nudge_typed_into_busy_claude_is_submitted_exactly_once(tmp_path
     assert sum(1 for p in fake_model.prompts("anthropic") if nudge in p) == 1, fake_model.prompts()
     assert not any(t.strip() == "" for t in last)
     print(f"  nudge delivered with {delivered[0].enters} Enter(s); prompts seen: {fake_model.prompts()}")
+
+
+async def test_api_errors_read_as_working_by_the_retry_rule(tmp_path, fake_model):
+    town, result, mgr, session, events = await _session(tmp_path, fake_model, "fail 529", asks=False)
+    try:
+        await wait_until(lambda: "API error · Retrying in" in session.screen.text(), 30, "Claude retrying")
+        # The session keeps the rule that made it enter a state; ask the preset's rules about this screen.
+        detector = Detector(list(session.preset.rules), preset="claude")
+        state, rule, detail = detector.classify(Observation(
+            session.screen.lines(), session.screen.cursor.y, session.screen.title, session.osc7501,
+            time.monotonic(), session.last_output_at))
+        print(f"\n  {state} [{rule}] {detail}")
+        assert (state, rule) == (SessionState.WORKING, "claude.working.api-retry")
+        await wait_until(lambda: session.state is SessionState.WORKING, 10, "the session to say working")
+    finally:
+        await mgr.close()
+    fails = [r for r in fake_model.requests if r["decision"] and isinstance(r["decision"], dict)
+             and r["decision"]["fail"] == 529]
+    assert fails, "the fake model never answered 529"
