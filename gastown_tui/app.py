@@ -104,8 +104,12 @@ class GastownApp(App):
         root = self.town_root
 
         def relevant(_change, path: str) -> bool:
+            # ledgers (and their wisp stores), the event log, settings and the rig registry; not worktrees,
+            # git internals, transcripts or lock files, which churn while agents work
             rel = path[len(str(root)):]
-            return not (rel.startswith("/.runtime/sessions") or "/.git/" in rel or rel.endswith(".lock"))
+            if rel.endswith(".lock") or "/.git/" in rel or "/.repo.git/" in rel:
+                return False
+            return "/.beads/" in rel or rel == "/.events.jsonl" or rel.startswith(("/settings/", "/mayor/"))
 
         async for _ in awatch(root, watch_filter=relevant, debounce=150, step=50, recursive=True):
             self.refresh_town()

@@ -1,5 +1,8 @@
 """Domain actions the screens offer, one function each, all called in worker threads.
 
+Each runs inside the patrols' turn (`patrols.runner.patrol_turn`), so an action
+never writes a ledger while a patrol run is using it.
+
 Each looks its domain function up through `town_adapter.domain()`, so a
 function that does not exist yet is reported as "not built yet: module:name".
 The app holds no business logic: these only translate arguments.
@@ -28,8 +31,8 @@ def send_back(root: Path, mr_id: str, note: str) -> str:
 
 
 def resling(root: Path, mr_id: str, target: str) -> str:
-    result = domain("gastown_tui.patrols.refinery:resling")(_town(root), mr_id, target)
-    return str(result or f"{mr_id} re-slung to {target}")
+    agent = domain("gastown_tui.patrols.refinery:resling")(_town(root), mr_id, target, actor=OVERSEER)
+    return f"{mr_id} superseded; its bead is now on {agent}'s hook"
 
 
 def sling(root: Path, bead_id: str, target: str) -> str:
@@ -147,3 +150,32 @@ def transcript(root: Path, address: str, session_id: str | None = None, lines: i
     if session is None:
         return ""
     return domain("gastown_tui.town.seance:transcript_tail")(session, lines=lines)
+
+
+# -- every action above runs in the patrols' turn ---------------------------------------------------
+
+def _turn():
+    """The patrols' turn (ledger objects are shared with the patrols' thread); a no-op without patrols."""
+    import contextlib
+
+    try:
+        return domain("gastown_tui.patrols.runner:patrol_turn")()
+    except Exception:
+        return contextlib.nullcontext()
+
+
+def _in_turn(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _turn():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+for _name, _fn in list(globals().items()):
+    if callable(_fn) and getattr(_fn, "__module__", None) == __name__ and not _name.startswith("_") \
+            and _name not in ("domain", "ledger_for"):
+        globals()[_name] = _in_turn(_fn)

@@ -110,6 +110,13 @@ class TownAdapter:
     # -- reading -----------------------------------------------------------------------------------
 
     def read(self, events_limit: int = 200) -> Reading:
+        """One reading of the town, taken in the patrols' turn (ledger objects are shared with them)."""
+        from gastown_tui.screens.town_actions import _turn
+
+        with _turn():
+            return self._read(events_limit)
+
+    def _read(self, events_limit: int) -> Reading:
         errors: list[str] = []
         snapshot = None
         try:
