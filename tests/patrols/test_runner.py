@@ -166,3 +166,22 @@ async def test_a_patrol_can_ask_to_run_again_sooner_than_its_timer(tmp_path):
         assert p.runs[2][1] == "timer"
     finally:
         await runner.stop()
+
+
+async def test_a_patrol_loop_that_dies_is_reported_and_restarted(tmp_path):
+    town = make_town(tmp_path)
+
+    class BrokenTimer(Timer):
+        def next(self, current, active):
+            raise ValueError("timer broke")
+
+    p = Counter("fragile", timer=BrokenTimer(0.1, 0.2))
+    runner = PatrolRunner(town, [p], watch=False, min_gap=0.0)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(p.runs) >= 2, timeout=5)  # it keeps running after its loop died
+        failed = [e for e in events(town) if e["type"] == "patrol_failed"]
+        assert failed and "patrol loop fragile died" in failed[0]["payload"]["error"]
+        assert "timer broke" in runner.get_status("fragile").last_error
+    finally:
+        await runner.stop()
