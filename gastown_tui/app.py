@@ -30,6 +30,8 @@ class GastownApp(App):
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.town_root = Path(town_root).resolve() if town_root else None
+        self.start_agents = start_agents
+        self.clock = clock
         self.app_settings: AppSettings = load_app_settings(self.town_root)
         self.controller = (TownController(self.town_root, self.app_settings, clock, start_agents)
                            if self.town_root else None)
@@ -81,13 +83,14 @@ class GastownApp(App):
         """Switches from the Welcome screen to a town (created, opened or the demo's)."""
         self.town_root = Path(root).resolve()
         self.app_settings = load_app_settings(self.town_root)
-        self.controller = TownController(self.town_root, self.app_settings, None, True)
+        self.controller = TownController(self.town_root, self.app_settings, self.clock, self.start_agents)
         from gastown_tui.screens.town import TownScreen
 
         self.switch_screen(TownScreen())
         self.refresh_town()
         self.watch_town()
-        self.start_runtime()
+        if self.start_agents:
+            self.start_runtime()
 
     # -- the town view -------------------------------------------------------------------------------
 
