@@ -1,7 +1,7 @@
 """A small real program that behaves like a busy agent, for nudge tests.
 
 Idle: a `> ` prompt on the cursor line. After each line it logs the line to
-LOG, then works for a random 50-400 ms, drawing a spinner line that says
+LOG, then works for a random 20-250 ms, drawing a spinner line that says
 "esc to interrupt", prints `done: <line>` and shows the prompt again.
 Typed text echoes through the tty even while it works, as with a real agent.
 """
@@ -21,7 +21,7 @@ while True:
     line = line.rstrip("\n")
     with open(log_path, "a", encoding="utf-8") as fh:
         fh.write(line + "\n")
-    end = time.time() + random.uniform(0.05, 0.4)
+    end = time.time() + random.uniform(0.02, 0.25)
     i = 0
     while time.time() < end:
         sys.stdout.write(f"\r{'|/-'[i % 3]} working ({i}) esc to interrupt")
