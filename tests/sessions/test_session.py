@@ -152,3 +152,15 @@ async def test_a_real_cli_gets_its_own_seeded_home(town):
     home = town / ".runtime" / "homes" / "gastown--polecats--nux"
     assert f"HOME={home}" in s.screen.history_text()
     assert home.is_dir()
+
+
+def test_raw_transcript_rotates_instead_of_growing_forever(tmp_path):
+    from gastown_tui.sessions.transcript import Transcript
+
+    tr = Transcript(tmp_path / "s", rotate_bytes=1000)
+    for i in range(25):
+        tr.append(bytes([65 + i % 26]) * 100)
+    tr.close()
+    raw, old = tmp_path / "s" / "transcript.raw", tmp_path / "s" / "transcript.raw.1"
+    assert raw.stat().st_size <= 1000 and old.stat().st_size == 1000
+    assert raw.read_bytes().endswith(b"Y" * 100) and tr.bytes_written == 2500
