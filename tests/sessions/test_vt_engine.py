@@ -160,3 +160,14 @@ def test_synchronized_output_shows_no_half_drawn_frame():
     assert screen.render().rows == {} and screen.changed
     screen.feed(b"ame\x1b[?2026l")
     assert screen.render().rows[0].text.rstrip() == "new frame"
+
+
+def test_clipboard_and_notification_escapes_go_nowhere():
+    screen = new_screen(40, 5)
+    replies, oscs = [], []
+    screen.on_reply = replies.append
+    screen.on_osc = lambda n, p: oscs.append((n, p))
+    # Set the clipboard, ask to read it back, notifications: nothing is answered or passed on.
+    screen.feed(b"\x1b]52;c;aGVsbG8=\x07\x1b]52;c;?\x07\x1b]9;hi\x07\x1b]777;notify;a;b\x07text")
+    assert replies == [] and oscs == []
+    assert screen.lines()[0] == "text"
