@@ -107,6 +107,15 @@ class Session:
         """fn(session) after each batch of output (do not render here: use a frame timer)."""
         self._output_listeners.append(fn)
 
+    def remove_listener(self, fn: Callable[[object], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def remove_output_listener(self, fn: Callable[["Session"], None]) -> None:
+        """For panes that come and go; removing one that is not there is fine."""
+        if fn in self._output_listeners:
+            self._output_listeners.remove(fn)
+
     def _emit(self, event: object) -> None:
         for fn in list(self._listeners):
             fn(event)
