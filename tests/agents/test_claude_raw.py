@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import agent_env, git_repo, require_cli
-from driver import Agent
+from agentkit import agent_env, git_repo, require_cli
+from agent_driver import Agent
 
 from gastown_tui.sessions.homes import prepare_home
 

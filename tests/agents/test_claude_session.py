@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_model import Reply, Say, Shell
-from townkit import agent_spec, make_town, new_bead, wait_until
+from agent_townkit import agent_spec, make_town, new_bead, wait_until
 
 from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.presets import load_presets

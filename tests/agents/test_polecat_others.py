@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fake_model import Say, Shell, Write
-from townkit import Overseer, agent_spec, git, make_town, mrs, new_bead, run_refinery, wait_until
+from agent_townkit import Overseer, agent_spec, git, make_town, mrs, new_bead, run_refinery, wait_until
 
 from gastown_tui.patrols.gupp import beacon
 from gastown_tui.sessions.manager import SessionManager

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from townkit import Overseer, agent_spec, make_town, new_bead, wait_until
+from agent_townkit import Overseer, agent_spec, make_town, new_bead, wait_until
 
 from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.states import SessionState

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from fake_model import Reply, Say, Shell
-from townkit import agent_spec, make_town, new_bead, wait_until
+from agent_townkit import agent_spec, make_town, new_bead, wait_until
 
 from gastown_tui.patrols.actions import Actions
 from gastown_tui.patrols.base import RunContext

@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import CANDIDATES, SCRUB, require_cli
+from agentkit import SCRUB, require_cli
 
 from gastown_tui.sessions.homes import home_env
 from gastown_tui.town.addresses import agent_key
@@ -81,7 +81,7 @@ def run_refinery(town, rig_name: str):
     return Refinery(town, rig_name).run(RunContext(now=time.time(), reason="manual"))
 
 
-__all__ = ["CANDIDATES", "git", "make_town", "new_bead", "agent_spec", "wait_until", "mrs", "run_refinery"]
+__all__ = ["git", "make_town", "new_bead", "agent_spec", "wait_until", "mrs", "run_refinery"]
 
 
 class Overseer:
