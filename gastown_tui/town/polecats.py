@@ -50,6 +50,15 @@ def worktree_path(rig: Rig, name: str) -> Path:
     return rig.polecats_dir / name / rig.name
 
 
+def mayor_clone_lock(rig: Rig):
+    """Serialises git work on the mayor's clone (fetch, worktree add/remove) across processes.
+
+    Taken only around git commands, never while waiting for a ledger, so it cannot deadlock with one."""
+    from gastown_tui.town.locks import file_lock
+
+    return file_lock(rig.runtime / "mayor-clone.lock", timeout=120, what=f"{rig.name} mayor clone lock")
+
+
 def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: str | None = None,
                   actor: str = "overseer", state: str = "idle") -> Polecat:
     """Allocates a name, makes the worktree and branch, and the agent bead. Starts no process."""
@@ -72,9 +81,10 @@ def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: s
     worktree = worktree_path(rig, name)
     branch = branch_name(name, bead_id)
     try:
-        vcs.prune_worktrees(rig.mayor_clone)      # forget worktrees whose folders vanished
-        vcs.fetch(rig.mayor_clone)
-        vcs.add_worktree(rig.mayor_clone, worktree, branch=branch, start=f"origin/{settings.target}")
+        with mayor_clone_lock(rig):
+            vcs.prune_worktrees(rig.mayor_clone)      # forget worktrees whose folders vanished
+            vcs.fetch(rig.mayor_clone)
+            vcs.add_worktree(rig.mayor_clone, worktree, branch=branch, start=f"origin/{settings.target}")
         ensure_agent_bead(town, address, state=state, rig=rig)
         set_agent_state(town, address, state, hook=None, branch=branch)
     except BaseException:
@@ -103,18 +113,19 @@ def _discard(rig: Rig, name: str, branch: str | None) -> None:
     from gastown_tui import vcs
 
     worktree = worktree_path(rig, name)
-    try:
-        if worktree.exists():
-            vcs.remove_worktree(rig.mayor_clone, worktree, force=True)
-    except UserError:
-        pass
-    shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)
-    try:
-        vcs.prune_worktrees(rig.mayor_clone)
-        if branch and vcs.branch_exists(rig.mayor_clone, branch):
-            vcs.delete_branch(rig.mayor_clone, branch, force=True)
-    except UserError:
-        pass
+    with mayor_clone_lock(rig):
+        try:
+            if worktree.exists():
+                vcs.remove_worktree(rig.mayor_clone, worktree, force=True)
+        except UserError:
+            pass
+        shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)
+        try:
+            vcs.prune_worktrees(rig.mayor_clone)
+            if branch and vcs.branch_exists(rig.mayor_clone, branch):
+                vcs.delete_branch(rig.mayor_clone, branch, force=True)
+        except UserError:
+            pass
 
 
 def list_polecats(town: Town, rig_name: str | None = None) -> list[Polecat]:
@@ -158,7 +169,8 @@ def at_risk(town: Town, rig_name: str, name: str) -> tuple[list[tuple[str, str]]
     dirty = vcs.dirty_paths(wt)
     commits: list[tuple[str, str]] = []
     if cat.branch:
-        vcs.fetch(rig.mayor_clone)
+        with mayor_clone_lock(rig):
+            vcs.fetch(rig.mayor_clone)
         commits = vcs.unmerged_commits(rig.mayor_clone, cat.branch, f"origin/{rig.target}")
     return commits, dirty
 
@@ -189,11 +201,12 @@ def remove_polecat(town: Town, rig_name: str, name: str, force: bool = False, ac
         raise UserError(f"refusing to remove {cat.address}: it would lose {' and '.join(parts)} (use --force)")
     unhook_agent(town, cat.address, actor=actor, reason="polecat removed")
     wt = Path(cat.worktree)
-    if wt.exists():
-        vcs.remove_worktree(rig.mayor_clone, wt, force=True)
-    vcs.prune_worktrees(rig.mayor_clone)
-    if cat.branch and vcs.branch_exists(rig.mayor_clone, cat.branch):
-        vcs.delete_branch(rig.mayor_clone, cat.branch, force=True)
+    with mayor_clone_lock(rig):
+        if wt.exists():
+            vcs.remove_worktree(rig.mayor_clone, wt, force=True)
+        vcs.prune_worktrees(rig.mayor_clone)
+        if cat.branch and vcs.branch_exists(rig.mayor_clone, cat.branch):
+            vcs.delete_branch(rig.mayor_clone, cat.branch, force=True)
     shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)
     try:
         set_agent_state(town, cat.address, "nuked", hook=None)
@@ -217,7 +230,8 @@ def _forget_vanished(town: Town, rig: Rig, name: str, actor: str) -> Polecat:
     if bead is None or bead.agent_state == "nuked":
         raise not_found("polecat", address, [c.address for c in list_polecats(town, rig.name)])
     unhook_agent(town, address, actor=actor, reason="polecat folder vanished")
-    vcs.prune_worktrees(rig.mayor_clone)
+    with mayor_clone_lock(rig):
+        vcs.prune_worktrees(rig.mayor_clone)
     set_agent_state(town, address, "nuked", hook=None)
     append_event(town.events_path, "polecat_removed", actor, agent=address, branch=None, forced=False,
                  reason="folder had vanished")

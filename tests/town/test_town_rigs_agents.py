@@ -140,3 +140,16 @@ def test_rig_from_a_master_branch_project_targets_master(town, tmp_path):
     assert rig.target == "master" and rig.default_branch == "master"
     cat = spawn_polecat(town, "legacy")
     assert (town.root / cat.worktree / "old.py").exists()
+
+
+def test_concurrent_polecat_spawns_get_distinct_names_and_worktrees(town, rig):
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-m", "gastown_tui.cli", "polecat", "spawn", "calc"], cwd=town.root,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    assert [r[0] for r in results] == [0, 0, 0, 0], results
+    cats = json.loads(gastown("polecat", "list", "--json", cwd=town.root).stdout)
+    assert sorted(c["name"] for c in cats) == sorted(["furiosa", "nux", "slit", "rictus"])
+    assert all((town.root / c["worktree"] / "calc.py").exists() for c in cats)
