@@ -39,7 +39,7 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
     from gastown_tui.town.ledgers import ledger_for_id, open_ledger
     from gastown_tui.town.mail import send_mail
     from gastown_tui.town.mq import create_mr
-    from gastown_tui.town.polecats import worktree_path
+    from gastown_tui.town.polecats import mayor_clone_lock, worktree_path
     from gastown_tui.town.rigs import get_rig
 
     where = polecat_for_path(town, cwd)
@@ -77,7 +77,8 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
                         f"(commit your work; if there was nothing to do, close the bead with a reason)")
 
     # The branch belongs to this polecat alone; after a rebase (FIX_NEEDED) it must replace the old copy.
-    sha = vcs.push_branch(worktree, branch, force=True)   # GitError (git's message) before any ledger change
+    with mayor_clone_lock(rig):      # the push updates the mayor clone's origin/* refs too
+        sha = vcs.push_branch(worktree, branch, force=True)   # GitError (git's message) before any ledger change
 
     ledger = open_ledger(rig.beads_dir)
     if hook is not None:
