@@ -321,6 +321,8 @@ class SimAgent:
             return self.exit_code
         finally:
             self.interrupt.set()
+            if self.worker is not None:
+                self.worker.join(timeout=1.5)  # it kills the command it is running; no orphan is left
             if not self.hung:
                 self.screen.stop()
             _leave_raw(self.in_fd, old)

@@ -347,3 +347,25 @@ async def test_ask_waits_for_approval_then_goes_on_or_stops(tmp_path):
         assert await session.wait_state({SessionState.IDLE}, timeout=5)
     finally:
         await session.stop(grace=1.0)
+
+
+async def test_a_command_running_when_the_terminal_goes_away_is_not_orphaned(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    town = make_town(tmp_path)
+    agent, worktree, _ = sling(town, "Long command", "sim: run sleep 97\n")
+    session = start_sim(town, agent, worktree)
+    await session.start()
+    try:
+        await wait_text(session, "Bash(sleep 97)")
+        await asyncio.sleep(0.3)
+        sleepers = [p for p in psutil.Process(session.pid).children(recursive=True) if "sleep" in p.name()]
+        assert sleepers, "the command did not start"
+        import os
+        import signal
+
+        os.kill(session.pid, signal.SIGHUP)  # what the sim gets when its terminal closes
+        assert await session.wait_exit(timeout=5) is not None
+        gone, alive = psutil.wait_procs(sleepers, timeout=3)
+        assert not alive, f"left running: {alive}"
+    finally:
+        await session.stop(grace=0.5)
