@@ -91,11 +91,15 @@ def prime_info(town: Town, address: str) -> dict:
     hook = hooked_record(town, address)
     molecule = None
     next_step = None
+    warnings: list[str] = []
     if hook is not None:
         root, formula = molecules.attached(hook)
         if root:
             ledger = ledger_for_id(town, hook["id"])
-            molecule, next_step = molecules.view(ledger, root, formula)
+            try:
+                molecule, next_step = molecules.view(ledger, root, formula)
+            except UserError as exc:     # a burned or broken molecule must not hide the hook itself
+                warnings.append(f"the hook's molecule {root} cannot be read: {exc}")
     wd = workdir(town, address)
     worktree = str(wd) if a.role in ("polecat", "crew") and wd is not None else None
     unread = [m for m in inbox(town, address) if not m.read]
@@ -107,6 +111,7 @@ def prime_info(town: Town, address: str) -> dict:
         "rules": [GUPP] + ROLE_RULES.get(a.role, []),
         "mail": {"unread": len(unread), "subjects": [f"{m.id}: {m.subject} (from {m.sender})" for m in unread[:5]]},
         "handoff": pending_handoff_note(town, address),
+        "warnings": warnings,
     }
 
 
@@ -141,6 +146,8 @@ def render_prime(info: dict, checklist: str | None = None) -> str:
                 lines += [f"Next step: {info['next_step']} (close it with `gt mol done {info['next_step']}`)", ""]
     else:
         lines += ["## Your hook is empty", "Check your mail (`gt mail inbox`); if there is nothing, wait for work.", ""]
+    for warning in info.get("warnings") or ():
+        lines += [f"⚠️  {warning}", ""]
     mail = info.get("mail") or {}
     if mail.get("unread"):
         lines += [f"## Mail: {mail['unread']} unread (`gt mail inbox`)", *[f"- {s}" for s in mail["subjects"]], ""]

@@ -187,3 +187,25 @@ def test_remove_a_polecat_whose_folder_vanished_frees_its_hook(formula_ready, ri
     assert rig_ledger(town, "calc").get(f"ca-calc-polecat-{name}").agent_state == "nuked"
     proc = gastown("polecat", "remove", res.agent, cwd=town.root, check=False)
     assert proc.returncode == 1 and "unknown polecat" in proc.stderr
+
+
+def test_prime_survives_a_burned_molecule(formula_ready, rig):
+    from gastown_tui.meow import burn
+    from gastown_tui.town.ledgers import rig_ledger
+
+    town = formula_ready
+    bead = new_bead(town, "calc", "Molecule gone")
+    res = sling(town, bead, "calc", no_convoy=True)
+    ledger = rig_ledger(town, "calc")
+    burn(ledger, res.molecule)
+    info = json.loads(gastown("prime", "--json", cwd=res.worktree).stdout)
+    assert info["hook"]["id"] == bead and info["molecule"] is None
+    # A link left pointing at a molecule that is gone: prime still shows the hook, and says so.
+    from gastown_tui.beads.fields import set_fields
+
+    ledger.update(bead, description=set_fields(ledger.get(bead).description, attached_molecule="ca-mol-gone"))
+    info = json.loads(gastown("prime", "--json", cwd=res.worktree).stdout)
+    assert info["hook"]["id"] == bead and info["molecule"] is None
+    assert "ca-mol-gone" in info["warnings"][0]
+    text = gastown("prime", cwd=res.worktree).stdout
+    assert f"Hooked: {bead}" in text and "cannot be read" in text
