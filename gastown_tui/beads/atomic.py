@@ -3,34 +3,46 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from pathlib import Path
 
 
 class FileLock:
-    """An exclusive `flock` on a lock file; re-entrant within one object."""
+    """An exclusive `flock` on a lock file: one holder across processes and,
+    through a re-entrant thread lock taken first, across the threads of this
+    process that share the object. Re-entrant for the thread that holds it."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
         self._fd: int | None = None
         self._depth = 0
+        self._threads = threading.RLock()
 
     def acquire(self) -> None:
-        if self._depth == 0:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            except BaseException:
-                os.close(fd)
-                raise
-            self._fd = fd
-        self._depth += 1
+        self._threads.acquire()
+        try:
+            if self._depth == 0:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                self._fd = fd
+            self._depth += 1
+        except BaseException:
+            self._threads.release()
+            raise
 
     def release(self) -> None:
-        self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fd, self._fd = self._fd, None
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._fd is not None:
+                fd, self._fd = self._fd, None
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+        finally:
+            self._threads.release()
 
     @property
     def held(self) -> bool:
@@ -58,7 +70,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """A temp name beside `path`, unique per process and thread."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
 def atomic_write(path: Path, chunks, mode: int = 0o644) -> None:
