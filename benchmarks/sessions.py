@@ -6,8 +6,8 @@ Prints (targets from issue 5):
   parse_ms_per_mb / tmux_ms_per_mb / ratio   our VT engine and tmux consuming the same bytes
                                              (the four real captures, repeated), CPU per MB; ratio <= 1
   load_cpu_pct                               30 real sessions (PTYs) each replaying a capture at 20 KB/s,
-                                             4 visible panes rendered (dirty rows -> rich Segments,
-                                             20 fps, the focused one at once), 26 hidden (parse only),
+                                             4 visible panes rendered (dirty rows -> the pane's Textual
+                                             strips, 20 fps, the focused one at once), 26 hidden (parse only),
                                              state detection on all: % of one core (<= 20), and the share
                                              of the produced bytes consumed (kept up)
   echo_p50_ms / echo_p95_ms                  keystroke -> echo rendered in the focused pane, under that
@@ -130,38 +130,49 @@ def bench_tmux(data: bytes) -> float | None:
 
 # -- 2. 30 sessions under load, 4 visible panes, keystroke echo -------------------------------------
 class StripRenderer:
-    """What a pane does per frame, without Textual: dirty rows -> rich Segments, styles cached."""
+    """What a pane does per frame: dirty rows -> Textual strips through the pane's own converter
+    (widgets/terminal_render.row_strip); rich Segments with a style cache if that is not importable."""
 
     def __init__(self) -> None:
+        from rich.style import Style
+
+        try:
+            from widgets.terminal_render import row_strip
+        except ImportError:
+            row_strip = None
+        self.row_strip, self.base = row_strip, Style()
+        self.cache: dict = {}
+        self.rows: dict[int, object] = {}
+        self.frames = 0
+
+    def _segments(self, row):
         from rich.color import Color
         from rich.segment import Segment
         from rich.style import Style
 
-        self._Segment, self._Style, self._Color = Segment, Style, Color
-        self.cache: dict = {}
-        self.rows: dict[int, list] = {}
-        self.frames = 0
+        def col(c):
+            return None if c is None else Color.from_ansi(c) if isinstance(c, int) else Color.from_rgb(*c)
 
-    def _style(self, st):
-        rs = self.cache.get(st)
-        if rs is None:
-            def col(c):
-                if c is None:
-                    return None
-                if isinstance(c, int):
-                    return self._Color.from_ansi(c)
-                return self._Color.from_rgb(*c)
-            rs = self._Style(color=col(st.fg), bgcolor=col(st.bg), bold=st.bold, italic=st.italic,
-                             underline=bool(st.underline), reverse=st.reverse, strike=st.strike, dim=st.faint)
-            self.cache[st] = rs
-        return rs
+        out = []
+        for r in row.runs:
+            rs = self.cache.get(r.style)
+            if rs is None:
+                st = r.style
+                rs = self.cache[st] = Style(color=col(st.fg), bgcolor=col(st.bg), bold=st.bold, italic=st.italic,
+                                            underline=bool(st.underline), reverse=st.reverse, strike=st.strike)
+            out.append(Segment(r.text, rs))
+        return out
 
     def render(self, screen) -> int:
         frame = screen.render()
         for y, row in frame.rows.items():
-            self.rows[y] = [self._Segment(r.text, self._style(r.style)) for r in row.runs]
+            self.rows[y] = self.row_strip(row, screen.cols, self.base) if self.row_strip else self._segments(row)
         self.frames += 1
         return len(frame.rows)
+
+    @property
+    def kind(self) -> str:
+        return "Textual strips (widgets.terminal_render)" if self.row_strip else "rich Segments"
 
 
 async def bench_load(n: int, rate: int, seconds: float, tmp: Path) -> dict:
@@ -242,6 +253,7 @@ async def bench_load(n: int, rate: int, seconds: float, tmp: Path) -> dict:
         "echo_p50": statistics.median(lat),
         "echo_p95": lat[int(len(lat) * 0.95)],
         "frames": sum(r.frames for r in renderers.values()),
+        "render_kind": next(iter(renderers.values())).kind,
     }
 
 
@@ -305,7 +317,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         res = asyncio.run(bench_load(args.sessions, args.rate, args.seconds, Path(tmp)))
     print(f"load_cpu_pct           {res['cpu_pct']:8.1f}   ({args.sessions} sessions x {args.rate // 1000} KB/s, "
-          f"4 visible panes; target <= 20)")
+          f"4 visible panes rendered to {res['render_kind']}; target <= 20)")
     print(f"load_kept_up_pct       {res['kept_up_pct']:8.1f}   (bytes consumed / bytes produced)")
     print(f"echo_p50_ms            {res['echo_p50']:8.2f}")
     print(f"echo_p95_ms            {res['echo_p95']:8.2f}   (keystroke -> echo rendered, under load; target <= 20)")
