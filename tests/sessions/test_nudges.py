@@ -215,3 +215,26 @@ async def test_an_expired_nudge_is_reported_not_typed(tmp_path):
         assert (path.parent / "undeliverable" / path.name).exists()
     finally:
         await mgr.close()
+
+
+async def test_a_nudge_queued_by_the_gastown_command_is_typed_in(tmp_path):
+    import subprocess
+
+    town = tmp_path / "town"
+    run = [sys.executable, "-m", "gastown_tui.cli"]
+    subprocess.run(run + ["install", str(town)], check=True, capture_output=True, timeout=60)
+    subprocess.run(run + ["nudge", "mayor", "check", "your", "mail"], check=True, capture_output=True,
+                   timeout=60, cwd=town)
+    log = tmp_path / "received.log"
+    mgr = SessionManager(town, presets={"busy": _preset("busy", "busy_agent.py", str(log))}, tick=0.05)
+    delivered = []
+    mgr.add_listener(lambda e: delivered.append(e) if isinstance(e, NudgeDelivered) else None)
+    try:
+        await mgr.spawn(SessionSpec("mayor/", "busy", cwd=tmp_path))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not delivered:
+            await asyncio.sleep(0.05)
+        assert [e.message for e in delivered] == ["check your mail"]
+        assert log.read_text().splitlines() == [f"[from {delivered[0].sender}] check your mail"]
+    finally:
+        await mgr.close()
