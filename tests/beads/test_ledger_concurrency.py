@@ -85,8 +85,8 @@ def test_sigkill_mid_write_leaves_the_state_before_or_after(tmp_path, ledger_fil
             time.sleep(rng.uniform(0.0, 0.08))         # anywhere in the loop
         else:
             deadline = time.monotonic() + 3            # right inside a write: once its temp file exists
-            temp = beads / f".issues.jsonl.{proc.pid}.tmp"
-            while not temp.exists() and time.monotonic() < deadline:
+            pattern = f".issues.jsonl.{proc.pid}.*.tmp"
+            while not any(beads.glob(pattern)) and time.monotonic() < deadline:
                 pass
         os.kill(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
