@@ -9,8 +9,6 @@ from pathlib import Path
 
 from agentkit import SCRUB, require_cli
 
-from gastown_tui.sessions.homes import home_env
-from gastown_tui.town.addresses import agent_key
 
 
 def git(cwd, *args) -> str:
@@ -42,7 +40,7 @@ def new_bead(rig, title: str) -> str:
 
 def agent_spec(town, address: str, cli: str, cwd: Path, fake_url: str, beacon: str | None = None,
                preset=None, extra_env: dict | None = None):
-    """A SessionSpec for a real CLI: the town's agent environment, its prepared home, the CLI on PATH."""
+    """A SessionSpec for a real CLI: the town's agent environment, the fake model's URL, the CLI on PATH."""
     from gastown_tui.sessions.session import SessionSpec
     from gastown_tui.town.agents import environment
 
@@ -54,7 +52,7 @@ def agent_spec(town, address: str, cli: str, cwd: Path, fake_url: str, beacon: s
         env.pop(k, None)
     env["GASTOWN_MODEL_BASE_URL"] = fake_url
     env.update(extra_env or {})
-    env.update(home_env(town.root, agent_key(address), path, cwd, environ=env))
+    # The session seeds the agent's home itself (sessions/homes.py): nothing to add here.
     return SessionSpec(agent=address, preset=preset or cli, cwd=cwd, town=town.root, env=env, beacon=beacon)
 
 

@@ -9,8 +9,10 @@ import psutil
 import pytest
 from agent_townkit import Overseer, agent_spec, make_town, new_bead, wait_until
 
+from gastown_tui.sessions.homes import home_dir
 from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.states import SessionState
+from gastown_tui.town.addresses import agent_key
 from gastown_tui.town.sling import sling
 
 pytestmark = [pytest.mark.agents, pytest.mark.slow]
@@ -42,7 +44,7 @@ async def test_preset_shuts_down_cleanly_and_resumes_the_conversation(tmp_path, 
     result = sling(town, new_bead(rig, "Two files"), rig.name)
     work = Path(result.worktree)
     spec = agent_spec(town, result.agent, cli, work, fake_model.url, beacon="write first.txt: one")
-    home = Path(spec.env["HOME"])
+    home = home_dir(town.root, agent_key(result.agent))
     overseer = Overseer()
     mgr = SessionManager(town.root)
     await mgr.start()
