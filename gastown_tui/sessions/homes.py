@@ -167,9 +167,10 @@ def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
     # and OPENAI_BASE_URL (which 0.169 ignores) is not needed.
     url = (base_url.rstrip("/") + "/v1") if base_url else "https://api.openai.com/v1"
     key_var = "OPENAI_API_KEY"
+    name = model or ("fake-model" if base_url else None)  # else Codex's own default model
     lines = [
         "# Written by gastown for this agent; rewritten at each start.",
-        f"model = {_toml_str(model or ('fake-model' if base_url else 'gpt-5'))}",
+        *([f"model = {_toml_str(name)}"] if name else []),
         'model_provider = "gastown"',
         "check_for_update_on_startup = false",
         "",
