@@ -15,14 +15,17 @@ def have_tmux() -> bool:
 
 
 class TmuxPane:
-    """One 120x40 pane on its own tmux server (`-L`), TERM=xterm-256color, no status line."""
+    """One 120x40 pane on its own tmux server (`-L`), TERM=xterm-256color, no status line.
+
+    The command must outlive the checks (callers end it with a `sleep`); when it ends, the
+    server ends too, so a test killed half-way leaves no tmux server running for long."""
 
     def __init__(self, argv: list[str], cwd: Path, cols: int = 120, rows: int = 40) -> None:
         self.socket = f"gastown-test-{uuid.uuid4().hex[:10]}"
         self.conf = Path(cwd) / f".{self.socket}.conf"
         self.conf.write_text(
             "set -g default-terminal xterm-256color\nset -g status off\nset -g escape-time 0\n"
-            "set -g history-limit 10000\nset -g remain-on-exit on\n"
+            "set -g history-limit 10000\n"
         )
         self._tmux("-f", str(self.conf), "new-session", "-d", "-x", str(cols), "-y", str(rows), "-s", "t",
                    "-c", str(cwd), shlex.join(argv))

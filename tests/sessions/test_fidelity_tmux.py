@@ -54,7 +54,7 @@ async def _drive(tmp_path: Path, argv: list[str], steps: list[bytes], cwd: Path 
     home.mkdir(exist_ok=True)
     # The program runs under `sh -c '"$@"; sleep'` in both, so an exit leaves the same screen behind
     # (tmux would otherwise print "Pane is dead" over it).
-    full = _env(home) + ["sh", "-c", '"$@"; exec sleep 600', "sh"] + argv
+    full = _env(home) + ["sh", "-c", '"$@"; exec sleep 120', "sh"] + argv
     pane = TmuxPane(full, cwd)
     s = Session(SessionSpec("mayor/", load_presets()["shell"], cwd=cwd, town=tmp_path, argv=full))
     await s.start()
@@ -178,7 +178,7 @@ async def test_top_matches_tmux_on_the_same_bytes(tmp_path):
     for key, ours, cursor, raw in snaps:
         stream = tmp_path / f"stream-{len(raw)}.raw"
         stream.write_bytes(raw)
-        pane = TmuxPane(["sh", "-c", f"stty raw -echo; cat {stream}; sleep 60"], tmp_path)
+        pane = TmuxPane(["sh", "-c", f"stty raw -echo; cat {stream}; sleep 30"], tmp_path)
         try:
             theirs = await asyncio.to_thread(pane.wait_stable)
             diff = _diff(ours, theirs)
