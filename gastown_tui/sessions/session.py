@@ -90,6 +90,7 @@ class Session:
         self._watch_task: asyncio.Task | None = None
         self._eof = False
         self._finishing = False
+        self._pidfd: int | None = None
         self._text_dirty = False
         self._text_flushed_at = 0.0
         self._input_lock = asyncio.Lock()
@@ -160,6 +161,7 @@ class Session:
         self._write_meta()
         self._loop.add_reader(self._fd, self._on_readable)
         self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
+        self._watch_pidfd()
         self._emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
         if self.preset.beacon == "paste" and self.spec.beacon:
             self._loop.create_task(self._deliver_beacon(self.spec.beacon))
@@ -372,6 +374,28 @@ class Session:
             status = -int(self._proc.signalstatus)
         self._finish(status if status is not None else -1)
 
+    def _watch_pidfd(self) -> None:
+        """Linux: a pidfd turns readable the moment the process exits, so exit is seen at once even
+        when a grandchild keeps the PTY open (elsewhere the 0.25 s watch loop notices it)."""
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
+            return
+        self._loop.add_reader(self._pidfd, self._on_pidfd)
+
+    def _on_pidfd(self) -> None:
+        self._check_exit()
+        if not self.exited:  # should not happen; never spin on a readable fd: fall back to polling
+            self._close_pidfd()
+
+    def _close_pidfd(self) -> None:
+        fd, self._pidfd = self._pidfd, None
+        if fd is not None:
+            if self._loop is not None:
+                self._loop.remove_reader(fd)
+            os.close(fd)
+
     def _finish(self, status: int) -> None:
         if self.ended_at is not None or self._finishing:
             return
@@ -398,6 +422,10 @@ class Session:
             procs.signal_tree(self.pid, signal.SIGKILL, leftovers)
         try:
             self._proc.close(force=True)
+        except Exception:
+            pass
+        try:
+            self._close_pidfd()
         except Exception:
             pass
         self._flush_text()
