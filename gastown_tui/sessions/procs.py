@@ -103,3 +103,27 @@ def tty_holders(tty: str | None) -> list[int]:
         except OSError:
             continue
     return found
+
+
+class ExitWatcher:
+    """Linux: a pidfd registered with the loop turns readable the moment the process exits, so an
+    exit is seen at once even while a grandchild keeps the PTY open. `start` returns None where
+    pidfds are missing (other systems, old kernels); the session's 0.25 s poll covers those."""
+
+    def __init__(self, loop, fd: int) -> None:
+        self._loop, self._fd = loop, fd
+
+    @classmethod
+    def start(cls, loop, pid: int, callback) -> "ExitWatcher | None":
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            return None
+        loop.add_reader(fd, callback)
+        return cls(loop, fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            self._loop.remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = None

@@ -90,7 +90,7 @@ class Session:
         self._watch_task: asyncio.Task | None = None
         self._eof = False
         self._finishing = False
-        self._pidfd: int | None = None
+        self._pidfd: procs.ExitWatcher | None = None  # Linux: instant exit notice
         self._text_dirty = False
         self._text_flushed_at = 0.0
         self._input_lock = asyncio.Lock()
@@ -375,14 +375,7 @@ class Session:
         self._finish(status if status is not None else -1)
 
     def _watch_pidfd(self) -> None:
-        """Linux: a pidfd turns readable the moment the process exits, so exit is seen at once even
-        when a grandchild keeps the PTY open (elsewhere the 0.25 s watch loop notices it)."""
-        try:
-            self._pidfd = os.pidfd_open(self.pid)
-        except (AttributeError, OSError):
-            self._pidfd = None
-            return
-        self._loop.add_reader(self._pidfd, self._on_pidfd)
+        self._pidfd = procs.ExitWatcher.start(self._loop, self.pid, self._on_pidfd)
 
     def _on_pidfd(self) -> None:
         self._check_exit()
@@ -390,11 +383,9 @@ class Session:
             self._close_pidfd()
 
     def _close_pidfd(self) -> None:
-        fd, self._pidfd = self._pidfd, None
-        if fd is not None:
-            if self._loop is not None:
-                self._loop.remove_reader(fd)
-            os.close(fd)
+        watcher, self._pidfd = self._pidfd, None
+        if watcher is not None:
+            watcher.close()
 
     def _finish(self, status: int) -> None:
         if self.ended_at is not None or self._finishing:
