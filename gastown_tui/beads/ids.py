@@ -72,12 +72,13 @@ def parent_of(bead_id: str) -> str | None:
     return head if dot else None
 
 
-def next_child(parent_id: str, existing_ids) -> str:
-    """`parent.N` with N one more than the largest numeric direct child."""
+def next_child(parent_id: str, existing_ids, floor: int = 0) -> str:
+    """`parent.N` with N one more than the largest numeric direct child, and more than `floor`
+    (the parent's child counter: the highest number ever given, deleted children included)."""
     if depth(parent_id) >= MAX_DEPTH:
         raise ValueError(f"{parent_id} is already {MAX_DEPTH} levels deep; children may not nest deeper")
     stem = parent_id + "."
-    highest = 0
+    highest = floor
     for other in existing_ids:
         if other.startswith(stem):
             rest = other[len(stem):]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from gastown_tui.beads import graph, ids
 from gastown_tui.beads.atomic import FileLock
+from gastown_tui.beads.counters import IGNORE_LINES as COUNTER_IGNORES
 from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read_config
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
 from gastown_tui.beads.gcpause import gc_paused
@@ -26,6 +27,7 @@ LOCK_NAME = ".gastown.lock"
 GITIGNORE = (
     "# gastown: wisps (ephemeral beads) and lock/temp files never enter git\n"
     f"{WISPS_NAME}\n.{WISPS_NAME}.*.tmp\n.{ISSUES_NAME}.*.tmp\n{LOCK_NAME}\nquarantine.jsonl\n"
+    + "".join(line + "\n" for line in COUNTER_IGNORES)
 )
 
 __all__ = ["Ledger", "find_beads_dir", "default_actor", "ClaimConflict", "CycleError", "LedgerError"]

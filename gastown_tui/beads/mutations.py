@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from gastown_tui.beads import graph, ids, validate
 from gastown_tui.beads.codec import encode
+from gastown_tui.beads.counters import last_child, remember_deleted
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError
 from gastown_tui.beads.timestamps import now
 
@@ -12,6 +13,8 @@ DEP_TYPES = frozenset({
     "attests", "tracks", "until", "caused-by", "validates", "delegated-from", "blocked-by",
 })
 _FIXED = frozenset({"id", "created_at", "created_by"})
+BULK_REINDEX = 1000     # delete_many drops the blocked index (rebuilt lazily) for batches this big
+                        # that are at least a quarter of it
 
 
 def _issue(rec):
@@ -105,7 +108,8 @@ class MutationsMixin:
             elif parent is not None:
                 self._need(parent)
                 try:
-                    new_id = ids.next_child(parent, self._known_ids())
+                    new_id = ids.next_child(parent, self._known_ids(),
+                                            floor=last_child(self.beads_dir, parent))
                 except ValueError as exc:
                     raise ValidationError(str(exc)) from None
             else:
@@ -266,16 +270,50 @@ class MutationsMixin:
 
     def delete(self, bead_id: str) -> None:
         """Hard delete (burn) from either store; edges pointing at it go too."""
+        self.delete_many([bead_id])
+
+    def delete_many(self, bead_ids) -> int:
+        """Hard-deletes many beads (either store) in one transaction; returns how many.
+
+        Every id must exist (NotFound names the first missing one, and nothing is deleted).
+        Edges from surviving beads to deleted ones are removed in one pass over the loaded
+        stores; the blocked index is updated per id, highest id first (children lists
+        shrink from their tail), so burning a 65,535-step wisp is linear. Numbered children
+        (`parent.N`) are remembered in the child counters so N is never given out again.
+        """
+        wanted = list(dict.fromkeys(bead_ids))
+        if not wanted:
+            return 0
         with self.transaction():
-            store, _ = self._need(bead_id)
-            store.remove(bead_id)
+            main = self._main
+            wisps = self._wstore() if (self._wisps.loaded or self.wisps_path.exists()) else None
+            where = []
+            for rid in wanted:
+                if rid in main.records:
+                    where.append((rid, main))
+                elif wisps is not None and rid in wisps.records:
+                    where.append((rid, wisps))
+                else:
+                    raise self._missing(rid)
+            gone = set(wanted)
+            index = self._index
+            if index is not None and len(gone) >= BULK_REINDEX and 4 * len(gone) >= len(index.records):
+                self._index = None          # cheaper to rebuild (on next use) than to update per id
+            where.sort(key=lambda pair: pair[0], reverse=True)
+            for rid, store in where:
+                store.remove(rid)
             for s in (self._main, self._wisps) if self._wisps.loaded else (self._main,):
-                for rid, rec in list(s.records.items()):
+                fixed = []
+                for rec in s.records.values():
                     deps = rec.get("dependencies")
-                    if deps and any(d.get("depends_on_id") == bead_id for d in deps):
+                    if deps and any(d.get("depends_on_id") in gone for d in deps):
                         new = dict(rec)
-                        new["dependencies"] = [d for d in deps if d.get("depends_on_id") != bead_id]
-                        s.put(new)
+                        new["dependencies"] = [d for d in deps if d.get("depends_on_id") not in gone]
+                        fixed.append(new)
+                for new in fixed:
+                    s.put(new)
+            remember_deleted(self.beads_dir, gone)
+            return len(gone)
 
     def claim(self, bead_id: str, assignee: str):
         """Takes an open bead for `assignee` (in_progress); ClaimConflict if someone has it."""

@@ -88,11 +88,11 @@ def test_children_are_numbered_and_at_most_three_deep(tmp_path):
     assert gg.id == f"{epic.id}.2.1.1"
     with pytest.raises(ValidationError, match="3 levels deep"):
         ledger.create("too deep", parent=gg.id)
-    # Numbering continues past the highest existing child, even a deleted one.
+    # Numbering continues past the highest child ever given, even a deleted one (child counters).
     ledger.delete(c2.id)
-    assert ledger.create("three", parent=epic.id).id == f"{epic.id}.2"  # .2 is free again after a burn
-    assert ledger.create("four", parent=epic.id).id == f"{epic.id}.3"
+    assert ledger.create("three", parent=epic.id).id == f"{epic.id}.3"  # .2 is never reused
+    assert ledger.create("four", parent=epic.id).id == f"{epic.id}.4"
     named = ledger.create("named step", id=f"{epic.id}.design")
     assert named.parent_id == epic.id
-    assert [c.id for c in ledger.children(epic.id)] == [f"{epic.id}.1", f"{epic.id}.2", f"{epic.id}.3",
+    assert [c.id for c in ledger.children(epic.id)] == [f"{epic.id}.1", f"{epic.id}.3", f"{epic.id}.4",
                                                           f"{epic.id}.design"]
