@@ -2,6 +2,7 @@
 resume command (the resumed session still has the earlier conversation)."""
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -66,8 +67,13 @@ async def test_preset_shuts_down_cleanly_and_resumes_the_conversation(tmp_path, 
         assert resumed.argv[:len(resumed.preset.resume_argv)][1:] == list(resumed.preset.resume_argv)[1:]
         await wait_until(lambda: overseer(resumed) or resumed.state is SessionState.IDLE, 60,
                          f"{cli}: resumed session ready", interval=0.2)
+        # Let a resumed CLI finish redrawing its restored conversation before typing into it.
+        quiet_until = time.monotonic() + 10
+        while time.monotonic() < quiet_until and time.monotonic() - resumed.last_output_at < 1.5:
+            await asyncio.sleep(0.1)
         n = len(fake_model.requests)
-        await resumed.submit("write second.txt: two")
+        typed = await resumed.submit("write second.txt: two")
+        assert typed.submitted, f"{cli}: the prompt was not submitted: {typed.reason}\n{resumed.screen.text()}"
         try:
             await wait_until(lambda: overseer(resumed) or (work / "second.txt").exists(), 60,
                              f"{cli}: second.txt written by the resumed session", interval=0.2)
