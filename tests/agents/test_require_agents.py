@@ -30,3 +30,14 @@ def test_the_same_run_passes_when_agents_are_not_required(tmp_path):
     out = _run(tmp_path, None)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "GASTOWN_REQUIRE_AGENTS" not in out.stdout
+
+
+def test_a_missing_cli_skips_with_the_reason(monkeypatch, tmp_path):
+    import _pytest.outcomes
+    import agentkit
+    import pytest
+
+    monkeypatch.setitem(agentkit.CANDIDATES, "codex", [tmp_path / "nowhere" / "codex"])
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(_pytest.outcomes.Skipped, match=r"codex is not installed \(run \.ci/install-agents codex"):
+        agentkit.require_cli("codex")
