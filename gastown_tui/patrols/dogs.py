@@ -4,7 +4,8 @@
   the Mayor's clone that no worktree has checked out) and the Refinery's kept refs
   (`refs/gastown/kept/*`) whose every commit is already on the target — by patch
   identity, so rebased copies count. Anything with one commit not on the target stays.
-- `wisp_dog`: burns closed wisps (ephemeral beads) closed longer ago than `wisp_ttl`.
+- `wisp_dog`: burns closed wisps (ephemeral beads) closed longer ago than `wisp_ttl`: a wisp
+  molecule whole once its root is closed (`meow.burn`), never the closed steps of an open one.
 - `orphan_dog`: beads hooked / in progress for an agent that no longer exists go back
   to `open` (unassigned), and the Deacon gets `ORPHAN_RECOVERED` mail. The branch of
   the vanished polecat is left alone (the branch dog keeps anything unmerged).
@@ -82,21 +83,62 @@ def _age(ts: str | None, now: float) -> float | None:
         return None
 
 
+def _is_wisp(rec: dict) -> bool:
+    return bool(rec.get("ephemeral")) or rec.get("wisp") is True       # `wisp` = the legacy flag
+
+
 def wisp_dog(town: Town, now: float, ttl: float) -> tuple[dict, list[Decision]]:
+    """Burns closed wisps past `ttl`: a wisp molecule whole (`meow.burn(root)`, once its root is
+    closed, which happens with its last step) and a closed standalone wisp (no parent, no
+    children). The closed steps of a molecule whose root is still open are never touched (that
+    would lose them from its progress), nor any wisp in a tree that is not a molecule."""
+    from gastown_tui.meow import burn
     from gastown_tui.town.ledgers import all_ledgers
 
-    saw = {"closed_wisps": 0}
+    saw = {"closed_wisps": 0, "molecules": 0, "kept_in_open_molecule": 0}
     did = []
     for ledger in all_ledgers(town):
-        for issue in ledger.all():
-            if not issue.ephemeral or issue.status != "closed":
-                continue
-            saw["closed_wisps"] += 1
-            age = _age(issue.closed_at or issue.updated_at, now)
-            if age is not None and age >= ttl:
-                ledger.delete(issue.id)
-                did.append(Decision("burn_wisp", issue.id, f"closed {age / 60:.0f} min ago (ttl {ttl / 60:.0f} min)"))
+        with ledger.transaction():          # decide and burn under one lock: no step closes in between
+            _burn_old_wisps(ledger, now, ttl, saw, did, burn)
     return saw, did
+
+
+def _burn_old_wisps(ledger, now: float, ttl: float, saw: dict, did: list, burn) -> None:
+    index = ledger.blocked_index(wisps=True)
+    roots, singles = [], []
+    for rid, rec in index.records.items():
+        if rec.get("status") != "closed" or not _is_wisp(rec):
+            continue
+        saw["closed_wisps"] += 1
+        parent = index.parent.get(rid)
+        if parent is not None and parent not in index.records:
+            parent = None           # its molecule is already gone: a leftover, burned on its own
+        if rec.get("issue_type") == "molecule" and parent is None:
+            saw["molecules"] += 1
+            kind = roots
+        elif parent is None and not index.children.get(rid):
+            kind = singles
+        else:                   # a step: it goes with its molecule, never on its own
+            if _open_root(index, rid):
+                saw["kept_in_open_molecule"] += 1
+            continue
+        age = _age(rec.get("closed_at") or rec.get("updated_at"), now)
+        if age is not None and age >= ttl:
+            kind.append((rid, age, len(index.children.get(rid, ()))))
+    for rid, age, steps in roots:
+        burn(ledger, rid)
+        did.append(Decision("burn_wisp", rid, f"wisp molecule ({steps} steps) closed {age / 60:.0f} min ago "
+                            f"(ttl {ttl / 60:.0f} min)", detail={"steps": steps}))
+    if singles:
+        ledger.delete_many([rid for rid, _, _ in singles])
+        for rid, age, _ in singles:
+            did.append(Decision("burn_wisp", rid, f"closed {age / 60:.0f} min ago (ttl {ttl / 60:.0f} min)"))
+
+
+def _open_root(index, rid: str) -> bool:
+    parent = index.parent.get(rid)
+    rec = index.records.get(parent) if parent else None
+    return rec is not None and rec.get("status") != "closed"
 
 
 def orphan_dog(town: Town) -> tuple[dict, list[Decision]]:

@@ -111,6 +111,35 @@ def test_wisp_dog_burns_only_closed_wisps_past_their_ttl(tmp_path):
     assert ledger.find(durable.id) is not None  # not a wisp: never burned
 
 
+def test_wisp_dog_burns_a_wisp_molecule_only_whole_never_the_closed_steps_of_an_open_one(tmp_path):
+    from gastown_tui.meow import FormulaLibrary, close_step, formula_search_path, progress, wisp
+    from gastown_tui.town.ledgers import open_ledger
+
+    town, rig = make_town(tmp_path)
+    ledger = open_ledger(rig.beads_dir)
+    root = wisp(ledger, "boot-triage", {}, FormulaLibrary(formula_search_path()))
+    steps = [s.id for s in progress(ledger, root).steps]
+    assert len(steps) == 3
+    close_step(ledger, steps[0])
+    close_step(ledger, steps[1])                        # two of three done; the root is still open
+    later = time.time() + 10 * 3600                     # long past the ttl for those two steps
+    saw, did = wisp_dog(town, now=later, ttl=3600)
+    assert did == [] and saw["kept_in_open_molecule"] == 2
+    fresh = open_ledger(rig.beads_dir)
+    p = progress(fresh, root)
+    assert (p.done, p.total) == (2, 3)                  # the finished steps are still there
+    assert p.next is not None and p.next.id == steps[2]
+
+    close_step(ledger, steps[2])                        # the last step closes the root too
+    assert ledger.raw(root)["status"] == "closed"
+    saw, did = wisp_dog(town, now=time.time() + 60, ttl=3600)
+    assert did == []                                    # closed, but not yet past its ttl
+    saw, did = wisp_dog(town, now=time.time() + 2 * 3600, ttl=3600)
+    assert [(d.kind, d.target, d.detail.get("steps")) for d in did] == [("burn_wisp", root, 3)]
+    wisps = (rig.beads_dir / "wisps.jsonl").read_text()
+    assert root not in wisps and root not in (rig.beads_dir / "issues.jsonl").read_text()
+
+
 def test_orphan_dog_reopens_work_of_a_vanished_polecat_and_tells_the_deacon(tmp_path):
     import shutil
 
