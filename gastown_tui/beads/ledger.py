@@ -286,9 +286,12 @@ class Ledger(MutationsMixin):
         return self._index
 
     def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None,
-                  sort="hybrid", include_ephemeral=False) -> list[dict]:
+                  sort="hybrid", include_ephemeral=False, wisps=None) -> list[dict]:
+        """`wisps`: whether to load the wisp store; None = when it can matter (include_ephemeral or
+        parent). wisps=False with parent= serves a persistent molecule without reading wisps.jsonl."""
         self._refresh()
-        wisps = include_ephemeral or parent is not None
+        if wisps is None:
+            wisps = include_ephemeral or parent is not None
         index = self.blocked_index(wisps=wisps)
         if parent is not None and parent not in index.records:
             raise self._missing(parent)

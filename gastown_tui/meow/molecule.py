@@ -207,16 +207,22 @@ def step_order(rec: dict) -> tuple:
     return (1, 0, rec["id"])
 
 
-def step_records_of(ledger, root_id: str) -> list[dict]:
-    """The stored records of a molecule's steps, in formula order."""
-    index = ledger.blocked_index(wisps=True)
+def uses_wisps(root: dict) -> bool:
+    """Whether a molecule's steps can be in the wisp store: a persistent molecule's never are,
+    so reading it need not load `wisps.jsonl` (which may hold a million Hanoi steps)."""
+    return bool(root.get("ephemeral")) or root.get("wisp") is True
+
+
+def step_records_of(ledger, root_id: str, wisps: bool = True) -> list[dict]:
+    """The stored records of a molecule's steps, in formula order (wisps=False: persistent only)."""
+    index = ledger.blocked_index(wisps=wisps)
     kids = [index.records[k] for k in index.children.get(root_id, ()) if k in index.records]
     kids.sort(key=step_order)
     return kids
 
 
-def step_ids(ledger, root_id: str) -> list[str]:
-    return [r["id"] for r in step_records_of(ledger, root_id)]
+def step_ids(ledger, root_id: str, wisps: bool = True) -> list[str]:
+    return [r["id"] for r in step_records_of(ledger, root_id, wisps)]
 
 
 def _delete_all(ledger, ids: list[str]) -> None:
@@ -239,7 +245,7 @@ def burn(ledger, root_id: str) -> None:
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
         _detach(ledger, root)
-        _delete_all(ledger, step_ids(ledger, root["id"]) + [root["id"]])
+        _delete_all(ledger, step_ids(ledger, root["id"], uses_wisps(root)) + [root["id"]])
 
 
 def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = False,
@@ -250,7 +256,7 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
     """
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
-        steps = step_records_of(ledger, root["id"])
+        steps = step_records_of(ledger, root["id"], uses_wisps(root))
         open_steps = [s["id"] for s in steps if s.get("status") != "closed"]
         if open_steps and not force:
             shown = ", ".join(open_steps[:5]) + (f" and {len(open_steps) - 5} more" if len(open_steps) > 5 else "")

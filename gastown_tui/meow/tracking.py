@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
-from gastown_tui.meow.molecule import molecule_root, step_records_of
+from gastown_tui.meow.molecule import molecule_root, step_records_of, uses_wisps
 
 
 @dataclass
@@ -82,9 +82,10 @@ def progress(ledger, root_id: str) -> Progress:
     """The molecule's steps in formula order with their state. `root_id` may be a step or the bead worked on."""
     root = molecule_root(ledger, root_id)
     rid = root["id"]
-    index = ledger.blocked_index(wisps=True)
-    kids = step_records_of(ledger, rid)
-    ready_ids = {r["id"] for r in ledger.raw_ready(parent=rid)}
+    wisps = uses_wisps(root)         # a persistent molecule is read without loading the wisp store
+    index = ledger.blocked_index(wisps=wisps)
+    kids = step_records_of(ledger, rid, wisps)
+    ready_ids = {r["id"] for r in ledger.raw_ready(parent=rid, wisps=wisps)}
     steps = []
     for rec in kids:
         labels = rec.get("labels") or []
@@ -129,7 +130,7 @@ def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | 
             if blockers:
                 raise MoleculeError(f"step {step_id} is waiting for {', '.join(blockers)}; do those first")
         step = ledger.close(step_id, reason=reason or "done", actor=actor)
-        index = ledger.blocked_index(wisps=True)
+        index = ledger.blocked_index(wisps=uses_wisps(root))
         kids = index.children.get(root["id"], ())
         if kids and all((index.records[k].get("status") == "closed") for k in kids if k in index.records):
             if (root.get("status") or "open") != "closed":

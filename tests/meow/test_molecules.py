@@ -209,3 +209,19 @@ def test_pouring_on_a_bead_fills_issue_and_feature(ledger):
     explicit = pour(ledger, "shiny", on=ledger.create("X").id, vars={"feature": "the X feature"},
                     search_path=builtin_library())
     assert ledger.raw(f"{explicit}.design")["title"] == "Design the X feature"
+
+
+def test_a_persistent_molecule_is_followed_without_reading_the_wisp_store(ledger):
+    work = ledger.create("Feature")
+    root = pour(ledger, "shiny", on=work.id, vars={"feature": "x"}, search_path=builtin_library())
+    # A broken (or a million-step) wisp store is no business of a persistent molecule.
+    (ledger.beads_dir / "wisps.jsonl").write_text('{"id": "gt-wisp-zzz", this is not json\n', encoding="utf-8")
+    fresh = Ledger.open(ledger.beads_dir)
+    p = progress(fresh, work.id)
+    assert (p.root, p.done, p.total, [s.step for s in p.ready]) == (root, 0, 5, ["design"])
+    close_step(fresh, f"{root}.design")
+    assert next_step(fresh, root).id == f"{root}.implement"
+    assert "[x] design" in checklist(fresh, root)
+    # Anything that does need the wisp store still says exactly what is wrong with it.
+    with pytest.raises(Exception, match=r"wisps\.jsonl:1: not JSON"):
+        progress(fresh, "gt-wisp-zzz")
