@@ -140,3 +140,25 @@ def test_a_stall_goes_quiet_mid_stream_and_the_time_limit_stops_everything(tmp_p
     assert server.stopped
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url + "/v1/models", timeout=2)
+
+
+def test_chat_completions_with_tools_stream_tool_calls(fm):
+    """A tool-calling Chat Completions client (opencode's shape): its own tool and argument names."""
+    tools = [{"type": "function", "function": {"name": "write", "parameters": {"properties": {
+        "filePath": {"type": "string"}, "content": {"type": "string"}}}}},
+             {"type": "function", "function": {"name": "bash", "parameters": {"properties": {}}}}]
+    msgs = [{"role": "system", "content": "You are opencode.\n  Working directory: /w/oc\n"},
+            {"role": "user", "content": "write c.txt: tool"}]
+    _, _, text = post(fm.url + "/v1/chat/completions", {"stream": True, "tools": tools, "messages": msgs})
+    events = [d for _, d in sse(text) if d != "[DONE]" and d["choices"]]
+    deltas = [d["choices"][0]["delta"] for d in events]
+    name = next(t["function"]["name"] for d in deltas for t in d.get("tool_calls", []) if "name" in t["function"])
+    args = json.loads("".join(t["function"]["arguments"] for d in deltas for t in d.get("tool_calls", [])))
+    assert name == "write" and args == {"filePath": "/w/oc/c.txt", "content": "tool\n"}
+    assert events[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    msgs += [{"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+                                                                     "function": {"name": "write", "arguments": "{}"}}]},
+             {"role": "tool", "tool_call_id": "c1", "content": "Wrote file"}]
+    _, _, text = post(fm.url + "/v1/chat/completions", {"stream": True, "tools": tools, "messages": msgs})
+    said = "".join(d["choices"][0]["delta"].get("content") or "" for _, d in sse(text) if d != "[DONE]" and d["choices"])
+    assert said == "DONE wrote c.txt"
