@@ -63,6 +63,11 @@ class GastownApp(App):
         from gastown_tui.screens.town import TownScreen
 
         self.push_screen(TownScreen())
+        # the first frame first: reading a big town holds the interpreter for a while, so it starts
+        # once the Town screen has been drawn (the header says "loading" until then)
+        self.call_after_refresh(self.set_timer, 0.02, self._start_town)
+
+    def _start_town(self) -> None:
         self.refresh_town()
         self.watch_town()
         if self.controller.start_agents:
@@ -135,11 +140,11 @@ class GastownApp(App):
     def live_changed(self) -> None:
         """Session states changed: rebuild the view from the last reading (no I/O) and show it.
 
-        Many agents change state at once; the rebuilds are coalesced to one per 100 ms."""
+        Many agents change state at once; the rebuilds are coalesced to one per 250 ms."""
         if getattr(self, "_live_pending", False):
             return
         self._live_pending = True
-        self.set_timer(0.1, self._rebuild_live)
+        self.set_timer(0.25, self._rebuild_live)
 
     def _rebuild_live(self) -> None:
         self._live_pending = False

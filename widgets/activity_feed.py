@@ -30,17 +30,28 @@ class ActivityFeed(RichLog):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(max_lines=2000, wrap=False, markup=False, auto_scroll=True, **kwargs)
-        self._seen = 0
-        self._first: EventView | None = None
+        self._last: EventView | None = None
+        self._empty_note = False
 
     def show_events(self, events: list[EventView]) -> None:
-        if events and (self._first is None or events[0] != self._first or len(events) < self._seen):
+        """Appends the events after the last one shown (the list is a sliding window of the log)."""
+        new = events
+        if self._last is not None:
+            for index in range(len(events) - 1, -1, -1):
+                if events[index] == self._last:
+                    new = events[index + 1:]
+                    break
+            else:
+                self.clear()
+        if not events:
+            if not self._empty_note:
+                self.clear()
+                self.write(Text("no events yet", style="dim"))
+                self._empty_note = True
+            return
+        if self._empty_note:
             self.clear()
-            self._seen = 0
-            self._first = events[0]
-        for event in events[self._seen:]:
+            self._empty_note = False
+        for event in new:
             self.write(event_line(event))
-        self._seen = len(events)
-        if not events and self._seen == 0:
-            self.clear()
-            self.write(Text("no events yet", style="dim"))
+        self._last = events[-1]

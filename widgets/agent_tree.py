@@ -114,10 +114,13 @@ class AgentTree(Tree[str]):
         self._quiet = False
 
     def refresh_labels(self) -> None:
+        """Relabels the agents whose line would read differently (state, hook, age); others are not redrawn."""
         for number, agent in enumerate(self._agents, start=1):
             node = self._agent_nodes.get(agent.address)
             if node is not None:
-                node.set_label(self._label(number, agent))
+                label = self._label(number, agent)
+                if label.plain != node.label.plain or label.spans != node.label.spans:
+                    node.set_label(label)
 
     def select_agent(self, address: str) -> None:
         node = self._agent_nodes.get(address)

@@ -37,5 +37,8 @@ class HookPanel(Static):
     """Renders one HookView."""
 
     def show_hook(self, hook: HookView | None, agent: str | None) -> None:
+        if (hook, agent) == getattr(self, "_shown", None):  # unchanged: no redraw, no relayout
+            return
+        self._shown = (hook, agent)
         self.border_title = "Hook" + (f" · {agent}" if agent else "")
-        self.update(hook_text(hook, agent))
+        self.update(hook_text(hook, agent), layout=False)  # fixed height in the style sheet: no layout pass

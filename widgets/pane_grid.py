@@ -35,12 +35,24 @@ class PaneSlot(Container):
 
     def _set_title(self) -> None:
         a = self.agent
-        self.border_title = f"{self.number} {glyph(a.state, self.plain)} {a.address}"
-        self.border_subtitle = label(a.state) + (f" · {a.hook_id}" if a.hook_id else "")
+        title = f"{self.number} {glyph(a.state, self.plain)} {a.address}"
+        subtitle = label(a.state) + (f" · {a.hook_id}" if a.hook_id else "")
+        if title != self.border_title:
+            self.border_title = title
+        if subtitle != self.border_subtitle:
+            self.border_subtitle = subtitle
 
     def update_agent(self, agent: AgentView, number: int) -> None:
         self.agent, self.number = agent, number
         self._set_title()
+
+    def swap_content(self, content: Widget) -> None:
+        """Shows another widget in this slot (when the old one could not be retargeted)."""
+        if content is self.content:
+            return
+        old, self.content = self.content, content
+        self.mount(content, before=old)
+        old.remove()
 
     def compose(self):
         yield self.content
@@ -56,17 +68,20 @@ class PaneGrid(Container):
     class SlotClicked(Message):
         address: str
 
-    def __init__(self, make_pane: Callable[[AgentView], Widget], **kwargs) -> None:
+    def __init__(self, make_pane: Callable[[AgentView], Widget],
+                 retarget: Callable[[Widget, AgentView], Widget] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.make_pane = make_pane
+        self.retarget = retarget  # (old content, agent) -> the same widget pointed at agent, or a new one
         self.layout_size = 1
         self.plain = False
         self._shown: tuple[str, ...] = ()
         self._slots: dict[str, PaneSlot] = {}
 
     def reset(self) -> None:
-        """Forget the shown slots: the next `show` makes fresh panes (e.g. a session started)."""
+        """The next `show` re-points every slot at its agent (e.g. a session started or stopped)."""
         self._shown = ()
+        self._force = True
 
     def slot(self, address: str) -> PaneSlot | None:
         return self._slots.get(address)
@@ -100,6 +115,18 @@ class PaneGrid(Container):
         if wanted == self._shown:
             for agent in chosen:
                 self._slots[agent.address].update_agent(agent, numbers.get(agent.address, 0))
+            return
+        old_slots = list(self._slots.values())
+        if self.retarget is not None and len(old_slots) == len(chosen) and all(s.is_mounted for s in old_slots):
+            # same number of slots: point the existing panes at the new agents (no remount, no layout pass)
+            self._slots = {}
+            force, self._force = getattr(self, "_force", False), False
+            for slot, agent in zip(old_slots, chosen):
+                if force or slot.agent.address != agent.address:
+                    slot.swap_content(self.retarget(slot.content, agent))
+                slot.update_agent(agent, numbers.get(agent.address, 0))
+                self._slots[agent.address] = slot
+            self._shown = wanted
             return
         self.remove_children()
         self._slots = {

@@ -17,7 +17,7 @@ class TownHeader(Static):
     """One line: `gastown <town> · 12 agents ●3 ◆1 ... · convoys 1/2 (landed/all) · MQ 2 · needs you 4 · mail 3 new`."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__("gastown", **kwargs)
+        super().__init__(Text.assemble((" gastown ", "bold reverse"), "  loading the town…"), **kwargs)
         self.plain = False
 
     def show_town(self, town: TownView, screen_title: str = "") -> None:
@@ -40,4 +40,6 @@ class TownHeader(Static):
         text.append(f"· mail {town.unread} new")
         if town.errors:
             text.append(f" · {len(town.errors)} problems", style="bold red")
-        self.update(text)
+        if text != getattr(self, "_shown_text", None):  # redraw only when something it says changed
+            self._shown_text = text
+            self.update(text, layout=False)  # one fixed line: no layout pass

@@ -27,15 +27,22 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _no_session_text(agent: AgentView, why: str) -> Text:
+    text = Text()
+    text.append(f"{agent.address}\n", style="bold")
+    text.append(f"no live session ({why})\n", style="dim")
+    text.append("press s to start it, or R to restart", style="dim")
+    return text
+
+
 class NoSessionPane(Static, can_focus=False):
     """Shown in a pane slot when the agent has no live session."""
 
     def __init__(self, agent: AgentView, why: str) -> None:
-        text = Text()
-        text.append(f"{agent.address}\n", style="bold")
-        text.append(f"no live session ({why})\n", style="dim")
-        text.append("press s to start it, or R to restart", style="dim")
-        super().__init__(text, classes="no-session")
+        super().__init__(_no_session_text(agent, why), classes="no-session")
+
+    def show_agent(self, agent: AgentView, why: str) -> None:
+        self.update(_no_session_text(agent, why), layout=False)
 
 
 class TownController:
@@ -94,11 +101,28 @@ class TownController:
 
     # -- panes -----------------------------------------------------------------------------------
 
-    def make_pane(self, agent: AgentView) -> Widget:
+    def _session_for(self, agent: AgentView):
         session = self.sessions.get(agent.address) if self.sessions is not None else None
         if session is None:
-            why = "agents are not started by this app" if not self.start_agents else "not running"
-            return NoSessionPane(agent, why)
+            return None, "agents are not started by this app" if not self.start_agents else "not running"
         if self.pane_factory is None:
-            return NoSessionPane(agent, "the terminal pane widget is not built yet")
+            return None, "the terminal pane widget is not built yet"
+        return session, ""
+
+    def make_pane(self, agent: AgentView) -> Widget:
+        session, why = self._session_for(agent)
+        if session is None:
+            return NoSessionPane(agent, why)
         return self.pane_factory(session, prefix_key=self.settings.prefix_key)
+
+    def retarget_pane(self, pane: Widget, agent: AgentView) -> Widget:
+        """Points an existing pane at another agent when it can (a live pane takes the new session; a
+        placeholder takes the new text); otherwise makes a new pane. Switching agents then needs no remount."""
+        session, why = self._session_for(agent)
+        if session is not None and self.pane_factory is not None and isinstance(pane, self.pane_factory):
+            pane.session = session
+            return pane
+        if session is None and isinstance(pane, NoSessionPane):
+            pane.show_agent(agent, why)
+            return pane
+        return self.make_pane(agent)

@@ -38,7 +38,7 @@ class TownScreen(Screen):
         yield TownHeader(id="header")
         with Horizontal(id="body"):
             yield AgentTree(id="agents")
-            yield PaneGrid(self.controller.make_pane, id="panes")
+            yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, id="panes")
             with Vertical(id="side"):
                 yield HookPanel(id="hook")
                 yield ConvoyTree(id="convoys")
@@ -55,7 +55,8 @@ class TownScreen(Screen):
         self.query_one(ConvoyTree).border_title = "Convoys"
         self.query_one(AgentTree).border_title = "Agents"
         self.query_one(ActivityFeed).border_title = "Activity"
-        self.set_interval(1.0, self._tick_ages)
+        self.query_one(HookPanel).border_title = "Hook"
+        self.set_interval(5.0, self._tick_ages)
         if self.controller.view is not None:
             self.show_town(self.controller.view)
 

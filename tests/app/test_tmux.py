@@ -72,7 +72,8 @@ def test_gastown_in_tmux_panels_switch_and_echo(tmux, fresh_town):
     assert GASTOWN.exists(), f"{GASTOWN} missing: install the project (pip install -e .)"
     tmux.run("new-session", "-d", "-s", "app", "-x", "160", "-y", "48", "-c", str(fresh_town),
              f"env -u COLUMNS -u LINES {GASTOWN}; echo GASTOWN-EXITED $?; sleep 60")
-    screen = tmux.wait_for("Activity")
+    tmux.wait_for("Activity")
+    screen = tmux.wait_for("Inbox (3 unread)")
     for panel in ("Agents", "Hook", "Convoys", "Inbox (3 unread)", "snaptown", "rig alpha", "Friendlier greetings"):
         assert panel in screen, f"{panel!r} not on screen:\n{screen}"
     assert "╭─ 1 ○ mayor/" in screen or "1 ★ mayor/" in screen or "mayor/ ─" in screen
