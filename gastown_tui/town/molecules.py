@@ -71,7 +71,8 @@ class ScopedLedger:
         return self._index
 
     def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None, sort="hybrid",
-                  include_ephemeral=False):
+                  include_ephemeral=False, wisps=None):
+        # `wisps` (which stores the whole ledger would load) does not apply: the view holds its records.
         from gastown_tui.beads.graph import ready
 
         return ready(self._records, self._index, assignee=assignee, unassigned=unassigned, label=label,
