@@ -4,9 +4,10 @@
 preset of the same name (see docs/contracts.md, sessions). What is here was
 verified by the `agents` tests (tests/agents/) running the real programs in a
 PTY against the fake model server: Claude Code 2.1.197, Codex CLI 0.169.0,
-Gemini CLI 0.61.0 and aider 0.86.2 (pinned in .ci/install-agents). opencode
-and amp have no install or capture here: their entries are unverified
-defaults and say so.
+Gemini CLI 0.61.0, aider 0.86.2 and opencode 1.18.33 (pinned in
+.ci/install-agents). amp cannot run without its vendor's service: its entry is
+an unverified default and says so (the needs-approval rule of opencode was not
+seen either: its polecats run with every permission allowed).
 
 Each CLI also needs its own configuration home so that no first-run dialog
 blocks it: `gastown_tui.sessions.homes.home_env()` prepares it; the preset's
@@ -113,7 +114,23 @@ PRESETS: dict[str, dict] = {
         ],
     },
     "opencode": {
-        "description": "opencode (UNVERIFIED: not installed or captured here; generic rules)",
+        "description": "opencode (verified with 1.18.33)",
+        "argv": ["opencode"],
+        "env": {"OPENCODE_PERMISSION": '{"*":"allow"}'},
+        "beacon": "flag:--prompt",  # `opencode --prompt "<beacon>"` opens the TUI and submits it
+        "resume_argv": ["opencode", "--continue"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "escape_cancels": True,
+        "ready_timeout": 40.0,
+        "process_names": ["opencode"],
+        "rules": [
+            # A full-screen TUI: the footer is the last row. Working shows a progress bar and "esc interrupt".
+            {"name": "opencode.working.esc-interrupt", "state": "working", "region": "bottom:3",
+             "pattern": r"esc (to )?interrupt"},
+            {"name": "opencode.needs-approval.permission", "state": "needs-approval", "region": "bottom:15",
+             "pattern": r"Permission required|Allow (once|always)"},
+            {"name": "opencode.idle.footer", "state": "idle", "region": "bottom:3", "pattern": r"ctrl\+p commands"},
+        ],
     },
     "amp": {
         "description": "Amp (UNVERIFIED: not installed or captured here; generic rules)",

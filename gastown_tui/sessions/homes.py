@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
 
-CLIS = ("claude", "codex", "gemini", "aider")
+CLIS = ("claude", "codex", "gemini", "aider", "opencode")
 CLAUDE_KEY_VAR = "GASTOWN_ANTHROPIC_API_KEY"
 LOCAL_TOKEN = "gastown-local-endpoint"  # a placeholder, not a credential: only ever sent to a base URL we were given
 
@@ -60,7 +60,7 @@ def home_env(town: Path, agent_key: str, argv0: str, cwd: Path,
 
 # The variable each CLI natively reads its endpoint from; GASTOWN_MODEL_BASE_URL applies to all.
 ENDPOINT_VARS = {"claude": "ANTHROPIC_BASE_URL", "codex": "OPENAI_BASE_URL",
-                 "gemini": "GOOGLE_GEMINI_BASE_URL", "aider": "OPENAI_API_BASE"}
+                 "gemini": "GOOGLE_GEMINI_BASE_URL", "aider": "OPENAI_API_BASE", "opencode": "OPENAI_BASE_URL"}
 
 
 def endpoint_from(cli: str, environ: Mapping[str, str]) -> str | None:
@@ -101,7 +101,7 @@ def prepare_home(cli: str, home: Path, workdirs: Iterable[Path], *, base_url: st
     }
     env.update(_git_identity(home, environ))
     env.update(_login_profile(home, environ))
-    prep = {"claude": _claude, "codex": _codex, "gemini": _gemini, "aider": _aider}[cli]
+    prep = {"claude": _claude, "codex": _codex, "gemini": _gemini, "aider": _aider, "opencode": _opencode}[cli]
     env.update(prep(home, dirs, base_url, model, environ))
     return env
 
@@ -260,6 +260,34 @@ def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
         env["OPENAI_API_BASE"] = base_url.rstrip("/") + "/v1"
         if not environ.get("OPENAI_API_KEY"):
             env["OPENAI_API_KEY"] = LOCAL_TOKEN
+    return env
+
+
+# ---- opencode --------------------------------------------------------------------------
+
+
+def _opencode(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+    path = home / ".config" / "opencode" / "opencode.json"
+    cfg = _read_json(path)
+    cfg.update({"$schema": "https://opencode.ai/config.json", "autoupdate": False, "share": "disabled"})
+    env: dict[str, str] = {
+        "OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_SHARE": "1", "OPENCODE_DISABLE_LSP_DOWNLOAD": "1",
+        "OPENCODE_DISABLE_DEFAULT_PLUGINS": "1",
+    }
+    if base_url:
+        name = model or "fake-model"
+        # An OpenAI-compatible provider of our own; the key is read from the environment ({env:...}).
+        cfg.setdefault("provider", {})["gastown"] = {
+            "npm": "@ai-sdk/openai-compatible", "name": "gastown endpoint",
+            "options": {"baseURL": base_url.rstrip("/") + "/v1", "apiKey": "{env:OPENAI_API_KEY}"},
+            "models": {name: {"name": name, "tool_call": True}}}
+        cfg["model"] = f"gastown/{name}"
+        env["OPENCODE_DISABLE_MODELS_FETCH"] = "1"
+        if not environ.get("OPENAI_API_KEY"):
+            env["OPENAI_API_KEY"] = LOCAL_TOKEN
+    elif model:
+        cfg["model"] = model
+    _write_json(path, cfg)
     return env
 
 

@@ -18,6 +18,7 @@ CANDIDATES = {
     "codex": [CACHE / "npm/node_modules/.bin/codex"],
     "gemini": [CACHE / "npm/node_modules/.bin/gemini"],
     "aider": [CACHE / "aider-venv/bin/aider"],
+    "opencode": [CACHE / "npm/node_modules/.bin/opencode"],
 }
 # Variables that could carry a real credential or point a CLI elsewhere: never passed to a test agent.
 SCRUB = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",

@@ -99,3 +99,14 @@ def test_home_env_only_for_known_clis_and_git_identity_by_reference(tmp_path, mo
     gitcfg = (Path(env["HOME"]) / ".gitconfig").read_text()
     assert f"path = {user / '.gitconfig'}" in gitcfg and "name = U" not in gitcfg
     assert (user / ".gitconfig").read_text() == "[user]\n\tname = U\n"
+
+
+def test_opencode_provider_reads_its_key_from_the_environment(tmp_path):
+    env = prepare_home("opencode", tmp_path / "o", [tmp_path], base_url="http://127.0.0.1:9",
+                       environ={"OPENAI_API_KEY": "sk-real-secret"})
+    cfg = json.loads((tmp_path / "o" / ".config" / "opencode" / "opencode.json").read_text())
+    provider = cfg["provider"]["gastown"]
+    assert provider["options"] == {"baseURL": "http://127.0.0.1:9/v1", "apiKey": "{env:OPENAI_API_KEY}"}
+    assert cfg["model"] == "gastown/fake-model" and cfg["autoupdate"] is False
+    assert "OPENAI_API_KEY" not in env  # the user's key is used as it is, never written
+    assert "sk-real-secret" not in _all_text(tmp_path / "o")

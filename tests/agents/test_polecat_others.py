@@ -1,4 +1,4 @@
-"""The same slung-bead flow with Codex CLI, Gemini CLI and aider as the polecat."""
+"""The same slung-bead flow with Codex CLI, Gemini CLI, opencode and aider as the polecat."""
 from __future__ import annotations
 
 import re
@@ -56,8 +56,8 @@ async def _flow(tmp_path, fake_model, cli: str, on_state=None):
     return town, rig, bead, seen
 
 
-@pytest.mark.parametrize("cli", ["codex", "gemini"])
-async def test_codex_and_gemini_polecats_slung_bead_to_merged(tmp_path, fake_model, brain, cli):
+@pytest.mark.parametrize("cli", ["codex", "gemini", "opencode"])
+async def test_codex_gemini_and_opencode_polecats_slung_bead_to_merged(tmp_path, fake_model, brain, cli):
     brain.add(r"\[GAS TOWN\]",
               Shell("gt prime --hook"),
               Write(f"{cli}.txt", f"Hello from a {cli} polecat\n"),

@@ -39,7 +39,7 @@ def _left_behind(home: Path) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("cli", ["claude", "codex", "gemini", "aider"])
+@pytest.mark.parametrize("cli", ["claude", "codex", "gemini", "aider", "opencode"])
 async def test_preset_shuts_down_cleanly_and_resumes_the_conversation(tmp_path, fake_model, cli):
     town, rig = make_town(tmp_path)
     result = sling(town, new_bead(rig, "Two files"), rig.name)
