@@ -5,6 +5,7 @@
   load 100,000 beads in process                          (target <= 2 s)
   ready query on 100,000 beads in process                (target <= 100 ms)
   bulk_create of 1,048,575 wisp steps (time and peak RSS; --skip-bulk to omit)
+  canonical encode per record (against plain json.dumps) and delete_many of 10 % of 100,000 beads
 
 Ledgers are generated in a temp dir (seeded like Beads' fixtures: 10 % epics, 30 %
 features, half open, 20 % with a cross-epic `blocks` edge). Run: .venv/bin/python benchmarks/ledger.py
@@ -173,6 +174,26 @@ def main() -> int:
         print(f"ready on 100,000 beads, all {n_ready} ready:       {statistics.median(alls):7.1f} ms median  (target <= 100)")
         print(f"ready on 100,000 beads, top 10 (bd's default):   {statistics.median(tops):7.1f} ms median")
         print(f"close one bead (write 100k-line file) then ready: {changed:.0f} ms + {after_change:.1f} ms")
+        records = list(ledger.raw_list(include_closed=True))
+        t = time.process_time()
+        for rec in records:
+            encode(rec)
+        enc_us = (time.process_time() - t) / len(records) * 1e6
+        t = time.process_time()
+        for rec in records:
+            json.dumps(rec, ensure_ascii=False, separators=(",", ":"))
+        ref_us = (time.process_time() - t) / len(records) * 1e6
+        print(f"canonical encode (Go key order + escaping):      {enc_us:7.2f} us/record CPU "
+              f"(plain json.dumps {ref_us:.2f} us, {enc_us / ref_us:.1f}x)")
+        doomed = [r["id"] for r in records[5::10]]      # leaf tasks (some block others)
+        t = time.perf_counter()
+        ledger.delete_many(doomed)
+        deleted = time.perf_counter() - t
+        t = time.perf_counter()
+        ledger.raw_ready(limit=None)
+        after_delete = (time.perf_counter() - t) * 1000
+        print(f"delete_many of {len(doomed):,} of the 100,000 beads:    {deleted:7.2f} s (one pass, one write), "
+              f"then ready {after_delete:.0f} ms")
         if not args.skip_bulk:
             out = subprocess.run([sys.executable, __file__, "--bulk-child", str(tmp), "--bulk-steps",
                                   str(args.bulk_steps)], check=True, capture_output=True, text=True).stdout

@@ -4,9 +4,12 @@
                                                     (target <= 30 s wall, <= 1 GB peak RSS)
   gastown mol pour shiny-enterprise (the real one from ../shared/formulas, 9 steps once
   `implement` is expanded) into a 10,000-bead ledger, whole process (target <= 500 ms, median of 7)
+  gastown mol burn of a discs=16 Hanoi wisp (65,535 steps), whole process, with the time making
+  that wisp took in the same run as the reference (a linear burn costs about the same)
 
 For reference, the same run also times `gastown --version` (interpreter + package start-up).
 Everything happens in a temp dir. Run: .venv/bin/python benchmarks/meow.py [--discs N] [--skip-hanoi]
+[--burn-discs N] [--skip-burn]
 [--check] (--check also replays the wisp's moves, read back from disk, with the Hanoi checker).
 """
 from __future__ import annotations
@@ -112,6 +115,22 @@ def bench_hanoi(tmp: Path, discs: int, check: bool = False) -> None:
         replay(rig / ".beads" / "wisps.jsonl", out.strip(), discs)
 
 
+def bench_burn(tmp: Path, discs: int) -> None:
+    """`gastown mol burn` of a Hanoi wisp, whole process, against making that wisp (same run)."""
+    rig = tmp / f"burn{discs}"
+    rig.mkdir()
+    subprocess.run(GASTOWN + ["bd", "init", "--prefix", "gt"], cwd=rig, check=True, capture_output=True)
+    made, out = run(["mol", "wisp", "towers-of-hanoi", "--var", f"discs={discs}"], rig)
+    root = out.strip()
+    burned, _ = run(["mol", "burn", root], rig)
+    left = (rig / ".beads" / "wisps.jsonl").read_text(encoding="utf-8")
+    assert root not in left, "burn left part of the wisp behind"
+    steps = 2 ** discs - 1
+    print(f"gastown mol burn of a discs={discs} Hanoi wisp ({steps:,} steps + root), whole process: "
+          f"{burned:.2f} s ({burned / steps * 1e6:.0f} us/step); making it took {made:.2f} s "
+          f"(burn/make {burned / made:.2f}x; one bulk delete, linear)")
+
+
 def replay(path: Path, root: str, discs: int) -> None:
     """Streams the wisp store and replays the moves with the checker (not part of the timing)."""
     from gastown_tui.meow.hanoi import check_hanoi
@@ -137,6 +156,8 @@ def main() -> None:
     parser.add_argument("--discs", type=int, default=20)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--skip-hanoi", action="store_true")
+    parser.add_argument("--burn-discs", type=int, default=16, help="size of the wisp burned (default 16)")
+    parser.add_argument("--skip-burn", action="store_true")
     parser.add_argument("--check", action="store_true", help="also replay the Hanoi wisp with the checker")
     args = parser.parse_args()
     load = os.getloadavg()[0]
@@ -145,6 +166,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="gastown-meow-bench-"))
     try:
         bench_pour(tmp, args.runs)
+        if not args.skip_burn:
+            bench_burn(tmp, args.burn_discs)
         if not args.skip_hanoi:
             bench_hanoi(tmp, args.discs, args.check)
     finally:

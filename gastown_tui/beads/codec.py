@@ -25,11 +25,33 @@ COMMENT_KEYS = ("id", "issue_id", "author", "text", "created_at")
 COMMENT_ALWAYS = frozenset(COMMENT_KEYS)
 
 _ISSUE_RANK = {k: i for i, k in enumerate(ISSUE_KEYS)}
+_DEPENDENCY_RANK = {k: i for i, k in enumerate(DEPENDENCY_KEYS)}
+_COMMENT_RANK = {k: i for i, k in enumerate(COMMENT_KEYS)}
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _decoder = json.JSONDecoder()
 _decode = _decoder.decode
 _scan = _decoder.scan_once          # the C scanner, without decode()'s two regex passes
+
+
+def _c_encoder():
+    """The C encoder `json.JSONEncoder.encode` builds afresh on every call, built once (no
+    circular-reference markers: records come from JSON). None when unavailable or when it would
+    not write exactly what the standard encoder writes."""
+    try:
+        from json.encoder import c_encode_basestring, c_make_encoder
+        if c_make_encoder is None or c_encode_basestring is None:
+            return None
+        enc = c_make_encoder(None, _encoder.default, c_encode_basestring, None, ":", ",", False, False, True)
+        sample = {"a": ["é<>&\u2028", 1, 2.5, -0.0, 1e300, None, True, False, {}, [], {"b": "\"\\\n"}], "": 0}
+        if "".join(enc(sample, 0)) != _encoder.encode(sample):
+            return None
+        return enc
+    except Exception:                   # a Python whose C encoder takes other arguments
+        return None
+
+
+_C_ENCODE = _c_encoder()
 
 
 def _empty(value) -> bool:
@@ -38,38 +60,68 @@ def _empty(value) -> bool:
     )
 
 
-def _ordered(obj: dict, keys, always) -> dict:
-    out = {}
-    for k in keys:
-        if k in obj:
-            v = obj[k]
-            if k in always or not _empty(v):
-                out[k] = v
-    for k, v in obj.items():  # unknown keys: kept, in their original order, after the known ones
-        if k not in out and k not in keys:
-            out[k] = v
-    return out
+# Canonical order depends only on which keys a record has, in which order; records written
+# in bulk share a handful of such shapes, so each shape's plan is worked out once (per kind).
+_MAX_PLANS = 4096
+_ISSUE_PLANS: dict[tuple, tuple] = {}
+_DEPENDENCY_PLANS: dict[tuple, tuple] = {}
+_COMMENT_PLANS: dict[tuple, tuple] = {}
+
+
+def _plan(shape: tuple, plans: dict, rank: dict, always) -> tuple:
+    """(keys in canonical order, the optional known keys (dropped when empty), order == shape)."""
+    known = sorted((k for k in shape if k in rank), key=rank.__getitem__)
+    order = tuple(known) + tuple(k for k in shape if k not in rank)    # unknown keys last, as they came
+    plan = (order, tuple(k for k in known if k not in always), order == shape)
+    if len(plans) >= _MAX_PLANS:
+        plans.clear()
+    plans[shape] = plan
+    return plan
+
+
+def _ordered(obj: dict, plans: dict, rank: dict, always, copy: bool = True) -> dict:
+    """Keys in canonical order, empty optional known keys dropped, unknown keys last in their own
+    order. With copy=False the record itself comes back when it is already canonical."""
+    shape = tuple(obj)
+    plan = plans.get(shape)
+    if plan is None:
+        plan = _plan(shape, plans, rank, always)
+    order, optional, same = plan
+    drop = None
+    for k in optional:
+        v = obj[k]
+        if not v and _empty(v):
+            if drop is None:
+                drop = {k}
+            else:
+                drop.add(k)
+    if drop is None:
+        if same:
+            return dict(obj) if copy else obj
+        return {k: obj[k] for k in order}
+    return {k: obj[k] for k in order if k not in drop}
 
 
 def canonical(record: dict) -> dict:
-    """The record with keys in v0.49 order, empty optional fields dropped, unknown keys last."""
-    out = _ordered(record, ISSUE_KEYS, ISSUE_ALWAYS)
+    """The record with keys in v0.49 order, empty optional fields dropped, unknown keys last.
+    (A new dict; its dependency and comment objects may be the record's own when already canonical.)"""
+    out = _ordered(record, _ISSUE_PLANS, _ISSUE_RANK, ISSUE_ALWAYS)
     deps = out.get("dependencies")
     if deps:
         out["dependencies"] = [
-            _ordered(d, DEPENDENCY_KEYS, DEPENDENCY_ALWAYS) if isinstance(d, dict) else d for d in deps
+            _ordered(d, _DEPENDENCY_PLANS, _DEPENDENCY_RANK, DEPENDENCY_ALWAYS, False) if isinstance(d, dict) else d for d in deps
         ]
     comments = out.get("comments")
     if comments:
         out["comments"] = [
-            _ordered(c, COMMENT_KEYS, COMMENT_ALWAYS) if isinstance(c, dict) else c for c in comments
+            _ordered(c, _COMMENT_PLANS, _COMMENT_RANK, COMMENT_ALWAYS, False) if isinstance(c, dict) else c for c in comments
         ]
     return out
 
 
 def dumps(obj) -> str:
     """Compact JSON with Go's escaping (no canonical reordering)."""
-    s = _encoder.encode(obj)
+    s = "".join(_C_ENCODE(obj, 0)) if _C_ENCODE is not None else _encoder.encode(obj)
     if "<" in s:
         s = s.replace("<", "\\u003c")
     if ">" in s:

@@ -277,8 +277,9 @@ class MutationsMixin:
 
         Every id must exist (NotFound names the first missing one, and nothing is deleted).
         Edges from surviving beads to deleted ones are removed in one pass over the loaded
-        stores; the blocked index is updated per id, highest id first (children lists
-        shrink from their tail), so burning a 65,535-step wisp is linear. Numbered children
+        stores; the blocked index is updated per change, highest id first (children lists
+        shrink from their tail), or, when the changes are a quarter of it or more, dropped and
+        rebuilt on next use; so burning a 65,535-step wisp is linear. Numbered children
         (`parent.N`) are remembered in the child counters so N is never given out again.
         """
         wanted = list(dict.fromkeys(bead_ids))
@@ -296,22 +297,23 @@ class MutationsMixin:
                 else:
                     raise self._missing(rid)
             gone = set(wanted)
+            fixes = []                      # (store, record without its edges to deleted beads)
+            for s in (self._main, self._wisps) if self._wisps.loaded else (self._main,):
+                for rid, rec in s.records.items():
+                    deps = rec.get("dependencies")
+                    if deps and rid not in gone and any(d.get("depends_on_id") in gone for d in deps):
+                        new = dict(rec)
+                        new["dependencies"] = [d for d in deps if d.get("depends_on_id") not in gone]
+                        fixes.append((s, new))
             index = self._index
-            if index is not None and len(gone) >= BULK_REINDEX and 4 * len(gone) >= len(index.records):
+            changes = len(gone) + len(fixes)
+            if index is not None and changes >= BULK_REINDEX and 4 * changes >= len(index.records):
                 self._index = None          # cheaper to rebuild (on next use) than to update per id
             where.sort(key=lambda pair: pair[0], reverse=True)
             for rid, store in where:
                 store.remove(rid)
-            for s in (self._main, self._wisps) if self._wisps.loaded else (self._main,):
-                fixed = []
-                for rec in s.records.values():
-                    deps = rec.get("dependencies")
-                    if deps and any(d.get("depends_on_id") in gone for d in deps):
-                        new = dict(rec)
-                        new["dependencies"] = [d for d in deps if d.get("depends_on_id") not in gone]
-                        fixed.append(new)
-                for new in fixed:
-                    s.put(new)
+            for store, new in fixes:
+                store.put(new)
             remember_deleted(self.beads_dir, gone)
             return len(gone)
 
