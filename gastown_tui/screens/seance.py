@@ -115,7 +115,8 @@ class SeanceScreen(Screen):
 
     def _show_transcript(self) -> None:
         query = self.query_one("#seance-search", Input).value.strip()
-        self.query_one("#seance-transcript", Static).update(transcript_text(self.lines, query))
+        self.shown = transcript_text(self.lines, query)
+        self.query_one("#seance-transcript", Static).update(self.shown)
 
     @on(Input.Changed, "#seance-search")
     def _search(self, _event) -> None:

@@ -151,12 +151,17 @@ class TownAdapter:
                                            seen_at or {}))
             hook = self._hook(info, reading.progress)
             view.hooks[hook.agent] = hook
+        by_bead = {h.bead_id: h for h in view.hooks.values() if h.bead_id}  # molecule progress of hooked beads
         for convoy in _get(snap, "convoys", []):
-            view.convoys.append(ConvoyView(
-                id=_get(convoy, "id"), title=_get(convoy, "title", ""), status=_get(convoy, "status", ""),
-                tracked=tuple(TrackedView(bead_id=_get(t, "bead_id") or _get(t, "id"), title=_get(t, "title", ""),
-                                          status=_get(t, "status", ""), holder=_get(t, "assignee"))
-                              for t in _get(convoy, "tracked", []))))
+            tracked = []
+            for t in _get(convoy, "tracked", []):
+                bead_id = _get(t, "bead_id") or _get(t, "id")
+                hook = by_bead.get(bead_id)
+                tracked.append(TrackedView(bead_id=bead_id, title=_get(t, "title", ""), status=_get(t, "status", ""),
+                                           holder=_get(t, "assignee"), steps_done=hook.done if hook else 0,
+                                           steps_total=len(hook.steps) if hook else 0))
+            view.convoys.append(ConvoyView(id=_get(convoy, "id"), title=_get(convoy, "title", ""),
+                                           status=_get(convoy, "status", ""), tracked=tuple(tracked)))
         for mail in sorted(_get(snap, "mail", []), key=lambda m: _get(m, "created_at", ""), reverse=True):
             view.inbox.append(self.mail_view(mail))
         for mr in _get(snap, "mrs", []):

@@ -31,6 +31,7 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
         await pilot.press("n")  # a plain key goes to the agent, not the app
         await pilot.pause(0.2)
         assert app.screen.focused_agent == "mayor/"
+        await pilot.press("enter")  # submit the line: the agent acknowledges it (and its transcript is written)
         await pilot.press("ctrl+b", "d")  # the prefix hands the next key to the app: leave the pane
         await until(pilot, lambda: app.focused is app.screen.query_one("#agents"), what="focus back on the tree")
         await pilot.press("enter")
@@ -39,3 +40,29 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
         await until(pilot, lambda: app.screen.focused_agent == "deacon/", what="the prefix key to reach the app")
         # the deacon has no session: the keyboard goes back to the tree, not into a dead pane
         await until(pilot, lambda: app.focused is app.screen.query_one("#agents"), what="focus on the tree")
+        # stop the mayor from the palette; its transcript stays on disk: Seance shows it and finds what was typed
+        await pilot.press("1")
+        assert app.screen.focused_agent == "mayor/"
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
+        await pilot.press(*"stop agent")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the stop form")
+        assert app.screen.query_one("#field-agent").value == "mayor/"
+        await pilot.press("ctrl+s")
+        session = app.controller.sessions.get("mayor/")
+        await until(pilot, lambda: session.exit_status is not None, timeout=20, what="the mayor's session to stop")
+        await pilot.press("S")
+        await until(pilot, lambda: type(app.screen).__name__ == "SeanceScreen" and app.screen.sessions,
+                    timeout=20, what="the mayor's sessions in Seance")
+        seance = app.screen
+        await until(pilot, lambda: any("hello town" in line for line in seance.lines), timeout=20,
+                    what="the typed text in the transcript")
+        await pilot.press("slash", *"hello")
+        def only_matches() -> bool:
+            shown = seance.shown.plain.splitlines()
+            return 0 < len(shown) < len(seance.lines) and all("hello" in line.lower() for line in shown)
+
+        await until(pilot, only_matches, what="the search to keep only matching lines")
+        assert "hello town" in seance.shown.plain

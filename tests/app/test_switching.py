@@ -95,3 +95,15 @@ async def test_layouts_and_zoom(shared_town):
         assert not town.query_one("#agents").display and not town.query_one("#side").display
         await pilot.press("z", "f")
         assert town.query_one("#agents").display and not town.query_one("#feed").display
+
+
+async def test_click_a_pane_slot_focuses_that_agent(shared_town):
+    app = make_app(shared_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        await pilot.press("l", "l")  # four panes: mayor, deacon, boot, alpha/witness
+        await pilot.pause()
+        slot = app.screen.query_one("#panes").slot("boot")
+        await pilot.click(slot, offset=(4, 3))
+        assert app.screen.focused_agent == "boot"
+        assert slot.has_class("-focused")
