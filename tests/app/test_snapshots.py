@@ -179,3 +179,17 @@ def test_welcome_screen(snap_compare, size):
         await until(pilot, lambda: type(pilot.app.screen).__name__ == "WelcomeScreen", what="welcome screen")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["gastown-light", "gastown-high-contrast"])
+def test_town_screen_other_themes(snap_compare, shared_town, theme):
+    """The Town screen in the light and the high-contrast themes (same content as test_town_screen)."""
+    app = make_app(shared_town)
+
+    async def run_before(pilot):
+        await town_loaded(pilot)
+        pilot.app.theme = theme
+        await pilot.pause()
+        assert pilot.app.theme_variables["state-stuck"]
+
+    assert snap_compare(app, terminal_size=(160, 48), run_before=run_before)
