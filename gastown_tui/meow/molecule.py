@@ -245,7 +245,9 @@ def burn(ledger, root_id: str) -> None:
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
         _detach(ledger, root)
-        _delete_all(ledger, step_ids(ledger, root["id"], uses_wisps(root)) + [root["id"]])
+        index = ledger.blocked_index(wisps=uses_wisps(root))
+        steps = [k for k in index.children.get(root["id"], ()) if k in index.records]   # any order will do
+        _delete_all(ledger, steps + [root["id"]])
 
 
 def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = False,
