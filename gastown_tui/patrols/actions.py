@@ -36,7 +36,9 @@ class Actions:
         self._locks: dict[str, asyncio.Lock] = {}
 
     def agent_lock(self, address: str) -> asyncio.Lock:
-        """One session operation per agent at a time (start/restart/stop), whoever asks (use on the loop)."""
+        """A look-then-act sequence per agent (get the session, then start/restart/stop it) runs alone (use on
+        the loop). The manager serializes each of its own calls; this keeps two patrols from both deciding
+        from the same look (e.g. GUPP and the Witness both restarting one dead polecat)."""
         lock = self._locks.get(address)
         if lock is None:
             lock = self._locks[address] = asyncio.Lock()
@@ -129,6 +131,36 @@ class Actions:
                     await self.sessions.stop(d.target)
 
         self._await(go)
+
+    def do_reap(self, d: Decision, actor: str) -> None:
+        """Reaps a finished polecat (see town.polecats.reap_polecat): checks first, then stops and forgets its
+        session (only one that is idle or gone), then removes worktree, branch and hook. Refusals change nothing."""
+        from gastown_tui.town.addresses import parse_address
+        from gastown_tui.town.polecats import reap_blockers, reap_polecat
+
+        a = parse_address(d.target)
+        blockers = reap_blockers(self.town, a.rig, a.name)
+        if blockers:
+            d.done = False
+            d.detail.update(refused=blockers, error="refused: " + "; ".join(blockers))
+            return
+        if self.sessions is not None:
+            async def stop():
+                async with self.agent_lock(d.target):
+                    s = self.sessions.get(d.target)
+                    if s is not None and s.alive and getattr(s.state, "value", s.state) != "idle":
+                        return f"its session became {getattr(s.state, 'value', s.state)}"
+                    if s is not None:
+                        await self.sessions.forget(d.target)
+                    return None
+
+            busy = self._await(stop)
+            if busy:
+                d.done = False
+                d.detail.update(refused=[busy], error=f"refused: {busy}", retry="soon")
+                return
+        cat = reap_polecat(self.town, a.rig, a.name, actor=actor)
+        d.detail["freed_name"] = cat.name
 
     def do_nudge(self, d: Decision, actor: str) -> None:
         from gastown_tui.town.nudges import enqueue

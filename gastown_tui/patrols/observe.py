@@ -62,11 +62,13 @@ class Observer:
 
         rig = get_rig(self.town, rig_name)
         ledger = open_ledger(rig.beads_dir)
-        mrs = {m.source_bead: m for m in self.open_mrs(rig_name)}
+        open_mrs = self.open_mrs(rig_name)
+        mrs = {m.source_bead: m for m in open_mrs}
         view = RigView(rig_name, max_polecats=int(rig.settings.data.get("max_polecats", 10)),
                        sessions_known=self.sessions is not None)
         for cat in list_polecats(self.town, rig_name):
-            w = WorkerView(address=cat.address, rig=rig_name, branch=cat.branch)
+            w = WorkerView(address=cat.address, rig=rig_name, branch=cat.branch, agent_state=cat.agent_state,
+                           open_mrs=sum(1 for m in open_mrs if m.polecat == cat.address))
             hooked = ledger.list(status="hooked", assignee=cat.address)
             working = [i for i in ledger.list(status="in_progress", assignee=cat.address)]
             if hooked:

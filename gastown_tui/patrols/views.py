@@ -41,6 +41,8 @@ class WorkerView:
     mr_state: str | None = None
     branch: str | None = None
     has_unmerged_work: bool = False
+    agent_state: str | None = None  # the agent bead's state (`done` after `gt done`)
+    open_mrs: int = 0  # its merge requests not yet closed (any bead)
 
 
 @dataclass

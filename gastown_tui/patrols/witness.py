@@ -12,9 +12,16 @@ Rules (`decide`), for each polecat with work on its hook:
 - finished (`gt done` ran): its merge request is checked: open -> `check_mr`
   (wakes the Refinery, once per MR); none -> `escalate`.
 
-A polecat with nothing on its hook whose session has sat idle for `retire_after`
-(15 min) has its session stopped (`stop_session`); its worktree and branch stay.
-The Witness never removes a worktree or a branch: it has no decision that does.
+A polecat that ran `gt done` (agent state `done`), with nothing on its hook, no open
+merge request, and a session that has exited or sits idle, is proposed for reaping
+(`reap`): the action (actions.py) checks in git that every commit of its branch is on
+the target (patch identity) and the worktree is clean, stops the session, removes the
+worktree, the branch and the agent bead's hook, and frees the name
+(`town.polecats.reap_polecat`). A refused reap (unmerged commits, uncommitted changes,
+work hooked meanwhile) changes nothing and is retried after `reap_retry`.
+Any other polecat with nothing on its hook whose session has sat idle for
+`retire_after` (15 min) has its session stopped (`stop_session`); its worktree and
+branch stay. Nothing with unmerged work is ever removed.
 """
 from __future__ import annotations
 
@@ -33,6 +40,8 @@ class WitnessThresholds:
     spawn_grace: float = 60.0  # a session younger than this is left alone
     max_restarts: int = 3  # per bead, then escalate
     retire_after: float = 15 * 60  # a polecat with nothing on its hook, idle this long: its session is stopped
+    reap_retry: float = 5 * 60  # a refused reap is proposed again after this long
+    reap_wait: float = 10.0  # a finished polecat whose session is still busy: look again this soon
 
 
 @dataclass
@@ -43,6 +52,7 @@ class WitnessMemory:
     escalated: set[str] = field(default_factory=set)  # "address:bead:why"
     restarts: dict[str, int] = field(default_factory=dict)  # bead -> restarts so far
     mr_checked: set[str] = field(default_factory=set)
+    reap_refused: dict[str, float] = field(default_factory=dict)  # address -> when a reap was last refused
 
 
 def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> float | None:
@@ -56,6 +66,9 @@ def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> f
         quiet = now - s.last_change_at
         if w.hook and not w.done and s.state in WORKING + ("needs-approval",):
             marks = (th.stalled_after, th.hung_after, th.spawn_grace - (now - s.started_at) + quiet)
+        elif reapable(w, rig) and s.state != "idle":
+            waits.append(th.reap_wait)
+            continue
         elif not w.hook and s.state == "idle":
             marks = (th.retire_after,)
         else:
@@ -64,12 +77,24 @@ def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> f
     return min(waits) if waits else None
 
 
+def reapable(w: WorkerView, rig: RigView) -> bool:
+    """Finished (`gt done`), nothing hooked, no open MR, and sessions are known here."""
+    return rig.sessions_known and w.hook is None and w.agent_state == "done" and not w.open_mrs
+
+
 def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThresholds | None = None) -> list[Decision]:
     th = th or WitnessThresholds()
     out: list[Decision] = []
     for w in rig.workers:
         if w.hook is None:
             s = w.session
+            if reapable(w, rig) and (s is None or not s.alive or s.state == "idle"):
+                refused = memory.reap_refused.get(w.address)
+                if refused is None or now - refused >= th.reap_retry:
+                    out.append(Decision("reap", w.address, f"{w.address} finished its work and its merge request "
+                                        "is closed: reaping it if every commit is on the target",
+                                        detail={"branch": w.branch}))
+                continue
             if rig.sessions_known and s is not None and s.alive and s.state == "idle" \
                     and now - s.last_change_at >= th.retire_after:
                 out.append(Decision("stop_session", w.address, f"{w.address} has nothing on its hook and has been "
@@ -163,9 +188,27 @@ class Witness(Patrol):
         decisions = decide(view, ctx.now, self.memory, self.thresholds)
         for d in decisions:
             self.actions.apply(d, actor=f"{self.rig}/witness")
+            if d.kind == "reap":
+                if d.done:
+                    self.memory.reap_refused.pop(d.target, None)
+                    self.memory.nudged.pop(d.target, None)
+                elif d.detail.get("retry") == "soon":  # only its session was busy: look again shortly
+                    self.memory.reap_refused[d.target] = ctx.now - self.thresholds.reap_retry + self.thresholds.reap_wait
+                else:
+                    self.memory.reap_refused[d.target] = ctx.now
         saw = {
             "polecats": len(view.workers),
             "hooked": sum(1 for w in view.workers if w.hook),
             "states": {w.address: (w.session.state if w.session else "no-session") for w in view.workers if w.hook},
         }
-        return Report(saw=saw, did=decisions, next_in=next_due(view, ctx.now, self.thresholds))
+        return Report(saw=saw, did=decisions, next_in=self._next_in(view, ctx.now))
+
+    def _next_in(self, view: RigView, now: float) -> float | None:
+        """The next threshold, or the next retry of a refused reap, whichever comes first."""
+        waits = [next_due(view, now, self.thresholds)]
+        for w in view.workers:
+            refused = self.memory.reap_refused.get(w.address)
+            if refused is not None and reapable(w, view):
+                waits.append(max(1.0, refused + self.thresholds.reap_retry - now))
+        waits = [x for x in waits if x is not None]
+        return min(waits) if waits else None

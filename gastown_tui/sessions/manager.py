@@ -50,6 +50,7 @@ class SessionManager:
         self._queues: list[asyncio.Queue] = []
         self._task: asyncio.Task | None = None
         self._deliveries: dict[str, asyncio.Task] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
         self._closed = False
         _LIVE_MANAGERS.add(self)
 
@@ -98,11 +99,24 @@ class SessionManager:
         except ValueError as exc:
             raise SessionError(str(exc)) from None
 
+    def _lock(self, agent: str) -> asyncio.Lock:
+        """One lifecycle operation (spawn, restart, stop, forget) per agent at a time, whoever calls."""
+        lock = self._locks.get(agent)
+        if lock is None:
+            lock = self._locks[agent] = asyncio.Lock()
+        return lock
+
     async def spawn(self, spec: SessionSpec) -> Session:
         if self._closed:
             raise SessionError("the session manager is closed")
         await self.start()
         agent = self._norm(spec.agent)
+        async with self._lock(agent):
+            return await self._spawn(agent, spec)
+
+    async def _spawn(self, agent: str, spec: SessionSpec) -> Session:
+        if self._closed:
+            raise SessionError("the session manager is closed")
         old = self._sessions.get(agent)
         if old is not None and old.alive:
             raise SessionExists(f"{agent} already has a live session ({old.id}, pid {old.pid}); stop or restart it")
@@ -111,32 +125,53 @@ class SessionManager:
         session = Session(spec, self.presets)
         session.add_listener(self._emit)
         self._sessions[agent] = session
+        if old is not None:
+            old.remove_listener(self._emit)  # its exit was reported; nothing more from it
         await session.start()
         return session
 
     async def restart(self, agent: str, resume: bool = False, beacon: str | None = None) -> Session:
-        """A fresh session with the same identity, spec and hook; the old transcript stays on disk."""
-        agent = self._norm(agent)
-        old = self._sessions.get(agent)
-        if old is None:
-            raise SessionError(f"no session for {agent} to restart")
-        task = self._deliveries.pop(agent, None)
-        if task:
-            task.cancel()
-        await old.stop()
-        spec = dataclasses.replace(old.spec, resume=resume and old.preset.resume_argv is not None,
-                                   beacon=beacon if beacon is not None else old.spec.beacon)
-        self._sessions.pop(agent, None)
-        return await self.spawn(spec)
+        """A fresh session with the same identity, spec and hook; the old transcript stays on disk.
 
-    async def stop(self, agent: str, grace: float = 3.0) -> int | None:
-        session = self.get(agent)
-        if session is None:
-            raise SessionError(f"no session for {agent}")
+        Serialized per agent: two restarts at once give two restarts one after the other, never two
+        live sessions."""
+        agent = self._norm(agent)
+        async with self._lock(agent):
+            old = self._sessions.get(agent)
+            if old is None:
+                raise SessionError(f"no session for {agent} to restart")
+            await self._stop(old)
+            spec = dataclasses.replace(old.spec, resume=resume and old.preset.resume_argv is not None,
+                                       beacon=beacon if beacon is not None else old.spec.beacon)
+            return await self._spawn(agent, spec)
+
+    async def _stop(self, session: Session, grace: float = 3.0) -> int | None:
         task = self._deliveries.pop(session.agent, None)
         if task:
             task.cancel()
         return await session.stop(grace)
+
+    async def forget(self, agent: str, grace: float = 3.0) -> int | None:
+        """Stops AGENT's session if it is alive and drops it: `get(agent)` is None afterwards (a reaped
+        polecat whose name a new one may take). Its transcript stays on disk. No session: None."""
+        agent = self._norm(agent)
+        async with self._lock(agent):
+            session = self._sessions.get(agent)
+            if session is None:
+                return None
+            status = await self._stop(session, grace)
+            if self._sessions.get(agent) is session:
+                del self._sessions[agent]
+            session.remove_listener(self._emit)
+            return status
+
+    async def stop(self, agent: str, grace: float = 3.0) -> int | None:
+        agent = self._norm(agent)
+        async with self._lock(agent):
+            session = self._sessions.get(agent)
+            if session is None:
+                raise SessionError(f"no session for {agent}")
+            return await self._stop(session, grace)
 
     async def close(self, grace: float = 2.0) -> None:
         """Stops every session (polite, TERM, KILL) and the housekeeping; leaves no child process."""

@@ -236,3 +236,118 @@ def _forget_vanished(town: Town, rig: Rig, name: str, actor: str) -> Polecat:
     append_event(town.events_path, "polecat_removed", actor, agent=address, branch=None, forced=False,
                  reason="folder had vanished")
     return Polecat(name, rig.name, address, str(worktree_path(rig, name)), None, "nuked", None, bead.last_activity)
+
+
+# ---------------------------------------------------------------------------------------------- reaping
+class ReapRefused(UserError):
+    """A polecat still holds something that reaping would lose (the message says what)."""
+
+
+OPEN_WORK = ("hooked", "in_progress")
+
+
+def _held_work(town: Town, rig: Rig, address: str) -> list[str]:
+    """Beads hooked or in progress by ADDRESS (rig and town ledgers), and its agent bead's live hook."""
+    from gastown_tui.town.ledgers import open_ledger, town_ledger
+
+    held = []
+    for ledger in (open_ledger(rig.beads_dir), town_ledger(town)):
+        for status in OPEN_WORK:
+            held += [f"{i.id} ({status})" for i in ledger.list(status=status, assignee=address)]
+    agent = open_ledger(rig.beads_dir).find(f"{rig.prefix}-{rig.name}-polecat-{address.rsplit('/', 1)[-1]}")
+    if agent is not None and agent.hook_bead and not any(h.startswith(agent.hook_bead + " ") for h in held):
+        from gastown_tui.town.ledgers import ledger_for_id
+
+        try:
+            hooked = ledger_for_id(town, agent.hook_bead).find(agent.hook_bead)
+        except UserError:
+            hooked = None
+        if hooked is not None and hooked.status != "closed":
+            held.append(f"{agent.hook_bead} (agent bead's hook, {hooked.status})")
+    return held
+
+
+def reap_blockers(town: Town, rig_name: str, name: str) -> list[str]:
+    """Why polecat NAME cannot be reaped yet; [] when everything it made is on the target.
+
+    Blocks: work hooked or in progress for it, an open merge request of its, uncommitted changes in
+    its worktree, and any commit of its branch (checked out, or the copy pushed to the rig's repo)
+    whose change is not on the target (patch identity: rebased copies that landed count as merged)."""
+    from gastown_tui import vcs
+    from gastown_tui.town.mq import list_mrs
+
+    rig = get_rig(town, rig_name)
+    cat = get_polecat(town, rig_name, name)
+    out = []
+    held = _held_work(town, rig, cat.address)
+    if held:
+        out.append(f"work on its hook: {', '.join(held)}")
+    mrs = [m.id for m in list_mrs(town, rig=rig.name) if m.polecat == cat.address]
+    if mrs:
+        out.append(f"open merge request(s) {', '.join(mrs)}")
+    wt = Path(cat.worktree)
+    if (wt / ".git").exists():
+        dirty = vcs.dirty_paths(wt)
+        if dirty:
+            out.append(f"uncommitted changes in {', '.join(dirty[:10])}" + (" ..." if len(dirty) > 10 else ""))
+        with mayor_clone_lock(rig):
+            vcs.fetch(rig.mayor_clone)
+        left = vcs.unmerged_commits(wt, "HEAD", f"origin/{rig.target}")
+        if left:
+            out.append(_commits_text(left, f"{cat.branch or 'HEAD'}", rig.target))
+    if cat.branch and vcs.branch_exists(rig.repo, cat.branch):
+        left = vcs.unmerged_commits(rig.repo, cat.branch, rig.target)
+        if left:
+            out.append(_commits_text(left, f"{cat.branch} in the rig's repo", rig.target))
+    return out
+
+
+def _commits_text(commits: list[tuple[str, str]], where: str, target: str) -> str:
+    shown = "; ".join(f"{sha[:8]} {subject}" for sha, subject in commits[:5])
+    more = f" and {len(commits) - 5} more" if len(commits) > 5 else ""
+    return f"{len(commits)} commit(s) on {where} not on {target}: {shown}{more}"
+
+
+def reap_polecat(town: Town, rig_name: str, name: str, actor: str = "overseer") -> Polecat:
+    """Removes a polecat whose work has landed: worktree, branch (and its pushed copy), folder; its agent
+    bead becomes `nuked` with no hook; a `polecat_reaped` event; the name is free for the next sling.
+
+    Refuses (ReapRefused, nothing changed) while `reap_blockers` names anything. Stopping the polecat's
+    session is the caller's business (the Witness stops it first)."""
+    from gastown_tui import vcs
+    from gastown_tui.town.agents import set_agent_state
+    from gastown_tui.town.events import append_event
+    from gastown_tui.town.ledgers import open_ledger
+
+    rig = get_rig(town, rig_name)
+    cat = get_polecat(town, rig_name, name)
+    blockers = reap_blockers(town, rig_name, name)
+    if blockers:
+        raise ReapRefused(f"not reaping {cat.address}: {'; '.join(blockers)}")
+    head = None
+    wt = Path(cat.worktree)
+    ledger = open_ledger(rig.beads_dir)
+    with ledger.transaction():          # last look under the ledger lock: nothing was hooked meanwhile
+        held = _held_work(town, rig, cat.address)
+        if held:
+            raise ReapRefused(f"not reaping {cat.address}: work on its hook: {', '.join(held)}")
+    with mayor_clone_lock(rig):
+        if (wt / ".git").exists():
+            head = vcs.rev_parse(wt, "HEAD")
+            vcs.remove_worktree(rig.mayor_clone, wt, force=True)   # clean: checked above (tooling folders aside)
+        vcs.prune_worktrees(rig.mayor_clone)
+        if cat.branch and vcs.branch_exists(rig.mayor_clone, cat.branch):
+            vcs.delete_branch(rig.mayor_clone, cat.branch, force=True)   # -D: landed by patch identity
+    if cat.branch and vcs.branch_exists(rig.repo, cat.branch):
+        from gastown_tui.vcs.errors import open_repo, run_git
+
+        run_git(open_repo(rig.repo), f"deleting {cat.branch} in {rig.repo}", "update-ref", "-d",
+                f"refs/heads/{cat.branch}")
+    shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)
+    try:
+        set_agent_state(town, cat.address, "nuked", hook=None, active_mr=None)
+    except UserError:
+        pass
+    append_event(town.events_path, "polecat_reaped", actor, agent=cat.address, rig=rig.name, branch=cat.branch,
+                 head=head, reason=f"all of its work is on {rig.target}")
+    return cat
