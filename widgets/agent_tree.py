@@ -96,6 +96,7 @@ class AgentTree(Tree[str]):
             self.refresh_labels()
         if selected:
             self.select_agent(selected)
+            self.call_after_refresh(self.select_agent, selected)  # once the new lines exist
 
     def _rebuild(self) -> None:
         self._quiet = True
@@ -138,7 +139,8 @@ class AgentTree(Tree[str]):
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()
-        if not self._quiet and event.node.data:
+        # only the Overseer moving the cursor chooses an agent: a rebuild or a programmatic move does not
+        if not self._quiet and self.has_focus and event.node is self.cursor_node and event.node.data:
             self.post_message(self.AgentChosen(self, event.node.data))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
