@@ -4,11 +4,19 @@ The note goes to the agent's own inbox ("🤝 HANDOFF: ..."), a marker
 `.runtime/handoffs/<agent_key>.json` records that the session should be
 replaced (the session manager acts on it and clears it), and a `handoff`
 event is logged.
+
+Cooldown (Gas Town's MinHandoffCooldown): a second handoff by the same agent
+within `timers.handoff_cooldown` (settings/config.json, default 2m; "0s" turns
+it off) is refused with the time left, and changes nothing. The last handoff's
+time is kept in `.runtime/handoffs/last/<agent_key>.json` (the marker above is
+cleared once acted on, so it cannot serve).
 """
 from __future__ import annotations
 
 import os
+import time
 
+from gastown_tui.errors import UserError
 from gastown_tui.town.addresses import agent_key
 from gastown_tui.town.events import now_ts
 from gastown_tui.town.jsonfile import read_json, write_json
@@ -19,7 +27,49 @@ def _marker(town: Town, address: str):
     return town.runtime / "handoffs" / f"{agent_key(address)}.json"
 
 
-def request_handoff(town: Town, address: str, note: str = "", session_id: str | None = None) -> dict:
+class HandoffTooSoon(UserError):
+    """A handoff within the cooldown of the previous one."""
+
+
+def _last(town: Town, address: str):
+    return town.runtime / "handoffs" / "last" / f"{agent_key(address)}.json"
+
+
+def handoff_cooldown(town: Town) -> float:
+    """Seconds required between two handoffs of one agent (`timers.handoff_cooldown`)."""
+    from gastown_tui.town.settings import TownSettings
+
+    return TownSettings.load(town.settings_path).timer("handoff_cooldown")
+
+
+def _check_cooldown(town: Town, address: str, now: float) -> None:
+    cooldown = handoff_cooldown(town)
+    last = read_json(_last(town, address), default={})
+    if cooldown <= 0 or not isinstance(last, dict) or not isinstance(last.get("at"), (int, float)):
+        return
+    ago = now - last["at"]
+    if 0 <= ago < cooldown:
+        raise HandoffTooSoon(
+            f"refusing handoff for {address}: its last handoff was {ago:.0f}s ago (at {last.get('requested_at')}); "
+            f"handoffs must be at least {cooldown:g}s apart (timers.handoff_cooldown in {town.settings_path}). "
+            f"Keep working and try again in {cooldown - ago:.0f}s.")
+
+
+def request_handoff(town: Town, address: str, note: str = "", session_id: str | None = None,
+                    now: float | None = None) -> dict:
+    """Mails the note to ADDRESS itself, writes the marker, logs `handoff`; HandoffTooSoon within the cooldown."""
+    from gastown_tui.town.locks import file_lock
+
+    now = time.time() if now is None else now
+    with file_lock(town.runtime / "handoffs" / "last" / ".lock", what="handoff lock"):
+        _check_cooldown(town, address, now)
+        marker = _request(town, address, note, session_id)
+        write_json(_last(town, address), {"at": now, "requested_at": marker["requested_at"],
+                                          "mail_id": marker["mail_id"]})
+    return marker
+
+
+def _request(town: Town, address: str, note: str, session_id: str | None) -> dict:
     from gastown_tui.town.events import append_event
     from gastown_tui.town.hooks import hooked_work
     from gastown_tui.town.mail import send_mail
