@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.fuzzy import Matcher
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from widgets.glyphs import glyph
@@ -41,6 +41,7 @@ class GoToScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Input(placeholder="go to agent: name, address or number", id="goto-input")
             yield OptionList(id="goto-list")
+            yield Static("type to filter · up/down to choose · enter goes there · escape cancels", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(Vertical).border_title = "Go to agent"
