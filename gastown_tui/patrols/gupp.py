@@ -34,7 +34,7 @@ def beacon(address: str, rig: str | None, sender: str, now: float, topic: str = 
 @dataclass
 class GuppMemory:
     nudged: dict[str, float] = field(default_factory=dict)  # address -> last_change_at when nudged
-    started: dict[str, float] = field(default_factory=dict)  # address -> when a start was last asked for
+    started: dict[str, float] = field(default_factory=dict)  # "address:bead" -> when a start was last asked for
     nudges: dict[str, int] = field(default_factory=dict)  # "address:bead" -> nudges so far
     escalated: set[str] = field(default_factory=set)
 
@@ -57,9 +57,10 @@ def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSe
                 continue
             s = w.session
             if s is None:
-                if now - memory.started.get(w.address, -1e18) < st.start_cooldown:
+                key = f"{w.address}:{w.hook}"  # per bead: a reaped polecat's name may come back with new work
+                if now - memory.started.get(key, -1e18) < st.start_cooldown:
                     continue
-                memory.started[w.address] = now
+                memory.started[key] = now
                 out.append(Decision("start", w.address, f"{w.address} has {w.hook} on its hook and no session",
                                     bead=w.hook, detail={"beacon": beacon(w.address, w.rig, "gupp", now)}))
             elif s.alive and s.state == "idle" and now - s.last_change_at >= st.idle_after \

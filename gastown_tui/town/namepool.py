@@ -1,8 +1,9 @@
 """Polecat names: a themed pool, handed out in order, reused only once free.
 
 A name is taken while `<rig>/polecats/<name>/` exists; the folder stays until
-the polecat is removed, which (without --force) requires its work to have
-landed. Allocation happens under a lock and reserves the folder.
+the polecat is removed (`polecat remove`, which without --force requires its
+work to have landed) or reaped by the Witness once its work is on the target
+(`polecats.reap_polecat`). Allocation happens under a lock and reserves the folder.
 """
 from __future__ import annotations
 

@@ -98,5 +98,10 @@ async def test_the_witness_stops_the_session_and_reaps_only_once_nothing_would_b
         assert session.exited and mgr.get(res.agent) is None
         assert not wt.exists() and not git(rig.repo, "branch", "--list", res.branch)
         assert "HELLO" in git(rig.repo, "show", "main:shout.txt")
+        again = open_ledger(rig.beads_dir).create("Whisper")
+        nxt = await asyncio.to_thread(sling, town, again.id, rig.name, no_convoy=True)
+        assert nxt.spawned and nxt.agent == res.agent and Path(nxt.worktree).is_dir()   # the name came back
+        assert mgr.get(nxt.agent) is None          # no stale session: GUPP starts a fresh one for the new work
+        assert [d.kind for d in await asyncio.to_thread(run)] == []      # hooked, no session yet: GUPP's, not ours
     finally:
         await mgr.close()
