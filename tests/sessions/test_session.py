@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import time
 
@@ -67,10 +68,10 @@ async def test_terminal_queries_get_answers_from_the_session(town):
     await s.start()
     try:
         await s.wait_state({SessionState.IDLE}, timeout=5)
-        # A program asks for the cursor position and reads the reply from its terminal.
-        s.write(b"printf '\\033[6n'; IFS= read -rs -d R reply; echo \"[${reply#*[}]\"\r")
-        assert await _until(lambda: any(line.startswith("[") and line.endswith("]") and ";" in line
-                                         for line in s.screen.lines()))
+        # A program asks for the cursor position and reads the reply from its terminal. Echo goes off before
+        # asking: a reply that beats `read` to the tty would otherwise be echoed (`^[[2;1R`) on the line.
+        s.write(b"stty -echo; printf '\\033[6n'; IFS= read -r -d R reply; stty echo; echo \"[${reply#*[}]\"\r")
+        assert await _until(lambda: any(re.fullmatch(r"\[\d+;\d+\]", line) for line in s.screen.lines()))
     finally:
         await s.stop()
 
