@@ -68,6 +68,13 @@ class GastownApp(App):
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
     def _start_town(self) -> None:
+        # Everything built so far lives as long as the app: keep it out of the collector's way, and collect
+        # young objects less often, so a full collection never lands in the middle of a key press.
+        import gc
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 50)
         self.refresh_town()
         self.watch_town()
         if self.controller.start_agents:
