@@ -53,6 +53,7 @@ TOWN_KEYS = [
 NEEDS_YOU_KEYS = [
     Key("needs_you.next", "n", "next_item", "Next item"),
     Key("needs_you.act", "enter", "act", "Act on it"),
+    Key("needs_you.next_and_act", "space", "next_and_act", "Next item and act"),
     Key("needs_you.restart", "R", "restart", "Restart agent"),
     Key("needs_you.dismiss", "d", "dismiss_item", "Dismiss (seen/read)"),
     Key("needs_you.back", "escape", "back", "Back", False),

@@ -1,6 +1,6 @@
 """Needs you: one queue of everything waiting for a person, most urgent first.
 
-`n` moves to the next item, `enter` acts on it: an agent item opens its pane on
+`n` moves to the next item, `enter` acts on it, `space` does both (from the top on a fresh visit): an agent item opens its pane on
 the Town screen, a failed merge opens the merge queue at that request, mail
 opens the message, an escalation opens its bead. `R` restarts a dead or stuck
 agent; `d` dismisses (marks mail read, a finished agent seen).
@@ -86,6 +86,17 @@ class NeedsYouScreen(Screen):
         table = self.query_one(DataTable)
         if self.items:
             table.move_cursor(row=(table.cursor_row + 1) % len(self.items))
+
+    def action_next_and_act(self) -> None:
+        """One key: the item after the highlighted one, acted on at once (the first item when nothing was acted on
+        yet on this visit)."""
+        if not self.items:
+            self.notify("nothing needs you")
+            return
+        if getattr(self, "_acted", False):
+            self.action_next_item()
+        self._acted = True
+        self.action_act()
 
     def action_act(self) -> None:
         item = self.current()

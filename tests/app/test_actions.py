@@ -92,3 +92,17 @@ async def test_needs_you_queue_jump_and_act(fresh_town):
                     what="the mail to be marked read")
         await until(pilot, lambda: all(i.key != mail_id for i in queue.items), what="the mail to leave the queue")
         assert app.controller.view.unread == 2
+
+
+async def test_one_key_takes_the_next_item_and_acts(fresh_town):
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: getattr(app.screen, "items", None), what="the needs-you queue")
+        kinds = [i.kind for i in app.screen.items]
+        assert kinds[:2] == ["escalation", "stuck"]
+        await pilot.press("space")  # the first item: the escalation opens its bead
+        await until(pilot, lambda: type(app.screen).__name__ == "BeadsScreen", what="the escalation's bead")
+        await until(pilot, lambda: app.screen.current() is not None
+                    and app.screen.current().title.startswith("ESCALATION"), what="the bead shown")
