@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping
+
+from gastown_tui.atomicfile import write_atomic
 
 CLIS = ("claude", "codex", "gemini", "aider", "opencode")
 CLAUDE_KEY_VAR = "GASTOWN_ANTHROPIC_API_KEY"
@@ -383,15 +384,4 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Temp file + fsync + rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, text)

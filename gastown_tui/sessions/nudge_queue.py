@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gastown_tui.sessions.transcript import atomic_write
+from gastown_tui.atomicfile import write_atomic as atomic_write
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from gastown_tui.atomicfile import write_atomic as atomic_write
 from gastown_tui.sessions.sim_script import Action, parse_rebase_arg
 
 
@@ -30,17 +31,6 @@ class SimInterrupted(Exception):
 
 
 Log = Callable[[str], None]
-
-
-def atomic_write(path: Path, data: str) -> None:
-    """Writes `data` to `path` through a temp file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.sim-tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class Workspace:

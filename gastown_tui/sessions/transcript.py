@@ -14,29 +14,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from gastown_tui.atomicfile import write_atomic as atomic_write
+
 
 
 RAW_ROTATE_BYTES = 128 * 1024 * 1024
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replaces `path` with `data` so a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def sessions_root(town: Path) -> Path:
