@@ -30,8 +30,8 @@ def open_town(path: str) -> Path:
 
 
 def build_demo(path: str) -> Path:
-    builder = domain("gastown_tui.demo:build_demo_town")
-    return Path(getattr(builder(Path(path).expanduser()), "root", path))
+    demo = domain("gastown_tui.demo.build:build_demo_town")(Path(path).expanduser())
+    return Path(demo.town.root)
 
 
 class WelcomeScreen(Screen):

@@ -84,3 +84,31 @@ async def test_welcome_creates_a_town_and_opens_it(tmp_path, monkeypatch):
         assert (tmp_path / "newtown" / "mayor" / "town.json").is_file()
         assert app.screen.view.name == "newtown"
         assert {a.address for a in app.screen.view.agents} >= {"mayor/", "deacon/"}
+
+
+async def test_welcome_opens_an_existing_town(shared_town, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(None, start_agents=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        await pilot.press("down", "enter")  # Open a town
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+        app.screen.query_one("#field-path").value = str(shared_town / "alpha")  # any folder inside the town
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None,
+                    timeout=20, what="the town")
+        assert app.screen.view.name == "snaptown"
+
+
+async def test_welcome_builds_the_demo_town(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = make_app(None, start_agents=False)  # the factory itself is the demo's own test; here: it opens
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        await pilot.press("down", "down", "enter")  # Run the demo
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+        app.screen.query_one("#field-path").value = str(tmp_path / "demo")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None
+                    and app.screen.view.convoys, timeout=60, what="the demo town with its convoy")
+        assert len(app.screen.view.convoys[0].tracked) == 5
