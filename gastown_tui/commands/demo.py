@@ -25,6 +25,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
     p.add_argument("--chaos", action="store_true", help="kill and restart polecats at random while it runs")
     p.add_argument("--seed", type=int, default=7, help="random seed for --chaos (default 7)")
+    p.add_argument("--pace", type=float, default=None,
+                   help="seconds each simulated agent pauses after an action, so you can watch it "
+                        "(default 1.5 in the app, 0 with --headless)")
     return p
 
 
@@ -39,7 +42,8 @@ def main(argv: list[str], prog: str) -> int:
         demo = load_demo(root)
         print(f"continuing the demo town in {demo.town.root}")
     else:
-        demo = build_demo_town(root, polecats=args.polecats)
+        pace = args.pace if args.pace is not None else (0.0 if args.headless else 1.5)
+        demo = build_demo_town(root, polecats=args.polecats, pace=pace)
         print(f"demo town: {demo.town.root}")
         print(f"rig {demo.rig.name} (sample project: {demo.root / 'project'}), convoy {demo.convoy} "
               f"tracking {len(demo.beads)} beads; {args.polecats} polecat(s) at once")

@@ -60,17 +60,20 @@ def load_demo(root: Path) -> DemoTown:
         raise UserError(f"{path}: not a demo record ({exc})") from None
 
 
-def _settings(town, polecats: int, patrols: dict) -> None:
+def _settings(town, polecats: int, patrols: dict, pace: float = 0.0) -> None:
     from gastown_tui.town.jsonfile import read_json, write_json
 
     path = town.settings_path
     data = read_json(path, default={}) or {}
     data.setdefault("role_agents", {})["polecat"] = "sim"
+    if pace > 0:   # simulated agents pause between actions so a person can watch them
+        sim = data.setdefault("agents", {}).setdefault("sim", {})
+        sim.setdefault("env", {})["GT_SIM_PACE"] = f"{pace:g}"
     data["patrols"] = {**data.get("patrols", {}), **patrols}
     write_json(path, data)
 
 
-def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None) -> DemoTown:
+def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None, pace: float = 0.0) -> DemoTown:
     """Creates DIR/project and DIR/town, files the beads and the convoy, slings the first beads."""
     from gastown_tui.town.convoys import create_convoy
     from gastown_tui.town.install import install_town
@@ -87,7 +90,9 @@ def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None) 
     root.mkdir(parents=True, exist_ok=True)
     project = write_sample_project(root / "project")
     town = install_town(root / "town", name="demo")
-    _settings(town, polecats, {**DEMO_PATROLS, **(patrols or {})})
+    if pace < 0:
+        raise UserError(f"--pace must be zero or more seconds, got {pace:g}")
+    _settings(town, polecats, {**DEMO_PATROLS, **(patrols or {})}, pace)
     rig = add_rig(town, RIG, str(project), gate=gate_command())
     rs = RigSettings.load(rig.settings_path)
     rs.data["max_polecats"] = polecats

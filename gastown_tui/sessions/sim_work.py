@@ -10,10 +10,14 @@
    whose answer names the next step (a fresh `gt prime` when it does not).
 5. `gt done` submits the work.
 Any failure stops the loop and leaves the work on the hook.
+
+GT_SIM_PACE=SECONDS makes the agent pause that long after each action and step,
+so a person can watch it work (the demo sets it when it opens the app).
 """
 from __future__ import annotations
 
 import os
+import time
 from typing import Callable, Protocol
 
 from gastown_tui.sessions.sim_actions import SimFailure, Workspace
@@ -44,6 +48,25 @@ def is_retry(town: Town, hook: dict, report: Reporter) -> bool:
     return bool(mails)
 
 
+def pace_seconds() -> float:
+    """GT_SIM_PACE as seconds (0 when unset); a bad value is an error naming it."""
+    raw = os.environ.get("GT_SIM_PACE", "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SimFailure(f"GT_SIM_PACE must be a number of seconds, got {raw!r}") from None
+    return max(0.0, value)
+
+
+def pause(ws: Workspace) -> None:
+    """Waits GT_SIM_PACE seconds, or less if the agent is interrupted."""
+    end = time.monotonic() + pace_seconds()
+    while time.monotonic() < end and not ws.stop():
+        time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+
 def run_actions(text: str, source: str, retry: bool, ws: Workspace, report: Reporter) -> int:
     """Runs the instructions in `text`; returns how many ran."""
     try:
@@ -54,6 +77,7 @@ def run_actions(text: str, source: str, retry: bool, ws: Workspace, report: Repo
         report.activity(action.describe())
         report.log(f"⏺ {action.describe()}", "tool")
         ws.run(action)
+        pause(ws)
     return len(actions)
 
 
@@ -91,6 +115,7 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
         report.log(f"Step {n}/{len(prime.steps)}: {step_id} {title}", "step")
         if step is not None:
             run_actions(step.description, step_id, retry, ws, report)
+        pause(ws)
         if stop():
             from gastown_tui.sessions.sim_actions import SimInterrupted
 
