@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.town.layout import Town
-from gastown_tui.town.ledgers import ledger_for_id
+from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
 from gastown_tui.town.mail import inbox
 from gastown_tui.town.mq import get_mr, list_mrs
 
@@ -106,3 +106,51 @@ async def test_one_key_takes_the_next_item_and_acts(fresh_town):
         await until(pilot, lambda: type(app.screen).__name__ == "BeadsScreen", what="the escalation's bead")
         await until(pilot, lambda: app.screen.current() is not None
                     and app.screen.current().title.startswith("ESCALATION"), what="the bead shown")
+
+
+async def test_resling_and_open_pane_from_the_merge_queue(fresh_town):
+    from gastown_tui.town.hooks import hooked_work
+
+    mr = only_mr(fresh_town)
+    town = Town(fresh_town)
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_merge_queue(pilot)
+        await pilot.press("o")  # the polecat's pane on the Town screen
+        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="the Town screen")
+        assert app.screen.focused_agent == mr.polecat
+        await pilot.press("m")
+        await until(pilot, lambda: getattr(app.screen, "files", None), what="the merge queue again")
+        await pilot.press("r")
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the re-sling form")
+        assert app.screen.query_one("#field-target").value == "alpha"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: get_mr(town, mr.id).state == "superseded", timeout=20, what="the MR superseded")
+        await until(pilot, lambda: [a.address for a in app.controller.view.agents if a.hook_id == mr.source_bead],
+                    what="the bead on a new polecat's hook")
+        holder = next(a.address for a in app.controller.view.agents if a.hook_id == mr.source_bead)
+    assert holder != mr.polecat
+    assert hooked_work(town, holder).id == mr.source_bead
+
+
+async def test_convoy_add_and_close(fresh_town):
+    from gastown_tui.town.convoys import list_convoys
+
+    town = Town(fresh_town)
+    [convoy] = list_convoys(town)
+    extra = next(b for l in all_ledgers(town) for b in l.all() if b.title == "Type-check the module")
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        await pilot.press("c")
+        await until(pilot, lambda: type(app.screen).__name__ == "ConvoysScreen", what="the convoys")
+        await pilot.press("plus")
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the add form")
+        app.screen.query_one("#field-beads").value = extra.id
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: extra.id in [t.bead_id for t in list_convoys(town)[0].tracked],
+                    what="the bead tracked")
+        await until(pilot, lambda: app.controller.view.convoys[0].total == 4, what="4 beads on screen")
+        await pilot.press("x")
+        await until(pilot, lambda: list_convoys(town, include_closed=True)[0].status == "closed",
+                    what="the convoy closed")
