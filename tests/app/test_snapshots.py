@@ -29,12 +29,13 @@ def test_town_screen(snap_compare, shared_town, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_town_screen_polecat_with_molecule(snap_compare, shared_town, size):
-    """Town with the stuck polecat nux focused (key 7): its hook al-... and the five-step checklist."""
+    """Town with the stuck polecat nux focused (key 7): its hook al-... and the five-step checklist.
+    The activity feed is hidden (f) here and below: only test_town_screen shows it."""
     app = make_app(shared_town)
 
     async def run_before(pilot):
         await town_loaded(pilot)
-        await pilot.press("7")
+        await pilot.press("f", "7")
         assert pilot.app.screen.focused_agent == "alpha/polecats/nux"
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -42,12 +43,12 @@ def test_town_screen_polecat_with_molecule(snap_compare, shared_town, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_town_grid_of_four(snap_compare, shared_town, size):
-    """Town with layout 4 (l, l): four pane slots, the focused one highlighted."""
+    """Town with layout 4 (l, l): four pane slots, the focused one highlighted; feed hidden (f)."""
     app = make_app(shared_town)
 
     async def run_before(pilot):
         await town_loaded(pilot)
-        await pilot.press("l", "l")
+        await pilot.press("f", "l", "l")
         assert len(pilot.app.screen.query(".pane-slot")) == 4
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -188,6 +189,7 @@ def test_town_screen_other_themes(snap_compare, shared_town, theme):
 
     async def run_before(pilot):
         await town_loaded(pilot)
+        await pilot.press("f")
         pilot.app.theme = theme
         await pilot.pause()
         assert pilot.app.theme_variables["state-stuck"]
