@@ -123,6 +123,45 @@ class Actions:
 
         d.detail["result"] = self._await(go)
 
+    def do_handoff(self, d: Decision, actor: str) -> None:
+        """Replaces a session that ran `gt handoff`: stop it politely (transcript kept), consume the marker,
+        start a fresh session for the same identity with the start-up beacon, log `session_replaced`.
+        If the fresh session cannot start, the marker is put back so the next run tries again."""
+        import time
+
+        from gastown_tui.patrols.gupp import beacon
+        from gastown_tui.town.addresses import parse_address
+        from gastown_tui.town.events import append_event
+        from gastown_tui.town.handoff import consume_handoff, pending_handoff
+        from gastown_tui.town.jsonfile import write_json
+
+        address = d.target
+        rig = parse_address(address).rig
+        requested_at = d.detail.get("requested_at")
+
+        async def go():
+            async with self.agent_lock(address):
+                old = self.sessions.get(address)
+                if old is None:
+                    raise RuntimeError(f"no session for {address} to replace")
+                status = await self.sessions.stop(address) if old.alive else old.exit_status
+                marker = pending_handoff(self.town, address)
+                consume_handoff(self.town, address, requested_at)
+                text = beacon(address, rig, address, time.time(), topic="handoff")
+                try:
+                    new = await self.sessions.restart(address, beacon=text)
+                except Exception:
+                    if marker is not None and pending_handoff(self.town, address) is None:
+                        write_json(self.town.runtime / "handoffs" / f"{old.agent_key}.json", marker)
+                    raise
+                return old.id, status, new.id
+
+        old_id, status, new_id = self._await(go, timeout=90.0)
+        d.detail.update(old_session=old_id, old_exit_status=status, new_session=new_id)
+        append_event(self.town.events_path, "session_replaced", actor, agent=address, reason="handoff",
+                     old_session=old_id, new_session=new_id, exit_status=status, mail=d.detail.get("mail"),
+                     hook=d.bead)
+
     def do_stop_session(self, d: Decision, actor: str) -> None:
         async def go():
             async with self.agent_lock(d.target):

@@ -6,7 +6,7 @@
     await rt.stop()      # patrols first, then every session (no child left)
 
 Used by `gastown run --headless`, the demo and the app. Patrols: `deacon`,
-`boot`, `dogs`, `gupp`, and `witness:<rig>` / `refinery:<rig>` for each rig
+`boot`, `dogs`, `gupp`, `handoff` (replaces a session that ran `gt handoff`), and `witness:<rig>` / `refinery:<rig>` for each rig
 (the Deacon adds them for rigs added later). Timers come from
 `settings/config.json` → `patrols` (patrols/settings.py).
 """
@@ -22,6 +22,7 @@ from gastown_tui.patrols.boot import Boot, BootSettings
 from gastown_tui.patrols.deacon import Deacon, DeaconSettings
 from gastown_tui.patrols.dogs import Dogs, DogSettings
 from gastown_tui.patrols.gupp import Gupp, GuppSettings
+from gastown_tui.patrols.handoffs import Handoffs, HandoffSettings
 from gastown_tui.patrols.observe import Observer
 from gastown_tui.patrols.refinery import Refinery
 from gastown_tui.patrols.runner import PatrolRunner
@@ -70,6 +71,9 @@ class TownRuntime:
             return Dogs(self.town, DogSettings(s.wisp_ttl), timer=Timer(s.dogs_base, s.dogs_max))
         if role == "gupp":
             return Gupp(self.observer, self.actions, GuppSettings(idle_after=s.gupp_idle), timer=self.timer())
+        if role == "handoff":
+            return Handoffs(self.town, self.sessions, self.actions,
+                            HandoffSettings(wait=s.handoff_wait, retry=s.backoff_base), timer=self.timer())
         raise ValueError(f"no patrol called {name!r}")
 
     def _alive_names(self) -> set[str]:
@@ -87,7 +91,7 @@ class TownRuntime:
     def initial_patrols(self) -> list[str]:
         from gastown_tui.town.rigs import list_rigs
 
-        names = ["deacon", "boot", "dogs", "gupp"]
+        names = ["deacon", "boot", "dogs", "gupp", "handoff"]
         for rig in list_rigs(self.town):
             names += [f"witness:{rig.name}", f"refinery:{rig.name}"]
         return [n for n in names if n.partition(":")[0] not in self.settings.disabled]

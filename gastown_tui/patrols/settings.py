@@ -9,6 +9,7 @@ values are refused with the file and key named.
       "spawn_grace": "1m", "max_restarts": 3,           Witness: leave young sessions alone; then escalate
       "retire_after": "15m",                            Witness: stop an idle session with nothing hooked
       "gupp_idle": "1m",                                GUPP: nudge an idle agent with work on its hook
+      "handoff_wait": "2m",                             handoff: longest wait for a busy session to finish its turn
       "boot_interval": "5m",                            Boot's fixed period
       "heartbeat_stale": "10m", "heartbeat_very_stale": "20m",   Boot's thresholds
       "dogs_base": "1m", "dogs_max": "10m", "wisp_ttl": "1h",     dogs
@@ -24,10 +25,10 @@ from pathlib import Path
 from gastown_tui.errors import UserError
 
 DURATIONS = ("backoff_base", "backoff_max", "stalled", "hung", "spawn_grace", "retire_after", "gupp_idle",
-             "boot_interval",
+             "handoff_wait", "boot_interval",
              "heartbeat_stale", "heartbeat_very_stale", "dogs_base", "dogs_max", "wisp_ttl")
 COUNTS = ("max_restarts", "feed_per_run")
-ROLES = ("deacon", "witness", "refinery", "boot", "dogs", "gupp")
+ROLES = ("deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class PatrolSettings:
     retire_after: float = 15 * 60
     max_restarts: int = 3
     gupp_idle: float = 60.0
+    handoff_wait: float = 120.0
     boot_interval: float = 300.0
     heartbeat_stale: float = 600.0
     heartbeat_very_stale: float = 1200.0

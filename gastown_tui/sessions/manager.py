@@ -252,7 +252,7 @@ class SessionManager:
                 nq.done(nudge, session.id, result.enters)
                 self._emit(NudgeDelivered(session.agent, session.id, nudge.message, nudge.sender, result.enters,
                                           time.time(), nudge.path.name))
-            elif not session.alive:
+            elif not session.alive or session.stopping:  # going away: the nudge waits for the next session
                 nq.release(nudge)
                 return
             else:

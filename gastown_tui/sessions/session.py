@@ -14,6 +14,7 @@ import datetime as _dt
 import errno
 import os
 import signal
+import termios
 import time
 import uuid
 from pathlib import Path
@@ -35,6 +36,13 @@ from gastown_tui.town.addresses import agent_key, parse_address
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
+# Quit keys (stop()): before each further key, wait until the program answered the previous one (it drew
+# something, then paused QUIT_SETTLE) or exited, at least QUIT_MIN_GAP and at most QUIT_REACTION_CAP after it.
+# The cap stays well inside Claude Code's "press Ctrl-C again to exit" window (~0.8 s).
+QUIT_MIN_GAP = 0.15
+QUIT_SETTLE = 0.1
+QUIT_REACTION_CAP = 0.5
+QUIT_ROUND_WAIT = 1.5  # still running this long after the keys: they are sent once more
 
 
 def _iso(ts: float | None) -> str | None:
@@ -95,6 +103,8 @@ class Session:
         self._text_flushed_at = 0.0
         self._input_lock = asyncio.Lock()
         self.waiters = 0  # coroutines waiting on a state: classify promptly while > 0
+        self.stopping = False  # stop() began: nothing more is typed in
+        self._beacon_task: asyncio.Task | None = None
         root = sessions_root(spec.town) if spec.town else Path(os.environ.get("TMPDIR", "/tmp")) / "gastown-sessions"
         self.transcript_dir = root / self.agent_key / self.id
         self.transcript: Transcript | None = None
@@ -164,7 +174,7 @@ class Session:
         self._watch_pidfd()
         self._emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
         if self.preset.beacon == "paste" and self.spec.beacon:
-            self._loop.create_task(self._deliver_beacon(self.spec.beacon))
+            self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
 
     async def _deliver_beacon(self, text: str) -> None:
         await self.wait_state({SessionState.IDLE}, timeout=self.preset.ready_timeout)
@@ -284,7 +294,11 @@ class Session:
 
     async def submit(self, text: str) -> NudgeResult:
         """Types `text` and presses Enter until the program took it (see sessions/submit.py)."""
+        if self.stopping:
+            return NudgeResult(False, 0, f"{self.agent} is being stopped")
         async with self._input_lock:
+            if self.stopping:
+                return NudgeResult(False, 0, f"{self.agent} is being stopped")
             return await submit_text(self, text)
 
     # -- state ---------------------------------------------------------------------------------
@@ -449,14 +463,19 @@ class Session:
         """Polite quit keys, then SIGTERM, then SIGKILL, to the whole process tree."""
         if self._proc is None or self.exited:
             return self.exit_status
-        for key in self.preset.quit_keys:
-            if self.exited:
-                break
-            try:
-                self.send_key(key)
-            except ValueError:
-                self.write(key.encode())
-            await asyncio.sleep(0.15)
+        self.stopping = True
+        if self._beacon_task is not None and not self._beacon_task.done():
+            self._beacon_task.cancel()  # a start-up prompt typed between the quit keys would undo them
+        try:  # let a nudge being typed finish its keystrokes first (never interleave with them)
+            await asyncio.wait_for(self._input_lock.acquire(), timeout=2.0)
+            locked = True
+        except asyncio.TimeoutError:
+            locked = False
+        try:
+            await self._send_quit_keys()
+        finally:
+            if locked:
+                self._input_lock.release()
         if await self.wait_exit(grace) is not None:
             return self.exit_status
         for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
@@ -472,6 +491,53 @@ class Session:
         if not self.exited:
             self._finish(-int(signal.SIGKILL))
         return self.exit_status
+
+    async def _send_quit_keys(self) -> None:
+        """The preset's quit keys, each after the program answered the one before (see QUIT_*); if it is
+        still running QUIT_ROUND_WAIT later, the keys once more (the first ^C may only have cleared a
+        half-typed line, e.g. a start-up prompt cut off by stop()).
+
+        A program that gave the terminal back (left raw mode: ISIG on again) is on its way out: a further
+        ^C would now be a real SIGINT and kill it mid-exit (seen with opencode under load), so then no more
+        keys are sent and stop() waits for the exit."""
+        raw_at_start = self._isig() is False
+        seq, sent_at = self.output_seq, time.monotonic()
+        for round_ in range(2):
+            if round_:
+                if await self.wait_exit(QUIT_ROUND_WAIT) is not None:
+                    return
+                seq, sent_at = self.output_seq, time.monotonic() - QUIT_REACTION_CAP
+            for i, key in enumerate(self.preset.quit_keys):
+                if self.exited:
+                    return
+                if i > 0 or round_:
+                    await self._await_reaction(seq, sent_at)
+                    if self.exited or (raw_at_start and self._isig()):
+                        return
+                seq, sent_at = self.output_seq, time.monotonic()
+                try:
+                    self.send_key(key)
+                except ValueError:
+                    self.write(key.encode())
+
+    async def _await_reaction(self, seq: int, sent_at: float) -> None:
+        while not self.exited:
+            now = time.monotonic()
+            waited = now - sent_at
+            if waited >= QUIT_REACTION_CAP:
+                return
+            if waited >= QUIT_MIN_GAP and self.output_seq != seq and now - self.last_output_at >= QUIT_SETTLE:
+                return
+            await asyncio.sleep(0.02)
+
+    def _isig(self) -> bool | None:
+        """Whether the PTY turns ^C into SIGINT now (False: the program put it in raw mode); None if unknown."""
+        if self._fd is None or self._eof:
+            return None
+        try:
+            return bool(termios.tcgetattr(self._fd)[3] & termios.ISIG)
+        except (termios.error, OSError):
+            return None
 
     def _tree(self) -> list[int]:
         """Every process this session started: descendants, and anything still holding its PTY."""

@@ -2,8 +2,11 @@
 
 The note goes to the agent's own inbox ("🤝 HANDOFF: ..."), a marker
 `.runtime/handoffs/<agent_key>.json` records that the session should be
-replaced (the session manager acts on it and clears it), and a `handoff`
-event is logged.
+replaced, and a `handoff` event is logged. In a running town (the app or
+`gastown run --headless`) the `handoff` patrol (patrols/handoffs.py) acts on
+the marker: it lets the session finish its turn, stops it politely, starts a
+fresh session for the same identity with the start-up beacon, consumes the
+marker with `consume_handoff` and logs `session_replaced`.
 
 Cooldown (Gas Town's MinHandoffCooldown): a second handoff by the same agent
 within `timers.handoff_cooldown` (settings/config.json, default 2m; "0s" turns
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.addresses import agent_key
@@ -95,6 +99,46 @@ def pending_handoff(town: Town, address: str) -> dict | None:
 
 def clear_handoff(town: Town, address: str) -> None:
     _marker(town, address).unlink(missing_ok=True)
+
+
+def pending_handoffs(town: Town) -> list[tuple[Path, dict | None, str | None]]:
+    """Every waiting marker as (path, marker, error), oldest file first. A marker that cannot be read
+    (bad JSON, no address) has marker None and the error naming the file; it is left where it is."""
+    folder = town.runtime / "handoffs"
+    out = []
+    paths = sorted(folder.glob("*.json"), key=lambda p: (_mtime(p), p.name)) if folder.is_dir() else []
+    for path in paths:
+        try:
+            marker = read_json(path, default={})
+        except UserError as exc:
+            out.append((path, None, str(exc)))
+            continue
+        if not isinstance(marker, dict) or not isinstance(marker.get("address"), str) or not marker["address"]:
+            out.append((path, None, f"{path}: not a handoff marker (expected an object with an \"address\")"))
+            continue
+        out.append((path, marker, None))
+    return out
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def consume_handoff(town: Town, address: str, requested_at: str | None) -> bool:
+    """Removes ADDRESS's marker if it is still the request made at REQUESTED_AT (a newer one stays).
+    True when it was removed."""
+    path = _marker(town, address)
+    try:
+        current = read_json(path, default={})
+    except UserError:
+        current = {}
+    if not path.exists() or (isinstance(current, dict) and current.get("requested_at") != requested_at):
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def pending_handoff_note(town: Town, address: str) -> str | None:
