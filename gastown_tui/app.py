@@ -206,6 +206,12 @@ class GastownApp(App):
         else:
             self.push_screen(screen)
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Screen keys are hidden (and off) until there is a town to show."""
+        if action == "open_screen" and self.controller is None:
+            return False
+        return True
+
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)
 

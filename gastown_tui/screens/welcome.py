@@ -14,10 +14,9 @@ from textual.widgets.option_list import Option
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.screens.town_adapter import domain
 
-INTRO = """gastown runs a town of coding agents as a factory: work lives in a Beads ledger,
-agents take it from their hooks, polecats commit in git worktrees, the Refinery merges.
-
-There is no town here (no mayor/town.json in this folder or above, and GT_TOWN is not set)."""
+INTRO = ("gastown runs a town of coding agents as a factory: work lives in a Beads ledger, agents take it from "
+         "their hooks, polecats commit in git worktrees, the Refinery merges.\n\n"
+         "There is no town here (no mayor/town.json in this folder or above, and GT_TOWN is not set).")
 
 
 def create_town(path: str, name: str) -> Path:
