@@ -96,7 +96,7 @@ class AgentTree(Tree[str]):
             self.refresh_labels()
         if selected:
             self.select_agent(selected)
-            self.call_after_refresh(self.select_agent, selected)  # once the new lines exist
+            self.call_after_refresh(self._reselect)  # once the new lines exist
 
     def _rebuild(self) -> None:
         self._quiet = True
@@ -124,11 +124,17 @@ class AgentTree(Tree[str]):
                     node.set_label(label)
 
     def select_agent(self, address: str) -> None:
+        """Puts the cursor on `address` without choosing it (the screen already did)."""
+        self._wanted = address
         node = self._agent_nodes.get(address)
         if node is not None and self.cursor_node is not node:
-            self._quiet = True
+            self._moved_to = node  # the highlight this move causes is ours, not the Overseer's
             self.move_cursor(node)
-            self._quiet = False
+
+    def _reselect(self) -> None:
+        wanted = getattr(self, "_wanted", None)
+        if wanted:
+            self.select_agent(wanted)
 
     def action_select_cursor(self) -> None:
         node = self.cursor_node
@@ -140,7 +146,11 @@ class AgentTree(Tree[str]):
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()
         # only the Overseer moving the cursor chooses an agent: a rebuild or a programmatic move does not
-        if not self._quiet and self.has_focus and event.node is self.cursor_node and event.node.data:
+        if event.node is getattr(self, "_moved_to", None):
+            self._moved_to = None
+            return
+        if not self._quiet and self.has_focus and event.node is self.cursor_node and event.node.data \
+                and event.node.data != getattr(self, "_wanted", None):
             self.post_message(self.AgentChosen(self, event.node.data))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:

@@ -107,3 +107,17 @@ async def test_click_a_pane_slot_focuses_that_agent(shared_town):
         await pilot.click(slot, offset=(4, 3))
         assert app.screen.focused_agent == "boot"
         assert slot.has_class("-focused")
+
+
+async def test_arrow_keys_in_the_tree_choose_agents(shared_town):
+    app = make_app(shared_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        assert app.focused is app.screen.query_one("#agents")
+        await pilot.press("down")
+        await until(pilot, lambda: app.screen.focused_agent == "deacon/", what="deacon chosen with the arrow")
+        await pilot.press("down", "down")  # past boot, onto the "rig alpha" group line: no agent there
+        await pilot.pause(0.2)
+        assert app.screen.focused_agent == "boot"
+        await pilot.press("down")
+        await until(pilot, lambda: app.screen.focused_agent == "alpha/witness", what="alpha/witness chosen")
