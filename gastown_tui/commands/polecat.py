@@ -1,4 +1,4 @@
-"""`gastown polecat spawn|list|remove`."""
+"""`gastown polecat spawn|list|remove|reap`."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,10 @@ def main(argv: list[str], prog: str) -> int:
     rm = sub.add_parser("remove", help="remove a polecat (refuses while its work is unmerged)")
     rm.add_argument("address", help="RIG/NAME or RIG/polecats/NAME")
     rm.add_argument("--force", action="store_true", help="remove even if unmerged work would be lost")
+    rp = sub.add_parser("reap", help="reap finished polecats whose work has landed, as the Witness does")
+    rp.add_argument("rig", nargs="?", help="only this rig (default: every rig)")
+    rp.add_argument("--dry-run", action="store_true", help="say what would be reaped or refused; change nothing")
+    rp.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     town = town_here()
     if args.cmd == "spawn":
@@ -46,4 +50,26 @@ def main(argv: list[str], prog: str) -> int:
             raise UserError(f"not a polecat address: {args.address!r} (use RIG/NAME or RIG/polecats/NAME)")
         cat = remove_polecat(town, rig, name, force=args.force, actor=actor())
         print(f"Removed {cat.address}")
+    elif args.cmd == "reap":
+        return _reap(town, args, actor())
+    return 0
+
+
+def _reap(town, args, who: str) -> int:
+    from gastown_tui.patrols.reaping import reap_rig
+    from gastown_tui.town.cli_support import print_json
+
+    outcomes = reap_rig(town, args.rig, dry_run=args.dry_run, actor=who)
+    if args.json:
+        print_json([o.to_dict() for o in outcomes])
+        return 0
+    if not outcomes:
+        print("No polecats.")
+    for o in outcomes:
+        if o.reaped:
+            print(f"Reaped {o.address}: worktree and branch removed, name free")
+        elif o.would_reap:
+            print(f"Would reap {o.address}")
+        else:
+            print(f"Not reaping {o.address}: {'; '.join(o.refused)}")
     return 0

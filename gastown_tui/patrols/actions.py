@@ -183,7 +183,15 @@ class Actions:
             d.done = False
             d.detail.update(refused=blockers, error="refused: " + "; ".join(blockers))
             return
-        if self.sessions is not None:
+        if self.sessions is None:  # `gastown polecat reap`: a session another process runs is not ours to stop
+            from gastown_tui.patrols.reaping import live_session_elsewhere
+
+            live = live_session_elsewhere(self.town, d.target)
+            if live:
+                d.done = False
+                d.detail.update(refused=[live], error=f"refused: {live}")
+                return
+        else:
             async def stop():
                 async with self.agent_lock(d.target):
                     s = self.sessions.get(d.target)

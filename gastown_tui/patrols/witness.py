@@ -77,9 +77,14 @@ def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> f
     return min(waits) if waits else None
 
 
+def finished(w: WorkerView) -> bool:
+    """Ran `gt done`, nothing hooked, no open MR (also what `gastown polecat reap` requires)."""
+    return w.hook is None and w.agent_state == "done" and not w.open_mrs
+
+
 def reapable(w: WorkerView, rig: RigView) -> bool:
     """Finished (`gt done`), nothing hooked, no open MR, and sessions are known here."""
-    return rig.sessions_known and w.hook is None and w.agent_state == "done" and not w.open_mrs
+    return rig.sessions_known and finished(w)
 
 
 def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThresholds | None = None) -> list[Decision]:

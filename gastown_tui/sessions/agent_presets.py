@@ -129,7 +129,9 @@ PRESETS: dict[str, dict] = {
              "pattern": r"esc (to )?interrupt"},
             {"name": "opencode.needs-approval.permission", "state": "needs-approval", "region": "bottom:15",
              "pattern": r"Permission required|Allow (once|always)"},
-            {"name": "opencode.idle.footer", "state": "idle", "region": "bottom:3", "pattern": r"ctrl\+p commands"},
+            # A long workdir path in the footer wraps "ctrl+p" and "commands" onto two rows.
+            {"name": "opencode.idle.footer", "state": "idle", "region": "bottom:3",
+             "pattern": r"ctrl\+p( +commands| *(\n|$))"},
         ],
     },
     "amp": {

@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "town_installed", "rig_added", "rig_removed", "spawn", "polecat_removed", "crew_added", "crew_removed",
     "sling", "hook", "unhook", "done", "merge_requested", "mr_state", "mail", "mail_read", "mail_archived",
     "nudge", "handoff", "convoy_created", "convoy_added", "convoy_landed", "session_start", "session_end",
+    "polecat_reaped", "session_replaced", "mr_approved", "patrol_run", "patrol_failed", "dog_run",
 )
 
 

@@ -65,8 +65,12 @@ async def test_preset_shuts_down_cleanly_and_resumes_the_conversation(tmp_path, 
         # beacon="": a resumed conversation needs no start-up prompt (a paste-mode beacon would repeat it)
         resumed = await mgr.restart(result.agent, resume=True, beacon="")
         assert resumed.argv[:len(resumed.preset.resume_argv)][1:] == list(resumed.preset.resume_argv)[1:]
-        await wait_until(lambda: overseer(resumed) or resumed.state is SessionState.IDLE, 60,
-                         f"{cli}: resumed session ready", interval=0.2)
+        try:
+            await wait_until(lambda: overseer(resumed) or resumed.state is SessionState.IDLE, 60,
+                             f"{cli}: resumed session ready", interval=0.2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; state {resumed.state} ({resumed.state_rule}: {resumed.state_detail}); "
+                                 f"exit status {resumed.exit_status}; screen:\n{resumed.screen.text()}") from None
         # Let a resumed CLI finish redrawing its restored conversation before typing into it.
         quiet_until = time.monotonic() + 10
         while time.monotonic() < quiet_until and time.monotonic() - resumed.last_output_at < 1.5:

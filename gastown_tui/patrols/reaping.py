@@ -1,0 +1,105 @@
+"""Reaping finished polecats, as the Witness does it, for `gastown polecat reap` (no session manager here).
+
+The Witness proposes a polecat for reaping when it ran `gt done`, has nothing on
+its hook and no open merge request (`witness.finished`), and carries it out with
+`Actions.do_reap` (checks in git, stops its session, `town.polecats.reap_polecat`).
+The command does the same with the same functions; where the Witness asks its
+session manager whether the polecat's session is busy, the command reads the
+sessions recorded under `.runtime/sessions/` and refuses while one is still
+running (another process, e.g. the app, owns it: let its Witness reap).
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from gastown_tui.town.layout import Town
+
+
+@dataclass
+class ReapOutcome:
+    address: str
+    reaped: bool = False
+    refused: list[str] = field(default_factory=list)
+    would_reap: bool = False  # dry run: nothing refuses it
+
+    def to_dict(self) -> dict:
+        return {"address": self.address, "reaped": self.reaped, "would_reap": self.would_reap,
+                "refused": self.refused}
+
+
+def live_session_elsewhere(town: Town, address: str) -> str | None:
+    """A running session of ADDRESS recorded on disk (meta.json with no end and a live pid), described; or None."""
+    from gastown_tui.town.addresses import agent_key
+
+    root = town.sessions_dir(agent_key(address))
+    if not root.is_dir():
+        return None
+    for folder in root.iterdir():
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = meta.get("pid")
+        if meta.get("ended_at") or meta.get("exit_status") is not None or not isinstance(pid, int):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass
+        return (f"its session {meta.get('session_id', folder.name)} (pid {pid}) is still running in another "
+                "process: stop it there, or let that town's Witness reap it")
+    return None
+
+
+def not_finished(w) -> str | None:
+    """Why the Witness would not propose this polecat (a WorkerView) for reaping, or None."""
+    from gastown_tui.patrols.witness import finished
+
+    if finished(w):
+        return None
+    if w.hook:
+        return f"work on its hook: {w.hook}"
+    if w.open_mrs:
+        return f"{w.open_mrs} open merge request(s)"
+    return f"it has not finished its work with `gt done` (agent state {w.agent_state or 'unknown'})"
+
+
+def reap_rig(town: Town, rig: str | None = None, dry_run: bool = False, actor: str = "overseer") -> list[ReapOutcome]:
+    """Reaps (or, with DRY_RUN, checks) every polecat of RIG (every rig when None) the way the Witness does."""
+    from gastown_tui.patrols.actions import Actions
+    from gastown_tui.patrols.base import Decision
+    from gastown_tui.patrols.observe import Observer
+    from gastown_tui.town.addresses import parse_address
+    from gastown_tui.town.polecats import reap_blockers
+    from gastown_tui.town.rigs import get_rig, list_rigs
+
+    rigs = [get_rig(town, rig).name] if rig else [r.name for r in list_rigs(town)]
+    observer = Observer(town)
+    actions = Actions(town)
+    out = []
+    for name in rigs:
+        for w in observer.rig_view(name).workers:
+            result = ReapOutcome(w.address)
+            out.append(result)
+            why = not_finished(w)
+            if why:
+                result.refused = [why]
+                continue
+            if dry_run:
+                a = parse_address(w.address)
+                result.refused = reap_blockers(town, a.rig, a.name)
+                live = live_session_elsewhere(town, w.address)
+                if live:
+                    result.refused.append(live)
+                result.would_reap = not result.refused
+                continue
+            d = actions.apply(Decision("reap", w.address, "gastown polecat reap", detail={"branch": w.branch}),
+                              actor=actor)
+            result.reaped = d.done
+            if not d.done:
+                result.refused = list(d.detail.get("refused") or [d.detail.get("error", "refused")])
+    return out
