@@ -56,15 +56,19 @@ async def test_a_stalled_stream_makes_claude_stuck_and_the_witness_nudges_it(tmp
 
 async def test_handoff_replaces_the_session_the_new_one_takes_the_hook_and_seance_shows_the_old(
         tmp_path, fake_model, brain):
+    import os
     import subprocess
     import sys
 
-    from gastown_tui.town.handoff import clear_handoff, pending_handoff
+    from gastown_tui.patrols.runtime import TownRuntime
+    from gastown_tui.patrols.settings import PatrolSettings
+    from gastown_tui.town.events import read_events
+    from gastown_tui.town.handoff import pending_handoff
 
     town, rig = make_town(tmp_path)
     bead = new_bead(rig, "A long job")
     result = sling(town, bead, rig.name)
-    # First session: primes, leaves a note for its successor, hands off.
+    # First session: primes, leaves a note for its successor, hands off, says goodbye (and its turn ends).
     brain.add(r"topic: assigned|• assigned", Shell("gt prime --hook"),
               Shell("gt handoff -m 'context is full; carry on with the README'"),
               Say("PREDECESSOR-SAYS-GOODBYE: handing off now."))
@@ -72,25 +76,39 @@ async def test_handoff_replaces_the_session_the_new_one_takes_the_hook_and_seanc
     brain.add(r"• handoff", Shell("gt prime --hook"), Say("SUCCESSOR: picked up my hook."))
     mgr = SessionManager(town.root)
     await mgr.start()
+    # Only the handoff patrol: this is about the runtime acting on the marker, not GUPP or the Witness.
+    settings = PatrolSettings(backoff_base=1.0, backoff_max=5.0,
+                              disabled=["deacon", "boot", "dogs", "gupp", "witness", "refinery"])
+    rt = TownRuntime(town.root, sessions=mgr, settings=settings)
     try:
         first = await mgr.spawn(agent_spec(town, result.agent, "claude", Path(result.worktree), fake_model.url,
                                            beacon=beacon(result.agent, rig.name, "mayor/", time.time())))
-        marker = await wait_until(lambda: pending_handoff(town, result.agent), 30, "the handoff marker")
-        await wait_until(lambda: "PREDECESSOR-SAYS-GOODBYE" in first.screen.text(), 20, "the goodbye on screen")
-        # What the session manager does on a handoff marker (done here by the test: see the report).
-        second = await mgr.restart(result.agent, beacon=beacon(result.agent, rig.name, result.agent, time.time(),
-                                                               topic="handoff"))
-        clear_handoff(town, result.agent)
-        assert second.id != first.id and not first.alive
-        await wait_until(lambda: "SUCCESSOR: picked up my hook" in second.screen.text(), 30, "the successor's report")
+        await rt.start()
+        await wait_until(lambda: pending_handoff(town, result.agent) or mgr.get(result.agent) is not first, 40,
+                         "the handoff marker")
+        # The runtime lets the turn end (the goodbye), stops the old session and starts a fresh one.
+        second = await wait_until(lambda: (s := mgr.get(result.agent)) is not first and s, 60,
+                                  "the runtime replacing the session")
+        assert not first.alive and first.exit_status == 0, f"the old session was not stopped politely: {first.exit_status}"
+        assert "PREDECESSOR-SAYS-GOODBYE" in first.screen.text(), "replaced before its turn ended"
+        assert "• handoff" in " ".join(second.argv), second.argv   # the start-up beacon (GUPP) says why
+        await wait_until(lambda: "SUCCESSOR: picked up my hook" in second.screen.text(), 40, "the successor's report")
     finally:
+        await rt.stop()
         await mgr.close()
+    assert pending_handoff(town, result.agent) is None, "the runtime did not consume the marker"
+    replaced = [e for e in read_events(town.events_path) if e.type == "session_replaced"]
+    assert [(e.payload["agent"], e.payload["old_session"], e.payload["new_session"]) for e in replaced] == \
+        [(result.agent, first.id, second.id)]
     primes = [r for r in fake_model.requests if r["conv"] and r["conv"]["has_tools"] and r["conv"]["turn"] == 1
               and "• handoff" in r["conv"]["prompt"]]
     assert primes and bead in " ".join(primes[-1]["conv"]["tool_results"]), "the successor's gt prime shows the hook"
-    assert "carry on with the README" in str(marker)
+    from gastown_tui.town.mail import inbox
+
+    notes = [m for m in inbox(town, result.agent) if m.subject.startswith("🤝 HANDOFF")]
+    assert len(notes) == 1 and "carry on with the README" in notes[0].subject + notes[0].body, notes
     out = subprocess.run([sys.executable, "-m", "gastown_tui.cli", "seance", result.agent, "--session", first.id],
-                         capture_output=True, text=True, env={**__import__("os").environ, "GT_TOWN": str(town.root)},
+                         capture_output=True, text=True, env={**os.environ, "GT_TOWN": str(town.root)},
                          cwd=town.root)
     assert out.returncode == 0, out.stderr
     assert "PREDECESSOR-SAYS-GOODBYE" in out.stdout, out.stdout[-2000:]
