@@ -84,14 +84,14 @@ def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None, 
 
     if polecats < 1:
         raise UserError(f"--polecats must be at least 1, got {polecats}")
+    if pace < 0:
+        raise UserError(f"--pace must be zero or more seconds, got {pace:g}")
     root = Path(root).resolve()
     if root.exists() and any(root.iterdir()):
         raise UserError(f"{root} is not empty: give --dir a new or empty folder (or omit it)")
     root.mkdir(parents=True, exist_ok=True)
     project = write_sample_project(root / "project")
     town = install_town(root / "town", name="demo")
-    if pace < 0:
-        raise UserError(f"--pace must be zero or more seconds, got {pace:g}")
     _settings(town, polecats, {**DEMO_PATROLS, **(patrols or {})}, pace)
     rig = add_rig(town, RIG, str(project), gate=gate_command())
     rs = RigSettings.load(rig.settings_path)

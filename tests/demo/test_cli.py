@@ -50,3 +50,10 @@ def test_demo_continues_a_demo_folder_and_reports_a_broken_record(tmp_path):
     (d / "demo.json").write_text("{not json")
     p = gastown("demo", "--dir", str(d), "--headless")
     assert p.returncode == 1 and "demo.json: not a demo record" in p.stderr
+
+
+def test_demo_refuses_a_negative_pace_and_makes_nothing(tmp_path):
+    target = tmp_path / "demo"
+    p = gastown("demo", "--dir", str(target), "--headless", "--pace", "-1")
+    assert p.returncode == 1 and "--pace must be zero or more seconds" in p.stderr
+    assert not target.exists() or not any(target.iterdir())
