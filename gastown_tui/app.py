@@ -28,10 +28,11 @@ class GastownApp(App):
     TITLE = "gastown"
 
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, tune_gc: bool = False) -> None:
         self.town_root = Path(town_root).resolve() if town_root else None
         self.start_agents = start_agents
         self.clock = clock
+        self.tune_gc = tune_gc
         self.app_settings: AppSettings = load_app_settings(self.town_root)
         self.controller = (TownController(self.town_root, self.app_settings, clock, start_agents)
                            if self.town_root else None)
@@ -68,13 +69,15 @@ class GastownApp(App):
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
     def _start_town(self) -> None:
-        # Everything built so far lives as long as the app: keep it out of the collector's way, and collect
-        # young objects less often, so a full collection never lands in the middle of a key press.
-        import gc
+        if self.tune_gc:
+            # Everything built so far lives as long as the app: keep it out of the collector's way, and collect
+            # young objects less often, so a full collection never lands in the middle of a key press.
+            # (Only in the app's own process: `gastown` / run_app; not in tests that run many apps.)
+            import gc
 
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(20_000, 20, 50)
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(20_000, 20, 50)
         self.refresh_town()
         self.watch_town()
         if self.controller.start_agents:
@@ -266,6 +269,6 @@ class GastownApp(App):
 
 def run_app(town_root: Path | None) -> int:
     """Opens the app on `town_root` (the Welcome screen when None); returns the exit status."""
-    app = GastownApp(town_root)
+    app = GastownApp(town_root, tune_gc=True)
     app.run()
     return int(app.return_code or 0)

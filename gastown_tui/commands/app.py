@@ -26,6 +26,6 @@ def main(argv: list[str], prog: str) -> int:
         root = None
     from gastown_tui.app import GastownApp
 
-    app = GastownApp(root, start_agents=not args.no_agents)
+    app = GastownApp(root, start_agents=not args.no_agents, tune_gc=True)
     app.run()
     return int(app.return_code or 0)
