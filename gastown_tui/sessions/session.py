@@ -84,6 +84,7 @@ class Session:
         self.last_screen_change_at = time.monotonic()
         self.output_seq = 0
         self.osc7501: str | None = None
+        self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
         self._proc: pexpect.spawn | None = None
         self._fd: int | None = None
@@ -222,6 +223,11 @@ class Session:
             self.last_output_at = time.monotonic()
             self.output_seq += 1
             self._text_dirty = True
+            if self._osc_changed:  # Codex may say working and blocked within one debounce: do not miss it
+                self._osc_changed = False
+                if self._classify_handle is not None:
+                    self._classify_handle.cancel()
+                self._classify()
             self._schedule_classify()
             for fn in list(self._output_listeners):
                 fn(self)
@@ -232,8 +238,9 @@ class Session:
         if number == 7501:  # Codex: state=working:app=codex / state=blocked:... / state=idle
             for part in payload.split(":"):
                 key, _, value = part.partition("=")
-                if key == "state":
+                if key == "state" and value != self.osc7501:
                     self.osc7501 = value
+                    self._osc_changed = True  # an explicit state: classified as soon as this batch is on screen
             self._schedule_classify()
 
     def _on_eof(self) -> None:
