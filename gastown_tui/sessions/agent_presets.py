@@ -136,5 +136,17 @@ PRESETS: dict[str, dict] = {
     },
     "amp": {
         "description": "Amp (UNVERIFIED: not installed or captured here; generic rules)",
+        "argv": ["amp", "--dangerously-allow-all", "--no-ide"],
+        "beacon": "paste",
+        "resume_argv": ["amp", "threads", "continue"],
+        "quit_keys": ["ctrl+c", "ctrl+c"],
+        "ready_timeout": 30.0,
+        "process_names": ["amp", "node"],
+        "rules": [
+            {"name": "amp.working.esc-to-interrupt", "state": "working", "region": "bottom:10",
+             "pattern": r"esc (to )?(interrupt|cancel)"},
+            {"name": "amp.working.output", "state": "working", "active_within": 2.0},
+            {"name": "amp.idle.quiet", "state": "idle", "quiet_for": 3.0},
+        ],
     },
 }

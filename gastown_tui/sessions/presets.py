@@ -1,23 +1,22 @@
 """Agent CLI presets as data: how to start each CLI and how to read its screen.
 
-Built-in here: `sim` (the simulated agent), `shell`, and the screen rules of
-`claude`, `codex`, `gemini`, `aider`, `opencode` and `amp` (the first four
-measured in reference/agent-clis.md §6; opencode and amp have no capture here,
-so their rules are the generic "esc to interrupt" / quiet-output ones).
+Built-in here: `sim` (the simulated agent) and `shell`. The real agent CLIs
+(`claude`, `codex`, `gemini`, `aider`, `opencode`, `amp`), verified against the
+real programs, are in `gastown_tui/sessions/agent_presets.py`.
 
 Layers, each merged key by key over the one before:
 1. `BUILTIN` below;
-2. `gastown_tui.sessions.agent_presets.PRESETS` (per-CLI homes and flags), if that module exists;
+2. `gastown_tui.sessions.agent_presets.PRESETS`;
 3. `<town>/settings/config.json` → `{"agents": {name: {...}}}`.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gastown_tui.sessions.agent_presets import PRESETS as AGENT_PRESETS
 from gastown_tui.sessions.rules import Rule, RuleError
 
 BEACON_MODES = ("arg", "paste", "none")  # or "flag:<option>", e.g. "flag:-i"
@@ -25,8 +24,6 @@ _FIELDS = {
     "argv", "env", "beacon", "resume_argv", "rules", "quit_keys", "escape_cancels", "stuck_after",
     "process_names", "ready_timeout", "submit_key", "description",
 }
-
-_WORKING_TITLE = r"^[\u2800-\u28ff]"  # braille spinner glyph first
 
 BUILTIN: dict[str, dict] = {
     "sim": {
@@ -59,112 +56,6 @@ BUILTIN: dict[str, dict] = {
             {"name": "shell.working.output", "state": "working", "active_within": 1.0},
             {"name": "shell.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"[$#%>] ?\S*$"},
             {"name": "shell.idle.quiet", "state": "idle", "quiet_for": 1.0},
-        ],
-    },
-    "claude": {
-        "description": "Claude Code",
-        "argv": ["claude", "--dangerously-skip-permissions"],
-        "env": {"IS_SANDBOX": "1", "DISABLE_AUTOUPDATER": "1"},
-        "beacon": "arg",
-        "resume_argv": ["claude", "--dangerously-skip-permissions", "--continue"],
-        "quit_keys": ["ctrl+c", "ctrl+c"],
-        "escape_cancels": False,
-        "ready_timeout": 60.0,
-        "process_names": ["claude", "node"],
-        "rules": [
-            {"name": "claude.working.esc-to-interrupt", "state": "working", "region": "bottom:8", "pattern": "esc to interrupt"},
-            {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
-             "pattern": r"Do you want to (create|proceed|make this edit|overwrite)|Esc to cancel · Tab to amend"},
-            {"name": "claude.working.title-spinner", "state": "working", "title": _WORKING_TITLE},
-            {"name": "claude.idle.footer", "state": "idle", "region": "bottom:8",
-             "pattern": r"\? for shortcuts|⏵⏵ bypass permissions"},
-            {"name": "claude.idle.title", "state": "idle", "title": r"^✳"},
-        ],
-    },
-    "codex": {
-        "description": "OpenAI Codex CLI",
-        "argv": ["codex", "--dangerously-bypass-approvals-and-sandbox"],
-        "beacon": "arg",
-        "resume_argv": ["codex", "resume", "--last"],
-        "quit_keys": ["ctrl+c", "ctrl+c"],
-        "ready_timeout": 30.0,
-        "process_names": ["codex"],
-        "rules": [
-            {"name": "codex.osc7501.blocked", "state": "needs-approval", "osc7501": "blocked"},
-            {"name": "codex.osc7501.working", "state": "working", "osc7501": "working"},
-            {"name": "codex.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
-             "pattern": r"Would you like to run the following command\?|Press enter to confirm or esc to cancel"},
-            {"name": "codex.needs-approval.title", "state": "needs-approval", "title": r"Action Required"},
-            {"name": "codex.working.esc-to-interrupt", "state": "working", "region": "bottom:10", "pattern": "esc to interrupt"},
-            {"name": "codex.working.title-spinner", "state": "working", "title": _WORKING_TITLE},
-            {"name": "codex.osc7501.idle", "state": "idle", "osc7501": "idle"},
-            {"name": "codex.osc7501.done", "state": "idle", "osc7501": "done"},
-            {"name": "codex.idle.prompt", "state": "idle", "region": "bottom:10", "pattern": r"› Ask Codex|\? for shortcuts"},
-        ],
-    },
-    "gemini": {
-        "description": "Gemini CLI",
-        "argv": ["gemini", "--approval-mode", "yolo"],
-        "beacon": "flag:-i",
-        "resume_argv": ["gemini", "--approval-mode", "yolo", "--resume", "latest"],
-        "quit_keys": ["ctrl+c", "ctrl+c"],
-        "escape_cancels": True,
-        "ready_timeout": 30.0,
-        "process_names": ["gemini", "node"],
-        "rules": [
-            {"name": "gemini.needs-approval.title", "state": "needs-approval", "title": r"✋|Action Required"},
-            {"name": "gemini.needs-approval.dialog", "state": "needs-approval", "region": "all",
-             "pattern": r"Apply this change\?|Allow execution of"},
-            {"name": "gemini.working.title", "state": "working", "title": r"^✦|Working…"},
-            {"name": "gemini.working.esc-to-cancel", "state": "working", "region": "bottom:12", "pattern": r"esc to cancel"},
-            {"name": "gemini.idle.title", "state": "idle", "title": r"^◇|Ready \("},
-            {"name": "gemini.idle.prompt", "state": "idle", "region": "bottom:12", "pattern": r"Type your message"},
-        ],
-    },
-    "aider": {
-        "description": "aider",
-        "argv": ["aider", "--no-check-update", "--no-show-release-notes", "--no-analytics", "--no-gitignore"],
-        "beacon": "paste",
-        "resume_argv": ["aider", "--no-check-update", "--no-show-release-notes", "--no-analytics",
-                        "--no-gitignore", "--restore-chat-history"],
-        "quit_keys": ["ctrl+c", "ctrl+d"],
-        "ready_timeout": 30.0,
-        "process_names": ["aider", "python", "python3"],
-        "rules": [
-            {"name": "aider.needs-approval.question", "state": "needs-approval", "region": "last_line",
-             "pattern": r"\(Y\)es/\(N\)o.*\[(Yes|No)\]: ?\S*$"},
-            {"name": "aider.working.waiting", "state": "working", "region": "bottom:4", "pattern": r"Waiting for|█░|░█"},
-            {"name": "aider.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"^(\w+)?>( |$)"},
-            {"name": "aider.working.output", "state": "working", "active_within": 2.0},
-        ],
-    },
-    "opencode": {
-        "description": "opencode (no capture here: generic rules)",
-        "argv": ["opencode"],
-        "env": {"OPENCODE_PERMISSION": '{"*":"allow"}'},
-        "beacon": "flag:--prompt",
-        "resume_argv": None,
-        "quit_keys": ["ctrl+c", "ctrl+c"],
-        "ready_timeout": 30.0,
-        "process_names": ["opencode"],
-        "rules": [
-            {"name": "opencode.working.esc-to-interrupt", "state": "working", "region": "bottom:10", "pattern": r"esc (to )?interrupt"},
-            {"name": "opencode.working.output", "state": "working", "active_within": 2.0},
-            {"name": "opencode.idle.quiet", "state": "idle", "quiet_for": 3.0},
-        ],
-    },
-    "amp": {
-        "description": "Amp (no capture here: generic rules)",
-        "argv": ["amp", "--dangerously-allow-all", "--no-ide"],
-        "beacon": "paste",
-        "resume_argv": ["amp", "threads", "continue"],
-        "quit_keys": ["ctrl+c", "ctrl+c"],
-        "ready_timeout": 30.0,
-        "process_names": ["amp", "node"],
-        "rules": [
-            {"name": "amp.working.esc-to-interrupt", "state": "working", "region": "bottom:10", "pattern": r"esc (to )?(interrupt|cancel)"},
-            {"name": "amp.working.output", "state": "working", "active_within": 2.0},
-            {"name": "amp.idle.quiet", "state": "idle", "quiet_for": 3.0},
         ],
     },
 }
@@ -251,19 +142,6 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _agent_presets() -> dict[str, dict]:
-    try:
-        mod = importlib.import_module("gastown_tui.sessions.agent_presets")
-    except ModuleNotFoundError as exc:
-        if exc.name == "gastown_tui.sessions.agent_presets":
-            return {}
-        raise
-    presets = getattr(mod, "PRESETS", {})
-    if not isinstance(presets, dict):
-        raise PresetError(f"gastown_tui/sessions/agent_presets.py: PRESETS must be a dict, got {type(presets).__name__}")
-    return presets
-
-
 def _settings_overrides(town: Path) -> tuple[dict, str]:
     path = town / "settings" / "config.json"
     if not path.exists():
@@ -281,7 +159,7 @@ def _settings_overrides(town: Path) -> tuple[dict, str]:
 def load_presets(town: Path | None = None) -> dict[str, Preset]:
     """All presets: built-ins, then agent_presets.PRESETS, then the town's settings/config.json."""
     raw = {name: dict(data) for name, data in BUILTIN.items()}
-    layers = [(_agent_presets(), "gastown_tui/sessions/agent_presets.py: ")]
+    layers = [(AGENT_PRESETS, "gastown_tui/sessions/agent_presets.py: ")]
     if town is not None:
         overrides, path = _settings_overrides(Path(town))
         layers.append((overrides, f"{path}: agents."))
