@@ -108,7 +108,8 @@ class NeedsYouScreen(Screen):
             town = self.app.screen
             if hasattr(town, "focus_agent"):
                 town.focus_agent(item.agent)
-                town.action_focus_pane() if item.kind == "approval" else None
+                if item.kind == "approval":  # it is asking: the keyboard goes straight to its pane
+                    town.action_focus_pane()
         elif item.kind == "merge_failed":
             self.app.open_screen("merge_queue", mr_id=item.key)
         elif item.kind == "mail":
