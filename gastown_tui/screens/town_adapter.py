@@ -172,8 +172,8 @@ class TownAdapter:
                 branch=_get(mr, "branch", "") or "", target=_get(mr, "target", "") or "main",
                 gate_output=_get(mr, "gate_output", "") or ""))
         for event in _get(snap, "events", []):
-            if _get(event, "type") == "patrol_run" and not (_get(event, "payload", {}) or {}).get("did"):
-                continue  # a patrol run that did nothing is noise in the feed (it stays in the log)
+            if str(_get(event, "type", "")).endswith("_run") and not (_get(event, "payload", {}) or {}).get("did"):
+                continue  # a patrol or dog run that did nothing is noise in the feed (it stays in the log)
             view.events.append(EventView(ts=_get(event, "ts", ""), type=_get(event, "type", ""),
                                          actor=_get(event, "actor", ""), summary=self._summary(event)))
         view.needs_you = self.needs_you(view, _get(snap, "escalations", []))
