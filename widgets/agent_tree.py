@@ -66,6 +66,8 @@ class AgentTree(Tree[str]):
         self.plain = False
         self.clock: Callable[[], datetime] | None = None
         self._quiet = False
+        self._wanted: str | None = None  # the agent the screen has chosen (the cursor follows it)
+        self._moved_to: TreeNode[str] | None = None  # a node our own cursor move is about to highlight
 
     @property
     def ordered(self) -> list[AgentView]:
@@ -132,9 +134,8 @@ class AgentTree(Tree[str]):
             self.move_cursor(node)
 
     def _reselect(self) -> None:
-        wanted = getattr(self, "_wanted", None)
-        if wanted:
-            self.select_agent(wanted)
+        if self._wanted:
+            self.select_agent(self._wanted)
 
     def action_select_cursor(self) -> None:
         node = self.cursor_node
@@ -146,11 +147,11 @@ class AgentTree(Tree[str]):
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         event.stop()
         # only the Overseer moving the cursor chooses an agent: a rebuild or a programmatic move does not
-        if event.node is getattr(self, "_moved_to", None):
+        if event.node is self._moved_to:
             self._moved_to = None
             return
         if not self._quiet and self.has_focus and event.node is self.cursor_node and event.node.data \
-                and event.node.data != getattr(self, "_wanted", None):
+                and event.node.data != self._wanted:
             self.post_message(self.AgentChosen(self, event.node.data))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
