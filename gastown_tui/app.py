@@ -140,6 +140,9 @@ class GastownApp(App):
         self._last_view = message.view
         for notice in notices(old, message.view):
             self.post_message(notice)
+        for problem in message.view.errors:
+            if problem not in (old.errors if old else ()):
+                self.notify(problem, title="Town", severity="error", timeout=15)
         self._show(message.view)
 
     def _show(self, view) -> None:

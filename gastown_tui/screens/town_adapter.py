@@ -123,6 +123,8 @@ class TownAdapter:
             snapshot = domain("gastown_tui.town.snapshot:town_snapshot")(self.town, events_limit=events_limit)
         except UserError as exc:
             errors.append(str(exc))
+        except Exception as exc:  # a broken file must not leave the app blank: say what broke
+            errors.append(f"cannot read the town: {type(exc).__name__}: {exc}")
         progress: dict[str, Any] = {}
         if snapshot is not None:
             for agent in _get(snapshot, "agents", []):

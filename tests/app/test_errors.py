@@ -35,3 +35,16 @@ async def test_slinging_an_unknown_bead_says_which_and_changes_nothing(fresh_tow
         await until(pilot, lambda: any("al-nosuch" in n.message and n.severity == "error"
                                        for n in app._notifications), what="an error naming the bead")
     assert {l.path: l.path.read_bytes() for l in all_ledgers(town)} == before
+
+
+async def test_a_broken_ledger_line_is_reported_not_a_blank_app(fresh_town):
+    ledger = fresh_town / "alpha" / ".beads" / "issues.jsonl"
+    text = ledger.read_text()
+    ledger.write_text(text + '{"id": "al-broken", "title": \n')
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.controller.view is not None, what="a view, even a broken one")
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications), what="the error toast")
+        message = next(n.message for n in app._notifications if n.severity == "error")
+        assert "issues.jsonl" in message, message
+    assert ledger.read_text().endswith('{"id": "al-broken", "title": \n')  # nothing rewritten or lost
