@@ -212,10 +212,20 @@ class GastownApp(App):
         else:
             self.push_screen(screen)
 
+    # App keys that a focused agent pane keeps for the agent (reach them with the prefix key).
+    PANE_KEEPS = ("command_palette", "quit")
+    prefix_dispatching = False  # set while the key after the prefix runs its app binding
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        """Screen keys are hidden (and off) until there is a town to show."""
+        """Screen keys are hidden (and off) until there is a town to show; while an agent pane
+        has the keyboard, ctrl+p and ctrl+q go to the agent (ctrl+b then the key reaches the app)."""
         if action == "open_screen" and self.controller is None:
             return False
+        if action in self.PANE_KEEPS and not self.prefix_dispatching:
+            from widgets.terminal_pane import TerminalPane
+
+            if isinstance(self.focused, TerminalPane):
+                return False
         return True
 
     def action_open_screen(self, name: str) -> None:

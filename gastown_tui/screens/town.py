@@ -145,12 +145,16 @@ class TownScreen(Screen):
     async def on_terminal_pane_prefix_key(self, event) -> None:
         """The key after the prefix (ctrl+b by default) in a focused pane: run the app's binding for it."""
         event.stop()
-        active = self.active_bindings.get(event.key)
-        if active is None or not active.enabled:
-            self.notify(f"{self.app.app_settings.prefix_key} {event.key}: no action bound (? lists the keys)",
-                        severity="warning")
-            return
-        await self.app.run_action(active.binding.action, active.node)
+        self.app.prefix_dispatching = True  # keys a pane keeps for its agent (ctrl+p, ctrl+q) count here
+        try:
+            active = self.active_bindings.get(event.key)
+            if active is None or not active.enabled:
+                self.notify(f"{self.app.app_settings.prefix_key} {event.key}: no action bound (? lists the keys)",
+                            severity="warning")
+                return
+            await self.app.run_action(active.binding.action, active.node)
+        finally:
+            self.app.prefix_dispatching = False
 
     def action_leave_pane(self) -> None:
         self.query_one(AgentTree).focus()

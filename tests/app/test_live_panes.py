@@ -31,6 +31,17 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
         await pilot.press("n")  # a plain key goes to the agent, not the app
         await pilot.pause(0.2)
         assert app.screen.focused_agent == "mayor/"
+        # ctrl+p (palette) and ctrl+q (quit) belong to the agent while its pane has the keyboard
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ != "CommandPalette" and app.focused is pane
+        await pilot.press("ctrl+b", "ctrl+p")  # ... and reach the app after the prefix
+        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette via the prefix")
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ != "CommandPalette", what="the palette closed")
+        if app.focused is not pane:
+            await pilot.press("enter")
+        assert app.focused is pane
         await pilot.press("enter")  # submit the line: the agent acknowledges it (and its transcript is written)
         await pilot.press("ctrl+b", "d")  # the prefix hands the next key to the app: leave the pane
         await until(pilot, lambda: app.focused is app.screen.query_one("#agents"), what="focus back on the tree")
