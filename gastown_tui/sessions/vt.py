@@ -106,6 +106,7 @@ class Screen:
         self.scrollback_lines = scrollback_lines
         self.on_reply: Callable[[bytes], None] | None = None
         self.on_osc: Callable[[int, str], None] | None = None
+        self._changed = True  # engines set it whenever what a pane would draw may differ
 
     def feed(self, data: bytes) -> None:
         raise NotImplementedError
@@ -132,10 +133,11 @@ class Screen:
 
     @property
     def changed(self) -> bool:
-        raise NotImplementedError
+        """Whether the screen may have changed since the last `mark_seen`."""
+        return self._changed
 
     def mark_seen(self) -> None:
-        raise NotImplementedError
+        self._changed = False
 
     def render(self, dirty_only: bool = True) -> Frame:
         raise NotImplementedError

@@ -170,13 +170,6 @@ class GhosttyScreen(Screen):
         return sanitize_title(raw.decode("utf-8", "replace"))
 
     @property
-    def changed(self) -> bool:
-        return self._changed
-
-    def mark_seen(self) -> None:
-        self._changed = False
-
-    @property
     def modes(self) -> Modes:
         m = self._term.mode
         motion = 2 if m(1003) else 1 if m(1002) else 0

@@ -140,13 +140,6 @@ class PyteScreen(Screen):
         return sanitize_title(self._screen.title)
 
     @property
-    def changed(self) -> bool:
-        return self._changed
-
-    def mark_seen(self) -> None:
-        self._changed = False
-
-    @property
     def modes(self) -> Modes:
         mode = self._screen.mode
 
