@@ -29,8 +29,20 @@ class SessionSpec:
     engine: str | None = None  # VT engine override ("ghostty" / "pyte"); default: best available
 
 
+# Variables by which programs decide they run in CI and so have no terminal to talk to (the `is-in-ci`
+# rules Ink-based CLIs use, and Gemini CLI's own check, which makes it exit at once with status 42 when it
+# gets no prompt). An agent's terminal is a real, interactive PTY whatever launched gastown, so they are
+# not passed on.
+CI_MARKERS = ("CI", "CONTINUOUS_INTEGRATION", "GITHUB_ACTIONS", "BUILD_ID", "BUILD_NUMBER", "RUN_ID")
+
+
+def interactive_environ(environ: dict[str, str]) -> dict[str, str]:
+    """`environ` without the variables that tell a program it runs in CI (CI_MARKERS and any `CI_*`)."""
+    return {k: v for k, v in environ.items() if k not in CI_MARKERS and not k.startswith("CI_")}
+
+
 def agent_environment(spec: SessionSpec, preset: Preset, address: Address, session_id: str) -> dict[str, str]:
-    """This process's environment without any Gas Town identity of its own, then TERM, the preset's and the
+    """This process's environment without any Gas Town identity of its own or CI markers, then TERM, the preset's and the
     spec's variables, and the agent's identity: GT_AGENT, BD_ACTOR, GT_ROLE, GT_RIG, GT_SESSION_ID, GT_TOWN,
     with `<town>/.runtime/shims` (the gt/bd launchers) first on PATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GT_") and k != "BD_ACTOR"}
@@ -38,6 +50,7 @@ def agent_environment(spec: SessionSpec, preset: Preset, address: Address, sessi
     env.pop("TMUX", None)
     env.update(preset.env)
     env.update({k: str(v) for k, v in spec.env.items()})
+    env = interactive_environ(env)
     agent = str(address)
     env.update({"GT_AGENT": agent, "BD_ACTOR": agent, "GT_ROLE": address.role, "GT_SESSION_ID": session_id})
     if address.rig:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from gastown_tui.sessions.spec import interactive_environ
+
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".ci" / "cache"
 CANDIDATES = {
@@ -42,8 +44,10 @@ def require_cli(name: str) -> str:
 
 
 def agent_env(changes: dict[str, str | None], extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The test process's environment without credentials, plus a prepared home's changes."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUB and not k.startswith("PYTEST_")}
+    """The test process's environment without credentials or CI markers (the CLI gets a real terminal, as
+    in a session), plus a prepared home's changes."""
+    env = {k: v for k, v in interactive_environ(dict(os.environ)).items()
+           if k not in SCRUB and not k.startswith("PYTEST_")}
     env.update({"TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8"})
     for k, v in changes.items():
         if v is None:

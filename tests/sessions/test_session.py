@@ -46,6 +46,23 @@ async def test_shell_session_runs_in_its_workdir_with_the_agent_environment(town
         await s.stop()
 
 
+async def test_an_agent_launched_from_ci_still_gets_an_interactive_environment(town, monkeypatch):
+    """Gemini CLI exits at once (status 42) when it sees CI=true; the agent's PTY is a real terminal."""
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("CI_JOB_ID", "7")
+    monkeypatch.setenv("KEEP_ME", "kept")
+    s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town, env={"CI": "1"}))
+    await s.start()
+    try:
+        await s.wait_state({SessionState.IDLE}, timeout=5)
+        s.write(b"echo \"ci=[$CI] gha=[$GITHUB_ACTIONS] job=[$CI_JOB_ID] keep=[$KEEP_ME]\"\r")
+        # the echoed command line shows `$CI`; only the output line has the values
+        assert await _until(lambda: "ci=[] gha=[] job=[] keep=[kept]" in [l.strip() for l in s.screen.lines()])
+    finally:
+        await s.stop()
+
+
 async def test_typed_keys_reach_the_program_and_the_screen_shows_the_echo(town):
     s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town))
     await s.start()
