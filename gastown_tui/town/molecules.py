@@ -38,64 +38,17 @@ def attached(issue) -> tuple[str | None, str | None]:
     return fields.get("attached_molecule"), fields.get("attached_formula")
 
 
-class ScopedLedger:
-    """A read-only view of one molecule for meow's progress/checklist: its root, its steps and
-    whatever they depend on. Readiness inside a molecule depends only on those records, so this
-    avoids building the blocked-work index of a whole (10,000-bead) ledger for `gt prime`."""
-
-    def __init__(self, ledger, root_id: str):
-        from gastown_tui.beads.graph import BlockedIndex
-
-        prefix = root_id + "."
-        records = {r["id"]: r for r in ledger.raw_list(include_closed=True)
-                   if r["id"] == root_id or r["id"].startswith(prefix)}
-        for rec in list(records.values()):
-            for dep in rec.get("dependencies") or ():
-                target = dep.get("depends_on_id")
-                if target and target not in records:
-                    other = ledger.raw_find(target)
-                    if other is not None:
-                        records[target] = other
-        self._ledger = ledger
-        self._records = records
-        self._index = BlockedIndex(records)
-
-    def raw(self, bead_id: str) -> dict:
-        rec = self._records.get(bead_id)
-        return rec if rec is not None else self._ledger.raw(bead_id)
-
-    def raw_find(self, bead_id: str):
-        return self._records.get(bead_id) or self._ledger.raw_find(bead_id)
-
-    def blocked_index(self, wisps: bool = False):
-        return self._index
-
-    def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None, sort="hybrid",
-                  include_ephemeral=False, wisps=None):
-        # `wisps` (which stores the whole ledger would load) does not apply: the view holds its records.
-        from gastown_tui.beads.graph import ready
-
-        return ready(self._records, self._index, assignee=assignee, unassigned=unassigned, label=label,
-                     parent=parent, limit=limit, sort=sort, include_ephemeral=include_ephemeral)
-
-
 def _progress(ledger, root_id: str):
     from gastown_tui.meow import progress
 
-    try:
-        return progress(ScopedLedger(ledger, root_id), root_id)
-    except AttributeError:      # meow asked for something the scoped view lacks: use the whole ledger
-        return progress(ledger, root_id)
+    return progress(ledger, root_id)
 
 
 def checklist_text(ledger, root_id: str) -> str:
-    """meow's checklist for the molecule (what `gt prime` prints), computed on the molecule alone."""
+    """meow's checklist for the molecule (what `gt prime` prints)."""
     from gastown_tui.meow import checklist
 
-    try:
-        return checklist(ScopedLedger(ledger, root_id), root_id)
-    except AttributeError:
-        return checklist(ledger, root_id)
+    return checklist(ledger, root_id)
 
 
 def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
