@@ -23,6 +23,18 @@ LIMIT = 500
 FILTERS = ("open", "ready", "in_progress", "closed", "all")
 
 
+def priority_problem(text: str) -> str | None:
+    """What is wrong with a typed priority (the ledger's own rule: 0-4 or P0-P4), or None."""
+    from gastown_tui.errors import UserError
+    from gastown_tui.screens.town_adapter import domain
+
+    try:
+        domain("gastown_tui.beads.validate:check_priority")(text)
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
 def matches(issue, status_filter: str, query: str) -> bool:
     if status_filter == "open" and issue.status == "closed":
         return False
@@ -179,7 +191,7 @@ class BeadsScreen(Screen):
             rig = v["rig"].strip() or None
             fields = {"issue_type": v["type"].strip() or "task", "description": v["description"]}
             if v["priority"].strip():
-                fields["priority"] = int(v["priority"]) if v["priority"].strip().isdigit() else 2
+                fields["priority"] = v["priority"].strip()  # checked by the form; the ledger reads 0-4 or P0-P4
             self.app.run_domain("create bead", act.bead_create, self.app.town_root, rig, v["title"], **fields)
 
         self._form("Create a bead", [
@@ -187,7 +199,7 @@ class BeadsScreen(Screen):
             Field("rig", f"Rig ledger (blank = town){': ' + ', '.join(rigs) if rigs else ''}", rigs[0] if rigs else "",
                   required=False),
             Field("type", "Type (task, bug, feature, epic, chore)", "task", required=False),
-            Field("priority", "Priority 0-4", "2", required=False),
+            Field("priority", "Priority 0-4", "2", required=False, check=priority_problem),
             Field("description", "Description", multiline=True, required=False)], create)
 
     def action_edit(self) -> None:
@@ -198,12 +210,12 @@ class BeadsScreen(Screen):
         def edit(v):
             fields = {"title": v["title"], "description": v["description"],
                       "assignee": v["assignee"].strip() or None}
-            if v["priority"].strip().isdigit():
-                fields["priority"] = int(v["priority"])
+            fields["priority"] = v["priority"].strip()  # checked by the form; the ledger reads 0-4 or P0-P4
             self.app.run_domain(f"edit {bead.id}", act.bead_update, self.app.town_root, bead.id, **fields)
 
         self._form(f"Edit {bead.id}", [
-            Field("title", "Title", bead.title), Field("priority", "Priority 0-4", str(bead.priority)),
+            Field("title", "Title", bead.title),
+            Field("priority", "Priority 0-4", str(bead.priority), check=priority_problem),
             Field("assignee", "Assignee", bead.assignee or "", required=False),
             Field("description", "Description", bead.description, multiline=True, required=False)], edit)
 

@@ -3,11 +3,13 @@
 `FormScreen(title, [Field(...)])` dismisses with `{name: value}` or None when
 cancelled. Enter in the last one-line field submits; ctrl+s submits from
 anywhere (multi-line fields need it); escape cancels. Required fields left
-empty are named in an error line and nothing is submitted.
+empty, and values a field's `check` refuses, are named in an error line and
+nothing is submitted: the form stays open with everything typed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -25,6 +27,7 @@ class Field:
     multiline: bool = False
     required: bool = True
     placeholder: str = ""
+    check: Callable[[str], str | None] | None = None  # value -> what is wrong with it, or None
 
 
 class FormScreen(ModalScreen[dict | None]):
@@ -70,5 +73,10 @@ class FormScreen(ModalScreen[dict | None]):
         missing = [f.label for f in self.fields if f.required and not values[f.name].strip()]
         if missing:
             self.query_one("#form-error", Static).update(f"required: {', '.join(missing)}")
+            return
+        wrong = [f"{f.label}: {problem}" for f in self.fields
+                 if f.check is not None and values[f.name].strip() and (problem := f.check(values[f.name]))]
+        if wrong:
+            self.query_one("#form-error", Static).update("; ".join(wrong))
             return
         self.dismiss(values)

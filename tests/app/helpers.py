@@ -49,3 +49,20 @@ async def town_loaded(pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: app.controller is not None and app.controller.view is not None
                 and getattr(app.screen, "view", None) is not None, what="the town view")
+
+
+async def fill_form(pilot, *values: str, closes: bool = True) -> None:
+    """Types each value into the form's fields in order (replacing what is there), then submits
+    (and waits for the form to close, unless `closes` is False)."""
+    app = pilot.app
+    await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+    form = app.screen
+    for field, value in zip(form.fields, values):
+        widget = form.query_one(f"#field-{field.name}")
+        if hasattr(widget, "load_text"):
+            widget.load_text(value)
+        else:
+            widget.value = value
+    await pilot.press("ctrl+s")
+    if closes:
+        await until(pilot, lambda: app.screen is not form, what="the form to close")

@@ -8,8 +8,7 @@ from pathlib import Path
 from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers
 
-from .helpers import make_app, town_loaded, until
-from .test_palette_and_screens import fill_form
+from .helpers import fill_form, make_app, town_loaded, until
 
 GASTOWN = Path(sys.executable).parent / "gastown"
 

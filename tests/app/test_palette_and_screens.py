@@ -7,7 +7,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers
 from gastown_tui.town.mail import inbox
 
-from .helpers import make_app, town_loaded, until
+from .helpers import fill_form, make_app, town_loaded, until
 
 EVERY_ACTION = ["Sling", "Nudge", "Handoff", "Seance", "New convoy", "Add rig", "Spawn polecat", "Start agent",
                 "Stop agent", "Restart agent", "Theme: gastown-light", "Theme: gastown-high-contrast",
@@ -25,21 +25,6 @@ async def test_the_palette_offers_every_action(shared_town):
         titles = [c.title for c in commands(app, app.screen)]
         missing = [t for t in EVERY_ACTION if t not in titles]
         assert missing == []
-
-
-async def fill_form(pilot, *values: str) -> None:
-    """Types each value into the form's fields in order (replacing what is there), then submits."""
-    app = pilot.app
-    await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
-    form = app.screen
-    for field, value in zip(form.fields, values):
-        widget = form.query_one(f"#field-{field.name}")
-        if hasattr(widget, "load_text"):
-            widget.load_text(value)
-        else:
-            widget.value = value
-    await pilot.press("ctrl+s")
-    await until(pilot, lambda: app.screen is not form, what="the form to close")
 
 
 async def test_sling_from_the_palette_hooks_the_bead(fresh_town):
