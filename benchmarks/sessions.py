@@ -1,6 +1,7 @@
 """Agent sessions: parse cost vs tmux, 30 busy sessions on one core, memory, keystroke echo.
 
     .venv/bin/python benchmarks/sessions.py [--sessions 30] [--rate 20000] [--seconds 10]
+                                            [--only parse,load,memory,stop]
 
 Prints (targets from issue 5):
   parse_ms_per_mb / tmux_ms_per_mb / ratio   our VT engine and tmux consuming the same bytes
@@ -14,14 +15,16 @@ Prints (targets from issue 5):
                                              load (p95 <= 20)
   mb_per_session                             RSS per session holding 10,000 lines of coloured
                                              scrollback (<= 16)
-Needs ../shared/captures (or GASTOWN_SHARED) and tmux for the parse ratio.
+  stop 30 sim/shell sessions                 SessionManager.close() (the app's quit) with 30 live idle
+                                             `sim` agents, then 30 `shell`s, against one session alone
+                                             (ratio ~1: stopped at once, not one after the other)
+Needs ../shared/captures (or GASTOWN_SHARED) and tmux for the parse ratio (not for `--only stop`).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -298,15 +301,68 @@ def bench_memory(tmp: Path, n: int = 8) -> tuple[float, int]:
     return float(mb), int(rows)
 
 
+# -- 4. quitting: stopping every session at once ---------------------------------------------------------
+async def _stop_many(preset: str, n: int, tmp: Path) -> float:
+    """Seconds SessionManager.close() takes with n live, idle sessions of `preset`."""
+    from gastown_tui.sessions.manager import SessionManager
+    from gastown_tui.sessions.states import SessionState
+
+    mgr = SessionManager(tmp)
+    sessions = await asyncio.gather(*(mgr.spawn(SessionSpec(f"bench/polecats/{preset}{i}", preset, cwd=tmp))
+                                      for i in range(n)))
+    for s in sessions:
+        if not await s.wait_state({SessionState.IDLE}, timeout=60):
+            raise RuntimeError(f"{s.agent} never idle:\n{s.screen.text()}")
+    await asyncio.sleep(0.5)
+    t0 = time.monotonic()
+    await mgr.close()
+    took = time.monotonic() - t0
+    left = [s.agent for s in sessions if not s.exited]
+    if left:
+        raise RuntimeError(f"still running after close(): {left}")
+    return took
+
+
+def bench_stop(preset: str, n: int) -> tuple[float, float]:
+    """(n sessions, one session) stop times; each the best of two runs (a stray hiccup is not the figure)."""
+    times = {}
+    for count in (1, n):
+        best = float("inf")
+        for _ in range(2):
+            with tempfile.TemporaryDirectory() as tmp:
+                best = min(best, asyncio.run(_stop_many(preset, count, Path(tmp))))
+        times[count] = best
+    return times[n], times[1]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--rate", type=int, default=20_000, help="bytes per second per session")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--only", default="parse,load,memory,stop", help="comma-separated parts to run")
     args = ap.parse_args()
-    if not (SHARED / "captures").is_dir():
+    only = set(args.only.split(","))
+    if only & {"parse", "load"} and not (SHARED / "captures").is_dir():
         print(f"captures not found at {SHARED}/captures (set GASTOWN_SHARED)", file=sys.stderr)
         return 2
+    if "parse" in only:
+        bench_parse_print()
+    if "load" in only:
+        bench_load_print(args)
+    if "memory" in only:
+        with tempfile.TemporaryDirectory() as tmp:
+            mb, rows = bench_memory(Path(tmp))
+        print(f"mb_per_session         {mb:8.2f}   (session with {rows} lines of coloured scrollback; target <= 16)")
+    if "stop" in only:
+        for preset in ("sim", "shell"):
+            many, one = bench_stop(preset, args.sessions)
+            print(f"stop {args.sessions} {preset} sessions: {many:.2f} s (one session: {one:.2f} s, "
+                  f"ratio {many / one:.1f})")
+    return 0
+
+
+def bench_parse_print() -> None:
     ours, tmux = bench_parse()
     print(f"parse_ms_per_mb        {ours:8.2f}   (pyghostty, the 4 captures repeated to 8 MB, 120x40)")
     if tmux is not None:
@@ -314,6 +370,9 @@ def main() -> int:
         print(f"parse_ratio_vs_tmux    {ours / tmux:8.3f}   (target <= 1)")
     else:
         print("tmux_ms_per_mb              n/a   (tmux not installed)")
+
+
+def bench_load_print(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         res = asyncio.run(bench_load(args.sessions, args.rate, args.seconds, Path(tmp)))
     print(f"load_cpu_pct           {res['cpu_pct']:8.1f}   ({args.sessions} sessions x {args.rate // 1000} KB/s, "
@@ -321,10 +380,6 @@ def main() -> int:
     print(f"load_kept_up_pct       {res['kept_up_pct']:8.1f}   (bytes consumed / bytes produced)")
     print(f"echo_p50_ms            {res['echo_p50']:8.2f}")
     print(f"echo_p95_ms            {res['echo_p95']:8.2f}   (keystroke -> echo rendered, under load; target <= 20)")
-    with tempfile.TemporaryDirectory() as tmp:
-        mb, rows = bench_memory(Path(tmp))
-    print(f"mb_per_session         {mb:8.2f}   (session with {rows} lines of coloured scrollback; target <= 16)")
-    return 0
 
 
 if __name__ == "__main__":

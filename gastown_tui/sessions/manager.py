@@ -2,7 +2,8 @@
 
 No Textual here: events go to plain callbacks (`add_listener`) and to any number
 of asyncio queues (`events()`); the app adapts them to Messages at the edge.
-`close()` stops every session; an `atexit` hook SIGKILLs whatever is still
+`close()` stops every session at once (one task each, one deadline: about as
+long as the slowest one takes); an `atexit` hook SIGKILLs whatever is still
 alive if the process ends without `close()`, so no child outlives the app.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from gastown_tui.sessions import nudge_queue as nq
+from gastown_tui.sessions.lifecycle import kill_all_now, stop_all
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.session import Session, SessionError, SessionSpec
 from gastown_tui.sessions.states import NudgeDelivered, NudgeFailed, SessionState
@@ -173,8 +175,10 @@ class SessionManager:
                 raise SessionError(f"no session for {agent}")
             return await self._stop(session, grace)
 
-    async def close(self, grace: float = 2.0) -> None:
-        """Stops every session (polite, TERM, KILL) and the housekeeping; leaves no child process."""
+    async def close(self, grace: float = 2.0, deadline: float | None = None) -> None:
+        """Stops every session and the housekeeping; leaves no child process. The sessions stop
+        concurrently (quit keys, SIGTERM, SIGKILL each); any still running after `deadline` seconds
+        (default grace + 4) is SIGKILLed with its tree."""
         self._closed = True
         for task in self._deliveries.values():
             task.cancel()
@@ -186,15 +190,14 @@ class SessionManager:
             except (asyncio.CancelledError, Exception):
                 pass
             self._task = None
-        live = [s for s in self._sessions.values() if s.alive]
-        await asyncio.gather(*(s.stop(grace) for s in live), return_exceptions=True)
-        for s in self._sessions.values():
-            s.kill_now()
-        _LIVE_MANAGERS.discard(self)
+        try:
+            await stop_all(list(self._sessions.values()), grace, deadline)
+        finally:
+            kill_all_now(self._sessions.values())  # only sessions not seen exiting (e.g. close() cancelled)
+            _LIVE_MANAGERS.discard(self)
 
     def kill_all_now(self) -> None:
-        for s in list(self._sessions.values()):
-            s.kill_now()
+        kill_all_now(list(self._sessions.values()))
 
     # -- nudges --------------------------------------------------------------------------------
     async def _housekeeping(self) -> None:

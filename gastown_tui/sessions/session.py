@@ -13,8 +13,6 @@ import asyncio
 import datetime as _dt
 import errno
 import os
-import signal
-import termios
 import time
 import uuid
 from pathlib import Path
@@ -24,6 +22,7 @@ import pexpect
 
 from gastown_tui.sessions import procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
+from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.rules import Detector, Observation
 from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
@@ -36,20 +35,16 @@ from gastown_tui.town.addresses import agent_key, parse_address
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
-# Quit keys (stop()): before each further key, wait until the program answered the previous one (it drew
-# something, then paused QUIT_SETTLE) or exited, at least QUIT_MIN_GAP and at most QUIT_REACTION_CAP after it.
-# The cap stays well inside Claude Code's "press Ctrl-C again to exit" window (~0.8 s).
-QUIT_MIN_GAP = 0.15
-QUIT_SETTLE = 0.1
-QUIT_REACTION_CAP = 0.5
-QUIT_ROUND_WAIT = 1.5  # still running this long after the keys: they are sent once more
 
 
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
 
 
-class Session:
+class Session(Lifecycle):
+    """The PTY, screen, transcript and state of one agent program; its process lifecycle (exit, stop,
+    leftovers) is the `Lifecycle` mixin (sessions/lifecycle.py)."""
+
     def __init__(self, spec: SessionSpec, presets: dict[str, Preset] | None = None) -> None:
         try:
             address = parse_address(spec.agent)
@@ -100,6 +95,7 @@ class Session:
         self._eof = False
         self._finishing = False
         self._pidfd: procs.ExitWatcher | None = None  # Linux: instant exit notice
+        self._reap_task: asyncio.Task | None = None  # after the exit: leftovers, PTY, transcript
         self._text_dirty = False
         self._text_flushed_at = 0.0
         self._input_lock = asyncio.Lock()
@@ -161,6 +157,7 @@ class Session:
         except pexpect.ExceptionPexpect as exc:
             raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "
                                f"{self.argv[0]!r}: {exc}") from None
+        proc.delayafterclose = proc.ptyproc.delayafterclose = 0.0  # it sleeps that long in close(), on the loop
         self._proc = proc
         self.pid = proc.pid
         self.tty = procs.pty_name(proc.child_fd) or procs.tty_of(proc.pid)
@@ -357,15 +354,7 @@ class Session:
         finally:
             self.waiters -= 1
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    @property
-    def exited(self) -> bool:
-        return self.exit_status is not None or self.ended_at is not None
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and not self.exited
-
+    # -- lifecycle (the process side is in sessions/lifecycle.py) --------------------------------
     async def _watch(self) -> None:
         """Exit checks, timing-based state rules and the plain-text transcript, 4 times a second."""
         forced_at = 0.0
@@ -381,34 +370,9 @@ class Session:
             if self._text_dirty and now - self._text_flushed_at >= TEXT_FLUSH_EVERY:
                 self._flush_text()
 
-    def _check_exit(self) -> None:
-        if self.exited or self._proc is None:
-            return
-        try:
-            alive = self._proc.isalive()
-        except pexpect.ExceptionPexpect:
-            alive = False
-        if alive:
-            return
-        status = self._proc.exitstatus
-        if status is None and self._proc.signalstatus is not None:
-            status = -int(self._proc.signalstatus)
-        self._finish(status if status is not None else -1)
-
-    def _watch_pidfd(self) -> None:
-        self._pidfd = procs.ExitWatcher.start(self._loop, self.pid, self._on_pidfd)
-
-    def _on_pidfd(self) -> None:
-        self._check_exit()
-        if not self.exited:  # should not happen; never spin on a readable fd: fall back to polling
-            self._close_pidfd()
-
-    def _close_pidfd(self) -> None:
-        watcher, self._pidfd = self._pidfd, None
-        if watcher is not None:
-            watcher.close()
-
     def _finish(self, status: int) -> None:
+        """The program exited (or is given up on): last output drained, state exited; then the lifecycle
+        kills what it left behind and `_closing_job` closes the PTY and finishes the transcript."""
         if self.ended_at is not None or self._finishing:
             return
         self._finishing = True
@@ -428,26 +392,42 @@ class Session:
         if self._classify_handle is not None:
             self._classify_handle.cancel()
             self._classify_handle = None
-        # Children the agent left behind die with it: no orphans.
-        leftovers = self._tree()
-        if self.pid:
-            procs.signal_tree(self.pid, signal.SIGKILL, leftovers)
-        try:
-            self._proc.close(force=True)
-        except Exception:
-            pass
-        try:
-            self._close_pidfd()
-        except Exception:
-            pass
-        self._flush_text()
-        self._write_meta()
-        if self.transcript is not None:
-            self.transcript.close()
+        self._close_pidfd()
         self._set_state(SessionState.EXITED, "process.exit",
                         f"exited with status {status}" if status >= 0 else f"killed by signal {-status}")
+        self._after_exit()
+
+    def _closing_job(self) -> Callable[[], None]:
+        """A blocking job (run in a worker thread once the leftovers are dead): close the PTY, write the
+        plain-text history and meta.json (atomic, fsynced), close the raw transcript. The text and meta
+        are taken here, on the loop (the engine is not thread-safe)."""
+        proc, transcript = self._proc, self.transcript
+        text = self.screen.history_text() if transcript is not None else None
+        self._text_dirty = False
+        meta = self._meta()
+
+        def job() -> None:
+            try:
+                proc.close(force=True)
+            except Exception:
+                pass
+            if transcript is None:
+                return
+            try:
+                if text is not None:
+                    transcript.write_text(text)
+                transcript.write_meta(meta)
+            except OSError:
+                pass
+            finally:
+                transcript.close()
+        return job
+
+    def _announce_exit(self) -> None:
+        if self._exited.is_set():
+            return
         self._exited.set()
-        self._emit(SessionExited(self.id, self.agent, status, time.time()))
+        self._emit(SessionExited(self.id, self.agent, self.exit_status, time.time()))
 
     def _flush_text(self) -> None:
         if self.transcript is None:
@@ -458,104 +438,6 @@ class Session:
             self.transcript.write_text(self.screen.history_text())
         except OSError:
             pass
-
-    async def wait_exit(self, timeout: float | None = None) -> int | None:
-        try:
-            await asyncio.wait_for(self._exited.wait(), timeout)
-        except asyncio.TimeoutError:
-            return None
-        return self.exit_status
-
-    async def stop(self, grace: float = 3.0) -> int | None:
-        """Polite quit keys, then SIGTERM, then SIGKILL, to the whole process tree."""
-        if self._proc is None or self.exited:
-            return self.exit_status
-        self.stopping = True
-        if self._beacon_task is not None and not self._beacon_task.done():
-            self._beacon_task.cancel()  # a start-up prompt typed between the quit keys would undo them
-        try:  # let a nudge being typed finish its keystrokes first (never interleave with them)
-            await asyncio.wait_for(self._input_lock.acquire(), timeout=2.0)
-            locked = True
-        except asyncio.TimeoutError:
-            locked = False
-        try:
-            await self._send_quit_keys()
-        finally:
-            if locked:
-                self._input_lock.release()
-        if await self.wait_exit(grace) is not None:
-            return self.exit_status
-        for sig, wait in ((signal.SIGTERM, 2.0), (signal.SIGKILL, 2.0)):
-            tree = self._tree()
-            procs.signal_tree(self.pid, sig, tree)
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                self._check_exit()
-                if self.exited:
-                    return self.exit_status
-                await asyncio.sleep(0.05)
-        self._check_exit()
-        if not self.exited:
-            self._finish(-int(signal.SIGKILL))
-        return self.exit_status
-
-    async def _send_quit_keys(self) -> None:
-        """The preset's quit keys, each after the program answered the one before (see QUIT_*); if it is
-        still running QUIT_ROUND_WAIT later, the keys once more (the first ^C may only have cleared a
-        half-typed line, e.g. a start-up prompt cut off by stop()).
-
-        A program that gave the terminal back (left raw mode: ISIG on again) is on its way out: a further
-        ^C would now be a real SIGINT and kill it mid-exit (seen with opencode under load), so then no more
-        keys are sent and stop() waits for the exit."""
-        raw_at_start = self._isig() is False
-        seq, sent_at = self.output_seq, time.monotonic()
-        for round_ in range(2):
-            if round_:
-                if await self.wait_exit(QUIT_ROUND_WAIT) is not None:
-                    return
-                seq, sent_at = self.output_seq, time.monotonic() - QUIT_REACTION_CAP
-            for i, key in enumerate(self.preset.quit_keys):
-                if self.exited:
-                    return
-                if i > 0 or round_:
-                    await self._await_reaction(seq, sent_at)
-                    if self.exited or (raw_at_start and self._isig()):
-                        return
-                seq, sent_at = self.output_seq, time.monotonic()
-                try:
-                    self.send_key(key)
-                except ValueError:
-                    self.write(key.encode())
-
-    async def _await_reaction(self, seq: int, sent_at: float) -> None:
-        while not self.exited:
-            now = time.monotonic()
-            waited = now - sent_at
-            if waited >= QUIT_REACTION_CAP:
-                return
-            if waited >= QUIT_MIN_GAP and self.output_seq != seq and now - self.last_output_at >= QUIT_SETTLE:
-                return
-            await asyncio.sleep(0.02)
-
-    def _isig(self) -> bool | None:
-        """Whether the PTY turns ^C into SIGINT now (False: the program put it in raw mode); None if unknown."""
-        if self._fd is None or self._eof:
-            return None
-        try:
-            return bool(termios.tcgetattr(self._fd)[3] & termios.ISIG)
-        except (termios.error, OSError):
-            return None
-
-    def _tree(self) -> list[int]:
-        """Every process this session started: descendants, and anything still holding its PTY."""
-        if not self.pid:
-            return []
-        return sorted(set(procs.descendants(self.pid)) | set(procs.tty_holders(self.tty)))
-
-    def kill_now(self) -> None:
-        """SIGKILL the tree at once (atexit / emergency); no waiting."""
-        if self.pid and not self.exited:
-            procs.signal_tree(self.pid, signal.SIGKILL, self._tree())
 
     def close_screen(self) -> None:
         self.screen.close()
