@@ -81,6 +81,13 @@ class AgentTree(Tree[str]):
         text.append(glyph(agent.state, self.plain), style=state_style(self, agent.state, bold=True))
         text.append(" ")
         text.append(agent.name, style=role_style(self, agent.role))
+        if agent.ghost:  # it left the town: how and how long ago come first, the hook it had last
+            text.append(f" {agent.ghost}", style=state_style(self, agent.state))
+            if age:
+                text.append(f" {age}", style="dim")
+            if agent.hook_id:
+                text.append(f" {agent.hook_id}", style="italic")
+            return text
         if agent.hook_id:
             text.append(f" {agent.hook_id}", style="italic")
         if age:

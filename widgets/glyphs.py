@@ -17,10 +17,11 @@ STATES: dict[str, tuple[str, str, str]] = {
     "finished_unseen": ("★", "[done]", "finished, not yet seen"),
     "starting": ("◌", "[start]", "starting"),
     "stopped": ("·", "[off]", "no session"),
+    "finished": ("✓", "[fin]", "left the town"),  # a ghost: see gastown_tui/screens/ghosts.py
 }
 
 # States that put an agent in the Needs-you queue and on the next-attention path.
-ATTENTION = ("needs_approval", "stuck", "dead", "finished_unseen")
+ATTENTION = ("needs_approval", "stuck", "dead", "finished_unseen", "finished")
 
 
 def glyph(state: str, plain: bool = False) -> str:

@@ -36,7 +36,7 @@ class PaneSlot(Container):
     def _set_title(self) -> None:
         a = self.agent
         title = f"{self.number} {glyph(a.state, self.plain)} {a.address}"
-        subtitle = label(a.state) + (f" · {a.hook_id}" if a.hook_id else "")
+        subtitle = (f"{a.ghost}, {label(a.state)}" if a.ghost else label(a.state)) + (f" · {a.hook_id}" if a.hook_id else "")
         if title != self.border_title:
             self.border_title = title
         if subtitle != self.border_subtitle:

@@ -14,23 +14,29 @@ COUNTED = ("working", "needs_approval", "stuck", "dead", "idle", "finished_unsee
 
 
 class TownHeader(Static):
-    """One line: `gastown <town> · 12 agents ●3 ◆1 ... · convoys 1/2 (landed/all) · MQ 2 · needs you 4 · mail 3 new`."""
+    """One line: `gastown <town> · 12 agents ●3 ◆1 ... · ✓2 finished · convoys 1/2 (landed/all) · MQ 2 · needs you 4
+    · mail 3 new`. Agents that have left the town (ghosts) are not counted as agents, only as finished/gone."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(Text.assemble((" gastown ", "bold reverse"), "  loading the town…"), **kwargs)
         self.plain = False
 
     def show_town(self, town: TownView, screen_title: str = "") -> None:
-        states = Counter(a.state for a in town.agents)
+        agents = [a for a in town.agents if not a.ghost]
+        left = Counter(a.ghost for a in town.agents if a.ghost)
+        states = Counter(a.state for a in agents)
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" gastown ", style="bold reverse")
         text.append(f" {town.name} ", style="bold")
         if screen_title:
             text.append(f"· {screen_title} ", style="italic")
-        text.append(f"· {len(town.agents)} agents ")
+        text.append(f"· {len(agents)} agents ")
         for state in COUNTED:
             if states.get(state):
                 text.append(f"{glyph(state, self.plain)}{states[state]} ", style=state_style(self, state, bold=True))
+        if left:
+            words = " ".join(f"{n} {how}" for how, n in sorted(left.items()))
+            text.append(f"· {glyph('finished', self.plain)}{words} ", style=state_style(self, "finished", bold=True))
         landed = sum(1 for c in town.convoys if c.total and c.done == c.total)
         text.append(f"· convoys {landed}/{len(town.convoys)} ")
         active = sum(1 for m in town.mrs if m.state not in ("merged", "superseded", "rejected"))

@@ -22,6 +22,9 @@ class AgentView:
     hook_title: str = ""
     since: datetime | None = None  # when it entered `state`
     state_reason: str = ""  # the rule or fact that decided the state
+    live: bool = False  # a session of this app runs it now
+    ghost: str = ""  # "finished" (reaped: its work landed) or "gone": it left the town during this app run and
+    # is kept on screen (state "finished") until the Overseer has seen it; "" for agents the town still lists
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from gastown_tui.screens.app_settings import AppSettings
+from gastown_tui.screens.ghosts import GhostKeeper
 from gastown_tui.screens.town_adapter import Live, Reading, TownAdapter
 from widgets.view_models import AgentView, TownView
 
@@ -30,6 +31,10 @@ def system_clock() -> datetime:
 def _no_session_text(agent: AgentView, why: str) -> Text:
     text = Text()
     text.append(f"{agent.address}\n", style="bold")
+    if agent.ghost:
+        text.append(f"{agent.ghost}: it left the town ({why})\n", style="dim")
+        text.append(agent.state_reason, style="dim")
+        return text
     text.append(f"no live session ({why})\n", style="dim")
     text.append("press s to start it, or R to restart", style="dim")
     return text
@@ -59,6 +64,7 @@ class TownController:
         self.unseen: set[str] = set()  # sessions that went idle after working, not looked at since
         self.seen_at: dict[str, datetime] = {}  # when the Overseer last focused each agent
         self.focused: str | None = None  # the agent on the Town screen's centre (it is being looked at)
+        self.ghosts = GhostKeeper()  # agents live during this run that have left the town (app memory only)
         self.runtime = None  # the sessions + patrols runtime, when the app runs agents
         self.pane_factory: Callable | None = None  # widgets.terminal_pane.TerminalPane, when it exists
 
@@ -79,8 +85,14 @@ class TownController:
     def rebuild_view(self) -> TownView:
         """A new view from the last reading and the live states (cheap: no I/O)."""
         reading = self.reading or Reading(None, {}, [])
-        view = self.adapter.to_view(reading, dict(self.live), set(self.unseen), self.sessions is not None,
+        live = dict(self.live)
+        view = self.adapter.to_view(reading, live, set(self.unseen), self.sessions is not None,
                                     dict(self.seen_at))
+        if reading.snapshot is not None:  # only a complete reading says who has left the town
+            ghosts = self.ghosts.observe(view.agents, view.hooks, set(live), self.sessions,
+                                         self.adapter.reaped(reading), self.clock(), self.focused)
+            if ghosts:
+                self.adapter.add_ghosts(view, ghosts, reading)
         self.view = view
         return view
 
@@ -95,14 +107,35 @@ class TownController:
             self.unseen.discard(address)
 
     def mark_seen(self, address: str) -> None:
-        self.focused = address
         self.unseen.discard(address)
         self.seen_at[address] = self.clock()
 
+    def focus(self, address: str) -> bool:
+        """The Town screen's centre shows `address` now (the Overseer is looking at it). A ghost there is
+        seen; a seen ghost the centre moved away from goes. True when the view needs rebuilding for that."""
+        old, self.focused = self.focused, address
+        self.mark_seen(address)
+        left = old is not None and old != address and self.ghosts.leave(old)
+        return self.ghosts.see(address) or left
+
+    def dismiss(self, address: str) -> None:
+        """Needs you's dismiss: the agent counts as seen; an agent that left the town goes from the view."""
+        self.mark_seen(address)
+        self.ghosts.dismiss(address)
+
     # -- panes -----------------------------------------------------------------------------------
+
+    def pane_sources(self, agents: list[AgentView]) -> tuple:
+        """What each agent's pane would show (its session's id, or None): when this changes, panes are
+        re-pointed (a session started or was replaced on its own, or the session manager came up)."""
+        return tuple((a.address, getattr(self._session_for(a)[0], "id", None)) for a in agents)
 
     def _session_for(self, agent: AgentView):
         session = self.sessions.get(agent.address) if self.sessions is not None else None
+        if session is None and agent.ghost:
+            session = self.ghosts.session(agent.address)  # ended: the pane shows its last screen
+            if session is None:
+                return None, "its session's screen was not kept"
         if session is None:
             return None, "agents are not started by this app" if not self.start_agents else "not running"
         if self.pane_factory is None:

@@ -22,6 +22,8 @@ def key_table(keymap: dict[str, str], prefix: str) -> Table:
             table.add_row(scope, keys_in_force(key, keymap).replace("question_mark", "?")
                           .replace("slash", "/").replace("plus", "+"), key.description, key.id)
     table.add_row("Pane", prefix, "the next key goes to the app (e.g. " + prefix + " n = next agent)", "app.prefix_key")
+    table.add_row("Town", "", "an agent that left the town (✓ finished / gone) stays until you have looked at it "
+                  "and moved on; d in Needs you dismisses it", "")
     return table
 
 

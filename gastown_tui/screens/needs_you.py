@@ -3,7 +3,8 @@
 `n` moves to the next item, `enter` acts on it, `space` does both (from the top on a fresh visit): an agent item opens its pane on
 the Town screen, a failed merge opens the merge queue at that request, mail
 opens the message, an escalation opens its bead. `R` restarts a dead or stuck
-agent; `d` dismisses (marks mail read, a finished agent seen).
+agent; `d` dismisses (marks mail read, a finished agent seen; one that has left
+the town is dropped from the tree).
 """
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ class NeedsYouScreen(Screen):
             hint = {"mail": "enter reads it, d marks it read", "merge_failed": "enter opens the merge queue",
                     "escalation": "enter opens the bead", "dead": "enter opens its pane, R restarts it",
                     "stuck": "enter opens its pane, R restarts it", "approval": "enter opens its pane to answer",
-                    "finished": "enter opens its pane, d marks it seen"}.get(item.kind, "")
+                    "finished": "enter opens its pane (its last screen), d marks it seen"}.get(item.kind, "")
             detail.update(Text(f"{item.title}\n{item.detail}\n{hint}"))
 
     @on(DataTable.RowSelected)
@@ -131,7 +132,7 @@ class NeedsYouScreen(Screen):
         if item.kind == "mail":
             self.app.run_domain(f"mark {item.key} read", act.mail_mark_read, self.app.town_root, item.key)
         elif item.agent:
-            self.app.controller.mark_seen(item.agent)
+            self.app.controller.dismiss(item.agent)  # seen; one that left the town goes from the tree too
             self.app.live_changed()
 
     def action_back(self) -> None:

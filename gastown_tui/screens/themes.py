@@ -23,6 +23,8 @@ BASE_KEYS = ("primary", "secondary", "accent", "foreground", "background", "surf
              "success", "warning", "error")
 ROLES = ("mayor", "deacon", "boot", "witness", "refinery", "polecat", "crew", "overseer")
 DIFF_PARTS = ("added", "removed", "hunk", "added_bg", "removed_bg")
+# A state a theme file does not colour borrows another state's colour (themes written before the state existed).
+STATE_BORROWS = {"finished": "finished_unseen"}
 
 
 class ThemeFileError(ValueError):
@@ -68,6 +70,9 @@ def load_theme_file(path: Path, fallback: dict | None = None) -> Theme:
             raise ThemeFileError(f"{path}: [{section}] must be a table")
         for key in keys:
             value = table.get(key, fallback.get(section, {}).get(key))
+            if value is None and section == "states" and key in STATE_BORROWS:
+                other = STATE_BORROWS[key]
+                value = table.get(other, fallback.get(section, {}).get(other))
             if value is not None:
                 variables[f"{prefix}-{key.replace('_', '-')}"] = _colour(path, f"{section}.{key}", value)
     dark = data.get("dark", True)

@@ -20,7 +20,12 @@ from widgets.view_models import TownView
 
 
 class TownScreen(Screen):
-    """The main screen. Holds which agent is focused and how the centre is laid out."""
+    """The main screen. Holds which agent is focused and how the centre is laid out.
+
+    At launch the centre follows the first agent (tree order) that has a live session; while none has,
+    it shows the first agent and moves to the first one that becomes live. That automatic choice stops
+    as soon as it has found a live agent or the Overseer has chosen an agent: a choice is never undone.
+    """
 
     BINDINGS = bindings(TOWN_KEYS)
     AUTO_FOCUS = "#agents"
@@ -29,6 +34,8 @@ class TownScreen(Screen):
         super().__init__(id="town")
         self.focused_agent: str | None = None
         self.view: TownView | None = None
+        self.auto_focus = True  # until the centre shows a live agent or the Overseer chooses one
+        self._pane_sources: tuple = ()
 
     @property
     def controller(self):
@@ -83,8 +90,22 @@ class TownScreen(Screen):
         self.view = view
         ordered = self.ordered()
         addresses = [a.address for a in ordered]
-        if self.focused_agent not in addresses:
-            self.focused_agent = addresses[0] if addresses else None
+        wanted = self.focused_agent
+        if self.auto_focus:
+            first_live = next((a.address for a in ordered if a.live), None)
+            if first_live is not None:
+                wanted, self.auto_focus = first_live, False
+        if wanted not in addresses:
+            wanted = addresses[0] if addresses else None
+        if wanted is not None and wanted != self.focused_agent:
+            self.focused_agent = wanted
+            if self.controller.focus(wanted):
+                self.app.live_changed()
+        sources = self.controller.pane_sources(ordered)
+        if sources != self._pane_sources:  # a session came or went by itself: re-point the panes
+            if self._pane_sources:
+                self.query_one(PaneGrid).reset()
+            self._pane_sources = sources
         self.query_one(TownHeader).show_town(view)
         self.query_one(AgentTree).show_agents(view.agents, self.focused_agent)
         self.query_one(ConvoyTree).show_convoys(view.convoys)
@@ -108,13 +129,14 @@ class TownScreen(Screen):
             self.notify(f"no agent {address!r} in this town", severity="warning")
             return
         in_pane = type(self.app.focused).__name__ == "TerminalPane"
+        self.auto_focus = False  # the Overseer chose: never moved for them from now on
         self.focused_agent = address
         agent = self.view.agent(address)
-        self.controller.mark_seen(address)
+        ghosts_changed = self.controller.focus(address)
         self._show_focus()
         if in_pane:  # typing into panes: stay in the new agent's pane when it has one, else the tree
             self.call_after_refresh(self._refocus_after_switch)
-        if agent is not None and agent.state == "finished_unseen":
+        if ghosts_changed or (agent is not None and agent.state == "finished_unseen"):
             self.app.live_changed()
 
     # -- messages from widgets -------------------------------------------------------------------

@@ -224,7 +224,28 @@ class TownAdapter:
         name = _get(info, "name") or _get(info, "role") or address
         return AgentView(address=address, role=_get(info, "role", ""), rig=_get(info, "rig"), name=name,
                          state=state, hook_id=hook, hook_title=_get(info, "hook_title") or "", since=since,
-                         state_reason=reason)
+                         state_reason=reason, live=live is not None and live.state != "exited")
+
+    # -- agents that left the town (see screens/ghosts.py) -------------------------------------------
+
+    @staticmethod
+    def reaped(reading: Reading) -> set[str]:
+        """Addresses of the polecats the reading's events say were reaped (their work landed)."""
+        out = set()
+        for event in _get(reading.snapshot, "events", []) if reading.snapshot is not None else []:
+            if _get(event, "type") == "polecat_reaped":
+                agent = (_get(event, "payload", {}) or {}).get("agent")
+                if agent:
+                    out.add(agent)
+        return out
+
+    def add_ghosts(self, view: TownView, ghosts, reading: Reading) -> None:
+        """Shows the ghosts under their rigs, with their last hooks; the unseen ones in Needs you."""
+        for ghost in ghosts:
+            view.agents.append(ghost.agent)
+            view.hooks[ghost.agent.address] = ghost.hook
+        unseen = {g.agent.address for g in ghosts if not g.seen}
+        view.needs_you = self.needs_you(view, _get(reading.snapshot, "escalations", []), unseen)
 
     @staticmethod
     def _hook(info, progress: dict[str, Any]) -> HookView:
@@ -241,11 +262,18 @@ class TownAdapter:
                         molecule_id=root, formula=formula, steps=steps)
 
     @staticmethod
-    def needs_you(view: TownView, escalations) -> list[NeedsYouItem]:
-        """Everything waiting for a person, most urgent first."""
+    def needs_you(view: TownView, escalations, unseen_ghosts=frozenset()) -> list[NeedsYouItem]:
+        """Everything waiting for a person, most urgent first (agents that left the town: the unseen ones)."""
         items: list[NeedsYouItem] = []
         kinds = {"needs_approval": "approval", "stuck": "stuck", "dead": "dead", "finished_unseen": "finished"}
         for agent in view.agents:
+            if agent.ghost:
+                if agent.address in unseen_ghosts:
+                    items.append(NeedsYouItem(kind="finished", key=agent.address,
+                                              title=f"{agent.address} {agent.ghost}",
+                                              detail=f"{agent.hook_id} {agent.hook_title}" if agent.hook_id
+                                              else agent.state_reason, agent=agent.address))
+                continue
             if agent.state in ATTENTION:
                 items.append(NeedsYouItem(kind=kinds[agent.state], key=agent.address,
                                           title=f"{agent.address} {kinds[agent.state]}",

@@ -17,7 +17,9 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await until(pilot, lambda: app.controller.runtime is not None, what="the session manager")
-        await pilot.press("s")  # start the mayor's session (the simulated agent)
+        # choose the mayor (the centre would otherwise follow the first polecat GUPP starts) and start its
+        # session (the simulated agent)
+        await pilot.press("1", "s")
         grid = app.screen.query_one("#panes")
         await until(pilot, lambda: type(grid.slot("mayor/").content).__name__ == "TerminalPane",
                     what="the mayor's live pane")

@@ -1,0 +1,202 @@
+"""Launch focus follows the first agent whose session goes live, never against the Overseer's own choice;
+a polecat the Witness reaps stays in the tree as finished, with its last screen, until the Overseer has seen it.
+
+The patrols that would start sessions on their own are switched off in these towns (settings `patrols.disabled`)
+so each test decides when a session goes live; the sessions are real simulated agents in real PTYs."""
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from gastown_tui.screens.ghosts import GhostKeeper
+from gastown_tui.town.agents import set_agent_state
+from gastown_tui.town.layout import Town
+from gastown_tui.town.polecats import spawn_polecat
+from widgets.view_models import AgentView, HookView
+
+from .helpers import fill_form, make_app, town_loaded, until
+from .test_live_panes import pane_text
+
+FURIOSA, NUX = "alpha/polecats/furiosa", "alpha/polecats/nux"
+TOAST, RICTUS = "alpha/polecats/toast", "alpha/polecats/rictus"
+ALL_PATROLS = ["deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff"]
+
+
+def patrols_off(root, keep: tuple[str, ...] = ()) -> None:
+    path = root / "settings" / "config.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data["patrols"] = {"disabled": [p for p in ALL_PATROLS if p not in keep]}
+    path.write_text(json.dumps(data))
+
+
+def is_live(app, address: str) -> bool:
+    agent = app.controller.view.agent(address) if app.controller.view else None
+    return agent is not None and agent.live
+
+
+async def started(pilot) -> None:
+    await town_loaded(pilot)
+    await until(pilot, lambda: pilot.app.controller.runtime is not None, what="the session manager")
+
+
+@pytest.mark.slow
+async def test_launch_focus_follows_the_first_agent_whose_session_goes_live(fresh_town):
+    patrols_off(fresh_town)
+    app = make_app(fresh_town, start_agents=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        assert not any(a.live for a in app.controller.view.agents)
+        assert screen.focused_agent == "mayor/"  # nothing live yet: the first agent, until one goes live
+        app.agent_lifecycle("start", NUX)  # started from elsewhere (as the palette does); nobody chose an agent
+        await until(pilot, lambda: screen.focused_agent == NUX, timeout=20, what="the centre to follow nux")
+        assert is_live(app, NUX)
+        grid = screen.query_one("#panes")
+        await until(pilot, lambda: "SIMULATED" in pane_text(grid.slot(NUX).content), timeout=20,
+                    what="nux's live screen in the centre")
+        assert screen.query_one("#hook").border_title.endswith(NUX)
+        # furiosa comes before nux in the tree, but nux went live first: the centre stays where it is
+        app.agent_lifecycle("start", FURIOSA)
+        await until(pilot, lambda: is_live(app, FURIOSA), timeout=20, what="furiosa's session")
+        await pilot.pause(0.6)
+        assert screen.focused_agent == NUX
+
+
+@pytest.mark.slow
+async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_town):
+    patrols_off(fresh_town)
+    app = make_app(fresh_town, start_agents=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        assert not any(a.live for a in app.controller.view.agents)
+        await pilot.press("3")  # the Overseer looks at boot
+        assert screen.focused_agent == "boot"
+        # ... and starts nux from the palette without choosing it
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
+        await pilot.press(*"start agent")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await fill_form(pilot, NUX)
+        await until(pilot, lambda: is_live(app, NUX), timeout=20, what="nux's session")
+        await pilot.pause(0.6)
+        assert screen.focused_agent == "boot"
+        grid = screen.query_one("#panes")
+        assert grid.slot("boot") is not None and grid.slot(NUX) is None
+
+
+def tree_label(screen, address: str) -> str | None:
+    node = screen.query_one("#agents")._agent_nodes.get(address)
+    return str(node.label) if node is not None else None
+
+
+@pytest.mark.slow
+async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(fresh_town):
+    """Two idle polecats are marked done (as `gt done` with nothing left to submit does) and the real Witness
+    reaps them: their sessions end and the ledger drops them. The app keeps both as finished ghosts."""
+    patrols_off(fresh_town, keep=("witness",))
+    town = Town(fresh_town)
+    for name in ("toast", "rictus"):
+        spawn_polecat(town, "alpha", name=name)
+    app = make_app(fresh_town, start_agents=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        await pilot.press("1")  # the Overseer watches the mayor: the polecats' ends happen out of sight
+        for address in (TOAST, RICTUS):
+            app.agent_lifecycle("start", address)
+        sessions = app.controller.sessions
+
+        def idle(address: str) -> bool:
+            s = sessions.get(address)
+            return s is not None and str(s.state) == "idle"
+
+        await until(pilot, lambda: idle(TOAST) and idle(RICTUS), timeout=30, what="both polecats idle")
+        toast_session = sessions.get(TOAST)
+        for address in (TOAST, RICTUS):
+            await asyncio.to_thread(set_agent_state, town, address, "done", hook=None)
+
+        def ghost(address: str) -> AgentView | None:
+            agent = screen.view.agent(address) if screen.view else None
+            return agent if agent is not None and agent.ghost else None
+
+        await until(pilot, lambda: ghost(TOAST) and ghost(RICTUS), timeout=60, what="both reaped and kept")
+        listed = {a.address for a in app.controller.reading.snapshot.agents}
+        assert TOAST not in listed and RICTUS not in listed  # the town no longer has them; the app still shows them
+        assert toast_session.exited
+        assert ghost(TOAST).state == "finished" and ghost(TOAST).ghost == "finished"  # a polecat_reaped event says so
+        assert "✓ toast finished" in tree_label(screen, TOAST)
+        header = screen.query_one("#header")._shown_text.plain
+        assert f"· {len(listed)} agents " in header and "✓2 finished" in header  # ghosts are not counted as agents
+        unseen = {(i.kind, i.key) for i in screen.view.needs_you}
+        assert {("finished", TOAST), ("finished", RICTUS)} <= unseen
+        assert screen.focused_agent == "mayor/"  # a polecat leaving does not move the centre
+
+        # Needs you: `d` dismisses rictus (it goes from the tree); toast stays
+        await pilot.press("u")
+        await until(pilot, lambda: type(app.screen).__name__ == "NeedsYouScreen", what="Needs you")
+        needs = app.screen
+        row = next(i for i, item in enumerate(needs.items) if item.key == RICTUS)
+        needs.query_one("#queue").move_cursor(row=row)
+        await pilot.press("d")
+        await until(pilot, lambda: app.controller.view.agent(RICTUS) is None, what="rictus dismissed")
+        assert app.controller.view.agent(TOAST) is not None
+        await pilot.press("t")
+        await until(pilot, lambda: app.screen is screen and tree_label(screen, RICTUS) is None, what="the tree")
+
+        # going to toast shows its last screen (the session ended; the pane says so), and it counts as seen
+        await pilot.press("g", *"toast", "enter")
+        await until(pilot, lambda: screen.focused_agent == TOAST, what="toast in the centre")
+        pane = screen.query_one("#panes").slot(TOAST).content
+        assert pane.session is toast_session
+        await until(pilot, lambda: "the program exited" in pane_text(pane), what="the exit line")
+        assert "SIMULATED" in pane_text(pane)
+        assert screen.query_one("#hook").border_title.endswith(TOAST)
+        await until(pilot, lambda: ("finished", TOAST) not in {(i.kind, i.key) for i in screen.view.needs_you},
+                    what="toast seen, out of Needs you")
+        assert tree_label(screen, TOAST) is not None  # still there while it is being looked at
+        await pilot.press("1")  # moving away lets it go
+        await until(pilot, lambda: app.controller.view.agent(TOAST) is None and tree_label(screen, TOAST) is None,
+                    what="toast gone once seen and left")
+        assert screen.focused_agent == "mayor/"
+
+
+# -- the ghost memory on its own (no app) ------------------------------------------------------------
+
+NOW = datetime(2026, 1, 2, 3, 14, 5, tzinfo=timezone.utc)
+
+
+def agent(address: str, hook: str | None = None) -> AgentView:
+    return AgentView(address=address, role="polecat", rig="alpha", name=address.rsplit("/", 1)[-1], state="idle",
+                     hook_id=hook, live=True)
+
+
+def test_ghost_keeper_remembers_only_agents_live_this_run_and_their_last_hook():
+    keeper = GhostKeeper()
+    cat, other = agent(TOAST, "al-1"), agent(RICTUS)
+    hooks = {TOAST: HookView(TOAST, "al-1", "Add farewell")}
+    assert keeper.observe([cat, other], hooks, {TOAST}, None, set(), NOW, None) == []
+    # gt done unhooked it before the reap: the ghost keeps the hook it had while working
+    keeper.observe([agent(TOAST), other], {TOAST: HookView(TOAST, None)}, {TOAST}, None, set(), NOW, None)
+    ghosts = keeper.observe([], {}, {TOAST}, None, {TOAST}, NOW, None)
+    assert [(g.agent.address, g.agent.ghost, g.agent.hook_id, g.hook.title, g.seen) for g in ghosts] == \
+        [(TOAST, "finished", "al-1", "Add farewell", False)]  # rictus never had a session here: no ghost
+    assert ghosts[0].agent.since == NOW and not ghosts[0].agent.live
+
+
+def test_ghost_keeper_seen_then_left_or_dismissed_or_name_taken():
+    keeper = GhostKeeper()
+    keeper.observe([agent(TOAST), agent(RICTUS), agent(NUX)], {}, {TOAST, RICTUS, NUX}, None, set(), NOW, RICTUS)
+    ghosts = keeper.observe([], {}, {TOAST, RICTUS, NUX}, None, set(), NOW, RICTUS)
+    assert {g.agent.address: (g.agent.ghost, g.seen) for g in ghosts} == \
+        {TOAST: ("gone", False), RICTUS: ("gone", True), NUX: ("gone", False)}  # in the centre as it left: seen
+    assert not keeper.leave(TOAST)  # not seen yet: moving "away" from it does not drop it
+    assert keeper.see(TOAST) and keeper.leave(TOAST)
+    assert keeper.dismiss(NUX)
+    # a new polecat takes the name rictus: the old ghost goes, the new agent is shown
+    ghosts = keeper.observe([agent(RICTUS)], {}, set(), None, set(), NOW, None)
+    assert ghosts == []
