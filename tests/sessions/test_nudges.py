@@ -31,6 +31,16 @@ def _preset(name: str, script: str, *args: str) -> Preset:
     })
 
 
+async def _lines(log: Path, count: int = 1, timeout: float = 30.0, settle: float = 0.3) -> list[str]:
+    """The log's lines once it holds at least `count` (waiting up to `timeout` on a busy machine), read
+    again after `settle` seconds so that a line typed twice would show."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (log.exists() and len(log.read_text().splitlines()) >= count):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(settle)
+    return log.read_text().splitlines() if log.exists() else []
+
+
 def _queue(town: Path, message: str, n: int, priority: str = "normal", sender: str = "mayor/") -> Path:
     folder = town / ".runtime" / "nudge_queue" / KEY
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,7 +68,7 @@ async def test_100_nudges_to_a_busy_agent_are_submitted_exactly_once_in_order(tm
             await asyncio.sleep(0.1)
         assert failed == []
         assert [e.message for e in delivered] == messages
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         got = log.read_text().splitlines()
         assert got == [f"[from mayor/] {m}" for m in messages]
         queue = tmp_path / ".runtime" / "nudge_queue" / KEY
@@ -73,11 +83,10 @@ async def test_an_enter_the_program_swallowed_is_pressed_again(tmp_path):
     s = Session(SessionSpec(AGENT, _preset("swallow", "swallow_agent.py", str(log)), cwd=tmp_path, town=tmp_path))
     await s.start()
     try:
-        assert await s.wait_state({SessionState.IDLE}, timeout=5)
+        assert await s.wait_state({SessionState.IDLE}, timeout=20)
         result = await s.submit("hello from the witness")
         assert result.submitted and result.enters == 2, result
-        await asyncio.sleep(0.2)
-        assert log.read_text().splitlines() == ["hello from the witness"]
+        assert await _lines(log) == ["hello from the witness"]
     finally:
         await s.stop()
 
@@ -121,10 +130,7 @@ async def test_a_broken_nudge_file_is_reported_by_name_and_kept(tmp_path):
         bad.write_text('{"sender": "mayor/",\n "message": ')
         good = _queue(tmp_path, "still delivered", 1)
         await mgr.spawn(SessionSpec(AGENT, "busy", cwd=tmp_path))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (log.exists() and log.read_text()):
-            await asyncio.sleep(0.05)
-        assert log.read_text().splitlines() == ["[from mayor/] still delivered"]
+        assert await _lines(log) == ["[from mayor/] still delivered"]
         assert len(failed) == 1 and "00000000000000000001-bad.json:2" in failed[0].reason
         assert (folder / "undeliverable" / bad.name).exists() and not good.exists()
     finally:
@@ -142,7 +148,7 @@ async def test_urgent_nudges_go_first_and_a_half_delivered_one_is_recovered(tmp_
     mgr = SessionManager(tmp_path, presets=presets, tick=0.05)
     try:
         await mgr.spawn(SessionSpec(AGENT, "busy", cwd=tmp_path))
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline and sorted(p.name for p in folder.iterdir()) != ["delivered.jsonl"]:
             await asyncio.sleep(0.05)
         assert log.read_text().splitlines() == [
@@ -163,10 +169,7 @@ async def test_a_paste_beacon_is_typed_once_the_agent_is_ready(tmp_path):
     await s.start()
     try:
         assert beacon not in s.argv  # typed in, not passed on the command line
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (log.exists() and log.read_text()):
-            await asyncio.sleep(0.05)
-        assert log.read_text().splitlines() == [beacon]
+        assert await _lines(log) == [beacon]
     finally:
         await s.stop()
 
@@ -180,14 +183,11 @@ async def test_an_urgent_nudge_does_not_wait_behind_a_normal_one_for_a_busy_agen
     mgr = SessionManager(tmp_path, presets={"hard": preset}, tick=0.05)
     try:
         s = await mgr.spawn(SessionSpec(AGENT, "hard", cwd=tmp_path))
-        await s.wait_state({SessionState.WORKING}, timeout=5)
+        await s.wait_state({SessionState.WORKING}, timeout=20)
         normal = _queue(tmp_path, "can wait", 0)
         await asyncio.sleep(0.5)  # the normal one is claimed and waiting for idle
         _queue(tmp_path, "stop now", 1, priority="urgent", sender="witness")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (log.exists() and log.read_text()):
-            await asyncio.sleep(0.05)
-        assert log.read_text().splitlines() == ["[URGENT from witness] stop now"]
+        assert await _lines(log) == ["[URGENT from witness] stop now"]
         # Still queued (or claimed again, waiting for idle): not dropped, not typed.
         assert normal.exists() or normal.with_name(normal.name + ".delivering").exists()
     finally:
@@ -206,11 +206,8 @@ async def test_an_expired_nudge_is_reported_not_typed(tmp_path):
     mgr.add_listener(lambda e: failed.append(e) if isinstance(e, NudgeFailed) else None)
     try:
         await mgr.spawn(SessionSpec(AGENT, "busy", cwd=tmp_path))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and fresh.exists():
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)
-        assert log.read_text().splitlines() == ["[from mayor/] in time"]
+        assert await _lines(log) == ["[from mayor/] in time"]
+        assert not fresh.exists()
         assert len(failed) == 1 and failed[0].message == "too late" and "expired at" in failed[0].reason
         assert (path.parent / "undeliverable" / path.name).exists()
     finally:
@@ -231,10 +228,10 @@ async def test_a_nudge_queued_by_the_gastown_command_is_typed_in(tmp_path):
     mgr.add_listener(lambda e: delivered.append(e) if isinstance(e, NudgeDelivered) else None)
     try:
         await mgr.spawn(SessionSpec("mayor/", "busy", cwd=tmp_path))
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not delivered:
             await asyncio.sleep(0.05)
         assert [e.message for e in delivered] == ["check your mail"]
-        assert log.read_text().splitlines() == [f"[from {delivered[0].sender}] check your mail"]
+        assert await _lines(log) == [f"[from {delivered[0].sender}] check your mail"]
     finally:
         await mgr.close()
