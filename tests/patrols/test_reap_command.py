@@ -72,7 +72,7 @@ async def test_reap_refuses_like_the_witness_then_reaps_what_landed(tmp_path):
     await mgr.start()
     try:
         session = await mgr.spawn(SessionSpec(landed.agent, "shell", cwd=wt, town=town.root))
-        assert await session.wait_state({SessionState.IDLE}, timeout=5)
+        assert await session.wait_state({SessionState.IDLE}, timeout=20)
         out = await asyncio.to_thread(gastown, town, "polecat", "reap", rig.name, "--json")
         rows = {r["address"]: r for r in json.loads(out.stdout)}
         assert rows[landed.agent]["reaped"] is False and "still running" in rows[landed.agent]["refused"][0], rows

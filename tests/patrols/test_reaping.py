@@ -76,7 +76,7 @@ async def test_the_witness_stops_the_session_and_reaps_only_once_nothing_would_b
     await mgr.start()
     try:
         session = await mgr.spawn(SessionSpec(res.agent, "shell", cwd=wt, town=town.root))
-        assert await session.wait_state({SessionState.IDLE}, timeout=5)
+        assert await session.wait_state({SessionState.IDLE}, timeout=20)
         w = witness.Witness(rig.name, Observer(town, mgr), Actions(town, mgr, asyncio.get_running_loop()))
 
         def run():

@@ -35,7 +35,7 @@ def make_town(tmp_path):
     return tmp_path
 
 
-async def wait_for(cond, timeout=5.0):
+async def wait_for(cond, timeout=15.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():
@@ -75,13 +75,13 @@ async def test_idle_runs_back_off_and_activity_resets_the_timer(tmp_path):
     runner = PatrolRunner(town, [idle, busy], watch=False, min_gap=0.0)
     await runner.start()
     try:
-        assert await wait_for(lambda: len(idle.runs) >= 5, timeout=5)
+        assert await wait_for(lambda: len(idle.runs) >= 5, timeout=15)
         gaps = [b[0] - a[0] for a, b in zip(idle.runs, idle.runs[1:])]
         # lower bounds are exact (timers never fire early); upper bounds leave room for a loaded machine
-        assert 0.1 <= gaps[0] < 0.19
-        assert 0.2 <= gaps[1] < 0.38
-        assert 0.4 <= gaps[2] < 0.7
-        assert 0.4 <= gaps[3] < 0.7  # capped at max
+        assert 0.1 <= gaps[0] < 0.3
+        assert 0.2 <= gaps[1] < 0.5
+        assert 0.4 <= gaps[2] < 0.75
+        assert 0.4 <= gaps[3] < 0.75  # capped at max (uncapped it would be 0.8)
         assert runner.get_status("idle").interval == pytest.approx(0.4)
         assert runner.get_status("busy").interval == pytest.approx(0.1)  # it keeps doing things
         st = runner.get_status("idle")
@@ -162,7 +162,7 @@ async def test_a_patrol_can_ask_to_run_again_sooner_than_its_timer(tmp_path):
     runner = PatrolRunner(town, [p], watch=False)
     await runner.start()
     try:
-        assert await wait_for(lambda: len(p.runs) >= 3, timeout=3)  # not 30 s apart
+        assert await wait_for(lambda: len(p.runs) >= 3, timeout=10)  # not 30 s apart
         assert p.runs[2][1] == "timer"
     finally:
         await runner.stop()
@@ -179,7 +179,7 @@ async def test_a_patrol_loop_that_dies_is_reported_and_restarted(tmp_path):
     runner = PatrolRunner(town, [p], watch=False, min_gap=0.0)
     await runner.start()
     try:
-        assert await wait_for(lambda: len(p.runs) >= 2, timeout=5)  # it keeps running after its loop died
+        assert await wait_for(lambda: len(p.runs) >= 2, timeout=15)  # it keeps running after its loop died
         failed = [e for e in events(town) if e["type"] == "patrol_failed"]
         assert failed and "patrol loop fragile died" in failed[0]["payload"]["error"]
         assert "timer broke" in runner.get_status("fragile").last_error
