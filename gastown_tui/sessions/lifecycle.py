@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 import pexpect
 
 from gastown_tui.sessions import procs
-from gastown_tui.sessions.process_tree import Sweeper, Target, signal_trees
+from gastown_tui.sessions.process_tree import Sweeper, Target, executor, signal_trees
 
 # Quit keys (stop()): before each further key, wait until the program answered the previous one (it drew
 # something, then paused QUIT_SETTLE) or exited, at least QUIT_MIN_GAP and at most QUIT_REACTION_CAP after it.
@@ -121,7 +121,7 @@ class Lifecycle:
     async def _reap(self, job: Callable[[], None]) -> None:
         try:
             await self._signal_tree(signal.SIGKILL)
-            await self._loop.run_in_executor(None, job)
+            await self._loop.run_in_executor(executor(), job)
         except BaseException:
             self._reap_now(job)  # cancelled (the loop is ending) or the executor is gone: do it here
             raise

@@ -14,9 +14,25 @@ import asyncio
 import dataclasses
 import os
 import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from gastown_tui.sessions import procs
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def executor() -> ThreadPoolExecutor:
+    """Threads for teardown work (sweeps, closing a PTY, the final transcript). Not the loop's default
+    executor: that one may be busy with long jobs (git, merges) and a stop must not queue behind them."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="session-teardown")
+        return _executor
+
 
 KILL_PASSES = 8  # SIGKILL sweeps repeat (PASS_GAP apart) until one finds nothing: catches forks mid-kill
 PASS_GAP = 0.02
@@ -186,7 +202,8 @@ class Sweeper:
                 for sig in sorted({s for _, s, _ in batch}):
                     part = [(t, f) for t, s, f in batch if s == sig]
                     try:
-                        found = await self._loop.run_in_executor(None, signal_trees, [t for t, _ in part], sig)
+                        targets = [t for t, _ in part]
+                        found = await self._loop.run_in_executor(executor(), signal_trees, targets, sig)
                     except Exception as exc:  # e.g. the executor is shut down: the callers decide
                         for _, fut in part:
                             if not fut.done():
