@@ -135,7 +135,7 @@ class TownController:
         if session is None and agent.ghost:
             session = self.ghosts.session(agent.address)  # ended: the pane shows its last screen
             if session is None:
-                return None, "its session's screen was not kept"
+                return None, self.ghosts.why_no_screen(agent.address)
         if session is None:
             return None, "agents are not started by this app" if not self.start_agents else "not running"
         if self.pane_factory is None:

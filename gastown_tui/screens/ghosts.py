@@ -17,6 +17,9 @@ complete reading of the town it becomes a ghost, shown under its rig with state
 
 A ghost goes away once the Overseer has focused it and then moved to another
 agent, when dismissed (`d` in Needs you), or when a new agent takes its address.
+Only the newest `KEEP_SCREENS` ghosts keep their session (a VT screen with its
+scrollback is the heavy part); older ones keep their row and say that their
+screen was let go, so a long unattended run does not grow without bound.
 Plain Python (no Textual); the controller calls it from the loop and from the
 town-reading thread, hence the lock.
 """
@@ -28,6 +31,8 @@ from datetime import datetime
 
 from widgets.view_models import AgentView, HookView
 
+KEEP_SCREENS = 20
+
 
 @dataclass
 class Ghost:
@@ -35,6 +40,7 @@ class Ghost:
     hook: HookView  # the hook it last had (bead_id None when it never had work)
     session: object | None  # its last session, read only (None when the app never held one)
     seen: bool = False  # the Overseer has had it in the centre since it left
+    screen_released: bool = False  # its session was let go (more than KEEP_SCREENS ghosts were waiting)
 
 
 class GhostKeeper:
@@ -57,6 +63,11 @@ class GhostKeeper:
                 del self._ghosts[address]  # a new agent took the name
             for address in [a for a in self._last if a not in present]:
                 self._ghosts[address] = self._make_ghost(address, address in reaped, now, address == focused)
+            holding = sorted((g for g in self._ghosts.values() if g.session is not None),
+                             key=lambda g: g.agent.since or now, reverse=True)
+            for old in holding[KEEP_SCREENS:]:
+                old.session = None
+                old.screen_released = True
             for agent in agents:
                 if agent.address not in had_session:
                     continue
@@ -87,6 +98,13 @@ class GhostKeeper:
         with self._lock:
             ghost = self._ghosts.get(address)
             return ghost.session if ghost is not None else None
+
+    def why_no_screen(self, address: str) -> str:
+        with self._lock:
+            ghost = self._ghosts.get(address)
+        if ghost is not None and ghost.screen_released:
+            return f"its screen was let go: more than {KEEP_SCREENS} finished agents were waiting to be seen"
+        return "the app never held its session"
 
     def see(self, address: str) -> bool:
         """The Overseer has `address` in the centre; True when that made a ghost seen."""

@@ -200,3 +200,22 @@ def test_ghost_keeper_seen_then_left_or_dismissed_or_name_taken():
     # a new polecat takes the name rictus: the old ghost goes, the new agent is shown
     ghosts = keeper.observe([agent(RICTUS)], {}, set(), None, set(), NOW, None)
     assert ghosts == []
+
+
+def test_ghost_keeper_lets_go_of_the_oldest_screens_beyond_its_cap():
+    from datetime import timedelta
+
+    from gastown_tui.screens.ghosts import KEEP_SCREENS
+
+    keeper = GhostKeeper()
+    cats = [agent(f"alpha/polecats/p{i:02d}") for i in range(KEEP_SCREENS + 2)]
+    held = {c.address: object() for c in cats}  # what the session manager would hand out (kept, never used)
+    keeper.observe(cats, {}, set(held), held, set(), NOW, None)
+    for i, cat in enumerate(cats):  # they leave one after the other
+        keeper.observe(cats[i + 1:], {}, set(held), {}, set(), NOW + timedelta(seconds=i), None)
+    first, second, newest = cats[0].address, cats[1].address, cats[-1].address
+    assert keeper.session(newest) is held[newest]
+    assert keeper.session(cats[2].address) is held[cats[2].address]
+    assert keeper.session(first) is None and keeper.session(second) is None
+    assert "more than" in keeper.why_no_screen(first)
+    assert len(keeper.ghosts()) == KEEP_SCREENS + 2  # every row stays until seen
