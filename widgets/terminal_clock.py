@@ -4,11 +4,52 @@ Thirty panes with a timer each would wake the event loop thirty times a frame;
 one clock wakes it once and asks each registered pane to draw what changed.
 Panes draw at the clock's rate when focused and every third tick otherwise;
 hidden panes skip the tick entirely (their sessions keep parsing).
+
+`draw_now(screen)` paints a screen's pending updates at once instead of at
+its next update tick: Textual paints on a fixed 60 Hz grid, so a change made
+just after a tick waits up to 1/60 s (more when the process is descheduled).
+Panes call it, once per event, for changes a person is waiting on: the pane
+switched to another agent, or the echo of a key typed into it. A widget's
+`refresh()` reaches the screen through two message hops (the widget's idle
+check posts `Update`, the screen's queue takes it), so the paint waits a few
+turns of the event loop (`after_loop_turns`), not a fixed time: anything
+that misses it is painted by the regular tick.
 """
 from __future__ import annotations
 
+import asyncio
 import weakref
-from typing import Protocol
+from typing import Callable, Protocol
+
+PAINT_AFTER_TURNS = 3
+"""Loop turns between a change and its immediate paint: widgets' idle checks, then the screen's queue."""
+
+
+def after_loop_turns(turns: int, fn: Callable[[], object]) -> None:
+    """Calls `fn()` after `turns` more turns of the running event loop (every task ready now or woken by
+    those has run by then)."""
+    loop = asyncio.get_running_loop()
+
+    def step(left: int) -> None:
+        if left > 0:
+            loop.call_soon(step, left - 1)
+        else:
+            fn()
+
+    loop.call_soon(step, turns)
+
+
+def draw_now(screen) -> bool:
+    """Paints `screen`'s pending layout and repaints now, as its update timer would on its next tick.
+
+    Only for the screen on top, outside batch updates. Uses `Screen._on_timer_update`, Textual's own
+    tick handler, as Textual's `Pilot.pause` does (private: there is no public "paint now"); where a
+    Textual lacks it, nothing happens and the regular tick paints. Returns whether it painted."""
+    update = getattr(screen, "_on_timer_update", None)
+    if update is None or not getattr(screen, "is_current", False) or getattr(screen.app, "_batch_count", 0):
+        return False
+    update()
+    return True
 
 
 class FrameClient(Protocol):

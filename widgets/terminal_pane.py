@@ -13,6 +13,9 @@ however much output arrived (60 per second at most). Unfocused panes draw every
 third tick, hidden ones not at all. For a moment after a key press, the focused
 pane draws as soon as the session reports output (its output listener; sources
 without one are polled every few ms), so the echo does not wait for a tick.
+What a person waits for — that echo, or the pane switched to another agent —
+is also painted at once (`terminal_clock.draw_now`), not at Textual's next
+60 Hz screen tick.
 The pane resizes the session's PTY to its own size, forwards focus in/out when
 the program asked for it (?1004), and says on its bottom row when the program
 has exited and with what status.
@@ -57,8 +60,8 @@ from textual.widget import Widget
 
 from gastown_tui.sessions.keys import KeyError_, encode_key, encode_paste
 from gastown_tui.sessions.vt import Modes, Row, StyleRun
-from widgets.terminal_clock import FrameClock
-from widgets.terminal_render import overlay, row_strip
+from widgets.terminal_clock import PAINT_AFTER_TURNS, FrameClock, after_loop_turns, draw_now
+from widgets.terminal_render import cached_row_strip, overlay
 from widgets.terminal_mouse import MouseMixin
 from widgets.terminal_scrollback import ScrollbackMixin, status_strip
 from widgets.terminal_search import Match, row_spans
@@ -149,6 +152,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._hot_timer = None
         self._last_draw = 0.0
         self._deferred = None
+        self._draw_pending = False
         self._exited_shown = False
         self.mode = "live"  # live | scrollback | search
         self.query = ""
@@ -184,6 +188,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         if session is not None and self.size.width and self.size.height:
             self._sync_size()
         self.refresh()
+        self._draw_soon()
 
     def _listen(self, session) -> bool:
         """Hooks the session's output listener (if it has one) so a focused pane echoes without delay."""
@@ -195,7 +200,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         def on_output(source) -> None:
             pane = ref()
             if pane is not None and pane._session is source and time.monotonic() < pane._hot_until:
-                pane.call_later(pane.poll)
+                pane.call_later(pane._echo_poll)
 
         add(on_output)
         self._on_output = on_output
@@ -287,7 +292,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self._rows.clear()
         for y, row in frame.rows.items():
             self._rows[y] = row
-            self._strips[y] = row_strip(_clean_row(row), width, base)
+            self._strips[y] = cached_row_strip(row, width, base, _clean_row)
         self.lines_refreshed += len(frame.rows)
         if self._cursor != frame.cursor:
             if self._cursor is not None:
@@ -315,13 +320,16 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
     def _deferred_poll(self) -> None:
         self._deferred = None
-        self.poll()
+        if time.monotonic() < self._hot_until:
+            self._echo_poll()
+        else:
+            self.poll()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         strip = self._strips.get(y)
         if strip is None or strip.cell_length != width:
-            strip = row_strip(_clean_row(self._rows.get(y)), width, self.rich_style)
+            strip = cached_row_strip(self._rows.get(y), width, self.rich_style, _clean_row)
             self._strips[y] = strip
         if self.query and self.mode != "live" and y in self._rows:
             for start, end in row_spans(_clean_text(self._rows[y].text), self.query):
@@ -408,8 +416,25 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         else:
             self._hot_timer.resume()
 
+    def _echo_poll(self) -> None:
+        """Output after a key typed here: drawn and painted at once, not at the next frame or screen tick."""
+        if self.poll():
+            self._draw_soon()
+
+    def _draw_soon(self) -> None:
+        """Paints the screen once the widgets changed by the current handler have reported their
+        repaints (the person is waiting for this), instead of at the screen's next update tick."""
+        if self.is_mounted and not self._draw_pending:
+            self._draw_pending = True
+            after_loop_turns(PAINT_AFTER_TURNS, self._draw_now)
+
+    def _draw_now(self) -> None:
+        self._draw_pending = False
+        if self.is_mounted and self.display:
+            draw_now(self.screen)
+
     def _hot_poll(self) -> None:
-        self.poll()
+        self._echo_poll()
         if time.monotonic() > self._hot_until and self._hot_timer is not None:
             self._hot_timer.pause()
 
