@@ -200,6 +200,7 @@ def key_reaction(agents: int, presses: int, work: Path) -> None:
         return int(m.group(1)) if m else None
 
     total = int(re.search(r"(\d+) agents", t.lines()[0]).group(1))
+    load_before = os.getloadavg()[0]
     samples, missed = [], 0
     for i in range(presses):
         before = centre_number(t.lines())
@@ -216,11 +217,13 @@ def key_reaction(agents: int, presses: int, work: Path) -> None:
         time.sleep(0.05)
     if missed:
         print(f"key reaction: {missed} presses showed no switch within 5 s (not counted)")
+    load_after = os.getloadavg()[0]
     t.close()
     samples.sort()
     p95 = samples[int(len(samples) * 0.95) - 1]
     print(f"key reaction: {busy} busy agents (each ~20 lines/s), {presses} presses: median {statistics.median(samples):.1f} ms, "
-          f"p95 {p95:.1f} ms (target <= 50 ms), max {samples[-1]:.1f} ms")
+          f"p95 {p95:.1f} ms (target <= 50 ms), max {samples[-1]:.1f} ms; load average {load_before:.1f} -> "
+          f"{load_after:.1f} on {os.cpu_count()} CPUs")
 
 
 def main() -> int:

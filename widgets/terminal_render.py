@@ -4,8 +4,14 @@ One Rich `Style` per engine `Style`, cached; one `Segment` per run. Default
 colours are left unset so the pane's own colours (the theme) show through.
 Overlays — the cursor, search matches, a selection — are applied afterwards
 to a copy of the cached strip, by cell range, never by re-reading the engine.
+
+Strips are also kept by the row's content (`cached_row_strip`): when output
+scrolls, every row is dirty but almost every one shows what another row
+showed a frame ago, so its strip is reused, not rebuilt.
 """
 from __future__ import annotations
+
+from collections import OrderedDict
 
 from rich.color import Color
 from rich.segment import Segment
@@ -15,6 +21,8 @@ from textual.strip import Strip
 from gastown_tui.sessions.vt import Row, Style
 
 _STYLE_CACHE: dict[Style, RichStyle] = {}
+_STRIP_CACHE: "OrderedDict[tuple, Strip]" = OrderedDict()
+STRIP_CACHE_SIZE = 4096  # rows: a few screens of each of the panes a 9-pane grid shows
 _COLOR_CACHE: dict[object, Color] = {}
 
 
@@ -67,6 +75,22 @@ def row_strip(row: Row | None, width: int, base: RichStyle) -> Strip:
     strip = Strip(segments)
     if strip.cell_length != cells or cells != width:
         strip = strip.adjust_cell_length(width, base)
+    return strip
+
+
+def cached_row_strip(row: Row | None, width: int, base: RichStyle, clean=None) -> Strip:
+    """`row_strip(clean(row), width, base)`, reused while a row with the same runs was converted lately."""
+    if row is None:
+        return row_strip(None, width, base)
+    key = (row.runs, width, base)
+    strip = _STRIP_CACHE.get(key)
+    if strip is not None:
+        _STRIP_CACHE.move_to_end(key)
+        return strip
+    strip = row_strip(clean(row) if clean is not None else row, width, base)
+    _STRIP_CACHE[key] = strip
+    if len(_STRIP_CACHE) > STRIP_CACHE_SIZE:
+        _STRIP_CACHE.popitem(last=False)
     return strip
 
 

@@ -155,10 +155,14 @@ class Detector:
         self.preset = preset
         self.ready = False
         self._last_norm: str | None = None
+        self._last_lines: list[str] | None = None
         self.last_change_at = time.monotonic()
 
     def note_screen(self, lines: list[str], now: float) -> bool:
         """Records the screen; returns True when it changed beyond spinners and clocks."""
+        if lines == self._last_lines:  # the same rows (a session notes each screen twice): nothing new
+            return False
+        self._last_lines = list(lines)
         norm = normalized(lines)
         if norm != self._last_norm:
             self._last_norm = norm

@@ -5,14 +5,24 @@ raw cells (decoded here from the bit layout the library publishes in
 `ghostty_type_json`), one style lookup per run of equal style. Scrollback is
 capped in bytes, not lines: a line cap makes parsing many times slower
 (reference/terminal-engines-full.md §5).
+
+Decoding a row cell by cell is the costly part of a frame, and output that
+scrolls marks every row dirty although each is the row below it one frame
+ago. So rows whose raw cells fully determine them (no style ids — default
+style or background-only cells — and no grapheme clusters) are kept by their
+raw bytes and reused; a row with styles is always decoded (its style ids are
+local to the page that holds it, so equal bytes need not mean equal styles).
 """
 from __future__ import annotations
 
 import json
 import time
 import weakref
+from collections import OrderedDict
 
 from pyghostty import Terminal, ffi, lib
+from pyghostty._ffi import union_fn
+from pyghostty.core import init_sized
 
 from gastown_tui.sessions.vt import (
     DEFAULT_STYLE,
@@ -30,6 +40,7 @@ from gastown_tui.sessions.vt import (
 ffi.cdef("typedef struct { int32_t tag; uint64_t v[2]; } GtScrollTwin;")
 assert ffi.sizeof("GtScrollTwin") == ffi.sizeof("GhosttyTerminalScrollViewport")
 _scroll_fn = ffi.cast("void(*)(GhosttyTerminal, GtScrollTwin)", ffi.addressof(lib, "ghostty_terminal_scroll_viewport"))
+_grid_ref_fn = union_fn("ghostty_terminal_grid_ref", "GhosttyResult(*)(GhosttyTerminal, GhosttyPointS, GhosttyGridRef*)")
 
 
 def _cell_layout() -> dict[str, tuple[int, int]]:
@@ -55,6 +66,8 @@ _TAG_BG_RGB = lib.GHOSTTY_CELL_CONTENT_BG_COLOR_RGB
 _WIDE_WIDE = lib.GHOSTTY_CELL_WIDE_WIDE
 _WIDE_TAIL = lib.GHOSTTY_CELL_WIDE_SPACER_TAIL
 HOLD_LIMIT = 1.0  # seconds a program may hold the screen with synchronized output (?2026)
+_CELL_BYTES = ffi.sizeof("GhosttyCell")
+ROW_CACHE_SCREENS = 3  # plain rows kept for reuse: this many screens' worth
 
 
 _FREE_CELLS = lib.ghostty_render_state_row_cells_free
@@ -112,6 +125,23 @@ class GhosttyScreen(Screen):
         self._gbuf = ffi.new("uint32_t[]", 32)
         self._glen = ffi.new("uint32_t*")
         self._style_cache: dict[bytes, Style] = {}
+        # Plain text of the active area (lines(), read by the state rules several times a second): the
+        # structures are made once, and the text is kept until the next feed or resize.
+        self._point = ffi.new("GhosttyPointS*")
+        self._point.tag = lib.GHOSTTY_POINT_TAG_ACTIVE
+        self._ref_start = init_sized("GhosttyGridRef")
+        self._ref_end = init_sized("GhosttyGridRef")
+        self._selection = init_sized("GhosttySelection")
+        self._format = init_sized("GhosttyTerminalSelectionFormatOptions")
+        self._format.emit = lib.GHOSTTY_FORMATTER_FORMAT_PLAIN
+        self._format.unwrap, self._format.trim, self._format.selection = False, True, self._selection
+        self._text_buf = ffi.new("uint8_t[]", 4096)
+        self._text_len = ffi.new("size_t*")
+        self._generation = 0
+        self._lines: tuple[int, list[str]] | None = None
+        self._row_cache: OrderedDict[bytes, tuple[StyleRun, ...]] = OrderedDict()
+        self.rows_decoded = 0
+        """Rows decoded cell by cell (for tests and benchmarks); rows reused from the cache do not count."""
         # Freed by a finalizer holding pre-resolved C functions: a __del__ that touches
         # `lib.<name>` can run inside cffi's type-parser lock and deadlock.
         self._finalizer = weakref.finalize(self, _free_handles, self._state[0], self._iter[0], self._cells[0])
@@ -140,6 +170,7 @@ class GhosttyScreen(Screen):
         if data:
             self._term.feed(data)
             self._changed = True
+            self._generation += 1
 
     def resize(self, cols: int, rows: int) -> None:
         if cols < 1 or rows < 1:
@@ -150,13 +181,39 @@ class GhosttyScreen(Screen):
         self.cols, self.rows = cols, rows
         self._set_byte_cap()
         self._changed = True
+        self._generation += 1
         self._full_next = True
 
     # -- reading --------------------------------------------------------------------------------
     def lines(self) -> list[str]:
-        out = self._term.text().split("\n")
+        cached = self._lines
+        if cached is not None and cached[0] == self._generation:
+            return list(cached[1])
+        out = self._active_text().split("\n")
         out = [line.rstrip() for line in out[: self.rows]]
-        return out + [""] * (self.rows - len(out))
+        out += [""] * (self.rows - len(out))
+        self._lines = (self._generation, out)
+        return list(out)
+
+    def _active_text(self) -> str:
+        """The active area as plain text (what pyghostty's `Terminal.text` gives, without rebuilding its
+        structures on every call)."""
+        t, point = self._t, self._point
+        point.value.x, point.value.y = 0, 0
+        _check(_grid_ref_fn(t, point[0], self._ref_start), "grid_ref start")
+        point.value.x, point.value.y = self.cols - 1, self.rows - 1
+        _check(_grid_ref_fn(t, point[0], self._ref_end), "grid_ref end")
+        self._selection.start = self._ref_start[0]
+        self._selection.end = self._ref_end[0]
+        for _ in range(2):
+            buf = self._text_buf
+            res = lib.ghostty_terminal_selection_format_buf(t, self._format[0], buf, len(buf), self._text_len)
+            if res == lib.GHOSTTY_OUT_OF_SPACE:
+                self._text_buf = ffi.new("uint8_t[]", max(self._text_len[0], 2 * len(buf)))
+                continue
+            _check(res, "format text")
+            return ffi.buffer(buf, self._text_len[0])[:].decode("utf-8", "replace")
+        raise RuntimeError("libghostty-vt: the screen's text did not fit the buffer it asked for")
 
     @property
     def cursor(self) -> Cursor:
@@ -248,7 +305,23 @@ class GhosttyScreen(Screen):
 
     def _read_row(self, it, y: int) -> Row:
         _check(lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS_RAW, self._view), "cells")
-        raw = ffi.unpack(self._view.ptr, self._view.len)
+        view = self._view
+        key = ffi.buffer(view.ptr, view.len * _CELL_BYTES)[:]
+        cache = self._row_cache
+        runs = cache.get(key)
+        if runs is not None:
+            cache.move_to_end(key)
+            return Row(y, runs)
+        row, plain = self._decode_row(it, y, ffi.unpack(view.ptr, view.len))
+        self.rows_decoded += 1
+        if plain:
+            cache[key] = row.runs
+            if len(cache) > ROW_CACHE_SCREENS * self.rows:
+                cache.popitem(last=False)
+        return row
+
+    def _decode_row(self, it, y: int, raw: list[int]) -> tuple[Row, bool]:
+        """The row's style runs from its raw cells, and whether the raw cells alone determined them."""
         cells_loaded = False
         runs: list[StyleRun] = []
         chars: list[str] = []
@@ -290,7 +363,7 @@ class GhosttyScreen(Screen):
             run_cells += 2 if wide == _WIDE_WIDE else 1
         if chars:
             runs.append(StyleRun("".join(chars), run_style, run_cells))
-        return Row(y, tuple(runs))
+        return Row(y, tuple(runs)), not cells_loaded
 
     def _load_cells(self, it) -> None:
         _check(lib.ghostty_render_state_row_get(it, lib.GHOSTTY_RENDER_STATE_ROW_DATA_CELLS, self._cells), "row cells")
