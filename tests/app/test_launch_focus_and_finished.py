@@ -1,5 +1,5 @@
-"""Launch focus follows the first agent whose session goes live, never against the Overseer's own choice;
-a polecat the Witness reaps stays in the tree as finished, with its last screen, until the Overseer has seen it.
+"""Launch focus follows the first agent whose session goes live, never against the Overseer's own choice (and a
+session that starts by itself replaces the placeholder in the centre); a polecat the Witness reaps stays in the tree as finished, with its last screen, until the Overseer has seen it.
 
 The patrols that would start sessions on their own are switched off in these towns (settings `patrols.disabled`)
 so each test decides when a session goes live; the sessions are real simulated agents in real PTYs."""
@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from gastown_tui.screens.ghosts import GhostKeeper
+from gastown_tui.screens.runtime_link import spec_for
 from gastown_tui.town.agents import set_agent_state
 from gastown_tui.town.layout import Town
 from gastown_tui.town.polecats import spawn_polecat
@@ -20,7 +21,7 @@ from widgets.view_models import AgentView, HookView
 from .helpers import fill_form, make_app, town_loaded, until
 from .test_live_panes import pane_text
 
-FURIOSA, NUX = "alpha/polecats/furiosa", "alpha/polecats/nux"
+FURIOSA, NUX, SLIT = "alpha/polecats/furiosa", "alpha/polecats/nux", "alpha/polecats/slit"
 TOAST, RICTUS = "alpha/polecats/toast", "alpha/polecats/rictus"
 ALL_PATROLS = ["deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff"]
 
@@ -87,6 +88,16 @@ async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_tow
         assert screen.focused_agent == "boot"
         grid = screen.query_one("#panes")
         assert grid.slot("boot") is not None and grid.slot(NUX) is None
+        # the Overseer goes to slit, which has no session; a session started for it from outside the app's own
+        # actions (as a patrol does, straight through the session manager) shows up in the centre by itself
+        await pilot.press("g", *"slit", "enter")
+        await until(pilot, lambda: screen.focused_agent == SLIT, what="slit in the centre")
+        assert type(grid.slot(SLIT).content).__name__ == "NoSessionPane"
+        spec = await asyncio.to_thread(spec_for, fresh_town, SLIT)
+        await app.controller.sessions.spawn(spec)
+        await until(pilot, lambda: type(grid.slot(SLIT).content).__name__ == "TerminalPane", timeout=20,
+                    what="slit's live pane replacing the placeholder")
+        assert grid.slot(SLIT).content.session is app.controller.sessions.get(SLIT)
 
 
 def tree_label(screen, address: str) -> str | None:
