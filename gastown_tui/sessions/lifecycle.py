@@ -262,7 +262,12 @@ async def stop_all(sessions: Iterable[Lifecycle], grace: float = 2.0, deadline: 
     deadline = grace + STOP_ALL_SLACK if deadline is None else deadline
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(s.stop(grace), name=f"stop-{s.agent_key}") for s in live]
-    _, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
+    try:
+        _, pending = await asyncio.wait(tasks, timeout=deadline) if tasks else (set(), set())
+    except asyncio.CancelledError:  # the caller gave up: no stop goes on behind its back (it kills what is left)
+        for task in tasks:
+            task.cancel()
+        raise
     for task in pending:
         task.cancel()
     if pending:
