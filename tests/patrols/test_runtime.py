@@ -9,7 +9,7 @@ from gastown_tui.patrols.runtime import TownRuntime
 from .townkit import make_town
 
 
-async def wait_for(cond, timeout=10.0):
+async def wait_for(cond, timeout=30.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():
