@@ -20,6 +20,15 @@ from gastown_tui.sessions.states import SessionState
 REPO = Path(__file__).resolve().parents[2]
 
 
+async def _until(cond, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(cond())
+
+
 def _gone(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
@@ -31,10 +40,10 @@ async def test_kill_9_is_seen_as_exited_within_a_second(tmp_path):
     mgr = SessionManager(tmp_path)
     try:
         s = await mgr.spawn(SessionSpec("gastown/polecats/nux", "shell", cwd=tmp_path))
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         # A grandchild keeps the PTY open, so end-of-file alone would not tell us.
         s.write(b"sleep 300 &\r")
-        await asyncio.sleep(0.3)
+        assert await _until(lambda: psutil.Process(s.pid).children())
         t0 = time.monotonic()
         os.kill(s.pid, signal.SIGKILL)
         assert await s.wait_state({SessionState.EXITED}, timeout=1.0)
@@ -51,20 +60,20 @@ async def test_restart_keeps_identity_spec_and_old_transcript(tmp_path):
         spec = SessionSpec("gastown/polecats/nux", "shell", cwd=tmp_path, env={"HOOK_HINT": "gt-abc"},
                            beacon="Run gt prime --hook")
         first = await mgr.spawn(spec)
-        await first.wait_state({SessionState.IDLE}, timeout=5)
+        await first.wait_state({SessionState.IDLE}, timeout=20)
         with pytest.raises(SessionExists):
             await mgr.spawn(spec)
         first.write(b"echo before-restart\r")
-        await asyncio.sleep(0.3)
+        assert await _until(lambda: first.screen.text().count("before-restart") >= 2)
         second = await mgr.restart("gastown/polecats/nux")
         assert first.exited and second.alive
         assert second.id != first.id and second.agent == first.agent == "gastown/polecats/nux"
         assert mgr.get("gastown/polecats/nux") is second
         assert second.spec.cwd == first.spec.cwd and second.spec.beacon == first.spec.beacon
-        await second.wait_state({SessionState.IDLE}, timeout=5)
+        await second.wait_state({SessionState.IDLE}, timeout=20)
         second.write(b"echo $GT_AGENT/$BD_ACTOR/$HOOK_HINT/$GT_SESSION_ID\r")
-        await asyncio.sleep(0.5)
-        assert f"gastown/polecats/nux/gastown/polecats/nux/gt-abc/{second.id}" in second.screen.text()
+        assert await _until(lambda: f"gastown/polecats/nux/gastown/polecats/nux/gt-abc/{second.id}"
+                            in second.screen.text())
         old = tmp_path / ".runtime" / "sessions" / "gastown--polecats--nux" / first.id
         assert "before-restart" in (old / "transcript.txt").read_text()
         assert (old / "meta.json").exists() and second.transcript_dir.exists()
@@ -90,10 +99,12 @@ async def test_closing_the_manager_leaves_no_child_process(tmp_path):
     try:
         for i in range(3):
             s = await mgr.spawn(SessionSpec(f"gastown/polecats/p{i}", "shell", cwd=tmp_path))
-            await s.wait_state({SessionState.IDLE}, timeout=5)
+            await s.wait_state({SessionState.IDLE}, timeout=20)
             # A background job, one that ignores SIGTERM, and one that leaves the session (setsid).
             s.write(f"sleep 301{marker} & (trap '' TERM HUP; sleep 302{marker}) & setsid sleep 303{marker} &\r".encode())
-        await asyncio.sleep(0.8)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(_marked(marker)) < 9:
+            await asyncio.sleep(0.05)
         before = _marked(marker)
         assert len(before) >= 9, before
         shells = [s.pid for s in mgr.sessions()]
@@ -117,15 +128,17 @@ def test_no_orphans_when_the_app_exits_without_closing(tmp_path):
         async def main():
             mgr = SessionManager({str(tmp_path)!r})
             s = await mgr.spawn(SessionSpec("gastown/polecats/nux", "shell", cwd={str(tmp_path)!r}))
-            await s.wait_state({{"idle"}}, timeout=5)
+            await s.wait_state({{"idle"}}, timeout=20)
             s.write(b"sleep 303 &\\r")
-            await asyncio.sleep(0.5)
+            import psutil, time
+            end = time.monotonic() + 15
+            while time.monotonic() < end and not psutil.Process(s.pid).children(recursive=True):
+                await asyncio.sleep(0.05)
             print(s.pid, flush=True)
-            import psutil
             print(" ".join(str(p.pid) for p in psutil.Process(s.pid).children(recursive=True)), flush=True)
         asyncio.run(main())   # exits without mgr.close()
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     pids = [int(p) for p in out.stdout.split()]
     assert len(pids) >= 2

@@ -26,7 +26,7 @@ async def test_two_restarts_at_once_leave_exactly_one_live_session(tmp_path):
     mgr = SessionManager(tmp_path)
     try:
         first = await mgr.spawn(SessionSpec(AGENT, "shell", cwd=tmp_path))
-        await first.wait_state({SessionState.IDLE}, timeout=5)
+        await first.wait_state({SessionState.IDLE}, timeout=20)
         a, b = await asyncio.gather(mgr.restart(AGENT), mgr.restart(AGENT))
         assert len({first.id, a.id, b.id}) == 3
         live = [s for s in (first, a, b) if s.alive]
@@ -43,7 +43,7 @@ async def test_spawn_racing_a_restart_never_gives_two_live_sessions(tmp_path):
     try:
         spec = SessionSpec(AGENT, "shell", cwd=tmp_path)
         first = await mgr.spawn(spec)
-        await first.wait_state({SessionState.IDLE}, timeout=5)
+        await first.wait_state({SessionState.IDLE}, timeout=20)
         results = await asyncio.gather(mgr.restart(AGENT), mgr.spawn(spec), mgr.stop(AGENT), mgr.restart(AGENT),
                                        return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
@@ -61,7 +61,7 @@ async def test_forget_stops_the_session_and_drops_it(tmp_path):
     mgr.add_listener(seen.append)
     try:
         s = await mgr.spawn(SessionSpec(AGENT, "shell", cwd=tmp_path))
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         await mgr.forget(AGENT)
         assert s.exited and mgr.get(AGENT) is None and s not in mgr.sessions()
         assert any(isinstance(e, SessionExited) and e.session_id == s.id for e in seen)
@@ -79,11 +79,11 @@ async def test_a_restarted_session_no_longer_reports_through_the_manager(tmp_pat
     mgr.add_listener(seen.append)
     try:
         old = await mgr.spawn(SessionSpec(AGENT, "shell", cwd=tmp_path))
-        await old.wait_state({SessionState.IDLE}, timeout=5)
+        await old.wait_state({SessionState.IDLE}, timeout=20)
         new = await mgr.restart(AGENT)
         exits = [e for e in seen if isinstance(e, SessionExited)]
         assert [e.session_id for e in exits] == [old.id]  # its exit was reported once...
         assert mgr._emit not in old._listeners  # ...and then the manager let go of it
-        await new.wait_state({SessionState.IDLE}, timeout=5)
+        await new.wait_state({SessionState.IDLE}, timeout=20)
     finally:
         await mgr.close()

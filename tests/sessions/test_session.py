@@ -14,7 +14,7 @@ from gastown_tui.sessions.session import Session, SessionError, SessionSpec
 from gastown_tui.sessions.states import SessionExited, SessionState, StateChange
 
 
-async def _until(pred, timeout=5.0):
+async def _until(pred, timeout=20.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():
@@ -35,7 +35,7 @@ async def test_shell_session_runs_in_its_workdir_with_the_agent_environment(town
     s = Session(SessionSpec("gastown/polecats/nux", "shell", cwd=work, town=town))
     await s.start()
     try:
-        assert await s.wait_state({SessionState.IDLE}, timeout=5)
+        assert await s.wait_state({SessionState.IDLE}, timeout=20)
         s.write(b"echo $PWD; echo $GT_TOWN $GT_RIG $GT_ROLE $GT_AGENT $BD_ACTOR; echo ${PATH%%:*}; echo $TERM\r")
         assert await _until(lambda: "xterm-256color" in s.screen.text())
         text = s.screen.history_text()  # soft wraps joined: the paths can be longer than a row
@@ -55,7 +55,7 @@ async def test_an_agent_launched_from_ci_still_gets_an_interactive_environment(t
     s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town, env={"CI": "1"}))
     await s.start()
     try:
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         s.write(b"echo \"ci=[$CI] gha=[$GITHUB_ACTIONS] job=[$CI_JOB_ID] keep=[$KEEP_ME]\"\r")
         # the echoed command line shows `$CI`; only the output line has the values
         assert await _until(lambda: "ci=[] gha=[] job=[] keep=[kept]" in [l.strip() for l in s.screen.lines()])
@@ -67,7 +67,7 @@ async def test_typed_keys_reach_the_program_and_the_screen_shows_the_echo(town):
     s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town))
     await s.start()
     try:
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         for ch in "echo abc":
             s.send_key(ch)
         s.send_key("left")
@@ -84,7 +84,7 @@ async def test_terminal_queries_get_answers_from_the_session(town):
     s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town))
     await s.start()
     try:
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         # A program asks for the cursor position and reads the reply from its terminal. Echo goes off before
         # asking: a reply that beats `read` to the tty would otherwise be echoed (`^[[2;1R`) on the line.
         s.write(b"stty -echo; printf '\\033[6n'; IFS= read -r -d R reply; stty echo; echo \"[${reply#*[}]\"\r")
@@ -97,7 +97,7 @@ async def test_resize_reaches_the_program(town):
     s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town, cols=100, rows=30))
     await s.start()
     try:
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         s.resize(90, 20)
         s.write(b"stty size\r")
         assert await _until(lambda: "20 90" in s.screen.lines())

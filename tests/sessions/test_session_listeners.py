@@ -7,7 +7,7 @@ from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import SessionState
 
 
-async def _until(cond, timeout=5.0):
+async def _until(cond, timeout=20.0):
     end = asyncio.get_running_loop().time() + timeout
     while not cond():
         if asyncio.get_running_loop().time() > end:
@@ -20,7 +20,7 @@ async def test_a_removed_output_listener_hears_no_more_output(tmp_path):
     s = Session(SessionSpec("gastown/polecats/nux", "shell", cwd=tmp_path))
     await s.start()
     try:
-        await s.wait_state({SessionState.IDLE}, timeout=5)
+        await s.wait_state({SessionState.IDLE}, timeout=20)
         old_pane, new_pane = [], []
         on_old, on_new = (lambda src: old_pane.append(src.output_seq)), (lambda src: new_pane.append(src.output_seq))
         s.add_output_listener(on_old)

@@ -204,7 +204,7 @@ async def test_fail_reports_and_leaves_the_work_hooked(tmp_path):
     await session.start()
     try:
         await wait_text(session, "✗ failed: the tests are red")
-        assert await session.wait_state({SessionState.IDLE}, timeout=5)
+        assert await session.wait_state({SessionState.IDLE}, timeout=20)
         assert "· failed" in session.screen.text()
     finally:
         await session.stop(grace=1.0)
@@ -223,13 +223,13 @@ async def test_escape_interrupts_and_hang_goes_silent(tmp_path):
     try:
         await wait_text(session, "Sleep(60)")
         session.send_key("escape")
-        await wait_text(session, "Interrupted by user", timeout=5)
-        assert await session.wait_state({SessionState.IDLE}, timeout=5)
+        await wait_text(session, "Interrupted by user", timeout=20)
+        assert await session.wait_state({SessionState.IDLE}, timeout=20)
         # 'check your hook' starts over; this time let the sleep be cut short by a retry env? no: interrupt again
         await session.submit("check your hook")
         await wait_text(session, "Sleep(60)", count=2)
         session.send_key("escape")
-        await wait_text(session, "Interrupted by user", count=2, timeout=5)
+        await wait_text(session, "Interrupted by user", count=2, timeout=20)
     finally:
         await session.stop(grace=1.0)
     assert session.exit_status is not None
@@ -299,7 +299,11 @@ async def test_sim_redraws_cleanly_when_the_terminal_is_resized(tmp_path):
             session.resize(cols, 30)
             await asyncio.sleep(0.3)
             session.write(b"x")  # typing redraws the live area
-            await asyncio.sleep(0.3)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not (
+                    sum(line.startswith("──") for line in session.screen.lines()) == 1
+                    and sum("SIMULATED agent (no model)" in line for line in session.screen.lines()) == 1):
+                await asyncio.sleep(0.1)
             lines = session.screen.lines()
             assert sum(line.startswith("──") for line in lines) == 1, "\n".join(lines)
             assert sum("SIMULATED agent (no model)" in line for line in lines) == 1, "\n".join(lines)
@@ -335,7 +339,7 @@ async def test_ask_waits_for_approval_then_goes_on_or_stops(tmp_path):
     await session.start()
     try:
         await wait_text(session, "Delete the old API? (y/n)")
-        assert await session.wait_state({SessionState.NEEDS_APPROVAL}, timeout=5), session.state_rule
+        assert await session.wait_state({SessionState.NEEDS_APPROVAL}, timeout=20), session.state_rule
         await session.submit("maybe")
         await wait_text(session, "please answer y or n")  # not an answer: kept, and handled after the work
         await session.submit("y")
@@ -344,7 +348,7 @@ async def test_ask_waits_for_approval_then_goes_on_or_stops(tmp_path):
         await session.submit("n")
         await wait_text(session, "✗ failed: declined: Publish it?")
         await wait_text(session, "Acknowledged: 'maybe'")
-        assert await session.wait_state({SessionState.IDLE}, timeout=5)
+        assert await session.wait_state({SessionState.IDLE}, timeout=20)
     finally:
         await session.stop(grace=1.0)
 
@@ -357,15 +361,18 @@ async def test_a_command_running_when_the_terminal_goes_away_is_not_orphaned(tmp
     await session.start()
     try:
         await wait_text(session, "Bash(sleep 97)")
-        await asyncio.sleep(0.3)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+                "sleep" in p.name() for p in psutil.Process(session.pid).children(recursive=True)):
+            await asyncio.sleep(0.05)
         sleepers = [p for p in psutil.Process(session.pid).children(recursive=True) if "sleep" in p.name()]
         assert sleepers, "the command did not start"
         import os
         import signal
 
         os.kill(session.pid, signal.SIGHUP)  # what the sim gets when its terminal closes
-        assert await session.wait_exit(timeout=5) is not None
-        gone, alive = psutil.wait_procs(sleepers, timeout=3)
+        assert await session.wait_exit(timeout=10) is not None
+        gone, alive = psutil.wait_procs(sleepers, timeout=10)
         assert not alive, f"left running: {alive}"
     finally:
         await session.stop(grace=0.5)

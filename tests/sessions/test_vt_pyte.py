@@ -44,7 +44,7 @@ async def test_a_session_runs_on_the_pyte_engine(tmp_path):
     await s.start()
     try:
         assert s.screen.engine == "pyte"
-        assert await s.wait_state({SessionState.IDLE}, timeout=5)
+        assert await s.wait_state({SessionState.IDLE}, timeout=20)
         result = await s.submit("echo pyte-$((6*7))")
         assert result.submitted
         assert "pyte-42" in s.screen.lines()
