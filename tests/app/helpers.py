@@ -45,6 +45,31 @@ async def until(pilot, condition, timeout: float = 10.0, what: str = "condition"
     await pilot.pause()
 
 
+async def palette_run(pilot, text: str, timeout: float = 20.0) -> None:
+    """Opens the command palette, types `text` and runs the best match once the palette has finished
+    searching (on a loaded machine its providers can take longer than any fixed pause)."""
+    from textual.command import CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*text)
+
+    def settled() -> bool:
+        palette = app.screen
+        if not isinstance(palette, CommandPalette):
+            return False
+        searching = any(w.group == CommandPalette._GATHER_COMMANDS_GROUP and not w.is_finished
+                        for w in app.workers)
+        hits = palette.query_one(CommandList)
+        return not searching and hits.option_count > 0 and hits.highlighted is not None
+
+    await until(pilot, settled, timeout=timeout, what=f"the palette's matches for {text!r}")
+    await pilot.pause(0.1)
+    await until(pilot, settled, timeout=timeout, what=f"the palette's matches for {text!r}")
+    await pilot.press("enter")
+
+
 async def town_loaded(pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: app.controller is not None and app.controller.view is not None

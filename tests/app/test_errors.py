@@ -8,7 +8,7 @@ from pathlib import Path
 from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers
 
-from .helpers import fill_form, make_app, town_loaded, until
+from .helpers import fill_form, make_app, palette_run, town_loaded, until
 
 GASTOWN = Path(sys.executable).parent / "gastown"
 
@@ -25,11 +25,7 @@ async def test_slinging_an_unknown_bead_says_which_and_changes_nothing(fresh_tow
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
-        await pilot.press(*"sling")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_run(pilot, "sling")
         await fill_form(pilot, "al-nosuch", "alpha")
         await until(pilot, lambda: any("al-nosuch" in n.message and n.severity == "error"
                                        for n in app._notifications), what="an error naming the bead")

@@ -18,7 +18,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.polecats import spawn_polecat
 from widgets.view_models import AgentView, HookView
 
-from .helpers import fill_form, make_app, town_loaded, until
+from .helpers import fill_form, make_app, palette_run, town_loaded, until
 from .test_live_panes import pane_text
 
 FURIOSA, NUX, SLIT = "alpha/polecats/furiosa", "alpha/polecats/nux", "alpha/polecats/slit"
@@ -77,11 +77,7 @@ async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_tow
         await pilot.press("3")  # the Overseer looks at boot
         assert screen.focused_agent == "boot"
         # ... and starts nux from the palette without choosing it
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
-        await pilot.press(*"start agent")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_run(pilot, "start agent")
         await fill_form(pilot, NUX)
         await until(pilot, lambda: is_live(app, NUX), timeout=20, what="nux's session")
         await pilot.pause(0.6)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import make_app, town_loaded, until
+from .helpers import make_app, palette_run, town_loaded, until
 
 
 def pane_text(pane) -> str:
@@ -56,11 +56,7 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
         # stop the mayor from the palette; its transcript stays on disk: Seance shows it and finds what was typed
         await pilot.press("1")
         assert app.screen.focused_agent == "mayor/"
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
-        await pilot.press(*"stop agent")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_run(pilot, "stop agent")
         await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the stop form")
         assert app.screen.query_one("#field-agent").value == "mayor/"
         await pilot.press("ctrl+s")

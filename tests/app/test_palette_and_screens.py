@@ -7,7 +7,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers
 from gastown_tui.town.mail import inbox
 
-from .helpers import fill_form, make_app, town_loaded, until
+from .helpers import fill_form, make_app, palette_run, town_loaded, until
 
 EVERY_ACTION = ["Sling", "Nudge", "Handoff", "Seance", "New convoy", "Add rig", "Spawn polecat", "Start agent",
                 "Stop agent", "Restart agent", "Theme: gastown-light", "Theme: gastown-high-contrast",
@@ -33,11 +33,7 @@ async def test_sling_from_the_palette_hooks_the_bead(fresh_town):
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
-        await pilot.press(*"sling")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_run(pilot, "sling")
         await fill_form(pilot, bead.id, "alpha")
         await until(pilot, lambda: any(a.hook_id == bead.id for a in app.controller.view.agents), timeout=20,
                     what="a polecat with the bead on its hook in the app")

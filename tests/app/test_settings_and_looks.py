@@ -10,7 +10,7 @@ from gastown_tui.screens.themes import load_themes
 from widgets.glyphs import STATES, glyph
 from widgets.view_models import AgentView, ConvoyView, MRView, TownView, TrackedView
 
-from .helpers import make_app, town_loaded, until
+from .helpers import make_app, palette_run, town_loaded, until
 
 
 def write_settings(root, app_section: dict) -> None:
@@ -76,11 +76,7 @@ async def test_switch_theme_from_the_palette(shared_town):
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         assert app.theme == "gastown-dark"
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
-        await pilot.press(*"theme: gastown-light")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_run(pilot, "theme: gastown-light")
         await until(pilot, lambda: app.theme == "gastown-light", what="the light theme")
 
 

@@ -2,7 +2,7 @@
 number, fuzzy go-to, the command palette, and the mouse."""
 from __future__ import annotations
 
-from .helpers import make_app, town_loaded, until
+from .helpers import make_app, palette_run, town_loaded, until
 
 
 async def test_next_and_previous_agent_wrap_around(shared_town):
@@ -61,11 +61,7 @@ async def test_command_palette_goes_to_an_agent(shared_town):
     app = make_app(shared_town)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
-        await pilot.press("ctrl+p")
-        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", what="the palette")
-        await pilot.press(*"go to agent 9")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette_run(pilot, "go to agent 9")
         await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="back on the town")
         await until(pilot, lambda: app.screen.focused_agent == "beta/witness", what="beta/witness focused")
 
