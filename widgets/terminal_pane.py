@@ -153,6 +153,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._last_draw = 0.0
         self._deferred = None
         self._draw_pending = False
+        self._answer_due = False
         self._exited_shown = False
         self.mode = "live"  # live | scrollback | search
         self.query = ""
@@ -275,11 +276,12 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         if seq == self._seen_seq and not self._force_full:
             return False
         now = time.monotonic()
-        if now - self._last_draw < MIN_FRAME and not self._force_full:
+        if now - self._last_draw < MIN_FRAME and not self._force_full and not self._answer_due:
             if self._deferred is None:  # drawn less than a frame ago: draw again when the frame is up
                 self._deferred = self.set_timer(MIN_FRAME - (now - self._last_draw), self._deferred_poll)
             return False
         self._last_draw = now
+        self._answer_due = False
         self._seen_seq = seq
         full = self._force_full
         self._force_full = False
@@ -409,6 +411,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     def _go_hot(self) -> None:
         """Polls every few ms for a moment after input, so the echo shows within milliseconds."""
         self._hot_until = time.monotonic() + HOT_POLL_SECONDS
+        self._answer_due = True  # the first output after a key is drawn at once, even within a frame of the last
         if self._listening:
             return  # the session tells us when output arrives
         if self._hot_timer is None:
