@@ -27,8 +27,11 @@ PAINT_AFTER_TURNS = 3
 
 def after_loop_turns(turns: int, fn: Callable[[], object]) -> None:
     """Calls `fn()` after `turns` more turns of the running event loop (every task ready now or woken by
-    those has run by then)."""
-    loop = asyncio.get_running_loop()
+    those has run by then). Without a running loop (the app is gone) nothing is called."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
 
     def step(left: int) -> None:
         if left > 0:
