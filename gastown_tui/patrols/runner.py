@@ -149,6 +149,8 @@ class _Slot:
 
 
 class PatrolRunner:
+    RESCAN_AFTER = 0.5  # seconds replaced watchers keep watching before the patrols look again
+
     def __init__(
         self,
         town: Path,
@@ -176,6 +178,7 @@ class PatrolRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tail: EventTail | None = None
         self._watch_signature: tuple | None = None
+        self._retiring: list[asyncio.Task] = []     # replaced watchers, still watching for a moment
         self.running = False
 
     # ----- registry -------------------------------------------------------------------------
@@ -273,7 +276,7 @@ class PatrolRunner:
         self.running = False
         assert self._stop_event is not None
         self._stop_event.set()
-        for t in self._watch_tasks:
+        for t in self._watch_tasks + self._retiring:
             t.cancel()
         loops = [s.task for s in self._slots.values() if s.task]
         for slot in self._slots.values():
@@ -282,8 +285,8 @@ class PatrolRunner:
             done, pending = await asyncio.wait(loops, timeout=grace)
             for t in pending:
                 t.cancel()
-        await asyncio.gather(*loops, *self._watch_tasks, return_exceptions=True)
-        self._watch_tasks = []
+        await asyncio.gather(*loops, *self._watch_tasks, *self._retiring, return_exceptions=True)
+        self._watch_tasks, self._retiring = [], []
         for slot in self._slots.values():
             slot.status.state = STOPPED
         self._pending = [s.patrol for s in self._slots.values()]
@@ -417,12 +420,24 @@ class PatrolRunner:
                 self._watch_tasks.append(asyncio.ensure_future(self._watch(paths, recursive)))
 
     def _restart_watchers_if_needed(self) -> None:
+        """Watches a new set of folders (a rig came or went). The new watchers take a moment to start, so
+        the old ones keep watching for RESCAN_AFTER seconds (a change both see only wakes a patrol once
+        more); then they go, and the patrols that read the town's configuration look again, in case
+        something changed in between (a rig's registration written while the watchers were swapped)."""
         flat, deep = self.watch_paths()
         if (tuple(flat), tuple(deep)) != self._watch_signature:
-            for t in self._watch_tasks:
-                t.cancel()
+            old = self._watch_tasks
             self._watch_tasks = []
             self._start_watchers()
+            self._retiring.extend(old)
+            asyncio.get_running_loop().call_later(self.RESCAN_AFTER, self._retire_watchers, old)
+
+    def _retire_watchers(self, old: list[asyncio.Task]) -> None:
+        for t in old:
+            t.cancel()
+        self._retiring = [t for t in self._retiring if t not in old]
+        if self.running:
+            self._dispatch([Change("config", self.town / "mayor")])
 
     def _watch_filter(self, change, path: str) -> bool:
         p = Path(path)

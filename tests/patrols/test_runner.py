@@ -185,3 +185,27 @@ async def test_a_patrol_loop_that_dies_is_reported_and_restarted(tmp_path):
         assert "timer broke" in runner.get_status("fragile").last_error
     finally:
         await runner.stop()
+
+
+async def test_a_change_made_while_the_watchers_are_replaced_is_not_missed(tmp_path):
+    """A new rig folder makes the runner watch a new set of folders; the rig's registration written at
+    that very moment still wakes the patrols that read the configuration (it used to be lost until
+    their timer, 30 s or more later)."""
+    town = make_town(tmp_path)
+    (town / "mayor").mkdir()
+    (town / "mayor" / "rigs.json").write_text('{"version": 1, "rigs": {}}')
+    reader = Counter("config-reader", kinds=("config",))
+    runner = PatrolRunner(town, [reader])
+    await runner.start()
+    try:
+        assert await wait_for(lambda: len(reader.runs) == 1)  # start-up run
+        await asyncio.sleep(0.5)                              # the watchers are up
+        before = runner._watch_signature
+        (town / "second" / ".beads").mkdir(parents=True)
+        assert await wait_for(lambda: runner._watch_signature != before)
+        # at once, before the new watchers had a chance to start
+        (town / "mayor" / "rigs.json").write_text('{"version": 1, "rigs": {"second": {}}}')
+        assert await wait_for(lambda: len(reader.runs) >= 2, timeout=10)
+        assert reader.runs[1][1] == "change"
+    finally:
+        await runner.stop()
