@@ -13,6 +13,7 @@ import asyncio
 import datetime as _dt
 import errno
 import os
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -98,6 +99,8 @@ class Session(Lifecycle):
         self._reap_task: asyncio.Task | None = None  # after the exit: leftovers, PTY, transcript
         self._text_dirty = False
         self._text_flushed_at = 0.0
+        self._text_lock = threading.Lock()  # text copies are written in threads: newest last (_text_job)
+        self._text_seq = self._text_written = 0
         self._input_lock = asyncio.Lock()
         self.waiters = 0  # coroutines waiting on a state: classify promptly while > 0
         self.stopping = False  # stop() began: nothing more is typed in
@@ -402,7 +405,7 @@ class Session(Lifecycle):
         plain-text history and meta.json (atomic, fsynced), close the raw transcript. The text and meta
         are taken here, on the loop (the engine is not thread-safe)."""
         proc, transcript = self._proc, self.transcript
-        text = self.screen.history_text() if transcript is not None else None
+        write_text = self._text_job(self.screen.history_text()) if transcript is not None else None
         self._text_dirty = False
         meta = self._meta()
 
@@ -414,8 +417,8 @@ class Session(Lifecycle):
             if transcript is None:
                 return
             try:
-                if text is not None:
-                    transcript.write_text(text)
+                if write_text is not None:
+                    write_text()
                 transcript.write_meta(meta)
             except OSError:
                 pass
@@ -430,14 +433,34 @@ class Session(Lifecycle):
         self._emit(SessionExited(self.id, self.agent, self.exit_status, time.time()))
 
     def _flush_text(self) -> None:
+        """Seance's plain-text copy, while the session runs. The text is taken here (the engine is not
+        thread-safe); the atomic write (its fsync took 16 ms, up to 125 ms, on a busy disk) runs in a
+        worker thread, not on the loop that every pane and key waits for."""
         if self.transcript is None:
             return
         self._text_dirty = False
         self._text_flushed_at = time.monotonic()
+        job = self._text_job(self.screen.history_text())
         try:
-            self.transcript.write_text(self.screen.history_text())
-        except OSError:
-            pass
+            self._loop.run_in_executor(None, job)
+        except (AttributeError, RuntimeError):  # no loop, or it is shutting down: write it here
+            job()
+
+    def _text_job(self, text: str) -> Callable[[], None]:
+        """A blocking job writing `text` as transcript.txt unless a newer text is already written."""
+        self._text_seq += 1
+        seq, transcript = self._text_seq, self.transcript
+
+        def job() -> None:
+            with self._text_lock:
+                if seq <= self._text_written:
+                    return
+                self._text_written = seq
+                try:
+                    transcript.write_text(text)
+                except OSError:
+                    pass
+        return job
 
     def close_screen(self) -> None:
         self.screen.close()
