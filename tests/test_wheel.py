@@ -33,7 +33,8 @@ def installed(tmp_path_factory) -> Path:
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheels[0])],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(REPO / "constraints.txt"),
+         str(wheels[0])],
         check=True, capture_output=True, text=True, timeout=600,
     )
     return venv / "bin"
