@@ -23,12 +23,20 @@ GRID_SIZE = {1: (1, 1), 2: (2, 1), 4: (2, 2), 6: (3, 2), 9: (3, 3)}
 
 
 class PaneSlot(Container):
-    """One agent's pane with a title bar (number, glyph, address, state)."""
+    """One agent's pane with a title bar (number, glyph, address, state).
 
-    def __init__(self, agent: AgentView, content: Widget, number: int, plain: bool) -> None:
+    A slot keeps at most two widgets mounted: the one it shows (`content`) and a hidden `spare` of
+    another kind (a live terminal pane parked while the slot shows the "no live session" text, or the
+    other way round). Switching between a live agent and one without a session then shows the spare
+    instead of mounting a new widget.
+    """
+
+    def __init__(self, agent: AgentView, content: Widget, number: int, plain: bool,
+                 spare: Widget | None = None) -> None:
         super().__init__(classes="pane-slot")
         self.agent = agent
         self.content = content
+        self.spare = spare
         self.number = number
         self.plain = plain
         self._set_title()
@@ -46,16 +54,32 @@ class PaneSlot(Container):
         self.agent, self.number = agent, number
         self._set_title()
 
+    def candidates(self) -> list[Widget]:
+        """The widgets this slot holds (shown first), for the grid's `retarget` to choose from."""
+        return [self.content] + ([self.spare] if self.spare is not None else [])
+
     def swap_content(self, content: Widget) -> None:
-        """Shows another widget in this slot (when the old one could not be retargeted)."""
+        """Shows `content`: the spare is shown again (no mount); a new widget is mounted once and the
+        one it replaces is kept hidden as the spare."""
         if content is self.content:
             return
-        old, self.content = self.content, content
+        old = self.content
+        if content is self.spare:
+            self.spare, self.content = old, content
+            old.display = False
+            content.display = True
+            return
+        if self.spare is not None:  # a third kind of widget: the older spare goes
+            self.spare.remove()
+        self.spare, self.content = old, content
+        old.display = False
         self.mount(content, before=old)
-        old.remove()
 
     def compose(self):
         yield self.content
+        if self.spare is not None:
+            self.spare.display = False
+            yield self.spare
 
     def on_click(self, event: events.Click) -> None:
         self.post_message(PaneGrid.SlotClicked(self.agent.address))
@@ -69,10 +93,14 @@ class PaneGrid(Container):
         address: str
 
     def __init__(self, make_pane: Callable[[AgentView], Widget],
-                 retarget: Callable[[Widget, AgentView], Widget] | None = None, **kwargs) -> None:
+                 retarget: Callable[[list[Widget], AgentView], Widget] | None = None,
+                 make_spare: Callable[[Widget, AgentView], Widget | None] | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.make_pane = make_pane
-        self.retarget = retarget  # (old content, agent) -> the same widget pointed at agent, or a new one
+        # (the slot's widgets, shown first; agent) -> one of them pointed at the agent, or a new widget
+        self.retarget = retarget
+        # (a slot's new content, its agent) -> a hidden widget of the other kind, mounted with it, or None
+        self.make_spare = make_spare
         self.layout_size = 1
         self.plain = False
         self._shown: tuple[str, ...] = ()
@@ -123,16 +151,18 @@ class PaneGrid(Container):
             force, self._force = getattr(self, "_force", False), False
             for slot, agent in zip(old_slots, chosen):
                 if force or slot.agent.address != agent.address:
-                    slot.swap_content(self.retarget(slot.content, agent))
+                    slot.swap_content(self.retarget(slot.candidates(), agent))
                 slot.update_agent(agent, numbers.get(agent.address, 0))
                 self._slots[agent.address] = slot
             self._shown = wanted
             return
         self.remove_children()
-        self._slots = {
-            a.address: PaneSlot(a, self.make_pane(a), numbers.get(a.address, 0), self.plain) for a in chosen
-        }
+        self._slots = {a.address: self._new_slot(a, numbers.get(a.address, 0)) for a in chosen}
         self._shown = wanted
         if self._slots:
             self.mount(*self._slots.values())
 
+    def _new_slot(self, agent: AgentView, number: int) -> PaneSlot:
+        content = self.make_pane(agent)
+        spare = self.make_spare(content, agent) if self.make_spare is not None else None
+        return PaneSlot(agent, content, number, self.plain, spare)

@@ -148,14 +148,33 @@ class TownController:
             return NoSessionPane(agent, why)
         return self.pane_factory(session, prefix_key=self.settings.prefix_key)
 
-    def retarget_pane(self, pane: Widget, agent: AgentView) -> Widget:
-        """Points an existing pane at another agent when it can (a live pane takes the new session; a
-        placeholder takes the new text); otherwise makes a new pane. Switching agents then needs no remount."""
+    def spare_pane(self, content: Widget, agent: AgentView) -> Widget | None:
+        """The widget of the other kind a slot keeps hidden next to `content`: a placeholder next to a live
+        pane, an idle live pane (no session) next to a placeholder. None when this app has no live panes."""
+        if self.pane_factory is None:
+            return None
+        if isinstance(content, self.pane_factory):
+            return NoSessionPane(agent, "not running")
+        return self.pane_factory(None, prefix_key=self.settings.prefix_key)
+
+    def retarget_pane(self, panes: list[Widget], agent: AgentView) -> Widget:
+        """Points one of a slot's widgets (`panes`, the shown one first) at another agent when one is of
+        the right kind (a live pane takes the new session; a placeholder takes the new text); otherwise
+        makes a new pane. A live pane left unused lets go of its session (it stays mounted, hidden).
+        Switching agents, to or from one without a session, then needs no remount."""
         session, why = self._session_for(agent)
-        if session is not None and self.pane_factory is not None and isinstance(pane, self.pane_factory):
-            pane.session = session
-            return pane
-        if session is None and isinstance(pane, NoSessionPane):
-            pane.show_agent(agent, why)
-            return pane
-        return self.make_pane(agent)
+        live = self.pane_factory
+        chosen: Widget | None = None
+        for pane in panes:
+            if session is not None and live is not None and isinstance(pane, live):
+                pane.session = session
+                chosen = pane
+                break
+            if session is None and isinstance(pane, NoSessionPane):
+                pane.show_agent(agent, why)
+                chosen = pane
+                break
+        for pane in panes:  # a parked live pane must not keep drawing (or resizing) another agent's session
+            if pane is not chosen and live is not None and isinstance(pane, live):
+                pane.session = None
+        return chosen if chosen is not None else self.make_pane(agent)

@@ -45,7 +45,8 @@ class TownScreen(Screen):
         yield TownHeader(id="header")
         with Horizontal(id="body"):
             yield AgentTree(id="agents")
-            yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, id="panes")
+            yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
+                           id="panes")
             with Vertical(id="side"):
                 yield HookPanel(id="hook")
                 yield ConvoyTree(id="convoys")
