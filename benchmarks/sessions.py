@@ -18,6 +18,11 @@ Prints (targets from issue 5):
   stop 30 sim/shell sessions                 SessionManager.close() (the app's quit) with 30 live idle
                                              `sim` agents, then 30 `shell`s, against one session alone
                                              (ratio ~1: stopped at once, not one after the other)
+  transcript writes                          the same 30 replaying sessions (no panes), the raw transcript
+                                             written as before (one unbuffered write per PTY read, on the
+                                             loop) and now (buffered, 64 KiB / 0.25 s, a writer thread):
+                                             write(2) calls per second for transcripts, and the event loop's
+                                             time inside Transcript.append (ms per s and the longest call)
 Needs ../shared/captures (or GASTOWN_SHARED) and tmux for the parse ratio (not for `--only stop`).
 """
 from __future__ import annotations
@@ -340,16 +345,18 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--rate", type=int, default=20_000, help="bytes per second per session")
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--only", default="parse,load,memory,stop", help="comma-separated parts to run")
+    ap.add_argument("--only", default="parse,load,transcript,memory,stop", help="comma-separated parts to run")
     args = ap.parse_args()
     only = set(args.only.split(","))
-    if only & {"parse", "load"} and not (SHARED / "captures").is_dir():
+    if only & {"parse", "load", "transcript"} and not (SHARED / "captures").is_dir():
         print(f"captures not found at {SHARED}/captures (set GASTOWN_SHARED)", file=sys.stderr)
         return 2
     if "parse" in only:
         bench_parse_print()
     if "load" in only:
         bench_load_print(args)
+    if "transcript" in only:
+        bench_transcript_print(args)
     if "memory" in only:
         with tempfile.TemporaryDirectory() as tmp:
             mb, rows = bench_memory(Path(tmp))
@@ -360,6 +367,130 @@ def main() -> int:
             print(f"stop {args.sessions} {preset} sessions: {many:.2f} s (one session: {one:.2f} s, "
                   f"ratio {many / one:.1f})")
     return 0
+
+
+# -- 5. raw transcript writes: before (one write per read, on the loop) and now (buffered) ---------------
+class UnbufferedTranscript:
+    """The raw transcript as it was before buffering (commit 8053e00): one unbuffered write(2) per PTY
+    read, on the event loop. The reference for the figures; the rest is the current Transcript."""
+
+    def __init__(self, folder: Path) -> None:
+        from gastown_tui.sessions.transcript import Transcript
+
+        self._current = Transcript(folder)  # text and meta as now; its raw fd stays unused
+        self.folder, self.raw_path = self._current.folder, self._current.raw_path
+        self._raw = open(self.raw_path, "ab", buffering=0)
+        self.bytes_written = self.writes = 0
+        self.error = None
+
+    def append(self, data: bytes) -> None:
+        if self._raw is not None and data:
+            self._raw.write(data)
+            self.writes += 1
+            self.bytes_written += len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def write_text(self, text: str) -> None:
+        self._current.write_text(text)
+
+    def write_meta(self, meta: dict) -> None:
+        self._current.write_meta(meta)
+
+    def close(self) -> None:
+        self._current.close()
+        if self._raw is not None:
+            self._raw.close()
+            self._raw = None
+
+
+def _timed(cls, clock: dict):
+    """`cls` whose append() adds its duration (on the calling thread: the loop) to `clock`."""
+    class Timed(cls):
+        def append(self, data: bytes) -> None:
+            t0 = time.perf_counter()
+            super().append(data)
+            took = time.perf_counter() - t0
+            clock["total"] += took
+            clock["max"] = max(clock["max"], took)
+            clock["calls"] += 1
+    return Timed
+
+
+def _syscw() -> int | None:
+    try:
+        for line in Path("/proc/self/io").read_text().splitlines():
+            if line.startswith("syscw:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+async def bench_transcript_mode(buffered: bool, n: int, rate: int, seconds: float, tmp: Path) -> dict:
+    import gastown_tui.sessions.session as session_mod
+    from gastown_tui.sessions.transcript import Transcript
+
+    clock = {"total": 0.0, "max": 0.0, "calls": 0}
+    original = session_mod.Transcript
+    session_mod.Transcript = _timed(Transcript if buffered else UnbufferedTranscript, clock)
+    replayer = tmp / "replay.py"
+    replayer.write_text(REPLAYER)
+    captures = [SHARED / "captures" / f"{c}_session.raw" for c in CAPTURES]
+    preset = Preset.from_dict("replay", {"argv": ["true"], "quit_keys": ["ctrl+c"], "rules": [
+        {"name": "r.idle", "state": "idle", "quiet_for": 1.0}]})
+    sessions = []
+    try:
+        for i in range(n):
+            s = Session(SessionSpec(f"bench/polecats/t{i}", preset, cwd=tmp, town=tmp, cols=120, rows=40,
+                                    argv=[sys.executable, str(replayer), str(captures[i % 4]), str(rate)]))
+            await s.start()
+            sessions.append(s)
+        await asyncio.sleep(1.0)  # warm up
+        writes0 = sum(s.transcript.writes for s in sessions)
+        bytes0 = sum(s.transcript.bytes_written for s in sessions)
+        sys0, cpu0 = _syscw(), time.process_time()
+        clock.update(total=0.0, max=0.0, calls=0)
+        t0 = time.monotonic()
+        await asyncio.sleep(seconds)
+        wall = time.monotonic() - t0
+        cpu = time.process_time() - cpu0
+        sys1 = _syscw()
+        writes = sum(s.transcript.writes for s in sessions) - writes0
+        appended = sum(s.transcript.bytes_written for s in sessions) - bytes0
+        reads = clock["calls"]
+        took = dict(clock)
+        for s in sessions:
+            await s.stop(grace=0.2)
+        complete = all(s.transcript.raw_path.stat().st_size == s.transcript.bytes_written for s in sessions)
+    finally:
+        session_mod.Transcript = original
+    return {
+        "writes_per_s": writes / wall, "reads_per_s": reads / wall, "kb_per_s": appended / wall / 1000,
+        "loop_ms_per_s": took["total"] * 1000 / wall, "max_append_ms": took["max"] * 1000,
+        "syscw_per_s": None if sys0 is None or sys1 is None else (sys1 - sys0) / wall,
+        "cpu_pct": 100 * cpu / wall, "complete": complete,
+    }
+
+
+def bench_transcript_print(args) -> None:
+    res = {}
+    for label, buffered in (("before", False), ("after", True)):
+        with tempfile.TemporaryDirectory() as tmp:
+            res[label] = asyncio.run(bench_transcript_mode(buffered, args.sessions, args.rate, args.seconds,
+                                                           Path(tmp)))
+    b, a = res["before"], res["after"]
+    print(f"transcript: {args.sessions} busy sessions x {args.rate // 1000} KB/s (replayed captures), "
+          f"{b['reads_per_s']:.0f} PTY reads/s")
+    for label, r in res.items():
+        sysw = "n/a" if r["syscw_per_s"] is None else f"{r['syscw_per_s']:.0f}"
+        print(f"  {label:<7} transcript_writes_per_s {r['writes_per_s']:7.0f}   loop_ms_per_s_in_transcript "
+              f"{r['loop_ms_per_s']:6.2f}   longest append {r['max_append_ms']:6.3f} ms   "
+              f"process write(2)/s {sysw}   cpu {r['cpu_pct']:.1f}%   on disk at exit: "
+              f"{'all bytes' if r['complete'] else 'INCOMPLETE'}")
+    print(f"  ratio   writes {a['writes_per_s'] / max(b['writes_per_s'], 1e-9):.3f}   "
+          f"loop time {a['loop_ms_per_s'] / max(b['loop_ms_per_s'], 1e-9):.3f}   (after / before)")
 
 
 def bench_parse_print() -> None:

@@ -108,6 +108,9 @@ class Lifecycle:
 
     @staticmethod
     def _once(job: Callable[[], None]) -> Callable[[], None]:
+        """`job` runs once; a second caller returns only when the first run has finished. (`_reap`
+        cancelled while the job runs in its thread, e.g. the loop ending, calls it again from `_reap_now`:
+        the exit must not be announced while the transcript is still being written.)"""
         lock, ran = threading.Lock(), []
 
         def run() -> None:
@@ -115,7 +118,7 @@ class Lifecycle:
                 if ran:
                     return
                 ran.append(True)
-            job()
+                job()
         return run
 
     async def _reap(self, job: Callable[[], None]) -> None:

@@ -189,7 +189,15 @@ class Session(Lifecycle):
             "rows": self.screen.rows, "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at),
             "exit_status": self.exit_status, "state": str(self.state), "state_rule": self.state_rule,
             "resume": self.spec.resume, "engine": self.screen.engine,
+            **self._transcript_problem(),
         }
+
+    def _transcript_problem(self) -> dict:
+        """A raw-transcript write that failed (disk full, folder removed) is said in meta.json."""
+        t = self.transcript
+        if t is None or t.error is None:
+            return {}
+        return {"transcript_error": f"{t.raw_path}: {t.error}", "transcript_bytes_lost": t.bytes_lost}
 
     def _write_meta(self) -> None:
         if self.transcript is not None:
@@ -402,8 +410,9 @@ class Session(Lifecycle):
 
     def _closing_job(self) -> Callable[[], None]:
         """A blocking job (run in a worker thread once the leftovers are dead): close the PTY, write the
-        plain-text history and meta.json (atomic, fsynced), close the raw transcript. The text and meta
-        are taken here, on the loop (the engine is not thread-safe)."""
+        plain-text history and meta.json (atomic, fsynced), flush and close the raw transcript. The text
+        is taken here, on the loop (the engine is not thread-safe); it is the last copy written (any
+        earlier one still in flight is dropped, see _text_job), and no copy is taken after it."""
         proc, transcript = self._proc, self.transcript
         write_text = self._text_job(self.screen.history_text()) if transcript is not None else None
         self._text_dirty = False
@@ -417,13 +426,16 @@ class Session(Lifecycle):
             if transcript is None:
                 return
             try:
+                transcript.close()  # every raw byte on disk before the exit is announced
+            except OSError:
+                pass
+            try:
                 if write_text is not None:
                     write_text()
+                meta.update(self._transcript_problem())  # known once the last bytes were written
                 transcript.write_meta(meta)
             except OSError:
                 pass
-            finally:
-                transcript.close()
         return job
 
     def _announce_exit(self) -> None:
@@ -436,7 +448,7 @@ class Session(Lifecycle):
         """Seance's plain-text copy, while the session runs. The text is taken here (the engine is not
         thread-safe); the atomic write (its fsync took 16 ms, up to 125 ms, on a busy disk) runs in a
         worker thread, not on the loop that every pane and key waits for."""
-        if self.transcript is None:
+        if self.transcript is None or self._finishing:  # the final copy is _closing_job's: nothing after it
             return
         self._text_dirty = False
         self._text_flushed_at = time.monotonic()

@@ -170,7 +170,9 @@ async def test_top_matches_tmux_on_the_same_bytes(tmp_path):
             s.write(key)
             await asyncio.sleep(1.0)
             await _ours_stable(s, quiet=0.15, limit=3)
-            # Our screen and the bytes it came from, at the same instant.
+            # Our screen and the bytes it came from, at the same instant (the raw file is written in
+            # pieces: flush what is pending first).
+            s.transcript.flush()
             snaps.append((key, s.screen.lines(), s.screen.cursor, s.transcript.raw_path.read_bytes()))
         await s.wait_exit(5)
     finally:
