@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
+from rich.style import Style
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
@@ -68,6 +69,22 @@ class AgentTree(Tree[str]):
         self._quiet = False
         self._wanted: str | None = None  # the agent the screen has chosen (the cursor follows it)
         self._moved_to: TreeNode[str] | None = None  # a node our own cursor move is about to highlight
+        self._component_styles: dict[tuple, Style] = {}
+
+    def get_component_rich_style(self, *names: str, partial: bool = False, default: Style | None = None) -> Style:
+        """Tree asks for four to six component styles for every line it draws, and Textual forgets them on
+        every refresh, so moving the cursor used to spend half of each redrawn line walking the DOM for
+        them. Kept here until the tree's focus or the theme changes, or its styles are applied again."""
+        key = (names, partial, self.has_focus, self.app.theme)
+        style = self._component_styles.get(key)
+        if style is None:
+            style = super().get_component_rich_style(*names, partial=partial, default=default)
+            self._component_styles[key] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._component_styles.clear()
+        super().notify_style_update()
 
     @property
     def ordered(self) -> list[AgentView]:

@@ -34,7 +34,9 @@ class InboxList(OptionList):
 
     def show_mail(self, mails: list[MailView]) -> None:
         unread = sum(1 for m in mails if not m.read)
-        self.border_title = f"{self.title} ({unread} unread)" if unread else f"{self.title} (0 unread)"
+        title = f"{self.title} ({unread} unread)"
+        if title != self.border_title:  # setting a title repaints the whole list
+            self.border_title = title
         key = tuple(mails)
         if key == self._key:
             return
