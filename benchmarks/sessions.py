@@ -370,39 +370,27 @@ def main() -> int:
 
 
 # -- 5. raw transcript writes: before (one write per read, on the loop) and now (buffered) ---------------
-class UnbufferedTranscript:
+def _unbuffered_transcript():
     """The raw transcript as it was before buffering (commit 8053e00): one unbuffered write(2) per PTY
-    read, on the event loop. The reference for the figures; the rest is the current Transcript."""
+    read, on the event loop. The reference for the figures (text and meta as now)."""
+    from gastown_tui.sessions.transcript import Transcript
 
-    def __init__(self, folder: Path) -> None:
-        from gastown_tui.sessions.transcript import Transcript
+    class UnbufferedTranscript(Transcript):
+        def __init__(self, folder: Path) -> None:
+            super().__init__(folder)
+            self._raw = open(self.raw_path, "ab", buffering=0)
 
-        self._current = Transcript(folder)  # text and meta as now; its raw fd stays unused
-        self.folder, self.raw_path = self._current.folder, self._current.raw_path
-        self._raw = open(self.raw_path, "ab", buffering=0)
-        self.bytes_written = self.writes = 0
-        self.error = None
+        def append(self, data: bytes) -> None:
+            if self._raw is not None and data:
+                self._raw.write(data)
+                self.writes += 1
+                self.bytes_written += len(data)
 
-    def append(self, data: bytes) -> None:
-        if self._raw is not None and data:
-            self._raw.write(data)
-            self.writes += 1
-            self.bytes_written += len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def write_text(self, text: str) -> None:
-        self._current.write_text(text)
-
-    def write_meta(self, meta: dict) -> None:
-        self._current.write_meta(meta)
-
-    def close(self) -> None:
-        self._current.close()
-        if self._raw is not None:
+        def close(self) -> None:
+            super().close()
             self._raw.close()
             self._raw = None
+    return UnbufferedTranscript
 
 
 def _timed(cls, clock: dict):
@@ -434,7 +422,7 @@ async def bench_transcript_mode(buffered: bool, n: int, rate: int, seconds: floa
 
     clock = {"total": 0.0, "max": 0.0, "calls": 0}
     original = session_mod.Transcript
-    session_mod.Transcript = _timed(Transcript if buffered else UnbufferedTranscript, clock)
+    session_mod.Transcript = _timed(Transcript if buffered else _unbuffered_transcript(), clock)
     replayer = tmp / "replay.py"
     replayer.write_text(REPLAYER)
     captures = [SHARED / "captures" / f"{c}_session.raw" for c in CAPTURES]

@@ -99,7 +99,12 @@ class _Writer:
                     self._wake_at = min(self._due.values()) if self._due else float("inf")
                     self._cond.wait(None if not self._due else self._wake_at - now)
             for t in due:
-                t.flush()
+                try:
+                    t.flush()  # OSError is kept by the transcript itself
+                except Exception:  # anything else must not end the thread every transcript relies on
+                    import traceback
+
+                    traceback.print_exc()
 
 
 _WRITER = _Writer()
@@ -198,7 +203,7 @@ class Transcript:
             self.bytes_lost += len(data)
 
     def write_text(self, text: str) -> None:
-        atomic_write(self.text_path, (text.rstrip("\n") + "\n").encode("utf-8"))
+        atomic_write(self.text_path, (text.rstrip("\n") + "\n").encode("utf-8", errors="replace"))
 
     def write_meta(self, meta: dict) -> None:
         atomic_write(self.meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))

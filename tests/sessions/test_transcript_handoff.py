@@ -52,6 +52,7 @@ async def test_seance_right_after_a_restart_shows_all_the_predecessor_printed(tm
         first.transcript.flush_delay = 600.0  # what is pending when it stops is written by the exit, however slow
         assert await _until(lambda: f"ALL-PRINTED-{first.id}" in first.screen.text()), first.screen.text()
         second = await mgr.restart("mayor/")  # at once: the last output may still be pending in memory
+        second.transcript.flush_delay = 600.0
         assert first.exited and second.id != first.id
 
         raw = (first.transcript_dir / "transcript.raw").read_bytes()
@@ -70,6 +71,10 @@ async def test_seance_right_after_a_restart_shows_all_the_predecessor_printed(tm
         second.transcript.flush()
         mine = (second.transcript_dir / "transcript.raw").read_bytes()
         assert first.id.encode() not in mine and mine.count(f"{second.id} line ".encode()) == LINES
+
+        await mgr.close()  # the app quitting: what the successor said while being stopped is on disk too
+        mine = (second.transcript_dir / "transcript.raw").read_bytes()
+        assert mine.endswith(f"GOODBYE-{second.id}\r\n".encode()), mine[-200:]
     finally:
         await mgr.close()
 
