@@ -1,10 +1,15 @@
 """Beads: list, filter and search every ledger of the town; show a bead with its dependencies,
 comments and history; create, edit, close, sling.
 
-The ledgers are read in a worker thread; the table shows at most `LIMIT`
-matches (the border says how many matched), so a 10,000-bead town stays quick.
+The ledgers are read in a worker thread. Every match is reachable, but the table is given them a page
+(`PAGE` rows) at a time: the first page at once, the next when the cursor or the scroll nears the end of
+what is loaded, all the rest (a page per loop turn) when the reader asks for the last row. A 10,000-bead
+town then stays quick to open and to filter. The border says how many matched, of how many beads, and
+how many rows are loaded while some are not.
 """
 from __future__ import annotations
+
+import asyncio
 
 from rich.text import Text
 from textual import on, work
@@ -16,10 +21,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.screens.keys import BEADS_KEYS, bindings
+from widgets.bead_table import BeadTable
 from widgets.town_header import TownHeader
 from widgets.view_models import TownView
 
-LIMIT = 500
+PAGE = 500
 FILTERS = ("open", "ready", "in_progress", "closed", "all")
 
 
@@ -86,14 +92,16 @@ class BeadsScreen(Screen):
         super().__init__(id="beads")
         self.wanted = bead_id
         self.beads: list = []
-        self.shown: list = []
+        self.found: list = []  # every bead matching the filter and the search, in table order
+        self.shown: list = []  # the rows the table holds so far (a prefix of `found`)
+        self._query = ""
         self.status_filter = "all" if bead_id else "open"
 
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
         yield Input(placeholder="search id, title or assignee (/)", id="bead-search")
         with Horizontal(id="beads-body"):
-            yield DataTable(id="bead-table", cursor_type="row", zebra_stripes=True)
+            yield BeadTable(id="bead-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="bead-show-box"):
                 yield Static("", id="bead-show")
         yield Footer()
@@ -132,22 +140,51 @@ class BeadsScreen(Screen):
         self._fill()
 
     def _fill(self) -> None:
-        query = self.query_one("#bead-search", Input).value.strip()
-        found = [b for b in self.beads if matches(b, self.status_filter, query)]
-        self.shown = found[:LIMIT]
-        table = self.query_one(DataTable)
-        table.clear()
-        for b in self.shown:
-            table.add_row(b.id, str(b.priority), b.status, b.title[:60], b.issue_type, b.assignee or "", key=b.id)
-        more = f", first {LIMIT} shown" if len(found) > LIMIT else ""
-        table.border_title = f"Beads: {self.status_filter}" + (f" matching {query!r}" if query else "") + \
-            f" ({len(found)} of {len(self.beads)}{more})"
-        if self.wanted:
-            ids = [b.id for b in self.shown]
-            if self.wanted in ids:
-                table.move_cursor(row=ids.index(self.wanted))
-            self.wanted = None
+        """The matches of the filter and the search, from the first page (the cursor on the first row)."""
+        self.workers.cancel_group(self, "beads-page")
+        self._query = self.query_one("#bead-search", Input).value.strip()
+        self.found = [b for b in self.beads if matches(b, self.status_filter, self._query)]
+        self.shown = []
+        self.query_one(DataTable).clear()
+        wanted, self.wanted = self.wanted, None
+        ids = [b.id for b in self.found]
+        index = ids.index(wanted) if wanted in ids else 0
+        self._add_rows(max(PAGE, (index // PAGE + 1) * PAGE))  # a bead asked for by id is loaded with its page
+        if index:
+            self.query_one(DataTable).move_cursor(row=index)
         self._show()
+
+    def _add_rows(self, upto: int) -> None:
+        """Gives the table the matches up to row `upto` (it keeps what it has) and says so in the border."""
+        table = self.query_one(BeadTable)
+        start = len(self.shown)
+        page = self.found[start:upto]
+        for b in page:
+            table.add_row(b.id, str(b.priority), b.status, b.title[:60], b.issue_type, b.assignee or "", key=b.id)
+        self.shown.extend(page)
+        table.more = len(self.shown) < len(self.found)
+        loaded = f", {len(self.shown)} loaded: more as you scroll" if table.more else ""
+        table.border_title = f"Beads: {self.status_filter}" + (f" matching {self._query!r}" if self._query else "") + \
+            f" ({len(self.found)} of {len(self.beads)}{loaded})"
+
+    @on(BeadTable.NearEnd)
+    def _near_end(self, _event) -> None:
+        table = self.query_one(BeadTable)
+        if table.near_end():  # still (a page may have arrived since the message was sent)
+            self._add_rows(len(self.shown) + PAGE)
+
+    @on(BeadTable.EndWanted)
+    def _end_wanted(self, _event) -> None:
+        self.run_worker(self._load_to_end(), group="beads-page", exclusive=True, exit_on_error=False)
+
+    async def _load_to_end(self) -> None:
+        """Every remaining match, a page per loop turn (keys and redraws go on meanwhile); then the last row."""
+        while len(self.shown) < len(self.found):
+            self._add_rows(len(self.shown) + PAGE)
+            await asyncio.sleep(0)
+        table = self.query_one(BeadTable)
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
 
     def current(self):
         table = self.query_one(DataTable)
@@ -157,6 +194,7 @@ class BeadsScreen(Screen):
 
     @on(DataTable.RowHighlighted)
     def _show(self, _event=None) -> None:
+        self.query_one(BeadTable).check_near_end()
         bead = self.current()
         box = self.query_one("#bead-show", Static)
         if bead is None:
