@@ -24,6 +24,10 @@ class Chaos:
     every: float = 1.5  # seconds between strikes
     kill_share: float = 0.6  # the rest are restarts
     max_strikes: int = 8
+    # Strikes on one polecat at most: below the Witness's restart budget per bead (3, then it escalates
+    # to the Overseer), so chaos shows recovery instead of exhausting it — with no Overseer in a headless
+    # run, an escalated bead would never land.
+    max_per_agent: int = 2
     strikes: list[dict] = field(default_factory=list)
 
 
@@ -67,7 +71,9 @@ def convoy_landed(town, convoy_id: str) -> bool:
 
 
 async def _chaos_strike(rt: TownRuntime, chaos: Chaos, rng: random.Random, log: Callable[[str], None]) -> None:
-    live = sorted((s for s in rt.sessions.sessions() if s.alive and "/polecats/" in s.agent), key=lambda s: s.agent)
+    struck = [st["agent"] for st in chaos.strikes]
+    live = sorted((s for s in rt.sessions.sessions() if s.alive and "/polecats/" in s.agent
+                   and struck.count(s.agent) < chaos.max_per_agent), key=lambda s: s.agent)
     if not live:
         return
     victim = rng.choice(live)

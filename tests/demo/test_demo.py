@@ -98,3 +98,23 @@ def test_run_headless_stops_every_agent_on_ctrl_c(tmp_path):
     assert processes_of(demo.town.root) == [], out[-2000:]
     events = [json.loads(l) for l in (demo.town.root / ".events.jsonl").read_text().splitlines()]
     assert any(e["type"] == "patrol_run" and e["payload"]["patrol"] == "gupp" for e in events)
+
+
+def test_relentless_chaos_never_spends_a_polecats_whole_restart_budget(tmp_path):
+    """Every strike a kill, twice a second: the monkey spreads them (at most Chaos.max_per_agent per polecat,
+    below the Witness's restart budget), so the Witness restarts every victim and the convoy lands with no
+    escalation. (Striking the same polecat over and over made the Witness escalate and the run time out.)"""
+    from gastown_tui.demo.run import Chaos
+
+    demo = build_demo_town(tmp_path / "demo", polecats=3)
+    chaos = Chaos(seed=5, every=0.5, kill_share=1.0, max_strikes=12)
+    lines: list[str] = []
+    outcome = asyncio.run(run_factory(demo.town.root, convoy=demo.convoy, timeout=150, chaos=chaos,
+                                      log=lines.append))
+    assert outcome.landed, "\n".join(lines[-40:])
+    per_agent = {}
+    for strike in outcome.chaos:
+        per_agent[strike["agent"]] = per_agent.get(strike["agent"], 0) + 1
+    assert outcome.chaos and max(per_agent.values()) <= chaos.max_per_agent, per_agent
+    assert not any(" escalate " in line for line in lines), [l for l in lines if "escalate" in l]
+    assert_landed_right(check_demo(demo))
