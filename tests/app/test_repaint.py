@@ -81,3 +81,10 @@ async def test_an_unchanged_town_refresh_redraws_neither_hook_nor_inbox(shared_t
         town.show_town(view)
         await settle(pilot)
         assert {name: c.lines for name, c in counters.items()} == {"hook": [], "inbox": [], "tree": []}
+        # the focused agent's own state changes, its hook and checklist do not: the hook panel is not redrawn
+        slit = "alpha/polecats/slit"
+        ctl.session_state_changed(slit, "idle", "stuck", "no output for a while")
+        town.show_town(ctl.rebuild_view())
+        await settle(pilot)
+        assert town.focused_agent == slit and town.view.agent(slit).state == "stuck"
+        assert counters["hook"].lines == [] and len(counters["tree"].lines) == 1
