@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import until
+from .helpers import make_app, until
 from .test_launch_focus_and_finished import NUX, SLIT, is_live, patrols_off, started
-from .helpers import make_app
 from .test_live_panes import pane_text
 
 
@@ -29,13 +28,13 @@ async def test_switching_to_and_from_an_agent_without_a_session_remounts_nothing
         assert len(children) == 2  # the live pane and the hidden placeholder, both mounted from the start
 
         mounted = []
-        original = type(slot).mount
+        original = slot.mount
 
-        def counting_mount(self, *widgets, **kwargs):
+        def counting_mount(*widgets, **kwargs):
             mounted.extend(widgets)
-            return original(self, *widgets, **kwargs)
+            return original(*widgets, **kwargs)
 
-        type(slot).mount = counting_mount
+        slot.mount = counting_mount
         try:
             for _ in range(2):
                 await pilot.press("g", *"slit", "enter")
@@ -55,5 +54,5 @@ async def test_switching_to_and_from_an_agent_without_a_session_remounts_nothing
                 await until(pilot, lambda: "SIMULATED" in pane_text(live), timeout=10,
                             what="nux's screen drawn again in the same pane")
         finally:
-            type(slot).mount = original
+            del slot.mount
         assert mounted == []
