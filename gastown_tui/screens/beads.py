@@ -127,14 +127,14 @@ class BeadsScreen(Screen):
     @work(thread=True, exclusive=True, group="beads-load", exit_on_error=False)
     def load(self) -> None:
         try:
-            beads = act.all_beads(self.app.town_root)
+            beads = sorted(act.all_beads(self.app.town_root), key=lambda b: (b.status == "closed", b.priority, b.id))
             error = None
         except Exception as exc:
             beads, error = [], str(exc)
         self.app.call_from_thread(self._loaded, beads, error)
 
     def _loaded(self, beads: list, error: str | None) -> None:
-        self.beads = sorted(beads, key=lambda b: (b.status == "closed", b.priority, b.id))
+        self.beads = beads  # sorted in the worker thread
         if error:
             self.query_one(DataTable).border_title = f"Beads: {error}"
         self._fill()
