@@ -122,6 +122,11 @@ class BeadsScreen(Screen):
         header.show_town(view, "Beads")
 
     def action_finished(self, _message) -> None:
+        """A domain action changed the ledgers: read them again, the cursor staying on its bead (when it
+        still matches), however far down the list it was."""
+        bead = self.current()
+        if bead is not None and self.wanted is None:
+            self.wanted = bead.id
         self.load()
 
     @work(thread=True, exclusive=True, group="beads-load", exit_on_error=False)

@@ -9,7 +9,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers, rig_ledger
 from widgets.bead_table import BeadTable
 
-from .helpers import make_app, town_loaded, until
+from .helpers import fill_form, make_app, town_loaded, until
 
 GENERATED = 1200
 
@@ -82,4 +82,13 @@ async def test_end_loads_every_remaining_page_at_once(fresh_town):
         assert table.row_count == 500
         await pilot.press("end")
         await until(pilot, lambda: table.cursor_row == open_count - 1, what="the cursor on the last row")
-        assert table.row_count == open_count and app.screen.current().id == last_id
+        screen = app.screen
+        assert table.row_count == open_count and screen.current().id == last_id
+        # an edit reloads the ledgers: the cursor stays on the edited bead, far below the first page
+        await pilot.press("e")
+        await fill_form(pilot, "Generated bead 1199, edited")
+        await until(pilot, lambda: any(b.title == "Generated bead 1199, edited" for b in screen.beads), timeout=20,
+                    what="the edit on the Beads screen")
+        await until(pilot, lambda: screen.current() is not None and screen.current().id == last_id,
+                    what="the cursor back on the edited bead")
+        assert screen.current().title == "Generated bead 1199, edited" and table.cursor_row == open_count - 1
