@@ -9,6 +9,7 @@ import pytest
 
 from gastown_tui.patrols.base import Decision, Patrol, Report, Timer
 from gastown_tui.patrols.runner import PatrolRunner
+from waiting import until as wait_for
 
 
 class Counter(Patrol):
@@ -33,15 +34,6 @@ def make_town(tmp_path):
     (tmp_path / ".runtime").mkdir()
     (tmp_path / ".events.jsonl").write_text("")
     return tmp_path
-
-
-async def wait_for(cond, timeout=15.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        await asyncio.sleep(0.01)
-    return False
 
 
 def events(town):

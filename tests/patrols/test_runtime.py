@@ -2,20 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from gastown_tui.patrols.runtime import TownRuntime
 
 from .townkit import make_town
-
-
-async def wait_for(cond, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return False
+from waiting import until as wait_for
 
 
 async def test_a_rig_added_while_running_gets_its_witness_and_refinery(tmp_path):

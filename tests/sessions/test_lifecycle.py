@@ -16,17 +16,9 @@ import pytest
 from gastown_tui.sessions.manager import SessionExists, SessionManager
 from gastown_tui.sessions.session import SessionSpec
 from gastown_tui.sessions.states import SessionState
+from waiting import until as _until
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-async def _until(cond, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(cond())
 
 
 def _gone(pid: int) -> bool:

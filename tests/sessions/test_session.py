@@ -1,26 +1,16 @@
 """Sessions on real PTYs: environment, echo, keys, resize, transcript, exit status."""
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import sys
-import time
 
 import pytest
 
 from gastown_tui.sessions.presets import load_presets
 from gastown_tui.sessions.session import Session, SessionError, SessionSpec
 from gastown_tui.sessions.states import SessionExited, SessionState, StateChange
-
-
-async def _until(pred, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(0.02)
-    return pred()
+from waiting import until as _until
 
 
 @pytest.fixture

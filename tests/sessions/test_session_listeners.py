@@ -5,15 +5,7 @@ import asyncio
 
 from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import SessionState
-
-
-async def _until(cond, timeout=20.0):
-    end = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
+from waiting import until as _until
 
 
 async def test_a_removed_output_listener_hears_no_more_output(tmp_path):

@@ -15,6 +15,7 @@ from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.presets import load_presets
 from gastown_tui.sessions.session import SessionSpec
 from gastown_tui.sessions.states import SessionState
+from waiting import until as _until
 
 
 def _marker() -> str:
@@ -48,15 +49,6 @@ async def _shell_with_leftovers(mgr: SessionManager, name: str, cwd, marker: str
     s.write(f"sleep 301{marker} & (trap '' TERM HUP; sleep 302{marker}) & setsid sleep 303{marker} & "
             f"setsid sh -c 'exec sleep 304{marker} </dev/null >/dev/null 2>&1' &\r".encode())
     return s
-
-
-async def _until(cond, timeout: float = 20.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return cond()
 
 
 async def test_stopping_12_sessions_at_once_takes_about_as_long_as_one_and_leaves_no_process(tmp_path):

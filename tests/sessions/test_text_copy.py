@@ -2,24 +2,14 @@
 and a copy taken earlier never replaces one taken later, whatever order the writes finish in."""
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
 
 import pytest
 
 from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import SessionState
 from gastown_tui.sessions.transcript import Transcript
-
-
-async def _until(pred, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(0.02)
-    return pred()
+from waiting import until as _until
 
 
 @pytest.fixture

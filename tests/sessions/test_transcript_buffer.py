@@ -3,7 +3,6 @@ program printed once the session has exited, keeps what was printed more than 0.
 complete at interpreter exit without close()."""
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys

@@ -9,12 +9,12 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import SessionExited
 from gastown_tui.sessions.transcript import FLUSH_BYTES, Transcript
+from waiting import until as _until
 
 LINES = 3000
 # ~150 KB of numbered lines tagged with this session's id, the last one at once followed by a marker; then it
@@ -31,15 +31,6 @@ TALKER = textwrap.dedent(f"""
         pass
     sys.stdout.write("GOODBYE-" + sid + "\\n")  # printed while being stopped: part of the transcript too
 """)
-
-
-async def _until(pred, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        await asyncio.sleep(0.01)
-    return pred()
 
 
 async def test_seance_right_after_a_restart_shows_all_the_predecessor_printed(tmp_path):
