@@ -16,16 +16,10 @@ import pytest
 from gastown_tui.sessions.manager import SessionExists, SessionManager
 from gastown_tui.sessions.session import SessionSpec
 from gastown_tui.sessions.states import SessionState
+from processes import gone as _gone, marked as _marked
 from waiting import until as _until
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 async def test_kill_9_is_seen_as_exited_within_a_second(tmp_path):
@@ -71,18 +65,6 @@ async def test_restart_keeps_identity_spec_and_old_transcript(tmp_path):
         assert (old / "meta.json").exists() and second.transcript_dir.exists()
     finally:
         await mgr.close()
-
-
-def _marked(marker: str) -> list[int]:
-    """Live processes whose command line carries `marker` (a unique sleep duration)."""
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if marker in " ".join(p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE:
-                found.append(p.pid)
-        except psutil.Error:
-            pass
-    return found
 
 
 async def test_closing_the_manager_leaves_no_child_process(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
 import sys
 import time
 
@@ -15,30 +14,8 @@ from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.presets import load_presets
 from gastown_tui.sessions.session import SessionSpec
 from gastown_tui.sessions.states import SessionState
+from processes import gone as _gone, marked as _marked, marker as _marker
 from waiting import until as _until
-
-
-def _marker() -> str:
-    return f"{os.getpid() % 1000}{time.time_ns() % 1000000:06d}"
-
-
-def _marked(marker: str) -> list[int]:
-    """Live (not zombie) processes whose command line carries `marker`."""
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        try:
-            if marker in " ".join(p.info["cmdline"] or []) and p.status() != psutil.STATUS_ZOMBIE:
-                found.append(p.pid)
-        except psutil.Error:
-            pass
-    return found
-
-
-def _gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 async def _shell_with_leftovers(mgr: SessionManager, name: str, cwd, marker: str):
