@@ -40,6 +40,8 @@ async def test_boot_restarts_a_deacon_that_is_gone(tmp_path):
     await rt.start()
     try:
         assert await wait_for(lambda: (rt.runner.get_status("deacon") or 0) and rt.runner.get_status("deacon").runs >= 1)
+        # Boot's own start-up run is over too (its next is 5 min away): only the run below can see the gap
+        assert await wait_for(lambda: (rt.runner.get_status("boot") or 0) and rt.runner.get_status("boot").runs >= 1)
         rt.runner.remove("deacon")
         assert not rt.runner.has("deacon")
         record = await rt.runner.run_once("boot")
