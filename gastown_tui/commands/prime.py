@@ -20,9 +20,9 @@ def main(argv: list[str], prog: str) -> int:
         return 0
     checklist = None
     if info.get("molecule"):
+        from gastown_tui.meow import checklist as molecule_checklist
         from gastown_tui.town.ledgers import ledger_for_id
-        from gastown_tui.town.molecules import checklist_text
 
-        checklist = checklist_text(ledger_for_id(town, info["hook"]["id"]), info["molecule"]["id"])
+        checklist = molecule_checklist(ledger_for_id(town, info["hook"]["id"]), info["molecule"]["id"])
     print(render_prime(info, checklist), end="")
     return 0

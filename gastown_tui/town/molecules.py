@@ -38,22 +38,11 @@ def attached(issue) -> tuple[str | None, str | None]:
     return fields.get("attached_molecule"), fields.get("attached_formula")
 
 
-def _progress(ledger, root_id: str):
-    from gastown_tui.meow import progress
-
-    return progress(ledger, root_id)
-
-
-def checklist_text(ledger, root_id: str) -> str:
-    """meow's checklist for the molecule (what `gt prime` prints)."""
-    from gastown_tui.meow import checklist
-
-    return checklist(ledger, root_id)
-
-
 def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
     """({"id", "formula", "steps": [{id, title, description, status, ready}]}, next step id)."""
-    prog = _progress(ledger, root_id)
+    from gastown_tui.meow import progress
+
+    prog = progress(ledger, root_id)
     steps = []
     for st in prog.steps:
         steps.append({"id": st.id, "title": st.title, "description": st.description,

@@ -138,9 +138,8 @@ def test_resubmit_after_rebase_supersedes_and_force_pushes(formula_ready, rig):
 
 
 def test_prime_molecule_view_matches_meow_on_the_whole_ledger(formula_ready, rig):
-    """prime computes step readiness on the molecule alone; it must agree with meow over the whole ledger."""
-    from gastown_tui.meow import checklist, close_step, progress
-    from gastown_tui.town import molecules
+    """prime's next step agrees with meow over the whole ledger as the steps close one by one."""
+    from gastown_tui.meow import close_step, progress
     from gastown_tui.town.ledgers import rig_ledger
 
     town = formula_ready
@@ -151,9 +150,6 @@ def test_prime_molecule_view_matches_meow_on_the_whole_ledger(formula_ready, rig
     ledger = rig_ledger(town, "calc")
     for _ in range(3):
         whole = progress(ledger, res.molecule)
-        scoped = molecules._progress(ledger, res.molecule)
-        assert [(s.id, s.status, s.ready) for s in scoped.steps] == [(s.id, s.status, s.ready) for s in whole.steps]
-        assert molecules.checklist_text(ledger, res.molecule) == checklist(ledger, res.molecule)
         info = json.loads(gastown("prime", "--json", cwd=res.worktree).stdout)
         assert info["next_step"] == (whole.next.id if whole.next else None)
         close_step(ledger, whole.next.id)
