@@ -1,8 +1,8 @@
-"""Ending a process and everything it started: polite signals first, then SIGKILL."""
+"""Low-level process facts for sessions: a pid's descendants, a PTY's slave name, a pid's tty, and the
+Linux pidfd exit watcher. Finding and signalling whole trees, for many sessions at once, is process_tree.py."""
 from __future__ import annotations
 
 import os
-import signal
 
 try:  # psutil finds children that left the process group (setsid, double fork)
     import psutil
@@ -20,40 +20,10 @@ def descendants(pid: int) -> list[int]:
         return []
 
 
-def alive(pid: int) -> bool:
-    if psutil is not None:
-        try:
-            p = psutil.Process(pid)
-            return p.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
-def signal_tree(pid: int, sig: int, extra: list[int] = ()) -> None:
-    """Sends `sig` to pid's process group, to pid, and to each pid in `extra`; missing ones are ignored."""
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for p in (pid, *extra):
-        try:
-            os.kill(p, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
-def kill_now(pid: int) -> list[int]:
-    """SIGKILL pid's whole tree at once (for atexit); returns the pids signalled."""
-    tree = descendants(pid)
-    signal_tree(pid, signal.SIGKILL, tree)
-    return [pid, *tree]
 
 
 def pty_name(master_fd: int) -> str | None:
@@ -81,28 +51,6 @@ def tty_of(pid: int) -> str | None:
         return None
 
 
-def tty_holders(tty: str | None) -> list[int]:
-    """Processes that still have `tty` open, including ones that left the session with setsid
-    (their controlling terminal is gone but their stdin/stdout still point at it). Linux /proc only."""
-    if not tty or not os.path.isdir("/proc"):
-        return []
-    me = os.getpid()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        fd_dir = f"/proc/{entry}/fd"
-        try:
-            for fd in os.listdir(fd_dir):
-                try:
-                    if os.readlink(f"{fd_dir}/{fd}") == tty:
-                        found.append(int(entry))
-                        break
-                except OSError:
-                    continue
-        except OSError:
-            continue
-    return found
 
 
 class ExitWatcher:
