@@ -16,6 +16,7 @@ from gastown_tui.beads.atomic import atomic_write, signature
 from gastown_tui.beads.codec import decode, decode_joined, encode
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
 from gastown_tui.beads.gcpause import gc_paused
+from gastown_tui.beads.style import CANONICAL, SAMPLE, FileStyle, detect
 from gastown_tui.beads.timestamps import to_ns_or
 
 
@@ -115,6 +116,7 @@ class JsonlFile:
         self._lines_removed = False
         self.signature = None
         self.report = LoadReport(self.path)
+        self.style: FileStyle = CANONICAL      # how changed lines are written (the file's own style)
         self.loaded = False
         # Called as listener(id, record or None) after a change, listener(None, None) after a reload.
         self.listeners: list = []
@@ -219,6 +221,8 @@ class JsonlFile:
         self.report = report
         self.records = records
         self._entries = entries
+        self.style = detect([(raw, records[rid]) for raw, rid, winner in entries[:SAMPLE * 2]
+                             if rid is not None and winner][:SAMPLE])
         self._file_ids = set(records)
         self.dirty = set()
         self.deleted = set()
@@ -291,18 +295,32 @@ class JsonlFile:
                 yield entry
                 continue
             while ni < n_new and new_ids[ni] < rid:
-                yield encode(records[new_ids[ni]]), new_ids[ni], True
+                yield self._encode(records[new_ids[ni]]), new_ids[ni], True
                 ni += 1
             if rid in deleted:
                 continue
             if rid in dirty:
                 if winner:
-                    yield encode(records[rid]), rid, True
+                    yield self._encode(records[rid], raw), rid, True
                 continue
             yield entry
         while ni < n_new:
-            yield encode(records[new_ids[ni]]), new_ids[ni], True
+            yield self._encode(records[new_ids[ni]]), new_ids[ni], True
             ni += 1
+
+    def _encode(self, record: dict, replaced: str | None = None) -> str:
+        """A changed or new line, in this file's own style (canonical unless the file is not)."""
+        style = self.style
+        if style is CANONICAL:
+            return encode(record)
+        keys = None
+        if replaced is not None:
+            try:
+                old = decode(replaced)
+                keys = list(old) if isinstance(old, dict) else None
+            except ValueError:
+                keys = None
+        return style.encode(record, keys)
 
     def lines(self) -> list[str]:
         """The file's lines (without newlines) as they should now be written."""
