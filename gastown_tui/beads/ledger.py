@@ -17,6 +17,7 @@ from gastown_tui.beads.counters import IGNORE_LINES as COUNTER_IGNORES
 from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read_config
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
 from gastown_tui.beads.gcpause import gc_paused
+from gastown_tui.beads.interop import refuse_table_dump
 from gastown_tui.beads.jsonl import JsonlFile
 from gastown_tui.beads.mutations import MutationsMixin
 
@@ -72,6 +73,7 @@ class Ledger(MutationsMixin):
         self._wisps.listeners.append(self._on_wisp_change)
         self.config = read_config(self.beads_dir)
         self._main.load(strict=strict)
+        refuse_table_dump(self.path, self._main.records.values())
         self.prefix = self.config.get("issue-prefix") or self._infer_prefix()
 
     # ---- opening -------------------------------------------------------------------------

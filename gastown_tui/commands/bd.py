@@ -121,6 +121,17 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     cmd("sync", "nothing to do: issues.jsonl itself is the record (commit it with git); kept for agents' habits",
         )
 
+    p = cmd("export", "write every live bead in bd 1.x's export shape (JSONL; stdout, or FILE)")
+    p.add_argument("file", nargs="?", type=Path, help="write here (atomically) instead of stdout")
+    p.add_argument("-o", "--output", type=Path, help="the same as FILE")
+    p.add_argument("--include-memories", action="store_true", help="add the memories (_type: memory lines)")
+    p.add_argument("--include-wisps", action="store_true", help="add the wisps (ephemeral beads)")
+    p.add_argument("--exclude-infra", action="store_true",
+                   help="leave out agent, rig, role and message beads, as bd export does by default")
+
+    p = cmd("import", "upsert the beads of a bd export, a ledger file or a bd backup set (all or nothing)")
+    p.add_argument("file", type=Path)
+
     p = cmd("doctor", "check the ledger; --quarantine moves malformed lines aside")
     p.add_argument("--quarantine", action="store_true",
                    help="move malformed lines verbatim to .beads/quarantine.jsonl")
@@ -375,6 +386,42 @@ def _cmd_stats(args, as_json, actor):
         from gastown_tui.beads import render
 
         render.stats(data)
+
+
+INFRA_TYPES = ("agent", "rig", "role", "message")
+
+
+def _cmd_export(args, as_json, actor):
+    from gastown_tui.beads.interop import export_lines, write_export
+
+    ledger = _open(args)
+    target = args.output or args.file
+    options = dict(include_memories=args.include_memories, include_wisps=args.include_wisps,
+                   exclude_types=INFRA_TYPES if args.exclude_infra else ())
+    if target is None:
+        for line in export_lines(ledger, **options):
+            sys.stdout.write(line + "\n")
+        return 0
+    count = write_export(ledger, target, **options)
+    if as_json:
+        _emit({"path": str(target), "lines": count})
+    else:
+        print(f"exported {count} lines to {target}", file=sys.stderr)
+    return 0
+
+
+def _cmd_import(args, as_json, actor):
+    from gastown_tui.beads.interop import import_file
+
+    ledger = _open(args)
+    report = import_file(ledger, args.file)
+    if as_json:
+        _emit({"source": report.source, "created": report.created, "updated": report.updated,
+               "unchanged": report.unchanged, "stale": report.stale, "tombstones": report.tombstones,
+               "memories": report.memories})
+    else:
+        print(report.summary())
+    return 0
 
 
 def _cmd_doctor(args, as_json, actor):
