@@ -18,6 +18,7 @@ STATES: dict[str, tuple[str, str, str]] = {
     "starting": ("◌", "[start]", "starting"),
     "stopped": ("·", "[off]", "no session"),
     "finished": ("✓", "[fin]", "left the town"),  # a ghost: see gastown_tui/screens/ghosts.py
+    "patrol": ("◎", "[patrol]", "a patrol inside the town"),  # Deacon, Boot, Witness, Refinery as code
 }
 
 # States that put an agent in the Needs-you queue and on the next-attention path.
