@@ -19,6 +19,7 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH",
                    help="the ledger (.beads dir or issues.jsonl); default: search upward from here")
     p.add_argument("--actor", default=argparse.SUPPRESS, help="who is acting (default: $BD_ACTOR, $USER)")
+    p.add_argument("--rig", default=argparse.SUPPRESS, help="use this rig's ledger (from anywhere in the town)")
     if json_flag:
         p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return p
@@ -145,6 +146,12 @@ def _emit(data) -> None:
 def _db_path(args) -> Path:
     from gastown_tui.beads.ledger import find_beads_dir
 
+    rig = getattr(args, "rig", None)
+    if rig and not getattr(args, "db", None):
+        from gastown_tui.town.layout import find_town
+        from gastown_tui.town.rigs import get_rig
+
+        return get_rig(find_town(), rig).beads_dir       # NotFound names the town's rigs
     db = getattr(args, "db", None) or os.environ.get("BEADS_DIR")
     if db:
         return Path(db)

@@ -26,6 +26,7 @@ def main(argv: list[str], prog: str) -> int:
     c.add_argument("title")
     c.add_argument("beads", nargs="*")
     c.add_argument("--owner", help="who is told when it lands (default: you)")
+    c.add_argument("--id", dest="convoy_id", help="use this id (default: a new hq-cv-... id)")
     c.add_argument("--json", action="store_true")
     a = sub.add_parser("add", help="track more beads")
     a.add_argument("id")
@@ -43,7 +44,7 @@ def main(argv: list[str], prog: str) -> int:
     town = town_here()
     me = actor()
     if args.cmd == "create":
-        cid = create_convoy(town, args.title, args.beads, owner=args.owner, actor=me)
+        cid = create_convoy(town, args.title, args.beads, owner=args.owner, actor=me, convoy_id=args.convoy_id)
         print_json({"id": cid}) if args.json else print(f"Created convoy {cid}: {args.title} ({len(args.beads)} beads)")
     elif args.cmd == "add":
         add_to_convoy(town, args.id, args.beads, actor=me)

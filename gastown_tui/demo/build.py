@@ -66,6 +66,7 @@ def _settings(town, polecats: int, patrols: dict, pace: float = 0.0) -> None:
     path = town.settings_path
     data = read_json(path, default={}) or {}
     data.setdefault("role_agents", {})["polecat"] = "sim"
+    data["role_agents"]["mayor"] = "sim"
     if pace > 0:   # simulated agents pause between actions so a person can watch them
         sim = data.setdefault("agents", {}).setdefault("sim", {})
         sim.setdefault("env", {})["GT_SIM_PACE"] = f"{pace:g}"
@@ -73,14 +74,58 @@ def _settings(town, polecats: int, patrols: dict, pace: float = 0.0) -> None:
     write_json(path, data)
 
 
+PLAN_TITLE = "Plan: textkit features (from the Overseer)"
+CONVOY_TITLE = "Demo: textkit features"
+
+
+def _plan_for_the_mayor(town, rig, polecats: int) -> tuple[dict[str, str], str]:
+    """The Overseer's plan, slung to the Mayor: file the five beads in the rig, track them in a convoy,
+    sling the first ones. The simulated Mayor runs the plan's `sim: run` lines — the same `bd create`,
+    `gt convoy create` and `gt sling` a real Mayor would type. Ids are chosen here so demo.json (and
+    `--until-landed`) know the convoy before the Mayor has filed it. Returns ({key: bead id}, convoy id)."""
+    import secrets
+    import shlex
+
+    from gastown_tui.beads.ids import generate
+    from gastown_tui.town.ledgers import town_ledger
+    from gastown_tui.town.sling import sling
+
+    def _new(_candidate: str) -> bool:     # both ledgers are empty of these: any id is free
+        return False
+
+    plan_dir = town.root / "mayor" / "plan"
+    plan_dir.mkdir(parents=True, exist_ok=True)
+    ids = {}
+    lines = [
+        "The Overseer wants these textkit features built. File each as a bead in rig "
+        f"{rig.name} (its description is in plan/<key>.md in your folder), track them in one convoy, "
+        f"and sling the first {polecats} to the rig; the Deacon feeds the rest as polecats free up.",
+        "",
+    ]
+    for b in ALL:
+        bead_id = generate(rig.prefix, b.title, b.description, "mayor", secrets.randbits(60), _new, 0)
+        ids[b.key] = bead_id
+        (plan_dir / f"{b.key}.md").write_text(b.description, encoding="utf-8")
+        lines.append(f"sim: run bd create {shlex.quote(b.title)} --rig {rig.name} --id {bead_id} "
+                     f"-p {b.priority} -l demo -d \"$(cat plan/{b.key}.md)\"")
+    # Sling first, then track them all in the convoy: once a convoy exists the Deacon feeds its ready
+    # beads to the rig, and the Mayor's own slings would find them taken.
+    for key in FIRST[:polecats]:
+        lines.append(f"sim: run gt sling {ids[key]} {rig.name} --no-convoy")
+    convoy = generate("hq-cv", CONVOY_TITLE, "", "mayor", secrets.randbits(60), _new, 0)
+    lines.append(f"sim: run gt convoy create {shlex.quote(CONVOY_TITLE)} {' '.join(ids.values())} --id {convoy}")
+    plan = town_ledger(town).create(PLAN_TITLE, description="\n".join(lines) + "\n", actor="overseer",
+                                    labels=["demo", "plan"])
+    sling(town, plan.id, "mayor", actor="overseer", no_convoy=True)
+    return ids, convoy
+
+
 def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None, pace: float = 0.0) -> DemoTown:
-    """Creates DIR/project and DIR/town, files the beads and the convoy, slings the first beads."""
-    from gastown_tui.town.convoys import create_convoy
+    """Creates DIR/project and DIR/town and slings the Overseer's plan to the Mayor, who files the beads
+    and the convoy and slings the first beads once the factory runs."""
     from gastown_tui.town.install import install_town
-    from gastown_tui.town.ledgers import open_ledger
     from gastown_tui.town.rigs import add_rig, get_rig
     from gastown_tui.town.settings import RigSettings
-    from gastown_tui.town.sling import sling
 
     if polecats < 1:
         raise UserError(f"--polecats must be at least 1, got {polecats}")
@@ -98,14 +143,7 @@ def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None, 
     rs.data["max_polecats"] = polecats
     rs.save()
     rig = get_rig(town, RIG)
-    ledger = open_ledger(rig.beads_dir)
-    ids = {}
-    for b in ALL:
-        ids[b.key] = ledger.create(b.title, description=b.description, priority=b.priority, actor="overseer",
-                                   labels=["demo"]).id
-    convoy = create_convoy(town, "Demo: textkit features", list(ids.values()), owner="overseer")
-    for key in FIRST[:polecats]:
-        sling(town, ids[key], RIG, actor="overseer")
+    ids, convoy = _plan_for_the_mayor(town, rig, polecats)
     demo = DemoTown(root, town, rig, convoy, ids, polecats)
     tmp = root / ".demo.json.tmp"
     tmp.write_text(json.dumps(demo.to_dict(), indent=2) + "\n")

@@ -65,9 +65,15 @@ def format_session_event(event) -> str | None:
 
 
 def convoy_landed(town, convoy_id: str) -> bool:
+    """True once the convoy is closed; False while it is open or not filed yet (the Mayor files the
+    demo's convoy after the factory starts)."""
+    from gastown_tui.errors import NotFound
     from gastown_tui.town.convoys import get_convoy
 
-    return get_convoy(town, convoy_id).status == "closed"
+    try:
+        return get_convoy(town, convoy_id).status == "closed"
+    except NotFound:
+        return False
 
 
 async def _chaos_strike(rt: TownRuntime, chaos: Chaos, rng: random.Random, log: Callable[[str], None]) -> None:
@@ -92,8 +98,9 @@ async def _chaos_strike(rt: TownRuntime, chaos: Chaos, rng: random.Random, log: 
 
 async def run_factory(town_root: Path, *, convoy: str | None = None, timeout: float | None = None,
                       chaos: Chaos | None = None, log: Callable[[str], None] = print,
-                      stop_event: asyncio.Event | None = None, runtime: TownRuntime | None = None) -> FactoryOutcome:
-    rt = runtime or TownRuntime(Path(town_root))
+                      stop_event: asyncio.Event | None = None, runtime: TownRuntime | None = None,
+                      start_mayor: bool = True) -> FactoryOutcome:
+    rt = runtime or TownRuntime(Path(town_root), start_mayor=start_mayor)
     stop_event = stop_event or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -31,9 +31,12 @@ from gastown_tui.patrols.witness import Witness, WitnessThresholds
 from gastown_tui.town.layout import Town
 
 
+MAYOR = "mayor/"
+
+
 class TownRuntime:
     def __init__(self, town_root: Path, *, sessions=None, record_events: bool = True, watch: bool = True,
-                 settings: PatrolSettings | None = None):
+                 settings: PatrolSettings | None = None, start_mayor: bool = False):
         self.town = Town(Path(town_root).resolve())
         self.settings = settings or load_patrol_settings(self.town.settings_path)
         self._own_sessions = sessions is None
@@ -46,6 +49,7 @@ class TownRuntime:
         self.observer = Observer(self.town, sessions)
         self.actions: Actions | None = None
         self.started_at: float | None = None
+        self.start_mayor = start_mayor   # the Mayor is the town's front door: `gastown up` starts it
 
     # ------------------------------------------------------------------ patrol factory
     def timer(self) -> Timer:
@@ -108,6 +112,24 @@ class TownRuntime:
         for name in self.initial_patrols():
             self.runner.add(self.make_patrol(name))
         await self.runner.start()
+        if self.start_mayor:
+            await self._start_mayor()
+
+    async def _start_mayor(self) -> None:
+        """Starts the Mayor's session (the agent the Overseer talks to); a failure is logged, not fatal."""
+        from gastown_tui.patrols.eventlog import append_event
+        from gastown_tui.patrols.gupp import beacon
+
+        existing = self.sessions.get(MAYOR)
+        if existing is not None and existing.alive:
+            return
+        try:
+            spec = await asyncio.to_thread(self.actions._spec, MAYOR, beacon(MAYOR, None, "overseer", time.time(),
+                                                                             "start"))
+            await self.sessions.spawn(spec)
+        except Exception as exc:  # a missing agent CLI must not stop the patrols; the Overseer is told
+            await asyncio.to_thread(append_event, self.town.root, "mayor_not_started", "deacon",
+                                    {"error": f"{type(exc).__name__}: {exc}"}, "both")
 
     async def stop(self) -> None:
         await self.runner.stop()

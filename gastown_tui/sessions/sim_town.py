@@ -105,6 +105,21 @@ class Town:
         proc = self.run("done")
         return (proc.stdout.strip() or proc.stderr.strip())
 
+    def close(self, bead_id: str, reason: str) -> str:
+        """`bd close BEAD --reason REASON`: how a role that does not submit to the merge queue (the
+        Mayor, crew) finishes the work on its hook."""
+        bd = shutil.which("bd")
+        argv = [bd] if bd else [sys.executable, "-m", "gastown_tui.cli", "bd"]
+        argv += ["close", bead_id, "--reason", reason]
+        try:
+            proc = subprocess.run(argv, cwd=self.cwd, env=self.env, capture_output=True, text=True,
+                                  stdin=subprocess.DEVNULL, timeout=self.timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TownError(f"`bd close {bead_id}` could not run: {exc}") from None
+        if proc.returncode != 0:
+            raise TownError(f"`bd close {bead_id}` failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+        return proc.stdout.strip()
+
     def inbox(self) -> list[dict]:
         """This agent's mail (`gt mail inbox --json`): a list of message objects."""
         out = self.run("mail", "inbox", "--json").stdout

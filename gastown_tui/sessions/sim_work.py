@@ -136,6 +136,15 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
     open_steps = [s.id for s in prime.steps if s.status != "closed"]
     if open_steps:
         raise SimFailure(f"molecule steps still open but none ready: {', '.join(open_steps)}")
+    if prime.role not in ("polecat", ""):
+        # The Mayor (or crew) does not submit to a merge queue: its hooked work ends when it closes the bead.
+        report.activity(f"Closing {hook_id}")
+        report.log(f"⏺ Bash(bd close {hook_id})", "tool")
+        try:
+            town.close(hook_id, f"done by {prime.agent or prime.role}")
+        except TownError as exc:
+            raise SimFailure(str(exc)) from None
+        return f"closed {hook_id}"
     report.activity("Submitting (gt done)")
     report.log("⏺ Bash(gt done)", "tool")
     try:

@@ -73,8 +73,8 @@ def _tracked_ids(issue) -> list[str]:
 
 
 def create_convoy(town: Town, title: str, bead_ids: list[str], owner: str | None = None,
-                  actor: str = "overseer", notify: str | None = None) -> str:
-    """A new convoy tracking BEAD_IDS (each must exist); returns its id."""
+                  actor: str = "overseer", notify: str | None = None, convoy_id: str | None = None) -> str:
+    """A new convoy tracking BEAD_IDS (each must exist); returns its id (CONVOY_ID when given)."""
     from gastown_tui.beads.fields import set_fields
     from gastown_tui.town.events import append_event
     from gastown_tui.town.ledgers import get_bead, town_ledger
@@ -91,8 +91,8 @@ def create_convoy(town: Town, title: str, bead_ids: list[str], owner: str | None
     owner = owner or actor
     desc = set_fields(f"Convoy tracking {len(bead_ids)} issues", owner=owner, notify=notify or owner)
     deps = [(TRACKS, _ref(town, b)) for b in dict.fromkeys(bead_ids)]
-    issue = ledger.create(title, issue_type="convoy", infix="cv", labels=["gt:convoy"], description=desc,
-                          deps=deps, actor=actor)
+    issue = ledger.create(title, issue_type="convoy", infix=None if convoy_id else "cv", labels=["gt:convoy"],
+                          description=desc, deps=deps, actor=actor, id=convoy_id)
     append_event(town.events_path, "convoy_created", actor, convoy=issue.id, title=title, beads=list(bead_ids),
                  owner=owner)
     return issue.id

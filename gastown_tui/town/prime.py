@@ -37,8 +37,15 @@ ROLE_RULES = {
         "Conflicts and red gates go back to the polecat; never delete a branch before its work is on the target.",
     ],
     "mayor": [
-        "You coordinate the town: file work as beads (`bd create`) and sling it to rigs (`gt sling BEAD RIG`).",
-        "Track deliveries with convoys (`gt convoy list`).",
+        "You are the town's front door: the Overseer tells you what to build; you file it and sling it. "
+        "You do not write the code yourself.",
+        "File it: one bead per piece of work, in the rig it belongs to: "
+        "`bd create \"TITLE\" --rig RIG -d \"WHAT DONE LOOKS LIKE\"` (prints the new id).",
+        "Track it: `gt convoy create \"NAME\" ID ID ...` — one convoy per request, so the Overseer sees it land.",
+        "Sling it: `gt sling ID RIG` puts a bead on a fresh polecat's hook; the Deacon feeds a convoy's "
+        "other ready beads as polecats free up, and the Refinery merges what they submit.",
+        "Check on it: `gt convoy status`, `bd ready --rig RIG`, `gt mail inbox` (escalations come to you and "
+        "the Overseer).",
     ],
     "deacon": [
         "You patrol the town: keep agents alive, land convoys, find orphaned work. Be quiet when all is well.",
@@ -103,16 +110,28 @@ def prime_info(town: Town, address: str) -> dict:
     wd = workdir(town, address)
     worktree = str(wd) if a.role in ("polecat", "crew") and wd is not None else None
     unread = [m for m in inbox(town, address) if not m.read]
+    rules = [GUPP] + ROLE_RULES.get(a.role, [])
+    if a.role == "mayor":
+        rules.append(_rigs_line(town))
     return {
         "agent": str(a), "role": a.role, "rig": a.rig, "name": a.name,
         "hook": dict(hook) if hook is not None else None,
         "molecule": molecule, "next_step": next_step, "worktree": worktree,
         "workdir": str(wd) if wd else None, "town": str(town.root),
-        "rules": [GUPP] + ROLE_RULES.get(a.role, []),
+        "rules": rules,
         "mail": {"unread": len(unread), "subjects": [f"{m.id}: {m.subject} (from {m.sender})" for m in unread[:5]]},
         "handoff": pending_handoff_note(town, address),
         "warnings": warnings,
     }
+
+
+def _rigs_line(town: Town) -> str:
+    from gastown_tui.town.rigs import list_rigs
+
+    rigs = list_rigs(town)
+    if not rigs:
+        return "This town has no rigs yet: add one with `gastown rig add NAME GIT_URL`, then file work in it."
+    return "Rigs in this town: " + ", ".join(f"{r.name} (beads {r.prefix}-…)" for r in rigs) + "."
 
 
 def render_prime(info: dict, checklist: str | None = None) -> str:

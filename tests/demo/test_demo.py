@@ -57,6 +57,16 @@ def test_headless_demo_lands_with_every_change_on_main(tmp_path):
                           text=True).stdout
     assert kept.strip(), "the conflicting first attempt should be kept"
     assert processes_of(demo.town.root) == []  # every agent stopped
+    # Overseer -> Mayor -> polecats: the Overseer only slung the plan; the Mayor filed, tracked and slung.
+    events = [json.loads(line) for line in (demo.town.root / ".events.jsonl").read_text().splitlines()]
+    actors = {(e["type"], e["actor"]) for e in events}
+    assert ("convoy_created", "mayor/") in actors and ("sling", "mayor/") in actors
+    assert not [e for e in events if e["type"] == "sling" and e["actor"] == "overseer"
+                and e["payload"]["agent"] != "mayor/"]
+    from gastown_tui.town.ledgers import open_ledger
+
+    rig_beads = open_ledger(demo.rig.beads_dir)
+    assert {rig_beads.raw(b)["created_by"] for b in demo.beads.values()} == {"mayor/"}
 
 
 def test_chaos_demo_lands_too(tmp_path):
