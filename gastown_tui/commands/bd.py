@@ -151,7 +151,15 @@ def _db_path(args) -> Path:
         from gastown_tui.town.layout import find_town
         from gastown_tui.town.rigs import get_rig
 
-        return get_rig(find_town(), rig).beads_dir       # NotFound names the town's rigs
+        from gastown_tui.errors import NotFound
+        from gastown_tui.town.rigs import load_registry
+
+        town = find_town()
+        try:
+            return get_rig(town, rig).beads_dir
+        except NotFound as exc:
+            rigs = ", ".join(sorted(load_registry(town))) or "none yet"
+            raise NotFound(f"{exc} (this town's rigs: {rigs})") from None
     db = getattr(args, "db", None) or os.environ.get("BEADS_DIR")
     if db:
         return Path(db)
