@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from gastown_tui.atomicfile import write_atomic as atomic_write
-from gastown_tui.sessions.sim_script import Action, parse_rebase_arg
+from gastown_tui.sim.script import Action, parse_rebase_arg
 
 
 class SimFailure(Exception):
