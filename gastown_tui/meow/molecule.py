@@ -102,7 +102,7 @@ def _extras(rec: dict, extra: dict) -> None:
 
 def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
                  force: bool, mol_type: str | None) -> dict:
-    from gastown_tui.beads.ledger import default_actor
+    from gastown_tui.beads.actors import default_actor
 
     actor = actor or default_actor()
     created: list[str] = []

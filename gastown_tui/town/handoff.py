@@ -62,7 +62,7 @@ def _check_cooldown(town: Town, address: str, now: float) -> None:
 def request_handoff(town: Town, address: str, note: str = "", session_id: str | None = None,
                     now: float | None = None) -> dict:
     """Mails the note to ADDRESS itself, writes the marker, logs `handoff`; HandoffTooSoon within the cooldown."""
-    from gastown_tui.town.locks import file_lock
+    from gastown_tui.filelock import file_lock
 
     now = time.time() if now is None else now
     with file_lock(town.runtime / "handoffs" / "last" / ".lock", what="handoff lock"):

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 from gastown_tui.errors import UserError
-from gastown_tui.town.jsonfile import write_atomic, write_json
+from gastown_tui.atomicfile import write_atomic
+from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import MARKER, Town, is_town
 from gastown_tui.town.settings import DEFAULT_TOWN_SETTINGS
 

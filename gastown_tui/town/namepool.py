@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gastown_tui.town.locks import file_lock
+from gastown_tui.filelock import file_lock
 
 MAD_MAX = (
     "furiosa", "nux", "slit", "rictus", "toast", "capable", "dag", "cheedo", "angharad", "valkyrie",

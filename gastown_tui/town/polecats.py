@@ -54,7 +54,7 @@ def mayor_clone_lock(rig: Rig):
     """Serialises git work on the mayor's clone (fetch, worktree add/remove) across processes.
 
     Taken only around git commands, never while waiting for a ledger, so it cannot deadlock with one."""
-    from gastown_tui.town.locks import file_lock
+    from gastown_tui.filelock import file_lock
 
     return file_lock(rig.runtime / "mayor-clone.lock", timeout=120, what=f"{rig.name} mayor clone lock")
 

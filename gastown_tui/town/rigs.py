@@ -20,7 +20,7 @@ from pathlib import Path
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
-from gastown_tui.town.locks import file_lock
+from gastown_tui.filelock import file_lock
 from gastown_tui.town.settings import RigSettings
 
 RIG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -226,7 +226,7 @@ def add_rig(town: Town, name: str, source: str, prefix: str | None = None, gate:
 def _write_routes(town: Town, registry: dict) -> None:
     import json
 
-    from gastown_tui.town.jsonfile import write_atomic
+    from gastown_tui.atomicfile import write_atomic
 
     lines = [json.dumps({"prefix": "hq-", "path": "."})]
     for name, entry in sorted(registry.items()):

@@ -58,7 +58,7 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
     from gastown_tui.town.events import append_event
     from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
     from gastown_tui.town.ledgers import get_bead, prefix_of
-    from gastown_tui.town.locks import file_lock
+    from gastown_tui.filelock import file_lock
     from gastown_tui.town.polecats import _discard, spawn_polecat
     from gastown_tui.town.rigs import get_rig
 
