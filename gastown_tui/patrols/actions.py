@@ -14,9 +14,19 @@ from typing import Callable
 
 from gastown_tui.patrols.base import Decision
 from gastown_tui.town.layout import Town
+from gastown_tui.town.seance import running_session
 
 log = logging.getLogger(__name__)
 
+
+
+def live_session_elsewhere(town: Town, address: str) -> str | None:
+    """ADDRESS's session still running per its meta.json (another process owns it), described; or None."""
+    s = running_session(town, address)
+    if s is None:
+        return None
+    return (f"its session {s.session_id} (pid {s.pid}) is still running in another "
+            "process: stop it there, or let that town's Witness reap it")
 
 class NoSessions(RuntimeError):
     pass
@@ -184,8 +194,6 @@ class Actions:
             d.detail.update(refused=blockers, error="refused: " + "; ".join(blockers))
             return
         if self.sessions is None:  # `gastown polecat reap`: a session another process runs is not ours to stop
-            from gastown_tui.patrols.reaping import live_session_elsewhere
-
             live = live_session_elsewhere(self.town, d.target)
             if live:
                 d.done = False

@@ -53,7 +53,7 @@ def agent_bead_id(town: Town, address: str) -> str | None:
         return f"hq-{a.role}"
     if a.role == "overseer":
         return None
-    from gastown_tui.town.rigs import get_rig
+    from gastown_tui.town.rig_registry import get_rig
 
     rig = get_rig(town, a.rig)
     if a.role in ("witness", "refinery"):
@@ -179,7 +179,7 @@ def touch(town: Town, address: str) -> None:
 
 def known_addresses(town: Town) -> list[str]:
     """Every agent address the town knows, town roles first."""
-    from gastown_tui.town.rigs import list_rigs
+    from gastown_tui.town.rig_registry import list_rigs
 
     out = ["mayor/", "deacon/", "boot"]
     for rig in list_rigs(town):

@@ -35,7 +35,7 @@ def town_ledger(town: Town):
 
 
 def rig_ledger(town: Town, rig: str):
-    from gastown_tui.town.rigs import get_rig
+    from gastown_tui.town.rig_registry import get_rig
 
     return open_ledger(get_rig(town, rig).beads_dir)
 
@@ -46,7 +46,7 @@ def prefix_of(bead_id: str) -> str:
 
 def ledger_for_id(town: Town, bead_id: str):
     """The ledger whose prefix matches BEAD_ID; NotFound naming the known prefixes otherwise."""
-    from gastown_tui.town.rigs import load_registry
+    from gastown_tui.town.rig_registry import load_registry
 
     prefix = prefix_of(bead_id)
     if prefix == TOWN_PREFIX:
@@ -61,7 +61,7 @@ def ledger_for_id(town: Town, bead_id: str):
 
 def all_ledgers(town: Town) -> list:
     """The town ledger, then each rig's, in rig-name order."""
-    from gastown_tui.town.rigs import load_registry
+    from gastown_tui.town.rig_registry import load_registry
 
     out = [town_ledger(town)]
     for name in sorted(load_registry(town)):
