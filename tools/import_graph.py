@@ -1,7 +1,7 @@
 """The import graph of our own modules, read from the AST (nothing is imported).
 
     python tools/import_graph.py cycles   # exit 1 and list them when our modules import in a cycle
-    python tools/import_graph.py local    # count function-local imports of our own modules, per file
+    python tools/import_graph.py local    # count function-local imports of our own modules (-v per file, -vv each)
 
 Every import statement counts, wherever it stands: at the top, inside a function
 body (a "deferred" import, which Python runs later but which is still an edge of
@@ -189,6 +189,9 @@ def main(argv: list[str]) -> int:
         for path, hits in sorted(local.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             if "-v" in argv:
                 print(f"{len(hits):4d} {path}")
+            if "-vv" in argv:
+                for line, target in hits:
+                    print(f"       {path}:{line} {target}")
         print(f"function-local imports of our own modules: {total} in {len(local)} files")
         return 0
     print(__doc__)

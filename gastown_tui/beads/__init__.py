@@ -18,7 +18,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in ("Issue", "Dependency", "Comment"):
-        from gastown_tui.beads import models
+        from gastown_tui.beads import models  # deferred: pydantic, only for callers that want models
 
         return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -44,6 +44,8 @@ def find_beads_dir(start: Path) -> Path:
 
 
 def _issue_cls():
+    # Deferred on purpose: the models load pydantic (~60 ms); the ledger keeps plain
+    # dicts and `gastown bd list` never builds a model (tests/town/test_import_hygiene.py).
     from gastown_tui.beads.models import Issue
 
     return Issue

@@ -20,6 +20,7 @@ BULK_REINDEX = 1000     # delete_many drops the blocked index (rebuilt lazily) f
 
 
 def _issue(rec):
+    # Deferred on purpose: the models load pydantic; see ledger._issue_cls.
     from gastown_tui.beads.models import Issue
 
     return Issue.from_record(rec)
@@ -444,7 +445,7 @@ class MutationsMixin:
             return self._wrap_comment(comment)
 
     def _wrap_comment(self, comment: dict):
-        from gastown_tui.beads.models import Comment
+        from gastown_tui.beads.models import Comment  # deferred: pydantic (see ledger._issue_cls)
 
         return Comment.model_validate(comment)
 

@@ -13,6 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.town.layout import Town
+from gastown_tui.patrols.actions import Actions, live_session_elsewhere
+from gastown_tui.patrols.base import Decision
+from gastown_tui.patrols.observe import Observer
+from gastown_tui.patrols.witness import finished
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.polecats import reap_blockers
+from gastown_tui.town.rigs import get_rig, list_rigs
 
 
 @dataclass
@@ -29,8 +36,6 @@ class ReapOutcome:
 
 def not_finished(w) -> str | None:
     """Why the Witness would not propose this polecat (a WorkerView) for reaping, or None."""
-    from gastown_tui.patrols.witness import finished
-
     if finished(w):
         return None
     if w.hook:
@@ -42,13 +47,6 @@ def not_finished(w) -> str | None:
 
 def reap_rig(town: Town, rig: str | None = None, dry_run: bool = False, actor: str = "overseer") -> list[ReapOutcome]:
     """Reaps (or, with DRY_RUN, checks) every polecat of RIG (every rig when None) the way the Witness does."""
-    from gastown_tui.patrols.actions import Actions, live_session_elsewhere
-    from gastown_tui.patrols.base import Decision
-    from gastown_tui.patrols.observe import Observer
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.polecats import reap_blockers
-    from gastown_tui.town.rigs import get_rig, list_rigs
-
     rigs = [get_rig(town, rig).name] if rig else [r.name for r in list_rigs(town)]
     observer = Observer(town)
     actions = Actions(town)

@@ -27,6 +27,12 @@ from gastown_tui.town.rig_registry import (  # noqa: F401  (re-exported: the pub
     validate_rig_name,
 )
 from gastown_tui.town.settings import RigSettings
+from gastown_tui import vcs
+from gastown_tui.atomicfile import write_atomic
+from gastown_tui.beads import Ledger
+from gastown_tui.beads.timestamps import now
+from gastown_tui.town.agents import ensure_agent_bead
+from gastown_tui.town.events import append_event
 
 def derive_prefix(name: str, taken: set[str]) -> str:
     """A short lowercase prefix from the rig name: initials of its parts, else its first letters."""
@@ -50,12 +56,6 @@ def derive_prefix(name: str, taken: set[str]) -> str:
 def add_rig(town: Town, name: str, source: str, prefix: str | None = None, gate: str | None = None,
             actor: str = "overseer") -> Rig:
     """Clones SOURCE into a new rig NAME: bare repo, mayor clone, refinery worktree, ledger, agents."""
-    from gastown_tui import vcs
-    from gastown_tui.beads import Ledger
-    from gastown_tui.beads.timestamps import now
-    from gastown_tui.town.agents import ensure_agent_bead
-    from gastown_tui.town.events import append_event
-
     validate_rig_name(name)
     with file_lock(town.locks_dir() / "rigs.lock", what="rig registry lock"):
         registry = load_registry(town)
@@ -113,7 +113,6 @@ def add_rig(town: Town, name: str, source: str, prefix: str | None = None, gate:
 def _write_routes(town: Town, registry: dict) -> None:
     import json
 
-    from gastown_tui.atomicfile import write_atomic
 
     lines = [json.dumps({"prefix": "hq-", "path": "."})]
     for name, entry in sorted(registry.items()):
@@ -123,8 +122,6 @@ def _write_routes(town: Town, registry: dict) -> None:
 
 def remove_rig(town: Town, name: str, force: bool = False, actor: str = "overseer") -> list[str]:
     """Removes a rig. Refuses while it has polecats or crew (unless force); returns what was removed."""
-    from gastown_tui.town.events import append_event
-
     rig = get_rig(town, name)
     workers = sorted(p.name for p in rig.polecats_dir.iterdir() if p.is_dir()) if rig.polecats_dir.is_dir() else []
     crew = sorted(p.name for p in rig.crew_dir.iterdir() if p.is_dir()) if rig.crew_dir.is_dir() else []
