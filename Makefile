@@ -6,12 +6,12 @@ PYTHON ?= python3
 # Two workers: the machines here have two cores.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint bench install clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,6 +21,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Bug-finding ruff rules, the layer contracts (pyproject.toml), and no import
+# cycles among our modules (function-local imports included).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check gastown_tui widgets tests tools benchmarks
+	$(VENV)/bin/lint-imports
+	$(PY) tools/import_graph.py cycles
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

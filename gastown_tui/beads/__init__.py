@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, MalformedLedger, ValidationError
-from gastown_tui.beads.ledger import Ledger, default_actor, find_beads_dir
+from gastown_tui.beads.actors import default_actor
+from gastown_tui.beads.ledger import Ledger, find_beads_dir
 
 __all__ = [
     "Ledger", "Issue", "Dependency", "Comment", "find_beads_dir", "default_actor",
@@ -17,7 +18,7 @@ __all__ = [
 
 def __getattr__(name):
     if name in ("Issue", "Dependency", "Comment"):
-        from gastown_tui.beads import models
+        from gastown_tui.beads import models  # deferred: pydantic, only for callers that want models
 
         return getattr(models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

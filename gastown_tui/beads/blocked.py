@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 
-from gastown_tui.beads.timestamps import to_ns_or as _ns
+from gastown_tui.beads.timestamps import to_ns_or as _ns, to_ns_or
 
 
 def to_ns(text: str) -> int:
@@ -334,8 +334,6 @@ class BlockedIndex:
 
     def deferred_now(self, now: int) -> set[str]:
         """Ids hidden by a future defer_until: the bead itself and all its descendants."""
-        from gastown_tui.beads.timestamps import to_ns_or
-
         out: set[str] = set()
         for rid, rec in self.deferred.items():
             if to_ns_or(rec.get("defer_until")) > now:

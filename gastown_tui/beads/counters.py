@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gastown_tui.beads.atomic import atomic_write
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads.errors import LedgerError
 
 COUNTERS_NAME = "child_counters.json"
@@ -67,7 +67,7 @@ def remember_deleted(beads_dir: Path, deleted_ids) -> bool:
             new[parent] = n
     if new == counters:
         return False
-    atomic_write(beads_dir / COUNTERS_NAME, json.dumps(new, sort_keys=True, indent=0) + "\n")
+    write_atomic(beads_dir / COUNTERS_NAME, json.dumps(new, sort_keys=True, indent=0) + "\n")
     _ensure_ignored(beads_dir)
     return True
 

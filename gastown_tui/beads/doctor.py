@@ -5,9 +5,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph
-from gastown_tui.beads.atomic import FileLock, atomic_write
 from gastown_tui.beads.jsonl import JsonlFile
+from gastown_tui.filelock import FileLock
 
 QUARANTINE_NAME = "quarantine.jsonl"
 
@@ -56,7 +57,7 @@ def quarantine(path: Path, lock_path: Path) -> list[dict]:
         old = target.read_text(encoding="utf-8") if target.exists() else ""
         if old and not old.endswith("\n"):
             old += "\n"
-        atomic_write(target, old + "".join(raw + "\n" for _, _, raw in bad))
+        write_atomic(target, old + "".join(raw + "\n" for _, _, raw in bad), sync_dir=True)
         store.save()
     return [{"line": n, "reason": reason, "text": _printable(raw)} for n, reason, raw in bad]
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import ids
-from gastown_tui.beads.atomic import atomic_write
 from gastown_tui.beads.codec import encode
 from gastown_tui.beads.errors import LedgerError
 from gastown_tui.beads.timestamps import format_ns, to_ns_or
@@ -94,7 +94,7 @@ def write_export(ledger, path: Path | None, **options) -> int:
     is the caller's job). Returns how many lines were written."""
     lines = list(export_lines(ledger, **options))
     if path is not None:
-        atomic_write(Path(path), "".join(line + "\n" for line in lines))
+        write_atomic(Path(path), "".join(line + "\n" for line in lines))
     return len(lines)
 
 
@@ -119,7 +119,7 @@ def read_memories(beads_dir: Path) -> dict[str, str]:
 def _write_memories(beads_dir: Path, memories: dict[str, str]) -> None:
     text = "".join(json.dumps({"key": k, "value": v}, separators=(",", ":"), ensure_ascii=False) + "\n"
                    for k, v in sorted(memories.items()))
-    atomic_write(Path(beads_dir) / MEMORIES_NAME, text)
+    write_atomic(Path(beads_dir) / MEMORIES_NAME, text)
 
 
 # ---- reading an import file --------------------------------------------------------------------

@@ -9,15 +9,26 @@ where they were. When an id appears several times the version with the latest
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gastown_tui.beads.atomic import atomic_write, signature
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads.codec import decode, decode_joined, encode
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.style import CANONICAL, SAMPLE, FileStyle, detect
 from gastown_tui.beads.timestamps import to_ns_or
+
+
+
+def signature(path: Path):
+    """What changes when another process replaces or edits the file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 @dataclass
@@ -340,7 +351,7 @@ class JsonlFile:
         if not force and not self.has_changes and self.path.exists():
             return False
         plan = list(self._plan())
-        atomic_write(self.path, self._join([e[0] for e in plan]))
+        write_atomic(self.path, self._join([e[0] for e in plan]), sync_dir=True)
         self.signature = signature(self.path)
         # What was written is the new baseline.
         self._entries = plan

@@ -6,13 +6,12 @@ lock, reload if another process changed the files, apply, write atomically.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph, ids
-from gastown_tui.beads.atomic import FileLock
 from gastown_tui.beads.counters import IGNORE_LINES as COUNTER_IGNORES
 from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read_config
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
@@ -20,6 +19,7 @@ from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.interop import refuse_table_dump
 from gastown_tui.beads.jsonl import JsonlFile
 from gastown_tui.beads.mutations import MutationsMixin
+from gastown_tui.filelock import FileLock
 
 ISSUES_NAME = "issues.jsonl"
 LEGACY_NAME = "beads.jsonl"          # the file's name from 2025-10-22 to 2025-11-26
@@ -31,12 +31,7 @@ GITIGNORE = (
     + "".join(line + "\n" for line in COUNTER_IGNORES)
 )
 
-__all__ = ["Ledger", "find_beads_dir", "default_actor", "ClaimConflict", "CycleError", "LedgerError"]
-
-
-def default_actor() -> str:
-    """Who is acting: BD_ACTOR, else BEADS_ACTOR, else the login name."""
-    return os.environ.get("BD_ACTOR") or os.environ.get("BEADS_ACTOR") or os.environ.get("USER") or "unknown"
+__all__ = ["Ledger", "find_beads_dir", "ClaimConflict", "CycleError", "LedgerError"]
 
 
 def find_beads_dir(start: Path) -> Path:
@@ -50,6 +45,8 @@ def find_beads_dir(start: Path) -> Path:
 
 
 def _issue_cls():
+    # Deferred on purpose: the models load pydantic (~60 ms); the ledger keeps plain
+    # dicts and `gastown bd list` never builds a model (tests/town/test_import_hygiene.py).
     from gastown_tui.beads.models import Issue
 
     return Issue
@@ -102,9 +99,7 @@ class Ledger(MutationsMixin):
         issues = beads_dir / ISSUES_NAME
         with FileLock(beads_dir / LOCK_NAME):
             if not issues.exists():
-                from gastown_tui.beads.atomic import atomic_write
-
-                atomic_write(issues, "")
+                write_atomic(issues, "", sync_dir=True)
             config = beads_dir / CONFIG_NAME
             existing = read_config(beads_dir).get("issue-prefix")
             if existing and existing != prefix:

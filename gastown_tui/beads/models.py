@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gastown_tui.beads.codec import canonical
+from gastown_tui.beads.errors import LedgerError
 
 
 class _Record(BaseModel):
@@ -118,8 +119,6 @@ class Issue(_Record):
         try:
             issue = cls.model_validate(record)
         except ValidationError as exc:
-            from gastown_tui.beads.errors import LedgerError
-
             first = exc.errors()[0]
             where = ".".join(str(x) for x in first.get("loc", ()))
             raise LedgerError(f"bead {record.get('id')!r}: field {where!r}: {first.get('msg')} "

@@ -1,7 +1,9 @@
 """The ledger's changing operations (mixed into Ledger; see ledger.py)."""
 from __future__ import annotations
 
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph, ids, validate
+from gastown_tui.beads.actors import default_actor
 from gastown_tui.beads.codec import encode
 from gastown_tui.beads.counters import last_child, remember_deleted
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError
@@ -18,6 +20,7 @@ BULK_REINDEX = 1000     # delete_many drops the blocked index (rebuilt lazily) f
 
 
 def _issue(rec):
+    # Deferred on purpose: the models load pydantic; see ledger._issue_cls.
     from gastown_tui.beads.models import Issue
 
     return Issue.from_record(rec)
@@ -33,6 +36,14 @@ def _plain(value):
 
 
 class MutationsMixin:
+    """The ledger's changing operations, mixed into `Ledger` (and `RawLedger`).
+
+    What it needs from its host, and nothing else: `transaction()` (lock, reload,
+    save), `_locate(id) -> (store, record)`, `_main` and `_wstore()` (the JSONL
+    and wisp stores), `_wisps`, `_index`, `_known_ids()`, `_all_records()`,
+    `_missing(id)`, `_check_fields`, `prefix`, `beads_dir`, `wisps_path`,
+    `custom_types`, `custom_statuses`, `raw_ready()`."""
+
     def _wrap(self, rec: dict):
         """What mutations return: an Issue model (RawLedger returns the stored dict instead)."""
         return _issue(rec)
@@ -45,8 +56,6 @@ class MutationsMixin:
         return store, rec
 
     def _actor(self, actor):
-        from gastown_tui.beads.ledger import default_actor
-
         return actor or default_actor()
 
     def _dep_pair(self, pair) -> tuple[str, str]:
@@ -164,8 +173,6 @@ class MutationsMixin:
         Wisps are appended to the wisp store; persistent beads are merged in id order. The
         whole batch is one atomic file replacement. The store is reloaded lazily afterwards.
         """
-        from gastown_tui.beads.atomic import atomic_write
-
         actor = self._actor(actor)
         with self.transaction():
             self._main.save()
@@ -211,7 +218,7 @@ class MutationsMixin:
                 for out in prepared():
                     yield encode(out) + "\n"
 
-            atomic_write(store.path, chunks())
+            write_atomic(store.path, chunks(), sync_dir=True)
             store.unload()                 # reloaded from disk on next use
             return count
 
@@ -438,7 +445,7 @@ class MutationsMixin:
             return self._wrap_comment(comment)
 
     def _wrap_comment(self, comment: dict):
-        from gastown_tui.beads.models import Comment
+        from gastown_tui.beads.models import Comment  # deferred: pydantic (see ledger._issue_cls)
 
         return Comment.model_validate(comment)
 

@@ -1,7 +1,7 @@
 """`gastown agent sim`: run a built-in agent in this terminal.
 
 Only one built-in agent exists: `sim`, the simulated coding agent
-(gastown_tui/sessions/sim_agent.py). It is what the `sim` session preset runs.
+(gastown_tui/sim/agent.py). It is what the `sim` session preset runs.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def main(argv: list[str], prog: str) -> int:
         cwd = (args.dir or Path.cwd()).resolve()
         if not cwd.is_dir():
             raise UserError(f"--dir {cwd}: not a directory")
-        from gastown_tui.sessions.sim_agent import main as sim_main
+        from gastown_tui.sim.agent import main as sim_main
 
         return sim_main(cwd, autostart=not args.no_autostart)
     raise UserError(f"unknown agent {args.agent!r}")

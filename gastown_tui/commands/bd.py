@@ -249,7 +249,7 @@ def _cmd_ready(args, as_json, actor):
     filters = dict(assignee=args.assignee, unassigned=args.unassigned, label=args.label, parent=args.parent,
                    sort=args.sort, include_ephemeral=args.include_ephemeral)
     if args.claim:
-        from gastown_tui.beads.ledger import default_actor
+        from gastown_tui.beads.actors import default_actor
 
         who = args.assignee or actor or default_actor()
         filters.pop("assignee")
@@ -293,7 +293,7 @@ def _cmd_update(args, as_json, actor):
     with ledger.transaction():
         issue = ledger.raw(args.id)
         if args.claim:
-            from gastown_tui.beads.ledger import default_actor
+            from gastown_tui.beads.actors import default_actor
 
             issue = ledger.claim(args.id, fields.pop("assignee", None) or actor or default_actor())
         if args.add_label or args.remove_label:

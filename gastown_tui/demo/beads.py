@@ -1,6 +1,6 @@
 '''The demo's five beads: what each asks for, and the simulated agent's instructions to do it.
 
-The instructions use the simulated agent's language (gastown_tui/sessions/sim_script.py):
+The instructions use the simulated agent's language (gastown_tui/sim/script.py):
 `sim:` lines run on the first attempt, `sim[retry]:` lines when the Refinery has sent
 the work back with FIX_NEEDED.
 

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Iterator
 from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.beads.timestamps import now
 from gastown_tui.meow.errors import MoleculeError
+from gastown_tui.beads.actors import default_actor
+from gastown_tui.meow.proto import Proto, cook
 
 if TYPE_CHECKING:   # the cooking engine is imported only when something is poured
     from gastown_tui.meow.proto import Proto
@@ -52,8 +54,6 @@ def _with_work_vars(ledger, on: str | None, vars: dict | None) -> dict:
 
 
 def _proto(name_or_proto, vars, search_path) -> Proto:
-    from gastown_tui.meow.proto import Proto, cook
-
     if isinstance(name_or_proto, Proto):
         return name_or_proto
     return cook(name_or_proto, dict(vars or {}), search_path)
@@ -102,8 +102,6 @@ def _extras(rec: dict, extra: dict) -> None:
 
 def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
                  force: bool, mol_type: str | None) -> dict:
-    from gastown_tui.beads.ledger import default_actor
-
     actor = actor or default_actor()
     created: list[str] = []
     try:

@@ -16,6 +16,7 @@ from dataclasses import replace
 from gastown_tui.meow.errors import FormulaError
 from gastown_tui.meow.model import Formula, Step
 from gastown_tui.meow.search import FormulaLibrary
+from gastown_tui.errors import nearest
 
 
 def resolve(formula: Formula, library: FormulaLibrary, _stack: tuple[str, ...] = ()) -> Formula:
@@ -30,7 +31,6 @@ def resolve(formula: Formula, library: FormulaLibrary, _stack: tuple[str, ...] =
     for parent_name in formula.extends:
         if not library.has(parent_name):
             near = library.index()
-            from gastown_tui.errors import nearest
 
             hint = nearest(parent_name, near)
             problems.append(
@@ -54,8 +54,6 @@ def resolve(formula: Formula, library: FormulaLibrary, _stack: tuple[str, ...] =
             )
             continue
         if not library.has(exp.with_):
-            from gastown_tui.errors import nearest
-
             hint = nearest(exp.with_, library.index())
             problems.append(
                 f"{formula.where}: step {exp.target!r}: compose.expand with unknown formula {exp.with_!r}"

@@ -14,9 +14,32 @@ from typing import Callable
 
 from gastown_tui.patrols.base import Decision
 from gastown_tui.town.layout import Town
+from gastown_tui.town.seance import running_session
+from gastown_tui.patrols.escalate import escalate, route
+from gastown_tui.patrols.gupp import beacon
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.agents import environment, workdir
+from gastown_tui.town.convoys import land_ready_convoys
+from gastown_tui.town.events import append_event
+from gastown_tui.town.handoff import consume_handoff, pending_handoff
+from gastown_tui.town.jsonfile import write_json
+from gastown_tui.town.nudges import enqueue
+from gastown_tui.town.polecats import reap_blockers, reap_polecat
+from gastown_tui.town.rigs import get_rig
+from gastown_tui.town.settings import TownSettings
+from gastown_tui.town.sling import sling
 
 log = logging.getLogger(__name__)
 
+
+
+def live_session_elsewhere(town: Town, address: str) -> str | None:
+    """ADDRESS's session still running per its meta.json (another process owns it), described; or None."""
+    s = running_session(town, address)
+    if s is None:
+        return None
+    return (f"its session {s.session_id} (pid {s.pid}) is still running in another "
+            "process: stop it there, or let that town's Witness reap it")
 
 class NoSessions(RuntimeError):
     pass
@@ -69,11 +92,9 @@ class Actions:
         return asyncio.run_coroutine_threadsafe(coro_fn(), self.loop).result(timeout)
 
     def _spec(self, address: str, beacon: str | None):
+        # Deferred: sessions.session loads pexpect and psutil; `gastown polecat reap`
+        # builds Actions without a session manager and never spawns.
         from gastown_tui.sessions.session import SessionSpec
-        from gastown_tui.town.addresses import parse_address
-        from gastown_tui.town.agents import environment, workdir
-        from gastown_tui.town.rigs import get_rig
-        from gastown_tui.town.settings import TownSettings
 
         a = parse_address(address)
         settings = TownSettings.load(self.town.settings_path)
@@ -103,8 +124,6 @@ class Actions:
         d.detail["result"] = self._await(go)
 
     def do_restart(self, d: Decision, actor: str) -> None:
-        from gastown_tui.patrols.gupp import beacon
-
         address = d.target
 
         async def go():
@@ -129,11 +148,6 @@ class Actions:
         If the fresh session cannot start, the marker is put back so the next run tries again."""
         import time
 
-        from gastown_tui.patrols.gupp import beacon
-        from gastown_tui.town.addresses import parse_address
-        from gastown_tui.town.events import append_event
-        from gastown_tui.town.handoff import consume_handoff, pending_handoff
-        from gastown_tui.town.jsonfile import write_json
 
         address = d.target
         rig = parse_address(address).rig
@@ -174,9 +188,6 @@ class Actions:
     def do_reap(self, d: Decision, actor: str) -> None:
         """Reaps a finished polecat (see town.polecats.reap_polecat): checks first, then stops and forgets its
         session (only one that is idle or gone), then removes worktree, branch and hook. Refusals change nothing."""
-        from gastown_tui.town.addresses import parse_address
-        from gastown_tui.town.polecats import reap_blockers, reap_polecat
-
         a = parse_address(d.target)
         blockers = reap_blockers(self.town, a.rig, a.name)
         if blockers:
@@ -184,8 +195,6 @@ class Actions:
             d.detail.update(refused=blockers, error="refused: " + "; ".join(blockers))
             return
         if self.sessions is None:  # `gastown polecat reap`: a session another process runs is not ours to stop
-            from gastown_tui.patrols.reaping import live_session_elsewhere
-
             live = live_session_elsewhere(self.town, d.target)
             if live:
                 d.done = False
@@ -210,8 +219,6 @@ class Actions:
         d.detail["freed_name"] = cat.name
 
     def do_nudge(self, d: Decision, actor: str) -> None:
-        from gastown_tui.town.nudges import enqueue
-
         urgent = d.detail.get("why") == "stalled" or actor.endswith("/witness")
         path = enqueue(self.town.runtime / "nudge_queue", d.target, d.detail.get("message") or d.reason,
                        sender=actor, urgent=urgent)
@@ -219,8 +226,6 @@ class Actions:
 
     # ------------------------------------------------------------------ ledger
     def do_escalate(self, d: Decision, actor: str) -> None:
-        from gastown_tui.patrols.escalate import escalate
-
         if "escalation" in d.detail:
             return  # the Refinery already filed it
         agent = d.detail.get("agent", "")
@@ -230,20 +235,14 @@ class Actions:
             d.detail["agent"] = agent
 
     def do_route_escalation(self, d: Decision, actor: str) -> None:
-        from gastown_tui.patrols.escalate import route
-
         route(self.town, d.bead, actor=actor)
 
     def do_sling(self, d: Decision, actor: str) -> None:
-        from gastown_tui.town.sling import sling
-
         result = sling(self.town, d.bead, d.target, no_convoy=True, actor=actor)
         d.detail["agent"] = result.agent
         self.wake("gupp")
 
     def do_land_convoy(self, d: Decision, actor: str) -> None:
-        from gastown_tui.town.convoys import land_ready_convoys
-
         d.detail["landed"] = land_ready_convoys(self.town, actor=actor)
 
     # ------------------------------------------------------------------ patrols

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gastown_tui.town.write_lock import TownWriteLock, process_write_lock
+
 
 @dataclass(frozen=True)
 class Timer:
@@ -79,11 +81,14 @@ class Report:
 
 @dataclass(frozen=True)
 class RunContext:
-    """Handed to `Patrol.run`: the wall-clock time of the run, why it runs, and the changes that woke it."""
+    """Handed to `Patrol.run`: the wall-clock time of the run, why it runs, the changes that woke
+    it, and the town's write lock (held by the runner around the run unless the patrol
+    `locks_itself`; see town/write_lock.py)."""
 
     now: float
     reason: str  # "timer", "change", "manual", "start"
     changes: tuple[Change, ...] = ()
+    write_lock: TownWriteLock = field(default_factory=process_write_lock, compare=False, repr=False)
 
 
 class Patrol:
@@ -93,6 +98,9 @@ class Patrol:
     role: str = "patrol"  # deacon, witness, refinery, boot, dogs, gupp
     rig: str | None = None
     timer: Timer = Timer()
+    # False: the runner holds the town's write lock around the whole run. True: the patrol
+    # takes `ctx.write_lock` itself around its writes (the Refinery, whose gate runs for minutes).
+    locks_itself: bool = False
 
     def concerns(self, change: Change) -> bool:
         """Whether this change should wake the patrol now (default: any ledger change)."""

@@ -23,6 +23,12 @@ from gastown_tui.patrols.base import Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.eventlog import append_event
 from gastown_tui.town.layout import Town
 from gastown_tui.vcs.merge import MergeError, unmerged_commits
+from gastown_tui.meow import burn
+from gastown_tui.town.events import append_event as town_event
+from gastown_tui.town.hooks import orphaned_hooks
+from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
+from gastown_tui.town.mail import send_mail
+from gastown_tui.town.rigs import list_rigs
 
 ACTOR = "deacon/dogs"
 
@@ -42,8 +48,6 @@ def _checked_out(repo: Path) -> set[str]:
 
 
 def branch_dog(town: Town) -> tuple[dict, list[Decision]]:
-    from gastown_tui.town.rigs import list_rigs
-
     saw = {"checked": 0, "kept_unmerged": 0}
     did: list[Decision] = []
     for rig in list_rigs(town):
@@ -92,9 +96,6 @@ def wisp_dog(town: Town, now: float, ttl: float) -> tuple[dict, list[Decision]]:
     closed, which happens with its last step) and a closed standalone wisp (no parent, no
     children). The closed steps of a molecule whose root is still open are never touched (that
     would lose them from its progress), nor any wisp in a tree that is not a molecule."""
-    from gastown_tui.meow import burn
-    from gastown_tui.town.ledgers import all_ledgers
-
     saw = {"closed_wisps": 0, "molecules": 0, "kept_in_open_molecule": 0}
     did = []
     for ledger in all_ledgers(town):
@@ -142,11 +143,6 @@ def _open_root(index, rid: str) -> bool:
 
 
 def orphan_dog(town: Town) -> tuple[dict, list[Decision]]:
-    from gastown_tui.town.events import append_event as town_event
-    from gastown_tui.town.hooks import orphaned_hooks
-    from gastown_tui.town.ledgers import ledger_for_id
-    from gastown_tui.town.mail import send_mail
-
     orphans = orphaned_hooks(town)
     did = []
     for o in orphans:

@@ -7,9 +7,11 @@ routed by the Deacon (`route`).
 """
 from __future__ import annotations
 
-from gastown_tui.beads.fields import set_fields
+from gastown_tui.beads.fields import set_fields, parse_fields
 from gastown_tui.beads.timestamps import now as now_ts
 from gastown_tui.town.layout import Town
+from gastown_tui.town.ledgers import town_ledger
+from gastown_tui.town.mail import send_mail
 
 SEVERITY_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
@@ -17,8 +19,6 @@ SEVERITY_PRIORITY = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 def escalate(town: Town, title: str, reason: str, *, source: str, severity: str = "high",
              related: str | None = None) -> str:
     """Files an escalation, mails the Overseer; returns the escalation bead id."""
-    from gastown_tui.town.ledgers import town_ledger
-
     ledger = town_ledger(town)
     desc = set_fields(reason.rstrip() + "\n\n", severity=severity, reason=reason.splitlines()[0][:200],
                       source=source, escalated_by=source, escalated_at=now_ts(), related_bead=related)
@@ -30,10 +30,6 @@ def escalate(town: Town, title: str, reason: str, *, source: str, severity: str 
 
 def route(town: Town, escalation_id: str, actor: str = "deacon/") -> None:
     """Mails the Overseer about an escalation and marks it `routed`."""
-    from gastown_tui.beads.fields import parse_fields
-    from gastown_tui.town.ledgers import town_ledger
-    from gastown_tui.town.mail import send_mail
-
     ledger = town_ledger(town)
     issue = ledger.get(escalation_id)
     fields = parse_fields(issue.description or "")

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.views import RigView, same_moment
+from gastown_tui.town.rigs import list_rigs
 
 NUDGE = "GUPP: work is on your hook ({bead}). Run `gt prime` and do it now."
 
@@ -107,8 +108,6 @@ class Gupp(Patrol):
         return change.kind in ("ledger", "manual")
 
     def run(self, ctx: RunContext) -> Report:
-        from gastown_tui.town.rigs import list_rigs
-
         rigs = [self.observer.rig_view(r.name, now=ctx.now) for r in list_rigs(self.observer.town)]
         decisions = decide(rigs, ctx.now, self.memory, self.settings)
         for d in decisions:

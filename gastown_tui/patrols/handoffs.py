@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
+from gastown_tui.town.handoff import consume_handoff, pending_handoffs
 
 BUSY = ("starting", "working")
 
@@ -79,8 +80,6 @@ class Handoffs(Patrol):
         return False
 
     def run(self, ctx: RunContext) -> Report:
-        from gastown_tui.town.handoff import consume_handoff, pending_handoffs
-
         did: list[Decision] = []
         waits: list[float] = []
         pending = []

@@ -13,6 +13,11 @@ from gastown_tui.beads.fields import parse_fields
 from gastown_tui.patrols.views import (ConvoyView, EscalationView, RigView, SessionView, TownView, TrackedView,
                                        WorkerView)
 from gastown_tui.town.layout import Town
+from gastown_tui.town.convoys import list_convoys
+from gastown_tui.town.ledgers import open_ledger, ledger_for_id, town_ledger
+from gastown_tui.town.mq import list_mrs
+from gastown_tui.town.polecats import list_polecats
+from gastown_tui.town.rigs import get_rig, list_rigs
 
 OPEN_MR_STATES = ("queued", "rebasing", "testing", "conflict", "failed")
 
@@ -50,16 +55,10 @@ class Observer:
         return self.sessions.get(address)
 
     def open_mrs(self, rig: str | None = None) -> list:
-        from gastown_tui.town.mq import list_mrs
-
         return list_mrs(self.town, rig=rig, states=list(OPEN_MR_STATES))
 
     # ---------------------------------------------------------------- rig
     def rig_view(self, rig_name: str, now: float | None = None) -> RigView:
-        from gastown_tui.town.ledgers import open_ledger
-        from gastown_tui.town.polecats import list_polecats
-        from gastown_tui.town.rigs import get_rig
-
         rig = get_rig(self.town, rig_name)
         ledger = open_ledger(rig.beads_dir)
         open_mrs = self.open_mrs(rig_name)
@@ -86,10 +85,6 @@ class Observer:
 
     # ---------------------------------------------------------------- town
     def town_view(self, now: float | None = None, patrols: set[str] | None = None) -> TownView:
-        from gastown_tui.town.convoys import list_convoys
-        from gastown_tui.town.ledgers import ledger_for_id, town_ledger
-        from gastown_tui.town.rigs import list_rigs
-
         rigs = list_rigs(self.town)
         prefixes = {r.prefix: r.name for r in rigs}
         view = TownView(patrols=set(patrols or ()))

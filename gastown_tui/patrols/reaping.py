@@ -10,11 +10,16 @@ running (another process, e.g. the app, owns it: let its Witness reap).
 """
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass, field
 
 from gastown_tui.town.layout import Town
+from gastown_tui.patrols.actions import Actions, live_session_elsewhere
+from gastown_tui.patrols.base import Decision
+from gastown_tui.patrols.observe import Observer
+from gastown_tui.patrols.witness import finished
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.polecats import reap_blockers
+from gastown_tui.town.rigs import get_rig, list_rigs
 
 
 @dataclass
@@ -29,36 +34,8 @@ class ReapOutcome:
                 "refused": self.refused}
 
 
-def live_session_elsewhere(town: Town, address: str) -> str | None:
-    """A running session of ADDRESS recorded on disk (meta.json with no end and a live pid), described; or None."""
-    from gastown_tui.town.addresses import agent_key
-
-    root = town.sessions_dir(agent_key(address))
-    if not root.is_dir():
-        return None
-    for folder in root.iterdir():
-        try:
-            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        pid = meta.get("pid")
-        if meta.get("ended_at") or meta.get("exit_status") is not None or not isinstance(pid, int):
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            continue
-        except PermissionError:
-            pass
-        return (f"its session {meta.get('session_id', folder.name)} (pid {pid}) is still running in another "
-                "process: stop it there, or let that town's Witness reap it")
-    return None
-
-
 def not_finished(w) -> str | None:
     """Why the Witness would not propose this polecat (a WorkerView) for reaping, or None."""
-    from gastown_tui.patrols.witness import finished
-
     if finished(w):
         return None
     if w.hook:
@@ -70,13 +47,6 @@ def not_finished(w) -> str | None:
 
 def reap_rig(town: Town, rig: str | None = None, dry_run: bool = False, actor: str = "overseer") -> list[ReapOutcome]:
     """Reaps (or, with DRY_RUN, checks) every polecat of RIG (every rig when None) the way the Witness does."""
-    from gastown_tui.patrols.actions import Actions
-    from gastown_tui.patrols.base import Decision
-    from gastown_tui.patrols.observe import Observer
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.polecats import reap_blockers
-    from gastown_tui.town.rigs import get_rig, list_rigs
-
     rigs = [get_rig(town, rig).name] if rig else [r.name for r in list_rigs(town)]
     observer = Observer(town)
     actions = Actions(town)

@@ -31,14 +31,23 @@ from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContex
 from gastown_tui.patrols.escalate import escalate
 from gastown_tui.town.layout import Town
 from gastown_tui.vcs.merge import BRANCH_MISSING, CONFLICT, GATE_FAILED, MERGED, merge_branch
+from gastown_tui.errors import UserError
+from gastown_tui.town.agents import workdir, set_agent_state
+from gastown_tui.town.convoys import land_ready_convoys
+from gastown_tui.town.events import append_event
+from gastown_tui.town.hooks import rehook
+from gastown_tui.town.ledgers import ledger_for_id, open_ledger
+from gastown_tui.town.mail import send_mail
+from gastown_tui.town.write_lock import TownWriteLock, process_write_lock
+from gastown_tui.town.mq import get_mr, set_mr_state, list_mrs
+from gastown_tui.town.rigs import get_rig
+from gastown_tui.town.sling import sling
 
 WAKE_EVENTS = ("merge_requested", "done", "mr_state")
 KEPT_PREFIX = "refs/gastown/kept"
 
 
 def _rig(town: Town, name: str):
-    from gastown_tui.town.rigs import get_rig
-
     return get_rig(town, name)
 
 
@@ -53,8 +62,6 @@ def keep_branch_head(repo: Path, branch: str, mr_id: str) -> str | None:
 
 
 def polecat_exists(town: Town, address: str | None) -> bool:
-    from gastown_tui.town.agents import workdir
-
     if not address:
         return False
     try:
@@ -70,9 +77,6 @@ def _polecat_name(address: str | None) -> str:
 
 def hand_back(town: Town, mr, *, kind: str, details: str, actor: str) -> Decision:
     """Sends the work back to its polecat (FIX_NEEDED + rehook), or escalates when the polecat is gone."""
-    from gastown_tui.town.hooks import rehook
-    from gastown_tui.town.mail import send_mail
-
     source = mr.source_bead or "?"
     if polecat_exists(town, mr.polecat):
         body = (f"Branch: {mr.branch}\nIssue: {source}\nTarget: {mr.target}\nFailure-Type: {kind}\n"
@@ -92,8 +96,6 @@ def hand_back(town: Town, mr, *, kind: str, details: str, actor: str) -> Decisio
 
 
 def get_state(town: Town, mr_id: str) -> str:
-    from gastown_tui.town.mq import get_mr
-
     return get_mr(town, mr_id).state
 
 
@@ -104,11 +106,6 @@ def approved(mr_issue) -> bool:
 def _approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
     """The Overseer approves an MR: it may merge on a rig that requires approval, and a `failed` one is
     queued again (its gate runs again). Conflicted or closed MRs are refused with the reason."""
-    from gastown_tui.errors import UserError
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import ledger_for_id
-    from gastown_tui.town.mq import get_mr, set_mr_state
-
     mr = get_mr(town, mr_id)
     if mr.state in ("merged", "superseded", "rejected"):
         raise UserError(f"merge request {mr_id} is already {mr.state}")
@@ -126,9 +123,6 @@ def _approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
 
 def _send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Decision:
     """The Overseer sends an MR back: `failed` with the note, FIX_NEEDED to the polecat, work back on its hook."""
-    from gastown_tui.errors import UserError
-    from gastown_tui.town.mq import get_mr, set_mr_state
-
     mr = get_mr(town, mr_id)
     if mr.state in ("merged", "superseded", "rejected"):
         raise UserError(f"merge request {mr_id} is already {mr.state}")
@@ -143,11 +137,6 @@ def _send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> De
 def _resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str:
     """The MR's bead goes to another agent (`target` = a rig: a new polecat; or an address). The old MR is
     superseded, the old branch kept (also under `refs/gastown/kept/<mr>`). Returns the agent now holding it."""
-    from gastown_tui.errors import UserError
-    from gastown_tui.town.agents import set_agent_state
-    from gastown_tui.town.mq import get_mr, set_mr_state
-    from gastown_tui.town.sling import sling
-
     mr = get_mr(town, mr_id)
     if mr.state in ("merged", "superseded", "rejected"):
         raise UserError(f"merge request {mr_id} is already {mr.state}")
@@ -165,32 +154,31 @@ def _resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> st
     return result.agent
 
 
-def approve(town: Town, mr_id: str, actor: str = "overseer") -> None:
-    """See `_approve`; takes the patrols' turn (safe from any worker thread)."""
-    from gastown_tui.patrols.runner import patrol_turn
-
-    with patrol_turn():
+def approve(town: Town, mr_id: str, actor: str = "overseer", lock: TownWriteLock | None = None) -> None:
+    """See `_approve`; holds the town's write lock (LOCK, default the process's), so it is
+    safe from any worker thread and never interleaves with a patrol run."""
+    with lock or process_write_lock():
         return _approve(town, mr_id, actor)
 
 
-def send_back(town: Town, mr_id: str, note: str, actor: str = "overseer") -> Decision:
-    """See `_send_back`; takes the patrols' turn (safe from any worker thread)."""
-    from gastown_tui.patrols.runner import patrol_turn
-
-    with patrol_turn():
+def send_back(town: Town, mr_id: str, note: str, actor: str = "overseer",
+              lock: TownWriteLock | None = None) -> Decision:
+    """See `_send_back`; holds the town's write lock (see `approve`)."""
+    with lock or process_write_lock():
         return _send_back(town, mr_id, note, actor)
 
 
-def resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> str:
-    """See `_resling`; takes the patrols' turn (safe from any worker thread)."""
-    from gastown_tui.patrols.runner import patrol_turn
-
-    with patrol_turn():
+def resling(town: Town, mr_id: str, target: str, actor: str = "overseer", lock: TownWriteLock | None = None) -> str:
+    """See `_resling`; holds the town's write lock (see `approve`)."""
+    with lock or process_write_lock():
         return _resling(town, mr_id, target, actor)
 
 
 class Refinery(Patrol):
     role = "refinery"
+    # The gate runs for minutes: the Refinery takes the town's write lock only around
+    # its ledger changes; rebase, gate and merge happen in its own worktree outside it.
+    locks_itself = True
 
     def __init__(self, town: Town, rig: str, timer: Timer = Timer(30, 300), max_per_run: int = 20):
         self.town = town
@@ -215,9 +203,6 @@ class Refinery(Patrol):
 
     def queue(self) -> tuple[list, list]:
         """(mergeable MRs in order, MRs waiting for approval)."""
-        from gastown_tui.town.ledgers import open_ledger
-        from gastown_tui.town.mq import list_mrs
-
         rig = _rig(self.town, self.rig)
         queued = list_mrs(self.town, rig=self.rig, states=["queued"])
         if not rig.settings.data.get("merge_queue", {}).get("require_approval"):
@@ -227,59 +212,63 @@ class Refinery(Patrol):
         return ok, [m for m in queued if m not in ok]
 
     def run(self, ctx: RunContext) -> Report:
+        lock = ctx.write_lock
         rig = _rig(self.town, self.rig)
         mq = rig.settings.data.get("merge_queue", {})
         if mq.get("enabled") is False:
             return Report(saw={"enabled": False})
         did: list[Decision] = []
-        self.requeue_stale()
+        with lock:
+            self.requeue_stale()
         ready, waiting = self.queue()
         saw = {"queued": [m.id for m in ready], "awaiting_approval": [m.id for m in waiting]}
         for _ in range(self.max_per_run):
             if not ready:
                 break
-            did.append(self.process(ready[0], rig, mq))
+            did.append(self.process(ready[0], rig, mq, lock))
             ready, waiting = self.queue()
         return Report(saw=saw, did=did)
 
     def requeue_stale(self) -> list[str]:
         """MRs left `rebasing`/`testing` by a run that died: nothing works on them now, so queue them again."""
-        from gastown_tui.town.mq import list_mrs, set_mr_state
-
         stale = list_mrs(self.town, rig=self.rig, states=["rebasing", "testing"])
         for mr in stale:
             set_mr_state(self.town, mr.id, "queued", actor=self.actor, note="queued again: the merge attempt was cut off")
         return [m.id for m in stale]
 
-    def process(self, mr, rig, mq: dict) -> Decision:
-        from gastown_tui.town.mq import set_mr_state
-
+    def process(self, mr, rig, mq: dict, lock: TownWriteLock | None = None) -> Decision:
+        lock = lock or process_write_lock()
         try:
-            return self._process(mr, rig, mq)
+            return self._process(mr, rig, mq, lock)
         except BaseException:
             try:
-                if get_state(self.town, mr.id) in ("rebasing", "testing"):
-                    set_mr_state(self.town, mr.id, "queued", actor=self.actor, note="queued again after an error")
+                with lock:
+                    if get_state(self.town, mr.id) in ("rebasing", "testing"):
+                        set_mr_state(self.town, mr.id, "queued", actor=self.actor,
+                                     note="queued again after an error")
             except Exception:
                 pass
             raise
 
-    def _process(self, mr, rig, mq: dict) -> Decision:
-        from gastown_tui.patrols.runner import released
-        from gastown_tui.town.mq import set_mr_state
-
+    def _process(self, mr, rig, mq: dict, lock: TownWriteLock) -> Decision:
         gate = rig.gate if mq.get("run_tests", True) else ""
         target = mr.target or rig.target
-        set_mr_state(self.town, mr.id, "rebasing", actor=self.actor)
+        with lock:
+            set_mr_state(self.town, mr.id, "rebasing", actor=self.actor)
 
         def progress(stage: str) -> None:
             if stage == "testing":
-                set_mr_state(self.town, mr.id, "testing", actor=self.actor)
+                with lock:
+                    set_mr_state(self.town, mr.id, "testing", actor=self.actor)
 
         result = merge_branch(rig.refinery_worktree, mr.branch, target=target, gate=gate or None,
                               committer=(self.actor, f"{self.rig}.refinery@gastown.local"), progress=progress,
-                              gate_wrapper=released,
                               gate_timeout=float(mq.get("gate_timeout", 900)))
+        with lock:
+            return self._settle(mr, rig, mq, result, target)
+
+    def _settle(self, mr, rig, mq: dict, result, target: str) -> Decision:
+        """The MR's new state after a merge attempt (under the town's write lock)."""
         detail = {"mr": mr.id, "branch": mr.branch, "result": result.status}
         if result.status == MERGED:
             if mq.get("push_remote") and not result.already:
@@ -325,11 +314,6 @@ class Refinery(Patrol):
         return f"rejected: {err.splitlines()[-1] if err else '?'}"
 
     def _merged(self, mr, result, detail: dict) -> Decision:
-        from gastown_tui.town.convoys import land_ready_convoys
-        from gastown_tui.town.ledgers import ledger_for_id
-        from gastown_tui.town.mail import send_mail
-        from gastown_tui.town.mq import set_mr_state
-
         set_mr_state(self.town, mr.id, "merged", actor=self.actor, merge_commit=result.merged_sha,
                      note=result.message)
         if mr.source_bead:

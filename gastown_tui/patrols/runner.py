@@ -23,9 +23,7 @@ patrol whose loop itself dies is restarted). The runner ignores its own
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -36,55 +34,22 @@ import watchfiles
 
 from gastown_tui.patrols.base import Change, Patrol, Report, RunContext
 from gastown_tui.patrols.eventlog import PATROL_EVENT_TYPES, EventTail, append_event
+from gastown_tui.errors import NotFound
+from gastown_tui.town.write_lock import TownWriteLock, patrol_turn, process_write_lock  # noqa: F401  (patrol_turn: compatibility)
 
 log = logging.getLogger(__name__)
 
 IDLE, RUNNING, FAILED, STOPPED = "idle", "running", "failed", "stopped"
 
-# Patrol runs in one process take turns: the ledger objects the town layer caches per process are
-# not safe to use from two threads at once. A patrol that waits on something slow and ledger-free
-# (the Refinery's gate) steps out of the turn with `released()`.
-_RUN_LOCK = threading.Lock()
-_HOLDER = threading.local()
 
 
-def _locked_run(patrol: Patrol, ctx: RunContext):
-    with _RUN_LOCK:
-        _HOLDER.held = True
-        try:
-            return patrol.run(ctx)
-        finally:
-            _HOLDER.held = False
-
-
-@contextlib.contextmanager
-def patrol_turn():
-    """Takes the patrols' turn: code in other threads of this process (e.g. the app's workers calling
-    approve/send_back) that writes ledgers can wrap itself in this to never overlap a patrol run."""
-    if getattr(_HOLDER, "held", False):
-        yield
-        return
-    with _RUN_LOCK:
-        _HOLDER.held = True
-        try:
-            yield
-        finally:
-            _HOLDER.held = False
-
-
-@contextlib.contextmanager
-def released():
-    """Lets other patrols run while this thread waits on something that does not touch the ledgers."""
-    if not getattr(_HOLDER, "held", False):
-        yield
-        return
-    _HOLDER.held = False
-    _RUN_LOCK.release()
-    try:
-        yield
-    finally:
-        _RUN_LOCK.acquire()
-        _HOLDER.held = True
+def _run_in_turn(patrol: Patrol, ctx: RunContext):
+    """Runs the patrol holding the town's write lock (one writer per process), unless it
+    takes the lock itself around its writes (`Patrol.locks_itself`)."""
+    if patrol.locks_itself:
+        return patrol.run(ctx)
+    with ctx.write_lock:
+        return patrol.run(ctx)
 
 
 @dataclass
@@ -162,8 +127,10 @@ class PatrolRunner:
         clock: Callable[[], float] = time.time,
         watch: bool = True,
         run_at_start: bool = True,
+        write_lock: TownWriteLock | None = None,
     ):
         self.town = Path(town)
+        self.write_lock = write_lock or process_write_lock()
         self.record_events = record_events
         self.debounce_ms = debounce_ms
         self.min_gap = min_gap
@@ -365,10 +332,10 @@ class PatrolRunner:
         patrol = slot.patrol
         slot.status.state = RUNNING
         started = self.clock()
-        ctx = RunContext(now=started, reason=reason, changes=tuple(changes))
+        ctx = RunContext(now=started, reason=reason, changes=tuple(changes), write_lock=self.write_lock)
         report, error = None, None
         try:
-            report = await asyncio.to_thread(_locked_run, patrol, ctx)
+            report = await asyncio.to_thread(_run_in_turn, patrol, ctx)
             if report is None:
                 report = Report()
         except asyncio.CancelledError:
@@ -510,6 +477,4 @@ class PatrolRunner:
 
 
 def _missing(name: str) -> Patrol:
-    from gastown_tui.errors import NotFound
-
     raise NotFound(f"no patrol named {name!r}")

@@ -29,6 +29,9 @@ from gastown_tui.patrols.runner import PatrolRunner
 from gastown_tui.patrols.settings import PatrolSettings, load_patrol_settings
 from gastown_tui.patrols.witness import Witness, WitnessThresholds
 from gastown_tui.town.layout import Town
+from gastown_tui.town.rigs import list_rigs
+from gastown_tui.town.shims import write_shims
+from gastown_tui.town.write_lock import TownWriteLock, process_write_lock
 
 
 MAYOR = "mayor/"
@@ -36,16 +39,23 @@ MAYOR = "mayor/"
 
 class TownRuntime:
     def __init__(self, town_root: Path, *, sessions=None, record_events: bool = True, watch: bool = True,
-                 settings: PatrolSettings | None = None, start_mayor: bool = False):
+                 settings: PatrolSettings | None = None, write_lock: TownWriteLock | None = None,
+                 start_mayor: bool = False):
         self.town = Town(Path(town_root).resolve())
         self.settings = settings or load_patrol_settings(self.town.settings_path)
         self._own_sessions = sessions is None
         if sessions is None:
+            # Deferred: the session manager loads pexpect and psutil, which a runtime
+            # handed its sessions (tests, `gastown polecat reap`) never needs.
             from gastown_tui.sessions.manager import SessionManager
 
             sessions = SessionManager(self.town.root)
         self.sessions = sessions
-        self.runner = PatrolRunner(self.town.root, record_events=record_events, watch=watch)
+        # One writer of town state per process (town/write_lock.py): patrol runs and the
+        # operator's writes take turns on this lock; readers never take it.
+        self.write_lock = write_lock or process_write_lock()
+        self.runner = PatrolRunner(self.town.root, record_events=record_events, watch=watch,
+                                   write_lock=self.write_lock)
         self.observer = Observer(self.town, sessions)
         self.actions: Actions | None = None
         self.started_at: float | None = None
@@ -93,8 +103,6 @@ class TownRuntime:
         self.runner.add(self.make_patrol("deacon"))  # replaces the old one
 
     def initial_patrols(self) -> list[str]:
-        from gastown_tui.town.rigs import list_rigs
-
         names = ["deacon", "boot", "dogs", "gupp", "handoff"]
         for rig in list_rigs(self.town):
             names += [f"witness:{rig.name}", f"refinery:{rig.name}"]
@@ -143,10 +151,6 @@ class TownRuntime:
         self.runner._loop.call_soon_threadsafe(self.restart_deacon)
 
     def _ensure_shims(self) -> None:
-        try:
-            from gastown_tui.town.shims import write_shims
-        except ImportError:
-            return
         if not (self.town.shims_dir / "gt").exists():
             write_shims(self.town.shims_dir)
 

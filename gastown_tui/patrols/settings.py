@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from gastown_tui.errors import UserError
+from gastown_tui.town.jsonfile import read_json
+from gastown_tui.town.settings import parse_duration
 
 DURATIONS = ("backoff_base", "backoff_max", "stalled", "hung", "spawn_grace", "retire_after", "gupp_idle",
              "handoff_wait", "boot_interval",
@@ -54,9 +56,6 @@ class PatrolSettings:
 
 def load_patrol_settings(settings_path: Path) -> PatrolSettings:
     """Reads the `patrols` section of a town's settings/config.json (defaults when absent)."""
-    from gastown_tui.town.jsonfile import read_json
-    from gastown_tui.town.settings import parse_duration
-
     path = Path(settings_path)
     raw = read_json(path, default={}) or {}
     section = raw.get("patrols", {}) if isinstance(raw, dict) else {}

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gastown_tui.atomicfile import write_atomic as atomic_write
+from gastown_tui.atomicfile import write_atomic
 
 
 @dataclass(frozen=True)
@@ -136,5 +136,5 @@ def give_up(claimed: Path, reason: str) -> Path:
     name = claimed.name[: -len(".delivering")] if claimed.name.endswith(".delivering") else claimed.name
     target = folder / name
     os.replace(claimed, target)
-    atomic_write(folder / (name + ".reason"), (reason + "\n").encode())
+    write_atomic(folder / (name + ".reason"), (reason + "\n").encode())
     return target

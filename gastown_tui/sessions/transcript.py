@@ -35,7 +35,7 @@ import time
 import weakref
 from pathlib import Path
 
-from gastown_tui.atomicfile import write_atomic as atomic_write
+from gastown_tui.atomicfile import write_atomic
 
 RAW_ROTATE_BYTES = 128 * 1024 * 1024
 FLUSH_BYTES = 64 * 1024  # pending this much: written at once
@@ -203,10 +203,10 @@ class Transcript:
             self.bytes_lost += len(data)
 
     def write_text(self, text: str) -> None:
-        atomic_write(self.text_path, (text.rstrip("\n") + "\n").encode("utf-8", errors="replace"))
+        write_atomic(self.text_path, (text.rstrip("\n") + "\n").encode("utf-8", errors="replace"))
 
     def write_meta(self, meta: dict) -> None:
-        atomic_write(self.meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        write_atomic(self.meta_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode("utf-8"))
 
     def close(self) -> None:
         """Flushes what is pending and closes the raw file (blocking). Appends after this are ignored."""

@@ -177,7 +177,12 @@ def engine_name() -> str:
 
 
 def new_screen(cols: int = 120, rows: int = 40, scrollback_lines: int = 10_000, engine: str | None = None) -> Screen:
-    """A fresh terminal screen: pyghostty where it is installed, else pyte."""
+    """A fresh terminal screen: pyghostty where it is installed, else pyte.
+
+    The engines are imported here, not at the top, on purpose: each subclasses
+    `Screen` from this module (so importing one at the top would be a cycle), and
+    only one of the two native libraries is installed on a given machine. This is
+    the one deliberate import cycle in the tree (tools/import_graph.py knows it)."""
     engine = engine or engine_name()
     if engine == "ghostty":
         from gastown_tui.sessions.vt_ghostty import GhosttyScreen

@@ -29,7 +29,6 @@ import re
 from collections import deque
 
 import pyte
-from pyte import graphics
 
 from gastown_tui.sessions.vt import (
     DEFAULT_STYLE,

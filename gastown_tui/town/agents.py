@@ -17,6 +17,10 @@ from pathlib import Path
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.addresses import Address, parse_address
 from gastown_tui.town.layout import Town
+from gastown_tui.beads.fields import set_fields
+from gastown_tui.beads.timestamps import now
+from gastown_tui.town.ledgers import rig_ledger, town_ledger, open_ledger
+from gastown_tui.town.rig_registry import get_rig, list_rigs
 
 AGENT_STATES = ("spawning", "working", "done", "stuck", "escalated", "idle", "running", "nuked")
 
@@ -53,7 +57,6 @@ def agent_bead_id(town: Town, address: str) -> str | None:
         return f"hq-{a.role}"
     if a.role == "overseer":
         return None
-    from gastown_tui.town.rigs import get_rig
 
     rig = get_rig(town, a.rig)
     if a.role in ("witness", "refinery"):
@@ -62,8 +65,6 @@ def agent_bead_id(town: Town, address: str) -> str | None:
 
 
 def agent_ledger(town: Town, address: str):
-    from gastown_tui.town.ledgers import rig_ledger, town_ledger
-
     a = parse(address)
     return rig_ledger(town, a.rig) if a.rig else town_ledger(town)
 
@@ -104,16 +105,11 @@ def environment(town: Town, address: str, base: dict | None = None) -> dict[str,
 
 
 def _description(a: Address, state: str, hook: str | None, extra: dict) -> str:
-    from gastown_tui.beads.fields import set_fields
-
     return set_fields("", role_type=a.role, rig=a.rig, agent_state=state, hook_bead=hook, **extra)
 
 
 def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig=None):
     """Creates the agent bead for ADDRESS when absent (or revives a nuked one); returns it."""
-    from gastown_tui.beads.timestamps import now
-    from gastown_tui.town.ledgers import open_ledger, town_ledger
-
     a = parse(address)
     if a.role == "overseer":
         return None
@@ -144,9 +140,6 @@ _KEEP = object()
 def set_agent_state(town: Town, address: str, state: str | None = None, hook=_KEEP, ledger=None,
                     bead_id: str | None = None, **extra):
     """Updates an agent bead's state / hook / extra description fields and stamps last_activity."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.beads.timestamps import now
-
     if state is not None and state not in AGENT_STATES:
         raise UserError(f"unknown agent state {state!r} (known: {', '.join(AGENT_STATES)})")
     ledger = ledger or agent_ledger(town, address)
@@ -179,8 +172,6 @@ def touch(town: Town, address: str) -> None:
 
 def known_addresses(town: Town) -> list[str]:
     """Every agent address the town knows, town roles first."""
-    from gastown_tui.town.rigs import list_rigs
-
     out = ["mayor/", "deacon/", "boot"]
     for rig in list_rigs(town):
         out += [f"{rig.name}/witness", f"{rig.name}/refinery"]

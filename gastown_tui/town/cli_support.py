@@ -4,17 +4,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from gastown_tui.errors import UserError
+from gastown_tui.town.agents import current_agent
+from gastown_tui.town.layout import find_town
 
 
 def town_here():
-    from gastown_tui.town.layout import find_town
-
     return find_town()
 
 
 def actor() -> str:
-    from gastown_tui.town.agents import current_agent
-
     return current_agent()
 
 
@@ -39,8 +38,6 @@ def print_json(obj) -> None:
 
 
 def parse_vars(pairs: list[str] | None) -> dict:
-    from gastown_tui.errors import UserError
-
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")

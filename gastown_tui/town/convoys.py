@@ -12,6 +12,12 @@ from dataclasses import asdict, dataclass, field
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
+from gastown_tui.beads.fields import set_fields, parse_fields
+from gastown_tui.town.agents import resolve_address
+from gastown_tui.town.events import append_event
+from gastown_tui.town.ledgers import TOWN_PREFIX, prefix_of, get_bead, town_ledger, ledger_for_id
+from gastown_tui.town.mail import send_mail
+from gastown_tui.town.rigs import load_registry
 
 TRACKS = "tracks"
 
@@ -52,9 +58,6 @@ class ConvoyInfo:
 
 
 def _ref(town: Town, bead_id: str) -> str:
-    from gastown_tui.town.ledgers import TOWN_PREFIX, prefix_of
-    from gastown_tui.town.rigs import load_registry
-
     prefix = prefix_of(bead_id)
     if prefix == TOWN_PREFIX:
         return bead_id
@@ -75,18 +78,12 @@ def _tracked_ids(issue) -> list[str]:
 def create_convoy(town: Town, title: str, bead_ids: list[str], owner: str | None = None,
                   actor: str = "overseer", notify: str | None = None, convoy_id: str | None = None) -> str:
     """A new convoy tracking BEAD_IDS (each must exist); returns its id (CONVOY_ID when given)."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import get_bead, town_ledger
-
     if not title.strip():
         raise UserError("a convoy needs a title")
     for bid in bead_ids:
         get_bead(town, bid)                      # NotFound names the nearest ids
     ledger = town_ledger(town)
     if owner:
-        from gastown_tui.town.agents import resolve_address
-
         owner = resolve_address(town, owner)      # NotFound names the nearest known addresses
     owner = owner or actor
     desc = set_fields(f"Convoy tracking {len(bead_ids)} issues", owner=owner, notify=notify or owner)
@@ -100,9 +97,6 @@ def create_convoy(town: Town, title: str, bead_ids: list[str], owner: str | None
 
 def add_to_convoy(town: Town, convoy_id: str, bead_ids: list[str], actor: str = "overseer") -> None:
     """Tracks more beads; adding to a landed (closed) convoy reopens it."""
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import get_bead, town_ledger
-
     ledger = town_ledger(town)
     convoy = _get(ledger, convoy_id)
     for bid in bead_ids:
@@ -123,9 +117,6 @@ def _get(ledger, convoy_id: str):
 
 
 def _info(town: Town, issue, cache: dict) -> ConvoyInfo:
-    from gastown_tui.beads.fields import parse_fields
-    from gastown_tui.town.ledgers import ledger_for_id
-
     tracked = []
     for bid in _tracked_ids(issue):
         try:
@@ -142,30 +133,22 @@ def _info(town: Town, issue, cache: dict) -> ConvoyInfo:
 
 
 def get_convoy(town: Town, convoy_id: str) -> ConvoyInfo:
-    from gastown_tui.town.ledgers import town_ledger
-
     return _info(town, _get(town_ledger(town), convoy_id), {})
 
 
 def list_convoys(town: Town, include_closed: bool = False) -> list[ConvoyInfo]:
-    from gastown_tui.town.ledgers import town_ledger
-
     ledger = town_ledger(town)
     return [_info(town, c, {}) for c in ledger.list(issue_type="convoy", include_closed=include_closed)]
 
 
 def convoys_tracking(town: Town, bead_id: str, include_closed: bool = False) -> list[str]:
     """Ids of the (open) convoys that track BEAD_ID."""
-    from gastown_tui.town.ledgers import town_ledger
-
     ref = _ref(town, bead_id)
     return [c.id for c in town_ledger(town).list(issue_type="convoy", include_closed=include_closed)
             if any(d.type == TRACKS and d.depends_on_id in (ref, bead_id) for d in c.dependencies)]
 
 
 def close_convoy(town: Town, convoy_id: str, actor: str = "overseer", reason: str = "closed") -> None:
-    from gastown_tui.town.ledgers import town_ledger
-
     ledger = town_ledger(town)
     _get(ledger, convoy_id)
     ledger.close(convoy_id, reason=reason, actor=actor)
@@ -175,10 +158,6 @@ def land_ready_convoys(town: Town, actor: str = "deacon/") -> list[str]:
     """Closes every open convoy whose tracked beads are all closed and mails its owner; returns their ids.
 
     Convoys labelled `gt:owned` are left for their owner to land."""
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import town_ledger
-    from gastown_tui.town.mail import send_mail
-
     ledger = town_ledger(town)
     landed = []
     for info in list_convoys(town):

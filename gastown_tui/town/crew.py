@@ -10,6 +10,12 @@ from dataclasses import asdict, dataclass
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
 from gastown_tui.town.rigs import RIG_NAME, get_rig, list_rigs
+from gastown_tui import vcs
+from gastown_tui.town.agents import ensure_agent_bead, set_agent_state
+from gastown_tui.town.events import append_event
+from gastown_tui.town.hooks import unhook_agent
+from gastown_tui.town.ledgers import open_ledger
+from gastown_tui.vcs.fastref import read_branch
 
 
 @dataclass
@@ -27,10 +33,6 @@ class CrewMember:
 
 
 def add_crew(town: Town, rig_name: str, name: str, actor: str = "overseer") -> CrewMember:
-    from gastown_tui import vcs
-    from gastown_tui.town.agents import ensure_agent_bead
-    from gastown_tui.town.events import append_event
-
     rig = get_rig(town, rig_name)
     if not RIG_NAME.match(name or ""):
         raise UserError(f"invalid crew name {name!r}: use letters, digits, '-' and '_'")
@@ -49,9 +51,6 @@ def add_crew(town: Town, rig_name: str, name: str, actor: str = "overseer") -> C
 
 
 def list_crew(town: Town, rig_name: str | None = None) -> list[CrewMember]:
-    from gastown_tui.town.ledgers import open_ledger
-    from gastown_tui.vcs.fastref import read_branch
-
     rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)
     out = []
     for rig in rigs:
@@ -68,11 +67,6 @@ def list_crew(town: Town, rig_name: str | None = None) -> list[CrewMember]:
 
 def remove_crew(town: Town, rig_name: str, name: str, force: bool = False, actor: str = "overseer") -> None:
     """Removes a crew clone; refuses while it holds uncommitted or unpushed work unless FORCE."""
-    from gastown_tui import vcs
-    from gastown_tui.town.agents import set_agent_state
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.hooks import unhook_agent
-
     rig = get_rig(town, rig_name)
     path = rig.crew_dir / name
     if not path.is_dir():

@@ -14,6 +14,17 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
+from gastown_tui import vcs
+from gastown_tui.beads.fields import parse_fields, set_fields
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.agents import agent_bead_id, set_agent_state
+from gastown_tui.town.events import append_event
+from gastown_tui.town.hooks import hooked_work
+from gastown_tui.town.ledgers import ledger_for_id, open_ledger
+from gastown_tui.town.mail import send_mail
+from gastown_tui.town.mq import create_mr
+from gastown_tui.town.polecats import mayor_clone_lock, worktree_path
+from gastown_tui.town.rigs import get_rig
 
 
 def polecat_for_path(town: Town, path: Path) -> tuple[str, str] | None:
@@ -30,18 +41,6 @@ def polecat_for_path(town: Town, path: Path) -> tuple[str, str] | None:
 
 def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: bool = False,
                 target: str | None = None):
-    from gastown_tui import vcs
-    from gastown_tui.beads.fields import parse_fields, set_fields
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.agents import agent_bead_id, set_agent_state
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.hooks import hooked_work
-    from gastown_tui.town.ledgers import ledger_for_id, open_ledger
-    from gastown_tui.town.mail import send_mail
-    from gastown_tui.town.mq import create_mr
-    from gastown_tui.town.polecats import mayor_clone_lock, worktree_path
-    from gastown_tui.town.rigs import get_rig
-
     where = polecat_for_path(town, cwd)
     if where is None and address:
         a = parse_address(address)

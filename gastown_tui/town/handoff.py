@@ -22,9 +22,13 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.addresses import agent_key
-from gastown_tui.town.events import now_ts
+from gastown_tui.town.events import now_ts, append_event
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
+from gastown_tui.filelock import file_lock
+from gastown_tui.town.hooks import hooked_work
+from gastown_tui.town.mail import send_mail, inbox
+from gastown_tui.town.settings import TownSettings
 
 
 def _marker(town: Town, address: str):
@@ -41,8 +45,6 @@ def _last(town: Town, address: str):
 
 def handoff_cooldown(town: Town) -> float:
     """Seconds required between two handoffs of one agent (`timers.handoff_cooldown`)."""
-    from gastown_tui.town.settings import TownSettings
-
     return TownSettings.load(town.settings_path).timer("handoff_cooldown")
 
 
@@ -62,8 +64,6 @@ def _check_cooldown(town: Town, address: str, now: float) -> None:
 def request_handoff(town: Town, address: str, note: str = "", session_id: str | None = None,
                     now: float | None = None) -> dict:
     """Mails the note to ADDRESS itself, writes the marker, logs `handoff`; HandoffTooSoon within the cooldown."""
-    from gastown_tui.town.locks import file_lock
-
     now = time.time() if now is None else now
     with file_lock(town.runtime / "handoffs" / "last" / ".lock", what="handoff lock"):
         _check_cooldown(town, address, now)
@@ -74,10 +74,6 @@ def request_handoff(town: Town, address: str, note: str = "", session_id: str | 
 
 
 def _request(town: Town, address: str, note: str, session_id: str | None) -> dict:
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.hooks import hooked_work
-    from gastown_tui.town.mail import send_mail
-
     hook = hooked_work(town, address) if address != "overseer" else None
     first = (note.strip().splitlines() or ["session handoff"])[0][:80]
     body = note.strip()
@@ -143,8 +139,6 @@ def consume_handoff(town: Town, address: str, requested_at: str | None) -> bool:
 
 def pending_handoff_note(town: Town, address: str) -> str | None:
     """The newest unread handoff note for ADDRESS (what `prime` shows a successor)."""
-    from gastown_tui.town.mail import inbox
-
     for m in inbox(town, address):
         if not m.read and m.subject.startswith("🤝 HANDOFF"):
             return f"{m.subject}\n{m.body}".strip()

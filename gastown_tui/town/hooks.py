@@ -9,6 +9,13 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
+from gastown_tui.beads import Issue
+from gastown_tui.beads.fields import set_fields
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.agents import set_agent_state, workdir
+from gastown_tui.town.events import append_event
+from gastown_tui.town.ledgers import all_ledgers, rig_ledger, town_ledger, ledger_for_id
+from gastown_tui.town.rigs import load_registry
 
 HOOKED = "hooked"
 
@@ -18,9 +25,6 @@ def hooked_record(town: Town, address: str) -> dict | None:
 
     Looks in the agent's rig ledger and the town ledger (every ledger for town-level agents).
     Builds no models, so `gt prime` stays fast on big ledgers."""
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.ledgers import all_ledgers, rig_ledger, town_ledger
-
     a = parse_address(address)
     address = str(a)
     ledgers = [rig_ledger(town, a.rig), town_ledger(town)] if a.rig else all_ledgers(town)
@@ -36,7 +40,6 @@ def hooked_work(town: Town, address: str):
     rec = hooked_record(town, address)
     if rec is None:
         return None
-    from gastown_tui.beads import Issue
 
     return Issue.from_record(rec)
 
@@ -61,10 +64,6 @@ def hook_bead(town: Town, bead_id: str, address: str, force: bool = False, actor
     """Puts BEAD_ID on ADDRESS's hook atomically: within one ledger transaction the bead is
     re-read, checked (closed / already hooked refuse unless FORCE) and set hooked.
     Extra FIELDS become `key: value` lines of its description. Returns the bead."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import ledger_for_id
-
     ledger = ledger or ledger_for_id(town, bead_id)
     with ledger.transaction():
         issue = ledger.get(bead_id)
@@ -81,8 +80,6 @@ def hook_bead(town: Town, bead_id: str, address: str, force: bool = False, actor
 
 
 def _mirror(town: Town, address: str, bead_id: str | None) -> None:
-    from gastown_tui.town.agents import set_agent_state
-
     try:
         state = "working" if bead_id else None
         set_agent_state(town, address, state, hook=bead_id)
@@ -93,9 +90,6 @@ def _mirror(town: Town, address: str, bead_id: str | None) -> None:
 def unhook_bead(town: Town, bead_id: str, actor: str = "overseer", status: str = "open",
                 reason: str = "", keep_assignee: bool = False):
     """Takes BEAD_ID off whatever hook holds it (status -> STATUS, assignee cleared unless kept)."""
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import ledger_for_id
-
     ledger = ledger_for_id(town, bead_id)
     with ledger.transaction():
         issue = ledger.get(bead_id)
@@ -123,8 +117,6 @@ def rehook(town: Town, bead_id: str, address: str, actor: str = "overseer", reas
     """Puts work back on an agent's hook (e.g. the Refinery returning a conflicted MR's bead to its polecat)."""
     issue = hook_bead(town, bead_id, address, force=True, actor=actor)
     if reason:
-        from gastown_tui.town.ledgers import ledger_for_id
-
         ledger_for_id(town, bead_id).add_comment(bead_id, f"back on {address}'s hook: {reason}", actor)
     return issue
 
@@ -132,11 +124,6 @@ def rehook(town: Town, bead_id: str, address: str, actor: str = "overseer", reas
 def orphaned_hooks(town: Town) -> list[dict]:
     """Hooked or in-progress beads whose holder is gone: a polecat/crew whose folder is missing,
     or an agent bead that is nuked. [{bead, title, status, assignee, reason}]"""
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.agents import workdir
-    from gastown_tui.town.ledgers import all_ledgers
-    from gastown_tui.town.rigs import load_registry
-
     rigs = load_registry(town)
     out = []
     for ledger in all_ledgers(town):

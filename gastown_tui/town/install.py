@@ -6,9 +6,15 @@ import shutil
 from pathlib import Path
 
 from gastown_tui.errors import UserError
-from gastown_tui.town.jsonfile import write_atomic, write_json
+from gastown_tui.atomicfile import write_atomic
+from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import MARKER, Town, is_town
 from gastown_tui.town.settings import DEFAULT_TOWN_SETTINGS
+from gastown_tui.beads import Ledger
+from gastown_tui.beads.timestamps import now
+from gastown_tui.town.agents import ensure_agent_bead
+from gastown_tui.town.events import append_event
+from gastown_tui.town.shims import write_shims
 
 GITIGNORE = ".runtime/\n.beads/wisps/\n*/.repo.git/\n*/.runtime/\n*/polecats/\n*/crew/\n*/refinery/\n*/mayor/\n"
 CLAUDE_MD = """# Gas Town workspace
@@ -20,11 +26,6 @@ This folder is a Gas Town (gastown). Who you are and what to do next come from
 
 def install_town(path: Path, name: str | None = None, owner: str | None = None) -> Town:
     """Creates a town at PATH (which may exist but must not already be a town)."""
-    from gastown_tui.beads import Ledger
-    from gastown_tui.beads.timestamps import now
-    from gastown_tui.town.agents import ensure_agent_bead
-    from gastown_tui.town.events import append_event
-
     root = Path(path).expanduser().resolve()
     if is_town(root):
         raise UserError(f"{root} is already a town ({MARKER} exists)")
@@ -50,7 +51,6 @@ def install_town(path: Path, name: str | None = None, owner: str | None = None) 
             write_atomic(gi, GITIGNORE)
         if not (root / "CLAUDE.md").exists():
             write_atomic(root / "CLAUDE.md", CLAUDE_MD)
-        from gastown_tui.town.shims import write_shims
 
         write_shims(town.shims_dir)            # gt and bd for every agent's PATH
         for addr in ("mayor/", "deacon/", "boot"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gastown_tui.atomicfile import write_atomic  # noqa: F401  (re-exported)
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.errors import UserError
 
 

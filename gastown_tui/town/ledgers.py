@@ -11,14 +11,14 @@ from pathlib import Path
 
 from gastown_tui.errors import nearest, NotFound
 from gastown_tui.town.layout import Town
+from gastown_tui.beads import Ledger
+from gastown_tui.town.rig_registry import get_rig, load_registry
 
 TOWN_PREFIX = "hq"
 _LOCAL = threading.local()
 
 
 def open_ledger(beads_dir: Path):
-    from gastown_tui.beads import Ledger
-
     beads_dir = Path(beads_dir)
     cache = getattr(_LOCAL, "ledgers", None)
     if cache is None:
@@ -35,8 +35,6 @@ def town_ledger(town: Town):
 
 
 def rig_ledger(town: Town, rig: str):
-    from gastown_tui.town.rigs import get_rig
-
     return open_ledger(get_rig(town, rig).beads_dir)
 
 
@@ -46,8 +44,6 @@ def prefix_of(bead_id: str) -> str:
 
 def ledger_for_id(town: Town, bead_id: str):
     """The ledger whose prefix matches BEAD_ID; NotFound naming the known prefixes otherwise."""
-    from gastown_tui.town.rigs import load_registry
-
     prefix = prefix_of(bead_id)
     if prefix == TOWN_PREFIX:
         return town_ledger(town)
@@ -61,8 +57,6 @@ def ledger_for_id(town: Town, bead_id: str):
 
 def all_ledgers(town: Town) -> list:
     """The town ledger, then each rig's, in rig-name order."""
-    from gastown_tui.town.rigs import load_registry
-
     out = [town_ledger(town)]
     for name in sorted(load_registry(town)):
         beads = town.rig_dir(name) / ".beads"

@@ -13,6 +13,10 @@ from dataclasses import asdict, dataclass
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
+from gastown_tui.town.agents import known_addresses, resolve_address
+from gastown_tui.town.events import append_event
+from gastown_tui.town.ledgers import town_ledger
+from gastown_tui.town.rigs import load_registry
 
 TYPES = ("task", "escalation", "scavenge", "notification", "reply")
 GROUPS = ("@town", "@witnesses", "@refineries", "@overseer", "@rig/<rig>", "@crew/<rig>", "@polecats/<rig>")
@@ -57,9 +61,6 @@ def to_info(issue) -> MailInfo:
 
 def expand_recipients(town: Town, to: str) -> list[str]:
     """Addresses for TO (an address or a group). NotFound names the nearest known ones."""
-    from gastown_tui.town.agents import known_addresses, resolve_address
-    from gastown_tui.town.rigs import load_registry
-
     to = to.strip()
     if not to.startswith("@"):
         return [resolve_address(town, to)]
@@ -87,9 +88,6 @@ def expand_recipients(town: Town, to: str) -> list[str]:
 def send_mail(town: Town, sender: str, to: str, subject: str, body: str = "", type: str = "notification",
               priority: int = 2, reply_to: str | None = None, thread: str | None = None) -> list[str]:
     """Sends one message per recipient of TO; returns the new message ids."""
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import town_ledger
-
     if not subject.strip():
         raise UserError("mail needs a subject (-s)")
     if type not in TYPES:
@@ -115,8 +113,6 @@ def send_mail(town: Town, sender: str, to: str, subject: str, body: str = "", ty
 
 
 def _message(town: Town, mail_id: str):
-    from gastown_tui.town.ledgers import town_ledger
-
     ledger = town_ledger(town)
     issue = ledger.find(mail_id)
     if issue is None or issue.issue_type != "message":
@@ -127,8 +123,6 @@ def _message(town: Town, mail_id: str):
 
 def inbox(town: Town, address: str, unread_only: bool = False, include_archived: bool = False) -> list[MailInfo]:
     """Messages to ADDRESS, newest first."""
-    from gastown_tui.town.ledgers import town_ledger
-
     ledger = town_ledger(town)
     msgs = [to_info(r) for r in ledger.raw_list(issue_type="message", assignee=address,
                                                  include_closed=include_archived)]
@@ -143,8 +137,6 @@ def read_mail(town: Town, mail_id: str, reader: str | None = None) -> MailInfo:
 
 
 def mark_read(town: Town, mail_id: str, reader: str | None = None) -> MailInfo:
-    from gastown_tui.town.events import append_event
-
     ledger, issue = _message(town, mail_id)
     if "read" not in issue.labels:
         with ledger.transaction():
@@ -155,8 +147,6 @@ def mark_read(town: Town, mail_id: str, reader: str | None = None) -> MailInfo:
 
 
 def archive(town: Town, mail_id: str, actor: str | None = None) -> MailInfo:
-    from gastown_tui.town.events import append_event
-
     ledger, issue = _message(town, mail_id)
     if issue.status != "closed":
         issue = ledger.close(mail_id, reason="archived", actor=actor)
@@ -176,8 +166,6 @@ def reply(town: Town, mail_id: str, body: str, sender: str | None = None, subjec
 
 def thread(town: Town, mail_id: str) -> list[MailInfo]:
     """Every message in MAIL_ID's thread, oldest first."""
-    from gastown_tui.town.ledgers import town_ledger
-
     _, issue = _message(town, mail_id)
     root = to_info(issue).thread_id or mail_id
     msgs = [to_info(r) for r in town_ledger(town).raw_list(issue_type="message", include_closed=True)]

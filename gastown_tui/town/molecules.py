@@ -4,19 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from gastown_tui.town.layout import Town
+from gastown_tui.beads.fields import set_fields, parse_fields
+from gastown_tui.meow import formula_search_path, pour, progress
 
 
 def search_path(town: Town, rig_dir: Path | None = None) -> list[Path]:
-    from gastown_tui.meow import formula_search_path
-
     return formula_search_path(rig_dir=rig_dir, town_dir=town.root)
 
 
 def attach(town: Town, ledger, bead_id: str, formula: str, vars: dict, rig_dir: Path | None = None) -> str:
     """Pours FORMULA as BEAD_ID's molecule (in the bead's ledger) and links it; returns the root id."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.meow import pour
-
     current, current_formula = attached(ledger.get(bead_id))
     if current and current_formula == formula and ledger.find(current) is not None:
         return current          # re-slung work keeps its molecule and the progress made on it
@@ -31,8 +28,6 @@ def attach(town: Town, ledger, bead_id: str, formula: str, vars: dict, rig_dir: 
 
 def attached(issue) -> tuple[str | None, str | None]:
     """(molecule root id, formula name) linked from a hooked bead's description."""
-    from gastown_tui.beads.fields import parse_fields
-
     desc = issue.get("description") if isinstance(issue, dict) else issue.description
     fields = parse_fields(desc)
     return fields.get("attached_molecule"), fields.get("attached_formula")
@@ -40,8 +35,6 @@ def attached(issue) -> tuple[str | None, str | None]:
 
 def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
     """({"id", "formula", "steps": [{id, title, description, status, ready}]}, next step id)."""
-    from gastown_tui.meow import progress
-
     prog = progress(ledger, root_id)
     steps = []
     for st in prog.steps:

@@ -13,6 +13,11 @@ from dataclasses import asdict, dataclass
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
+from gastown_tui import vcs
+from gastown_tui.beads.fields import parse_fields, set_fields
+from gastown_tui.town.events import append_event
+from gastown_tui.town.ledgers import open_ledger, ledger_for_id
+from gastown_tui.town.rigs import get_rig, list_rigs
 
 MR_STATES = ("queued", "rebasing", "testing", "conflict", "failed", "merged", "superseded", "rejected")
 OPEN_STATES = ("queued", "rebasing", "testing", "conflict", "failed")
@@ -43,8 +48,6 @@ class MR:
 
 
 def to_mr(rig: str, issue) -> MR:
-    from gastown_tui.beads.fields import parse_fields
-
     f = parse_fields(issue.description)
     state = f.get("mr_state") or ("merged" if issue.status == "closed" else "queued")
     try:
@@ -58,9 +61,6 @@ def to_mr(rig: str, issue) -> MR:
 
 def list_mrs(town: Town, rig: str | None = None, states=None, include_closed: bool = False) -> list[MR]:
     """MRs in queue order (priority, then oldest first). STATES filters; closed ones only when asked."""
-    from gastown_tui.town.ledgers import open_ledger
-    from gastown_tui.town.rigs import get_rig, list_rigs
-
     rigs = [get_rig(town, rig)] if rig else list_rigs(town)
     want = set(states) if states else None
     out = []
@@ -75,9 +75,6 @@ def list_mrs(town: Town, rig: str | None = None, states=None, include_closed: bo
 
 
 def _find(town: Town, mr_id: str):
-    from gastown_tui.town.ledgers import ledger_for_id
-    from gastown_tui.town.rigs import list_rigs
-
     ledger = ledger_for_id(town, mr_id)
     issue = ledger.find(mr_id)
     if issue is None or issue.issue_type != "merge-request":
@@ -95,8 +92,6 @@ def create_mr(town: Town, ledger, rig: str, *, source: str, branch: str, target:
               worker: str, agent_bead: str | None, priority: int, convoy_id: str | None,
               actor: str) -> MR:
     """Writes an MR bead (inside the caller's transaction if any); supersedes open MRs for the same source."""
-    from gastown_tui.beads.fields import set_fields
-
     with ledger.transaction():
         for old in ledger.list(issue_type="merge-request"):
             mr = to_mr(rig, old)
@@ -114,9 +109,6 @@ def create_mr(town: Town, ledger, rig: str, *, source: str, branch: str, target:
 def set_mr_state(town: Town, mr_id: str, state: str, actor: str | None = None, note: str | None = None,
                  **fields) -> MR:
     """Moves an MR to STATE (the bead's status follows); FIELDS become description lines; NOTE a comment."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.town.events import append_event
-
     if state not in MR_STATES:
         raise UserError(f"unknown merge request state {state!r} (known: {', '.join(MR_STATES)})")
     ledger, issue, rig = _find(town, mr_id)
@@ -147,9 +139,6 @@ def set_mr_state(town: Town, mr_id: str, state: str, actor: str | None = None, n
 
 def mr_diff(town: Town, mr_id: str) -> tuple[list[tuple[str, str]], str]:
     """([(status, path)], unified diff) of the MR's branch against its target, in the rig's repo."""
-    from gastown_tui import vcs
-    from gastown_tui.town.rigs import get_rig
-
     mr = get_mr(town, mr_id)
     repo = get_rig(town, mr.rig).repo
     if not vcs.branch_exists(repo, mr.branch):

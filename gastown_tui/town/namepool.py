@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gastown_tui.town.locks import file_lock
+from gastown_tui.filelock import file_lock
+from gastown_tui.errors import UserError
 
 MAD_MAX = (
     "furiosa", "nux", "slit", "rictus", "toast", "capable", "dag", "cheedo", "angharad", "valkyrie",
@@ -32,8 +33,6 @@ def allocate(polecats_dir: Path, style: str = "mad-max", names: list[str] | None
     """Reserves and returns a free name (creates its folder). WANTED picks a specific one if free.
 
     BUSY names are taken too even without a folder (their agent still holds unfinished work)."""
-    from gastown_tui.errors import UserError
-
     polecats_dir = Path(polecats_dir)
     polecats_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(polecats_dir.parent / ".runtime" / "namepool.lock", what="name pool lock"):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gastown_tui.town.addresses import agent_key
 from gastown_tui.town.events import now_ts
-from gastown_tui.town.jsonfile import write_atomic
+from gastown_tui.atomicfile import write_atomic
 
 
 @dataclass

@@ -13,7 +13,17 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
-from gastown_tui.town.rigs import Rig, get_rig, list_rigs
+from gastown_tui.town.rigs import Rig, get_rig, list_rigs, RIG_NAME
+from gastown_tui import vcs
+from gastown_tui.filelock import file_lock
+from gastown_tui.town import namepool
+from gastown_tui.town.agents import ensure_agent_bead, set_agent_state
+from gastown_tui.town.events import append_event
+from gastown_tui.town.hooks import unhook_agent
+from gastown_tui.town.ledgers import open_ledger, town_ledger, ledger_for_id
+from gastown_tui.town.mq import list_mrs
+from gastown_tui.vcs.errors import open_repo, run_git
+from gastown_tui.vcs.fastref import read_branch
 
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -54,25 +64,16 @@ def mayor_clone_lock(rig: Rig):
     """Serialises git work on the mayor's clone (fetch, worktree add/remove) across processes.
 
     Taken only around git commands, never while waiting for a ledger, so it cannot deadlock with one."""
-    from gastown_tui.town.locks import file_lock
-
     return file_lock(rig.runtime / "mayor-clone.lock", timeout=120, what=f"{rig.name} mayor clone lock")
 
 
 def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: str | None = None,
                   actor: str = "overseer", state: str = "idle") -> Polecat:
     """Allocates a name, makes the worktree and branch, and the agent bead. Starts no process."""
-    from gastown_tui import vcs
-    from gastown_tui.town import namepool
-    from gastown_tui.town.agents import ensure_agent_bead, set_agent_state
-    from gastown_tui.town.events import append_event
-
     rig = get_rig(town, rig_name)
     settings = rig.settings
     pool_cfg = settings.data.get("namepool", {})
     if name is not None:
-        from gastown_tui.town.rigs import RIG_NAME
-
         if not RIG_NAME.match(name):
             raise UserError(f"invalid polecat name {name!r}: use letters, digits, '-' and '_'")
     name = namepool.allocate(rig.polecats_dir, pool_cfg.get("style", "mad-max"), pool_cfg.get("names"),
@@ -97,8 +98,6 @@ def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: s
 
 def busy_names(town: Town, rig: Rig) -> set[str]:
     """Polecat names whose agent bead still holds work (a hook, or working/stuck) even if the folder is gone."""
-    from gastown_tui.town.ledgers import open_ledger
-
     stem = f"{rig.prefix}-{rig.name}-polecat-"
     out = set()
     for bead in open_ledger(rig.beads_dir).list(issue_type="agent"):
@@ -110,8 +109,6 @@ def busy_names(town: Town, rig: Rig) -> set[str]:
 
 def _discard(rig: Rig, name: str, branch: str | None) -> None:
     """Best-effort removal of a half-made polecat (no work can be in it yet)."""
-    from gastown_tui import vcs
-
     worktree = worktree_path(rig, name)
     with mayor_clone_lock(rig):
         try:
@@ -130,9 +127,6 @@ def _discard(rig: Rig, name: str, branch: str | None) -> None:
 
 def list_polecats(town: Town, rig_name: str | None = None) -> list[Polecat]:
     """Polecats on disk (no git started), with their agent bead's state and hook."""
-    from gastown_tui.town.ledgers import open_ledger
-    from gastown_tui.vcs.fastref import read_branch
-
     rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)
     out = []
     for rig in rigs:
@@ -159,8 +153,6 @@ def get_polecat(town: Town, rig_name: str, name: str) -> Polecat:
 
 def at_risk(town: Town, rig_name: str, name: str) -> tuple[list[tuple[str, str]], list[str]]:
     """(commits not on the target, uncommitted paths) for a polecat: what removing it would lose."""
-    from gastown_tui import vcs
-
     rig = get_rig(town, rig_name)
     cat = get_polecat(town, rig_name, name)
     wt = Path(cat.worktree)
@@ -180,11 +172,6 @@ def remove_polecat(town: Town, rig_name: str, name: str, force: bool = False, ac
 
     Its hook, if any, goes back to open/unassigned; its agent bead becomes `nuked` (the name is free again).
     """
-    from gastown_tui import vcs
-    from gastown_tui.town.agents import set_agent_state
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.hooks import unhook_agent
-
     rig = get_rig(town, rig_name)
     if not (rig.polecats_dir / name).is_dir():
         return _forget_vanished(town, rig, name, actor)
@@ -219,12 +206,6 @@ def remove_polecat(town: Town, rig_name: str, name: str, force: bool = False, ac
 
 def _forget_vanished(town: Town, rig: Rig, name: str, actor: str) -> Polecat:
     """A polecat whose folder is gone but whose agent bead lives on: free its hook, mark it nuked."""
-    from gastown_tui import vcs
-    from gastown_tui.town.agents import set_agent_state
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.hooks import unhook_agent
-    from gastown_tui.town.ledgers import open_ledger
-
     address = f"{rig.name}/polecats/{name}"
     bead = open_ledger(rig.beads_dir).find(f"{rig.prefix}-{rig.name}-polecat-{name}")
     if bead is None or bead.agent_state == "nuked":
@@ -248,16 +229,12 @@ OPEN_WORK = ("hooked", "in_progress")
 
 def _held_work(town: Town, rig: Rig, address: str) -> list[str]:
     """Beads hooked or in progress by ADDRESS (rig and town ledgers), and its agent bead's live hook."""
-    from gastown_tui.town.ledgers import open_ledger, town_ledger
-
     held = []
     for ledger in (open_ledger(rig.beads_dir), town_ledger(town)):
         for status in OPEN_WORK:
             held += [f"{i.id} ({status})" for i in ledger.list(status=status, assignee=address)]
     agent = open_ledger(rig.beads_dir).find(f"{rig.prefix}-{rig.name}-polecat-{address.rsplit('/', 1)[-1]}")
     if agent is not None and agent.hook_bead and not any(h.startswith(agent.hook_bead + " ") for h in held):
-        from gastown_tui.town.ledgers import ledger_for_id
-
         try:
             hooked = ledger_for_id(town, agent.hook_bead).find(agent.hook_bead)
         except UserError:
@@ -273,9 +250,6 @@ def reap_blockers(town: Town, rig_name: str, name: str) -> list[str]:
     Blocks: work hooked or in progress for it, an open merge request of its, uncommitted changes in
     its worktree, and any commit of its branch (checked out, or the copy pushed to the rig's repo)
     whose change is not on the target (patch identity: rebased copies that landed count as merged)."""
-    from gastown_tui import vcs
-    from gastown_tui.town.mq import list_mrs
-
     rig = get_rig(town, rig_name)
     cat = get_polecat(town, rig_name, name)
     out = []
@@ -314,11 +288,6 @@ def reap_polecat(town: Town, rig_name: str, name: str, actor: str = "overseer") 
 
     Refuses (ReapRefused, nothing changed) while `reap_blockers` names anything. Stopping the polecat's
     session is the caller's business (the Witness stops it first)."""
-    from gastown_tui import vcs
-    from gastown_tui.town.agents import set_agent_state
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import open_ledger
-
     rig = get_rig(town, rig_name)
     cat = get_polecat(town, rig_name, name)
     blockers = reap_blockers(town, rig_name, name)
@@ -339,8 +308,6 @@ def reap_polecat(town: Town, rig_name: str, name: str, actor: str = "overseer") 
         if cat.branch and vcs.branch_exists(rig.mayor_clone, cat.branch):
             vcs.delete_branch(rig.mayor_clone, cat.branch, force=True)   # -D: landed by patch identity
     if cat.branch and vcs.branch_exists(rig.repo, cat.branch):
-        from gastown_tui.vcs.errors import open_repo, run_git
-
         run_git(open_repo(rig.repo), f"deleting {cat.branch} in {rig.repo}", "update-ref", "-d",
                 f"refs/heads/{cat.branch}")
     shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)

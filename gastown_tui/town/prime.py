@@ -11,6 +11,13 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
+from gastown_tui.town import molecules
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.agents import resolve_address, workdir
+from gastown_tui.town.handoff import pending_handoff_note
+from gastown_tui.town.hooks import hooked_record
+from gastown_tui.town.ledgers import ledger_for_id
+from gastown_tui.town.mail import inbox
 
 # Gas Town's structured lines on a hooked bead: shown in --json, left out of the text an agent reads.
 _BOOKKEEPING = re.compile(r"^(attached_\w+|dispatched_by|convoy_id|mr_id|branch|formula_vars): ")
@@ -76,8 +83,6 @@ def resolve_agent(town: Town, agent: str | None, cwd: Path | None = None, env: d
     """The acting agent's canonical address: AGENT, else GT_AGENT, else the agent whose folder CWD is in.
 
     An address the town does not know is refused, naming the nearest known ones."""
-    from gastown_tui.town.agents import resolve_address
-
     env = os.environ if env is None else env
     agent = agent or env.get("GT_AGENT") or infer_agent(town, cwd or Path.cwd())
     if not agent:
@@ -86,14 +91,6 @@ def resolve_agent(town: Town, agent: str | None, cwd: Path | None = None, env: d
 
 
 def prime_info(town: Town, address: str) -> dict:
-    from gastown_tui.town import molecules
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.agents import workdir
-    from gastown_tui.town.handoff import pending_handoff_note
-    from gastown_tui.town.hooks import hooked_record
-    from gastown_tui.town.ledgers import ledger_for_id
-    from gastown_tui.town.mail import inbox
-
     a = parse_address(address)
     hook = hooked_record(town, address)
     molecule = None

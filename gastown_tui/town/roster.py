@@ -1,8 +1,12 @@
 """Every agent in the town with its state and hook, from one read of each ledger (no git, no processes)."""
 from __future__ import annotations
 
-from gastown_tui.town.agents import AgentInfo
+from gastown_tui.town.agents import AgentInfo, workdir
 from gastown_tui.town.layout import Town
+from gastown_tui.town import molecules
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.ledgers import open_ledger, town_ledger
+from gastown_tui.town.rigs import list_rigs
 
 
 def _hooks_by_agent(ledgers) -> dict[str, object]:
@@ -15,12 +19,6 @@ def _hooks_by_agent(ledgers) -> dict[str, object]:
 
 
 def list_agents(town: Town, include_nuked: bool = False) -> list[AgentInfo]:
-    from gastown_tui.town import molecules
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.agents import workdir
-    from gastown_tui.town.ledgers import open_ledger, town_ledger
-    from gastown_tui.town.rigs import list_rigs
-
     rigs = list_rigs(town)
     tl = town_ledger(town)
     rig_ledgers = {r.name: open_ledger(r.beads_dir) for r in rigs if r.beads_dir.is_dir()}

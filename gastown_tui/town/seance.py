@@ -6,6 +6,7 @@ Sessions are written by the session manager under
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,9 +25,23 @@ class PastSession:
     exit_status: int | None
     preset: str | None
     has_transcript: bool
+    pid: int | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def running(self) -> bool:
+        """Not ended, and its recorded process is alive (in this process or another)."""
+        if self.ended_at or self.exit_status is not None or not isinstance(self.pid, int):
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
 
 
 def list_predecessors(town: Town, address: str) -> list[PastSession]:
@@ -44,8 +59,14 @@ def list_predecessors(town: Town, address: str) -> list[PastSession]:
             meta = {}
         out.append(PastSession(folder.name, meta.get("agent", address), str(folder), meta.get("started_at"),
                                meta.get("ended_at"), meta.get("exit_status"), meta.get("preset"),
-                               (folder / "transcript.txt").exists() or (folder / "transcript.raw").exists()))
+                               (folder / "transcript.txt").exists() or (folder / "transcript.raw").exists(),
+                               meta.get("pid") if isinstance(meta.get("pid"), int) else None))
     return sorted(out, key=lambda s: (s.started_at or "", s.session_id), reverse=True)
+
+
+def running_session(town: Town, address: str) -> PastSession | None:
+    """ADDRESS's session that is still running according to its meta.json (any process), or None."""
+    return next((s for s in list_predecessors(town, address) if s.running), None)
 
 
 def get_session(town: Town, address: str, session_id: str | None = None) -> PastSession | None:

@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from gastown_tui.town.jsonfile import write_atomic
+from gastown_tui.atomicfile import write_atomic
 
 TEMPLATE = """#!/bin/sh
 # {name}: Gas Town's `{name}` for agents, written by `gastown shims`.

@@ -15,8 +15,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from gastown_tui.errors import UserError
+from gastown_tui.beads.fields import set_fields
+from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
+from gastown_tui.filelock import file_lock
+from gastown_tui.town import molecules
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.agents import known_addresses, resolve_address, current_agent, set_agent_state
+from gastown_tui.town.convoys import convoys_tracking, create_convoy
+from gastown_tui.town.events import append_event
+from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
+from gastown_tui.town.ledgers import get_bead, prefix_of, open_ledger
+from gastown_tui.town.polecats import _discard, spawn_polecat
+from gastown_tui.town.rigs import get_rig, load_registry
 
 
 @dataclass
@@ -36,10 +47,6 @@ class SlingResult:
 
 def _parse_target(town: Town, target: str):
     """('rig', Rig) or ('agent', address)."""
-    from gastown_tui.errors import not_found
-    from gastown_tui.town.agents import known_addresses, resolve_address
-    from gastown_tui.town.rigs import get_rig, load_registry
-
     target = target.strip()
     registry = load_registry(town)
     if target.rstrip("/") in registry:
@@ -51,17 +58,6 @@ def _parse_target(town: Town, target: str):
 
 def sling(town: Town, bead_id: str, target: str, formula: str | None = None, vars: dict | None = None,
           no_convoy: bool = False, force: bool = False, actor: str | None = None) -> SlingResult:
-    from gastown_tui.town import molecules
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.agents import current_agent, set_agent_state
-    from gastown_tui.town.convoys import convoys_tracking, create_convoy
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
-    from gastown_tui.town.ledgers import get_bead, prefix_of
-    from gastown_tui.town.locks import file_lock
-    from gastown_tui.town.polecats import _discard, spawn_polecat
-    from gastown_tui.town.rigs import get_rig
-
     actor = actor or current_agent()
     ledger, issue = get_bead(town, bead_id)        # NotFound names the nearest ids
     kind, what = _parse_target(town, target)
@@ -70,7 +66,6 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
         raise UserError(f"bead {bead_id} belongs to another rig's ledger (prefix {prefix_of(bead_id)!r}); "
                         f"sling it to its own rig, not {rig.name}")
 
-    from gastown_tui.town.ledgers import open_ledger
 
     agent_ledger = open_ledger(rig.beads_dir) if rig is not None else ledger
     spawned = None
@@ -110,8 +105,6 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                     convoy = existing[0] if existing else create_convoy(town, f"Work: {issue.title}", [bead_id],
                                                                         actor=actor)
                     if not existing:
-                        from gastown_tui.beads.fields import set_fields
-
                         cur = ledger.get(bead_id)
                         ledger.update(bead_id, description=set_fields(cur.description, convoy_id=convoy))
                 set_agent_state(town, address, "working", hook=bead_id)

@@ -4,6 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.town.layout import Town
+from gastown_tui.beads.fields import parse_fields
+from gastown_tui.town.convoys import list_convoys
+from gastown_tui.town.events import read_events
+from gastown_tui.town.jsonfile import read_json
+from gastown_tui.town.ledgers import town_ledger
+from gastown_tui.town.mail import inbox
+from gastown_tui.town.mq import list_mrs
+from gastown_tui.town.rigs import list_rigs
+from gastown_tui.town.roster import list_agents
 
 
 @dataclass
@@ -24,16 +33,6 @@ class TownSnapshot:
 
 
 def town_snapshot(town: Town, events_limit: int = 200, include_closed_convoys: bool = True) -> TownSnapshot:
-    from gastown_tui.beads.fields import parse_fields
-    from gastown_tui.town.convoys import list_convoys
-    from gastown_tui.town.events import read_events
-    from gastown_tui.town.jsonfile import read_json
-    from gastown_tui.town.ledgers import town_ledger
-    from gastown_tui.town.mail import inbox
-    from gastown_tui.town.mq import list_mrs
-    from gastown_tui.town.rigs import list_rigs
-    from gastown_tui.town.roster import list_agents
-
     meta = read_json(town.town_json, default={})
     escalations = []
     for issue in town_ledger(town).list(label="gt:escalation"):

@@ -153,16 +153,11 @@ def merge_branch(
     tail_lines: int = 40,
     committer: tuple[str, str] | None = None,
     progress=None,
-    gate_wrapper=None,
 ) -> MergeResult:
     """Rebases `branch` onto `target` in `worktree`, runs `gate`, fast-forwards (and pushes). See module doc.
 
-    `progress(stage)` is called with "rebasing" and "testing" as the merge gets there;
-    `gate_wrapper` (a context manager factory) is entered around the gate run.
+    `progress(stage)` is called with "rebasing" and "testing" as the merge gets there.
     """
-    import contextlib
-
-    wrap = gate_wrapper or contextlib.nullcontext
     stage = progress or (lambda _stage: None)
     worktree = Path(worktree)
     env = {}
@@ -205,8 +200,7 @@ def merge_branch(
         rebased = g.rev("HEAD")
         if gate:
             stage("testing")
-            with wrap():
-                code, out_tail, seconds = run_gate(worktree, gate, gate_timeout, tail_lines)
+            code, out_tail, seconds = run_gate(worktree, gate, gate_timeout, tail_lines)
             result.gate_returncode, result.gate_tail, result.gate_seconds = code, out_tail, seconds
             if code != 0:
                 g.ok("checkout", "--quiet", "--force", target)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -32,7 +31,6 @@ def test_codex_runs_commands_and_asks_before_an_escalated_one(tmp_path, fake_mod
         agent.send("y")
         agent.wait(r"DONE ran echo escalated", timeout=30)
         assert (work / "esc.txt").read_text() == "escalated\n"
-        pid = agent.child.pid
         agent.send("\x03")
         time.sleep(0.3)
         agent.send("\x03")

@@ -1,7 +1,6 @@
 """The same slung-bead flow with Codex CLI, Gemini CLI, opencode and aider as the polecat."""
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 

@@ -1,7 +1,6 @@
 """The patrol runner: wake on change, timers with backoff, events for every run, restart after a crash."""
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
@@ -17,12 +16,14 @@ class Counter(Patrol):
         self.name, self.role, self.timer = name, "test", timer
         self.kinds, self.act, self.fail_first = kinds, act, fail_first
         self.runs: list[tuple[float, str]] = []
+        self.changes: list = []  # every Change a run was handed
 
     def concerns(self, change):
         return change.kind in self.kinds
 
     def run(self, ctx):
         self.runs.append((time.monotonic(), ctx.reason))
+        self.changes.extend(ctx.changes)
         if len(self.runs) <= self.fail_first:
             raise RuntimeError(f"boom {len(self.runs)}")
         return Report(saw={"n": len(self.runs)}, did=[Decision("noted", "x", "because")] if self.act else [])
@@ -40,6 +41,18 @@ def events(town):
     return [json.loads(l) for l in (town / ".events.jsonl").read_text().splitlines() if l.strip()]
 
 
+async def watchers_up(town, probe: Counter) -> None:
+    """Waits until the runner's file watchers see changes: touches `.runtime/probe` until PROBE (a
+    patrol concerned with `.runtime/` changes) has run for one. No fixed pause: on a loaded machine
+    the watchers may take seconds to start."""
+    before = len(probe.runs)
+    for n in range(300):
+        (town / ".runtime" / "probe").write_text(str(n))
+        if await wait_for(lambda: len(probe.runs) > before, timeout=0.2):
+            return
+    raise AssertionError("the runner's watchers never reported a change in .runtime/")
+
+
 async def test_a_ledger_change_wakes_the_concerned_patrol_within_a_second(tmp_path):
     town = make_town(tmp_path)
     ledger_patrol, other = Counter("ledger-watcher"), Counter("runtime-watcher", kinds=("runtime",))
@@ -47,15 +60,17 @@ async def test_a_ledger_change_wakes_the_concerned_patrol_within_a_second(tmp_pa
     await runner.start()
     try:
         assert await wait_for(lambda: len(ledger_patrol.runs) == 1 and len(other.runs) == 1)  # start-up run
-        await asyncio.sleep(0.3)
+        await watchers_up(town, other)
         t0 = time.monotonic()
         with open(town / ".beads" / "issues.jsonl", "a") as f:
             f.write('{"id":"gt-1"}\n')
         assert await wait_for(lambda: len(ledger_patrol.runs) == 2, timeout=3)
         assert ledger_patrol.runs[1][0] - t0 < 1.0
         assert ledger_patrol.runs[1][1] == "change"
-        await asyncio.sleep(0.3)
-        assert len(other.runs) == 1  # not its business
+        # Not its business: changes reach a patrol in the order they happen, so once `other` has
+        # run for a later .runtime/ change, a wake-up from the ledger change would have come first.
+        await watchers_up(town, other)
+        assert all(c.kind == "runtime" for c in other.changes), other.changes
     finally:
         await runner.stop()
 
@@ -92,8 +107,7 @@ async def test_every_run_is_an_event_with_what_it_saw_and_did_and_does_not_wake_
     await runner.start()
     try:
         assert await wait_for(lambda: len(seen) >= 2)
-        await asyncio.sleep(0.5)
-        assert len(listener.runs) == 1  # the patrol_run events did not wake it
+        assert await wait_for(lambda: any(e["type"] == "patrol_run" for e in events(town)))
         runs = [e for e in events(town) if e["type"] == "patrol_run"]
         mine = [e for e in runs if e["payload"]["patrol"] == "actor"]
         assert mine and mine[0]["payload"]["saw"] == {"n": 1}
@@ -103,6 +117,11 @@ async def test_every_run_is_an_event_with_what_it_saw_and_did_and_does_not_wake_
             f.write(json.dumps({"ts": "now", "type": "done", "actor": "gastown/polecats/nux", "payload": {}}) + "\n")
         assert await wait_for(lambda: len(listener.runs) == 2, timeout=3)
         assert {r.patrol for r in seen} >= {"actor", "events-listener"}
+        # The patrol_run events, written before the "done" one, reached nobody: the listener's only
+        # wake-up carried the "done" event alone.
+        handed = [e.get("type") for c in listener.changes for e in (c.events or ())]
+        assert handed == ["done"], handed
+        assert len(listener.runs) == 2
     finally:
         await runner.stop()
 
@@ -187,11 +206,12 @@ async def test_a_change_made_while_the_watchers_are_replaced_is_not_missed(tmp_p
     (town / "mayor").mkdir()
     (town / "mayor" / "rigs.json").write_text('{"version": 1, "rigs": {}}')
     reader = Counter("config-reader", kinds=("config",))
-    runner = PatrolRunner(town, [reader])
+    probe = Counter("probe", kinds=("runtime",))
+    runner = PatrolRunner(town, [reader, probe])
     await runner.start()
     try:
         assert await wait_for(lambda: len(reader.runs) == 1)  # start-up run
-        await asyncio.sleep(0.5)                              # the watchers are up
+        await watchers_up(town, probe)
         before = runner._watch_signature
         (town / "second" / ".beads").mkdir(parents=True)
         assert await wait_for(lambda: runner._watch_signature != before)

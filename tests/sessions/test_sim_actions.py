@@ -1,10 +1,10 @@
-"""The simulated agent's actions on a real git worktree (gastown_tui/sessions/sim_actions.py)."""
+"""The simulated agent's actions on a real git worktree (gastown_tui/sim/actions.py)."""
 import subprocess
 
 import pytest
 
-from gastown_tui.sessions.sim_actions import SimFailure, SimHang, Workspace, resolve_conflict_text
-from gastown_tui.sessions.sim_script import parse_instructions
+from gastown_tui.sim.actions import SimFailure, SimHang, Workspace, resolve_conflict_text
+from gastown_tui.sim.script import parse_instructions
 
 
 def git(cwd, *args):

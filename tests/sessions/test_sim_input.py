@@ -1,5 +1,5 @@
-"""The simulated agent's keyboard decoding (gastown_tui/sessions/sim_input.py)."""
-from gastown_tui.sessions.sim_input import InputParser, Key
+"""The simulated agent's keyboard decoding (gastown_tui/sim/input.py)."""
+from gastown_tui.sim.input import InputParser, Key
 
 
 def test_text_keys_and_sequences_across_read_boundaries():

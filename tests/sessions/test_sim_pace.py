@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from gastown_tui.sessions.sim_actions import SimFailure, Workspace
-from gastown_tui.sessions.sim_work import run_actions
+from gastown_tui.sim.actions import SimFailure, Workspace
+from gastown_tui.sim.work import run_actions
 
 
 class Log:

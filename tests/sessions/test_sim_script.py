@@ -1,7 +1,7 @@
-"""The simulated agent's instruction language (gastown_tui/sessions/sim_script.py)."""
+"""The simulated agent's instruction language (gastown_tui/sim/script.py)."""
 import pytest
 
-from gastown_tui.sessions.sim_script import SimScriptError, parse_instructions, select_actions
+from gastown_tui.sim.script import SimScriptError, parse_instructions, select_actions
 
 DESC = """Add a greeting module.
 

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gastown_tui.atomicfile import write_atomic as atomic_write
-from gastown_tui.sessions.sim_script import Action, parse_rebase_arg
+from gastown_tui.atomicfile import write_atomic
+from gastown_tui.sim.script import Action, parse_rebase_arg
 
 
 class SimFailure(Exception):
@@ -96,7 +96,7 @@ class Workspace:
     def do_write(self, action: Action) -> None:
         path = self._path(action.arg, action)
         existed = path.exists()
-        atomic_write(path, action.body or "")
+        write_atomic(path, action.body or "")
         n = (action.body or "").count("\n")
         self.log(f"{'Updated' if existed else 'Created'} {action.arg} ({n} line{'s' if n != 1 else ''})")
 
@@ -108,7 +108,7 @@ class Workspace:
             self.log(f"{action.arg} already ends with this text; nothing to append")
             return
         sep = "" if not old or old.endswith("\n") else "\n"
-        atomic_write(path, old + sep + body)
+        write_atomic(path, old + sep + body)
         self.log(f"Appended {body.count(chr(10))} line(s) to {action.arg}")
 
     def do_run(self, action: Action) -> None:
@@ -209,7 +209,7 @@ class Workspace:
             self.git("rm", "-q", "--", rel, check=False)
             return
         text = path.read_text(encoding="utf-8", errors="replace")
-        atomic_write(path, resolve_conflict_text(text, strategy))
+        write_atomic(path, resolve_conflict_text(text, strategy))
         self.git("add", "--", rel)
 
 

@@ -5,9 +5,9 @@ offline: a banner that says it is SIMULATED, an input prompt (``❯``), a spinne
 with ``esc to interrupt`` while working. On start it runs `gt prime --json` and
 works its hooked molecule step by step, following ``sim:`` instructions written
 in the hooked bead's description and in each step's description (the language
-is documented in `gastown_tui.sessions.sim_script`), with real file edits and
+is documented in `gastown_tui.sim.script`), with real file edits and
 `git commit`s in its worktree; it closes each step (`gt mol done STEP`) and ends
-with `gt done` (the work loop is `gastown_tui.sessions.sim_work`).
+with `gt done` (the work loop is `gastown_tui.sim.work`).
 
 Typed text (a nudge) is echoed and acted on: text mentioning ``gt prime`` or
 ``hook`` makes it re-read its hook and work; ``/exit`` quits; ``/help`` lists the
@@ -32,11 +32,11 @@ import time
 from collections import deque
 from pathlib import Path
 
-from gastown_tui.sessions.sim_actions import SimFailure, SimHang, SimInterrupted, Workspace
-from gastown_tui.sessions.sim_input import InputParser, Key
-from gastown_tui.sessions.sim_screen import CYAN, DIM, GREEN, GREY_BG, ORANGE, RED, RESET, LiveArea, SimScreen
-from gastown_tui.sessions.sim_town import Town
-from gastown_tui.sessions.sim_work import work_hook
+from gastown_tui.sim.actions import SimFailure, SimHang, SimInterrupted, Workspace
+from gastown_tui.sim.input import InputParser, Key
+from gastown_tui.sim.screen import CYAN, DIM, GREEN, GREY_BG, ORANGE, RED, RESET, LiveArea, SimScreen
+from gastown_tui.sim.town import Town
+from gastown_tui.sim.work import work_hook
 
 STYLES = {"tool": GREEN, "dim": DIM, "warn": ORANGE, "error": RED, "step": CYAN, "": ""}
 _HOOK_WORDS = re.compile(r"\bgt\s+prime\b|\bhook\b|\bprime\b", re.IGNORECASE)

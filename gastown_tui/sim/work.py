@@ -4,7 +4,7 @@
 2. Retry or first attempt? A retry is when this agent's mail holds a FIX_NEEDED
    message naming the hooked bead (the Refinery sends one when it puts work back
    on the hook), or when GT_SIM_RETRY=1.
-3. The hooked bead's own instructions (see sim_script) are the task: they run when
+3. The hooked bead's own instructions (see sim.script) are the task: they run when
    no step of the molecule is closed yet, or on a retry, before the steps.
 4. Then each ready step in turn: its instructions, then `gt mol done STEP --json`,
    whose answer names the next step (a fresh `gt prime` when it does not).
@@ -20,9 +20,9 @@ import os
 import time
 from typing import Callable, Protocol
 
-from gastown_tui.sessions.sim_actions import SimFailure, Workspace
-from gastown_tui.sessions.sim_script import SimScriptError, parse_instructions, select_actions
-from gastown_tui.sessions.sim_town import Prime, Town, TownError, fix_needed_mail
+from gastown_tui.sim.actions import SimFailure, Workspace
+from gastown_tui.sim.script import SimScriptError, parse_instructions, select_actions
+from gastown_tui.sim.town import Prime, Town, TownError, fix_needed_mail
 
 
 class Reporter(Protocol):
@@ -117,7 +117,7 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
             run_actions(step.description, step_id, retry, ws, report)
         pause(ws)
         if stop():
-            from gastown_tui.sessions.sim_actions import SimInterrupted
+            from gastown_tui.sim.actions import SimInterrupted
 
             raise SimInterrupted()
         report.activity(f"Closing step {step_id}")

@@ -1,0 +1,66 @@
+"""What an agent's everyday commands load (harlequin-style import hygiene).
+
+Agents run `gastown bd list` and `gastown prime` many times a session, through
+shims: they must stay fast, so they never load Textual (the app) nor GitPython
+(vcs, for worktrees and merges), and the ledger reads plain dicts without
+pydantic. Each command runs for real in a subprocess on a real town with a
+polecat's hooked molecule; the test reads that subprocess's `sys.modules`.
+The deliberate deferrals that keep these out are commented where they stand
+(`beads/ledger.py` `_issue_cls`, `patrols/actions.py`, `patrols/runtime.py`...).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("textual", "widgets", "git", "pexpect")
+
+RUN = """
+import json, sys
+sys.argv = ["gastown", *json.loads(sys.argv[1])]
+try:
+    from gastown_tui.cli import main
+    code = main()
+except SystemExit as exc:
+    code = exc.code
+loaded = sorted({m.split(".")[0] for m in sys.modules})
+print("\\nMODULES " + json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def loaded_by(args: list[str], cwd, env: dict) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", RUN, json.dumps(args)], cwd=cwd, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=120)
+    marker = proc.stdout.rsplit("\nMODULES ", 1)
+    assert len(marker) == 2, f"gastown {' '.join(args)} printed no module list\n{proc.stdout}\n{proc.stderr}"
+    result = json.loads(marker[1])
+    assert result["code"] in (0, None), f"gastown {' '.join(args)} exited {result['code']}\n{proc.stderr}"
+    return result["loaded"]
+
+
+@pytest.fixture
+def hooked(formula_ready, rig):
+    from gastown_tui.town.ledgers import rig_ledger
+    from gastown_tui.town.sling import sling
+
+    town = formula_ready
+    bead = rig_ledger(town, "calc").create("Add subtract", actor="overseer").id
+    result = sling(town, bead, "calc")
+    return town, result
+
+
+def test_bd_list_and_prime_load_neither_textual_nor_gitpython(hooked):
+    town, slung = hooked
+    worktree, agent = slung.worktree, slung.agent
+    env = {"GT_AGENT": agent, "BD_ACTOR": agent}
+    for args in (["bd", "list"], ["bd", "list", "--json"], ["prime"], ["prime", "--json"]):
+        loaded = loaded_by(args, worktree, env)
+        assert "gastown_tui" in loaded, "the probe did not run the command line"
+        pulled = [m for m in HEAVY if m in loaded]
+        assert not pulled, f"`gastown {' '.join(args)}` loads {pulled}"
+    loaded = loaded_by(["bd", "list"], worktree, env)
+    assert "pydantic" not in loaded, "`gastown bd list` builds pydantic models; it reads plain records"
