@@ -14,6 +14,7 @@ Each dog's run is one `dog_run` event saying what it looked at and what it did.
 """
 from __future__ import annotations
 
+import logging
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,8 @@ from gastown_tui.town.hooks import orphaned_hooks
 from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
 from gastown_tui.town.mail import send_mail
 from gastown_tui.town.rigs import list_rigs
+
+log = logging.getLogger(__name__)
 
 ACTOR = "deacon/dogs"
 
@@ -158,8 +161,8 @@ def orphan_dog(town: Town) -> tuple[dict, list[Decision]]:
             send_mail(town, ACTOR, "deacon/", f"ORPHAN_RECOVERED {o['bead']}",
                       f"Bead: {o['bead']}\nTitle: {o['title']}\nWas: {o['status']} by {o['assignee']}\n"
                       f"Reason: {o['reason']}\n\nIt is open again for the Deacon to feed.")
-        except Exception:
-            pass  # the reopening stands; the mail is a courtesy
+        except Exception as exc:  # the reopening stands; the mail is a courtesy
+            log.warning("orphan dog: ORPHAN_RECOVERED mail for %s not sent: %s", o["bead"], exc)
         did.append(Decision("reopen_orphan", o["bead"], o["reason"], bead=o["bead"],
                             detail={"was": o["assignee"]}))
     return {"orphans": len(orphans)}, did

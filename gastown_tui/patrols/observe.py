@@ -6,10 +6,12 @@ is False and the Witness leaves liveness alone).
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 from gastown_tui.beads.fields import parse_fields
+from gastown_tui.sessions.clock import monotonic_to_wall
 from gastown_tui.patrols.views import (ConvoyView, EscalationView, RigView, SessionView, TownView, TrackedView,
                                        WorkerView)
 from gastown_tui.town.layout import Town
@@ -19,16 +21,9 @@ from gastown_tui.town.mq import list_mrs
 from gastown_tui.town.polecats import list_polecats
 from gastown_tui.town.rigs import get_rig, list_rigs
 
+log = logging.getLogger(__name__)
+
 OPEN_MR_STATES = ("queued", "rebasing", "testing", "conflict", "failed")
-
-
-def wall(t: float | None) -> float | None:
-    """A session time as wall-clock seconds (sessions keep some times on the monotonic clock)."""
-    if t is None:
-        return None
-    if t < 1e9:  # monotonic
-        return time.time() - (time.monotonic() - t)
-    return float(t)
 
 
 def session_view(session) -> SessionView | None:
@@ -37,8 +32,8 @@ def session_view(session) -> SessionView | None:
         return None
     state = getattr(session.state, "value", str(session.state))
     alive = session.exit_status is None and state != "exited"
-    started = wall(getattr(session, "started_at", None)) or time.time()
-    changed = wall(getattr(session, "last_screen_change_at", None) or getattr(session, "last_output_at", None))
+    started = session.started_at or time.time()                     # wall clock (sessions/clock.py)
+    changed = monotonic_to_wall(session.last_screen_change_at)       # monotonic
     return SessionView(alive=alive, state=state, started_at=started, last_change_at=changed or started,
                        session_id=getattr(session, "id", ""), state_rule=getattr(session, "state_rule", "") or "")
 
@@ -100,7 +95,8 @@ class Observer:
                 if t.status == "open" and not t.assignee:
                     try:
                         ready = not ledger_for_id(self.town, t.bead_id).is_blocked(t.bead_id)
-                    except Exception:
+                    except Exception as exc:  # shown as not ready; the reason goes to the log
+                        log.warning("convoy %s: cannot tell whether %s is blocked: %s", c.id, t.bead_id, exc)
                         ready = False
                 cv.tracked.append(TrackedView(t.bead_id, rig, t.status, t.assignee, ready))
             view.convoys.append(cv)
