@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
+from gastown_tui.beads.timestamps import to_unix
 from gastown_tui.patrols.base import Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.eventlog import append_event
 from gastown_tui.town.layout import Town
@@ -85,7 +85,7 @@ def _age(ts: str | None, now: float) -> float | None:
     if not ts:
         return None
     try:
-        return now - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+        return now - to_unix(ts)
     except ValueError:
         return None
 
