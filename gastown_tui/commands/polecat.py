@@ -5,7 +5,7 @@ import argparse
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, town_here
+    from gastown_tui.town.cli_support import actor, print_rows, town_here
     from gastown_tui.town.polecats import list_polecats, remove_polecat, spawn_polecat
 
     p = argparse.ArgumentParser(prog=prog, description="Polecats: workers in their own git worktrees.")
@@ -30,14 +30,8 @@ def main(argv: list[str], prog: str) -> int:
         cat = spawn_polecat(town, args.rig, bead_id=args.bead, name=args.name, actor=actor())
         print(f"Spawned {cat.address} on {cat.branch}\n  worktree: {cat.worktree}")
     elif args.cmd == "list":
-        cats = list_polecats(town, args.rig)
-        if args.json:
-            print_json(cats)
-        elif not cats:
-            print("No polecats.")
-        else:
-            for c in cats:
-                print(f"{c.address:<32} {c.agent_state or '-':<9} {c.hook_bead or '-':<14} {c.branch or '-'}")
+        print_rows(list_polecats(town, args.rig), as_json=args.json, empty="No polecats.",
+                   row=lambda c: f"{c.address:<32} {c.agent_state or '-':<9} {c.hook_bead or '-':<14} {c.branch or '-'}")
     elif args.cmd == "remove":
         from gastown_tui.errors import UserError
 
