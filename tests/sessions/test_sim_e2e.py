@@ -18,6 +18,7 @@ import pytest
 
 from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import SessionState, StateChange
+from kit.git import git, one_commit_repo
 
 NEEDED = ["install", "rig", "sling", "prime", "done", "mol", "mail", "mq", "shims", "bd"]
 
@@ -73,20 +74,11 @@ def gastown(cwd: Path, *args: str, env: dict | None = None) -> str:
     return proc.stdout
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def make_town(root: Path) -> Path:
     """A town with one rig `proj` (from a one-commit repo), agent shims and the three-step formula."""
     missing = _missing_commands()
     assert not missing, f"commands not registered: gastown {', '.join(missing)}"
-    src = root / "src"
-    src.mkdir()
-    git(src, "init", "-q", "-b", "main")
-    (src / "README.md").write_text("# proj\n")
-    git(src, "add", "-A")
-    git(src, "commit", "-q", "-m", "init")
+    src = one_commit_repo(root / "src", {"README.md": "# proj\n"}, message="init")
     gastown(root, "install", "town")
     town = root / "town"
     gastown(town, "rig", "add", "proj", str(src))
