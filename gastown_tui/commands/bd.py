@@ -2,6 +2,9 @@
 
 Read commands take `--json` and print plain JSON; humans get Rich tables.
 Exit 0 on success, 1 on a user error (one line on stderr), 2 on usage errors.
+
+`beads.render` (Rich) is imported where a command prints for humans, never at the
+top: agents run `bd ... --json` many times a session and never need Rich.
 """
 from __future__ import annotations
 
@@ -12,6 +15,10 @@ import sys
 from pathlib import Path
 
 from gastown_tui.errors import UserError
+from gastown_tui.beads import doctor
+from gastown_tui.beads.actors import default_actor
+from gastown_tui.beads.ledger import find_beads_dir, RawLedger, Ledger, LOCK_NAME, WISPS_NAME
+from gastown_tui.beads.views import dep_tree, stats
 
 
 def _common(json_flag: bool = True) -> argparse.ArgumentParser:
@@ -132,8 +139,6 @@ def _emit(data) -> None:
 
 
 def _db_path(args) -> Path:
-    from gastown_tui.beads.ledger import find_beads_dir
-
     db = getattr(args, "db", None) or os.environ.get("BEADS_DIR")
     if db:
         return Path(db)
@@ -141,8 +146,6 @@ def _db_path(args) -> Path:
 
 
 def _open(args, strict: bool = True):
-    from gastown_tui.beads.ledger import RawLedger
-
     return RawLedger.open(_db_path(args), strict=strict)
 
 
@@ -160,8 +163,6 @@ def main(argv: list[str], prog: str) -> int:
 
 # ---- commands --------------------------------------------------------------------------------
 def _cmd_init(args, as_json, actor):
-    from gastown_tui.beads.ledger import Ledger
-
     db = getattr(args, "db", None)
     beads_dir = Path(db) if db else Path.cwd() / ".beads"
     prefix = args.prefix or "".join(c if c.isalnum() or c in "-_" else "-" for c in beads_dir.resolve().parent.name)
@@ -223,8 +224,6 @@ def _cmd_ready(args, as_json, actor):
     filters = dict(assignee=args.assignee, unassigned=args.unassigned, label=args.label, parent=args.parent,
                    sort=args.sort, include_ephemeral=args.include_ephemeral)
     if args.claim:
-        from gastown_tui.beads.actors import default_actor
-
         who = args.assignee or actor or default_actor()
         filters.pop("assignee")
         issue = ledger.claim_next(who, **filters)
@@ -267,8 +266,6 @@ def _cmd_update(args, as_json, actor):
     with ledger.transaction():
         issue = ledger.raw(args.id)
         if args.claim:
-            from gastown_tui.beads.actors import default_actor
-
             issue = ledger.claim(args.id, fields.pop("assignee", None) or actor or default_actor())
         if args.add_label or args.remove_label:
             labels = set(issue.get("labels") or ())
@@ -312,8 +309,6 @@ def _report(ledger, issues, as_json, verb):
 def _cmd_dep(args, as_json, actor):
     ledger = _open(args)
     if args.dep_cmd == "tree":
-        from gastown_tui.beads.views import dep_tree
-
         tree = dep_tree(ledger, args.id, reverse=args.reverse)
         if as_json:
             _emit(tree)
@@ -366,8 +361,6 @@ def _cmd_sync(args, as_json, actor):
 
 
 def _cmd_stats(args, as_json, actor):
-    from gastown_tui.beads.views import stats
-
     data = stats(_open(args))
     if as_json:
         _emit(data)
@@ -378,9 +371,6 @@ def _cmd_stats(args, as_json, actor):
 
 
 def _cmd_doctor(args, as_json, actor):
-    from gastown_tui.beads import doctor
-    from gastown_tui.beads.ledger import LOCK_NAME, WISPS_NAME
-
     path = _db_path(args)
     if path.is_dir():
         path = path / "issues.jsonl"

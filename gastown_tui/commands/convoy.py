@@ -2,6 +2,15 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, print_json, print_rows, town_here
+from gastown_tui.town.convoys import (
+    add_to_convoy,
+    close_convoy,
+    create_convoy,
+    get_convoy,
+    land_ready_convoys,
+    list_convoys,
+)
 
 
 def _tree(info) -> str:
@@ -16,10 +25,6 @@ def _tree(info) -> str:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, print_rows, town_here
-    from gastown_tui.town.convoys import (add_to_convoy, close_convoy, create_convoy, get_convoy,
-                                          land_ready_convoys, list_convoys)
-
     p = argparse.ArgumentParser(prog=prog, description="Convoys: track a set of beads to delivery.")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("create", help="a convoy tracking BEADs")

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, print_rows, town_here
+from gastown_tui.town.crew import add_crew, list_crew, remove_crew
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_rows, town_here
-    from gastown_tui.town.crew import add_crew, list_crew, remove_crew
-
     p = argparse.ArgumentParser(prog=prog, description="Crew: long-lived named workspaces (full clones).")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("add", help="make a crew workspace")

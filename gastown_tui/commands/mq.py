@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import print_json, print_rows, town_here
+from gastown_tui.town.mq import get_mr, list_mrs, mr_diff
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import print_json, print_rows, town_here
-    from gastown_tui.town.mq import get_mr, list_mrs
-
     p = argparse.ArgumentParser(prog=prog, description="The merge queue.")
     sub = p.add_subparsers(dest="cmd")
     ls = sub.add_parser("list", help="list merge requests (open ones, queue order)")
@@ -33,8 +32,6 @@ def main(argv: list[str], prog: str) -> int:
         for k, v in mr.to_dict().items():
             print(f"{k:<12} {v}")
     if args.diff:
-        from gastown_tui.town.mq import mr_diff
-
         files, diff = mr_diff(town, args.id)
         print()
         for path, status in files:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, print_json, print_rows, town_here
+from gastown_tui.town.rigs import add_rig, get_rig, list_rigs, remove_rig
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, print_rows, town_here
-    from gastown_tui.town.rigs import add_rig, get_rig, list_rigs, remove_rig
-
     p = argparse.ArgumentParser(prog=prog, description="Rigs: the git projects in this town.")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("add", help="clone SOURCE (path or URL) into a new rig")
