@@ -26,3 +26,12 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         write_atomic(target, 12345)  # not text: fails inside the write
     assert target.read_text() == '{"keep": true}\n'
     assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+
+
+def test_text_chunks_are_streamed_and_raw_bytes_read_with_surrogateescape_come_back(tmp_path):
+    target = tmp_path / ".beads" / "issues.jsonl"
+    raw = b'{"id":"bd-1","title":"caf\xe9"}\n'            # not UTF-8: kept byte for byte
+    text = raw.decode("utf-8", errors="surrogateescape")
+    write_atomic(target, iter([text, '{"id":"bd-2"}\n']), sync_dir=True)
+    assert target.read_bytes() == raw + b'{"id":"bd-2"}\n'
+    assert [p.name for p in target.parent.iterdir()] == ["issues.jsonl"]

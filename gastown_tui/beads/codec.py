@@ -47,7 +47,7 @@ def _c_encoder():
         if "".join(enc(sample, 0)) != _encoder.encode(sample):
             return None
         return enc
-    except Exception:                   # a Python whose C encoder takes other arguments
+    except (TypeError, ValueError, AttributeError):  # a Python whose C encoder takes other arguments
         return None
 
 

@@ -117,6 +117,13 @@ def to_ns_or(text, default: int = 0) -> int:
         return default
 
 
+def to_unix(text) -> float:
+    """Seconds since the epoch for an RFC3339 string (what the ledger, the event log and the
+    runtime files write); ValueError when it is not one. The one timestamp parser: use it (or
+    `to_ns`/`to_datetime`) rather than `datetime.fromisoformat`."""
+    return to_ns(str(text)) / 1e9
+
+
 def to_datetime(text: str) -> datetime:
     """The instant as an aware UTC datetime (microsecond precision)."""
     return datetime.fromtimestamp(to_ns(text) / 1e9, tz=timezone.utc)

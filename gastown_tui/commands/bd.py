@@ -2,6 +2,9 @@
 
 Read commands take `--json` and print plain JSON; humans get Rich tables.
 Exit 0 on success, 1 on a user error (one line on stderr), 2 on usage errors.
+
+`beads.render` (Rich) is imported where a command prints for humans, never at the
+top: agents run `bd ... --json` many times a session and never need Rich.
 """
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ import sys
 from pathlib import Path
 
 from gastown_tui.errors import UserError
+from gastown_tui.beads import doctor
+from gastown_tui.beads.actors import default_actor
+from gastown_tui.beads.interop import export_lines, import_file, write_export
+from gastown_tui.beads.ledger import find_beads_dir, RawLedger, Ledger, LOCK_NAME, WISPS_NAME
+from gastown_tui.beads.views import dep_tree, stats
 
 
 def _common(json_flag: bool = True) -> argparse.ArgumentParser:
@@ -144,15 +152,12 @@ def _emit(data) -> None:
 
 
 def _db_path(args) -> Path:
-    from gastown_tui.beads.ledger import find_beads_dir
-
     rig = getattr(args, "rig", None)
     if rig and not getattr(args, "db", None):
-        from gastown_tui.town.layout import find_town
-        from gastown_tui.town.rigs import get_rig
-
+        # the town layer is only needed for --rig: `bd` alone works on any .beads folder
         from gastown_tui.errors import NotFound
-        from gastown_tui.town.rigs import load_registry
+        from gastown_tui.town.layout import find_town
+        from gastown_tui.town.rigs import get_rig, load_registry
 
         town = find_town()
         try:
@@ -167,8 +172,6 @@ def _db_path(args) -> Path:
 
 
 def _open(args, strict: bool = True):
-    from gastown_tui.beads.ledger import RawLedger
-
     return RawLedger.open(_db_path(args), strict=strict)
 
 
@@ -186,8 +189,6 @@ def main(argv: list[str], prog: str) -> int:
 
 # ---- commands --------------------------------------------------------------------------------
 def _cmd_init(args, as_json, actor):
-    from gastown_tui.beads.ledger import Ledger
-
     db = getattr(args, "db", None)
     beads_dir = Path(db) if db else Path.cwd() / ".beads"
     prefix = args.prefix or "".join(c if c.isalnum() or c in "-_" else "-" for c in beads_dir.resolve().parent.name)
@@ -249,8 +250,6 @@ def _cmd_ready(args, as_json, actor):
     filters = dict(assignee=args.assignee, unassigned=args.unassigned, label=args.label, parent=args.parent,
                    sort=args.sort, include_ephemeral=args.include_ephemeral)
     if args.claim:
-        from gastown_tui.beads.actors import default_actor
-
         who = args.assignee or actor or default_actor()
         filters.pop("assignee")
         issue = ledger.claim_next(who, **filters)
@@ -293,8 +292,6 @@ def _cmd_update(args, as_json, actor):
     with ledger.transaction():
         issue = ledger.raw(args.id)
         if args.claim:
-            from gastown_tui.beads.actors import default_actor
-
             issue = ledger.claim(args.id, fields.pop("assignee", None) or actor or default_actor())
         if args.add_label or args.remove_label:
             labels = set(issue.get("labels") or ())
@@ -338,8 +335,6 @@ def _report(ledger, issues, as_json, verb):
 def _cmd_dep(args, as_json, actor):
     ledger = _open(args)
     if args.dep_cmd == "tree":
-        from gastown_tui.beads.views import dep_tree
-
         tree = dep_tree(ledger, args.id, reverse=args.reverse)
         if as_json:
             _emit(tree)
@@ -392,8 +387,6 @@ def _cmd_sync(args, as_json, actor):
 
 
 def _cmd_stats(args, as_json, actor):
-    from gastown_tui.beads.views import stats
-
     data = stats(_open(args))
     if as_json:
         _emit(data)
@@ -407,8 +400,6 @@ INFRA_TYPES = ("agent", "rig", "role", "message")
 
 
 def _cmd_export(args, as_json, actor):
-    from gastown_tui.beads.interop import export_lines, write_export
-
     ledger = _open(args)
     target = args.output or args.file
     options = dict(include_memories=args.include_memories, include_wisps=args.include_wisps,
@@ -426,8 +417,6 @@ def _cmd_export(args, as_json, actor):
 
 
 def _cmd_import(args, as_json, actor):
-    from gastown_tui.beads.interop import import_file
-
     ledger = _open(args)
     report = import_file(ledger, args.file)
     if as_json:
@@ -440,9 +429,6 @@ def _cmd_import(args, as_json, actor):
 
 
 def _cmd_doctor(args, as_json, actor):
-    from gastown_tui.beads import doctor
-    from gastown_tui.beads.ledger import LOCK_NAME, WISPS_NAME
-
     path = _db_path(args)
     if path.is_dir():
         path = path / "issues.jsonl"

@@ -2,6 +2,15 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, print_json, print_rows, town_here
+from gastown_tui.town.convoys import (
+    add_to_convoy,
+    close_convoy,
+    create_convoy,
+    get_convoy,
+    land_ready_convoys,
+    list_convoys,
+)
 
 
 def _tree(info) -> str:
@@ -16,10 +25,6 @@ def _tree(info) -> str:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-    from gastown_tui.town.convoys import (add_to_convoy, close_convoy, create_convoy, get_convoy,
-                                          land_ready_convoys, list_convoys)
-
     p = argparse.ArgumentParser(prog=prog, description="Convoys: track a set of beads to delivery.")
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("create", help="a convoy tracking BEADs")
@@ -50,14 +55,8 @@ def main(argv: list[str], prog: str) -> int:
         add_to_convoy(town, args.id, args.beads, actor=me)
         print(f"Added {', '.join(args.beads)} to {args.id}")
     elif args.cmd == "list":
-        convoys = list_convoys(town, include_closed=args.all)
-        if args.json:
-            print_json(convoys)
-        elif not convoys:
-            print("No convoys.")
-        else:
-            for cv in convoys:
-                print(f"🚚 {cv.id:<14} {cv.done}/{cv.total}  {cv.status:<7} {cv.title}")
+        print_rows(list_convoys(town, include_closed=args.all), as_json=args.json, empty="No convoys.",
+                   row=lambda cv: f"🚚 {cv.id:<14} {cv.done}/{cv.total}  {cv.status:<7} {cv.title}")
     elif args.cmd == "status":
         infos = [get_convoy(town, args.id)] if args.id else list_convoys(town)
         if args.json:

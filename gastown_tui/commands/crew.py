@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, print_rows, town_here
+from gastown_tui.town.crew import add_crew, list_crew, remove_crew
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-    from gastown_tui.town.crew import add_crew, list_crew, remove_crew
-
     p = argparse.ArgumentParser(prog=prog, description="Crew: long-lived named workspaces (full clones).")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("add", help="make a crew workspace")
@@ -26,14 +25,8 @@ def main(argv: list[str], prog: str) -> int:
         m = add_crew(town, args.rig, args.name, actor=actor())
         print(f"Added {m.address} at {m.path}")
     elif args.cmd == "list":
-        crew = list_crew(town, args.rig)
-        if args.json:
-            print_json(crew)
-        elif not crew:
-            print("No crew.")
-        else:
-            for m in crew:
-                print(f"{m.address:<32} {m.agent_state or '-':<9} {m.branch or '-':<12} {m.path}")
+        print_rows(list_crew(town, args.rig), as_json=args.json, empty="No crew.",
+                   row=lambda m: f"{m.address:<32} {m.agent_state or '-':<9} {m.branch or '-':<12} {m.path}")
     elif args.cmd == "remove":
         remove_crew(town, args.rig, args.name, force=args.force, actor=actor())
         print(f"Removed {args.rig}/crew/{args.name}")

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from gastown_tui.town.cli_support import print_json, town_here
+from gastown_tui.town.done import submit_done
 
 
 def main(argv: list[str], prog: str) -> int:
     import os
 
-    from gastown_tui.town.cli_support import print_json, town_here
-    from gastown_tui.town.done import submit_done
 
     p = argparse.ArgumentParser(prog=prog, description="Push this polecat's branch and queue a merge request.")
     p.add_argument("--auto-commit", action="store_true", help="commit uncommitted changes first")

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import print_json, town_here
+from gastown_tui.town.events import format_event, read_events, since_arg
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import print_json, town_here
-    from gastown_tui.town.events import format_event, read_events, since_arg
-
     p = argparse.ArgumentParser(prog=prog, description="Print the town's events (.events.jsonl).")
     p.add_argument("--since", help="e.g. 10m, 1h, or an ISO time")
     p.add_argument("--type", action="append", help="only these event types (repeatable)")

@@ -12,6 +12,12 @@ import os
 from pathlib import Path
 
 from gastown_tui.errors import UserError
+from gastown_tui.beads import find_beads_dir
+from gastown_tui.meow.errors import FormulaError
+from gastown_tui.meow.proto import library_for, load_formula
+from gastown_tui.meow.search import formula_search_path, FormulaLibrary
+from gastown_tui.meow.validate import validate
+from gastown_tui.resources import formulas_dir
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -30,13 +36,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def search_path(rig: Path | None, town: Path | None) -> list[Path]:
-    from gastown_tui.meow.search import formula_search_path
-
     if rig is None and os.environ.get("BEADS_DIR"):
         rig = Path(os.environ["BEADS_DIR"])
     if rig is None:
-        from gastown_tui.beads import find_beads_dir
-
         try:
             rig = find_beads_dir(Path.cwd())
         except UserError:
@@ -45,8 +47,6 @@ def search_path(rig: Path | None, town: Path | None) -> list[Path]:
 
 
 def _source(path: Path, folders: list[Path]) -> str:
-    from gastown_tui.resources import formulas_dir
-
     if path.parent == formulas_dir():
         return "built-in"
     if path.parent.parent.name == ".beads":
@@ -56,9 +56,6 @@ def _source(path: Path, folders: list[Path]) -> str:
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
-    from gastown_tui.meow.proto import library_for, load_formula
-    from gastown_tui.meow.search import FormulaLibrary
-    from gastown_tui.meow.validate import validate
 
     folders = search_path(args.rig, args.town)
     library = FormulaLibrary(folders)
@@ -123,7 +120,6 @@ def main(argv: list[str], prog: str) -> int:
         path = args.file
         if not path.exists():
             raise UserError(f"{path}: no such file")
-        from gastown_tui.meow.errors import FormulaError
 
         try:
             formula = load_formula(path, library)

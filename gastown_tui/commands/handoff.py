@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import town_here
+from gastown_tui.town.handoff import request_handoff
+from gastown_tui.town.prime import resolve_agent
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import town_here
-    from gastown_tui.town.handoff import request_handoff
-    from gastown_tui.town.prime import resolve_agent
-
     p = argparse.ArgumentParser(prog=prog, description="Send a handoff note to yourself and ask for a fresh session.")
     p.add_argument("-m", "--message", dest="note", default="", help="what your successor needs to know")
     p.add_argument("--agent", help="address (default: GT_AGENT or your folder)")

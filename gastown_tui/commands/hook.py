@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.agents import resolve_address
+from gastown_tui.town.cli_support import actor, print_json, town_here
+from gastown_tui.town.hooks import hooked_work, unhook_agent
+from gastown_tui.town.prime import resolve_agent
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.agents import resolve_address
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-    from gastown_tui.town.hooks import hooked_work, unhook_agent
-    from gastown_tui.town.prime import resolve_agent
-
     p = argparse.ArgumentParser(prog=prog, description="Show or clear an agent's hook.")
     p.add_argument("words", nargs="*", metavar="[show|clear] [ADDR]",
                    help="action (default show) and address (default: GT_AGENT or the agent whose folder you are in)")

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.agents import resolve_address
+from gastown_tui.town.cli_support import actor, print_json, town_here
+from gastown_tui.town.mail import archive, inbox, read_mail, reply, send_mail, thread
 
 
 def _print_list(msgs) -> None:
@@ -13,10 +16,6 @@ def _print_list(msgs) -> None:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.agents import resolve_address
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-    from gastown_tui.town.mail import archive, inbox, read_mail, reply, send_mail, thread
-
     p = argparse.ArgumentParser(prog=prog, description="Mail between agents (durable; one bead per recipient).")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("send", help="send mail to an address or group (@town, @witnesses, @rig/NAME, ...)")

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import print_json, print_rows, town_here
+from gastown_tui.town.mq import get_mr, list_mrs, mr_diff
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import print_json, town_here
-    from gastown_tui.town.mq import get_mr, list_mrs
-
     p = argparse.ArgumentParser(prog=prog, description="The merge queue.")
     sub = p.add_subparsers(dest="cmd")
     ls = sub.add_parser("list", help="list merge requests (open ones, queue order)")
@@ -21,14 +20,10 @@ def main(argv: list[str], prog: str) -> int:
     args = p.parse_args(argv or ["list"])
     town = town_here()
     if args.cmd in (None, "list"):
-        mrs = list_mrs(town, getattr(args, "rig", None), include_closed=getattr(args, "all", False))
-        if getattr(args, "json", False):
-            print_json(mrs)
-        elif not mrs:
-            print("Merge queue is empty.")
-        else:
-            for m in mrs:
-                print(f"{m.id:<14} P{m.priority} {m.state:<10} {m.rig:<12} {m.source_bead or '-':<14} {m.branch}")
+        print_rows(list_mrs(town, getattr(args, "rig", None), include_closed=getattr(args, "all", False)),
+                   as_json=getattr(args, "json", False), empty="Merge queue is empty.",
+                   row=lambda m: f"{m.id:<14} P{m.priority} {m.state:<10} {m.rig:<12} {m.source_bead or '-':<14} "
+                                 f"{m.branch}")
         return 0
     mr = get_mr(town, args.id)
     if args.json:
@@ -37,8 +32,6 @@ def main(argv: list[str], prog: str) -> int:
         for k, v in mr.to_dict().items():
             print(f"{k:<12} {v}")
     if args.diff:
-        from gastown_tui.town.mq import mr_diff
-
         files, diff = mr_diff(town, args.id)
         print()
         for path, status in files:

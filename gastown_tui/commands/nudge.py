@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.agents import resolve_address
+from gastown_tui.town.cli_support import actor, town_here
+from gastown_tui.town.events import append_event
+from gastown_tui.town.nudges import enqueue
+from gastown_tui.town.settings import TownSettings
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.agents import resolve_address
-    from gastown_tui.town.cli_support import actor, town_here
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.nudges import enqueue
-    from gastown_tui.town.settings import TownSettings
-
     p = argparse.ArgumentParser(prog=prog, description="Queue a nudge; the app types it into the agent's terminal.")
     p.add_argument("address")
     p.add_argument("message", nargs="+")

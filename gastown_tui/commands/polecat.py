@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.errors import UserError
+from gastown_tui.patrols.reaping import reap_rig
+from gastown_tui.town.cli_support import actor, print_rows, town_here, print_json
+from gastown_tui.town.polecats import list_polecats, remove_polecat, spawn_polecat
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-    from gastown_tui.town.polecats import list_polecats, remove_polecat, spawn_polecat
-
     p = argparse.ArgumentParser(prog=prog, description="Polecats: workers in their own git worktrees.")
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("spawn", help="make a polecat (worktree + branch + agent bead) in RIG")
@@ -30,17 +31,9 @@ def main(argv: list[str], prog: str) -> int:
         cat = spawn_polecat(town, args.rig, bead_id=args.bead, name=args.name, actor=actor())
         print(f"Spawned {cat.address} on {cat.branch}\n  worktree: {cat.worktree}")
     elif args.cmd == "list":
-        cats = list_polecats(town, args.rig)
-        if args.json:
-            print_json(cats)
-        elif not cats:
-            print("No polecats.")
-        else:
-            for c in cats:
-                print(f"{c.address:<32} {c.agent_state or '-':<9} {c.hook_bead or '-':<14} {c.branch or '-'}")
+        print_rows(list_polecats(town, args.rig), as_json=args.json, empty="No polecats.",
+                   row=lambda c: f"{c.address:<32} {c.agent_state or '-':<9} {c.hook_bead or '-':<14} {c.branch or '-'}")
     elif args.cmd == "remove":
-        from gastown_tui.errors import UserError
-
         parts = args.address.strip("/").split("/")
         if len(parts) == 3 and parts[1] == "polecats":
             rig, name = parts[0], parts[2]
@@ -56,9 +49,6 @@ def main(argv: list[str], prog: str) -> int:
 
 
 def _reap(town, args, who: str) -> int:
-    from gastown_tui.patrols.reaping import reap_rig
-    from gastown_tui.town.cli_support import print_json
-
     outcomes = reap_rig(town, args.rig, dry_run=args.dry_run, actor=who)
     if args.json:
         print_json([o.to_dict() for o in outcomes])

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, print_json, print_rows, town_here
+from gastown_tui.town.rigs import add_rig, get_rig, list_rigs, remove_rig
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-    from gastown_tui.town.rigs import add_rig, get_rig, list_rigs, remove_rig
-
     p = argparse.ArgumentParser(prog=prog, description="Rigs: the git projects in this town.")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("add", help="clone SOURCE (path or URL) into a new rig")
@@ -29,14 +28,9 @@ def main(argv: list[str], prog: str) -> int:
         rig = add_rig(town, args.name, args.source, prefix=args.prefix, gate=args.gate, actor=actor())
         print(f"Added rig {rig.name} (prefix {rig.prefix}-, target {rig.target}) at {rig.path}")
     elif args.cmd == "list":
-        rigs = list_rigs(town)
-        if args.json:
-            print_json([r.to_dict() for r in rigs])
-        elif not rigs:
-            print("No rigs yet (gastown rig add NAME SOURCE).")
-        else:
-            for r in rigs:
-                print(f"{r.name:<20} {r.prefix + '-':<8} {r.target:<10} {r.git_url}")
+        print_rows([r.to_dict() for r in list_rigs(town)], as_json=args.json,
+                   empty="No rigs yet (gastown rig add NAME SOURCE).",
+                   row=lambda r: f"{r['name']:<20} {r['prefix'] + '-':<8} {r['target']:<10} {r['git_url']}")
     elif args.cmd == "show":
         rig = get_rig(town, args.name)
         if args.json:

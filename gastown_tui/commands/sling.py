@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
+from gastown_tui.town.cli_support import actor, parse_vars, print_json, town_here
+from gastown_tui.town.sling import sling
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, parse_vars, print_json, town_here
-    from gastown_tui.town.sling import sling
-
     p = argparse.ArgumentParser(prog=prog, description="Put a bead on a hook; a rig target spawns a polecat.")
     p.add_argument("bead")
     p.add_argument("target", help="a rig (spawns a polecat) or an address (mayor/, RIG/crew/NAME, ...)")

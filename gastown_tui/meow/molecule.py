@@ -22,7 +22,6 @@ from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.beads.timestamps import now
 from gastown_tui.meow.errors import MoleculeError
 from gastown_tui.beads.actors import default_actor
-from gastown_tui.meow.proto import Proto, cook
 
 if TYPE_CHECKING:   # the cooking engine is imported only when something is poured
     from gastown_tui.meow.proto import Proto
@@ -54,6 +53,10 @@ def _with_work_vars(ledger, on: str | None, vars: dict | None) -> dict:
 
 
 def _proto(name_or_proto, vars, search_path) -> Proto:
+    # Deferred on purpose: the cooking engine (proto -> expand) is for pouring; progress and
+    # checklists (what `gastown prime` reads) never cook (tests/meow/test_package.py).
+    from gastown_tui.meow.proto import Proto, cook
+
     if isinstance(name_or_proto, Proto):
         return name_or_proto
     return cook(name_or_proto, dict(vars or {}), search_path)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
-from gastown_tui.patrols.views import TownView
+from gastown_tui.patrols.facts import TownFacts
 
 FEED_EVENTS = ("done", "merge_requested", "mr_state", "convoy_created", "convoy_added", "sling", "unhook")
 
@@ -29,7 +29,7 @@ class DeaconSettings:
     feed_per_run: int = 3
 
 
-def stranded(view: TownView) -> list[str]:
+def stranded(view: TownFacts) -> list[str]:
     """Open convoys with ready, unassigned work and nobody working on any of their beads."""
     out = []
     for c in view.convoys:
@@ -42,7 +42,7 @@ def stranded(view: TownView) -> list[str]:
     return out
 
 
-def decide(view: TownView, now: float, settings: DeaconSettings | None = None) -> list[Decision]:
+def decide(view: TownFacts, now: float, settings: DeaconSettings | None = None) -> list[Decision]:
     settings = settings or DeaconSettings()
     out: list[Decision] = []
     for rig in view.rigs:

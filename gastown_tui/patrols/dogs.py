@@ -14,11 +14,12 @@ Each dog's run is one `dog_run` event saying what it looked at and what it did.
 """
 from __future__ import annotations
 
+import logging
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
+from gastown_tui.beads.timestamps import to_unix
 from gastown_tui.patrols.base import Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.eventlog import append_event
 from gastown_tui.town.layout import Town
@@ -29,6 +30,8 @@ from gastown_tui.town.hooks import orphaned_hooks
 from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
 from gastown_tui.town.mail import send_mail
 from gastown_tui.town.rigs import list_rigs
+
+log = logging.getLogger(__name__)
 
 ACTOR = "deacon/dogs"
 
@@ -82,7 +85,7 @@ def _age(ts: str | None, now: float) -> float | None:
     if not ts:
         return None
     try:
-        return now - datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+        return now - to_unix(ts)
     except ValueError:
         return None
 
@@ -158,8 +161,8 @@ def orphan_dog(town: Town) -> tuple[dict, list[Decision]]:
             send_mail(town, ACTOR, "deacon/", f"ORPHAN_RECOVERED {o['bead']}",
                       f"Bead: {o['bead']}\nTitle: {o['title']}\nWas: {o['status']} by {o['assignee']}\n"
                       f"Reason: {o['reason']}\n\nIt is open again for the Deacon to feed.")
-        except Exception:
-            pass  # the reopening stands; the mail is a courtesy
+        except Exception as exc:  # the reopening stands; the mail is a courtesy
+            log.warning("orphan dog: ORPHAN_RECOVERED mail for %s not sent: %s", o["bead"], exc)
         did.append(Decision("reopen_orphan", o["bead"], o["reason"], bead=o["bead"],
                             detail={"was": o["assignee"]}))
     return {"orphans": len(orphans)}, did

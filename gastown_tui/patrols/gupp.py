@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
-from gastown_tui.patrols.views import RigView, same_moment
+from gastown_tui.patrols.facts import RigFacts, same_moment
 from gastown_tui.town.rigs import list_rigs
 
 NUDGE = "GUPP: work is on your hook ({bead}). Run `gt prime` and do it now."
@@ -47,7 +47,7 @@ class GuppSettings:
     max_nudges: int = 3  # per agent and bead; then the Overseer is told instead
 
 
-def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSettings | None = None) -> list[Decision]:
+def decide(rigs: list[RigFacts], now: float, memory: GuppMemory, settings: GuppSettings | None = None) -> list[Decision]:
     st = settings or GuppSettings()
     out = []
     for rig in rigs:
@@ -82,7 +82,7 @@ def decide(rigs: list[RigView], now: float, memory: GuppMemory, settings: GuppSe
     return out
 
 
-def next_due(rigs: list[RigView], now: float, settings: GuppSettings | None = None) -> float | None:
+def next_due(rigs: list[RigFacts], now: float, settings: GuppSettings | None = None) -> float | None:
     """Seconds until an idle agent with work on its hook has been idle for `idle_after`."""
     st = settings or GuppSettings()
     waits = [st.idle_after - (now - w.session.last_change_at) for r in rigs if r.sessions_known for w in r.workers

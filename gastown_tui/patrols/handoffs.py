@@ -23,8 +23,8 @@ For each marker:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from gastown_tui.beads.timestamps import to_unix
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.town.handoff import consume_handoff, pending_handoffs
 
@@ -46,7 +46,7 @@ class HandoffMemory:
 
 def _when(ts) -> float | None:
     try:
-        return datetime.fromisoformat(str(ts).replace("Z", "+00:00")).timestamp()
+        return to_unix(ts)
     except ValueError:
         return None
 

@@ -1,4 +1,4 @@
-"""Builds the patrols' views (views.py) from the town's ledgers and the session manager.
+"""Gathers the patrols' facts (facts.py) from the town's ledgers and the session manager.
 
 One read of each ledger per view; no git, no processes. `sessions` is the
 session manager (or None when nothing runs agents here: then `sessions_known`
@@ -6,12 +6,14 @@ is False and the Witness leaves liveness alone).
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 from gastown_tui.beads.fields import parse_fields
-from gastown_tui.patrols.views import (ConvoyView, EscalationView, RigView, SessionView, TownView, TrackedView,
-                                       WorkerView)
+from gastown_tui.sessions.clock import monotonic_to_wall
+from gastown_tui.patrols.facts import (ConvoyFacts, EscalationFacts, RigFacts, SessionFacts, TownFacts, TrackedFacts,
+                                       WorkerFacts)
 from gastown_tui.town.layout import Town
 from gastown_tui.town.convoys import list_convoys
 from gastown_tui.town.ledgers import open_ledger, ledger_for_id, town_ledger
@@ -19,27 +21,20 @@ from gastown_tui.town.mq import list_mrs
 from gastown_tui.town.polecats import list_polecats
 from gastown_tui.town.rigs import get_rig, list_rigs
 
+log = logging.getLogger(__name__)
+
 OPEN_MR_STATES = ("queued", "rebasing", "testing", "conflict", "failed")
 
 
-def wall(t: float | None) -> float | None:
-    """A session time as wall-clock seconds (sessions keep some times on the monotonic clock)."""
-    if t is None:
-        return None
-    if t < 1e9:  # monotonic
-        return time.time() - (time.monotonic() - t)
-    return float(t)
-
-
-def session_view(session) -> SessionView | None:
-    """A SessionView of a sessions.Session (None for None)."""
+def session_view(session) -> SessionFacts | None:
+    """A SessionFacts of a sessions.Session (None for None)."""
     if session is None:
         return None
     state = getattr(session.state, "value", str(session.state))
     alive = session.exit_status is None and state != "exited"
-    started = wall(getattr(session, "started_at", None)) or time.time()
-    changed = wall(getattr(session, "last_screen_change_at", None) or getattr(session, "last_output_at", None))
-    return SessionView(alive=alive, state=state, started_at=started, last_change_at=changed or started,
+    started = session.started_at or time.time()                     # wall clock (sessions/clock.py)
+    changed = monotonic_to_wall(session.last_screen_change_at)       # monotonic
+    return SessionFacts(alive=alive, state=state, started_at=started, last_change_at=changed or started,
                        session_id=getattr(session, "id", ""), state_rule=getattr(session, "state_rule", "") or "")
 
 
@@ -58,15 +53,15 @@ class Observer:
         return list_mrs(self.town, rig=rig, states=list(OPEN_MR_STATES))
 
     # ---------------------------------------------------------------- rig
-    def rig_view(self, rig_name: str, now: float | None = None) -> RigView:
+    def rig_view(self, rig_name: str, now: float | None = None) -> RigFacts:
         rig = get_rig(self.town, rig_name)
         ledger = open_ledger(rig.beads_dir)
         open_mrs = self.open_mrs(rig_name)
         mrs = {m.source_bead: m for m in open_mrs}
-        view = RigView(rig_name, max_polecats=int(rig.settings.data.get("max_polecats", 10)),
+        view = RigFacts(rig_name, max_polecats=int(rig.settings.data.get("max_polecats", 10)),
                        sessions_known=self.sessions is not None)
         for cat in list_polecats(self.town, rig_name):
-            w = WorkerView(address=cat.address, rig=rig_name, branch=cat.branch, agent_state=cat.agent_state,
+            w = WorkerFacts(address=cat.address, rig=rig_name, branch=cat.branch, agent_state=cat.agent_state,
                            open_mrs=sum(1 for m in open_mrs if m.polecat == cat.address))
             hooked = ledger.list(status="hooked", assignee=cat.address)
             working = [i for i in ledger.list(status="in_progress", assignee=cat.address)]
@@ -84,29 +79,30 @@ class Observer:
         return view
 
     # ---------------------------------------------------------------- town
-    def town_view(self, now: float | None = None, patrols: set[str] | None = None) -> TownView:
+    def town_view(self, now: float | None = None, patrols: set[str] | None = None) -> TownFacts:
         rigs = list_rigs(self.town)
         prefixes = {r.prefix: r.name for r in rigs}
-        view = TownView(patrols=set(patrols or ()))
+        view = TownFacts(patrols=set(patrols or ()))
         for rig in rigs:
             view.rigs.append(self.rig_view(rig.name, now))
         for c in list_convoys(self.town):
             if c.status == "closed":
                 continue
-            cv = ConvoyView(c.id, c.title, c.status)
+            cv = ConvoyFacts(c.id, c.title, c.status)
             for t in c.tracked:
                 rig = prefixes.get(t.bead_id.split("-", 1)[0])
                 ready = False
                 if t.status == "open" and not t.assignee:
                     try:
                         ready = not ledger_for_id(self.town, t.bead_id).is_blocked(t.bead_id)
-                    except Exception:
+                    except Exception as exc:  # shown as not ready; the reason goes to the log
+                        log.warning("convoy %s: cannot tell whether %s is blocked: %s", c.id, t.bead_id, exc)
                         ready = False
-                cv.tracked.append(TrackedView(t.bead_id, rig, t.status, t.assignee, ready))
+                cv.tracked.append(TrackedFacts(t.bead_id, rig, t.status, t.assignee, ready))
             view.convoys.append(cv)
         ledger = town_ledger(self.town)
         for issue in ledger.list(label="gt:escalation"):
             fields = parse_fields(issue.description or "")
-            view.escalations.append(EscalationView(issue.id, issue.title, fields.get("severity", "medium"),
+            view.escalations.append(EscalationFacts(issue.id, issue.title, fields.get("severity", "medium"),
                                                    fields.get("source", ""), "routed" in (issue.labels or [])))
         return view

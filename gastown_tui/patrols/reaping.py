@@ -35,7 +35,7 @@ class ReapOutcome:
 
 
 def not_finished(w) -> str | None:
-    """Why the Witness would not propose this polecat (a WorkerView) for reaping, or None."""
+    """Why the Witness would not propose this polecat (a WorkerFacts) for reaping, or None."""
     if finished(w):
         return None
     if w.hook:

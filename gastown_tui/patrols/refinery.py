@@ -22,6 +22,7 @@ Nothing is deleted here: branches are the dogs' business, once on the target.
 """
 from __future__ import annotations
 
+import logging
 import subprocess
 from pathlib import Path
 
@@ -39,6 +40,8 @@ from gastown_tui.town.hooks import rehook
 from gastown_tui.town.ledgers import ledger_for_id, open_ledger
 from gastown_tui.town.mail import send_mail
 from gastown_tui.town.write_lock import TownWriteLock, process_write_lock
+
+log = logging.getLogger(__name__)
 from gastown_tui.town.mq import get_mr, set_mr_state, list_mrs
 from gastown_tui.town.rigs import get_rig
 from gastown_tui.town.sling import sling
@@ -66,7 +69,7 @@ def polecat_exists(town: Town, address: str | None) -> bool:
         return False
     try:
         wd = workdir(town, address)
-    except Exception:
+    except UserError:       # not an address this town knows (its rig is gone): no such polecat
         return False
     return wd is not None and Path(wd).exists()
 
@@ -149,8 +152,8 @@ def _resling(town: Town, mr_id: str, target: str, actor: str = "overseer") -> st
     if mr.polecat and mr.polecat != result.agent:
         try:
             set_agent_state(town, mr.polecat, "idle", hook=None)
-        except Exception:
-            pass  # the old polecat is gone: nothing to clear
+        except UserError as exc:
+            log.info("re-sling of %s: old polecat %s not cleared: %s", mr_id, mr.polecat, exc)  # it is gone
     return result.agent
 
 
@@ -246,8 +249,8 @@ class Refinery(Patrol):
                     if get_state(self.town, mr.id) in ("rebasing", "testing"):
                         set_mr_state(self.town, mr.id, "queued", actor=self.actor,
                                      note="queued again after an error")
-            except Exception:
-                pass
+            except Exception:  # the first error is what the runner reports; this one goes to the log
+                log.exception("%s: could not queue %s again after an error", self.name, mr.id)
             raise
 
     def _process(self, mr, rig, mq: dict, lock: TownWriteLock) -> Decision:
@@ -327,7 +330,7 @@ class Refinery(Patrol):
             send_mail(self.town, self.actor, f"{self.rig}/witness", f"MERGED {_polecat_name(mr.polecat)}",
                       f"Branch: {mr.branch}\nIssue: {mr.source_bead}\nMR: {mr.id}\n"
                       f"Merge-Commit: {result.merged_sha}\nCommits: {len(result.commits)}\n")
-        except Exception:
-            pass  # the merge stands even if the witness has no mailbox yet
+        except Exception as exc:  # the merge stands even if the witness has no mailbox yet
+            log.warning("%s: MERGED mail for %s not sent: %s", self.name, mr.id, exc)
         detail.update(merged_sha=result.merged_sha, landed=landed, already=result.already)
         return Decision("merge", mr.target or "main", result.message, bead=mr.source_bead, detail=detail)

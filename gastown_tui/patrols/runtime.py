@@ -16,6 +16,7 @@ import asyncio
 import time
 from pathlib import Path
 
+from gastown_tui import townlog
 from gastown_tui.patrols.actions import Actions
 from gastown_tui.patrols.base import Change, Timer
 from gastown_tui.patrols.boot import Boot, BootSettings
@@ -42,6 +43,7 @@ class TownRuntime:
                  settings: PatrolSettings | None = None, write_lock: TownWriteLock | None = None,
                  start_mayor: bool = False):
         self.town = Town(Path(town_root).resolve())
+        townlog.configure(self.town.runtime)   # what the core catches and logs lands in .runtime/gastown.log
         self.settings = settings or load_patrol_settings(self.town.settings_path)
         self._own_sessions = sessions is None
         if sessions is None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
-from gastown_tui.patrols.views import RigView, WorkerView, same_moment
+from gastown_tui.patrols.facts import RigFacts, WorkerFacts, same_moment
 
 WORKING = ("working", "stuck", "starting")
 
@@ -55,7 +55,7 @@ class WitnessMemory:
     reap_refused: dict[str, float] = field(default_factory=dict)  # address -> when a reap was last refused
 
 
-def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> float | None:
+def next_due(rig: RigFacts, now: float, th: WitnessThresholds | None = None) -> float | None:
     """Seconds until the next threshold a watched session will cross (None: nothing pending)."""
     th = th or WitnessThresholds()
     waits = []
@@ -77,17 +77,17 @@ def next_due(rig: RigView, now: float, th: WitnessThresholds | None = None) -> f
     return min(waits) if waits else None
 
 
-def finished(w: WorkerView) -> bool:
+def finished(w: WorkerFacts) -> bool:
     """Ran `gt done`, nothing hooked, no open MR (also what `gastown polecat reap` requires)."""
     return w.hook is None and w.agent_state == "done" and not w.open_mrs
 
 
-def reapable(w: WorkerView, rig: RigView) -> bool:
+def reapable(w: WorkerFacts, rig: RigFacts) -> bool:
     """Finished (`gt done`), nothing hooked, no open MR, and sessions are known here."""
     return rig.sessions_known and finished(w)
 
 
-def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThresholds | None = None) -> list[Decision]:
+def decide(rig: RigFacts, now: float, memory: WitnessMemory, th: WitnessThresholds | None = None) -> list[Decision]:
     th = th or WitnessThresholds()
     out: list[Decision] = []
     for w in rig.workers:
@@ -112,7 +112,7 @@ def decide(rig: RigView, now: float, memory: WitnessMemory, th: WitnessThreshold
     return out
 
 
-def _escalate_once(w: WorkerView, memory: WitnessMemory, why: str, reason: str) -> Decision | None:
+def _escalate_once(w: WorkerFacts, memory: WitnessMemory, why: str, reason: str) -> Decision | None:
     key = f"{w.address}:{w.hook}:{why}"
     if key in memory.escalated:
         return None
@@ -120,7 +120,7 @@ def _escalate_once(w: WorkerView, memory: WitnessMemory, why: str, reason: str) 
     return Decision("escalate", "overseer", reason, bead=w.hook, detail={"agent": w.address, "why": why})
 
 
-def _restart(w: WorkerView, memory: WitnessMemory, th: WitnessThresholds, reason: str, why: str) -> Decision | None:
+def _restart(w: WorkerFacts, memory: WitnessMemory, th: WitnessThresholds, reason: str, why: str) -> Decision | None:
     count = memory.restarts.get(w.hook or "", 0)
     if count >= th.max_restarts:
         return _escalate_once(w, memory, "restarts", f"{w.address} was restarted {count} times on {w.hook} and is "
@@ -130,7 +130,7 @@ def _restart(w: WorkerView, memory: WitnessMemory, th: WitnessThresholds, reason
     return Decision("restart", w.address, reason, bead=w.hook, detail={"why": why, "attempt": count + 1})
 
 
-def _decide_worker(w: WorkerView, now: float, memory: WitnessMemory, th: WitnessThresholds,
+def _decide_worker(w: WorkerFacts, now: float, memory: WitnessMemory, th: WitnessThresholds,
                    sessions_known: bool = True) -> Decision | None:
     s = w.session
     if w.done:
@@ -208,7 +208,7 @@ class Witness(Patrol):
         }
         return Report(saw=saw, did=decisions, next_in=self._next_in(view, ctx.now))
 
-    def _next_in(self, view: RigView, now: float) -> float | None:
+    def _next_in(self, view: RigFacts, now: float) -> float | None:
         """The next threshold, or the next retry of a refused reap, whichever comes first."""
         waits = [next_due(view, now, self.thresholds)]
         for w in view.workers:

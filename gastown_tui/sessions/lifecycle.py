@@ -14,6 +14,7 @@ PTY close: quitting with 30 agents took ~4 s where one took 0.3 s.
 """
 from __future__ import annotations
 
+import logging
 import asyncio
 import signal
 import termios
@@ -25,6 +26,8 @@ import pexpect
 
 from gastown_tui.sessions import procs
 from gastown_tui.sessions.process_tree import Sweeper, Target, executor, signal_trees
+
+log = logging.getLogger(__name__)
 
 # Quit keys (stop()): before each further key, wait until the program answered the previous one (it drew
 # something, then paused QUIT_SETTLE) or exited, at least QUIT_MIN_GAP and at most QUIT_REACTION_CAP after it.
@@ -84,8 +87,8 @@ class Lifecycle:
         if watcher is not None:
             try:
                 watcher.close()
-            except Exception:
-                pass
+            except Exception as exc:  # the exit is seen by the reader anyway; say why the watcher failed
+                log.warning("session %s: closing its exit watcher failed: %s", self.id, exc)
 
     async def wait_exit(self, timeout: float | None = None) -> int | None:
         """The exit status once the program has exited, its leftovers are dead and the transcript is

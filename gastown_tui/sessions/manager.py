@@ -8,6 +8,7 @@ alive if the process ends without `close()`, so no child outlives the app.
 """
 from __future__ import annotations
 
+import logging
 import asyncio
 import atexit
 import dataclasses
@@ -23,6 +24,8 @@ from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.session import Session, SessionError, SessionSpec
 from gastown_tui.sessions.states import NudgeDelivered, NudgeFailed, SessionState
 from gastown_tui.town.addresses import parse_address
+
+log = logging.getLogger(__name__)
 
 _LIVE_MANAGERS: "weakref.WeakSet[SessionManager]" = weakref.WeakSet()
 IDLE_SETTLE = 0.2  # seconds a session must stay idle before a normal nudge is typed
@@ -70,10 +73,8 @@ class SessionManager:
         for fn in list(self._listeners):
             try:
                 fn(event)
-            except Exception:  # a bad listener must not stop the others
-                import traceback
-
-                traceback.print_exc()
+            except Exception:  # a bad listener must not stop the others; the log says which (townlog.py)
+                log.exception("session listener %r raised on %s", fn, type(event).__name__)
         for q in self._queues:
             q.put_nowait(event)
 

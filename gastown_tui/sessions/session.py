@@ -9,6 +9,7 @@ colours, XTVERSION) through `screen.on_reply`, which writes back to the PTY.
 """
 from __future__ import annotations
 
+import logging
 import asyncio
 import datetime as _dt
 import errno
@@ -32,6 +33,8 @@ from gastown_tui.sessions.submit import submit_text
 from gastown_tui.sessions.transcript import Transcript, sessions_root
 from gastown_tui.sessions.vt import new_screen
 from gastown_tui.town.addresses import agent_key, parse_address
+
+log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
@@ -74,6 +77,8 @@ class Session(Lifecycle):
         self.pid: int | None = None
         self.tty: str | None = None  # the PTY's slave side, e.g. /dev/pts/5
         self.argv: list[str] = []
+        # One clock rule (sessions/clock.py): started_at/ended_at are wall-clock (recorded in
+        # meta.json); every other instant a session keeps is monotonic.
         self.started_at: float | None = None
         self.ended_at: float | None = None
         self.last_output_at = time.monotonic()
@@ -421,8 +426,8 @@ class Session(Lifecycle):
         def job() -> None:
             try:
                 proc.close(force=True)
-            except Exception:
-                pass
+            except Exception as exc:  # the program is gone either way; say why closing failed
+                log.warning("session %s (%s): closing the PTY failed: %s", self.id, self.agent, exc)
             if transcript is None:
                 return
             try:

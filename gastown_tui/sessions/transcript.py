@@ -27,6 +27,7 @@ power cut or kernel crash can lose what the OS had not written back yet.
 """
 from __future__ import annotations
 
+import logging
 import atexit
 import json
 import os
@@ -36,6 +37,8 @@ import weakref
 from pathlib import Path
 
 from gastown_tui.atomicfile import write_atomic
+
+log = logging.getLogger(__name__)
 
 RAW_ROTATE_BYTES = 128 * 1024 * 1024
 FLUSH_BYTES = 64 * 1024  # pending this much: written at once
@@ -102,9 +105,7 @@ class _Writer:
                 try:
                     t.flush()  # OSError is kept by the transcript itself
                 except Exception:  # anything else must not end the thread every transcript relies on
-                    import traceback
-
-                    traceback.print_exc()
+                    log.exception("transcript flush of %s failed", getattr(t, "text_path", t))
 
 
 _WRITER = _Writer()

@@ -208,3 +208,16 @@ def current_agent(env: dict | None = None, default: str = "overseer") -> str:
     """The acting identity: GT_AGENT (or BD_ACTOR) when set, else the overseer."""
     env = os.environ if env is None else env
     return env.get("GT_AGENT") or env.get("BD_ACTOR") or default
+
+
+def rig_members(town: Town, kind: str, rig_name: str | None = None):
+    """(rig, folder, agent bead or None) for each polecat (KIND "polecat") or crew member ("crew")
+    on disk in RIG_NAME (every rig when None), in folder order; one ledger read per rig."""
+    rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)
+    for rig in rigs:
+        parent = rig.polecats_dir if kind == "polecat" else rig.crew_dir
+        if not parent.is_dir():
+            continue
+        ledger = open_ledger(rig.beads_dir)
+        for folder in sorted(p for p in parent.iterdir() if p.is_dir()):
+            yield rig, folder, ledger.find(f"{rig.prefix}-{rig.name}-{kind}-{folder.name}")

@@ -37,6 +37,18 @@ def print_json(obj) -> None:
     sys.stdout.write(json.dumps(_plain(obj), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def print_rows(items, *, as_json: bool, empty: str, row) -> None:
+    """What every list command prints: ITEMS as JSON (--json), else EMPTY when there are
+    none, else one line `row(item)` per item."""
+    if as_json:
+        print_json(items)
+    elif not items:
+        print(empty)
+    else:
+        for item in items:
+            print(row(item))
+
+
 def parse_vars(pairs: list[str] | None) -> dict:
     out = {}
     for pair in pairs or []:

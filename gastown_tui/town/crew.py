@@ -9,12 +9,11 @@ from dataclasses import asdict, dataclass
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
-from gastown_tui.town.rigs import RIG_NAME, get_rig, list_rigs
+from gastown_tui.town.rigs import RIG_NAME, get_rig
 from gastown_tui import vcs
-from gastown_tui.town.agents import ensure_agent_bead, set_agent_state
+from gastown_tui.town.agents import ensure_agent_bead, rig_members, set_agent_state
 from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import unhook_agent
-from gastown_tui.town.ledgers import open_ledger
 from gastown_tui.vcs.fastref import read_branch
 
 
@@ -51,18 +50,9 @@ def add_crew(town: Town, rig_name: str, name: str, actor: str = "overseer") -> C
 
 
 def list_crew(town: Town, rig_name: str | None = None) -> list[CrewMember]:
-    rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)
-    out = []
-    for rig in rigs:
-        if not rig.crew_dir.is_dir():
-            continue
-        ledger = open_ledger(rig.beads_dir)
-        for folder in sorted(p for p in rig.crew_dir.iterdir() if p.is_dir()):
-            bead = ledger.find(f"{rig.prefix}-{rig.name}-crew-{folder.name}")
-            out.append(CrewMember(folder.name, rig.name, f"{rig.name}/crew/{folder.name}", str(folder),
-                                  read_branch(folder), bead.agent_state if bead else None,
-                                  bead.hook_bead if bead else None))
-    return out
+    return [CrewMember(folder.name, rig.name, f"{rig.name}/crew/{folder.name}", str(folder),
+                       read_branch(folder), bead.agent_state if bead else None, bead.hook_bead if bead else None)
+            for rig, folder, bead in rig_members(town, "crew", rig_name)]
 
 
 def remove_crew(town: Town, rig_name: str, name: str, force: bool = False, actor: str = "overseer") -> None:

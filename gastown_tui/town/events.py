@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gastown_tui.beads.timestamps import to_unix
 from gastown_tui.errors import UserError
 from gastown_tui.town.settings import parse_duration
 
@@ -36,7 +37,7 @@ class Event:
 
     @property
     def time(self) -> float:
-        return datetime.fromisoformat(self.ts.replace("Z", "+00:00")).timestamp()
+        return to_unix(self.ts)
 
     def to_dict(self) -> dict:
         return {"ts": self.ts, "source": self.source, "type": self.type, "actor": self.actor,
@@ -93,7 +94,7 @@ def since_arg(text: str) -> float:
         return time.time() - parse_duration(text, where="--since")
     except UserError:
         try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+            return to_unix(text)
         except ValueError:
             raise UserError(f"--since: not a duration or time: {text!r} (use e.g. 10m, 1h, 2026-01-01T00:00:00Z)") from None
 

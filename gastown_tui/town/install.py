@@ -57,7 +57,7 @@ def install_town(path: Path, name: str | None = None, owner: str | None = None) 
             ensure_agent_bead(town, addr)
         try:
             user = owner or getpass.getuser()
-        except Exception:
+        except (KeyError, OSError):     # no login name (e.g. a container's uid with no passwd entry)
             user = owner or "overseer"
         # town.json last: it is what makes the folder a town.
         write_json(town.town_json, {"type": "town", "version": 2, "name": name or root.name, "owner": user,

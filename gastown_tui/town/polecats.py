@@ -13,11 +13,11 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
-from gastown_tui.town.rigs import Rig, get_rig, list_rigs, RIG_NAME
+from gastown_tui.town.rigs import Rig, get_rig, RIG_NAME
 from gastown_tui import vcs
 from gastown_tui.filelock import file_lock
 from gastown_tui.town import namepool
-from gastown_tui.town.agents import ensure_agent_bead, set_agent_state
+from gastown_tui.town.agents import ensure_agent_bead, rig_members, set_agent_state
 from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import unhook_agent
 from gastown_tui.town.ledgers import open_ledger, town_ledger, ledger_for_id
@@ -127,19 +127,13 @@ def _discard(rig: Rig, name: str, branch: str | None) -> None:
 
 def list_polecats(town: Town, rig_name: str | None = None) -> list[Polecat]:
     """Polecats on disk (no git started), with their agent bead's state and hook."""
-    rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)
     out = []
-    for rig in rigs:
-        if not rig.polecats_dir.is_dir():
-            continue
-        ledger = open_ledger(rig.beads_dir)
-        for folder in sorted(p for p in rig.polecats_dir.iterdir() if p.is_dir()):
-            name = folder.name
-            bead = ledger.find(f"{rig.prefix}-{rig.name}-polecat-{name}")
-            wt = worktree_path(rig, name)
-            out.append(Polecat(name, rig.name, f"{rig.name}/polecats/{name}", str(wt), read_branch(wt),
-                               bead.agent_state if bead else None, bead.hook_bead if bead else None,
-                               bead.last_activity if bead else None))
+    for rig, folder, bead in rig_members(town, "polecat", rig_name):
+        name = folder.name
+        wt = worktree_path(rig, name)
+        out.append(Polecat(name, rig.name, f"{rig.name}/polecats/{name}", str(wt), read_branch(wt),
+                           bead.agent_state if bead else None, bead.hook_bead if bead else None,
+                           bead.last_activity if bead else None))
     return out
 
 

@@ -98,22 +98,41 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-class TownSettings:
-    """`settings/config.json` merged over the defaults."""
+class _JsonSettings:
+    """A settings file: a JSON object merged over DEFAULTS, checked by `check`, saved whole."""
+
+    DEFAULTS: dict = {}
 
     def __init__(self, path: Path, data: dict):
         self.path = path
         self.data = data
 
     @classmethod
-    def load(cls, path: Path) -> "TownSettings":
+    def load(cls, path: Path):
         raw = read_json(path, default={})
         if not isinstance(raw, dict):
             raise UserError(f"{path}: expected a JSON object")
+        cls.check(path, raw)
+        return cls(path, _merge(cls.DEFAULTS, raw))
+
+    @classmethod
+    def check(cls, path: Path, raw: dict) -> None:
+        """Refuses a bad value with a UserError naming the file and key (the raw file's, before merging)."""
+
+    def save(self) -> None:
+        write_json(self.path, self.data)
+
+
+class TownSettings(_JsonSettings):
+    """`settings/config.json` merged over the defaults."""
+
+    DEFAULTS = DEFAULT_TOWN_SETTINGS
+
+    @classmethod
+    def check(cls, path: Path, raw: dict) -> None:
         data = _merge(DEFAULT_TOWN_SETTINGS, raw)
         for name, value in data.get("timers", {}).items():
             parse_duration(value, where=f"{path}: timers.{name}")
-        return cls(path, data)
 
     def timer(self, name: str) -> float:
         """A timer in seconds; UserError naming the key when unknown."""
@@ -139,26 +158,16 @@ class TownSettings:
             return self.data["crew_agents"][name]
         return self.data.get("role_agents", {}).get(role) or self.data.get("default_agent", "sim")
 
-    def save(self) -> None:
-        write_json(self.path, self.data)
 
-
-class RigSettings:
+class RigSettings(_JsonSettings):
     """`<rig>/settings/config.json` merged over the defaults."""
 
-    def __init__(self, path: Path, data: dict):
-        self.path = path
-        self.data = data
+    DEFAULTS = DEFAULT_RIG_SETTINGS
 
     @classmethod
-    def load(cls, path: Path) -> "RigSettings":
-        raw = read_json(path, default={})
-        if not isinstance(raw, dict):
-            raise UserError(f"{path}: expected a JSON object")
-        mq = raw.get("merge_queue", {})
-        if not isinstance(mq, dict):
+    def check(cls, path: Path, raw: dict) -> None:
+        if not isinstance(raw.get("merge_queue", {}), dict):
             raise UserError(f"{path}: merge_queue must be an object")
-        return cls(path, _merge(DEFAULT_RIG_SETTINGS, raw))
 
     @property
     def target(self) -> str:
@@ -172,6 +181,3 @@ class RigSettings:
     @property
     def default_formula(self) -> str:
         return self.data.get("workflow", {}).get("default_formula") or "polecat-work"
-
-    def save(self) -> None:
-        write_json(self.path, self.data)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gastown_tui.vcs.errors import GitError, open_repo, run_git
+from gastown_tui.vcs.errors import GitError, git_stderr, open_repo, run_git
 
 
 def _git():
-    import git
+    import git  # deferred: GitPython costs ~100 ms; see vcs.errors.run_git
 
     return git
 
@@ -22,7 +22,7 @@ def clone_bare(source: str | Path, dest: Path) -> Path:
     try:
         git.Repo.clone_from(src, str(dest), bare=True)
     except git.GitCommandError as exc:
-        raise GitError(f"cloning {source}", _stderr(exc)) from None
+        raise GitError(f"cloning {source}", git_stderr(exc)) from None
     repo = open_repo(dest)
     # A bare clone has no remote-tracking refs; give it the usual fetch refspec so `fetch` works.
     run_git(repo, "configuring the bare repo", "config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
@@ -39,7 +39,7 @@ def clone(source: str | Path, dest: Path, branch: str | None = None) -> Path:
     try:
         git.Repo.clone_from(str(source), str(dest), **kwargs)
     except git.GitCommandError as exc:
-        raise GitError(f"cloning {source}", _stderr(exc)) from None
+        raise GitError(f"cloning {source}", git_stderr(exc)) from None
     return Path(dest)
 
 
@@ -55,12 +55,3 @@ def set_head(repo_path: Path, branch: str) -> None:
     repo = open_repo(repo_path)
     run_git(repo, f"setting HEAD to {branch}", "symbolic-ref", "HEAD", f"refs/heads/{branch}")
 
-
-def _stderr(exc) -> str:
-    stderr = exc.stderr or ""
-    if isinstance(stderr, bytes):
-        stderr = stderr.decode(errors="replace")
-    stderr = stderr.strip()
-    if stderr.startswith("stderr:"):
-        stderr = stderr[len("stderr:"):].strip().strip("'")
-    return stderr or str(exc)

@@ -15,25 +15,30 @@ class GitError(UserError):
         super().__init__(f"{action} failed: git said: {said}")
 
 
+def git_stderr(exc) -> str:
+    """What git said in a GitPython `GitCommandError` (decoded, without GitPython's "stderr: '...'" wrapping)."""
+    stderr = exc.stderr or ""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode(errors="replace")
+    stderr = stderr.strip()
+    if stderr.startswith("stderr:"):
+        stderr = stderr[len("stderr:"):].strip().strip("'")
+    return stderr or str(exc)
+
+
 def run_git(repo, action: str, *args, **kwargs) -> str:
     """Runs `git ARGS` through GitPython's `repo.git`, raising GitError with git's stderr."""
-    import git
+    import git  # deferred: GitPython costs ~100 ms; `vcs.errors` is imported by commands that never run git
 
     try:
         return repo.git.execute(["git", *args], **kwargs)
     except git.GitCommandError as exc:
-        stderr = exc.stderr or ""
-        if isinstance(stderr, bytes):
-            stderr = stderr.decode(errors="replace")
-        stderr = stderr.strip()
-        if stderr.startswith("stderr:"):
-            stderr = stderr[len("stderr:"):].strip().strip("'")
-        raise GitError(action, stderr or str(exc), " ".join(str(a) for a in args)) from None
+        raise GitError(action, git_stderr(exc), " ".join(str(a) for a in args)) from None
 
 
 def open_repo(path):
     """A GitPython Repo for a path (bare repos and worktrees included); GitError when it is not one."""
-    import git
+    import git  # deferred: see run_git
 
     try:
         return git.Repo(str(path))

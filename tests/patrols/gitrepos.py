@@ -1,22 +1,10 @@
 """Real git repositories for the patrol tests: a bare rig repo, the Refinery's worktree, polecat worktrees."""
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def commit_file(worktree: Path, path: str, text: str, message: str) -> str:
-    f = worktree / path
-    f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(text)
-    git(worktree, "add", path)
-    git(worktree, "commit", "-q", "-m", message)
-    return git(worktree, "rev-parse", "HEAD")
+from kit.git import commit_file, git  # noqa: F401  (re-exported to the patrol tests)
 
 
 @dataclass

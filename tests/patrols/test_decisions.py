@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from gastown_tui.patrols import deacon, witness
-from gastown_tui.patrols.views import (ConvoyView, EscalationView, RigView, SessionView, TownView, TrackedView,
-                                       WorkerView)
+from gastown_tui.patrols.facts import (ConvoyFacts, EscalationFacts, RigFacts, SessionFacts, TownFacts, TrackedFacts,
+                                       WorkerFacts)
 
 T0 = 1_800_000_000.0
 MIN = 60.0
 
 
 def polecat(name="nux", hook="gt-1", state="working", alive=True, quiet_min=0.0, age_min=60.0, **kw):
-    session = SessionView(alive=alive, state=state, started_at=T0 - age_min * MIN,
+    session = SessionFacts(alive=alive, state=state, started_at=T0 - age_min * MIN,
                           last_change_at=T0 - quiet_min * MIN, state_rule="test")
-    return WorkerView(address=f"gastown/polecats/{name}", rig="gastown", hook=hook, session=session, **kw)
+    return WorkerFacts(address=f"gastown/polecats/{name}", rig="gastown", hook=hook, session=session, **kw)
 
 
 def kinds(decisions):
@@ -20,13 +20,13 @@ def kinds(decisions):
 
 
 def test_working_polecat_quiet_for_14_minutes_is_left_alone():
-    rig = RigView("gastown", workers=[polecat(quiet_min=14)])
+    rig = RigFacts("gastown", workers=[polecat(quiet_min=14)])
     assert witness.decide(rig, T0, witness.WitnessMemory()) == []
 
 
 def test_stalled_15_minutes_gets_one_nudge_per_quiet_spell():
     mem = witness.WitnessMemory()
-    rig = RigView("gastown", workers=[polecat(quiet_min=15)])
+    rig = RigFacts("gastown", workers=[polecat(quiet_min=15)])
     first = witness.decide(rig, T0, mem)
     assert kinds(first) == [("nudge", "gastown/polecats/nux")]
     assert first[0].bead == "gt-1" and "15 min" in first[0].reason
@@ -40,14 +40,14 @@ def test_stalled_15_minutes_gets_one_nudge_per_quiet_spell():
 
 def test_hung_30_minutes_is_restarted():
     mem = witness.WitnessMemory()
-    decisions = witness.decide(RigView("gastown", workers=[polecat(quiet_min=30, state="stuck")]), T0, mem)
+    decisions = witness.decide(RigFacts("gastown", workers=[polecat(quiet_min=30, state="stuck")]), T0, mem)
     assert kinds(decisions) == [("restart", "gastown/polecats/nux")]
     assert decisions[0].detail["why"] == "hung"
 
 
 def test_dead_process_with_work_on_its_hook_is_restarted_then_escalated_after_three():
     mem = witness.WitnessMemory()
-    dead = RigView("gastown", workers=[polecat(alive=False, state="exited")])
+    dead = RigFacts("gastown", workers=[polecat(alive=False, state="exited")])
     for attempt in (1, 2, 3):
         d = witness.decide(dead, T0 + attempt, mem)
         assert kinds(d) == [("restart", "gastown/polecats/nux")] and d[0].detail["attempt"] == attempt
@@ -57,33 +57,33 @@ def test_dead_process_with_work_on_its_hook_is_restarted_then_escalated_after_th
 
 
 def test_never_started_or_unknown_sessions_are_left_to_gupp():
-    w = WorkerView("gastown/polecats/slit", "gastown", hook="gt-2", session=None)
-    assert witness.decide(RigView("gastown", workers=[w]), T0, witness.WitnessMemory()) == []
+    w = WorkerFacts("gastown/polecats/slit", "gastown", hook="gt-2", session=None)
+    assert witness.decide(RigFacts("gastown", workers=[w]), T0, witness.WitnessMemory()) == []
     dead = polecat(alive=False, state="exited")
-    unknown = RigView("gastown", workers=[dead], sessions_known=False)  # no session manager in this process
+    unknown = RigFacts("gastown", workers=[dead], sessions_known=False)  # no session manager in this process
     assert witness.decide(unknown, T0, witness.WitnessMemory()) == []
 
 
 def test_idle_polecat_without_a_hook_and_fresh_sessions_are_not_touched():
-    idle = WorkerView("gastown/polecats/toast", "gastown", hook=None, session=None)
+    idle = WorkerFacts("gastown/polecats/toast", "gastown", hook=None, session=None)
     young = polecat(name="rictus", quiet_min=20, age_min=0.5)  # inside the spawn grace
-    assert witness.decide(RigView("gastown", workers=[idle, young]), T0, witness.WitnessMemory()) == []
+    assert witness.decide(RigFacts("gastown", workers=[idle, young]), T0, witness.WitnessMemory()) == []
 
 
 def test_finished_polecat_gets_its_merge_request_checked_once():
     mem = witness.WitnessMemory()
     done = polecat(alive=False, state="exited", done=True, mr="gt-mr-1", mr_state="queued")
-    rig = RigView("gastown", workers=[done])
+    rig = RigFacts("gastown", workers=[done])
     d = witness.decide(rig, T0, mem)
     assert kinds(d) == [("check_mr", "gastown/refinery")] and d[0].bead == "gt-mr-1"
     assert witness.decide(rig, T0 + 60, mem) == []
     # finished with no MR at all: escalate (no restart: the work is not lost, a person must look)
     lost = polecat(name="slit", hook="gt-2", alive=False, state="exited", done=True)
-    assert kinds(witness.decide(RigView("gastown", workers=[lost]), T0, mem)) == [("escalate", "overseer")]
+    assert kinds(witness.decide(RigFacts("gastown", workers=[lost]), T0, mem)) == [("escalate", "overseer")]
 
 
 def test_waiting_at_an_approval_prompt_is_escalated_not_restarted():
-    d = witness.decide(RigView("gastown", workers=[polecat(state="needs-approval", quiet_min=16)]), T0,
+    d = witness.decide(RigFacts("gastown", workers=[polecat(state="needs-approval", quiet_min=16)]), T0,
                        witness.WitnessMemory())
     assert kinds(d) == [("escalate", "overseer")] and "approval" in d[0].reason
 
@@ -96,13 +96,13 @@ def test_witness_never_decides_to_remove_anything():
     for i, w in enumerate(situations):
         w.address = f"gastown/polecats/p{i}"
         w.hook = f"gt-{i}"
-    all_kinds = {d.kind for d in witness.decide(RigView("gastown", workers=situations), T0, mem)}
+    all_kinds = {d.kind for d in witness.decide(RigFacts("gastown", workers=situations), T0, mem)}
     assert all_kinds <= {"nudge", "restart", "escalate", "check_mr"}
 
 
 def test_idle_polecat_with_nothing_on_its_hook_is_retired_after_15_minutes():
     mem = witness.WitnessMemory()
-    rig = RigView("gastown", workers=[polecat(hook=None, state="idle", quiet_min=14)])
+    rig = RigFacts("gastown", workers=[polecat(hook=None, state="idle", quiet_min=14)])
     assert witness.decide(rig, T0, mem) == []
     rig.workers[0].session.last_change_at = T0 - 15 * MIN
     assert kinds(witness.decide(rig, T0, mem)) == [("stop_session", "gastown/polecats/nux")]
@@ -113,59 +113,59 @@ def test_idle_polecat_with_nothing_on_its_hook_is_retired_after_15_minutes():
 # ---------------------------------------------------------------- Deacon
 
 def convoy(cid, *tracked, status="open"):
-    return ConvoyView(cid, f"convoy {cid}", status, list(tracked))
+    return ConvoyFacts(cid, f"convoy {cid}", status, list(tracked))
 
 
 def test_deacon_ensures_each_rigs_witness_and_refinery():
-    view = TownView(rigs=[RigView("gastown"), RigView("beads")], patrols={"witness:gastown", "refinery:gastown"})
+    view = TownFacts(rigs=[RigFacts("gastown"), RigFacts("beads")], patrols={"witness:gastown", "refinery:gastown"})
     assert kinds(deacon.decide(view, T0)) == [("ensure_patrol", "witness:beads"), ("ensure_patrol", "refinery:beads")]
 
 
 def test_stranded_convoy_is_fed_within_the_rigs_capacity():
     busy = polecat(name="nux", hook="gt-1")
-    view = TownView(
-        rigs=[RigView("gastown", max_polecats=2, workers=[busy])],
+    view = TownFacts(
+        rigs=[RigFacts("gastown", max_polecats=2, workers=[busy])],
         convoys=[convoy("hq-cv-1",
-                        TrackedView("gt-1", "gastown", "hooked", assignee=busy.address),
-                        TrackedView("gt-2", "gastown", "open", ready=True),
-                        TrackedView("gt-3", "gastown", "open", ready=True),
-                        TrackedView("gt-4", "gastown", "open", ready=False))],  # blocked
+                        TrackedFacts("gt-1", "gastown", "hooked", assignee=busy.address),
+                        TrackedFacts("gt-2", "gastown", "open", ready=True),
+                        TrackedFacts("gt-3", "gastown", "open", ready=True),
+                        TrackedFacts("gt-4", "gastown", "open", ready=False))],  # blocked
         patrols={"witness:gastown", "refinery:gastown"},
     )
     d = deacon.decide(view, T0)
     assert kinds(d) == [("sling", "gastown")] and d[0].bead == "gt-2"  # one slot free: one sling
     # a convoy with ready work and nobody on it is stranded
-    view.convoys[0].tracked[0] = TrackedView("gt-1", "gastown", "closed")
+    view.convoys[0].tracked[0] = TrackedFacts("gt-1", "gastown", "closed")
     view.rigs[0].workers = []
     assert deacon.stranded(view) == ["hq-cv-1"]
     assert [x.bead for x in deacon.decide(view, T0)] == ["gt-2", "gt-3"]
 
 
 def test_convoy_lands_when_everything_is_closed_but_never_when_empty():
-    view = TownView(convoys=[convoy("hq-cv-1", TrackedView("gt-1", "gastown", "closed"),
-                                    TrackedView("gt-2", "gastown", "closed")),
+    view = TownFacts(convoys=[convoy("hq-cv-1", TrackedFacts("gt-1", "gastown", "closed"),
+                                    TrackedFacts("gt-2", "gastown", "closed")),
                              convoy("hq-cv-2")])
     assert kinds(deacon.decide(view, T0)) == [("land_convoy", "hq-cv-1")]
 
 
 def test_unrouted_escalations_go_to_the_overseer_once():
-    view = TownView(escalations=[EscalationView("hq-e1", "nux stuck", "high"),
-                                 EscalationView("hq-e2", "old", routed=True)])
+    view = TownFacts(escalations=[EscalationFacts("hq-e1", "nux stuck", "high"),
+                                 EscalationFacts("hq-e2", "old", routed=True)])
     d = deacon.decide(view, T0)
     assert kinds(d) == [("route_escalation", "overseer")] and d[0].bead == "hq-e1"
 
 
 def test_feeding_stops_at_the_per_run_limit():
-    tracked = [TrackedView(f"gt-{i}", "gastown", "open", ready=True) for i in range(10)]
-    view = TownView(rigs=[RigView("gastown", max_polecats=10)], convoys=[convoy("hq-cv-1", *tracked)],
+    tracked = [TrackedFacts(f"gt-{i}", "gastown", "open", ready=True) for i in range(10)]
+    view = TownFacts(rigs=[RigFacts("gastown", max_polecats=10)], convoys=[convoy("hq-cv-1", *tracked)],
                     patrols={"witness:gastown", "refinery:gastown"})
     assert len(deacon.decide(view, T0, deacon.DeaconSettings(feed_per_run=3))) == 3
 
 
 def test_witness_says_when_the_next_threshold_comes_due():
     th = witness.WitnessThresholds()
-    rig = RigView("gastown", workers=[polecat(quiet_min=10)])
+    rig = RigFacts("gastown", workers=[polecat(quiet_min=10)])
     assert witness.next_due(rig, T0, th) == 5 * MIN  # stalled at 15 min
     rig.workers[0].session.last_change_at = T0 - 20 * MIN
     assert witness.next_due(rig, T0, th) == 10 * MIN  # hung at 30 min
-    assert witness.next_due(RigView("gastown", workers=[polecat(state="idle")]), T0, th) is None
+    assert witness.next_due(RigFacts("gastown", workers=[polecat(state="idle")]), T0, th) is None

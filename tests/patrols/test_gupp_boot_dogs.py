@@ -12,7 +12,7 @@ from gastown_tui.patrols.base import RunContext
 from gastown_tui.patrols.dogs import Dogs, branch_dog, orphan_dog, wisp_dog
 from gastown_tui.patrols.refinery import KEPT_PREFIX, Refinery
 from gastown_tui.patrols.settings import load_patrol_settings
-from gastown_tui.patrols.views import RigView, SessionView, WorkerView
+from gastown_tui.patrols.facts import RigFacts, SessionFacts, WorkerFacts
 
 from .townkit import git, make_town, submit
 
@@ -21,37 +21,37 @@ T0 = 1_800_000_000.0
 
 # ------------------------------------------------------------------ GUPP
 def worker(state="idle", quiet=120.0, session=True, done=False, hook="gt-1"):
-    s = SessionView(True, state, T0 - 600, T0 - quiet) if session else None
-    return WorkerView("gastown/polecats/nux", "gastown", hook=hook, session=s, done=done)
+    s = SessionFacts(True, state, T0 - 600, T0 - quiet) if session else None
+    return WorkerFacts("gastown/polecats/nux", "gastown", hook=hook, session=s, done=done)
 
 
 def test_gupp_starts_a_session_for_hooked_work_with_the_beacon_once():
     mem = gupp.GuppMemory()
-    d = gupp.decide([RigView("gastown", workers=[worker(session=False)])], T0, mem)
+    d = gupp.decide([RigFacts("gastown", workers=[worker(session=False)])], T0, mem)
     assert [(x.kind, x.target) for x in d] == [("start", "gastown/polecats/nux")]
     assert d[0].detail["beacon"].startswith("[GAS TOWN] polecat nux (rig: gastown) <- gupp")
     assert "gt prime" in d[0].detail["beacon"]
-    assert gupp.decide([RigView("gastown", workers=[worker(session=False)])], T0 + 5, mem) == []  # cooldown
+    assert gupp.decide([RigFacts("gastown", workers=[worker(session=False)])], T0 + 5, mem) == []  # cooldown
 
 
 def test_gupp_nudges_an_idle_agent_with_work_once_per_idle_spell():
     mem = gupp.GuppMemory()
-    rig = RigView("gastown", workers=[worker(quiet=61)])
+    rig = RigFacts("gastown", workers=[worker(quiet=61)])
     d = gupp.decide([rig], T0, mem)
     assert [x.kind for x in d] == ["nudge"] and "gt prime" in d[0].detail["message"]
     assert gupp.decide([rig], T0 + 30, mem) == []
-    assert gupp.decide([RigView("gastown", workers=[worker(quiet=10)])], T0, gupp.GuppMemory()) == []
+    assert gupp.decide([RigFacts("gastown", workers=[worker(quiet=10)])], T0, gupp.GuppMemory()) == []
     # an agent that goes idle again after every nudge: after three, the Overseer hears about it, once
     mem = gupp.GuppMemory()
     kinds = []
     for spell in range(5):
-        rig = RigView("gastown", workers=[worker(quiet=61)])
+        rig = RigFacts("gastown", workers=[worker(quiet=61)])
         rig.workers[0].session.last_change_at = T0 - 61 + spell  # a new idle spell each time
         kinds += [x.kind for x in gupp.decide([rig], T0 + spell, mem)]
     assert kinds == ["nudge", "nudge", "nudge", "escalate"]
     # submitted work, working sessions and agents without a hook are not GUPP's business
     for w in (worker(done=True), worker(state="working"), worker(hook=None)):
-        assert gupp.decide([RigView("gastown", workers=[w])], T0, gupp.GuppMemory()) == []
+        assert gupp.decide([RigFacts("gastown", workers=[w])], T0, gupp.GuppMemory()) == []
 
 
 # ------------------------------------------------------------------ Boot

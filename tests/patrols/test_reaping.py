@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from gastown_tui.patrols import witness
-from gastown_tui.patrols.views import RigView, SessionView, WorkerView
+from gastown_tui.patrols.facts import RigFacts, SessionFacts, WorkerFacts
 
 from .townkit import git, make_town
 
@@ -16,9 +16,9 @@ ADDR = "textkit/polecats/nux"
 
 
 def finished(state="idle", alive=True, **kw):
-    session = SessionView(alive=alive, state=state, started_at=T0 - 3600, last_change_at=T0 - 5, state_rule="t")
+    session = SessionFacts(alive=alive, state=state, started_at=T0 - 3600, last_change_at=T0 - 5, state_rule="t")
     fields = {"hook": None, "agent_state": "done", **kw}
-    return WorkerView(address=ADDR, rig="textkit", session=session, **fields)
+    return WorkerFacts(address=ADDR, rig="textkit", session=session, **fields)
 
 
 def kinds(decisions):
@@ -26,26 +26,26 @@ def kinds(decisions):
 
 
 def test_a_finished_polecat_idle_or_gone_is_proposed_for_reaping():
-    for w in (finished(), finished(alive=False, state="exited"), WorkerView(ADDR, "textkit", agent_state="done")):
-        assert kinds(witness.decide(RigView("textkit", workers=[w]), T0, witness.WitnessMemory())) == [("reap", ADDR)]
+    for w in (finished(), finished(alive=False, state="exited"), WorkerFacts(ADDR, "textkit", agent_state="done")):
+        assert kinds(witness.decide(RigFacts("textkit", workers=[w]), T0, witness.WitnessMemory())) == [("reap", ADDR)]
 
 
 def test_no_reap_while_busy_hooked_unsubmitted_in_the_queue_or_sessions_unknown():
     busy = finished(state="working")
-    rig = RigView("textkit", workers=[busy])
+    rig = RigFacts("textkit", workers=[busy])
     assert witness.decide(rig, T0, witness.WitnessMemory()) == []
     assert witness.next_due(rig, T0) == witness.WitnessThresholds().reap_wait  # looked at again soon
     cases = [finished(hook="gt-9"), finished(open_mrs=1), finished(agent_state="idle")]
     for w in cases:
-        decided = witness.decide(RigView("textkit", workers=[w]), T0, witness.WitnessMemory())
+        decided = witness.decide(RigFacts("textkit", workers=[w]), T0, witness.WitnessMemory())
         assert ("reap", ADDR) not in kinds(decided), w
-    unknown = RigView("textkit", workers=[finished()], sessions_known=False)
+    unknown = RigFacts("textkit", workers=[finished()], sessions_known=False)
     assert witness.decide(unknown, T0, witness.WitnessMemory()) == []
 
 
 def test_a_refused_reap_is_not_proposed_again_until_reap_retry():
     mem = witness.WitnessMemory(reap_refused={ADDR: T0})
-    rig = RigView("textkit", workers=[finished()])
+    rig = RigFacts("textkit", workers=[finished()])
     th = witness.WitnessThresholds(reap_retry=300)
     assert witness.decide(rig, T0 + 299, mem, th) == []
     assert kinds(witness.decide(rig, T0 + 300, mem, th)) == [("reap", ADDR)]

@@ -48,8 +48,11 @@ async def watchers_up(town, probe: Counter) -> None:
     before = len(probe.runs)
     for n in range(300):
         (town / ".runtime" / "probe").write_text(str(n))
-        if await wait_for(lambda: len(probe.runs) > before, timeout=0.2):
+        try:
+            await wait_for(lambda: len(probe.runs) > before, timeout=0.2)
             return
+        except AssertionError:
+            continue  # not up yet: touch it again
     raise AssertionError("the runner's watchers never reported a change in .runtime/")
 
 

@@ -1,14 +1,10 @@
 """A real town with the demo's sample project as its rig, and polecats that submit real branches."""
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from gastown_tui.demo.sample import gate_command, write_sample_project
-
-
-def git(cwd, *args) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+from kit.git import git
 
 
 def make_town(tmp: Path, rig_name: str = "textkit", **rig_settings):

@@ -14,6 +14,7 @@ from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import NudgeDelivered, NudgeFailed, SessionState
+from waiting import until as _until
 
 PROGRAMS = Path(__file__).parent / "programs"
 AGENT = "gastown/polecats/nux"
@@ -185,7 +186,8 @@ async def test_an_urgent_nudge_does_not_wait_behind_a_normal_one_for_a_busy_agen
         s = await mgr.spawn(SessionSpec(AGENT, "hard", cwd=tmp_path))
         await s.wait_state({SessionState.WORKING}, timeout=20)
         normal = _queue(tmp_path, "can wait", 0)
-        await asyncio.sleep(0.5)  # the normal one is claimed and waiting for idle
+        claimed = normal.with_name(normal.name + ".delivering")
+        assert await _until(claimed.exists), "the normal nudge was never claimed"  # waiting for idle now
         _queue(tmp_path, "stop now", 1, priority="urgent", sender="witness")
         assert await _lines(log) == ["[URGENT from witness] stop now"]
         # Still queued (or claimed again, waiting for idle): not dropped, not typed.

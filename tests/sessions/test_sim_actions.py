@@ -1,25 +1,14 @@
 """The simulated agent's actions on a real git worktree (gastown_tui/sim/actions.py)."""
-import subprocess
-
 import pytest
 
 from gastown_tui.sim.actions import SimFailure, SimHang, Workspace, resolve_conflict_text
 from gastown_tui.sim.script import parse_instructions
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+from kit.git import git, one_commit_repo
 
 
 @pytest.fixture
 def repo(tmp_path):
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "base")
-    return root
+    return one_commit_repo(tmp_path / "repo", {"calc.py": "def add(a, b):\n    return a + b\n"}, message="base")
 
 
 def run_script(root, text, log=None):

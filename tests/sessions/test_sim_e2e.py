@@ -18,6 +18,7 @@ import pytest
 
 from gastown_tui.sessions.session import Session, SessionSpec
 from gastown_tui.sessions.states import SessionState, StateChange
+from kit.git import git, one_commit_repo
 
 NEEDED = ["install", "rig", "sling", "prime", "done", "mol", "mail", "mq", "shims", "bd"]
 
@@ -73,21 +74,11 @@ def gastown(cwd: Path, *args: str, env: dict | None = None) -> str:
     return proc.stdout
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
 def make_town(root: Path) -> Path:
     """A town with one rig `proj` (from a one-commit repo), agent shims and the three-step formula."""
     missing = _missing_commands()
-    if missing:
-        pytest.skip(f"the town command line is not built yet: missing gastown {', '.join(missing)}")
-    src = root / "src"
-    src.mkdir()
-    git(src, "init", "-q", "-b", "main")
-    (src / "README.md").write_text("# proj\n")
-    git(src, "add", "-A")
-    git(src, "commit", "-q", "-m", "init")
+    assert not missing, f"commands not registered: gastown {', '.join(missing)}"
+    src = one_commit_repo(root / "src", {"README.md": "# proj\n"}, message="init")
     gastown(root, "install", "town")
     town = root / "town"
     gastown(town, "rig", "add", "proj", str(src))
@@ -256,7 +247,7 @@ async def test_hang_stops_all_output(tmp_path):
 
 @pytest.mark.slow
 async def test_retry_after_fix_needed_runs_the_retry_instructions(tmp_path):
-    refinery = pytest.importorskip("gastown_tui.patrols.refinery", reason="the Refinery (send_back) is not built yet")
+    from gastown_tui.patrols import refinery
     from gastown_tui.town.layout import find_town
 
     town = make_town(tmp_path)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from kit.git import one_commit_repo
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -15,13 +17,9 @@ def sh(cwd: Path, *args: str) -> str:
 
 def make_project(path: Path) -> Path:
     """A small Python project with its own passing test suite, committed on main."""
-    path.mkdir(parents=True)
-    sh(path, "git", "init", "-q", "-b", "main")
-    (path / "calc.py").write_text("def add(a, b):\n    return a + b\n")
-    (path / "test_calc.py").write_text("from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
-    sh(path, "git", "add", ".")
-    sh(path, "git", "commit", "-q", "-m", "calc with tests")
-    return path
+    return one_commit_repo(path, {"calc.py": "def add(a, b):\n    return a + b\n",
+                                  "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"},
+                           message="calc with tests")
 
 
 def gastown(*args: str, cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -4,11 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gastown_tui import vcs
-import subprocess
-
-
-def git(cwd, *args):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+from kit.git import git
 
 
 def make_rig(tmp_path, source):

@@ -1,9 +1,11 @@
-"""Plain views of the town that the patrols decide from.
+"""The facts the patrols decide from: plain read models of the town (`TownFacts`,
+`RigFacts`, `WorkerFacts`, ...), named apart from the app's view models
+(`widgets/view_models.py`, where `TownView` is what the screen shows).
 
 The decision functions (`witness.decide`, `deacon.decide`, `boot.decide`) take
-these views and a clock value and return `Decision`s; they touch nothing. The
-patrol classes build the views from the ledger and the session manager
-(`patrols/observe.py`) and carry the decisions out. Tests build views by hand.
+these facts and a clock value and return `Decision`s; they touch nothing. The
+patrol classes gather the facts from the ledger and the session manager
+(`patrols/observe.py`) and carry the decisions out. Tests build facts by hand.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ def same_moment(a: float | None, b: float | None, tolerance: float = 0.5) -> boo
 
 
 @dataclass
-class SessionView:
+class SessionFacts:
     """A live (or just-dead) agent session as the session manager reports it."""
 
     alive: bool
@@ -28,14 +30,14 @@ class SessionView:
 
 
 @dataclass
-class WorkerView:
+class WorkerFacts:
     """A polecat (or crew member) and its work."""
 
     address: str
     rig: str
     hook: str | None = None  # the bead on its hook (status hooked or in_progress, assignee = address)
     hook_title: str = ""
-    session: SessionView | None = None
+    session: SessionFacts | None = None
     done: bool = False  # it ran `gt done`: an MR exists for its hook, or its agent state says done
     mr: str | None = None  # the open merge request for its work
     mr_state: str | None = None
@@ -46,7 +48,7 @@ class WorkerView:
 
 
 @dataclass
-class TrackedView:
+class TrackedFacts:
     id: str
     rig: str | None
     status: str
@@ -55,11 +57,11 @@ class TrackedView:
 
 
 @dataclass
-class ConvoyView:
+class ConvoyFacts:
     id: str
     title: str
     status: str
-    tracked: list[TrackedView] = field(default_factory=list)
+    tracked: list[TrackedFacts] = field(default_factory=list)
     created_at: float | None = None
 
     @property
@@ -68,7 +70,7 @@ class ConvoyView:
 
 
 @dataclass
-class EscalationView:
+class EscalationFacts:
     id: str
     title: str
     severity: str = "medium"
@@ -77,19 +79,19 @@ class EscalationView:
 
 
 @dataclass
-class RigView:
+class RigFacts:
     name: str
     max_polecats: int = 10
-    workers: list[WorkerView] = field(default_factory=list)
+    workers: list[WorkerFacts] = field(default_factory=list)
     sessions_known: bool = True  # False: no session manager here, so liveness is unknown
 
 
 @dataclass
-class TownView:
-    rigs: list[RigView] = field(default_factory=list)
-    convoys: list[ConvoyView] = field(default_factory=list)
-    escalations: list[EscalationView] = field(default_factory=list)
+class TownFacts:
+    rigs: list[RigFacts] = field(default_factory=list)
+    convoys: list[ConvoyFacts] = field(default_factory=list)
+    escalations: list[EscalationFacts] = field(default_factory=list)
     patrols: set[str] = field(default_factory=set)  # names of patrols alive in the runner
 
-    def rig(self, name: str) -> RigView | None:
+    def rig(self, name: str) -> RigFacts | None:
         return next((r for r in self.rigs if r.name == name), None)
