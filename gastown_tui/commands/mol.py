@@ -31,6 +31,11 @@ def _vars(pairs: list[str]) -> dict[str, str]:
     return out
 
 
+KEEP_OPEN = False     # a long-lived caller (the Hanoi sim, a server) sets this: ledgers stay open between
+_OPEN: dict = {}      # calls (each still re-reads whatever another process changed on disk)
+_PARSERS: dict = {}
+
+
 def build_parser(prog: str) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", type=Path, default=None, metavar="PATH",
@@ -79,9 +84,14 @@ def _ledger(args):
     from gastown_tui.beads.ledger import RawLedger as Ledger   # mutations return dicts: no pydantic here
 
     db = args.db or (Path(os.environ["BEADS_DIR"]) if os.environ.get("BEADS_DIR") else None)
-    if db is not None:
-        return Ledger.open(db)
-    return Ledger.open(find_beads_dir(Path.cwd()))
+    where = db if db is not None else find_beads_dir(Path.cwd())
+    if not KEEP_OPEN:
+        return Ledger.open(where)
+    key = str(where)
+    ledger = _OPEN.get(key)
+    if ledger is None:
+        ledger = _OPEN[key] = Ledger.open(where)
+    return ledger
 
 
 def _search_path(args, ledger=None):
@@ -108,7 +118,10 @@ def _print_json(data) -> None:
 
 
 def main(argv: list[str], prog: str) -> int:
-    args = build_parser(prog).parse_args(argv)
+    parser = _PARSERS.get(prog)
+    if parser is None:
+        parser = _PARSERS[prog] = build_parser(prog)
+    args = parser.parse_args(argv)
     handler = globals()[f"_cmd_{args.cmd}"]
     return handler(args) or 0
 
@@ -187,7 +200,8 @@ def _cmd_show(args) -> int:
         print(f"  works on: {p.attached_to}")
     print(f"  {p.done}/{p.total} steps done")
     nxt = p.next
-    width = max((len(s.id) for s in p.steps), default=0)
+    sample = p.window() if hasattr(p, "window") else p.steps      # a lazy wisp: its steps are made as printed
+    width = max((len(s.id) for s in sample), default=0)
     for s in p.steps:
         state = "ready" if s.ready else s.status if s.status != "open" else "waiting"
         arrow = "  <- next" if nxt is not None and s.id == nxt.id else ""
@@ -200,9 +214,13 @@ def _cmd_progress(args) -> int:
 
     p = progress(_ledger(args), args.id)
     if args.json:
-        data = p.to_json()
-        data.pop("steps")
-        data["steps_done"] = [s.id for s in p.steps if s.done]
+        big = hasattr(p, "window") and p.total > 20_000
+        data = p.to_json(with_steps=False) if hasattr(p, "window") else p.to_json()
+        data.pop("steps", None)
+        if big:     # a million ids would be tens of MB: a big lazy wisp's steps are done in order up to next
+            data["steps_done_count"] = p.done
+        else:
+            data["steps_done"] = [s.id for s in p.steps if s.done]
         _print_json(data)
         return 0
     nxt = p.next
