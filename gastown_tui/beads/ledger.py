@@ -69,7 +69,8 @@ class Ledger(MutationsMixin):
         self._tx = 0
         self._index = None                  # BlockedIndex over main (+ wisps once loaded), kept current
         self._index_has_wisps = False
-        self._lazy: dict[str, WispSteps] = {}   # lazy wisps' steps by root id (see wispsteps.py)
+        self._lazy: dict[str, WispSteps] = {}
+        self._tx_seq = 0                        # outer transactions begun (lazy wisps re-read logs once per)   # lazy wisps' steps by root id (see wispsteps.py)
         self._main.listeners.append(self._on_main_change)
         self._wisps.listeners.append(self._on_wisp_change)
         self.config = read_config(self.beads_dir)
@@ -169,6 +170,7 @@ class Ledger(MutationsMixin):
             if self._wisps.loaded and self._wisps.changed_on_disk():
                 self._wisps.load(strict=self.strict)
             self._tx = 1
+            self._tx_seq += 1
             try:
                 yield self
             except BaseException:
@@ -217,7 +219,10 @@ class Ledger(MutationsMixin):
         if steps is None or steps.created != root.get("created_at"):
             steps = self._lazy[root_id] = WispSteps(self.beads_dir, root)
             steps.created = root.get("created_at")
-        steps.refresh()
+            steps.seen_tx = None
+        if not self._tx or steps.seen_tx != self._tx_seq:    # in a transaction: read the log once
+            steps.refresh()
+            steps.seen_tx = self._tx_seq if self._tx else None
         return steps
 
     def lazy_step(self, bead_id: str) -> dict | None:

@@ -317,6 +317,7 @@ class WispSteps:
         self.prefix = self.root_id + "."
         self._source: StepSource | None = None
         self.kind = root.get(FIELD)
+        self._made: dict[int, tuple[bool, dict]] = {}     # recently made records (index -> closed?, record)
 
     @property
     def source(self) -> StepSource:
@@ -348,7 +349,16 @@ class WispSteps:
         return rec
 
     def record(self, index: int) -> dict:
-        return self.with_status(self.source.record(index), index)
+        """The step's record (do not modify it: it may be handed out again)."""
+        closed = self.log.is_closed(index)
+        hit = self._made.get(index)
+        if hit is not None and hit[0] == closed:
+            return hit[1]
+        rec = self.with_status(self.source.record(index), index)
+        if len(self._made) > 64:
+            self._made.clear()
+        self._made[index] = (closed, rec)
+        return rec
 
     def records_from(self, index: int) -> Iterator[dict]:
         for i, rec in enumerate(self.source.records_from(index), index):

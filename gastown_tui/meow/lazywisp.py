@@ -62,6 +62,7 @@ class FormulaSource:
         self._gen = None
         self._gen_at = -1                # index the live generator yields next
         self._cache: dict[int, object] = {}
+        self._where: dict[str, int] = {}     # step id -> index, for the steps in _cache
 
     def _step(self, index: int):
         hit = self._cache.get(index)
@@ -76,7 +77,9 @@ class FormulaSource:
             raise IndexError(index)
         if len(self._cache) > 64:
             self._cache.clear()
+            self._where.clear()
         self._cache[index] = step
+        self._where[step.id] = index
         return step
 
     def _record(self, step, index: int) -> dict:
@@ -96,9 +99,9 @@ class FormulaSource:
 
     def index_of(self, step_id: str) -> int | None:
         sid = step_id[len(self.root_id) + 1:]
-        for index, step in self._cache.items():
-            if step.id == sid:
-                return index
+        hit = self._where.get(sid)
+        if hit is not None:
+            return hit
         return self.seeker.index_of(sid)
 
 
