@@ -279,3 +279,104 @@ def check_run(demo: HanoiTown) -> HanoiCheck:
     if not progress(ledger, demo.molecule).complete:
         check.problems.append("the molecule is not complete")
     return check
+
+
+# ---- `gastown demo hanoi` ------------------------------------------------------------------------
+def build_parser(prog: str):
+    import argparse
+
+    p = argparse.ArgumentParser(prog=prog, description="A polecat works MAKER's Towers of Hanoi, one wisp step "
+                                                       "per move, and the checker replays every move.")
+    p.add_argument("--discs", type=int, default=20, help="tower size (default 20: 1,048,575 moves)")
+    p.add_argument("--dir", type=Path, help="folder for the demo (new or empty; one holding a Hanoi demo continues it)")
+    p.add_argument("--headless", action="store_true", help="no app: work it to the end, then check it")
+    p.add_argument("--chaos", action="store_true", help="kill -9 and restart the simulated agent at random")
+    p.add_argument("--seed", type=int, default=7, help="random seed for --chaos (default 7)")
+    p.add_argument("--max-gap", type=float, default=8.0, help="--chaos strikes within this many seconds (default 8)")
+    return p
+
+
+def main(argv: list[str], prog: str = "gastown demo hanoi") -> int:
+    import sys
+    import tempfile
+    import time
+
+    args = build_parser(prog).parse_args(argv)
+    root = args.dir or Path(tempfile.mkdtemp(prefix="gastown-hanoi-"))
+    if (Path(root) / RECORD).exists():
+        demo = load_hanoi_town(root)
+        print(f"continuing the Hanoi demo in {demo.root} ({demo.discs} discs)", flush=True)
+    else:
+        started = time.monotonic()
+        demo = build_hanoi_town(root, args.discs)
+        print(f"Hanoi demo town: {demo.town}; {demo.polecat} has {demo.bead} with wisp {demo.molecule} "
+              f"({2 ** demo.discs - 1:,} steps), made in {time.monotonic() - started:.1f}s", flush=True)
+    if not args.headless:
+        return _open_app(demo)
+    started = time.monotonic()
+    if args.chaos:
+        strikes = run_with_chaos(demo, args.seed, args.max_gap, log=lambda line: print(line, flush=True))
+    else:
+        report = work(demo, log=lambda line: print(line, flush=True))
+        strikes = None
+    seconds = time.monotonic() - started
+    check = check_run(demo)
+    print(f"worked in {seconds:.1f}s" + (f"; chaos: {strikes} kill(s)" if strikes is not None else
+                                          f" ({report.steps_closed:,} steps, "
+                                          f"{report.steps_closed / max(seconds, 1e-9):,.0f} steps/s)"))
+    print(check.summary(), flush=True)
+    if not check.ok:
+        print(check.summary(), file=sys.stderr)
+    return 0 if check.ok else 1
+
+
+def worker_command(demo: HanoiTown) -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "gastown_tui.demo.hanoi", str(demo.root)]
+
+
+def run_with_chaos(demo: HanoiTown, seed: int, max_gap: float, log) -> int:
+    """Runs the sim as a child process, SIGKILLing and restarting it at seeded random times."""
+    import random
+    import signal
+    import subprocess
+
+    rng = random.Random(seed)
+    strikes = 0
+    while True:
+        proc = subprocess.Popen(worker_command(demo), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        gap = rng.uniform(0.5, max_gap)
+        try:
+            out, _ = proc.communicate(timeout=gap)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            strikes += 1
+            log(f"chaos: kill -9 of the sim (pid {proc.pid}) after {gap:.1f}s; at move "
+                f"{last_move(demo.moves) + 1:,} of {2 ** demo.discs - 1:,}; restarting")
+            continue
+        if proc.returncode != 0:
+            raise UserError(f"the Hanoi sim failed ({proc.returncode}):\n{out[-2000:]}")
+        return strikes
+
+
+def _open_app(demo: HanoiTown) -> int:
+    """The app on the demo town while the sim works in a child process (stopped when the app exits)."""
+    import subprocess
+
+    proc = subprocess.Popen(worker_command(demo), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from gastown_tui.app import run_app
+
+        return int(run_app(demo.town) or 0)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+if __name__ == "__main__":     # the sim itself: python -m gastown_tui.demo.hanoi DEMO_DIR
+    import sys
+
+    _demo = load_hanoi_town(Path(sys.argv[1]))
+    work(_demo, log=lambda line: print(line, flush=True))
