@@ -292,7 +292,7 @@ def build_parser(prog: str):
     p.add_argument("--headless", action="store_true", help="no app: work it to the end, then check it")
     p.add_argument("--chaos", action="store_true", help="kill -9 and restart the simulated agent at random")
     p.add_argument("--seed", type=int, default=7, help="random seed for --chaos (default 7)")
-    p.add_argument("--max-gap", type=float, default=8.0, help="--chaos strikes within this many seconds (default 8)")
+    p.add_argument("--max-gap", type=float, default=30.0, help="--chaos strikes within this many seconds (default 30)")
     return p
 
 
