@@ -107,6 +107,8 @@ def test_demo_hanoi_builds_a_town_and_works_it_headless(tmp_path):
     assert "15/15 steps done" in prime.stdout, prime.stdout + prime.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1500)      # 65,535 steps: ~30 s on an idle 2-core machine, minutes on a loaded one
 def test_kill_9_of_the_whole_demo_during_a_16_disc_run_then_again_it_resumes_and_finishes(tmp_path):
     folder = tmp_path / "d"
     first = subprocess.Popen(GASTOWN + ["demo", "hanoi", "--discs", "16", "--headless", "--dir", str(folder)],
@@ -129,6 +131,8 @@ def test_kill_9_of_the_whole_demo_during_a_16_disc_run_then_again_it_resumes_and
     assert check_run(demo).ok
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(7200)
 @pytest.mark.skipif(os.environ.get("GASTOWN_HANOI_20") != "1",
                     reason="the 20-disc chaos run takes 10-30 minutes; set GASTOWN_HANOI_20=1 to run it")
 def test_twenty_discs_with_chaos_all_1048575_moves_checked(tmp_path):
