@@ -199,6 +199,7 @@ class HanoiCheck:
     steps: int = 0
     moves: int = 0
     closed: int = 0
+    closes_logged: int | None = None
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -207,8 +208,10 @@ class HanoiCheck:
 
     def summary(self) -> str:
         if self.ok:
+            logged = (f", each closed once ({self.closes_logged:,} closes logged)"
+                      if self.closes_logged is not None else "")
             return (f"checked: {self.moves:,} moves from the worktree's file match the molecule's {self.steps:,} "
-                    f"steps one for one, every move legal, all {self.closed:,} steps closed, tower solved")
+                    f"steps one for one, every move legal, all {self.closed:,} steps closed{logged}, tower solved")
         return "check FAILED: " + "; ".join(self.problems)
 
 
@@ -278,6 +281,16 @@ def check_run(demo: HanoiTown) -> HanoiCheck:
         check.problems.append(f"not solved: peg C holds {len(pegs['C'])} of {demo.discs} discs")
     if not progress(ledger, demo.molecule).complete:
         check.problems.append("the molecule is not complete")
+    steps = lazy_steps(ledger, root)
+    if steps is not None:                   # every close the log records, counted: none twice
+        recorded = 0
+        with open(steps.log.path, "rb") as fh:
+            for line in fh:
+                first, last = line.split(b" ", 2)[:2]
+                recorded += int(last) - int(first) + 1
+        check.closes_logged = recorded
+        if recorded != check.steps:
+            check.problems.append(f"the close log records {recorded:,} closes for {check.steps:,} steps")
     return check
 
 

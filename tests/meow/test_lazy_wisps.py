@@ -201,3 +201,21 @@ def test_small_wisps_are_still_stored_bead_by_bead(tmp_path):
     assert not (ledger.beads_dir / "wisp-steps" / root).exists()
     assert json.loads((ledger.beads_dir / "wisps.jsonl").read_text().splitlines()[0])["id"] == root
     assert os.environ.get("GASTOWN_LAZY_WISP_MIN") is None or True
+
+
+def test_a_big_wisps_checklist_and_hook_view_show_the_steps_around_the_next_one(tmp_path):
+    from gastown_tui.town.molecules import view
+
+    ledger, root, _ = _lazy_hanoi(tmp_path, 10, on=False)
+    for _ in range(500):
+        close_step(ledger, progress(ledger, root).next.id)
+    text = checklist(ledger, root)
+    lines = text.splitlines()
+    assert lines[0].endswith("500/1023 steps done")
+    assert "... 497 earlier steps" in text and "... 514 more steps" in text
+    assert sum(1 for line in lines if line.startswith("[x]")) == 3 and sum(1 for line in lines if line.startswith("[>]")) == 1
+    assert len(lines) < 30
+    mol, next_id = view(ledger, root, None)
+    assert (mol["total"], mol["done"], mol["first_shown"]) == (1023, 500, 497)
+    assert [s["status"] for s in mol["steps"][:4]] == ["closed", "closed", "closed", "open"]
+    assert mol["steps"][3]["id"] == next_id
