@@ -68,6 +68,18 @@ def load_hanoi_town(root: Path) -> HanoiTown:
         raise UserError(f"{path}: not a Hanoi demo record ({exc})") from None
 
 
+AGENT = "hanoi-sim"
+
+
+def agent_preset(root: Path) -> dict:
+    """The town's agent preset whose program is the Hanoi sim (`python -m gastown_tui.demo.hanoi DIR --stay`)."""
+    import sys
+
+    return {"description": "the Hanoi demo's simulated agent (no model): gt mol next, move, gt mol done",
+            "argv": [sys.executable, "-m", "gastown_tui.demo.hanoi", str(root), "--stay"], "beacon": "none",
+            "process_names": ["python", "python3"], "ready_timeout": 30.0, "stuck_after": 600.0}
+
+
 def build_hanoi_town(root: Path, discs: int) -> HanoiTown:
     """A town with one rig; a bead carrying a `towers-of-hanoi` wisp, slung to a new polecat."""
     from gastown_tui.demo.sample import gate_command, write_sample_project
@@ -88,7 +100,9 @@ def build_hanoi_town(root: Path, discs: int) -> HanoiTown:
     project = write_sample_project(root / "project")
     town = install_town(root / "town", name="hanoi")
     settings = read_json(town.settings_path, default={}) or {}
-    settings.setdefault("role_agents", {})["polecat"] = "sim"
+    # the polecat's agent is this module's sim: in the app its session runs in the polecat's pane
+    settings.setdefault("agents", {})[AGENT] = agent_preset(root)
+    settings.setdefault("role_agents", {})["polecat"] = AGENT
     write_json(town.settings_path, settings)
     add_rig(town, RIG, str(project), gate=gate_command())
     rig = get_rig(town, RIG)
@@ -375,21 +389,32 @@ def run_with_chaos(demo: HanoiTown, seed: int, max_gap: float, log) -> int:
 
 
 def _open_app(demo: HanoiTown) -> int:
-    """The app on the demo town while the sim works in a child process (stopped when the app exits)."""
-    import subprocess
+    """The app on the demo town: the town starts the polecat's agent, the sim, in its pane."""
+    from gastown_tui.app import run_app
 
-    proc = subprocess.Popen(worker_command(demo), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        from gastown_tui.app import run_app
-
-        return int(run_app(demo.town) or 0)
-    finally:
-        proc.terminate()
-        proc.wait()
+    return int(run_app(demo.town) or 0)
 
 
-if __name__ == "__main__":     # the sim itself: python -m gastown_tui.demo.hanoi DEMO_DIR
+def _agent_main(argv: list[str]) -> None:
+    """The sim as a program: `python -m gastown_tui.demo.hanoi DEMO_DIR [--stay]`.
+
+    --stay (as the town's agent): after the last step, check the run, print the verdict and stay
+    idle until the session ends, as an agent waiting for work does."""
+    import sys
+    import time
+
+    demo = load_hanoi_town(Path(argv[0]))
+    report = work(demo, log=lambda line: print(line, flush=True))
+    if "--stay" in argv:
+        print(f"worked {report.steps_closed:,} steps in {report.seconds:.1f}s; checking every move ...", flush=True)
+        print(check_run(demo).summary(), flush=True)
+        print("· idle", flush=True)
+        while True:
+            if not sys.stdin.read(1):
+                time.sleep(3600)
+
+
+if __name__ == "__main__":
     import sys
 
-    _demo = load_hanoi_town(Path(sys.argv[1]))
-    work(_demo, log=lambda line: print(line, flush=True))
+    _agent_main(sys.argv[1:])
