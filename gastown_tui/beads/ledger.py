@@ -70,7 +70,7 @@ class Ledger(MutationsMixin):
         self._index = None                  # BlockedIndex over main (+ wisps once loaded), kept current
         self._index_has_wisps = False
         self._lazy: dict[str, WispSteps] = {}
-        self._tx_seq = 0                        # outer transactions begun (lazy wisps re-read logs once per)   # lazy wisps' steps by root id (see wispsteps.py)
+        self._tx_seq = 0                        # outer transactions begun (a lazy wisp's log is read once per)
         self._main.listeners.append(self._on_main_change)
         self._wisps.listeners.append(self._on_wisp_change)
         self.config = read_config(self.beads_dir)

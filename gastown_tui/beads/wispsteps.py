@@ -114,7 +114,7 @@ class CloseLog:
             size = self.path.stat().st_size
         except FileNotFoundError:
             return
-        if size <= self.offset and not (size < self.offset):
+        if size == self.offset:
             return
         if size < self.offset:            # cut short (a torn line removed): read it all again
             self.offset = 0
@@ -140,7 +140,9 @@ class CloseLog:
                 if not (0 <= first <= last < self.count):
                     raise ValueError("index out of range")
             except (ValueError, IndexError, UnicodeDecodeError) as exc:
-                self.notes.append(f"{self.path}: skipped a bad line at byte {self.offset}: {exc}")
+                note = f"{self.path}: line {line_no} after byte {self.offset}: skipped, not a close ({exc})"
+                self.notes.append(note)
+                print(f"gastown: {note}", file=sys.stderr)
                 continue
             self._apply(first, last, ms, reason)
         self.offset += end

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
-from gastown_tui.meow.molecule import LazyState, iter_step_records, lazy_steps, molecule_root, step_records_of, uses_wisps
+from gastown_tui.meow.molecule import (LazyState, iter_step_records, lazy_steps, molecule_root, step_records_of,
+                                      uses_wisps)
 
 
 @dataclass
@@ -91,6 +92,9 @@ def _step_state(rec: dict, rid: str, ready: bool, blocked_by=()) -> StepState:
     )
 
 
+WAITING_TYPES = ("blocks", "conditional-blocks", "waits-for")
+
+
 class LazySteps:
     """The steps of a lazy wisp as a read-only sequence of StepStates, made as they are read."""
 
@@ -103,7 +107,7 @@ class LazySteps:
 
     def _needs(self, rec: dict) -> list[str]:
         return [d["depends_on_id"] for d in rec.get("dependencies") or ()
-                if d.get("type") in ("blocks", "conditional-blocks", "waits-for") and d.get("depends_on_id") != self.rid]
+                if d.get("type") in WAITING_TYPES and d.get("depends_on_id") != self.rid]
 
     def _closed(self, step_id: str, seen: dict) -> bool:
         if step_id in seen:
