@@ -9,6 +9,11 @@ from widgets.view_models import HookView
 STEP_MARK = {"closed": "[x]", "in_progress": "[>]", "hooked": "[>]"}
 
 
+def progress_bar(done: int, total: int, width: int = 24) -> str:
+    filled = width * done // total if total else width
+    return "█" * filled + "░" * (width - filled)
+
+
 def hook_text(hook: HookView | None, agent: str | None) -> Text:
     text = Text()
     if agent is None:
@@ -23,7 +28,11 @@ def hook_text(hook: HookView | None, agent: str | None) -> Text:
     if hook.status:
         text.append(f"  ({hook.status})", style="dim")
     if hook.molecule_id:
-        text.append(f"\n{hook.formula or 'molecule'} {hook.molecule_id}  {hook.done}/{len(hook.steps)}", style="dim")
+        total = hook.step_count
+        text.append(f"\n{hook.formula or 'molecule'} {hook.molecule_id}  {hook.done:,}/{total:,}", style="dim")
+        if hook.total is not None:      # a big molecule: a progress bar, then the steps around the next
+            text.append("\n" + progress_bar(hook.done, total), style="green")
+            text.append(f" step {min(hook.done + 1, total):,} of {total:,}", style="bold")
         for step in hook.steps:
             mark = STEP_MARK.get(step.status, "[ ]")
             style = "dim" if step.status == "closed" else ("bold" if step.ready else "")

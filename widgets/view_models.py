@@ -44,10 +44,18 @@ class HookView:
     molecule_id: str | None = None
     formula: str | None = None
     steps: tuple[StepView, ...] = ()
+    total: int | None = None        # a big molecule: `steps` holds only those around the next one,
+    done_count: int | None = None   # these count them all
 
     @property
     def done(self) -> int:
+        if self.done_count is not None:
+            return self.done_count
         return sum(1 for s in self.steps if s.status == "closed")
+
+    @property
+    def step_count(self) -> int:
+        return self.total if self.total is not None else len(self.steps)
 
 
 @dataclass(frozen=True)

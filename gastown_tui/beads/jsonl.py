@@ -348,7 +348,7 @@ class JsonlFile:
 
     def save(self, force: bool = False) -> bool:
         """Writes the file atomically if anything changed (or `force`); True when it wrote."""
-        if not force and not self.has_changes and self.path.exists():
+        if not force and not self.has_changes and (self.signature is not None or self.path.exists()):
             return False
         plan = list(self._plan())
         write_atomic(self.path, self._join([e[0] for e in plan]), sync_dir=True)

@@ -19,6 +19,7 @@ from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.interop import refuse_table_dump
 from gastown_tui.beads.jsonl import JsonlFile
 from gastown_tui.beads.mutations import MutationsMixin
+from gastown_tui.beads.wispsteps import STEPS_DIR, WispSteps, is_lazy
 from gastown_tui.filelock import FileLock
 
 ISSUES_NAME = "issues.jsonl"
@@ -27,7 +28,7 @@ WISPS_NAME = "wisps.jsonl"
 LOCK_NAME = ".gastown.lock"
 GITIGNORE = (
     "# gastown: wisps (ephemeral beads) and lock/temp files never enter git\n"
-    f"{WISPS_NAME}\n.{WISPS_NAME}.*.tmp\n.{ISSUES_NAME}.*.tmp\n{LOCK_NAME}\nquarantine.jsonl\n"
+    f"{WISPS_NAME}\n.{WISPS_NAME}.*.tmp\n.{ISSUES_NAME}.*.tmp\n{LOCK_NAME}\nquarantine.jsonl\n{STEPS_DIR}/\n"
     + "".join(line + "\n" for line in COUNTER_IGNORES)
 )
 
@@ -66,6 +67,8 @@ class Ledger(MutationsMixin):
         self._tx = 0
         self._index = None                  # BlockedIndex over main (+ wisps once loaded), kept current
         self._index_has_wisps = False
+        self._lazy: dict[str, WispSteps] = {}
+        self._tx_seq = 0                        # outer transactions begun (a lazy wisp's log is read once per)
         self._main.listeners.append(self._on_main_change)
         self._wisps.listeners.append(self._on_wisp_change)
         self.config = read_config(self.beads_dir)
@@ -164,6 +167,7 @@ class Ledger(MutationsMixin):
             if self._wisps.loaded and self._wisps.changed_on_disk():
                 self._wisps.load(strict=self.strict)
             self._tx = 1
+            self._tx_seq += 1
             try:
                 yield self
             except BaseException:
@@ -190,10 +194,44 @@ class Ledger(MutationsMixin):
         if rec is not None:
             return self._main, rec
         if self._wisps.loaded or self.wisps_path.exists():
-            rec = self._wstore().records.get(bead_id)
+            records = self._wstore().records
+            rec = records.get(bead_id)
             if rec is not None:
                 return self._wisps, rec
+            dot = bead_id.find(".")
+            if dot > 0 and is_lazy(records.get(bead_id[:dot])):
+                rec = self.lazy_step(bead_id)
+                if rec is not None:
+                    return self._wisps, rec
         return None, None
+
+    # ---- lazy wisps (steps made on demand; see wispsteps.py) ------------------------------
+    def wisp_steps(self, root_id: str) -> WispSteps | None:
+        """The steps of a lazy wisp (None if `root_id` is not one), its close log read up to now."""
+        root = self._wstore().records.get(root_id) if (self._wisps.loaded or self.wisps_path.exists()) else None
+        if not is_lazy(root):
+            self._lazy.pop(root_id, None)
+            return None
+        steps = self._lazy.get(root_id)
+        if steps is None or steps.created != root.get("created_at"):
+            steps = self._lazy[root_id] = WispSteps(self.beads_dir, root)
+            steps.created = root.get("created_at")
+            steps.seen_tx = None
+        if not self._tx or steps.seen_tx != self._tx_seq:    # in a transaction: read the log once
+            steps.refresh()
+            steps.seen_tx = self._tx_seq if self._tx else None
+        return steps
+
+    def lazy_step(self, bead_id: str) -> dict | None:
+        """A lazy wisp's step as a record (a stored record under its id wins), or None."""
+        rec = self._wstore().records.get(bead_id)
+        if rec is not None:
+            return rec
+        steps = self.wisp_steps(bead_id[: bead_id.find(".")])
+        if steps is None:
+            return None
+        index = steps.index_of(bead_id)
+        return None if index is None else steps.record(index)
 
     def _known_ids(self):
         yield from self._main.records
@@ -289,12 +327,44 @@ class Ledger(MutationsMixin):
         self._refresh()
         if wisps is None:
             wisps = include_ephemeral or parent is not None
+        if parent is not None and wisps is not False and self.wisp_steps(parent) is not None:
+            return self._lazy_ready(parent, limit)
         index = self.blocked_index(wisps=wisps)
         if parent is not None and parent not in index.records:
             raise self._missing(parent)
         with gc_paused():
             return graph.ready(index.records, index, assignee=assignee, unassigned=unassigned, label=label,
                                parent=parent, limit=limit, sort=sort, include_ephemeral=include_ephemeral)
+
+    def _lazy_ready(self, root_id: str, limit=None) -> list[dict]:
+        """A lazy wisp's ready steps in formula order: open, and every step it needs closed.
+
+        Scans from the first open step; a long chain is scanned to its end (seconds for a million)."""
+        steps = self.wisp_steps(root_id)
+        stored = self._wstore().records
+        out = []
+        state: dict[str, bool] = {}
+
+        def closed(step_id: str) -> bool:
+            if step_id in state:
+                return state[step_id]
+            rec = stored.get(step_id) or self.lazy_step(step_id)
+            return rec is not None and rec.get("status") == "closed"
+
+        for rec in steps.records_from(steps.log.first_open):
+            rec = stored.get(rec["id"], rec)
+            status = rec.get("status") or "open"
+            state[rec["id"]] = status == "closed"
+            if status not in ("open", "in_progress"):
+                continue
+            if all(closed(d["depends_on_id"]) for d in rec.get("dependencies") or ()
+                   if d.get("type") in graph.BLOCKING_TYPES and d.get("depends_on_id") != root_id):
+                out.append(rec)
+                if limit is not None and len(out) >= limit:
+                    break
+            if len(state) > 4096:
+                state.clear()
+        return out
 
     # ---- models --------------------------------------------------------------------------
     def get(self, bead_id: str):
@@ -325,11 +395,23 @@ class Ledger(MutationsMixin):
     def is_blocked(self, bead_id: str) -> bool:
         self.raw(bead_id)
         store, _ = self._locate(bead_id)
-        return self.blocked_index(wisps=store is self._wisps).is_blocked(bead_id)
+        index = self.blocked_index(wisps=store is self._wisps)
+        if bead_id not in index.records:        # a lazy wisp's step
+            return bool(self.blockers(bead_id))
+        return index.is_blocked(bead_id)
 
     def blockers(self, bead_id: str) -> list[str]:
-        self.raw(bead_id)
+        rec = self.raw(bead_id)
         store, _ = self._locate(bead_id)
+        index = self.blocked_index(wisps=store is self._wisps)
+        if bead_id not in index.records and store is self._wisps:     # a lazy wisp's step
+            out = []
+            for d in rec.get("dependencies") or ():
+                if d.get("type") in graph.BLOCKING_TYPES:
+                    target = self.raw_find(d.get("depends_on_id"))
+                    if target is not None and target.get("status") != "closed":
+                        out.append(target["id"])
+            return out
         return list(self.blocked_index(wisps=store is self._wisps).blockers.get(bead_id, ()))
 
     def children(self, bead_id: str) -> list:

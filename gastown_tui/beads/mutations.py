@@ -8,6 +8,7 @@ from gastown_tui.beads.codec import encode
 from gastown_tui.beads.counters import last_child, remember_deleted
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError
 from gastown_tui.beads.timestamps import now
+from gastown_tui.beads.wispsteps import is_lazy, remove_dir
 
 DEP_TYPES = frozenset({
     "blocks", "parent-child", "conditional-blocks", "waits-for", "related", "discovered-from",
@@ -317,8 +318,12 @@ class MutationsMixin:
             if index is not None and changes >= BULK_REINDEX and 4 * changes >= len(index.records):
                 self._index = None          # cheaper to rebuild (on next use) than to update per id
             where.sort(key=lambda pair: pair[0], reverse=True)
+            lazy_roots = [rid for rid, store in where if store is wisps and is_lazy(store.records.get(rid))]
             for rid, store in where:
                 store.remove(rid)
+            for rid in lazy_roots:          # a big wisp's steps live in their own folder
+                remove_dir(self.beads_dir, rid)
+                self._lazy.pop(rid, None)
             for store, new in fixes:
                 store.put(new)
             remember_deleted(self.beads_dir, gone)

@@ -4,6 +4,8 @@
     gastown demo --headless --until-landed --timeout 120
                                           run the factory with no UI until the convoy lands
     gastown demo --headless --chaos       ... while killing and restarting polecats at random (seeded)
+    gastown demo hanoi [--discs N] [--headless] [--chaos] [--seed S]
+                                          a polecat works MAKER's Hanoi wisp to the end (demo/hanoi.py)
 """
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str], prog: str) -> int:
+    if argv[:1] == ["hanoi"]:       # gastown demo hanoi [--discs N] [--headless] [--chaos] [--seed S]
+        from gastown_tui.demo.hanoi import main as hanoi_main
+
+        return hanoi_main(argv[1:], f"{prog} hanoi")
     args = build_parser(prog).parse_args(argv)
     from gastown_tui.demo.build import build_demo_town, load_demo
 

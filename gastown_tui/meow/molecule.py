@@ -64,33 +64,37 @@ def _proto(name_or_proto, vars, search_path) -> Proto:
 
 def step_records(root_id: str, proto: Proto, actor: str, ts: str) -> Iterator[dict]:
     """One bead record per proto step, produced lazily (edges carry no `created_by`: it is optional)."""
-    prefix = root_id + "."
-    known = KNOWN_ISSUE_TYPES
     for index, step in enumerate(proto.iter_steps()):
-        sid = prefix + step.id
-        deps = [{"issue_id": sid, "depends_on_id": root_id, "type": "parent-child", "created_at": ts}]
-        for need in step.needs:
-            deps.append({"issue_id": sid, "depends_on_id": prefix + need, "type": "blocks", "created_at": ts})
-        title = step.title
-        rec = {"id": sid, "title": title if 0 < len(title) <= MAX_TITLE else _title(title)}
-        if step.description:
-            rec["description"] = step.description
-        if step.acceptance:
-            rec["acceptance_criteria"] = step.acceptance
-        if step.priority is not None:
-            rec["priority"] = step.priority
-        kind = step.type or "task"
-        if kind in known:
-            rec["issue_type"] = kind
-        else:
-            rec["issue_type"] = "task"
-            rec["labels"] = [kind]
-        if step.extra:
-            _extras(rec, step.extra)
-        rec["dependencies"] = deps
-        rec["source_formula"] = step.formula
-        rec["source_location"] = f"steps[{index}]"
-        yield rec
+        yield step_record(root_id, step, index, ts)
+
+
+def step_record(root_id: str, step, index: int, ts: str) -> dict:
+    """The bead record of one cooked step (the `index`-th in formula order) of molecule `root_id`."""
+    prefix = root_id + "."
+    sid = prefix + step.id
+    deps = [{"issue_id": sid, "depends_on_id": root_id, "type": "parent-child", "created_at": ts}]
+    for need in step.needs:
+        deps.append({"issue_id": sid, "depends_on_id": prefix + need, "type": "blocks", "created_at": ts})
+    title = step.title
+    rec = {"id": sid, "title": title if 0 < len(title) <= MAX_TITLE else _title(title)}
+    if step.description:
+        rec["description"] = step.description
+    if step.acceptance:
+        rec["acceptance_criteria"] = step.acceptance
+    if step.priority is not None:
+        rec["priority"] = step.priority
+    kind = step.type or "task"
+    if kind in KNOWN_ISSUE_TYPES:
+        rec["issue_type"] = kind
+    else:
+        rec["issue_type"] = "task"
+        rec["labels"] = [kind]
+    if step.extra:
+        _extras(rec, step.extra)
+    rec["dependencies"] = deps
+    rec["source_formula"] = step.formula
+    rec["source_location"] = f"steps[{index}]"
+    return rec
 
 
 def _extras(rec: dict, extra: dict) -> None:
@@ -104,11 +108,18 @@ def _extras(rec: dict, extra: dict) -> None:
 
 
 def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
-                 force: bool, mol_type: str | None) -> dict:
+                 force: bool, mol_type: str | None, lazy: bool | None = None) -> dict:
     actor = actor or default_actor()
     created: list[str] = []
+    count = None
+    if ephemeral and lazy is not False:
+        from gastown_tui.meow.lazywisp import LAZY_MIN_STEPS, step_count
+
+        count = step_count(proto)          # seconds faster than producing them: sizes per expansion
+        if not lazy and count < LAZY_MIN_STEPS:
+            count = None                   # a small wisp is stored bead by bead, as always
     try:
-        return _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created)
+        return _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created, count)
     except BaseException:
         # Steps are cooked while they stream into the ledger, so a formula can still fail part way
         # (a runaway recursion, arithmetic on a word). The ledger's bulk insert saves what came before
@@ -119,7 +130,7 @@ def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor
         raise
 
 
-def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created) -> dict:
+def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created, lazy_count=None) -> dict:
     with ledger.transaction():
         work = None
         if on is not None:
@@ -143,13 +154,22 @@ def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, create
         extra = {"source_formula": proto.formula.name}
         if mol_type:
             extra["mol_type"] = mol_type
+        if lazy_count is not None:
+            from gastown_tui.beads.wispsteps import FIELD
+
+            extra[FIELD] = "formula"       # steps made on demand from the formula (lazywisp.py)
         root = as_record(ledger.create(
             _title(title), issue_type="molecule", description=description,
             infix="wisp" if ephemeral else "mol", ephemeral=ephemeral, actor=actor, **extra,
         ))
         root_id = root["id"]
         created.append(root_id)
-        ledger.bulk_create(step_records(root_id, proto, actor, now()), ephemeral=ephemeral, actor=actor)
+        if lazy_count is not None:
+            from gastown_tui.meow.lazywisp import write_steps_dir
+
+            write_steps_dir(ledger.beads_dir, root_id, proto, lazy_count, actor, root.get("created_at") or now())
+        else:
+            ledger.bulk_create(step_records(root_id, proto, actor, now()), ephemeral=ephemeral, actor=actor)
         if work is not None:
             ledger.update(on, actor=actor, description=set_fields(
                 work.get("description", ""), attached_molecule=root_id,
@@ -171,17 +191,23 @@ def pour(ledger, name_or_proto, on: str | None = None, vars: dict | None = None,
 
 def wisp(ledger, name_or_proto, vars: dict | None = None,
          search_path: list[Path] | FormulaLibrary | None = None, *, on: str | None = None,
-         actor: str | None = None, force: bool = False, mol_type: str | None = None) -> str:
-    """Instantiates a formula as a wisp (wisp store only, never `issues.jsonl`); returns the root id."""
+         actor: str | None = None, force: bool = False, mol_type: str | None = None,
+         lazy: bool | None = None) -> str:
+    """Instantiates a formula as a wisp (wisp store only, never `issues.jsonl`); returns the root id.
+
+    `lazy`: keep only the root and make steps on demand (lazywisp.py); None = when the wisp has
+    LAZY_MIN_STEPS steps or more."""
     proto = _proto(name_or_proto, _with_work_vars(ledger, on, vars), search_path)
-    return _instantiate(ledger, proto, ephemeral=True, on=on, actor=actor, force=force, mol_type=mol_type)["id"]
+    return _instantiate(ledger, proto, ephemeral=True, on=on, actor=actor, force=force, mol_type=mol_type,
+                        lazy=lazy)["id"]
 
 
 def pour_record(ledger, name_or_proto, *, ephemeral: bool, on=None, vars=None, search_path=None,
-                actor=None, force=False, mol_type=None) -> dict:
+                actor=None, force=False, mol_type=None, lazy=None) -> dict:
     """Like pour/wisp, but returns the root bead's record (what `--json` prints)."""
     proto = _proto(name_or_proto, _with_work_vars(ledger, on, vars), search_path)
-    return _instantiate(ledger, proto, ephemeral=ephemeral, on=on, actor=actor, force=force, mol_type=mol_type)
+    return _instantiate(ledger, proto, ephemeral=ephemeral, on=on, actor=actor, force=force, mol_type=mol_type,
+                        lazy=lazy if ephemeral else False)
 
 
 def molecule_root(ledger, bead_id: str) -> dict:
@@ -214,8 +240,29 @@ def uses_wisps(root: dict) -> bool:
     return bool(root.get("ephemeral")) or root.get("wisp") is True
 
 
+def lazy_steps(ledger, root: dict):
+    """The WispSteps of a lazy wisp root (None for any other molecule)."""
+    from gastown_tui.beads.wispsteps import is_lazy
+
+    if not is_lazy(root) or not hasattr(ledger, "wisp_steps"):
+        return None
+    return ledger.wisp_steps(root["id"])
+
+
+def iter_step_records(ledger, root: dict, start: int = 0) -> Iterator[dict]:
+    """A lazy wisp's step records from index `start`, stored versions winning."""
+    steps = lazy_steps(ledger, root)
+    stored = ledger._wstore().records
+    for rec in steps.records_from(start):
+        yield stored.get(rec["id"], rec)
+
+
 def step_records_of(ledger, root_id: str, wisps: bool = True) -> list[dict]:
     """The stored records of a molecule's steps, in formula order (wisps=False: persistent only)."""
+    if wisps:
+        root = ledger.raw_find(root_id)
+        if root is not None and lazy_steps(ledger, root) is not None:
+            return list(iter_step_records(ledger, root))
     index = ledger.blocked_index(wisps=wisps)
     kids = [index.records[k] for k in index.children.get(root_id, ()) if k in index.records]
     kids.sort(key=step_order)
@@ -224,6 +271,42 @@ def step_records_of(ledger, root_id: str, wisps: bool = True) -> list[dict]:
 
 def step_ids(ledger, root_id: str, wisps: bool = True) -> list[str]:
     return [r["id"] for r in step_records_of(ledger, root_id, wisps)]
+
+
+class LazyState:
+    """Where a lazy wisp stands: steps done, the first open step, and the steps stored on their own."""
+
+    def __init__(self, ledger, root: dict):
+        steps = lazy_steps(ledger, root)
+        self.steps = steps
+        self.total = steps.count
+        log = steps.log
+        prefix = root["id"] + "."
+        self.stored = {}
+        reopened, closed_extra = set(), set()
+        for rid, rec in ledger._wstore().records.items():
+            if rid.startswith(prefix):
+                index = steps.index_of(rid)
+                if index is None:
+                    continue
+                self.stored[index] = rec
+                if rec.get("status") == "closed":
+                    if not log.is_closed(index):
+                        closed_extra.add(index)
+                elif log.is_closed(index):
+                    reopened.add(index)
+        self.done = log.done + len(closed_extra) - len(reopened)
+        i = log.first_open
+        while i < self.total and (i in closed_extra or (log.is_closed(i) and i not in reopened)):
+            i += 1
+        self.first_open = min([i, *reopened]) if reopened else i
+        self.in_progress = sorted(k for k, r in self.stored.items() if r.get("status") == "in_progress")
+
+    def is_closed(self, index: int) -> bool:
+        rec = self.stored.get(index)
+        if rec is not None:
+            return rec.get("status") == "closed"
+        return self.steps.log.is_closed(index)
 
 
 def _delete_all(ledger, ids: list[str]) -> None:
@@ -246,6 +329,11 @@ def burn(ledger, root_id: str) -> None:
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
         _detach(ledger, root)
+        if lazy_steps(ledger, root) is not None:     # only stored (changed) steps are beads of their own
+            prefix = root["id"] + "."
+            steps = [k for k in ledger._wstore().records if k.startswith(prefix)]
+            _delete_all(ledger, steps + [root["id"]])    # deleting the root removes its steps' folder
+            return
         index = ledger.blocked_index(wisps=uses_wisps(root))
         steps = [k for k in index.children.get(root["id"], ()) if k in index.records]   # any order will do
         _delete_all(ledger, steps + [root["id"]])
@@ -259,6 +347,8 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
     """
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
+        if lazy_steps(ledger, root) is not None:
+            return _squash_lazy(ledger, root, summary, force, actor)
         steps = step_records_of(ledger, root["id"], uses_wisps(root))
         open_steps = [s["id"] for s in steps if s.get("status") != "closed"]
         if open_steps and not force:
@@ -290,3 +380,41 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
         _detach(ledger, root, replacement=None)
         _delete_all(ledger, [s["id"] for s in steps] + [root["id"]])
         return digest["id"]
+
+
+def _squash_lazy(ledger, root: dict, summary, force, actor) -> str:
+    """squash() of a lazy wisp: counts from its close log, the first 200 steps listed."""
+    state = LazyState(ledger, root)
+    open_count = state.total - state.done
+    if open_count and not force:
+        first = [r["id"] for r, _ in zip(
+            (r for r in iter_step_records(ledger, root, state.first_open) if r.get("status") != "closed"),
+            range(5))]
+        shown = ", ".join(first) + (f" and {open_count - len(first)} more" if open_count > len(first) else "")
+        raise MoleculeError(f"molecule {root['id']} has {open_count} open step(s): {shown}; "
+                            "close them first or squash with --force")
+    fields = parse_fields(root.get("description"))
+    lines = [summary.strip(), ""] if summary else []
+    lines.append(f"Digest of wisp {root['id']} ({fields.get('formula') or root.get('source_formula') or '?'}): "
+                 f"{state.done}/{state.total} steps closed.")
+    lines.append("")
+    for s, _ in zip(iter_step_records(ledger, root), range(200)):
+        mark = "x" if s.get("status") == "closed" else " "
+        reason = f" ({s['close_reason']})" if s.get("close_reason") else ""
+        lines.append(f"- [{mark}] {s['id'].removeprefix(root['id'] + '.')}: {s.get('title', '')}{reason}")
+    if state.total > 200:
+        lines.append(f"- ... and {state.total - 200} more steps")
+    digest_fields = {"squashed_from": root["id"]}
+    if fields.get("formula"):
+        digest_fields["formula"] = fields["formula"]
+    if fields.get("attached_to"):
+        digest_fields["attached_to"] = fields["attached_to"]
+    description = set_fields("\n".join(lines), **digest_fields)
+    digest = as_record(ledger.create(
+        _title(f"Digest: {root.get('title', root['id'])}"), issue_type="task", description=description,
+        labels=["digest"], status="closed", actor=actor, source_formula=root.get("source_formula"),
+    ))
+    _detach(ledger, root, replacement=None)
+    prefix = root["id"] + "."
+    _delete_all(ledger, [k for k in ledger._wstore().records if k.startswith(prefix)] + [root["id"]])
+    return digest["id"]

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
-from gastown_tui.meow.molecule import molecule_root, step_records_of, uses_wisps
+from gastown_tui.meow.molecule import (LazyState, iter_step_records, lazy_steps, molecule_root, step_records_of,
+                                      uses_wisps)
 
 
 @dataclass
@@ -78,10 +79,147 @@ class Progress:
         }
 
 
+def _step_state(rec: dict, rid: str, ready: bool, blocked_by=()) -> StepState:
+    labels = rec.get("labels") or []
+    kind = rec.get("issue_type") or "task"
+    if kind == "task" and "human" in labels:
+        kind = "human"
+    return StepState(
+        id=rec["id"], step=rec["id"].removeprefix(rid + "."), title=rec.get("title", ""),
+        status=rec.get("status") or "open", ready=ready,
+        description=rec.get("description", ""), acceptance=rec.get("acceptance_criteria", ""),
+        assignee=rec.get("assignee"), blocked_by=list(blocked_by), kind=kind,
+    )
+
+
+WAITING_TYPES = ("blocks", "conditional-blocks", "waits-for")
+
+
+class LazySteps:
+    """The steps of a lazy wisp as a read-only sequence of StepStates, made as they are read."""
+
+    def __init__(self, ledger, root: dict, state: LazyState):
+        self.ledger, self.root, self.state = ledger, root, state
+        self.rid = root["id"]
+
+    def __len__(self) -> int:
+        return self.state.total
+
+    def _needs(self, rec: dict) -> list[str]:
+        return [d["depends_on_id"] for d in rec.get("dependencies") or ()
+                if d.get("type") in WAITING_TYPES and d.get("depends_on_id") != self.rid]
+
+    def _closed(self, step_id: str, seen: dict) -> bool:
+        if step_id in seen:
+            return seen[step_id]
+        rec = self.ledger.raw_find(step_id)
+        return rec is not None and rec.get("status") == "closed"
+
+    def state_of(self, rec: dict, seen: dict | None = None) -> StepState:
+        seen = {} if seen is None else seen
+        status = rec.get("status") or "open"
+        waits = [n for n in self._needs(rec) if not self._closed(n, seen)]
+        ready = status in ("open", "in_progress") and not waits
+        return _step_state(rec, self.rid, ready, waits)
+
+    def iter_from(self, start: int):
+        seen: dict[str, bool] = {}
+        for rec in iter_step_records(self.ledger, self.root, start):
+            st = self.state_of(rec, seen)
+            seen[rec["id"]] = st.done
+            if len(seen) > 4096:
+                seen.clear()
+                seen[rec["id"]] = st.done
+            yield st
+
+    def __iter__(self):
+        return self.iter_from(0)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            if step != 1:
+                return list(self)[index]
+            return [st for st, _ in zip(self.iter_from(start), range(max(0, stop - start)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.state_of(self.state.steps.record(index) if index not in self.state.stored
+                             else self.state.stored[index])
+
+
+@dataclass
+class LazyProgress(Progress):
+    """Progress of a lazy wisp: counts from its close log; steps made only as they are read."""
+
+    lazy: LazySteps | None = None
+
+    @property
+    def total(self) -> int:
+        return self.lazy.state.total
+
+    @property
+    def done(self) -> int:
+        return self.lazy.state.done
+
+    @property
+    def ready(self) -> list[StepState]:
+        """Every ready step: a scan from the first open step (long for a long chain)."""
+        return [s for s in self.lazy.iter_from(self.lazy.state.first_open) if s.ready]
+
+    @property
+    def next(self) -> StepState | None:
+        state = self.lazy.state
+        for index in state.in_progress:
+            st = self.lazy[index]
+            if st.ready:
+                return st
+        if state.first_open >= state.total:
+            return None
+        st = self.lazy[state.first_open]
+        if st.ready:
+            return st
+        return next((s for s in self.lazy.iter_from(state.first_open) if s.ready), None)
+
+    @property
+    def first_open(self) -> int:
+        return self.lazy.state.first_open
+
+    def window(self, before: int = 3, after: int = 8) -> list[StepState]:
+        """The steps around the next one (a few done, the next, a few to come), in order."""
+        start = max(0, min(self.first_open, self.total) - before)
+        return self.lazy[start:min(self.total, self.first_open + after + 1)]
+
+    def to_json(self, with_steps: bool = True) -> dict:
+        nxt = self.next
+        data = {
+            "id": self.root, "formula": self.formula, "title": self.title, "status": self.status,
+            "ephemeral": self.ephemeral, "attached_to": self.attached_to,
+            "done": self.done, "total": self.total, "complete": self.complete,
+            "next_step": nxt.id if nxt else None,
+            "ready": [nxt.id] if nxt is not None and self.total > LIST_READY_MAX else [s.id for s in self.ready],
+        }
+        if with_steps:
+            data["steps"] = [dict(asdict(s), done=s.done) for s in self.steps]
+        return data
+
+
+LIST_READY_MAX = 20_000     # bigger lazy wisps list only the next step as ready (a full scan takes seconds)
+
+
 def progress(ledger, root_id: str) -> Progress:
     """The molecule's steps in formula order with their state. `root_id` may be a step or the bead worked on."""
     root = molecule_root(ledger, root_id)
     rid = root["id"]
+    if lazy_steps(ledger, root) is not None:
+        fields = parse_fields(root.get("description"))
+        lazy = LazySteps(ledger, root, LazyState(ledger, root))
+        return LazyProgress(
+            root=rid, formula=fields.get("formula") or root.get("source_formula"), title=root.get("title", ""),
+            status=root.get("status") or "open", ephemeral=True, attached_to=fields.get("attached_to"),
+            steps=lazy, lazy=lazy,
+        )
     wisps = uses_wisps(root)         # a persistent molecule is read without loading the wisp store
     index = ledger.blocked_index(wisps=wisps)
     kids = step_records_of(ledger, rid, wisps)
@@ -129,6 +267,9 @@ def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | 
             blockers = [b for b in ledger.blockers(step_id) if b != root["id"]]
             if blockers:
                 raise MoleculeError(f"step {step_id} is waiting for {', '.join(blockers)}; do those first")
+        lazy = lazy_steps(ledger, root)
+        if lazy is not None:
+            return _close_lazy(ledger, root, lazy, step_id, rec, reason, actor)
         step = ledger.close(step_id, reason=reason or "done", actor=actor)
         index = ledger.blocked_index(wisps=uses_wisps(root))
         kids = index.children.get(root["id"], ())
@@ -136,6 +277,25 @@ def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | 
             if (root.get("status") or "open") != "closed":
                 ledger.close(root["id"], reason="all steps closed", actor=actor)
         return step
+
+
+def _close_lazy(ledger, root: dict, lazy, step_id: str, rec: dict, reason, actor):
+    """Closes a lazy wisp's step: one line appended to its close log (a stored step is updated instead)."""
+    stored = step_id in ledger._wstore().records
+    if stored:
+        step = ledger.close(step_id, reason=reason or "done", actor=actor)
+    else:
+        index = lazy.index_of(step_id)
+        lazy.log.close(index, reason or "done")
+        step = ledger._wrap(lazy.record(index))
+    maybe_last = stored or lazy.log.first_open >= lazy.count
+    if maybe_last and LazyState(ledger, root).done == lazy.count and (root.get("status") or "open") != "closed":
+        lazy.log.flush()
+        ledger.close(root["id"], reason="all steps closed", actor=actor)
+    return step
+
+
+CHECKLIST_WINDOW = 200      # a molecule with more steps lists the ones around the next step
 
 
 def checklist(ledger, root_id: str) -> str:
@@ -147,7 +307,13 @@ def checklist(ledger, root_id: str) -> str:
         head += f", working on {p.attached_to}"
     lines = [f"{head}: {p.done}/{p.total} steps done", ""]
     nxt = p.next
-    for s in p.steps:
+    shown = p.steps
+    if isinstance(p, LazyProgress) and p.total > CHECKLIST_WINDOW:
+        shown = p.window()
+        first = max(0, min(p.first_open, p.total) - 3)
+        if first:
+            lines.append(f"... {first:,} earlier steps")
+    for s in shown:
         mark = "x" if s.done else (">" if nxt is not None and s.id == nxt.id else ("~" if s.status == "in_progress" else " "))
         note = ""
         if not s.done and not s.ready and s.blocked_by:
@@ -156,6 +322,10 @@ def checklist(ledger, root_id: str) -> str:
                 note = f"  (after {', '.join(waits)})"
         human = "  [a person does this step]" if s.kind == "human" else ""
         lines.append(f"[{mark}] {s.step}: {s.title}{human}{note}")
+    if shown is not p.steps:
+        later = p.total - min(p.total, p.first_open + 9)
+        if later > 0:
+            lines.append(f"... {later:,} more steps")
     lines.append("")
     if p.complete:
         lines.append("All steps are done.")

@@ -253,13 +253,18 @@ class TownAdapter:
         steps: tuple[StepView, ...] = ()
         formula = None
         p = progress.get(root) if root else None
+        total = done = None
         if p is not None:
+            window = getattr(p, "window", None)  # a big lazy wisp (meow): only the steps around the next one
+            shown = window() if window is not None else _get(p, "steps", [])
             steps = tuple(StepView(id=_get(s, "id"), title=_get(s, "title", ""), status=_get(s, "status", ""),
-                                   ready=bool(_get(s, "ready", False))) for s in _get(p, "steps", []))
+                                   ready=bool(_get(s, "ready", False))) for s in shown)
             formula = _get(p, "formula")
+            if window is not None:
+                total, done = p.total, p.done
         return HookView(agent=_get(info, "address"), bead_id=_get(info, "hook_bead"),
                         title=_get(info, "hook_title") or "", status=_get(info, "hook_status", "") or "",
-                        molecule_id=root, formula=formula, steps=steps)
+                        molecule_id=root, formula=formula, steps=steps, total=total, done_count=done)
 
     @staticmethod
     def needs_you(view: TownView, escalations, unseen_ghosts=frozenset()) -> list[NeedsYouItem]:

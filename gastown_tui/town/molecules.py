@@ -34,12 +34,19 @@ def attached(issue) -> tuple[str | None, str | None]:
 
 
 def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
-    """({"id", "formula", "steps": [{id, title, description, status, ready}]}, next step id)."""
+    """({"id", "formula", "steps": [{id, title, description, status, ready}]}, next step id).
+
+    For a big lazy wisp "steps" holds only the steps around the next one, and "total", "done" and
+    "first_shown" (the index of the first step listed) say where they are."""
     prog = progress(ledger, root_id)
     steps = []
-    for st in prog.steps:
+    window = getattr(prog, "window", None)      # a big lazy wisp: the steps around the next one
+    for st in (window() if window is not None else prog.steps):
         steps.append({"id": st.id, "title": st.title, "description": st.description,
                       "status": st.status, "ready": bool(st.ready)})
     nxt = prog.next
     next_id = getattr(nxt, "id", nxt) if nxt is not None else None
-    return {"id": prog.root, "formula": formula or prog.formula, "steps": steps}, next_id
+    out = {"id": prog.root, "formula": formula or prog.formula, "steps": steps}
+    if window is not None:
+        out.update(total=prog.total, done=prog.done, first_shown=max(0, min(prog.first_open, prog.total) - 3))
+    return out, next_id

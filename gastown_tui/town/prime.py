@@ -149,12 +149,12 @@ def render_prime(info: dict, checklist: str | None = None) -> str:
         lines.append("")
         mol = info.get("molecule")
         if mol:
-            lines.append(f"## Checklist ({len(mol['steps'])} steps from {mol.get('formula') or 'molecule'} "
+            lines.append(f"## Checklist ({mol.get('total', len(mol['steps'])):,} steps from {mol.get('formula') or 'molecule'} "
                          f"{mol['id']})")
             if checklist:
                 lines += ["", checklist.rstrip(), ""]
             else:
-                for i, st in enumerate(mol["steps"], 1):
+                for i, st in enumerate(mol["steps"], mol.get("first_shown", 0) + 1):
                     mark = "x" if st["status"] == "closed" else " "
                     lines.append(f"{i}. [{mark}] {st['id']}: {st['title']}")
                 lines.append("")
