@@ -238,6 +238,8 @@ def _cmd_done(args) -> int:
     from gastown_tui.meow.tracking import close_step, progress
 
     ledger = _ledger(args)
+    from gastown_tui.town.ralph import check_before_close
+    check_before_close(ledger, args.step_id, actor=args.actor)   # a Ralph step closes only when its check passes
     step = as_record(close_step(ledger, args.step_id, reason=args.reason, actor=args.actor, force=args.force))
     p = progress(ledger, args.step_id)
     nxt = p.next

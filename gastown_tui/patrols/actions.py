@@ -138,6 +138,7 @@ class Actions:
         address = d.target
         rig = parse_address(address).rig
         requested_at = d.detail.get("requested_at")
+        reason = ["handoff"]
 
         async def go():
             async with self.agent_lock(address):
@@ -148,6 +149,12 @@ class Actions:
                 marker = pending_handoff(self.town, address)
                 consume_handoff(self.town, address, requested_at)
                 text = beacon(address, rig, address, time.time(), topic="handoff")
+                reason[0] = (marker or {}).get("reason") or "handoff"
+                if reason[0] == "ralph":     # a Ralph retry: the prompt names the attempt and the last failure
+                    from gastown_tui.town.ralph import successor_topic, with_failure
+
+                    text = with_failure(beacon(address, rig, "ralph", time.time(), topic=successor_topic(marker)),
+                                        marker)
                 try:
                     new = await self.sessions.restart(address, beacon=text)
                 except Exception:
@@ -158,7 +165,7 @@ class Actions:
 
         old_id, status, new_id = self._await(go, timeout=90.0)
         d.detail.update(old_session=old_id, old_exit_status=status, new_session=new_id)
-        append_event(self.town.events_path, "session_replaced", actor, agent=address, reason="handoff",
+        append_event(self.town.events_path, "session_replaced", actor, agent=address, reason=reason[0],
                      old_session=old_id, new_session=new_id, exit_status=status, mail=d.detail.get("mail"),
                      hook=d.bead)
 

@@ -50,7 +50,10 @@ def _parse_target(town: Town, target: str):
 
 
 def sling(town: Town, bead_id: str, target: str, formula: str | None = None, vars: dict | None = None,
-          no_convoy: bool = False, force: bool = False, actor: str | None = None) -> SlingResult:
+          no_convoy: bool = False, force: bool = False, actor: str | None = None,
+          ralph: dict | None = None) -> SlingResult:
+    """RALPH ({check, max_attempts, timeout}, any may be None): every step of the molecule becomes a Ralph
+    step (town/ralph.py), its acceptance text the agent's goal."""
     from gastown_tui.town import molecules
     from gastown_tui.town.addresses import parse_address
     from gastown_tui.town.agents import current_agent, set_agent_state
@@ -104,6 +107,13 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                         fvars["test_command"] = rig.gate
                     fvars.update(vars or {})
                     molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
+                if ralph is not None:
+                    from gastown_tui.town.ralph import apply_to_molecule
+
+                    if molecule is None:
+                        raise UserError("--ralph needs a molecule: give --formula (the work has none)")
+                    apply_to_molecule(ledger, molecule, ralph.get("check"), ralph.get("max_attempts"),
+                                      ralph.get("timeout"), default_check=rig.gate if rig is not None else None)
                 convoy = None
                 if not no_convoy:
                     existing = convoys_tracking(town, bead_id)
