@@ -44,6 +44,7 @@ class HookView:
     molecule_id: str | None = None
     formula: str | None = None
     steps: tuple[StepView, ...] = ()
+    ralph: str = ""     # the next Ralph step: "Ralph attempt k of N" and the last check failure (town/ralph.py)
 
     @property
     def done(self) -> int:

@@ -429,3 +429,36 @@ def with_failure(beacon_text: str, marker: dict) -> str:
     head, _, rest = beacon_text.partition("\n\n")
     note = (marker.get("note") or "").strip()
     return f"{head}\n\n{note}\n\n{rest}" if note else beacon_text
+
+
+def show(town, step_or_bead: str) -> list[dict]:
+    """Every Ralph step of STEP_OR_BEAD: its status line plus every attempt (for `gastown ralph show`)."""
+    from gastown_tui.town.ledgers import ledger_for_id
+
+    ledger = ledger_for_id(town, step_or_bead)
+    steps = _ralph_steps(ledger, step_or_bead)
+    if not steps:
+        raise UserError(f"{step_or_bead} is not a Ralph step, nor a bead whose molecule has one")
+    return [{**status_line(rec), "attempts": attempts_of(rec), "status": rec.get("status")} for rec in steps]
+
+
+def hook_line(progress) -> str:
+    """The hook panel's line for a molecule (a meow Progress): the next Ralph step's attempt k of N and its
+    last check failure, or "" when the next step is not a Ralph step."""
+    nxt = getattr(progress, "next", None)
+    open_ralph = [s for s in getattr(progress, "steps", ()) if getattr(s, "ralph", None) and not s.done]
+    step = nxt if nxt is not None and getattr(nxt, "ralph", None) else (open_ralph[0] if open_ralph else None)
+    if step is None:
+        return ""
+    text = describe({"id": step.id, "metadata": {"ralph": step.ralph}})
+    lines = text.splitlines()
+    return "\n".join(lines[:2] + lines[2:][-2:])     # the head, and the last lines of the failure
+
+
+def app_raise_attempts(town_root, step_or_bead: str, by: int = 1) -> str:
+    """The app's "raise Ralph attempts" action (a palette/keys entry for the focused agent's hook):
+    one more attempt for its exhausted Ralph step(s); returns the line to show in a toast."""
+    from gastown_tui.town.layout import Town
+
+    changed = raise_attempts(Town(Path(town_root)), step_or_bead, by=by, actor="overseer")
+    return "; ".join(f"{c['step']}: Ralph max_attempts {c['old']} → {c['new']}" for c in changed)
