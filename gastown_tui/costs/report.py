@@ -43,7 +43,7 @@ class Total:
 
     def to_json(self) -> dict:
         return {"calls": self.calls, **{f: getattr(self, f) for f in FIELDS}, "tokens": self.tokens,
-                "usd": round(self.usd, 6) if self.unpriced_tokens < self.tokens or not self.tokens else None,
+                "usd": round(self.usd, 9) if self.unpriced_tokens < self.tokens or not self.tokens else None,
                 "unpriced_tokens": self.unpriced_tokens,
                 "price": "known" if not self.unpriced_tokens else ("unknown" if self.unpriced_tokens == self.tokens
                                                                    else "partly unknown"),
