@@ -32,6 +32,11 @@ class Attribution:
         self._inode = -1
         self.hooks: dict[str, list[tuple[float, str | None]]] = {}   # address -> [(since, bead or None)]
         self.convoy_of: dict[str, str] = {}
+        self._times: dict[str, list[float]] = {}
+
+    def offset_key(self) -> tuple[int, int]:
+        """Changes whenever refresh read something new."""
+        return self._inode, self._offset
 
     def refresh(self) -> None:
         try:
@@ -72,5 +77,8 @@ class Attribution:
         spans = self.hooks.get(address)
         if not spans:
             return None
-        i = bisect.bisect_right([t for t, _ in spans], ts) - 1
+        times = self._times.get(address)
+        if times is None or len(times) != len(spans):
+            times = self._times[address] = [t for t, _ in spans]
+        i = bisect.bisect_right(times, ts) - 1
         return spans[i][1] if i >= 0 else None

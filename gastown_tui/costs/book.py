@@ -32,25 +32,40 @@ class CostBook:
         self.reader = CostReader(self.town_root)
         self.attribution = Attribution(self.town_root)
         self._lock = threading.Lock()
+        self._per_file: dict[str, list[Entry]] = {}
+        self._who: dict[str, tuple[str, str, str | None]] = {}
+        self._prices_table: dict | None = None
 
     def entries(self, prices: Prices | None = None) -> tuple[list[Entry], list[Problem]]:
+        """Every model call with its attribution and price. Only files with new records are worked on
+        again, unless the event log (hooks, convoys) or the prices changed since the last call."""
         prices = prices or Prices.for_town(self.town_root)
         with self._lock:
-            records, problems = self.reader.scan()
+            files = self.reader.refresh()
+            before = self.attribution.offset_key()
             self.attribution.refresh()
-            att = self.attribution
-            out = []
-            who: dict[str, tuple[str, str, str | None]] = {}
-            for u in records:
-                w = who.get(u.agent_key)
-                if w is None:
-                    address = address_of(u.agent_key)
-                    w = who[u.agent_key] = (address, *role_rig(address))
-                address, role, rig = w
-                bead = att.bead_at(address, u.ts)
-                out.append(Entry(u, address, bead, att.convoy_of.get(bead) if bead else None, rig, role,
-                                 prices.cost(u)))
-            return out, problems
+            redo_all = before != self.attribution.offset_key() or prices.table != self._prices_table
+            self._prices_table = dict(prices.table)
+            todo = files.keys() if redo_all else self.reader.changed
+            for path in todo:
+                st = files.get(path)
+                if st is None:
+                    self._per_file.pop(path, None)
+                    continue
+                self._per_file[path] = [self._entry(u, prices) for u in st.records.values()]
+            entries = [e for es in self._per_file.values() for e in es]
+            problems = [p for st in files.values() for p in st.problems]
+            return entries, problems
+
+    def _entry(self, u: Usage, prices: Prices) -> Entry:
+        w = self._who.get(u.agent_key)
+        if w is None:
+            address = address_of(u.agent_key)
+            w = self._who[u.agent_key] = (address, *role_rig(address))
+        address, role, rig = w
+        bead = self.attribution.bead_at(address, u.ts)
+        return Entry(u, address, bead, self.attribution.convoy_of.get(bead) if bead else None, rig, role,
+                     prices.cost(u))
 
 
 _BOOKS: dict[Path, CostBook] = {}

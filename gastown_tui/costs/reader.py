@@ -11,6 +11,7 @@ file.
 from __future__ import annotations
 
 import os
+import time
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,8 @@ from gastown_tui.costs import claude, codex, gemini
 from gastown_tui.costs.usage import Problem, Usage
 
 CLIS = (claude, codex, gemini)
+QUIET_AFTER = 600.0     # a record file not written for this long (seconds) is a finished session, most likely:
+QUIET_RECHECK = 60.0    # it is looked at again only this often (a resumed session's new records show within it)
 
 
 @dataclass
@@ -26,6 +29,8 @@ class FileState:
     cli: object
     agent_key: str
     inode: int = -1
+    mtime: float = 0.0      # the file's mtime when last read
+    checked: float = 0.0    # when it was last looked at (stat)
     offset: int = 0
     lineno: int = 0
     parse: dict = field(default_factory=dict)
@@ -39,6 +44,7 @@ class CostReader:
         self._files: dict[str, FileState] = {}
         self._dirs: dict[str, tuple[int, list[str]]] = {}     # dir -> (mtime_ns, record files under it)
         self._lock = threading.Lock()
+        self.changed: set[str] = set()      # files whose records changed in the last scan (or were removed)
 
     # -- finding files -------------------------------------------------------------------------------
     def _record_files(self) -> list[tuple[str, object, str]]:
@@ -50,18 +56,17 @@ class CostReader:
             return out
         for home in homes:
             for cli in CLIS:
-                for path in self._listing(cli, Path(home.path)):
-                    out.append((path, cli, home.name))
+                out += self._listing(cli, Path(home.path), home.name)
         return out
 
-    def _listing(self, cli, home: Path) -> list[str]:
+    def _listing(self, cli, home: Path, agent_key: str) -> list[tuple[str, object, str]]:
         """The CLI's record files in HOME; re-globbed only when a folder on the way changed."""
         key = f"{home}|{cli.NAME}"
         stamp = _tree_stamp(cli, home)
         cached = self._dirs.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        found = [str(p) for p in cli.files(home)]
+        found = [(str(p), cli, agent_key) for p in cli.files(home)]
         self._dirs[key] = (stamp, found)
         return found
 
@@ -69,40 +74,57 @@ class CostReader:
     def scan(self) -> tuple[list[Usage], list[Problem]]:
         """Every usage record and every unreadable one, reading only what is new."""
         with self._lock:
-            seen = set()
-            for path, cli, agent_key in self._record_files():
-                seen.add(path)
-                st = self._files.get(path)
-                if st is None:
-                    st = self._files[path] = FileState(cli, agent_key, parse=cli.new_state())
-                self._read_new(path, st)
-            for gone in set(self._files) - seen:      # a deleted file's records are gone with it
-                del self._files[gone]
+            self.refresh()
             records = [u for st in self._files.values() for u in st.records.values()]
             problems = [p for st in self._files.values() for p in st.problems]
             return records, problems
 
-    def _read_new(self, path: str, st: FileState) -> None:
+    def refresh(self) -> dict[str, FileState]:
+        """Reads what is new; `changed` names the files whose records changed. Returns every file's state."""
+        seen = set()
+        changed = set()
+        now = time.time()
+        for path, cli, agent_key in self._record_files():
+            seen.add(path)
+            st = self._files.get(path)
+            if st is None:
+                st = self._files[path] = FileState(cli, agent_key, parse=cli.new_state())
+            elif now - st.mtime > QUIET_AFTER and now - st.checked < QUIET_RECHECK:
+                continue        # a session file quiet for a while: looked at again once a minute
+            st.checked = now
+            if self._read_new(path, st):
+                changed.add(path)
+        for gone in set(self._files) - seen:      # a deleted file's records are gone with it
+            del self._files[gone]
+            changed.add(gone)
+        self.changed = changed
+        return self._files
+
+    def _read_new(self, path: str, st: FileState) -> bool:
+        """Reads PATH's new complete lines; True when its records (or problems) changed."""
         try:
             info = os.stat(path)
         except OSError as exc:
             st.problems = [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
-            return
+            return True
+        reset = False
         if info.st_ino != st.inode or info.st_size < st.offset:      # new, replaced or truncated: start over
+            reset = bool(st.records or st.problems)
             st.inode, st.offset, st.lineno = info.st_ino, 0, 0
             st.parse, st.records, st.problems = st.cli.new_state(), {}, []
+        st.mtime = info.st_mtime
         if info.st_size == st.offset:
-            return
+            return reset
         try:
             with open(path, "rb") as fh:
                 fh.seek(st.offset)
                 data = fh.read(info.st_size - st.offset)
         except OSError as exc:
             st.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
-            return
+            return True
         end = data.rfind(b"\n")
         if end < 0:
-            return                      # half a line so far: read it when it is complete
+            return reset                # half a line so far: read it when it is complete
         chunk = data[: end + 1]
         st.offset += len(chunk)
         parse, agent_key, cli = st.parse, st.agent_key, st.cli
@@ -117,6 +139,7 @@ class CostReader:
                 continue
             if got is not None:
                 st.records[got[0]] = got[1]
+        return True
 
 
 def _tree_stamp(cli, home: Path) -> int:

@@ -12,22 +12,27 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _j(obj) -> str:
+    return json.dumps(obj, separators=(",", ":"))     # the CLIs write compact JSON
+
+
 def claude_lines(session: str, calls: list[dict], model: str = "claude-opus-4-8") -> list[str]:
-    """Each call: {ts, input, output, cache_write, cache_read}; written as Claude Code does, one line per
-    content block (the same usage twice), between user lines."""
+    """Each call: {ts, input, output, cache_write, cache_read}; written as Claude Code 2.1 does (its key order,
+    compact), one line per content block (the same usage twice), between user lines."""
     out = []
     for n, c in enumerate(calls):
-        out.append(json.dumps({"type": "user", "timestamp": iso(c["ts"]), "sessionId": session,
-                               "message": {"role": "user", "content": "go"}}))
+        out.append(_j({"parentUuid": None, "isSidechain": False, "message": {"role": "user", "content": "go"},
+                       "type": "user", "uuid": f"u{n}", "timestamp": iso(c["ts"]), "sessionId": session}))
         usage = {"input_tokens": c["input"], "cache_creation_input_tokens": c.get("cache_write", 0),
                  "cache_read_input_tokens": c.get("cache_read", 0), "output_tokens": c["output"],
                  "service_tier": "standard"}
         for block in ("text", "tool_use"):
-            out.append(json.dumps({"type": "assistant", "timestamp": iso(c["ts"]), "sessionId": session,
-                                   "requestId": f"req_{session}_{c['ts']}_{n}",
-                                   "message": {"id": f"msg_{session}_{c['ts']}_{n}", "model": c.get("model", model),
-                                               "role": "assistant", "content": [{"type": block}],
-                                               "usage": usage}}))
+            out.append(_j({"parentUuid": f"u{n}", "isSidechain": False,
+                           "message": {"id": f"msg_{session}_{c['ts']}_{n}", "type": "message", "role": "assistant",
+                                       "model": c.get("model", model), "content": [{"type": block, "text": "x"}],
+                                       "stop_reason": None, "stop_sequence": None, "usage": usage},
+                           "requestId": f"req_{session}_{c['ts']}_{n}", "type": "assistant", "uuid": f"a{n}{block}",
+                           "timestamp": iso(c["ts"]), "userType": "external", "cwd": "/w", "sessionId": session}))
     return out
 
 
@@ -50,7 +55,7 @@ def write_codex(home: Path, session: str, calls: list[dict], model: str = "gpt-5
         lines.append({"timestamp": iso(c["ts"]), "type": "token_usage_record",
                       "payload": {"session_id": session, "response_id": f"resp_{session}_{c['ts']}_{n}", "usage": u}})
     with path.open("a") as fh:
-        fh.write("".join(json.dumps(x) + "\n" for x in lines))
+        fh.write("".join(_j(x) + "\n" for x in lines))
     return path
 
 
@@ -64,5 +69,5 @@ def write_gemini(home: Path, session: str, calls: list[dict], model: str = "gemi
                           "cached": c.get("cache_read", 0), "thoughts": 0, "tool": 0}, "model": model}
         lines += [msg, {"$set": {"lastUpdated": iso(c["ts"])}}, msg]     # Gemini CLI writes a message twice
     with path.open("a") as fh:
-        fh.write("".join(json.dumps(x) + "\n" for x in lines))
+        fh.write("".join(_j(x) + "\n" for x in lines))
     return path

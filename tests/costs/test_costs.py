@@ -114,7 +114,7 @@ def test_a_second_scan_reads_only_the_new_records(town, monkeypatch):
     with path.open("a") as fh:
         fh.write('{"type":"assistant","message":')     # half a line: read when complete
     assert sorted(u.input for u in r.scan()[0]) == [1, 2, 5]
-    assert len(parsed) == 3 and all(b'"input_tokens": 5' in p or b'"role": "user"' in p for p in parsed)
+    assert len(parsed) == 3 and all(b'"input_tokens":5' in p or b'"role":"user"' in p for p in parsed)
 
 
 async def test_a_patrol_run_costs_nothing(tmp_path):
