@@ -49,12 +49,24 @@ class Actions:
         try:
             if method is None:
                 raise NotImplementedError(f"no action for decision kind {d.kind!r}")
+            if d.kind in ("start", "restart") and self._budget_refuses(d):
+                return d
             method(d, actor)
         except Exception as exc:
             d.done = False
             d.detail["error"] = f"{type(exc).__name__}: {exc}"
             log.warning("%s could not %s %s: %s", actor, d.kind, d.target, exc)
         return d
+
+    def _budget_refuses(self, d: Decision) -> bool:
+        """A tripped budget breaker covering the agent: no session is started (town/budget.py)."""
+        from gastown_tui.town.budget import refusal_for_agent
+
+        why = refusal_for_agent(self.town, d.target)
+        if why:
+            d.done = False
+            d.detail["refused"] = why
+        return bool(why)
 
     # ------------------------------------------------------------------ sessions
     def _await(self, coro_fn, timeout: float = 60.0):

@@ -23,7 +23,7 @@ EVENT_TYPES = (
     "nudge", "handoff", "convoy_created", "convoy_added", "convoy_landed", "session_start", "session_end",
     "polecat_reaped", "session_replaced", "mr_approved", "patrol_run", "patrol_failed", "dog_run",
     "ralph_attempt", "ralph_exhausted", "ralph_raised", "budget_warning", "budget_tripped", "budget_raised",
-    "budget_reset", "sling_refused",
+    "budget_reset", "sling_refused", "budget_stopped",
 )
 
 

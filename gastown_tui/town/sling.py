@@ -76,6 +76,9 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
     from gastown_tui.town.ledgers import open_ledger
 
     agent_ledger = open_ledger(rig.beads_dir) if rig is not None else ledger
+    from gastown_tui.town.budget import check_new_work
+
+    check_new_work(town, rig.name if rig else None, bead_id)     # a tripped budget breaker refuses the sling
     if ralph is not None and not ralph.get("check") and not (rig is not None and rig.gate):
         raise UserError(f"--ralph needs a check: pass --check CMD ({'rig ' + rig.name if rig else 'the target'} "
                         "has no gate to use instead)")
