@@ -7,6 +7,7 @@ records are keyed by id (the newest line wins). Thinking tokens are billed as ou
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from gastown_tui.costs.timestamps import parse_ts
@@ -24,6 +25,29 @@ def new_state() -> dict:
     return {"session": ""}
 
 
+_HEAD = re.compile(rb'\{"id":"([^"\\]*)","timestamp":"([^"\\]*)","type":"gemini",')
+_TOKENS = re.compile(rb'"tokens":\{"input":(\d+),"output":(\d+),"cached":(\d+),"thoughts":(\d+),"tool":(\d+),'
+                     rb'"total":\d+\},"model":"([^"\\]*)"\}$')
+
+
+def _fast(raw: bytes, state: dict, agent_key: str):
+    """The same answer without decoding the message text, for lines in the exact compact shape Gemini CLI
+    writes (id, timestamp and type open the line; tokens and model close it); anything else goes through json."""
+    head = _HEAD.match(raw)
+    if head is None:
+        return None
+    i = raw.rfind(b'"tokens":{"input":')
+    m = _TOKENS.match(raw, i) if i > head.end() else None
+    if m is None:
+        return None
+    prompt, cached = int(m.group(1)), int(m.group(3))
+    if cached > prompt:
+        raise ValueError(f"cached {cached} exceeds input {prompt}")
+    return head.group(1).decode(), Usage(NAME, agent_key, state["session"], parse_ts(head.group(2).decode()),
+                                         m.group(6).decode(), input=prompt - cached,
+                                         output=int(m.group(2)) + int(m.group(4)), cache_read=cached)
+
+
 def parse_line(raw: bytes, state: dict, agent_key: str):
     if b'"sessionId"' in raw and not state["session"]:
         d = json.loads(raw)
@@ -32,6 +56,9 @@ def parse_line(raw: bytes, state: dict, agent_key: str):
         return None
     if b'"tokens"' not in raw:
         return None
+    fast = _fast(raw, state, agent_key)
+    if fast is not None:
+        return fast
     d = json.loads(raw)
     if not isinstance(d, dict) or d.get("type") != "gemini" or not isinstance(d.get("tokens"), dict):
         return None

@@ -7,4 +7,4 @@ from datetime import datetime
 def parse_ts(text) -> float:
     if not isinstance(text, str) or not text:
         raise ValueError(f"no timestamp: {text!r}")
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(text).timestamp()     # Python 3.11 reads the "Z" itself

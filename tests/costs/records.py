@@ -66,7 +66,8 @@ def write_gemini(home: Path, session: str, calls: list[dict], model: str = "gemi
     for n, c in enumerate(calls):
         msg = {"id": f"{session}-{c['ts']}-{n}", "timestamp": iso(c["ts"]), "type": "gemini", "content": "",
                "tokens": {"input": c["input"] + c.get("cache_read", 0), "output": c["output"],
-                          "cached": c.get("cache_read", 0), "thoughts": 0, "tool": 0}, "model": model}
+                          "cached": c.get("cache_read", 0), "thoughts": 0, "tool": 0,
+                          "total": c["input"] + c.get("cache_read", 0) + c["output"]}, "model": model}
         lines += [msg, {"$set": {"lastUpdated": iso(c["ts"])}}, msg]     # Gemini CLI writes a message twice
     with path.open("a") as fh:
         fh.write("".join(_j(x) + "\n" for x in lines))
