@@ -389,6 +389,22 @@ def _ralph_steps(ledger, bead_id: str) -> list[dict]:
     return [r for r in step_records_of(ledger, root["id"], uses_wisps(root)) if spec_of(r) is not None]
 
 
+def check_done_allowed(town, bead_id: str) -> None:
+    """`gt done` is refused while a Ralph step of the bead's molecule is open: the work is submitted only
+    once every check passed (an exhausted step waits for a person; the work stays on the hook)."""
+    from gastown_tui.town.ledgers import ledger_for_id
+
+    try:
+        steps = _ralph_steps(ledger_for_id(town, bead_id), bead_id)
+    except UserError:
+        return
+    open_steps = [r for r in steps if r.get("status") != "closed"]
+    if open_steps:
+        rec = open_steps[0]
+        raise RalphCheckFailed(f"refusing `done`: Ralph step {rec['id']} is still open ({describe(rec).splitlines()[0]}); "
+                               f"close it with `gt mol done {rec['id']}` once its check passes")
+
+
 # -- `gastown sling --ralph` ---------------------------------------------------------------------------
 def apply_to_molecule(ledger, root_id: str, check: str | None, max_attempts: int | None,
                       timeout: float | None = None, default_check: str | None = None) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from town_testkit import gastown, new_bead
+from town_testkit import gastown, new_bead, sh
 
 SHARED_FORMULAS = Path(__file__).resolve().parents[2] / ".." / "shared" / "formulas"
 
@@ -91,6 +91,11 @@ def test_sling_ralph_gates_every_step_and_a_person_can_raise_an_exhausted_one(to
     feed = [json.loads(line) for line in town.events_path.read_text().splitlines()]
     assert [e["payload"]["attempt"] for e in feed if e["type"] == "ralph_attempt"] == [1, 2]
     assert [e["type"] for e in feed].count("ralph_exhausted") == 1
+    (wt / "work.txt").write_text("work\n")
+    sh(wt, "git", "add", "work.txt")
+    sh(wt, "git", "commit", "-qm", "work")
+    done = gastown("done", cwd=wt, env=agent_env, check=False)       # no skipping the open Ralph step
+    assert done.returncode == 1 and f"Ralph step {first} is still open" in done.stderr, done.stderr
     raised = json.loads(gastown("ralph", "raise", bead, "--json", cwd=town.root, env=env).stdout)
     assert raised == [{"step": first, "old": 2, "new": 3}]
     prime = gastown("prime", "--agent", agent, cwd=wt, env=agent_env).stdout
@@ -101,6 +106,12 @@ def test_sling_ralph_gates_every_step_and_a_person_can_raise_an_exhausted_one(to
     attempts = json.loads(gastown("ralph", "show", first, "--json", cwd=town.root, env=env).stdout)[0]["attempts"]
     assert [(a["n"], a["passed"], a["session"]) for a in attempts] == [(1, False, "s1"), (2, False, "s2"),
                                                                         (3, True, "s3")]
+    from gastown_tui.meow.tracking import progress
+    from gastown_tui.town.ledgers import ledger_for_id
+    from gastown_tui.town.ralph import hook_line
+
+    line = hook_line(progress(ledger_for_id(town, bead), mol))     # the hook panel: the next Ralph step
+    assert line.startswith("Ralph: attempt 1 of") and "test -e ok.txt" in line, line
 
 
 def test_sling_ralph_without_any_check_is_refused_and_changes_nothing(town, tmp_path):
