@@ -168,3 +168,36 @@ async def test_a_tripped_breaker_stops_a_running_polecat_only_at_the_end_of_its_
     assert not session.alive and (again is None or not again.alive)
     assert hooked_record(town, result.agent)["id"] == bead.id
     assert Path(result.worktree, "half.txt").read_text() == "half\n"
+
+
+def test_a_convoy_budget_covers_only_its_convoys_calls_and_its_trip_refuses_only_its_beads(tmp_path):
+    from patrols.townkit import make_town
+
+    from gastown_tui.town.budget import evaluate, refusal
+    from gastown_tui.town.convoys import create_convoy
+    from gastown_tui.town.ledgers import open_ledger
+    from gastown_tui.town.sling import sling
+
+    town, rig = make_town(tmp_path)
+    ledger = open_ledger(rig.beads_dir)
+    inside, outside = ledger.create("In the convoy").id, ledger.create("Not in it").id
+    convoy = create_convoy(town, "Capped", [inside], actor="overseer")
+    set_budgets(town.root, [{"scope": f"convoy:{convoy}", "tokens": 100}])
+    cat = sling(town, inside, rig.name, actor="overseer")      # under budget: allowed
+    other = sling(town, outside, rig.name, no_convoy=True, actor="overseer")
+    write_claude(town.root / ".runtime" / "homes" / other.agent.replace("/", "--"), "p", "o",
+                 [{"ts": time.time(), "input": 5000, "output": 1}])        # outside the convoy: not counted
+    assert evaluate(town)[0].state == "ok"
+    write_claude(town.root / ".runtime" / "homes" / cat.agent.replace("/", "--"), "p", "c",
+                 [{"ts": time.time(), "input": 90, "output": 20}])
+    st = evaluate(town)[0]
+    assert st.state == "tripped" and st.spent == 110
+    assert "convoy:" in refusal(town, convoy=convoy) and refusal(town, rig=rig.name) is None
+    third = ledger.create("Also capped").id
+    from gastown_tui.town.convoys import add_to_convoy
+
+    add_to_convoy(town, convoy, [third], actor="overseer")
+    out = gastown(town.root, "sling", third, rig.name)
+    assert out.returncode == 1 and f"budget convoy:{convoy} is tripped" in out.stderr, out.stderr
+    fourth = ledger.create("Free").id
+    assert gastown(town.root, "sling", fourth, rig.name, "--no-convoy").returncode == 0
