@@ -61,6 +61,12 @@ def test_costs_by_bead_and_convoy_add_up_what_each_cli_recorded_while_the_bead_w
     # claude-opus-4-8 is priced, the codex and gemini models too; the sum is exact dollars
     agents = {r["agent"]: r for r in json.loads(gastown(town, "costs", "--by", "agent", "--json").stdout)["rows"]}
     assert agents[a]["usd"] == pytest.approx((130 * 5 + 12 * 25 + 3 * 6.25 + 8 * 0.5) / 1e6)
+    from .records import iso
+
+    recent = json.loads(gastown(town, "costs", "--by", "bead", "--since", iso(NOW - 45), "--json").stdout)
+    assert {r["bead"]: r["tokens"] for r in recent["rows"]} == {"rig-3": 101, "rig-2": 11}
+    bad = gastown(town, "costs", "--since", "last tuesday")
+    assert bad.returncode == 1 and "--since" in bad.stderr and "last tuesday" in bad.stderr
     text = gastown(town, "costs", "--by", "role").stdout
     assert "polecat" in text and "TOTAL" in text
 
