@@ -39,6 +39,8 @@ def hook_text(hook: HookView | None, agent: str | None) -> Text:
             text.append(f"\n{mark} {step.title}", style=style)
     else:
         text.append("\nno molecule attached", style="dim")
+    if hook.ralph:
+        text.append(f"\n{hook.ralph}", style="yellow")
     return text
 
 

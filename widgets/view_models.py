@@ -46,6 +46,7 @@ class HookView:
     steps: tuple[StepView, ...] = ()
     total: int | None = None        # a big molecule: `steps` holds only those around the next one,
     done_count: int | None = None   # these count them all
+    ralph: str = ""     # the next Ralph step: "Ralph attempt k of N" and the last check failure (town/ralph.py)
 
     @property
     def done(self) -> int:

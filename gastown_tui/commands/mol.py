@@ -270,8 +270,11 @@ def _cmd_next(args) -> int:
 def _cmd_done(args) -> int:
     from gastown_tui.meow.molecule import as_record
     from gastown_tui.meow.tracking import close_step, progress
+    from gastown_tui.town.ralph import check_before_close
 
     ledger = _ledger(args)
+    # A Ralph step closes only when its check passes; the check runs before the ledger is locked.
+    check_before_close(ledger, args.step_id, actor=args.actor)
     with ledger.transaction():
         step = as_record(close_step(ledger, args.step_id, reason=args.reason, actor=args.actor, force=args.force))
         p = progress(ledger, args.step_id)

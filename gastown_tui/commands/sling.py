@@ -14,10 +14,19 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--var", action="append", metavar="K=V", help="formula variable (repeatable)")
     p.add_argument("--no-convoy", action="store_true", help="do not wrap the work in a convoy")
     p.add_argument("--force", action="store_true", help="take a closed or already-hooked bead anyway")
+    p.add_argument("--ralph", action="store_true",
+                   help="Ralph loop on every step: a fresh session per attempt until the check passes")
+    p.add_argument("--check", metavar="CMD", help="with --ralph: the acceptance check (default: the rig's gate)")
+    p.add_argument("--max-attempts", type=int, metavar="N", help="with --ralph: attempts per step (default 3)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    if (args.check or args.max_attempts is not None) and not args.ralph:
+        p.error("--check and --max-attempts go with --ralph")
+    if args.max_attempts is not None and args.max_attempts < 1:
+        p.error("--max-attempts must be at least 1")
+    ralph = {"check": args.check, "max_attempts": args.max_attempts} if args.ralph else None
     res = sling(town_here(), args.bead, args.target, formula=args.formula, vars=parse_vars(args.var),
-                no_convoy=args.no_convoy, force=args.force, actor=actor())
+                no_convoy=args.no_convoy, force=args.force, actor=actor(), ralph=ralph)
     if args.json:
         print_json(res)
         return 0

@@ -48,6 +48,13 @@ class Step:
     index: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def ralph(self):
+        """The step's Ralph loop (`ralph = { check = ... }`) as a RalphSpec, or None."""
+        from gastown_tui.meow.ralph import RalphSpec
+
+        return RalphSpec.from_json(self.extra.get("ralph"))
+
 
 @dataclass
 class Expand:

@@ -105,6 +105,8 @@ def _extras(rec: dict, extra: dict) -> None:
     for key in ("notes", "assignee"):
         if isinstance(extra.get(key), str):
             rec[key] = extra[key]
+    if isinstance(extra.get("ralph"), dict):    # a Ralph step: its spec rides on the bead (town/ralph.py)
+        rec["metadata"] = {**(rec.get("metadata") or {}), "ralph": dict(extra["ralph"])}
 
 
 def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,

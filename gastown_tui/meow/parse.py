@@ -13,6 +13,7 @@ from typing import Any
 
 from gastown_tui.meow.errors import FormulaError, where
 from gastown_tui.meow.model import FORMULA_TYPES, Expand, Formula, Step, Var
+from gastown_tui.meow.ralph import parse_ralph
 
 STEP_KEYS = {
     "id", "title", "description", "acceptance", "needs", "depends_on", "type",
@@ -212,6 +213,9 @@ def _parse_steps(items: Any, loc: str, problems: list[str], section: str) -> lis
             problems.append(f"{here}: expand_vars must be a table of values")
         else:
             step.expand_vars = {k: _scalar_text(v) for k, v in expand_vars.items()}
+        if "ralph" in raw:      # a Ralph loop: kept (checked, with defaults filled in) among the step's extras
+            spec = parse_ralph(raw["ralph"], here, problems)
+            step.extra["ralph"] = spec.to_json() if spec is not None else None
         steps.append(step)
     return steps
 

@@ -26,6 +26,7 @@ class StepState:
     assignee: str | None = None
     blocked_by: list[str] = field(default_factory=list)
     kind: str = "task"      # the step's issue type, or its formula `type` (e.g. human)
+    ralph: dict | None = None   # a Ralph step's spec and attempts (`metadata.ralph`, see town/ralph.py)
 
     @property
     def done(self) -> bool:
@@ -235,6 +236,7 @@ def progress(ledger, root_id: str) -> Progress:
             status=rec.get("status") or "open", ready=rec["id"] in ready_ids,
             description=rec.get("description", ""), acceptance=rec.get("acceptance_criteria", ""),
             assignee=rec.get("assignee"), blocked_by=list(index.blockers.get(rec["id"], ())), kind=kind,
+            ralph=(rec.get("metadata") or {}).get("ralph") if isinstance(rec.get("metadata"), dict) else None,
         ))
     fields = parse_fields(root.get("description"))
     return Progress(

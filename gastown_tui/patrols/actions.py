@@ -72,12 +72,24 @@ class Actions:
         try:
             if method is None:
                 raise NotImplementedError(f"no action for decision kind {d.kind!r}")
+            if d.kind in ("start", "restart") and self._budget_refuses(d):
+                return d
             method(d, actor)
         except Exception as exc:
             d.done = False
             d.detail["error"] = f"{type(exc).__name__}: {exc}"
             log.warning("%s could not %s %s: %s", actor, d.kind, d.target, exc)
         return d
+
+    def _budget_refuses(self, d: Decision) -> bool:
+        """A tripped budget breaker covering the agent: no session is started (town/budget.py)."""
+        from gastown_tui.town.budget import refusal_for_agent
+
+        why = refusal_for_agent(self.town, d.target)
+        if why:
+            d.done = False
+            d.detail["refused"] = why
+        return bool(why)
 
     # ------------------------------------------------------------------ sessions
     def _await(self, coro_fn, timeout: float = 60.0):
@@ -152,6 +164,7 @@ class Actions:
         address = d.target
         rig = parse_address(address).rig
         requested_at = d.detail.get("requested_at")
+        reason = ["handoff"]
 
         async def go():
             async with self.agent_lock(address):
@@ -162,6 +175,12 @@ class Actions:
                 marker = pending_handoff(self.town, address)
                 consume_handoff(self.town, address, requested_at)
                 text = beacon(address, rig, address, time.time(), topic="handoff")
+                reason[0] = (marker or {}).get("reason") or "handoff"
+                if reason[0] == "ralph":     # a Ralph retry: the prompt names the attempt and the last failure
+                    from gastown_tui.town.ralph import successor_topic, with_failure
+
+                    text = with_failure(beacon(address, rig, "ralph", time.time(), topic=successor_topic(marker)),
+                                        marker)
                 try:
                     new = await self.sessions.restart(address, beacon=text)
                 except Exception:
@@ -172,7 +191,7 @@ class Actions:
 
         old_id, status, new_id = self._await(go, timeout=90.0)
         d.detail.update(old_session=old_id, old_exit_status=status, new_session=new_id)
-        append_event(self.town.events_path, "session_replaced", actor, agent=address, reason="handoff",
+        append_event(self.town.events_path, "session_replaced", actor, agent=address, reason=reason[0],
                      old_session=old_id, new_session=new_id, exit_status=status, mail=d.detail.get("mail"),
                      hook=d.bead)
 

@@ -87,6 +87,10 @@ class TownRuntime:
             return Dogs(self.town, DogSettings(s.wisp_ttl), timer=Timer(s.dogs_base, s.dogs_max))
         if role == "gupp":
             return Gupp(self.observer, self.actions, GuppSettings(idle_after=s.gupp_idle), timer=self.timer())
+        if role == "budget":
+            from gastown_tui.patrols.budget import BudgetPatrol
+
+            return BudgetPatrol(self.town, self.sessions, self.actions, timer=Timer(5, 60))
         if role == "handoff":
             return Handoffs(self.town, self.sessions, self.actions,
                             HandoffSettings(wait=s.handoff_wait, retry=s.backoff_base), timer=self.timer())
@@ -104,8 +108,20 @@ class TownRuntime:
     def restart_deacon(self) -> None:
         self.runner.add(self.make_patrol("deacon"))  # replaces the old one
 
+    def _has_budgets(self) -> bool:
+        """Whether settings/config.json sets budgets (then the budget patrol runs; town/budget.py)."""
+        from gastown_tui.errors import UserError
+        from gastown_tui.town.budget import load_budgets
+
+        try:
+            return bool(load_budgets(self.town))
+        except UserError:
+            return True     # a bad budget entry: the patrol runs and reports it
+
     def initial_patrols(self) -> list[str]:
         names = ["deacon", "boot", "dogs", "gupp", "handoff"]
+        if self._has_budgets():
+            names.append("budget")
         for rig in list_rigs(self.town):
             names += [f"witness:{rig.name}", f"refinery:{rig.name}"]
         return [n for n in names if n.partition(":")[0] not in self.settings.disabled]

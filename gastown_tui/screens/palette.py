@@ -56,6 +56,30 @@ def _handoff(app) -> None:
           lambda v: app.run_domain(f"handoff {v['agent']}", act.handoff, app.town_root, v["agent"].strip(), v["note"]))
 
 
+def _ralph_raise(app) -> None:
+    """One more Ralph attempt for an exhausted step (town/ralph.py `app_raise_attempts`)."""
+    from gastown_tui.town.ralph import app_raise_attempts
+
+    view = app.controller.view if app.controller is not None else None
+    hook = view.hooks.get(_focused(app)) if view is not None else None
+    _form(app, "Raise Ralph attempts (an exhausted step goes on)",
+          [Field("id", "Step or hooked bead", (hook.bead_id or "") if hook else ""),
+           Field("by", "More attempts", "1")],
+          lambda v: app.run_domain(f"raise Ralph attempts of {v['id']}", app_raise_attempts, app.town_root,
+                                   v["id"].strip(), int(v["by"].strip() or "1")))
+
+
+def _budget_resume(app) -> None:
+    """Raise a tripped budget (or reset its count) so work resumes (town/budget.py `app_resume`)."""
+    from gastown_tui.town.budget import app_resume
+
+    _form(app, "Resume a tripped budget",
+          [Field("scope", "Budget (town, rig:NAME or convoy:ID)", "town"),
+           Field("limit", "New limit (blank: reset today's count)", required=False)],
+          lambda v: app.run_domain(f"resume budget {v['scope']}", app_resume, app.town_root, v["scope"].strip(),
+                                   v["limit"].strip() or None))
+
+
 def _new_convoy(app) -> None:
     _form(app, "New convoy", [Field("title", "Title"), Field("beads", "Bead ids (space separated)")],
           lambda v: app.run_domain("new convoy", act.convoy_create, app.town_root, v["title"], v["beads"].split()))
@@ -100,6 +124,8 @@ def commands(app, screen) -> Iterable[SystemCommand]:
     yield SystemCommand("Nudge", "Type text into an agent's terminal", partial(_nudge, app))
     yield SystemCommand("Handoff", "End an agent's session; a fresh one continues its hook", partial(_handoff, app))
     yield SystemCommand("Seance", "Read an identity's past sessions", partial(app.open_screen, "seance"))
+    yield SystemCommand("Raise Ralph attempts", "Let an exhausted Ralph step try again", partial(_ralph_raise, app))
+    yield SystemCommand("Resume budget", "Raise or reset a tripped budget breaker", partial(_budget_resume, app))
     yield SystemCommand("New convoy", "Track a set of beads to delivery", partial(_new_convoy, app))
     yield SystemCommand("Add rig", "Add a git project to the town", partial(_add_rig, app))
     yield SystemCommand("Spawn polecat", "A new worker in a rig", partial(_spawn, app))

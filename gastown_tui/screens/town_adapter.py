@@ -264,7 +264,8 @@ class TownAdapter:
                 total, done = p.total, p.done
         return HookView(agent=_get(info, "address"), bead_id=_get(info, "hook_bead"),
                         title=_get(info, "hook_title") or "", status=_get(info, "hook_status", "") or "",
-                        molecule_id=root, formula=formula, steps=steps, total=total, done_count=done)
+                        molecule_id=root, formula=formula, steps=steps, total=total, done_count=done,
+                        ralph=domain("gastown_tui.town.ralph:hook_line")(p) if p is not None else "")
 
     @staticmethod
     def needs_you(view: TownView, escalations, unseen_ghosts=frozenset()) -> list[NeedsYouItem]:

@@ -262,8 +262,14 @@ class SimAgent:
         elif key.kind == "ctrl_c":
             if self.worker is not None:
                 self.interrupt.set()
-            elif self.live.input:
+                if self.ctrl_c_armed:      # ^C twice quits even while working (as Claude Code does)
+                    self.running = False
+                    return
+                self.ctrl_c_armed = True
+            elif self.live.input and not self.ctrl_c_armed:   # clears the line; once more quits
                 self.live.input = ""
+                self.ctrl_c_armed = True
+                self.log("  ⎿ press Ctrl-C again to exit", "dim")
             elif self.ctrl_c_armed:
                 self.running = False
                 return

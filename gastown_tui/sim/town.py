@@ -40,6 +40,7 @@ class Prime:
     steps: list[Step] = field(default_factory=list)
     next_step: str | None = None
     worktree: str | None = None
+    ralph: dict | None = None   # the next step's Ralph loop: {"attempt", "max_attempts", "text", ...}
 
     def step(self, step_id: str) -> Step | None:
         return next((s for s in self.steps if s.id == step_id), None)
@@ -90,6 +91,7 @@ class Town:
             agent=data.get("agent") or "", role=data.get("role") or "", rig=data.get("rig"),
             hook=data.get("hook"), molecule_id=mol.get("id"), formula=mol.get("formula"),
             steps=steps, next_step=data.get("next_step"), worktree=data.get("worktree"),
+            ralph=data.get("ralph") if isinstance(data.get("ralph"), dict) else None,
         )
 
     def mol_done(self, step_id: str) -> dict:

@@ -95,6 +95,9 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
         return ""
     hook_id = _hook_id(hook)
     report.log(f"  ⎿ hooked: {hook_id} {hook.get('title', '')}", "dim")
+    if prime.ralph and prime.ralph.get("text"):     # a Ralph step: which attempt this is, and the last failure
+        for line in str(prime.ralph["text"]).splitlines()[:6]:
+            report.log(f"  ⎿ {line}", "warn")
     retry = is_retry(town, hook, report)
     if retry:
         report.log(f"This is a retry of {hook_id}: following the sim[retry] instructions", "warn")

@@ -62,6 +62,10 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
     if branch == target:
         raise UserError(f"{worktree} is on the target branch {target}, not a polecat branch")
     hook = hooked_work(town, address)
+    if hook is not None:
+        from gastown_tui.town.ralph import check_done_allowed
+
+        check_done_allowed(town, hook.id)       # an open Ralph step: its check has not passed yet
 
     dirty = vcs.dirty_paths(worktree)
     if dirty and not auto_commit:

@@ -23,6 +23,8 @@ EVENT_TYPES = (
     "sling", "hook", "unhook", "done", "merge_requested", "mr_state", "mail", "mail_read", "mail_archived",
     "nudge", "handoff", "convoy_created", "convoy_added", "convoy_landed", "session_start", "session_end",
     "polecat_reaped", "session_replaced", "mr_approved", "patrol_run", "patrol_failed", "dog_run",
+    "ralph_attempt", "ralph_exhausted", "ralph_raised", "budget_warning", "budget_tripped", "budget_raised",
+    "budget_reset", "sling_refused", "budget_stopped",
 )
 
 

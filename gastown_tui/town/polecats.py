@@ -71,6 +71,11 @@ def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: s
                   actor: str = "overseer", state: str = "idle") -> Polecat:
     """Allocates a name, makes the worktree and branch, and the agent bead. Starts no process."""
     rig = get_rig(town, rig_name)
+    from gastown_tui.town.budget import refusal
+
+    why = refusal(town, rig=rig_name)
+    if why:     # a tripped budget breaker: no new polecats in its scope
+        raise UserError(f"refused: {why}")
     settings = rig.settings
     pool_cfg = settings.data.get("namepool", {})
     if name is not None:

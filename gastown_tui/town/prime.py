@@ -95,6 +95,7 @@ def prime_info(town: Town, address: str) -> dict:
     hook = hooked_record(town, address)
     molecule = None
     next_step = None
+    ralph = None         # the next step's Ralph loop: attempt k of N, the last failure (town/ralph.py)
     warnings: list[str] = []
     if hook is not None:
         root, formula = molecules.attached(hook)
@@ -104,6 +105,10 @@ def prime_info(town: Town, address: str) -> dict:
                 molecule, next_step = molecules.view(ledger, root, formula)
             except UserError as exc:     # a burned or broken molecule must not hide the hook itself
                 warnings.append(f"the hook's molecule {root} cannot be read: {exc}")
+            if next_step:
+                from gastown_tui.town.ralph import status_line
+
+                ralph = status_line(ledger.raw(next_step))
     wd = workdir(town, address)
     worktree = str(wd) if a.role in ("polecat", "crew") and wd is not None else None
     unread = [m for m in inbox(town, address) if not m.read]
@@ -119,6 +124,7 @@ def prime_info(town: Town, address: str) -> dict:
         "mail": {"unread": len(unread), "subjects": [f"{m.id}: {m.subject} (from {m.sender})" for m in unread[:5]]},
         "handoff": pending_handoff_note(town, address),
         "warnings": warnings,
+        "ralph": ralph,
     }
 
 
@@ -160,6 +166,8 @@ def render_prime(info: dict, checklist: str | None = None) -> str:
                 lines.append("")
             if info.get("next_step") and not checklist:
                 lines += [f"Next step: {info['next_step']} (close it with `gt mol done {info['next_step']}`)", ""]
+            if (info.get("ralph") or {}).get("text"):
+                lines += ["## Ralph loop", info["ralph"]["text"], ""]
     else:
         lines += ["## Your hook is empty", "Check your mail (`gt mail inbox`); if there is nothing, wait for work.", ""]
     for warning in info.get("warnings") or ():

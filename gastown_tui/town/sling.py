@@ -21,6 +21,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.filelock import file_lock
 from gastown_tui.town import molecules
 from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.budget import check_new_work
 from gastown_tui.town.agents import known_addresses, resolve_address, current_agent, set_agent_state
 from gastown_tui.town.convoys import convoys_tracking, create_convoy
 from gastown_tui.town.events import append_event
@@ -57,7 +58,10 @@ def _parse_target(town: Town, target: str):
 
 
 def sling(town: Town, bead_id: str, target: str, formula: str | None = None, vars: dict | None = None,
-          no_convoy: bool = False, force: bool = False, actor: str | None = None) -> SlingResult:
+          no_convoy: bool = False, force: bool = False, actor: str | None = None,
+          ralph: dict | None = None) -> SlingResult:
+    """RALPH ({check, max_attempts, timeout}, any may be None): every step of the molecule becomes a Ralph
+    step (town/ralph.py), its acceptance text the agent's goal."""
     actor = actor or current_agent()
     ledger, issue = get_bead(town, bead_id)        # NotFound names the nearest ids
     kind, what = _parse_target(town, target)
@@ -66,8 +70,11 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
         raise UserError(f"bead {bead_id} belongs to another rig's ledger (prefix {prefix_of(bead_id)!r}); "
                         f"sling it to its own rig, not {rig.name}")
 
-
     agent_ledger = open_ledger(rig.beads_dir) if rig is not None else ledger
+    check_new_work(town, rig.name if rig else None, bead_id)     # a tripped budget breaker refuses the sling
+    if ralph is not None and not ralph.get("check") and not (rig is not None and rig.gate):
+        raise UserError(f"--ralph needs a check: pass --check CMD ({'rig ' + rig.name if rig else 'the target'} "
+                        "has no gate to use instead)")
     spawned = None
     hooked_to = None
     with file_lock(town.locks_dir() / "sling" / f"{bead_id}.lock", what=f"sling lock for {bead_id}"):
@@ -99,6 +106,13 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                         fvars["test_command"] = rig.gate
                     fvars.update(vars or {})
                     molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
+                if ralph is not None:
+                    from gastown_tui.town.ralph import apply_to_molecule
+
+                    if molecule is None:
+                        raise UserError("--ralph needs a molecule: give --formula (the work has none)")
+                    apply_to_molecule(ledger, molecule, ralph.get("check"), ralph.get("max_attempts"),
+                                      ralph.get("timeout"), default_check=rig.gate if rig is not None else None)
                 convoy = None
                 if not no_convoy:
                     existing = convoys_tracking(town, bead_id)

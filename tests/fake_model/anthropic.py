@@ -83,8 +83,7 @@ def render(reply: Reply, conv: Conversation, body: dict, url, out, chunk_delay: 
     out.event("message_start", {"type": "message_start", "message": {
         "id": new_id("msg_"), "type": "message", "role": "assistant", "model": model, "content": [],
         "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 1000, "output_tokens": 1, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 0}}})
+        "usage": out.usage.anthropic_start()}})
     out.event("ping", {"type": "ping"})
     index = 0
     text = reply.text
@@ -111,7 +110,7 @@ def render(reply: Reply, conv: Conversation, body: dict, url, out, chunk_delay: 
         index += 1
     stop = "tool_use" if reply.tool_calls else "end_turn"
     out.event("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                "usage": {"output_tokens": 50}})
+                                "usage": out.usage.anthropic_delta()})
     out.event("message_stop", {"type": "message_stop"})
     out.end()
 

@@ -104,7 +104,7 @@ def render(reply: Reply, conv: Conversation, body: dict, url, out, chunk_delay: 
         return _render_tools(reply, conv, body, out, chunk_delay)
     text = reply_text(reply, conv)
     cid, model, now = new_id("chatcmpl-"), body.get("model", "fake-model"), int(time.time())
-    usage = {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}
+    usage = out.usage.chat()
     if not body.get("stream"):
         out.json(200, {"id": cid, "object": "chat.completion", "created": now, "model": model,
                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
@@ -138,7 +138,7 @@ def _render_tools(reply: Reply, conv: Conversation, body: dict, out, chunk_delay
                                   "function": {"name": n, "arguments": json.dumps(a)}} for n, a in calls]
         out.json(200, {"id": cid, "object": "chat.completion", "created": now, "model": model,
                        "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if calls else "stop"}],
-                       "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}})
+                       "usage": out.usage.chat()})
         return
     out.sse_start()
 
@@ -160,6 +160,6 @@ def _render_tools(reply: Reply, conv: Conversation, body: dict, out, chunk_delay
             chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
     chunk({}, finish="tool_calls" if calls else "stop")
     out.event(None, {"id": cid, "object": "chat.completion.chunk", "created": now, "model": model, "choices": [],
-                     "usage": {"prompt_tokens": 1000, "completion_tokens": 50, "total_tokens": 1050}})
+                     "usage": out.usage.chat()})
     out.event(None, "[DONE]")
     out.end()

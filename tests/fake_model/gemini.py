@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from .brain import Conversation, Reply, Shell, Write
+from .usage import DEFAULT
 from .util import abs_path, find_cwd, is_machine_text, pieces
 
 CWD_PATTERNS = [r"working in the directory:?\s*(\S+)", r"Workspace Directories:?\s*\n\s*-?\s*(\S+)",
@@ -64,12 +65,12 @@ def _call(action, conv: Conversation) -> dict:
                              "args": {"command": action.command, "description": f"Run {action.command[:40]}"}}}
 
 
-def _chunk(parts: list[dict], finish: str | None) -> dict:
+def _chunk(parts: list[dict], finish: str | None, usage: dict | None = None) -> dict:
     cand = {"content": {"role": "model", "parts": parts}, "index": 0}
     if finish:
         cand["finishReason"] = finish
     return {"candidates": [cand],
-            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 50, "totalTokenCount": 1050},
+            "usageMetadata": usage or DEFAULT.gemini(),
             "modelVersion": "fake-model"}
 
 
@@ -78,17 +79,17 @@ def render(reply: Reply, conv: Conversation, body: dict, url, out, chunk_delay: 
     calls = [_call(a, conv) for a in reply.tool_calls]
     if not url.path.endswith(":streamGenerateContent"):
         parts = ([{"text": text}] if text else []) + calls
-        out.json(200, _chunk(parts or [{"text": ""}], "STOP"))
+        out.json(200, _chunk(parts or [{"text": ""}], "STOP", out.usage.gemini()))
         return
     out.sse_start()
     texts = pieces(text) if text else []
     for n, part in enumerate(texts):
         last = n == len(texts) - 1 and not calls
-        out.event(None, _chunk([{"text": part}], "STOP" if last else None))
+        out.event(None, _chunk([{"text": part}], "STOP" if last else None, out.usage.gemini()))
         if n == 0 and reply.stall and not out.sleep(reply.stall):
             return
         if chunk_delay and not out.sleep(chunk_delay):
             return
     if calls or not texts:
-        out.event(None, _chunk(calls or [{"text": ""}], "STOP"))
+        out.event(None, _chunk(calls or [{"text": ""}], "STOP", out.usage.gemini()))
     out.end()

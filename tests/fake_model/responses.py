@@ -117,7 +117,6 @@ def render(reply: Reply, conv: Conversation, body: dict, url, out, chunk_delay: 
         ev("response.output_item.done", output_index=index, item=item)
         output.append(item)
         index += 1
-    usage = {"input_tokens": 1000, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 50,
-             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 1050}
+    usage = out.usage.responses()
     ev("response.completed", response={**base, "status": "completed", "output": output, "usage": usage})
     out.end()

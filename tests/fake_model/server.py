@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from . import anthropic, chat, gemini, responses
 from .brain import Brain, Conversation, Reply
+from .usage import DEFAULT as DEFAULT_USAGE
 
 REDACT = {"authorization", "x-api-key", "x-goog-api-key", "api-key", "cookie"}
 
@@ -34,6 +35,7 @@ class Stream:
         self.h = handler
         self.stop = stop
         self.started = False
+        self.usage = DEFAULT_USAGE   # the token counts this response reports (fake_model/usage.py)
 
     def json(self, status: int, obj) -> None:
         data = json.dumps(obj).encode()
@@ -76,8 +78,9 @@ class FakeModel:
     """The server. `requests` holds one record per request, in arrival order."""
 
     def __init__(self, brain: Brain | None = None, max_seconds: float = 600.0,
-                 log_path: Path | None = None, chunk_delay: float = 0.01):
+                 log_path: Path | None = None, chunk_delay: float = 0.01, usage=None):
         self.brain = brain or Brain()
+        self.usage = usage   # None, or FN(conversation) -> Usage: the token counts each response reports
         self.max_seconds = max_seconds
         self.log_path = Path(log_path) if log_path else None
         self.chunk_delay = chunk_delay
@@ -240,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
             rec["conv"]["user_texts"] = conv.user_texts
             rec["decision"] = {"actions": [repr(a) for a in reply.actions], "delay": reply.delay,
                                "stall": reply.stall, "fail": reply.fail_status}
+            if fm.usage is not None and not reply.fail_status:
+                out.usage = fm.usage(conv)
+            rec["usage"] = None if reply.fail_status else out.usage.to_dict()
             fm.record(rec)
             if reply.delay and not out.sleep(reply.delay):
                 return

@@ -1,0 +1,109 @@
+"""Reading a town's costs: 30 agents x 200 sessions of Claude Code / Codex / Gemini CLI records.
+
+Generates the records (each agent a CLI in turn; each session 5 model calls, written in the CLI's own
+format as tests/costs/records.py writes them), then times:
+  cold         a fresh CostBook reads every file and attributes every call (target <= 300 ms)
+  incremental  after one new call was appended to one session file (target <= 20 ms)
+  unchanged    a scan with nothing new
+Reference in the same run: reading every file's bytes once (open + read), the floor for a cold read.
+The Ralph attempt latency is in benchmarks/ralph.py.
+
+Run: .venv/bin/python benchmarks/costs.py [--agents 30] [--sessions 200]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+
+def generate(town: Path, agents: int, sessions: int) -> int:
+    from costs.records import write_claude, write_codex, write_gemini
+
+    now = time.time() - 86400 - sessions * 10
+    files = 0
+    for a in range(agents):
+        home = town / ".runtime" / "homes" / f"rig{a % 3}--polecats--cat{a}"
+        kind = a % 3
+        for s in range(sessions):
+            calls = [{"ts": now + s * 10 + c, "input": 100 + c, "output": 10, "cache_write": 5, "cache_read": 50}
+                     for c in range(5)]
+            if kind == 0:
+                path = write_claude(home, f"proj{s % 4}", f"s{a}-{s}", calls)
+            elif kind == 1:
+                path = write_codex(home, f"c{a}-{s}", calls)
+            else:
+                path = write_gemini(home, f"g{a}-{s}", calls)
+            if s < sessions - 1:        # a past session: its file was last written then; the last one is live
+                os.utime(path, (calls[-1]["ts"], calls[-1]["ts"]))
+            files += 1
+    return files
+
+
+def timed(fn, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> int:
+    from gastown_tui.costs.book import CostBook
+    from gastown_tui.costs.prices import Prices
+    from costs.records import write_claude
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--agents", type=int, default=30)
+    ap.add_argument("--sessions", type=int, default=200)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="costs-bench-") as tmp:
+        town = Path(tmp)
+        files = generate(town, args.agents, args.sessions)
+        paths = [p for p in (town / ".runtime" / "homes").rglob("*.jsonl")]
+        prices = Prices.for_town(town)
+
+        def read_bytes():
+            for p in paths:
+                with open(p, "rb") as fh:
+                    fh.read()
+
+        floor = timed(read_bytes)
+        colds, calls = [], 0
+        for _ in range(3):
+            book = CostBook(town)
+            t0 = time.perf_counter()
+            entries, problems = book.entries(prices)
+            colds.append(time.perf_counter() - t0)
+            calls = len(entries)
+        cold = statistics.median(colds)
+        unchanged = timed(lambda: book.entries(prices))
+        target = town / ".runtime" / "homes" / "rig0--polecats--cat0" / ".claude" / "projects" / "proj0"
+        incs = []
+        for i in range(5):
+            write_claude(target.parent.parent.parent, f"proj{(args.sessions - 1) % 4}", f"s0-{args.sessions - 1}",
+                         [{"ts": time.time(), "input": 7 + i, "output": 1}])
+            t0 = time.perf_counter()
+            entries, _ = book.entries(prices)
+            incs.append(time.perf_counter() - t0)
+        inc = statistics.median(incs)
+        assert len(entries) == calls + 5, (len(entries), calls)
+    print(f"{args.agents} agents x {args.sessions} sessions: {files} record files, {calls} model calls")
+    print(f"cold read:        {cold * 1000:7.1f} ms  (target <= 300 ms)")
+    print(f"incremental read: {inc * 1000:7.1f} ms  (one call appended; target <= 20 ms)")
+    print(f"unchanged scan:   {unchanged * 1000:7.1f} ms")
+    print(f"reference: open+read of every file: {floor * 1000:.1f} ms (cold/ref {cold / floor:.1f}x, "
+          f"incremental/ref {inc / floor:.2f}x)")
+    return 0 if cold <= 0.3 and inc <= 0.02 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""Codex's records: `<home>/.codex/sessions/YYYY/MM/DD/rollout-<time>-<session>.jsonl`.
+
+`token_usage_record` lines carry one response's `usage` (`input_tokens` counting cached ones,
+`cached_input_tokens`, `cache_write_input_tokens`, `output_tokens`) keyed by `response_id`; the model
+comes from the `turn_context` line before. Older rollouts have only `token_count` events with a running
+`total_token_usage`: then each event's increase is one record.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from gastown_tui.costs.timestamps import parse_ts
+from gastown_tui.costs.usage import Usage, as_int
+
+NAME = "codex"
+
+
+def files(home: Path) -> list[Path]:
+    root = home / ".codex" / "sessions"
+    return sorted(root.glob("*/*/*/rollout-*.jsonl")) if root.is_dir() else []
+
+
+def new_state() -> dict:
+    return {"model": None, "session": "", "records": False, "total": None, "n": 0}
+
+
+def _usage(u: dict, state: dict, agent_key: str, ts: float) -> Usage:
+    cached = as_int(u.get("cached_input_tokens"))
+    prompt = as_int(u.get("input_tokens"))
+    if cached > prompt:
+        raise ValueError(f"cached_input_tokens {cached} exceeds input_tokens {prompt}")
+    return Usage(NAME, agent_key, state["session"], ts, state["model"], input=prompt - cached,
+                 output=as_int(u.get("output_tokens")), cache_write=as_int(u.get("cache_write_input_tokens")),
+                 cache_read=cached)
+
+
+def parse_line(raw: bytes, state: dict, agent_key: str):
+    if not (b'"turn_context"' in raw or b'"session_meta"' in raw or b'token_' in raw):
+        return None
+    d = json.loads(raw)
+    if not isinstance(d, dict):
+        return None
+    kind, p = d.get("type"), d.get("payload")
+    if not isinstance(p, dict):
+        return None
+    if kind == "session_meta":
+        state["session"] = str(p.get("id") or state["session"])
+        if isinstance(p.get("model"), str):
+            state["model"] = p["model"]
+        return None
+    if kind == "turn_context":
+        if isinstance(p.get("model"), str):
+            state["model"] = p["model"]
+        return None
+    if kind == "token_usage_record" and isinstance(p.get("usage"), dict):
+        state["records"] = True
+        state["session"] = state["session"] or str(p.get("session_id") or "")
+        key = str(p.get("response_id") or f"line:{d.get('ordinal')}")
+        return key, _usage(p["usage"], state, agent_key, parse_ts(d.get("timestamp")))
+    if kind == "event_msg" and p.get("type") == "token_count" and not state["records"]:
+        info = p.get("info")
+        total = info.get("total_token_usage") if isinstance(info, dict) else None
+        if not isinstance(total, dict):
+            return None
+        prev = state["total"] or {}
+        delta = {k: as_int(total.get(k)) - as_int(prev.get(k)) for k in
+                 ("input_tokens", "cached_input_tokens", "cache_write_input_tokens", "output_tokens")}
+        state["total"] = total
+        if not any(delta.values()):
+            return None          # a repeated count: no new call
+        if any(v < 0 for v in delta.values()):
+            raise ValueError("token_count went backwards")
+        state["n"] += 1
+        return f"count:{state['n']}", _usage(delta, state, agent_key, parse_ts(d.get("timestamp")))
+    return None

@@ -1,0 +1,167 @@
+"""Reads every agent home's usage records, incrementally.
+
+`CostReader(town_root).scan()` looks at `<town>/.runtime/homes/*/` for each CLI's record files
+(costs/claude.py, codex.py, gemini.py), reads only what was appended since the last scan (the byte
+offset of the last complete line is remembered per file; a file that shrank or was replaced is read
+again from the start), and returns every usage record found so far. A line that cannot be read is
+kept as a Problem (file, line, reason) and its tokens as unknown: never a crash, never a zero.
+Directory listings are cached by the directory's mtime, so a scan with nothing new costs one stat per
+file.
+"""
+from __future__ import annotations
+
+import os
+import time
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gastown_tui.costs import claude, codex, gemini
+from gastown_tui.costs.usage import Problem, Usage
+
+CLIS = (claude, codex, gemini)
+QUIET_AFTER = 600.0     # a record file not written for this long (seconds) is a finished session, most likely:
+QUIET_RECHECK = 60.0    # it is looked at again only this often (a resumed session's new records show within it)
+
+
+@dataclass
+class FileState:
+    cli: object
+    agent_key: str
+    inode: int = -1
+    mtime: float = 0.0      # the file's mtime when last read
+    checked: float = 0.0    # when it was last looked at (stat)
+    offset: int = 0
+    lineno: int = 0
+    parse: dict = field(default_factory=dict)
+    records: dict = field(default_factory=dict)     # key -> Usage (a repeated key replaces)
+    problems: list = field(default_factory=list)
+
+
+class CostReader:
+    def __init__(self, town_root: Path):
+        self.homes = Path(town_root) / ".runtime" / "homes"
+        self._files: dict[str, FileState] = {}
+        self._dirs: dict[str, tuple[int, list[str]]] = {}     # dir -> (mtime_ns, record files under it)
+        self._lock = threading.Lock()
+        self.changed: set[str] = set()      # files whose records changed in the last scan (or were removed)
+
+    # -- finding files -------------------------------------------------------------------------------
+    def _record_files(self) -> list[tuple[str, object, str]]:
+        """(path, cli module, agent_key) of every record file."""
+        out = []
+        try:
+            homes = [e for e in os.scandir(self.homes) if e.is_dir()]
+        except FileNotFoundError:
+            return out
+        for home in homes:
+            for cli in CLIS:
+                out += self._listing(cli, Path(home.path), home.name)
+        return out
+
+    def _listing(self, cli, home: Path, agent_key: str) -> list[tuple[str, object, str]]:
+        """The CLI's record files in HOME; re-globbed only when a folder on the way changed."""
+        key = f"{home}|{cli.NAME}"
+        stamp = _tree_stamp(cli, home)
+        cached = self._dirs.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        found = [(str(p), cli, agent_key) for p in cli.files(home)]
+        self._dirs[key] = (stamp, found)
+        return found
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def scan(self) -> tuple[list[Usage], list[Problem]]:
+        """Every usage record and every unreadable one, reading only what is new."""
+        with self._lock:
+            self.refresh()
+            records = [u for st in self._files.values() for u in st.records.values()]
+            problems = [p for st in self._files.values() for p in st.problems]
+            return records, problems
+
+    def refresh(self) -> dict[str, FileState]:
+        """Reads what is new; `changed` names the files whose records changed. Returns every file's state."""
+        seen = set()
+        changed = set()
+        now = time.time()
+        for path, cli, agent_key in self._record_files():
+            seen.add(path)
+            st = self._files.get(path)
+            if st is None:
+                st = self._files[path] = FileState(cli, agent_key, parse=cli.new_state())
+            elif now - st.mtime > QUIET_AFTER and now - st.checked < QUIET_RECHECK:
+                continue        # a session file quiet for a while: looked at again once a minute
+            st.checked = now
+            if self._read_new(path, st):
+                changed.add(path)
+        for gone in set(self._files) - seen:      # a deleted file's records are gone with it
+            del self._files[gone]
+            changed.add(gone)
+        self.changed = changed
+        return self._files
+
+    def _read_new(self, path: str, st: FileState) -> bool:
+        """Reads PATH's new complete lines; True when its records (or problems) changed."""
+        try:
+            info = os.stat(path)
+        except OSError as exc:
+            st.problems = [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
+            return True
+        reset = False
+        if info.st_ino != st.inode or info.st_size < st.offset:      # new, replaced or truncated: start over
+            reset = bool(st.records or st.problems)
+            st.inode, st.offset, st.lineno = info.st_ino, 0, 0
+            st.parse, st.records, st.problems = st.cli.new_state(), {}, []
+        st.mtime = info.st_mtime
+        if info.st_size == st.offset:
+            return reset
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(st.offset)
+                data = fh.read(info.st_size - st.offset)
+        except OSError as exc:
+            st.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
+            return True
+        end = data.rfind(b"\n")
+        if end < 0:
+            return reset                # half a line so far: read it when it is complete
+        chunk = data[: end + 1]
+        st.offset += len(chunk)
+        parse, agent_key, cli = st.parse, st.agent_key, st.cli
+        for raw in chunk.split(b"\n")[:-1]:
+            st.lineno += 1
+            if not raw.strip():
+                continue
+            try:
+                got = cli.parse_line(raw, parse, agent_key)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                st.problems.append(Problem(path, st.lineno, f"unreadable usage record ({exc})"))
+                continue
+            if got is not None:
+                st.records[got[0]] = got[1]
+        return True
+
+
+def _tree_stamp(cli, home: Path) -> int:
+    """A number that changes when a record file is added under HOME for CLI (the sum of the mtimes of
+    the folders its files live in, down to the session folders)."""
+    roots = {"claude": home / ".claude" / "projects", "codex": home / ".codex" / "sessions",
+             "gemini": home / ".gemini" / "tmp"}
+    root = roots[cli.NAME]
+    total = 0
+    try:
+        total += os.stat(root).st_mtime_ns
+        for entry in os.scandir(root):
+            if entry.is_dir():
+                total += entry.stat().st_mtime_ns
+                if cli.NAME != "claude":       # codex: YYYY/MM/DD; gemini: <project>/chats
+                    for sub in os.scandir(entry.path):
+                        if sub.is_dir():
+                            total += sub.stat().st_mtime_ns
+                            if cli.NAME == "codex":
+                                for day in os.scandir(sub.path):
+                                    if day.is_dir():
+                                        total += day.stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1
+    return total
