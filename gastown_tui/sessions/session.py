@@ -38,6 +38,11 @@ READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
 
 
+def _where_to_set(preset: str) -> str:
+    return (f"install it, or set its path with `gastown config set agents.{preset}.path /full/path/to/program` "
+            "(see `gastown agents`)")
+
+
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
 
@@ -80,6 +85,7 @@ class Session(Lifecycle):
         self.last_screen_change_at = time.monotonic()
         self.output_seq = 0
         self.osc7501: str | None = None
+        self.cli_version: str | None = None  # `argv[0] --version`, read at start (rules carry version ranges)
         self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
         self._proc: pexpect.spawn | None = None
@@ -154,12 +160,18 @@ class Session(Lifecycle):
                 env.update(home_env(Path(self.spec.town), self.agent_key, self.argv[0], cwd, environ=env))
             except HomeError as exc:
                 raise SessionError(f"session for {self.agent}: cannot prepare its home: {exc}") from None
+        if any(rule.versions for rule in self.preset.rules):  # cached per program file; run off the loop
+            from gastown_tui.sessions.cli_version import installed_version
+
+            self.cli_version = await self._loop.run_in_executor(None, installed_version, self.argv[0],
+                                                                env.get("PATH"))
+            self._detector.set_version(self.cli_version)
         try:
             proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=env,
                                  dimensions=(self.spec.rows, self.spec.cols), echo=True, use_poll=True)
         except pexpect.ExceptionPexpect as exc:
             raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "
-                               f"{self.argv[0]!r}: {exc}") from None
+                               f"{self.argv[0]!r}: {exc}; {_where_to_set(self.preset.name)}") from None
         proc.delayafterclose = proc.ptyproc.delayafterclose = 0.0  # it sleeps that long in close(), on the loop
         self._proc = proc
         self.pid = proc.pid
@@ -188,7 +200,7 @@ class Session(Lifecycle):
             "argv": self.argv, "cwd": str(self.spec.cwd), "pid": self.pid, "cols": self.screen.cols,
             "rows": self.screen.rows, "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at),
             "exit_status": self.exit_status, "state": str(self.state), "state_rule": self.state_rule,
-            "resume": self.spec.resume, "engine": self.screen.engine,
+            "resume": self.spec.resume, "engine": self.screen.engine, "cli_version": self.cli_version,
             **self._transcript_problem(),
         }
 
