@@ -26,6 +26,7 @@ from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.rules import Detector, Observation
+from gastown_tui.sessions.screen_log import ScreenLog
 from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
 from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState, StateChange
 from gastown_tui.sessions.submit import submit_text
@@ -86,6 +87,7 @@ class Session(Lifecycle):
         self.output_seq = 0
         self.osc7501: str | None = None
         self.cli_version: str | None = None  # `argv[0] --version`, read at start (rules carry version ranges)
+        self.screen_log = ScreenLog()  # what it said on the alternate screen (gone from the screen at exit)
         self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
         self._proc: pexpect.spawn | None = None
@@ -340,6 +342,8 @@ class Session(Lifecycle):
         lines = self.screen.lines()
         if self._detector.note_screen(lines, now):
             self.last_screen_change_at = now
+            if self.screen.modes.alt_screen:
+                self.screen_log.note(lines)
         obs = Observation(lines, self.screen.cursor.y, self.screen.title, self.osc7501, now,
                           self.last_output_at, exited=self.exited)
         state, rule, detail = self._detector.classify(obs)
@@ -426,7 +430,7 @@ class Session(Lifecycle):
         is taken here, on the loop (the engine is not thread-safe); it is the last copy written (any
         earlier one still in flight is dropped, see _text_job), and no copy is taken after it."""
         proc, transcript = self._proc, self.transcript
-        write_text = self._text_job(self.screen.history_text()) if transcript is not None else None
+        write_text = self._text_job(self.conversation_text()) if transcript is not None else None
         self._text_dirty = False
         meta = self._meta()
 
@@ -464,11 +468,20 @@ class Session(Lifecycle):
             return
         self._text_dirty = False
         self._text_flushed_at = time.monotonic()
-        job = self._text_job(self.screen.history_text())
+        job = self._text_job(self.conversation_text())
         try:
             self._loop.run_in_executor(None, job)
         except (AttributeError, RuntimeError):  # no loop, or it is shutting down: write it here
             job()
+
+    def conversation_text(self) -> str:
+        """What the program said: the text it showed on the alternate screen (kept as it changed), then
+        the main screen's scrollback and screen (on the loop: the engine is not thread-safe)."""
+        main = self.screen.history_text()
+        if not len(self.screen_log):
+            return main
+        return (f"--- on the alternate screen ---\n{self.screen_log.text()}\n"
+                f"--- on the main screen ---\n{main}")
 
     def _text_job(self, text: str) -> Callable[[], None]:
         """A blocking job writing `text` as transcript.txt unless a newer text is already written."""
