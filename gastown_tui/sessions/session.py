@@ -88,6 +88,7 @@ class Session(Lifecycle):
         self.osc7501: str | None = None
         self.cli_version: str | None = None  # `argv[0] --version`, read at start (rules carry version ranges)
         self.screen_log = ScreenLog()  # what it said on the alternate screen (gone from the screen at exit)
+        self._log_replayed = False
         self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
         self._proc: pexpect.spawn | None = None
@@ -159,7 +160,8 @@ class Session(Lifecycle):
             from gastown_tui.sessions.homes import HomeError, home_env
 
             try:
-                env.update(home_env(Path(self.spec.town), self.agent_key, self.argv[0], cwd, environ=env))
+                env.update(home_env(Path(self.spec.town), self.agent_key, self.argv[0], cwd, environ=env,
+                                    preset=self.preset.name))
             except HomeError as exc:
                 raise SessionError(f"session for {self.agent}: cannot prepare its home: {exc}") from None
         if any(rule.versions for rule in self.preset.rules):  # cached per program file; run off the loop
@@ -420,6 +422,7 @@ class Session(Lifecycle):
             self._classify_handle.cancel()
             self._classify_handle = None
         self._close_pidfd()
+        self._replay_screen_log()
         self._set_state(SessionState.EXITED, "process.exit",
                         f"exited with status {status}" if status >= 0 else f"killed by signal {-status}")
         self._after_exit()
@@ -474,11 +477,21 @@ class Session(Lifecycle):
         except (AttributeError, RuntimeError):  # no loop, or it is shutting down: write it here
             job()
 
+    def _replay_screen_log(self) -> None:
+        """At exit, back on the main screen: what the program said on the alternate screen is written into
+        the screen's scrollback (not the raw transcript), so the finished agent's pane shows it."""
+        if not len(self.screen_log) or self.screen.modes.alt_screen or self._log_replayed:
+            return
+        self._log_replayed = True
+        text = self.screen_log.text().replace("\n", "\r\n")
+        self.screen.feed(("\r\n\x1b[2m── what it said on its alternate screen (kept by gastown) ──\x1b[0m\r\n"
+                          f"{text}\r\n\x1b[2m── end ──\x1b[0m\r\n").encode("utf-8", errors="replace"))
+
     def conversation_text(self) -> str:
         """What the program said: the text it showed on the alternate screen (kept as it changed), then
         the main screen's scrollback and screen (on the loop: the engine is not thread-safe)."""
         main = self.screen.history_text()
-        if not len(self.screen_log):
+        if not len(self.screen_log) or self._log_replayed:  # replayed at exit: the scrollback holds it
             return main
         return (f"--- on the alternate screen ---\n{self.screen_log.text()}\n"
                 f"--- on the main screen ---\n{main}")
