@@ -202,3 +202,44 @@ def test_versions_read_from_the_installed_clis():
         path = require_cli(cli)
         out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout
         assert installed_version(path) and installed_version(path) in out, (cli, out)
+
+
+def test_codex_login_screen_needs_a_person(tmp_path, fake_model):
+    """Without a provider of its own (no endpoint configured), Codex opens its sign-in screen."""
+    path = require_cli("codex")
+    work = git_repo(tmp_path / "work")
+    changes = prepare_home("codex", tmp_path / "home", [work], base_url=fake_model.url, environ={})
+    config = tmp_path / "home" / ".codex" / "config.toml"
+    kept = [ln for ln in config.read_text().splitlines() if not ln.startswith(("model", "model_provider"))]
+    text = "\n".join(kept)
+    config.write_text(text.split("[model_providers.gastown]")[0] + "[features]" + text.split("[features]", 1)[1])
+    changes["OPENAI_API_KEY"] = None
+    agent = Agent([path], cwd=work, env=agent_env(changes), log=tmp_path / "codex.raw")
+    detector = Detector(list(load_presets()["codex"].rules), preset="codex", version=installed_version(path))
+    try:
+        agent.wait(r"Sign in with ChatGPT", timeout=40)
+        _expect(agent, detector, SessionState.NEEDS_APPROVAL, "codex.needs-approval.login")
+    finally:
+        agent.close()
+
+
+def test_gemini_auth_dialog_needs_a_person(tmp_path, fake_model):
+    """With no auth type chosen and no key, Gemini CLI asks how to authenticate."""
+    import json
+
+    path = require_cli("gemini")
+    work = git_repo(tmp_path / "work")
+    changes = prepare_home("gemini", tmp_path / "home", [work], base_url=fake_model.url, environ={})
+    settings = tmp_path / "home" / ".gemini" / "settings.json"
+    data = json.loads(settings.read_text())
+    data["security"].pop("auth", None)
+    settings.write_text(json.dumps(data))
+    for k in ("GEMINI_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
+        changes[k] = None
+    agent = Agent([path], cwd=work, env=agent_env(changes), log=tmp_path / "gemini.raw")
+    detector = Detector(list(load_presets()["gemini"].rules), preset="gemini", version=installed_version(path))
+    try:
+        agent.wait(r"How would you like to authenticate", timeout=60)
+        _expect(agent, detector, SessionState.NEEDS_APPROVAL, "gemini.needs-approval.login")
+    finally:
+        agent.close()
