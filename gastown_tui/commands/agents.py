@@ -5,8 +5,10 @@ import argparse
 import os
 
 
-def roles_by_preset(town) -> dict[str, list[str]]:
-    """Preset name -> the roles (and crew/rig overrides) that use it in TOWN."""
+def roles_by_preset(town) -> tuple[dict[str, list[str]], list[str]]:
+    """(preset name -> the roles, crew and rig overrides that use it in TOWN; problems met on the way)."""
+    from gastown_tui.errors import UserError
+    from gastown_tui.town.rigs import list_rigs
     from gastown_tui.town.settings import ROLES, TownSettings
 
     settings = TownSettings.load(town.settings_path)
@@ -15,15 +17,16 @@ def roles_by_preset(town) -> dict[str, list[str]]:
         out.setdefault(settings.agent_for(role), []).append(role)
     for name, preset in settings.data.get("crew_agents", {}).items():
         out.setdefault(preset, []).append(f"crew/{name}")
-    try:
-        from gastown_tui.town.rigs import list_rigs
-
-        for rig in list_rigs(town):
-            for role, preset in rig.settings.data.get("role_agents", {}).items():
-                out.setdefault(preset, []).append(f"{rig.name}/{role}")
-    except Exception:  # a broken rig file must not hide the agents list; `gastown rig list` says what broke
-        pass
-    return out
+    problems = []
+    for rig in list_rigs(town):
+        try:
+            rig_roles = rig.settings.data.get("role_agents", {})
+        except UserError as exc:  # a broken rig file must not hide the agents list: said below it
+            problems.append(str(exc))
+            continue
+        for role, preset in rig_roles.items():
+            out.setdefault(preset, []).append(f"{rig.name}/{role}")
+    return out, problems
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -44,7 +47,7 @@ def main(argv: list[str], prog: str) -> int:
         town = None  # outside a town: the built-in presets, no roles
     presets = load_presets(town.root if town else None)
     found = detect(presets, os.environ.get("PATH"))
-    roles = roles_by_preset(town) if town else {}
+    roles, problems = roles_by_preset(town) if town else ({}, [])
     for item in found:
         item.roles = roles.get(item.name, [])
     if args.json:
@@ -61,6 +64,8 @@ def main(argv: list[str], prog: str) -> int:
         print("  ".join(f"{v:<{w}}" for v, w in zip(r, widths)) + "  " + r[-1])
     if town is None:
         print("(not in a town: no roles shown)")
+    for problem in problems:
+        print(f"warning: {problem}")
     missing = [i.name for i in found if not i.found and i.name not in ("sim", "shell")]
     if missing:
         print(f"Not found: {', '.join(missing)}. Installed elsewhere? "

@@ -146,10 +146,12 @@ def _open(args, strict: bool = True, ids=()):
     names, as `gastown sling` does."""
     from gastown_tui.beads.ledger import RawLedger
 
+    from gastown_tui.errors import NotFound
+
     explicit = getattr(args, "db", None) or os.environ.get("BEADS_DIR")
     try:
         path = _db_path(args)
-    except Exception:
+    except NotFound:  # no ledger up from here: the town may still know the bead's ledger
         if explicit or not ids:
             raise
         path = None
@@ -179,7 +181,7 @@ def _routed(bead_id: str, here: Path | None) -> Path | None:
         try:
             if RawLedger.open(here, strict=False).prefix == prefix_of(bead_id):
                 return None
-        except Exception:  # a broken ledger here: the routed one may still answer; else the error comes below
+        except (UserError, OSError, ValueError):  # a broken ledger here: the bead's own ledger may still answer
             pass
     try:
         return ledger_for_id(town, bead_id).beads_dir
