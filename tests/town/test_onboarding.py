@@ -9,7 +9,7 @@ import sys
 import pexpect
 import pytest
 
-from town_testkit import gastown, make_project
+from town_testkit import gastown
 
 NO_AGENTS_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if os.path.isdir(p))
 
