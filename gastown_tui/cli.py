@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gastown_tui.commands.run", "run the town's sessions and patrols (--headless)"),
     "demo": ("gastown_tui.commands.demo", "create a demo town and run the factory"),
     "app": ("gastown_tui.commands.app", "open the terminal app (the default)"),
+    "config": ("gastown_tui.commands.config", "get, set and list the town's settings (checked)"),
+    "agents": ("gastown_tui.commands.agents", "list agent CLIs: found, version, verified range, roles"),
 }
 
 

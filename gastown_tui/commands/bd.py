@@ -171,8 +171,49 @@ def _db_path(args) -> Path:
     return find_beads_dir(Path.cwd())
 
 
-def _open(args, strict: bool = True):
-    return RawLedger.open(_db_path(args), strict=strict)
+def _open(args, strict: bool = True, ids=()):
+    """The ledger found from here (or --db / BEADS_DIR). Inside a town, a bead id of another ledger (a rig
+    bead asked for from the town root, or the other way round) is looked up in the ledger its prefix
+    names, as `gastown sling` does."""
+    from gastown_tui.errors import NotFound
+
+    explicit = getattr(args, "db", None) or os.environ.get("BEADS_DIR")
+    try:
+        path = _db_path(args)
+    except NotFound:  # no ledger up from here: the town may still know the bead's ledger
+        if explicit or not ids:
+            raise
+        path = None
+    if not explicit and ids:
+        routed = _routed(ids[0], path)
+        if routed is not None:
+            return RawLedger.open(routed, strict=strict)
+    if path is None:
+        return RawLedger.open(_db_path(args), strict=strict)
+    return RawLedger.open(path, strict=strict)
+
+
+def _routed(bead_id: str, here: Path | None) -> Path | None:
+    """The .beads folder of the town ledger whose prefix BEAD_ID has, when that is not HERE's ledger."""
+    from gastown_tui.errors import UserError
+    from gastown_tui.town.ledgers import ledger_for_id, prefix_of
+
+    try:
+        from gastown_tui.town.layout import find_town
+
+        town = find_town()
+    except UserError:
+        return None
+    if here is not None:
+        try:
+            if RawLedger.open(here, strict=False).prefix == prefix_of(bead_id):
+                return None
+        except (UserError, OSError, ValueError):  # a broken ledger here: the bead's own ledger may still answer
+            pass
+    try:
+        return ledger_for_id(town, bead_id).beads_dir
+    except UserError:
+        return None
 
 
 def _split(text: str) -> list[str]:
@@ -219,7 +260,7 @@ def _cmd_create(args, as_json, actor):
 
 
 def _cmd_show(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=args.ids)
     recs = [ledger.raw(i) for i in args.ids]
     if as_json:
         _emit(recs[0] if len(recs) == 1 else recs)
@@ -283,7 +324,7 @@ def _cmd_blocked(args, as_json, actor):
 
 
 def _cmd_update(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=[args.id])
     fields = {k: getattr(args, k) for k in ("status", "assignee", "priority", "title", "issue_type",
                                             "description", "notes", "design", "acceptance_criteria")
               if getattr(args, k) is not None}
@@ -308,7 +349,7 @@ def _cmd_update(args, as_json, actor):
 
 
 def _cmd_close(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=args.ids)
     with ledger.transaction():
         for i in args.ids:
             ledger.raw(i)
@@ -317,7 +358,7 @@ def _cmd_close(args, as_json, actor):
 
 
 def _cmd_reopen(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=args.ids)
     with ledger.transaction():
         issues = [ledger.reopen(i) for i in args.ids]
     _report(ledger, issues, as_json, "reopened")
@@ -333,7 +374,7 @@ def _report(ledger, issues, as_json, verb):
 
 
 def _cmd_dep(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=[args.id])
     if args.dep_cmd == "tree":
         tree = dep_tree(ledger, args.id, reverse=args.reverse)
         if as_json:
@@ -356,7 +397,7 @@ def _cmd_dep(args, as_json, actor):
 
 
 def _cmd_label(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=[args.id])
     if args.label_cmd == "add":
         issue = ledger.add_label(args.id, args.label)
     else:
@@ -368,7 +409,7 @@ def _cmd_label(args, as_json, actor):
 
 
 def _cmd_comment(args, as_json, actor):
-    ledger = _open(args)
+    ledger = _open(args, ids=[args.id])
     comment = ledger.add_comment(args.id, args.text, args.author or actor)
     if as_json:
         _emit(comment)

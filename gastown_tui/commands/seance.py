@@ -8,7 +8,9 @@ def main(argv: list[str], prog: str) -> int:
     from gastown_tui.town.agents import resolve_address
     from gastown_tui.town.cli_support import print_json, town_here
     from gastown_tui.town.prime import resolve_agent
-    from gastown_tui.town.seance import get_session, list_predecessors, transcript_tail
+    from gastown_tui.errors import NotFound
+    from gastown_tui.town.seance import (conversation_log, format_turns, get_session, list_predecessors,
+                                         recorded_address, transcript_tail)
 
     p = argparse.ArgumentParser(prog=prog, description="List an identity's past sessions; print one's transcript tail.")
     p.add_argument("address", nargs="?")
@@ -18,7 +20,15 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     town = town_here()
-    address = resolve_address(town, args.address) if args.address else resolve_agent(town, None)
+    if args.address:
+        try:
+            address = resolve_address(town, args.address)
+        except NotFound:  # not in the town any more (a reaped polecat): its sessions stay on disk
+            address = recorded_address(town, args.address)
+            if address is None:
+                raise
+    else:
+        address = resolve_agent(town, None)
     sessions = list_predecessors(town, address)
     if args.json:
         print_json(sessions)
@@ -32,6 +42,11 @@ def main(argv: list[str], prog: str) -> int:
     if args.list:
         return 0
     chosen = get_session(town, address, args.session)
+    log = conversation_log(town, chosen)
+    if log is not None:
+        path, turns = log
+        print(f"\n--- conversation of {chosen.session_id}, last turns (from {path.name}, the CLI's own log) ---")
+        print(format_turns(turns, max(1, args.lines // 2)))
     print(f"\n--- transcript tail of {chosen.session_id} ---")
     print(transcript_tail(chosen, args.lines) or "(no transcript)")
     return 0

@@ -3,9 +3,10 @@
 `presets.load_presets()` merges each entry here key by key over the built-in
 preset of the same name (see docs/contracts.md, sessions). What is here was
 verified by the `agents` tests (tests/agents/) running the real programs in a
-PTY against the fake model server: Claude Code 2.1.197, Codex CLI 0.169.0,
-Gemini CLI 0.61.0, aider 0.86.2 and opencode 1.18.33 (pinned in
-.ci/install-agents). amp cannot run without its vendor's service: its entry is
+PTY against the fake model server: Claude Code 2.1.197 and 2.1.337, Codex CLI
+0.169.0 and 0.171.0, Gemini CLI 0.61.0, aider 0.86.2 and opencode 1.18.33
+(pinned in .ci/install-agents; each preset's `verified` says which). Rules
+whose screens differ between versions carry a `versions` range (rules.py). amp cannot run without its vendor's service: its entry is
 an unverified default and says so (the needs-approval rule of opencode was not
 seen either: its polecats run with every permission allowed).
 
@@ -23,8 +24,10 @@ _BRAILLE = r"^[\u2800-\u28ff]"  # a braille spinner glyph first in the title
 
 PRESETS: dict[str, dict] = {
     "claude": {
-        "description": "Claude Code (verified with 2.1.197)",
-        # Polecats run unattended; a town can drop the flag in settings/config.json to be asked.
+        "description": "Claude Code",
+        "verified": ">=2.1.197,<=2.1.337",
+        # Polecats run unattended; a town can drop the flag in settings/config.json to be asked (then every
+        # dialog below that waits for a person reads as needs-approval, and the Witness escalates it).
         "argv": ["claude", "--dangerously-skip-permissions"],
         "env": {"IS_SANDBOX": "1", "DISABLE_AUTOUPDATER": "1"},
         "beacon": "arg",  # `claude "<beacon>"` opens the TUI and submits it as the first prompt
@@ -34,23 +37,44 @@ PRESETS: dict[str, dict] = {
         "ready_timeout": 60.0,
         "process_names": ["claude"],
         "rules": [
-            # Claude Code draws inline from the top of the screen: until its output fills the screen the
-            # footer is not in the bottom rows, so these footer texts are looked for on the whole screen.
-            # The dialog replaces the spinner: checked first so a dialog is never read as working.
+            # 2.1.197 draws inline from the top of the screen, 2.1.337 on the alternate screen: footer texts
+            # are looked for on the whole screen. Dialogs that wait for a person come first, so that a dialog
+            # is never read as working or idle (the title keeps its idle ✳ under a dialog).
+            {"name": "claude.needs-approval.trust", "state": "needs-approval", "region": "all",
+             "pattern": r"Is this a project you created or one you trust|Yes, I trust this folder"},
+            {"name": "claude.needs-approval.api-key", "state": "needs-approval", "region": "all",
+             "pattern": r"Detected a custom API key|Do you want to use this API key\?"},
+            # Auto mode (the default from 2.1.3xx) behind a gateway that does not pass its server-side check:
+            # first "Auto mode can't check actions in this session … Enter to stay in auto mode", then a
+            # per-action "Do you want to proceed?" whose preselected answer is No.
+            {"name": "claude.needs-approval.auto-mode", "state": "needs-approval", "region": "all",
+             "versions": ">2.1.197",
+             "pattern": r"Enter to stay in auto mode|so this one needs your approval"},
             {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "all",
              "pattern": r"Do you want to (create|proceed|make this edit|overwrite)|Esc to cancel · Tab to amend"},
+            {"name": "claude.needs-approval.login", "state": "needs-approval", "region": "all",
+             "pattern": r"Not logged in · (Please )?[Rr]un /login|Select login method"},
+            # "API error · Retrying in 4s · attempt 4/10" (2.1.197);
+            # "✻ 529 overloaded · retrying in 7s · attempt 6/10" (2.1.337).
             {"name": "claude.working.api-retry", "state": "working", "region": "all",
-             "pattern": r"API error · Retrying in \d+s · attempt \d+/\d+"},
+             "pattern": r"[Rr]etrying in \d+s · attempt \d+/\d+"},
             {"name": "claude.working.esc-to-interrupt", "state": "working", "region": "all",
              "pattern": r"esc to interrupt"},
-            {"name": "claude.working.title-spinner", "state": "working", "title": _BRAILLE},
-            {"name": "claude.idle.footer", "state": "idle", "region": "all",
+            {"name": "claude.working.title-spinner", "state": "working", "title": _BRAILLE, "versions": "<=2.1.197"},
+            {"name": "claude.working.title-spinner", "state": "working", "title": r"^[◐◓◑◒]",
+             "versions": ">2.1.197"},
+            # 2.1.197: "? for shortcuts"; 2.1.337 shows the permission mode instead ("⏵⏵ auto mode on
+            # (shift+tab to cycle)", "⏵⏵ bypass permissions on …", "⏸ plan mode on …").
+            {"name": "claude.idle.footer", "state": "idle", "region": "all", "versions": "<=2.1.197",
              "pattern": r"\? for shortcuts|⏵⏵ bypass permissions on"},
+            {"name": "claude.idle.footer", "state": "idle", "region": "all", "versions": ">2.1.197",
+             "pattern": r"⏵⏵ [a-z ]+ on \(shift\+tab to cycle\)|⏸ plan mode on|\? for shortcuts"},
             {"name": "claude.idle.title", "state": "idle", "title": r"^✳"},
         ],
     },
     "codex": {
-        "description": "OpenAI Codex CLI (verified with 0.169.0)",
+        "description": "OpenAI Codex CLI",
+        "verified": ">=0.169.0,<=0.171.0",
         "argv": ["codex", "--dangerously-bypass-approvals-and-sandbox"],
         "beacon": "arg",  # `codex "<beacon>"` opens the TUI and submits it
         "resume_argv": ["codex", "resume", "--last", "--dangerously-bypass-approvals-and-sandbox"],
@@ -61,6 +85,11 @@ PRESETS: dict[str, dict] = {
         "process_names": ["codex"],
         "rules": [
             {"name": "codex.osc7501.blocked", "state": "needs-approval", "osc7501": "blocked"},
+            # First-run screens that wait for a person (no OSC 7501 state yet): folder trust, login.
+            {"name": "codex.needs-approval.trust", "state": "needs-approval", "region": "all",
+             "pattern": r"Trust this folder\?|Do you trust the files in this folder"},
+            {"name": "codex.needs-approval.login", "state": "needs-approval", "region": "all",
+             "pattern": r"Sign in with ChatGPT"},
             {"name": "codex.needs-approval.dialog", "state": "needs-approval", "region": "bottom:20",
              "pattern": r"Would you like to run the following command\?|Press enter to confirm or esc to cancel"},
             {"name": "codex.osc7501.working", "state": "working", "osc7501": "working"},
@@ -73,7 +102,8 @@ PRESETS: dict[str, dict] = {
         ],
     },
     "gemini": {
-        "description": "Gemini CLI (verified with 0.61.0)",
+        "description": "Gemini CLI",
+        "verified": "==0.61.0",
         "argv": ["gemini", "--approval-mode", "yolo"],
         "beacon": "flag:-i",  # --prompt-interactive: run the beacon, then stay interactive
         "resume_argv": ["gemini", "--approval-mode", "yolo", "--resume", "latest"],
@@ -83,6 +113,10 @@ PRESETS: dict[str, dict] = {
         "process_names": ["gemini", "node"],
         "rules": [
             {"name": "gemini.needs-approval.title", "state": "needs-approval", "title": r"✋|Action Required"},
+            {"name": "gemini.needs-approval.trust", "state": "needs-approval", "region": "all",
+             "pattern": r"Do you trust the files in this folder\?"},
+            {"name": "gemini.needs-approval.login", "state": "needs-approval", "region": "all",
+             "pattern": r"How would you like to authenticate"},
             {"name": "gemini.needs-approval.dialog", "state": "needs-approval", "region": "all",
              "pattern": r"Apply this change\?|Allow execution of"},
             {"name": "gemini.working.title", "state": "working", "title": r"^✦|Working…"},
@@ -93,7 +127,8 @@ PRESETS: dict[str, dict] = {
         ],
     },
     "aider": {
-        "description": "aider (verified with 0.86.2)",
+        "description": "aider",
+        "verified": "==0.86.2",
         # Flags live in the home's .aider.conf.yml (no update check, no analytics, diff edit format, model).
         "argv": ["aider"],
         "beacon": "paste",  # typed at the `diff>` prompt once it is idle
@@ -114,7 +149,8 @@ PRESETS: dict[str, dict] = {
         ],
     },
     "opencode": {
-        "description": "opencode (verified with 1.18.33)",
+        "description": "opencode",
+        "verified": "==1.18.33",
         "argv": ["opencode"],
         "env": {"OPENCODE_PERMISSION": '{"*":"allow"}'},
         "beacon": "flag:--prompt",  # `opencode --prompt "<beacon>"` opens the TUI and submits it

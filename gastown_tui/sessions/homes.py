@@ -49,11 +49,12 @@ def cli_for(argv0: str) -> str | None:
 
 
 def home_env(town: Path, agent_key: str, argv0: str, cwd: Path,
-             environ: Mapping[str, str] | None = None) -> dict[str, str]:
+             environ: Mapping[str, str] | None = None, preset: str | None = None) -> dict[str, str]:
     """For a session about to run `argv0` in `cwd`: prepares `<town>/.runtime/homes/<agent_key>/`
     and returns the environment to lay over the session's (empty dict for other programs).
-    `environ` is the session's environment so far (its endpoint variables are honoured)."""
-    cli = cli_for(argv0)
+    `environ` is the session's environment so far (its endpoint variables are honoured). A program
+    whose name says nothing (a `path` setting like /opt/cc/bin/cc-2) is the CLI its PRESET names."""
+    cli = cli_for(argv0) or (preset if preset in CLIS else None)
     if cli is None:
         return {}
     return prepare_home(cli, home_dir(town, agent_key), [cwd], environ=environ)

@@ -8,6 +8,12 @@ Layers, each merged key by key over the one before:
 1. `BUILTIN` below;
 2. `gastown_tui.sessions.agent_presets.PRESETS`;
 3. `<town>/settings/config.json` → `{"agents": {name: {...}}}`.
+
+Two settings are for people rather than preset authors (`gastown config set
+agents.claude.path ...`): `path`, the program to run in place of argv[0] (also
+in the resume command), and `base_url`, the model endpoint the CLI is pointed
+at (a proxy, a local server; it becomes GASTOWN_MODEL_BASE_URL, which the
+agent's home preparation turns into the CLI's own setting).
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from gastown_tui.sessions.rules import Rule, RuleError
 BEACON_MODES = ("arg", "paste", "none")  # or "flag:<option>", e.g. "flag:-i"
 _FIELDS = {
     "argv", "env", "beacon", "resume_argv", "rules", "quit_keys", "escape_cancels", "stuck_after",
-    "process_names", "ready_timeout", "submit_key", "description",
+    "process_names", "ready_timeout", "submit_key", "description", "verified", "path", "base_url",
 }
 
 BUILTIN: dict[str, dict] = {
@@ -80,6 +86,12 @@ class Preset:
     ready_timeout: float = 30.0
     submit_key: str = "enter"
     description: str = ""
+    verified: str | None = None  # the CLI versions its rules were checked against, e.g. ">=2.1.197,<=2.1.337"
+
+    @property
+    def program(self) -> str:
+        """The program the preset runs (argv[0]): what `--version` and `gastown agents` look at."""
+        return self.argv[0]
 
     @classmethod
     def from_dict(cls, name: str, data: dict, where: str = "") -> "Preset":
@@ -88,6 +100,12 @@ class Preset:
         if unknown:
             raise PresetError(f"{label}: unknown keys {sorted(unknown)} (known: {sorted(_FIELDS)})")
         argv = data.get("argv")
+        path = data.get("path")
+        if path is not None:
+            if not isinstance(path, str) or not path.strip():
+                raise PresetError(f"{label}: 'path' must be the program's path (a non-empty string), got {path!r}")
+            if argv and isinstance(argv, (list, tuple)):
+                argv = [path, *argv[1:]]
         if not argv or not isinstance(argv, (list, tuple)) or not all(isinstance(a, str) for a in argv):
             raise PresetError(f"{label}: 'argv' must be a non-empty list of strings (never a shell string), got {argv!r}")
         beacon = data.get("beacon", "none")
@@ -96,11 +114,26 @@ class Preset:
         env = data.get("env") or {}
         if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
             raise PresetError(f"{label}: 'env' must map names to strings, got {env!r}")
+        base_url = data.get("base_url")
+        if base_url is not None:
+            if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+                raise PresetError(f"{label}: 'base_url' must be an http(s) URL, got {base_url!r}")
+            env = {**env, "GASTOWN_MODEL_BASE_URL": base_url.rstrip("/")}
         try:
             rules = tuple(Rule.from_dict(r, f"{label} ") for r in data.get("rules") or ())
         except RuleError as exc:
             raise PresetError(str(exc)) from None
         resume = data.get("resume_argv")
+        if path is not None and resume:
+            resume = [path, *list(resume)[1:]]
+        verified = data.get("verified")
+        if verified is not None:
+            from gastown_tui.sessions.cli_version import VersionRangeError, parse_range
+
+            try:
+                parse_range(verified)
+            except VersionRangeError as exc:
+                raise PresetError(f"{label}: 'verified': {exc}") from None
         try:
             return cls(
                 name=name,
@@ -116,6 +149,7 @@ class Preset:
                 ready_timeout=float(data.get("ready_timeout", 30.0)),
                 submit_key=str(data.get("submit_key", "enter")),
                 description=str(data.get("description", "")),
+                verified=verified,
             )
         except (TypeError, ValueError) as exc:
             raise PresetError(f"{label}: {exc}") from None
@@ -139,6 +173,18 @@ def _merge(base: dict, over: dict) -> dict:
             out["env"] = {**(base.get("env") or {}), **value}
         else:
             out[key] = value
+    # An argv override (another path, other flags) carries into the resume command unless that is
+    # overridden too: resuming must run the same program the same way. A resume command that is the old
+    # argv plus options (`claude --flag --continue`) becomes the new argv plus those options; any other
+    # (`codex resume --last ...`) gets the new program.
+    old_argv, new_argv, resume = base.get("argv"), out.get("argv"), out.get("resume_argv")
+    if ("argv" in over and "resume_argv" not in over and resume and old_argv and new_argv
+            and isinstance(new_argv, (list, tuple)) and isinstance(resume, (list, tuple))):
+        resume, old_argv = list(resume), list(old_argv)
+        if resume[:len(old_argv)] == old_argv:
+            out["resume_argv"] = [*new_argv, *resume[len(old_argv):]]
+        elif resume[0] == old_argv[0]:
+            out["resume_argv"] = [new_argv[0], *resume[1:]]
     return out
 
 

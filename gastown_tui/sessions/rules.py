@@ -13,6 +13,11 @@ holds decides the state. Conditions:
 - `active_within`: output arrived in the last N seconds;
 - `quiet_for`: no output for at least N seconds.
 
+A rule may also carry `versions`, a range of the CLI's versions it holds for
+(`>=2.1.300`, `<2.1.300,>=2.0`; see cli_version.py): the session reads the
+installed version at start and the detector keeps only the rules for it. With
+the version unknown, the rules without an upper bound hold (the newest ones).
+
 `Detector.classify` adds what no preset decides: `exited` when the process is
 gone, `starting` until a rule first matches, and `stuck` when the state is
 working but nothing but spinners and clocks has changed for `stuck_after`.
@@ -23,11 +28,13 @@ import re
 import time
 from dataclasses import dataclass
 
+from gastown_tui.sessions.cli_version import VersionRangeError, in_range, parse_range
 from gastown_tui.sessions.states import SessionState
 
-_KEYS = {"name", "state", "region", "pattern", "title", "osc7501", "active_within", "quiet_for", "note"}
-# Spinner glyphs and digits: what changes on a live screen without meaning progress.
-_NOISE = re.compile(r"[\d\u2800-\u28ff✢✳✶✻✽·*⠁-⣿◐◓◑◒|/\\\-█░▁▂▃▄▅▆▇•◦]")
+_KEYS = {"name", "state", "region", "pattern", "title", "osc7501", "active_within", "quiet_for", "note", "versions"}
+# Spinner glyphs, blinking markers and digits: what changes on a live screen without meaning progress.
+_NOISE = re.compile(r"[\d\u2800-\u28ff✢✳✶✻✽✦✧·∴∷*◐◓◑◒◴◵◶◷●○◉◌|/\\\-█░▁▂▃▄▅▆▇•◦⏺⎿]")
+_SPACES = re.compile(r"[ \t]+")
 
 
 class RuleError(ValueError):
@@ -44,6 +51,11 @@ class Rule:
     osc7501: str | None = None
     active_within: float | None = None
     quiet_for: float | None = None
+    versions: str | None = None
+
+    def holds_for(self, version: str | None) -> bool:
+        """Whether this rule is meant for that CLI version (see the module doc for an unknown one)."""
+        return in_range(version, self.versions)
 
     @classmethod
     def from_dict(cls, data: dict, where: str = "") -> "Rule":
@@ -78,6 +90,12 @@ class Rule:
         conds = [k for k in ("pattern", "title", "osc7501", "active_within", "quiet_for") if k in data]
         if not conds:
             raise RuleError(f"{label}: has no condition")
+        versions = data.get("versions")
+        if versions is not None:
+            try:
+                parse_range(versions)
+            except VersionRangeError as exc:
+                raise RuleError(f"{label}: {exc}") from None
         return cls(
             name=str(data["name"]),
             state=state,
@@ -87,6 +105,7 @@ class Rule:
             osc7501=data.get("osc7501"),
             active_within=float(data["active_within"]) if "active_within" in data else None,
             quiet_for=float(data["quiet_for"]) if "quiet_for" in data else None,
+            versions=versions,
         )
 
     def explain(self) -> str:
@@ -101,6 +120,8 @@ class Rule:
             parts.append(f"output in the last {self.active_within:g}s")
         if self.quiet_for is not None:
             parts.append(f"no output for {self.quiet_for:g}s")
+        if self.versions is not None:
+            parts.append(f"for versions {self.versions}")
         return " and ".join(parts)
 
 
@@ -142,21 +163,30 @@ class Observation:
 
 
 def normalized(lines: list[str]) -> str:
-    """Screen text with spinners and digits (timers, clocks, token counts) removed."""
-    return _NOISE.sub("", "\n".join(lines))
+    """Screen text with spinners, blinking markers and digits (timers, clocks, token counts) removed, and
+    the spaces they leave collapsed (`● Running` and `  Running` are the same screen)."""
+    return "\n".join(_SPACES.sub(" ", _NOISE.sub("", line)).strip() for line in lines)
 
 
 class Detector:
     """Classifies observations with a preset's rules; remembers what it needs for `stuck`."""
 
-    def __init__(self, rules: list[Rule], stuck_after: float = 600.0, preset: str = "") -> None:
-        self.rules = rules
+    def __init__(self, rules: list[Rule], stuck_after: float = 600.0, preset: str = "",
+                 version: str | None = None) -> None:
+        self.all_rules = list(rules)
+        self.rules = [r for r in self.all_rules if r.holds_for(version)]
+        self.version = version
         self.stuck_after = stuck_after
         self.preset = preset
         self.ready = False
         self._last_norm: str | None = None
         self._last_lines: list[str] | None = None
         self.last_change_at = time.monotonic()
+
+    def set_version(self, version: str | None) -> None:
+        """The CLI's installed version is known (or still unknown): keep the rules meant for it."""
+        self.version = version
+        self.rules = [r for r in self.all_rules if r.holds_for(version)]
 
     def note_screen(self, lines: list[str], now: float) -> bool:
         """Records the screen; returns True when it changed beyond spinners and clocks."""

@@ -27,6 +27,7 @@ from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.rules import Detector, Observation
+from gastown_tui.sessions.screen_log import ScreenLog
 from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
 from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState, StateChange
 from gastown_tui.sessions.submit import submit_text
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
+
+
+def _where_to_set(preset: str) -> str:
+    return (f"install it, or set its path with `gastown config set agents.{preset}.path /full/path/to/program` "
+            "(see `gastown agents`)")
 
 
 def _iso(ts: float | None) -> str | None:
@@ -85,6 +91,9 @@ class Session(Lifecycle):
         self.last_screen_change_at = time.monotonic()
         self.output_seq = 0
         self.osc7501: str | None = None
+        self.cli_version: str | None = None  # `argv[0] --version`, read at start (rules carry version ranges)
+        self.screen_log = ScreenLog()  # what it said on the alternate screen (gone from the screen at exit)
+        self._log_replayed = False
         self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
         self._proc: pexpect.spawn | None = None
@@ -156,15 +165,22 @@ class Session(Lifecycle):
             from gastown_tui.sessions.homes import HomeError, home_env
 
             try:
-                env.update(home_env(Path(self.spec.town), self.agent_key, self.argv[0], cwd, environ=env))
+                env.update(home_env(Path(self.spec.town), self.agent_key, self.argv[0], cwd, environ=env,
+                                    preset=self.preset.name))
             except HomeError as exc:
                 raise SessionError(f"session for {self.agent}: cannot prepare its home: {exc}") from None
+        if any(rule.versions for rule in self.preset.rules):  # cached per program file; run off the loop
+            from gastown_tui.sessions.cli_version import installed_version
+
+            self.cli_version = await self._loop.run_in_executor(None, installed_version, self.argv[0],
+                                                                env.get("PATH"))
+            self._detector.set_version(self.cli_version)
         try:
             proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=env,
                                  dimensions=(self.spec.rows, self.spec.cols), echo=True, use_poll=True)
         except pexpect.ExceptionPexpect as exc:
             raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "
-                               f"{self.argv[0]!r}: {exc}") from None
+                               f"{self.argv[0]!r}: {exc}; {_where_to_set(self.preset.name)}") from None
         proc.delayafterclose = proc.ptyproc.delayafterclose = 0.0  # it sleeps that long in close(), on the loop
         self._proc = proc
         self.pid = proc.pid
@@ -193,7 +209,7 @@ class Session(Lifecycle):
             "argv": self.argv, "cwd": str(self.spec.cwd), "pid": self.pid, "cols": self.screen.cols,
             "rows": self.screen.rows, "started_at": _iso(self.started_at), "ended_at": _iso(self.ended_at),
             "exit_status": self.exit_status, "state": str(self.state), "state_rule": self.state_rule,
-            "resume": self.spec.resume, "engine": self.screen.engine,
+            "resume": self.spec.resume, "engine": self.screen.engine, "cli_version": self.cli_version,
             **self._transcript_problem(),
         }
 
@@ -333,6 +349,8 @@ class Session(Lifecycle):
         lines = self.screen.lines()
         if self._detector.note_screen(lines, now):
             self.last_screen_change_at = now
+            if self.screen.modes.alt_screen:
+                self.screen_log.note(lines)
         obs = Observation(lines, self.screen.cursor.y, self.screen.title, self.osc7501, now,
                           self.last_output_at, exited=self.exited)
         state, rule, detail = self._detector.classify(obs)
@@ -409,6 +427,7 @@ class Session(Lifecycle):
             self._classify_handle.cancel()
             self._classify_handle = None
         self._close_pidfd()
+        self._replay_screen_log()
         self._set_state(SessionState.EXITED, "process.exit",
                         f"exited with status {status}" if status >= 0 else f"killed by signal {-status}")
         self._after_exit()
@@ -419,7 +438,7 @@ class Session(Lifecycle):
         is taken here, on the loop (the engine is not thread-safe); it is the last copy written (any
         earlier one still in flight is dropped, see _text_job), and no copy is taken after it."""
         proc, transcript = self._proc, self.transcript
-        write_text = self._text_job(self.screen.history_text()) if transcript is not None else None
+        write_text = self._text_job(self.conversation_text()) if transcript is not None else None
         self._text_dirty = False
         meta = self._meta()
 
@@ -457,11 +476,30 @@ class Session(Lifecycle):
             return
         self._text_dirty = False
         self._text_flushed_at = time.monotonic()
-        job = self._text_job(self.screen.history_text())
+        job = self._text_job(self.conversation_text())
         try:
             self._loop.run_in_executor(None, job)
         except (AttributeError, RuntimeError):  # no loop, or it is shutting down: write it here
             job()
+
+    def _replay_screen_log(self) -> None:
+        """At exit, back on the main screen: what the program said on the alternate screen is written into
+        the screen's scrollback (not the raw transcript), so the finished agent's pane shows it."""
+        if not len(self.screen_log) or self.screen.modes.alt_screen or self._log_replayed:
+            return
+        self._log_replayed = True
+        text = self.screen_log.text().replace("\n", "\r\n")
+        self.screen.feed(("\r\n\x1b[2m── what it said on its alternate screen (kept by gastown) ──\x1b[0m\r\n"
+                          f"{text}\r\n\x1b[2m── end ──\x1b[0m\r\n").encode("utf-8", errors="replace"))
+
+    def conversation_text(self) -> str:
+        """What the program said: the text it showed on the alternate screen (kept as it changed), then
+        the main screen's scrollback and screen (on the loop: the engine is not thread-safe)."""
+        main = self.screen.history_text()
+        if not len(self.screen_log) or self._log_replayed:  # replayed at exit: the scrollback holds it
+            return main
+        return (f"--- on the alternate screen ---\n{self.screen_log.text()}\n"
+                f"--- on the main screen ---\n{main}")
 
     def _text_job(self, text: str) -> Callable[[], None]:
         """A blocking job writing `text` as transcript.txt unless a newer text is already written."""

@@ -21,6 +21,8 @@ CANDIDATES = {
     "gemini": [CACHE / "npm/node_modules/.bin/gemini"],
     "aider": [CACHE / "aider-venv/bin/aider"],
     "opencode": [CACHE / "npm/node_modules/.bin/opencode"],
+    # Older pins kept where the rules differ (.ci/install-agents puts them in .ci/cache/npm-old).
+    "claude-old": [CACHE / "npm-old/node_modules/.bin/claude"],
 }
 # Variables that could carry a real credential or point a CLI elsewhere: never passed to a test agent.
 SCRUB = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
@@ -32,7 +34,7 @@ def find_cli(name: str) -> str | None:
     for path in CANDIDATES[name]:
         if path.exists() and os.access(path, os.X_OK):
             return str(path)
-    return shutil.which(name)
+    return None if name.endswith("-old") else shutil.which(name)
 
 
 def require_cli(name: str) -> str:

@@ -13,11 +13,12 @@ from gastown_tui.sessions.homes import prepare_home
 
 pytestmark = pytest.mark.agents
 
-IDLE = r"\? for shortcuts"
+# 2.1.197: "? for shortcuts"; 2.1.337 shows the permission mode ("⏵⏵ accept edits on (shift+tab to cycle)").
+IDLE = r"\? for shortcuts|⏵⏵ [a-z ]+ on \(shift\+tab|⏸ plan mode on"
 
 
-def _claude(tmp_path: Path, fake_model, environ=None, args=()):
-    claude = require_cli("claude")
+def _claude(tmp_path: Path, fake_model, environ=None, args=(), cli="claude"):
+    claude = require_cli(cli)
     work = git_repo(tmp_path / "work")
     home = tmp_path / "home"
     changes = prepare_home("claude", home, [work], base_url=fake_model.url, environ=environ or {})
@@ -25,19 +26,23 @@ def _claude(tmp_path: Path, fake_model, environ=None, args=()):
     return agent, work
 
 
-def test_claude_writes_and_runs_tools_with_permission_dialogs(tmp_path, fake_model):
+@pytest.mark.parametrize("cli", ["claude", "claude-old"])
+def test_claude_writes_and_runs_tools_with_permission_dialogs(tmp_path, fake_model, cli):
     real_cfg = Path(os.path.expanduser("~/.claude.json"))
     before = real_cfg.stat().st_mtime_ns if real_cfg.exists() else None
-    agent, work = _claude(tmp_path, fake_model)
+    # The mode that asks before every write and command (2.1.337's default, auto mode, asks only for some).
+    agent, work = _claude(tmp_path, fake_model, args=["--permission-mode", "default"], cli=cli)
     try:
         agent.wait(IDLE, timeout=30)
         agent.type_line("write hello.txt: Hello from the fake model")
         agent.wait(r"Do you want to create hello\.txt\?", timeout=30)
+        agent.wait_idle_output(0.5)  # a key pressed while the dialog is still being drawn can be dropped
         agent.send("\r")  # "1. Yes" is preselected
         agent.wait(r"DONE wrote hello\.txt", timeout=30)
         assert (work / "hello.txt").read_text() == "Hello from the fake model\n"
         agent.type_line("run: echo from-bash > bash.txt && wc -c hello.txt")
         agent.wait(r"Do you want to proceed\?", timeout=30)
+        agent.wait_idle_output(0.5)
         agent.send("\r")
         agent.wait(r"DONE ran .* output: 26 hello\.txt", timeout=30)
         assert (work / "bash.txt").read_text() == "from-bash\n"

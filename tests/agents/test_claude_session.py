@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from pathlib import Path
 
@@ -23,8 +24,8 @@ async def _session(tmp_path, fake_model, beacon: str, asks: bool):
     town, rig = make_town(tmp_path)
     result = sling(town, new_bead(rig, "Some work"), rig.name)
     preset = load_presets()["claude"]
-    if asks:  # the default mode, which asks before permission-gated tools
-        preset = dataclasses.replace(preset, argv=("claude",))
+    if asks:  # the mode that asks before permission-gated tools (2.1.337's default, auto mode, asks for some)
+        preset = dataclasses.replace(preset, argv=("claude", "--permission-mode", "default"))
     mgr = SessionManager(town.root)
     await mgr.start()
     events: list = []
@@ -40,6 +41,7 @@ async def test_states_working_then_needs_approval_then_idle_with_their_rules(tmp
     try:
         await wait_until(lambda: session.state is SessionState.NEEDS_APPROVAL, 30, "needs-approval")
         assert not (Path(result.worktree) / "gated.txt").exists()
+        await wait_until(lambda: time.monotonic() - session.last_output_at > 0.5, 10, "the dialog drawn")
         session.send_key("enter")  # "1. Yes" is preselected
         await wait_until(lambda: (Path(result.worktree) / "gated.txt").exists(), 15, "the approved write")
         await wait_until(lambda: session.state is SessionState.IDLE and "DONE wrote" in session.screen.text(),
@@ -88,9 +90,10 @@ async def test_a_nudge_typed_into_busy_claude_is_submitted_exactly_once(tmp_path
 async def test_api_errors_read_as_working_by_the_retry_rule(tmp_path, fake_model):
     town, result, mgr, session, events = await _session(tmp_path, fake_model, "fail 529", asks=False)
     try:
-        await wait_until(lambda: "API error · Retrying in" in session.screen.text(), 30, "Claude retrying")
+        await wait_until(lambda: re.search(r"[Rr]etrying in \d+s · attempt", session.screen.text()), 30,
+                         "Claude retrying")
         # The session keeps the rule that made it enter a state; ask the preset's rules about this screen.
-        detector = Detector(list(session.preset.rules), preset="claude")
+        detector = Detector(list(session.preset.rules), preset="claude", version=session.cli_version)
         state, rule, detail = detector.classify(Observation(
             session.screen.lines(), session.screen.cursor.y, session.screen.title, session.osc7501,
             time.monotonic(), session.last_output_at))

@@ -51,9 +51,14 @@ async def test_preset_shuts_down_cleanly_and_resumes_the_conversation(tmp_path, 
     await mgr.start()
     try:
         session = await mgr.spawn(spec)
-        await wait_until(lambda: overseer(session) or ((work / "first.txt").exists()
-                                                        and session.state is SessionState.IDLE),
-                         60, f"{cli}: first.txt written and back to idle", interval=0.2)
+        try:
+            await wait_until(lambda: overseer(session) or ((work / "first.txt").exists()
+                                                            and session.state is SessionState.IDLE),
+                             60, f"{cli}: first.txt written and back to idle", interval=0.2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; first.txt {'exists' if (work / 'first.txt').exists() else 'missing'}; "
+                                 f"state {session.state} ({session.state_rule}); screen:\n{session.screen.text()}") \
+                from None
         tree = _tree(session.pid)
         t0 = time.monotonic()
         status = await mgr.stop(result.agent, grace=10.0)  # aider takes 3+ s to exit on a loaded machine

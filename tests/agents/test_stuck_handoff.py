@@ -90,7 +90,11 @@ async def test_handoff_replaces_the_session_the_new_one_takes_the_hook_and_seanc
         second = await wait_until(lambda: (s := mgr.get(result.agent)) is not first and s, 60,
                                   "the runtime replacing the session")
         assert not first.alive and first.exit_status == 0, f"the old session was not stopped politely: {first.exit_status}"
-        assert "PREDECESSOR-SAYS-GOODBYE" in first.screen.text(), "replaced before its turn ended"
+        # Claude Code 2.1.337 draws on the alternate screen: its last screen holds only "Resume this session
+        # with …"; what it said is kept as the screen changed.
+        assert "PREDECESSOR-SAYS-GOODBYE" in first.conversation_text(), "replaced before its turn ended"
+        # ... and written back into its screen at exit: the finished agent's pane shows its last words.
+        assert "PREDECESSOR-SAYS-GOODBYE" in first.screen.text(), first.screen.text()
         assert "• handoff" in " ".join(second.argv), second.argv   # the start-up beacon (GUPP) says why
         await wait_until(lambda: "SUCCESSOR: picked up my hook" in second.screen.text(), 40, "the successor's report")
     finally:
