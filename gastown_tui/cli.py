@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gastown_tui.commands.run", "run the town's sessions and patrols (--headless)"),
     "demo": ("gastown_tui.commands.demo", "create a demo town and run the factory"),
     "app": ("gastown_tui.commands.app", "open the terminal app (the default)"),
+    "web": ("gastown_tui.commands.web", "serve the console to a browser (one app per tab, token-guarded)"),
 }
 
 
