@@ -148,12 +148,12 @@ class TownScreen(Screen):
 
     @on(AgentTree.AgentChosen)
     def _agent_chosen(self, event: AgentTree.AgentChosen) -> None:
-        self.remove_class("-agents-open")  # narrow layout: the chosen agent's pane replaces the list
         if event.address != self.focused_agent:
             self.focus_agent(event.address)
 
     @on(AgentTree.PaneWanted)
     def _pane_wanted(self, event: AgentTree.PaneWanted) -> None:
+        self.remove_class("-agents-open")  # narrow layout: the chosen agent's pane replaces the list
         if event.address != self.focused_agent:
             self.focus_agent(event.address)
         self.action_focus_pane()
@@ -259,6 +259,16 @@ class TownScreen(Screen):
     def set_layout(self, size: int) -> None:
         self.query_one(PaneGrid).layout_size = size
         self._show_focus()
+
+    def on_click(self, event) -> None:
+        """Narrow layout: a tap on an agent in the list shows that agent's pane (moving the cursor does not)."""
+        if self.has_class("-agents-open") and isinstance(event.widget, AgentTree):
+            self.call_after_refresh(self._close_agents_if_chosen)
+
+    def _close_agents_if_chosen(self) -> None:
+        node = self.query_one(AgentTree).cursor_node
+        if node is not None and node.data:
+            self.remove_class("-agents-open")
 
     def action_toggle_agents(self) -> None:
         """Narrow layout: the agent list in place of the pane, or back."""

@@ -94,18 +94,18 @@ def wait_for(page, predicate, what: str, timeout: float = 60.0) -> str:
     raise AssertionError(f"the browser never showed {what}; last screen:\n{screen}")
 
 
-def find_cell(page, text: str) -> tuple[int, int]:
-    """(column, row) of the first place `text` is drawn."""
+def find_cell(page, text: str, line_with: str = "") -> tuple[int, int]:
+    """(column, row) of the first place `text` is drawn (on a line that also shows `line_with`)."""
     for row, line in enumerate(screen_text(page).split("\n")):
         col = line.find(text)
-        if col >= 0:
+        if col >= 0 and line_with in line:
             return col, row
     raise AssertionError(f"{text!r} is not on the screen:\n{screen_text(page)}")
 
 
-def click_text(page, text: str) -> None:
+def click_text(page, text: str, line_with: str = "") -> None:
     """Clicks the middle of the first cell of `text` as drawn in the browser."""
-    col, row = find_cell(page, text)
+    col, row = find_cell(page, text, line_with)
     box = page.evaluate("""() => { const t = window.__xterms[0]; const r = t.element.querySelector('.xterm-screen')
         .getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height, cols: t.cols, rows: t.rows}; }""")
     x = box["x"] + (col + 0.5) * box["w"] / box["cols"]

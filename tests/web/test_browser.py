@@ -1,0 +1,179 @@
+"""The demo town's console in a real chromium: what a person does in a browser tab, end to end.
+
+Until the town server lands, each tab's `gastown app` runs the town itself, so
+one tab at a time drives the demo here (a second tab would start a second copy
+of the agents); the tests that need the server skip with that reason.
+"""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from gastown_tui.web.town_server import town_server_command_exists
+from web.browser import (DESKTOP, PHONE, click_text, new_page, screen_text, screenshot, wait_for, wait_for_text)
+from web.serving import WebRun
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from gastown_tui.demo.build import build_demo_town
+
+    # the Refinery stays off, so the first merge request waits in the queue for the Overseer's approval
+    return build_demo_town(tmp_path_factory.mktemp("webdemo") / "demo", polecats=2, pace=2.0,
+                           patrols={"disabled": ["refinery"]})
+
+
+@pytest.fixture(scope="module")
+def served(demo):
+    with WebRun(demo.town.root) as run:
+        yield run
+
+
+def polecats(demo) -> list[str]:
+    folder = Path(demo.town.root) / demo.rig.name / "polecats"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def open_mrs(demo):
+    from gastown_tui.town.mq import list_mrs
+
+    return list_mrs(demo.town, demo.rig.name)
+
+
+def live_polecats(screen: str, demo) -> list[str]:
+    """Polecats the agent tree shows working (●)."""
+    return [name for name in polecats(demo) if re.search(rf"● {name} ", screen)]
+
+
+def pane_title(screen: str) -> str:
+    found = re.search(r"[─━] \d+ \S (\S+) [─━]", screen)
+    return found.group(1) if found else ""
+
+
+def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo, browser):
+    page = new_page(browser, DESKTOP)
+    page.goto(served.url)
+    wait_for_text(page, "rig textkit", timeout=90)
+    screen = wait_for(page, lambda s: "SIMULATED" in s and "polecats/" in pane_title(s),
+                      "a polecat's live pane", timeout=120)
+    first = pane_title(screen)
+    # the tab's title carries the town and the Needs-you count, from the app itself
+    page.wait_for_function("document.title.includes('gastown · town')", timeout=60_000)
+    shot = screenshot(page, "desktop-town")
+    assert shot.stat().st_size > 10_000
+
+    # click another working polecat's row in the agent tree: its pane takes the centre
+    screen = wait_for(page, lambda s: len(live_polecats(s, demo)) >= 2, "two working polecats", timeout=120)
+    other = next(name for name in live_polecats(screen, demo) if not first.endswith("/" + name))
+    click_text(page, f" {other} ")
+    wait_for(page, lambda s: pane_title(s).endswith("/" + other), f"{other}'s pane after the click", timeout=30)
+
+    # type into the agent's pane (enter gives it the keyboard) and see the agent echo it
+    page.keyboard.press("Enter")
+    page.keyboard.type("hello-from-the-browser")
+    wait_for_text(page, "hello-from-the-browser", timeout=30)
+    wait_for(page, lambda s: "┏━" in s, "the pane holding the keyboard (heavy border)", timeout=10)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+b")
+    page.keyboard.press("d")  # prefix d: the keyboard back to the app
+    wait_for(page, lambda s: "┏━" not in s, "the pane letting the keyboard go", timeout=30)
+
+    # a polecat finishes, its merge request waits; approve it in the merge queue and see the ledger change
+    deadline = time.monotonic() + 240
+    while not open_mrs(demo) and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    mrs = open_mrs(demo)
+    assert mrs, "no polecat submitted a merge request:\n" + screen_text(page)
+    mr = mrs[0]
+    page.keyboard.press("m")
+    wait_for_text(page, mr.id, timeout=60)
+    screenshot(page, "desktop-merge-queue")
+    page.keyboard.press("a")
+    from gastown_tui.patrols.refinery import approved
+    from gastown_tui.town.ledgers import ledger_for_id
+
+    def approved_on_disk() -> bool:
+        return approved(ledger_for_id(demo.town, mr.id).get(mr.id))
+
+    deadline = time.monotonic() + 60
+    while not approved_on_disk() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert approved_on_disk(), "the approval never reached the ledger:\n" + screen_text(page)
+    wait_for_text(page, "approved", timeout=30)  # the app's toast
+    page.keyboard.press("t")
+
+    # reload the tab: the town comes back with its agents and the approval
+    before = {p.pid for p in served.app_processes()}
+    page.reload()
+    wait_for_text(page, "rig textkit", timeout=90)
+    wait_for(page, lambda s: "●" in s or "SIMULATED" in s, "live agents after the reload", timeout=120)
+    deadline = time.monotonic() + 60  # the old tab's app quits (stopping its agents takes a moment)
+    while time.monotonic() < deadline and {p.pid for p in served.app_processes()} & before:
+        page.wait_for_timeout(200)
+    after = {p.pid for p in served.app_processes()}
+    assert len(after) == 1 and not after & before  # the old tab's app quit; one app serves the new tab
+    page.focus("textarea.xterm-helper-textarea")  # the keyboard to the terminal, as a tap on it would
+    page.keyboard.press("m")
+    wait_for_text(page, mr.id, timeout=60)
+    page.context.close()
+
+
+def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
+    page = new_page(browser, PHONE, has_touch=True)
+    page.goto(served.url)
+    screen = wait_for_text(page, "Agents", timeout=120)
+    cols = max(len(line) for line in screen.split("\n"))
+    assert cols < 100
+    wait_for(page, lambda s: "polecats/" in pane_title(s) or "mayor/" in s, "one agent pane", timeout=120)
+    screen = screen_text(page)
+    assert "Activity" not in screen and "Convoys" not in screen  # no side panels: the pane has the width
+    screenshot(page, "phone-town")
+
+    click_text(page, "Agents", line_with="Nudge")  # one tap: the agent list in place of the pane
+    screen = wait_for_text(page, "rig textkit", timeout=30)
+    screenshot(page, "phone-agents")
+    name = polecats(demo)[0]
+    click_text(page, f" {name} ")
+    wait_for(page, lambda s: pane_title(s).endswith("/" + name), f"{name}'s pane after the tap", timeout=30)
+    rows = page.evaluate("window.__xterms[0].rows")
+    assert rows > 40, f"the phone's terminal has {rows} rows"
+
+    click_text(page, "MQ", line_with="Nudge")
+    screen = wait_for_text(page, "Approve", timeout=30)
+    assert "Send back" in screen
+    screenshot(page, "phone-merge-queue")
+    page.context.close()
+
+
+@pytest.mark.skipif(not town_server_command_exists(),
+                    reason="needs the town server (`gastown up`): until then each tab's app runs its own agents")
+def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, browser):
+    from gastown_tui.demo.build import build_demo_town  # noqa: F401  (the same demo town, served afresh)
+
+    def agents() -> set[int]:
+        out = set()
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                cmd = " ".join(p.info["cmdline"] or [])
+                if "agent sim" in cmd and p.environ().get("GT_TOWN") == str(demo.town.root):
+                    out.add(p.pid)
+            except (psutil.Error, OSError):
+                continue
+        return out
+
+    with WebRun(demo.town.root) as run:
+        tabs = [new_page(browser, DESKTOP) for _ in range(2)]
+        for tab in tabs:
+            tab.goto(run.url)
+            wait_for_text(tab, "SIMULATED", timeout=120)
+        running = agents()
+        assert running
+        for tab in tabs:
+            tab.context.close()
+    assert running <= agents()  # every agent that ran is still running
