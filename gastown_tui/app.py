@@ -150,7 +150,7 @@ class GastownApp(App):
                 self.notify(problem, title="Town", severity="error", timeout=15)
         from gastown_tui.web.title_badge import publish
 
-        publish(self, len(message.view.needs_you), f"gastown · {self.town_root.name}")  # a browser tab's title
+        publish(self, len(message.view.needs_you), f"gastown · {message.view.name}")  # a browser tab's title
         self._show(message.view)
 
     def _show(self, view) -> None:

@@ -23,7 +23,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a --host other machines can reach (use TLS through a reverse proxy or SSH tunnel)")
     p.add_argument("--no-agents", action="store_true",
-                   help="tabs show the town without starting agents or patrols (only without a town server)")
+                   help="tabs show the town without starting agents or patrols (and no town server is started)")
     return p
 
 
@@ -42,7 +42,10 @@ def main(argv: list[str], prog: str) -> int:
     from gastown_tui.web.server import WebServer, serve
     from gastown_tui.web.town_server import start_town_server_if_available
 
-    print(f"gastown web: {start_town_server_if_available(town.root)}", flush=True)
+    if args.no_agents:
+        print("gastown web: --no-agents: the town server is not started; tabs show the town as it is", flush=True)
+    else:
+        print(f"gastown web: {start_town_server_if_available(town.root)}", flush=True)
     access = Access()
     server = WebServer(town.root, access, host=args.host, port=args.port, agents=not args.no_agents,
                        title=f"gastown · {town.root.name}")

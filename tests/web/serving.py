@@ -80,3 +80,12 @@ class WebRun:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def stop_town_server(town: Path) -> None:
+    """`gastown web` starts the town server (`gastown up`) once that exists: tests stop it again (`gastown down`)."""
+    from gastown_tui.cli import COMMANDS
+
+    if "down" in COMMANDS:
+        subprocess.run([sys.executable, "-m", "gastown_tui.cli", "down"], cwd=town,
+                       env={**os.environ, "GT_TOWN": str(town)}, capture_output=True, timeout=120)

@@ -6,7 +6,10 @@ of the agents); the tests that need the server skip with that reason.
 """
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,7 +18,7 @@ import pytest
 
 from gastown_tui.web.town_server import town_server_command_exists
 from web.browser import (DESKTOP, PHONE, click_text, new_page, screen_text, screenshot, wait_for, wait_for_text)
-from web.serving import WebRun
+from web.serving import WebRun, stop_town_server
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +34,11 @@ def demo(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def served(demo):
-    with WebRun(demo.town.root) as run:
-        yield run
+    try:
+        with WebRun(demo.town.root) as run:
+            yield run
+    finally:
+        stop_town_server(demo.town.root)
 
 
 def polecats(demo) -> list[str]:
@@ -64,7 +70,7 @@ def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo,
                       "a polecat's live pane", timeout=120)
     first = pane_title(screen)
     # the tab's title carries the town and the Needs-you count, from the app itself
-    page.wait_for_function("document.title.includes('gastown · town')", timeout=60_000)
+    page.wait_for_function("document.title.includes('gastown · demo')", timeout=60_000)
     shot = screenshot(page, "desktop-town")
     assert shot.stat().st_size > 10_000
 
@@ -106,6 +112,13 @@ def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo,
         page.wait_for_timeout(200)
     assert approved_on_disk(), "the approval never reached the ledger:\n" + screen_text(page)
     wait_for_text(page, "approved", timeout=30)  # the app's toast
+    # the tab's title and favicon carry the Needs-you count the header shows
+    page.wait_for_function("""() => {
+        const t = window.__xterms[0], b = t.buffer.active;
+        const found = b.getLine(b.viewportY).translateToString(true).match(/needs you (\\d+)/);
+        return found !== null && document.title.startsWith("(" + found[1] + ") gastown · ");
+    }""", timeout=120_000)
+    assert page.evaluate("document.getElementById('badge-icon').href").startswith("data:image/png")
     page.keyboard.press("t")
 
     # reload the tab: the town comes back with its agents and the approval
@@ -151,11 +164,91 @@ def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
     page.context.close()
 
 
-@pytest.mark.skipif(not town_server_command_exists(),
-                    reason="needs the town server (`gastown up`): until then each tab's app runs its own agents")
-def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, browser):
-    from gastown_tui.demo.build import build_demo_town  # noqa: F401  (the same demo town, served afresh)
+NEEDS_SERVER = pytest.mark.skipif(
+    not town_server_command_exists(),
+    reason="needs the town server (`gastown up`): until then each tab's app runs its own copy of the agents")
 
+
+class TerminalApp:
+    """`gastown app` in a real PTY (160x48), its output fed to a VT screen."""
+
+    def __init__(self, town: Path) -> None:
+        import threading
+
+        import pexpect
+
+        from gastown_tui.sessions.vt import new_screen
+
+        self.screen = new_screen(cols=160, rows=48, scrollback_lines=0)
+        self.lock = threading.Lock()
+        self.child = pexpect.spawn(sys.executable, ["-m", "gastown_tui.cli", "app", "--town", str(town)],
+                                   dimensions=(48, 160), env={**os.environ, "TERM": "xterm-256color"})
+        self.screen.on_reply = lambda data: self.child.send(data)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        import pexpect
+
+        while True:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                continue
+            except (pexpect.EOF, OSError):
+                return
+            with self.lock:
+                self.screen.feed(data)
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.screen.lines())
+
+    def close(self) -> None:
+        self.child.sendcontrol("q")  # with a town server, ctrl+q detaches: the agents go on
+        self.child.expect(__import__("pexpect").EOF, timeout=30)
+        self.child.close(force=True)
+
+
+@NEEDS_SERVER
+def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
+    try:
+        with WebRun(demo.town.root) as run:
+            tabs = [new_page(browser, DESKTOP) for _ in range(2)]
+            for tab in tabs:
+                tab.goto(run.url)
+                wait_for(tab, lambda s: "SIMULATED" in s and "polecats/" in pane_title(s), "a live pane", 120)
+            terminal = TerminalApp(demo.town.root)
+            try:
+                agent = pane_title(screen_text(tabs[0]))
+                for tab in tabs[1:]:
+                    click_text(tab, " " + agent.rsplit("/", 1)[-1] + " ")
+                    wait_for(tab, lambda s: pane_title(s) == agent, f"{agent}'s pane in the second tab", 30)
+                number = re.search(rf"[─━] (\d+) \S {re.escape(agent)} ", screen_text(tabs[0])).group(1)
+                deadline = time.monotonic() + 90
+                while "rig textkit" not in terminal.text() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                terminal.child.send(number)  # the terminal app shows the same agent (by its number)
+                marker = f"live-{os.getpid()}"
+                subprocess.run([sys.executable, "-m", "gastown_tui.cli", "nudge", "--urgent", agent, marker],
+                               cwd=demo.town.root, env={**os.environ, "GT_TOWN": str(demo.town.root)},
+                               check=True, capture_output=True, timeout=60)
+                for tab in tabs:
+                    wait_for_text(tab, marker, timeout=60)
+                deadline = time.monotonic() + 60
+                while marker not in terminal.text() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert marker in terminal.text(), terminal.text()
+            finally:
+                terminal.close()
+            for tab in tabs:
+                tab.context.close()
+    finally:
+        stop_town_server(demo.town.root)
+
+
+@NEEDS_SERVER
+def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, browser):
     def agents() -> set[int]:
         out = set()
         for p in psutil.process_iter(["pid", "cmdline"]):
@@ -176,4 +269,7 @@ def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, bro
         assert running
         for tab in tabs:
             tab.context.close()
-    assert running <= agents()  # every agent that ran is still running
+    try:
+        assert running <= agents()  # every agent that ran is still running
+    finally:
+        stop_town_server(demo.town.root)
