@@ -98,7 +98,7 @@ def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo,
     assert mrs, "no polecat submitted a merge request:\n" + screen_text(page)
     mr = mrs[0]
     page.keyboard.press("m")
-    wait_for_text(page, mr.id, timeout=60)
+    wait_for(page, lambda s: "Merge queue (" in s and mr.id in s, "the merge queue screen", timeout=60)
     screenshot(page, "desktop-merge-queue")
     page.keyboard.press("a")
     from gastown_tui.patrols.refinery import approved
@@ -133,7 +133,7 @@ def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo,
     assert len(after) == 1 and not after & before  # the old tab's app quit; one app serves the new tab
     page.focus("textarea.xterm-helper-textarea")  # the keyboard to the terminal, as a tap on it would
     page.keyboard.press("m")
-    wait_for_text(page, mr.id, timeout=60)
+    wait_for(page, lambda s: "Merge queue (" in s and mr.id in s, "the approved MR after the reload", timeout=60)
     page.context.close()
 
 
@@ -154,6 +154,7 @@ def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
     name = polecats(demo)[0]
     click_text(page, f" {name} ")
     wait_for(page, lambda s: pane_title(s).endswith("/" + name), f"{name}'s pane after the tap", timeout=30)
+    screenshot(page, "phone-pane")
     rows = page.evaluate("window.__xterms[0].rows")
     assert rows > 40, f"the phone's terminal has {rows} rows"
 
