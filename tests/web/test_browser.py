@@ -98,7 +98,8 @@ def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo,
     assert mrs, "no polecat submitted a merge request:\n" + screen_text(page)
     mr = mrs[0]
     page.keyboard.press("m")
-    wait_for(page, lambda s: "Merge queue (" in s and mr.id in s, "the merge queue screen", timeout=60)
+    wait_for(page, lambda s: "Merge queue (" in s and mr.id in s and "Files (" in s, "the merge queue and its diff",
+             timeout=60)
     screenshot(page, "desktop-merge-queue")
     page.keyboard.press("a")
     from gastown_tui.patrols.refinery import approved
@@ -151,7 +152,7 @@ def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
     click_text(page, "Agents", line_with="Nudge")  # one tap: the agent list in place of the pane
     screen = wait_for_text(page, "rig textkit", timeout=30)
     screenshot(page, "phone-agents")
-    name = polecats(demo)[0]
+    name = (live_polecats(screen_text(page), demo) or polecats(demo))[0]
     click_text(page, f" {name} ")
     wait_for(page, lambda s: pane_title(s).endswith("/" + name), f"{name}'s pane after the tap", timeout=30)
     screenshot(page, "phone-pane")
