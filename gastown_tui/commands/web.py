@@ -40,15 +40,18 @@ def main(argv: list[str], prog: str) -> int:
                         "(or keep the default 127.0.0.1 and use an SSH tunnel)")
     town = find_town(args.town, env={} if args.town else None)
     from gastown_tui.web.server import WebServer, serve
-    from gastown_tui.web.town_server import start_town_server_if_available
+    from gastown_tui.web.town_server import start_town_server_if_available, town_server_command_exists
 
     if args.no_agents:
         print("gastown web: --no-agents: the town server is not started; tabs show the town as it is", flush=True)
     else:
         print(f"gastown web: {start_town_server_if_available(town.root)}", flush=True)
     access = Access()
+    one_tab = not args.no_agents and not town_server_command_exists()
+    if one_tab:
+        print("gastown web: one tab runs the town at a time; opening another takes over from the last", flush=True)
     server = WebServer(town.root, access, host=args.host, port=args.port, agents=not args.no_agents,
-                       title=f"gastown · {town.root.name}")
+                       title=f"gastown · {town.root.name}", one_tab=one_tab)
 
     def ready(port: int) -> None:
         shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host

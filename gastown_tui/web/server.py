@@ -38,12 +38,14 @@ class WebServer(Server):
     """textual-serve's Server, every route behind `Access`, serving gastown's own page."""
 
     def __init__(self, town_root: Path, access: Access, *, host: str = "127.0.0.1", port: int = 8765,
-                 agents: bool = True, title: str = "gastown") -> None:
+                 agents: bool = True, title: str = "gastown", one_tab: bool = False) -> None:
         super().__init__(app_command(town_root, agents=agents), host=host, port=port, title=title)
         self.town_root = town_root
         self.access = access
-        self.tabs: set[TabAppService] = set()
-        self.sockets: set[web.WebSocketResponse] = set()
+        # one_tab: each tab's app runs the town itself (no town server), so two at once would run every agent
+        # twice; the newest tab takes over, and its app starts only once the previous one has exited
+        self.one_tab = one_tab
+        self.tabs: dict[web.WebSocketResponse, asyncio.Event] = {}  # socket -> set once its app has exited
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -55,7 +57,7 @@ class WebServer(Server):
 
     async def on_shutdown(self, app: web.Application) -> None:
         """Stopping the server closes every tab (each tab's app then quits)."""
-        for websocket in list(self.sockets):
+        for websocket in list(self.tabs):
             await websocket.close(code=1001, message=b"gastown web stopped")
 
     async def handle_index(self, request: web.Request) -> web.Response:
@@ -68,10 +70,11 @@ class WebServer(Server):
         width = max(10, min(to_int(request.query.get("width", "80"), 80), 1000))
         height = max(5, min(to_int(request.query.get("height", "24"), 24), 500))
         await websocket.prepare(request)
+        if self.one_tab:
+            await self._take_over()
         tab = TabAppService(self.command, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
                             close=websocket.close, download_manager=self.download_manager)
-        self.tabs.add(tab)
-        self.sockets.add(websocket)
+        exited = self.tabs[websocket] = asyncio.Event()
         try:
             await tab.start(width, height)
             await self._relay(websocket, tab)
@@ -80,10 +83,23 @@ class WebServer(Server):
         except Exception:  # one tab's failure is logged; the server and the other tabs go on
             log.exception("tab failed")
         finally:
-            self.tabs.discard(tab)
-            self.sockets.discard(websocket)
-            await tab.stop()
+            try:
+                await tab.stop()
+            finally:
+                exited.set()
+                self.tabs.pop(websocket, None)
         return websocket
+
+    async def _take_over(self) -> None:
+        """Closes the other tabs and waits (up to a minute) until their apps have exited."""
+        others = list(self.tabs.items())
+        for websocket, _exited in others:
+            await websocket.close(code=4000, message=b"the town was opened in another tab")
+        for _websocket, exited in others:
+            try:
+                await asyncio.wait_for(exited.wait(), 60)
+            except asyncio.TimeoutError:
+                log.warning("a previous tab's app did not exit within 60 s")
 
     async def _relay(self, websocket: web.WebSocketResponse, tab: TabAppService) -> None:
         async for message in websocket:

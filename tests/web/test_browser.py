@@ -166,6 +166,21 @@ def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
     page.context.close()
 
 
+@pytest.mark.skipif(town_server_command_exists(), reason="with a town server, tabs share it and never take over")
+def test_without_a_town_server_a_new_tab_takes_over_from_the_last(served, browser):
+    first = new_page(browser, DESKTOP)
+    first.goto(served.url)
+    wait_for_text(first, "rig textkit", timeout=90)
+    second = new_page(browser, DESKTOP)
+    second.goto(served.url)
+    wait_for_text(second, "rig textkit", timeout=90)
+    first.wait_for_function("document.body.classList.contains('-closed')", timeout=60_000)
+    assert len(served.app_processes()) == 1  # never two copies of the town's agents
+    assert "ended" in first.inner_text("#ended")
+    first.context.close()
+    second.context.close()
+
+
 NEEDS_SERVER = pytest.mark.skipif(
     not town_server_command_exists(),
     reason="needs the town server (`gastown up`): until then each tab's app runs its own copy of the agents")
