@@ -39,6 +39,11 @@ class GastownApp(App):
         super().__init__()
         self._theme_errors: list[str] = []
 
+    def on_resize(self, event) -> None:
+        from gastown_tui.screens import narrow
+
+        narrow.apply(self, event.size.width)  # a phone or a narrow terminal: the -narrow layout
+
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return default_variables()
 
@@ -143,6 +148,9 @@ class GastownApp(App):
         for problem in message.view.errors:
             if problem not in (old.errors if old else ()):
                 self.notify(problem, title="Town", severity="error", timeout=15)
+        from gastown_tui.web.title_badge import publish
+
+        publish(self, len(message.view.needs_you), f"gastown · {message.view.name}")  # a browser tab's title
         self._show(message.view)
 
     def _show(self, view) -> None:

@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("gastown_tui.commands.app", "open the terminal app (the default)"),
     "config": ("gastown_tui.commands.config", "get, set and list the town's settings (checked)"),
     "agents": ("gastown_tui.commands.agents", "list agent CLIs: found, version, verified range, roles"),
+    "web": ("gastown_tui.commands.web", "serve the console to a browser (one app per tab, token-guarded)"),
 }
 
 

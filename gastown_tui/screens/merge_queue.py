@@ -14,6 +14,7 @@ from textual.widgets.option_list import Option
 from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.screens.keys import MERGE_QUEUE_KEYS, bindings
+from gastown_tui.screens.narrow import ActionBar
 from gastown_tui.screens.town_adapter import polecat_address
 from widgets.diff_model import FileDiff, split_files
 from widgets.diff_view import DiffView
@@ -45,6 +46,8 @@ class MergeQueueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
+        yield ActionBar([("Approve", "approve"), ("Send back", "send_back"), ("Re-sling", "resling"),
+                         ("Pane", "open_pane"), ("Back", "back")], id="mq-bar")
         yield DataTable(id="mrs", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="mr-body"):
             yield OptionList(id="mr-files")

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.keys import NEEDS_YOU_KEYS, bindings
+from gastown_tui.screens.narrow import ActionBar
 from widgets.town_header import TownHeader
 from widgets.view_models import NeedsYouItem, TownView
 
@@ -34,6 +35,8 @@ class NeedsYouScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
+        yield ActionBar([("Act", "act"), ("Next", "next_item"), ("Nudge", "nudge"), ("Restart", "restart"),
+                         ("Dismiss", "dismiss_item"), ("Back", "back")], id="needs-bar")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield Static("", id="queue-detail")
         yield Footer()
@@ -122,6 +125,13 @@ class NeedsYouScreen(Screen):
         item = self.current()
         if item is not None and item.agent:
             self.app.agent_lifecycle("restart", item.agent)
+        else:
+            self.notify("this item is not about an agent", severity="warning")
+
+    def action_nudge(self) -> None:
+        item = self.current()
+        if item is not None and item.agent:
+            self.app.ask_nudge(item.agent)
         else:
             self.notify("this item is not about an agent", severity="warning")
 

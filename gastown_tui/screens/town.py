@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from gastown_tui.screens.keys import TOWN_KEYS, bindings
+from gastown_tui.screens.narrow import ActionBar
 from widgets.activity_feed import ActivityFeed
 from widgets.agent_tree import AgentTree, tree_order
 from widgets.convoy_tree import ConvoyTree
@@ -43,6 +44,9 @@ class TownScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
+        yield ActionBar([("Agents", "toggle_agents"), ("Type", "focus_pane"), ("Nudge", "nudge"),
+                         ("Needs you", "app.open_screen('needs_you')"), ("MQ", "app.open_screen('merge_queue')")],
+                        id="town-bar")
         with Horizontal(id="body"):
             yield AgentTree(id="agents")
             yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
@@ -149,6 +153,7 @@ class TownScreen(Screen):
 
     @on(AgentTree.PaneWanted)
     def _pane_wanted(self, event: AgentTree.PaneWanted) -> None:
+        self.remove_class("-agents-open")  # narrow layout: the chosen agent's pane replaces the list
         if event.address != self.focused_agent:
             self.focus_agent(event.address)
         self.action_focus_pane()
@@ -254,6 +259,22 @@ class TownScreen(Screen):
     def set_layout(self, size: int) -> None:
         self.query_one(PaneGrid).layout_size = size
         self._show_focus()
+
+    def on_click(self, event) -> None:
+        """Narrow layout: a tap on an agent in the list shows that agent's pane (moving the cursor does not)."""
+        if self.has_class("-agents-open") and isinstance(event.widget, AgentTree):
+            self.call_after_refresh(self._close_agents_if_chosen)
+
+    def _close_agents_if_chosen(self) -> None:
+        node = self.query_one(AgentTree).cursor_node
+        if node is not None and node.data:
+            self.remove_class("-agents-open")
+
+    def action_toggle_agents(self) -> None:
+        """Narrow layout: the agent list in place of the pane, or back."""
+        self.toggle_class("-agents-open")
+        if self.has_class("-agents-open"):
+            self.query_one(AgentTree).focus()
 
     def action_zoom(self) -> None:
         self.toggle_class("-zoomed")

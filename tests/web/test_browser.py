@@ -1,0 +1,292 @@
+"""The demo town's console in a real chromium: what a person does in a browser tab, end to end.
+
+Until the town server lands, each tab's `gastown app` runs the town itself, so
+one tab at a time drives the demo here (a second tab would start a second copy
+of the agents); the tests that need the server skip with that reason.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from gastown_tui.web.town_server import town_server_command_exists
+from web.browser import (DESKTOP, PHONE, click_text, new_page, screen_text, screenshot, wait_for, wait_for_text)
+from web.serving import WebRun, stop_town_server
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from gastown_tui.demo.build import build_demo_town
+
+    # the Refinery stays off, so the first merge request waits in the queue for the Overseer's approval
+    return build_demo_town(tmp_path_factory.mktemp("webdemo") / "demo", polecats=2, pace=2.0,
+                           patrols={"disabled": ["refinery"]})
+
+
+@pytest.fixture(scope="module")
+def served(demo):
+    try:
+        with WebRun(demo.town.root) as run:
+            yield run
+    finally:
+        stop_town_server(demo.town.root)
+
+
+def polecats(demo) -> list[str]:
+    folder = Path(demo.town.root) / demo.rig.name / "polecats"
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+
+def open_mrs(demo):
+    from gastown_tui.town.mq import list_mrs
+
+    return list_mrs(demo.town, demo.rig.name)
+
+
+def live_polecats(screen: str, demo) -> list[str]:
+    """Polecats the agent tree shows working (●)."""
+    return [name for name in polecats(demo) if re.search(rf"● {name} ", screen)]
+
+
+def pane_title(screen: str) -> str:
+    found = re.search(r"[─━] \d+ \S (\S+) [─━]", screen)
+    return found.group(1) if found else ""
+
+
+def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo, browser):
+    page = new_page(browser, DESKTOP)
+    page.goto(served.url)
+    wait_for_text(page, "rig textkit", timeout=90)
+    screen = wait_for(page, lambda s: "SIMULATED" in s and "polecats/" in pane_title(s),
+                      "a polecat's live pane", timeout=120)
+    first = pane_title(screen)
+    # the tab's title carries the town and the Needs-you count, from the app itself
+    page.wait_for_function("document.title.includes('gastown · demo')", timeout=60_000)
+    shot = screenshot(page, "desktop-town")
+    assert shot.stat().st_size > 10_000
+
+    # click another working polecat's row in the agent tree: its pane takes the centre
+    screen = wait_for(page, lambda s: len(live_polecats(s, demo)) >= 2, "two working polecats", timeout=120)
+    other = next(name for name in live_polecats(screen, demo) if not first.endswith("/" + name))
+    click_text(page, f" {other} ")
+    wait_for(page, lambda s: pane_title(s).endswith("/" + other), f"{other}'s pane after the click", timeout=30)
+
+    # type into the agent's pane (enter gives it the keyboard) and see the agent echo it
+    page.keyboard.press("Enter")
+    page.keyboard.type("hello-from-the-browser")
+    wait_for_text(page, "hello-from-the-browser", timeout=30)
+    wait_for(page, lambda s: "┏━" in s, "the pane holding the keyboard (heavy border)", timeout=10)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+b")
+    page.keyboard.press("d")  # prefix d: the keyboard back to the app
+    wait_for(page, lambda s: "┏━" not in s, "the pane letting the keyboard go", timeout=30)
+
+    # a polecat finishes, its merge request waits; approve it in the merge queue and see the ledger change
+    deadline = time.monotonic() + 240
+    while not open_mrs(demo) and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+    mrs = open_mrs(demo)
+    assert mrs, "no polecat submitted a merge request:\n" + screen_text(page)
+    mr = mrs[0]
+    page.keyboard.press("m")
+    wait_for(page, lambda s: "Merge queue (" in s and mr.id in s and "Files (" in s, "the merge queue and its diff",
+             timeout=60)
+    screenshot(page, "desktop-merge-queue")
+    page.keyboard.press("a")
+    from gastown_tui.patrols.refinery import approved
+    from gastown_tui.town.ledgers import ledger_for_id
+
+    def approved_on_disk() -> bool:
+        return approved(ledger_for_id(demo.town, mr.id).get(mr.id))
+
+    deadline = time.monotonic() + 60
+    while not approved_on_disk() and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert approved_on_disk(), "the approval never reached the ledger:\n" + screen_text(page)
+    wait_for_text(page, "approved", timeout=30)  # the app's toast
+    # the tab's title and favicon carry the Needs-you count the header shows
+    page.wait_for_function("""() => {
+        const t = window.__xterms[0], b = t.buffer.active;
+        const found = b.getLine(b.viewportY).translateToString(true).match(/needs you (\\d+)/);
+        return found !== null && document.title.startsWith("(" + found[1] + ") gastown · ");
+    }""", timeout=120_000)
+    assert page.evaluate("document.getElementById('badge-icon').href").startswith("data:image/png")
+    page.keyboard.press("t")
+
+    # reload the tab: the town comes back with its agents and the approval
+    before = {p.pid for p in served.app_processes()}
+    page.reload()
+    wait_for_text(page, "rig textkit", timeout=90)
+    wait_for(page, lambda s: "●" in s or "SIMULATED" in s, "live agents after the reload", timeout=120)
+    deadline = time.monotonic() + 60  # the old tab's app quits (stopping its agents takes a moment)
+    while time.monotonic() < deadline and {p.pid for p in served.app_processes()} & before:
+        page.wait_for_timeout(200)
+    after = {p.pid for p in served.app_processes()}
+    assert len(after) == 1 and not after & before  # the old tab's app quit; one app serves the new tab
+    page.focus("textarea.xterm-helper-textarea")  # the keyboard to the terminal, as a tap on it would
+    page.keyboard.press("m")
+    wait_for(page, lambda s: "Merge queue (" in s and mr.id in s, "the approved MR after the reload", timeout=60)
+    page.context.close()
+
+
+def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
+    page = new_page(browser, PHONE, has_touch=True)
+    page.goto(served.url)
+    screen = wait_for_text(page, "Agents", timeout=120)
+    cols = max(len(line) for line in screen.split("\n"))
+    assert cols < 100
+    wait_for(page, lambda s: "polecats/" in pane_title(s) or "mayor/" in s, "one agent pane", timeout=120)
+    screen = screen_text(page)
+    assert "Activity" not in screen and "Convoys" not in screen  # no side panels: the pane has the width
+    screenshot(page, "phone-town")
+
+    click_text(page, "Agents", line_with="Nudge")  # one tap: the agent list in place of the pane
+    screen = wait_for_text(page, "rig textkit", timeout=30)
+    screenshot(page, "phone-agents")
+    name = (live_polecats(screen_text(page), demo) or polecats(demo))[0]
+    click_text(page, f" {name} ")
+    wait_for(page, lambda s: pane_title(s).endswith("/" + name), f"{name}'s pane after the tap", timeout=30)
+    screenshot(page, "phone-pane")
+    rows = page.evaluate("window.__xterms[0].rows")
+    assert rows > 40, f"the phone's terminal has {rows} rows"
+
+    click_text(page, "MQ", line_with="Nudge")
+    screen = wait_for_text(page, "Approve", timeout=30)
+    assert "Send back" in screen
+    screenshot(page, "phone-merge-queue")
+    page.context.close()
+
+
+@pytest.mark.skipif(town_server_command_exists(), reason="with a town server, tabs share it and never take over")
+def test_without_a_town_server_a_new_tab_takes_over_from_the_last(served, browser):
+    first = new_page(browser, DESKTOP)
+    first.goto(served.url)
+    wait_for_text(first, "rig textkit", timeout=90)
+    second = new_page(browser, DESKTOP)
+    second.goto(served.url)
+    wait_for_text(second, "rig textkit", timeout=90)
+    first.wait_for_function("document.body.classList.contains('-closed')", timeout=60_000)
+    assert len(served.app_processes()) == 1  # never two copies of the town's agents
+    assert "ended" in first.inner_text("#ended")
+    first.context.close()
+    second.context.close()
+
+
+NEEDS_SERVER = pytest.mark.skipif(
+    not town_server_command_exists(),
+    reason="needs the town server (`gastown up`): until then each tab's app runs its own copy of the agents")
+
+
+class TerminalApp:
+    """`gastown app` in a real PTY (160x48), its output fed to a VT screen."""
+
+    def __init__(self, town: Path) -> None:
+        import threading
+
+        import pexpect
+
+        from gastown_tui.sessions.vt import new_screen
+
+        self.screen = new_screen(cols=160, rows=48, scrollback_lines=0)
+        self.lock = threading.Lock()
+        self.child = pexpect.spawn(sys.executable, ["-m", "gastown_tui.cli", "app", "--town", str(town)],
+                                   dimensions=(48, 160), env={**os.environ, "TERM": "xterm-256color"})
+        self.screen.on_reply = lambda data: self.child.send(data)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        import pexpect
+
+        while True:
+            try:
+                data = self.child.read_nonblocking(65536, timeout=0.1)
+            except pexpect.TIMEOUT:
+                continue
+            except (pexpect.EOF, OSError):
+                return
+            with self.lock:
+                self.screen.feed(data)
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.screen.lines())
+
+    def close(self) -> None:
+        self.child.sendcontrol("q")  # with a town server, ctrl+q detaches: the agents go on
+        self.child.expect(__import__("pexpect").EOF, timeout=30)
+        self.child.close(force=True)
+
+
+@NEEDS_SERVER
+def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
+    try:
+        with WebRun(demo.town.root) as run:
+            tabs = [new_page(browser, DESKTOP) for _ in range(2)]
+            for tab in tabs:
+                tab.goto(run.url)
+                wait_for(tab, lambda s: "SIMULATED" in s and "polecats/" in pane_title(s), "a live pane", 120)
+            terminal = TerminalApp(demo.town.root)
+            try:
+                agent = pane_title(screen_text(tabs[0]))
+                for tab in tabs[1:]:
+                    click_text(tab, " " + agent.rsplit("/", 1)[-1] + " ")
+                    wait_for(tab, lambda s: pane_title(s) == agent, f"{agent}'s pane in the second tab", 30)
+                number = re.search(rf"[─━] (\d+) \S {re.escape(agent)} ", screen_text(tabs[0])).group(1)
+                deadline = time.monotonic() + 90
+                while "rig textkit" not in terminal.text() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                terminal.child.send(number)  # the terminal app shows the same agent (by its number)
+                marker = f"live-{os.getpid()}"
+                subprocess.run([sys.executable, "-m", "gastown_tui.cli", "nudge", "--urgent", agent, marker],
+                               cwd=demo.town.root, env={**os.environ, "GT_TOWN": str(demo.town.root)},
+                               check=True, capture_output=True, timeout=60)
+                for tab in tabs:
+                    wait_for_text(tab, marker, timeout=60)
+                deadline = time.monotonic() + 60
+                while marker not in terminal.text() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                assert marker in terminal.text(), terminal.text()
+            finally:
+                terminal.close()
+            for tab in tabs:
+                tab.context.close()
+    finally:
+        stop_town_server(demo.town.root)
+
+
+@NEEDS_SERVER
+def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, browser):
+    def agents() -> set[int]:
+        out = set()
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                cmd = " ".join(p.info["cmdline"] or [])
+                if "agent sim" in cmd and p.environ().get("GT_TOWN") == str(demo.town.root):
+                    out.add(p.pid)
+            except (psutil.Error, OSError):
+                continue
+        return out
+
+    with WebRun(demo.town.root) as run:
+        tabs = [new_page(browser, DESKTOP) for _ in range(2)]
+        for tab in tabs:
+            tab.goto(run.url)
+            wait_for_text(tab, "SIMULATED", timeout=120)
+        running = agents()
+        assert running
+        for tab in tabs:
+            tab.context.close()
+    try:
+        assert running <= agents()  # every agent that ran is still running
+    finally:
+        stop_town_server(demo.town.root)
