@@ -103,3 +103,5 @@ def run_command(func, argv: list[str], prog: str) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+    "keeper": ("gastown_tui.server.keeper", "keep the town's agents alive across server crashes (runs the server)"),
+    "service": ("gastown_tui.commands.service", "install, remove or show the login service for the town's server"),

@@ -354,6 +354,14 @@ def default_server_argv(town: str) -> list[str]:
     return [sys.executable, "-m", "gastown_tui.cli", "server", "--town", town]
 
 
+def keeper_argv(town: str, server_argv: list[str] | None = None, python: str | None = None) -> list[str]:
+    """The command line that runs TOWN's keeper (which runs its server): `python -S <this file>`, so the
+    keeper imports nothing but the standard library, whatever is installed."""
+    town = os.path.realpath(town)
+    return [python or sys.executable, "-S", os.path.abspath(__file__), "--town", town, "--",
+            *(server_argv or default_server_argv(town))]
+
+
 def main(argv: list[str] | None = None, prog: str = "gastown keeper") -> int:
     import argparse
 
