@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("gastown_tui.commands.run", "run the town's sessions and patrols (--headless)"),
     "demo": ("gastown_tui.commands.demo", "create a demo town and run the factory"),
     "app": ("gastown_tui.commands.app", "open the terminal app (the default)"),
+    "keeper": ("gastown_tui.server.keeper", "keep the town's agents alive across server crashes (runs the server)"),
+    "service": ("gastown_tui.commands.service", "install, remove or show the login service for the town's server"),
 }
 
 
@@ -103,5 +105,3 @@ def run_command(func, argv: list[str], prog: str) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-    "keeper": ("gastown_tui.server.keeper", "keep the town's agents alive across server crashes (runs the server)"),
-    "service": ("gastown_tui.commands.service", "install, remove or show the login service for the town's server"),
