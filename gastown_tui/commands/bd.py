@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 from gastown_tui.errors import UserError
@@ -140,10 +141,27 @@ def _db_path(args) -> Path:
     return find_beads_dir(Path.cwd())
 
 
+_OPEN = threading.local()  # per thread: a long-lived thread (the town server's exec thread) keeps them loaded
+_KEEP = 16
+
+
 def _open(args, strict: bool = True):
+    """The ledger, loaded once per thread: each reloads itself when its files change on disk (a one-shot
+    process opens it once anyway; the town server's exec thread answers later calls without parsing)."""
     from gastown_tui.beads.ledger import RawLedger
 
-    return RawLedger.open(_db_path(args), strict=strict)
+    path = _db_path(args)
+    key = (os.path.realpath(path), strict)
+    cache = getattr(_OPEN, "ledgers", None)
+    if cache is None:
+        cache = _OPEN.ledgers = {}
+    ledger = cache.pop(key, None)
+    if ledger is None or not ledger.path.exists():
+        ledger = RawLedger.open(path, strict=strict)
+    cache[key] = ledger  # most recently used last
+    while len(cache) > _KEEP:
+        del cache[next(iter(cache))]
+    return ledger
 
 
 def _split(text: str) -> list[str]:

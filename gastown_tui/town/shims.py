@@ -1,4 +1,8 @@
-"""`gt` and `bd` launchers for agents (the app puts their folder first on every agent's PATH)."""
+"""`gt` and `bd` launchers for agents (the app puts their folder first on every agent's PATH).
+
+Each runs the stdlib-only thin client (`python -S gastown_tui/thin/client.py`): the town's server runs
+the command against its loaded ledgers; with no server it runs in-process as before (same output).
+"""
 from __future__ import annotations
 
 import os
@@ -8,9 +12,12 @@ from pathlib import Path
 
 from gastown_tui.town.jsonfile import write_atomic
 
+THIN_CLIENT = Path(__file__).resolve().parent.parent / "thin" / "client.py"
+
 TEMPLATE = """#!/bin/sh
 # {name}: Gas Town's `{name}` for agents, written by `gastown shims`.
-exec {python} -m gastown_tui.cli {sub} "$@"
+# The town's server runs it when one is up; otherwise it runs here (python -m gastown_tui.cli {sub}).
+exec {python} -S {client} {sub} "$@"
 """
 
 
@@ -19,10 +26,11 @@ def write_shims(folder: Path, python: str | None = None) -> list[Path]:
     folder = Path(folder).expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     py = shlex.quote(python or sys.executable)
+    client = shlex.quote(str(THIN_CLIENT))
     out = []
     for name, sub in (("gt", "gt"), ("bd", "bd")):
         path = folder / name
-        write_atomic(path, TEMPLATE.format(name=name, python=py, sub=sub))
+        write_atomic(path, TEMPLATE.format(name=name, python=py, sub=sub, client=client))
         os.chmod(path, 0o755)
         out.append(path)
     return out

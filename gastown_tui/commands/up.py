@@ -1,0 +1,25 @@
+"""`gastown up`: start the town's server in the background (idempotent); prints its pid and socket."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gastown_tui.errors import UserError
+
+
+def main(argv: list[str], prog: str) -> int:
+    p = argparse.ArgumentParser(prog=prog, description="Start the town's server in the background (its own "
+                                "session, logging to .runtime/server.log). Does nothing if one already runs.")
+    p.add_argument("--town", type=Path, help="the town (default: GT_TOWN, or the town around the current folder)")
+    args = p.parse_args(argv)
+    from gastown_tui.commands.server import town_of
+    from gastown_tui.server import control, paths
+
+    town = town_of(args.town)
+    try:
+        pid, started = control.start_background(town.root)
+    except RuntimeError as exc:
+        raise UserError(str(exc)) from None
+    sock = paths.socket_path(str(town.root))
+    print(f"{'started' if started else 'already running'}: pid {pid}, socket {sock}")
+    return 0

@@ -1,0 +1,117 @@
+"""`gt` and `bd` for agents: hand the command to the town's server, else run it here.
+
+    python -S .../gastown_tui/thin/client.py gt|bd ARGS...     (what the shims in .runtime/shims run)
+
+Standard library only, and it imports nothing of gastown but `server/paths.py` (loaded by path), so it
+starts in the time `python -S` takes. It sends argv, cwd and the environment to the server's `exec`,
+writes the `out` events to its stdout/stderr as they come, and exits with the command's exit status.
+With no server (or one that cannot run this command: `not-in-server`, another protocol version) it
+becomes `python -m gastown_tui.cli gt|bd ARGS...` (exec, same pid): the command runs in-process as it
+always did, and prints the same bytes.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROTOCOL = 1
+FALLBACK_CODES = ("not-in-server", "version-mismatch", "hello-first", "unknown-command")
+
+
+def fallback(sub, args):
+    """Runs the command in this process (replaces it): today's path, used when no server can."""
+    py = sys.executable
+    argv = [py, "-m", "gastown_tui.cli", sub, *args]
+    env = os.environ.copy()
+    package_root = os.path.dirname(os.path.dirname(HERE))
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = package_root + (os.pathsep + path if path else "")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(py, argv, env)
+
+
+def socket_for(cwd):
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), "server"))
+    try:
+        import paths
+    finally:
+        del sys.path[0]
+    return paths.socket_for(cwd)
+
+
+def run(sub, args):
+    import json
+    import socket
+
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        fallback(sub, args)
+    path = socket_for(cwd)
+    if not path:
+        fallback(sub, args)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    except OSError:
+        s.close()
+        fallback(sub, args)
+    hello = {"id": 1, "cmd": "hello", "protocol": PROTOCOL, "client": sub, "interactive": False, "pid": os.getpid()}
+    tty = {"1": os.isatty(1), "2": os.isatty(2)}
+    req = {"id": 2, "cmd": "exec", "argv": [sub, *args], "cwd": cwd, "env": dict(os.environ), "tty": tty}
+    try:
+        s.sendall((json.dumps(hello) + "\n" + json.dumps(req) + "\n").encode("utf-8", "surrogateescape"))
+    except OSError:
+        s.close()
+        fallback(sub, args)
+    buf = b""
+    wrote = False
+    while True:
+        try:
+            chunk = s.recv(262144)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if not wrote:
+                fallback(sub, args)
+            sys.stderr.write(f"{sub}: the town server closed the connection before the command finished\n")
+            return 1
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            if not line.strip():
+                continue
+            msg = json.loads(line)
+            if "event" in msg:
+                if msg["event"] == "out":
+                    data = msg.get("data", "").encode("utf-8", "surrogateescape")
+                    fd = 2 if msg.get("stream") == 2 else 1
+                    while data:
+                        data = data[os.write(fd, data):]
+                    wrote = True
+                continue
+            if msg.get("ok"):
+                if msg.get("id") == 2:
+                    return int(msg["data"].get("exit", 0))
+                continue
+            if not wrote and msg.get("code") in FALLBACK_CODES + ("bad-request",):
+                s.close()
+                fallback(sub, args)
+            sys.stderr.write(f"{sub}: the town server refused: {msg.get('error', msg)}\n")
+            return 1
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("gt", "bd"):
+        sys.stderr.write("usage: client.py gt|bd ARGS...\n")
+        return 2
+    try:
+        return run(sys.argv[1], sys.argv[2:])
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
