@@ -42,6 +42,7 @@ FDS_PER_MSG = 200  # SCM_MAX_FD is 253 on Linux
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
 HEALTHY_AFTER = 60.0  # a server up this long resets the back-off
+UPGRADE_WAIT = 30.0  # a server asked to make way has this long to exit before it is killed
 EXIT_RESTART = 75  # a server exiting with this status is restarted at once (like `restart`)
 
 
@@ -112,6 +113,8 @@ class Keeper:
         self.stopping = False  # the server said the town stops: end with it
         self.terminated = False  # SIGTERM/SIGINT to the keeper
         self.next_start = 0.0
+        self.upgrade_sent = 0.0
+        self.upgrade_asked = False  # SIGUSR2 (`gastown keeper --upgrade`): replace the server, keep the agents
         self.sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -134,13 +137,15 @@ class Keeper:
 
     def install_signals(self) -> None:
         signal.set_wakeup_fd(self._wake_w)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
             signal.signal(sig, self._on_signal)
         self.sel.register(self._wake_r, selectors.EVENT_READ, "wake")
 
     def _on_signal(self, sig, _frame) -> None:
         if sig in (signal.SIGTERM, signal.SIGINT):
             self.terminated = True
+        elif sig == signal.SIGUSR2:
+            self.upgrade_asked = True
         # SIGHUP (the terminal that started us went away) is ignored: agents outlive it.
 
     # -- the server ----------------------------------------------------------------------------
@@ -258,6 +263,22 @@ class Keeper:
             if not self._send({"op": "kept", "agents": agents, "more": more}, [e["fd"] for _, e in part]):
                 return
 
+    def upgrade(self) -> None:
+        """Replaces the server with a newly started one (the version installed now), keeping every agent:
+        the server is asked to leave them (`upgrade`: it stops its patrols and clients, flushes the
+        transcripts and exits), the new one adopts them."""
+        if self.server is None:
+            self.restart_now, self.next_start = True, time.monotonic()
+            log("upgrade: no server running; starting one")
+            return
+        self.restart_now = True
+        self.upgrade_sent = time.monotonic()
+        if not self._send({"op": "upgrade"}):
+            log("upgrade: the server does not listen to the keeper; stopping it the hard way")
+            self.server.kill()
+            return
+        log(f"upgrade: server (pid {self.server.pid}) asked to make way for a new one")
+
     # -- children ------------------------------------------------------------------------------
     def reap(self) -> None:
         while True:
@@ -296,6 +317,15 @@ class Keeper:
         term_sent = 0.0
         while True:
             self.reap()
+            if self.upgrade_asked:
+                self.upgrade_asked = False
+                self.upgrade()
+            if self.upgrade_sent and self.server is not None and time.monotonic() - self.upgrade_sent > UPGRADE_WAIT:
+                log(f"upgrade: the server did not exit within {UPGRADE_WAIT:g}s; killing it (the agents stay)")
+                self.server.kill()
+                self.upgrade_sent = 0.0
+            if self.server is None:
+                self.upgrade_sent = 0.0
             if self.terminated and self.server is not None and not term_sent:
                 term_sent = time.monotonic()
                 self.server.send_signal(signal.SIGTERM)  # the server stops the town
@@ -362,6 +392,55 @@ def keeper_argv(town: str, server_argv: list[str] | None = None, python: str | N
             *(server_argv or default_server_argv(town))]
 
 
+def running_keeper(town: str) -> int | None:
+    """The pid of the keeper serving TOWN (its lock is held), or None."""
+    path = os.path.join(os.path.realpath(town), ".runtime", "keeper.lock")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                return int(os.read(fd, 32).decode().strip() or 0) or None
+            except ValueError:
+                return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def server_pid(town: str) -> int | None:
+    """The pid in the town's server lock file (gastown_tui/server/lock.py), if any."""
+    try:
+        with open(os.path.join(os.path.realpath(town), ".runtime", "server.lock")) as f:
+            return int(f.read().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def request_upgrade(town: str, timeout: float = 60.0) -> tuple[int | None, int | None]:
+    """Asks TOWN's keeper to replace its server with a newly started one (the version installed now),
+    keeping every agent; waits until a different server pid holds the server lock. Returns (old, new)
+    server pids; raises RuntimeError naming the cause when there is no keeper or no new server in time."""
+    keeper = running_keeper(town)
+    if keeper is None:
+        raise RuntimeError(f"the town {town} has no keeper running (start it with `gastown up`); "
+                           "an upgrade in place needs the keeper to hold the agents")
+    old = server_pid(town)
+    os.kill(keeper, signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = server_pid(town)
+        if new and new != old and os.path.exists(f"/proc/{new}"):
+            return old, new
+        time.sleep(0.05)
+    raise RuntimeError(f"no new server for {town} within {timeout:g}s (see {town}/.runtime/server.log)")
+
+
 def main(argv: list[str] | None = None, prog: str = "gastown keeper") -> int:
     import argparse
 
@@ -374,11 +453,21 @@ def main(argv: list[str] | None = None, prog: str = "gastown keeper") -> int:
                                                        "upgrades: run its server, hold every agent's PTY, "
                                                        "restart the server when it dies.")
     p.add_argument("--town", required=True, help="the town's folder")
+    p.add_argument("--upgrade", action="store_true",
+                   help="ask the running keeper to replace the server with the installed version, keeping the agents")
     args = p.parse_args(argv)
     town = os.path.abspath(args.town)
     if not os.path.isdir(town):
         print(f"{prog}: --town {args.town}: no such folder", file=sys.stderr)
         return 2
+    if args.upgrade:
+        try:
+            old, new = request_upgrade(town)
+        except RuntimeError as exc:
+            print(f"{prog}: {exc}", file=sys.stderr)
+            return 1
+        print(f"upgraded: server pid {old or '?'} -> {new}; agents kept")
+        return 0
     keeper = Keeper(town, server_argv or default_server_argv(town))
     try:
         return keeper.run()

@@ -10,7 +10,9 @@ takes it (and removes the variable, so agents never inherit it).
 - `adopt()` at start-up: every agent the keeper holds (a server that died, or the one this one replaces),
   as `Kept` (pid, PTY fd, the session record, an exit status if the keeper already reaped it);
 - the keeper pushes `exited {pid, status}` when it reaps an orphaned agent: `exit_status(pid)` and the
-  `on_exit` callback.
+  `on_exit` callback;
+- the keeper asks this server to go, leaving the agents running: `upgrade` (a newer server replaces it at
+  once) or `leave` (the keeper is being stopped): the `on_leave(restart)` callback.
 """
 from __future__ import annotations
 
@@ -42,6 +44,9 @@ class KeeperLink:
         self._backlog: list[tuple[dict, list[int]]] = []
         self._loop = None
         self.on_exit: Callable[[int, int], None] | None = None
+        # on_leave(restart): the keeper asks this server to go without stopping its agents — to be replaced
+        # by a newer one (`upgrade`, restart=True) or because the keeper itself is being stopped (`leave`)
+        self.on_leave: Callable[[bool], None] | None = None
         self.broken = False
 
     @classmethod
@@ -144,6 +149,9 @@ class KeeperLink:
     def _absorb(self, msg: dict, fds: list[int]) -> None:
         for fd in fds:
             os.close(fd)
+        if msg.get("op") in ("upgrade", "leave") and self.on_leave is not None:
+            self.on_leave(msg["op"] == "upgrade")
+            return
         if msg.get("op") == "exited" and isinstance(msg.get("pid"), int):
             pid, status = msg["pid"], int(msg.get("status", -1))
             self._statuses[pid] = status

@@ -62,6 +62,7 @@ class SessionManager:
         # one that started this process (GASTOWN_KEEPER_FD), if any. With one, agents outlive this process.
         self.keeper: KeeperLink | None = KeeperLink.from_env() if keeper == "env" else keeper
         self.adopted: list[Session] = []
+        self.leaving = False  # close() leaves the agents to the keeper (upgrade) instead of stopping them
         _LIVE_MANAGERS.add(self)
 
     # -- events --------------------------------------------------------------------------------
@@ -108,6 +109,7 @@ class SessionManager:
         loop = asyncio.get_running_loop()
         kept = await loop.run_in_executor(None, link.adopt)
         link.on_exit = self._on_keeper_exit
+        link.on_leave = self._on_keeper_leave
         link.attach(loop)
         adopted = []
         for k in kept:
@@ -141,6 +143,18 @@ class SessionManager:
         for session in list(self._sessions.values()):
             if session.pid == pid and not session.exited:
                 session._check_exit()
+
+    def _on_keeper_leave(self, restart: bool) -> None:
+        """The keeper asks this process to go and leave the agents running (an upgrade, or the keeper being
+        stopped): `close()` will abandon them instead of stopping them, and this process is asked to stop as
+        on SIGTERM (the server's own clean stop: patrols, clients, socket)."""
+        import os
+        import signal
+
+        self.leaving = True
+        if restart and self.keeper is not None:
+            self.keeper.restart()
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def abandon(self) -> None:
         """Lets this process end without stopping the agents (the keeper holds them for the next server):
@@ -255,6 +269,13 @@ class SessionManager:
         for task in self._deliveries.values():
             task.cancel()
         self._deliveries.clear()
+        if self.leaving and self.keeper is not None and not self.keeper.broken:
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+            self.abandon()  # the keeper holds the agents for the next server
+            self.keeper.detach()
+            return
         if self._task is not None:
             self._task.cancel()
             try:
