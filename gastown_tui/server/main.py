@@ -29,6 +29,7 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
         settings = dataclasses.replace(settings, disabled=list(ALL_PATROLS))
     runtime = TownRuntime(Path(town_root), settings=settings)
     server = TownServer(runtime, log=log)
+    await runtime.sessions.start()  # adopts the agents a keeper holds before the first client can ask
     await server.start()
     try:
         return await run_factory(runtime.town.root, convoy=convoy, timeout=timeout, log=log,
