@@ -19,6 +19,7 @@ import dataclasses
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable
 
 from gastown_tui import __version__
@@ -172,7 +173,7 @@ class TownServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            raise
+            pass  # the server is stopping (asyncio logs a cancelled connection task as an error)
         except Exception as exc:  # a bug in one connection's handling closes that connection, not the server
             self.log(f"client {c.client_id}: {type(exc).__name__}: {exc}")
         finally:
@@ -523,6 +524,39 @@ class TownServer:
             start = max(0, total + start)
         count = min(count, 5000)
         return {"agent": session.agent, "total": total, "start": start, "lines": lines[start:start + count]}
+
+    # -- agents ----------------------------------------------------------------------------------
+    async def cmd_spawn(self, c: Client, msg: dict):
+        """Starts a session for an agent: {agent, preset?, argv?, cwd?, env?, cols?, rows?}."""
+        from gastown_tui.sessions.session import SessionError, SessionSpec
+
+        agent, argv = msg.get("agent"), msg.get("argv")
+        cwd = msg.get("cwd") or str(self.town.root)
+        if not isinstance(agent, str):
+            raise Fail("bad-request", "spawn: 'agent' must be an agent address")
+        if argv is not None and (not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv)):
+            raise Fail("bad-request", "spawn: 'argv' must be a non-empty list of strings")
+        if not isinstance(cwd, str) or not os.path.isdir(cwd):
+            raise Fail("bad-request", f"spawn: the folder {cwd!r} does not exist")
+        env = msg.get("env") or {}
+        if not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items()):
+            raise Fail("bad-request", "spawn: 'env' must map strings to strings")
+        cols, rows = msg.get("cols", 120), msg.get("rows", 40)
+        if not (isinstance(cols, int) and isinstance(rows, int) and 1 <= cols <= 1000 and 1 <= rows <= 500):
+            raise Fail("bad-request", "spawn: 'cols' (1-1000) and 'rows' (1-500) must be integers")
+        spec = SessionSpec(agent=agent, preset=str(msg.get("preset") or "shell"), cwd=Path(cwd), argv=argv,
+                           env=env, cols=cols, rows=rows)
+        try:
+            session = await self.runtime.sessions.spawn(spec)
+        except SessionError as exc:
+            raise Fail("failed", str(exc)) from None
+        return {"agent": session.agent, "pid": session.pid, "session_id": session.id}
+
+    async def cmd_stop(self, c: Client, msg: dict):
+        """Stops an agent's session: {agent}. Returns its exit status."""
+        session = self._session(msg.get("agent"))
+        status = await self.runtime.sessions.stop(session.agent)
+        return {"agent": session.agent, "exit_status": status}
 
     # -- shutdown --------------------------------------------------------------------------------
     async def cmd_shutdown(self, c: Client, msg: dict):
