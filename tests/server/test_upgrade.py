@@ -99,7 +99,7 @@ def test_upgrade_in_place_keeps_the_agents_and_the_client_reconnects(demo):
         assert psutil.Process(old_server).parent().cmdline()[2].endswith("keeper.py")
 
         done = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: gastown("keeper", "--town", str(town), "--upgrade"))
+            None, lambda: gastown("up", "--upgrade", "--town", str(town)))
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"server pid {old_server} -> " in done.stdout
 
