@@ -82,13 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage(), file=sys.stderr)
         return 2
     module_name, _ = COMMANDS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        print(f"gastown: the {name!r} command is not built yet", file=sys.stderr)
-        return 1
+    module = importlib.import_module(module_name)
     return run_command(module.main, rest, f"gastown {name}")
 
 

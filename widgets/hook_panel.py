@@ -20,8 +20,6 @@ def hook_text(hook: HookView | None, agent: str | None) -> Text:
         return text
     text.append(f"{hook.bead_id} ", style="bold")
     text.append(hook.title)
-    if hook.status:
-        text.append(f"  ({hook.status})", style="dim")
     if hook.molecule_id:
         text.append(f"\n{hook.formula or 'molecule'} {hook.molecule_id}  {hook.done}/{len(hook.steps)}", style="dim")
         for step in hook.steps:

@@ -8,7 +8,6 @@ runs, the town's socket serves the app, `gt` and `bd` (docs/protocol.md).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -23,11 +22,8 @@ def main(argv: list[str], prog: str) -> int:
 
     town = town_of(args.town)
     if not args.headless:
-        try:
-            from gastown_tui.app import run_app
-        except ImportError:
-            print(f"{prog}: the app is not built yet; use --headless", file=sys.stderr)
-            return 1
+        from gastown_tui.app import run_app  # deferred: the headless run never loads Textual
+
         return int(run_app(town.root) or 0)
     if args.until_convoy:
         from gastown_tui.town.convoys import get_convoy
