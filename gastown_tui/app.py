@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -301,6 +301,16 @@ class GastownApp(App):
             if isinstance(self.focused, TerminalPane):
                 return False
         return True
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A pane the user types into: its agent's keys and size come from this app (the town server's
+        size claim; another app only shows it)."""
+        pane = event.widget
+        if isinstance(pane, TerminalPane) and self.link is not None:
+            agent = getattr(pane.session, "agent", None)
+            if agent is not None:
+                self.link.focus(agent)
+                pane.claim_size()
 
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)

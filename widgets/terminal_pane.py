@@ -231,6 +231,10 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._sync_size()
 
+    def claim_size(self) -> None:
+        """Sizes the session to this pane now (the pane was given the keyboard: its size is the agent's)."""
+        self._sync_size()
+
     def _sync_size(self) -> None:
         screen = self._screen
         width, height = self.size.width, self.size.height

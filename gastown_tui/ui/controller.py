@@ -91,8 +91,6 @@ class TownController:
         """The Town screen's centre shows `address` now (the Overseer is looking at it). A ghost there is
         seen; a seen ghost the centre moved away from goes. True when the view needs rebuilding for that."""
         old, self.focused = self.focused, address
-        if old != address:
-            self.link.focus(address)
         self.mark_seen(address)
         left = old is not None and old != address and self.ghosts.leave(old)
         return self.ghosts.see(address) or left
