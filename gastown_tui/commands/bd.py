@@ -151,7 +151,7 @@ def _open(args, strict: bool = True):
     from gastown_tui.beads.ledger import RawLedger
 
     path = _db_path(args)
-    key = (os.path.realpath(path), strict)
+    key = (str(path), os.path.realpath(path), strict)  # as spelled too: messages show the path as given
     cache = getattr(_OPEN, "ledgers", None)
     if cache is None:
         cache = _OPEN.ledgers = {}

@@ -10,6 +10,7 @@ and output:
   client falls back to running the command itself.
 - **environment**: `os.environ` becomes a mapping that, in the exec thread, is the caller's environment
   (elsewhere: the server's own); a child process started there without `env=` gets the caller's too.
+- **terminal**: `isatty()` and `os.get_terminal_size()` answer for the caller's fds 0-2, as it measured them.
 - **stdout/stderr**: `sys.stdout`/`sys.stderr` become proxies that, in the exec thread, hand the bytes to
   the caller's sink (streamed back as `out` events); `SystemExit` (argparse) becomes the exit code.
 
@@ -35,7 +36,7 @@ CLONE_FS = 0x00000200
 NOT_IN_SERVER = {"run", "demo", "app", "agent", "server", "up", "down", "status", "keeper", "attach",
                  "service", "web"}
 
-_state = threading.local()  # in the exec thread: .env (dict), .sink (callable(stream, bytes)), .tty
+_state = threading.local()  # in the exec thread: .env, .sink (callable(stream, bytes)), .tty, .sizes
 
 
 def in_exec() -> bool:
@@ -157,6 +158,18 @@ def install() -> None:
         return original(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, *rest)
 
     subprocess.Popen._execute_child = execute_child
+    real_size = os.get_terminal_size
+
+    def get_terminal_size(fd: int = 1):
+        sizes = getattr(_state, "sizes", None)
+        if sizes is None:
+            return real_size(fd)
+        size = sizes.get(fd)  # the caller's own terminal (rich, shutil ask about fds 0-2)
+        if size is None:
+            raise OSError(25, "Inappropriate ioctl for device")
+        return os.terminal_size(size)
+
+    os.get_terminal_size = get_terminal_size
 
 
 def _private_cwd() -> None:
@@ -200,13 +213,13 @@ class Output:
 
 
 def run_in_thread(argv: list[str], cwd: str, env: dict, sink: Callable[[int, bytes], None],
-                  tty: dict | None = None) -> int:
+                  tty: dict | None = None, sizes: dict | None = None) -> int:
     """Runs `gastown ARGV` in the calling (exec) thread; returns its exit code. Blocking."""
     from gastown_tui.cli import main
 
     out = Output(sink)
     os.chdir(cwd)
-    _state.env, _state.sink, _state.tty = dict(env), out, tty or {}
+    _state.env, _state.sink, _state.tty, _state.sizes = dict(env), out, tty or {}, sizes or {}
     try:
         try:
             code = main(list(argv))
@@ -224,7 +237,7 @@ def run_in_thread(argv: list[str], cwd: str, env: dict, sink: Callable[[int, byt
         return int(code or 0)
     finally:
         out.flush()
-        _state.env = _state.sink = _state.tty = None
+        _state.env = _state.sink = _state.tty = _state.sizes = None
 
 
 class ExecRunner:
@@ -242,13 +255,13 @@ class ExecRunner:
         return self.private_cwd
 
     async def run(self, argv: list[str], cwd: str, env: dict, deliver: Callable[[int, bytes], None],
-                  tty: dict | None = None) -> int:
+                  tty: dict | None = None, sizes: dict | None = None) -> int:
         loop = asyncio.get_running_loop()
 
         def sink(stream: int, data: bytes) -> None:
             loop.call_soon_threadsafe(deliver, stream, data)
 
-        return await loop.run_in_executor(self._pool, run_in_thread, argv, cwd, env, sink, tty)
+        return await loop.run_in_executor(self._pool, run_in_thread, argv, cwd, env, sink, tty, sizes)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

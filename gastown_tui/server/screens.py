@@ -152,7 +152,9 @@ class ScreenSender:
             self._wake.clear()
             while self.dirty:
                 if writer.transport.get_write_buffer_size() > LOW_WATER:
-                    await self.conn.drained()
+                    await self.conn.drained()  # returns at once unless the transport paused writing
+                    if writer.transport.get_write_buffer_size() > LOW_WATER:
+                        await asyncio.sleep(0.01)
                     continue
                 agent = next(iter(self.dirty))
                 rows = self.dirty.pop(agent)

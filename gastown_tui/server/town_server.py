@@ -26,7 +26,7 @@ from gastown_tui import __version__
 from gastown_tui.server import paths, wire
 from gastown_tui.server.exec import NOT_IN_SERVER, ExecRunner, install
 from gastown_tui.server.identify import agent_of, peer_credentials
-from gastown_tui.server.screens import ALL, AgentScreen, ScreenSender
+from gastown_tui.server.screens import ALL, LOW_WATER, AgentScreen, ScreenSender
 
 CAPABILITIES = ["exec", "screens", "input", "size", "call", "history", "events"]
 HARD_CAP = 32 * 1024 * 1024  # bytes waiting for one client before it is cut off (replies/events, not screens)
@@ -61,7 +61,7 @@ class Client:
         self.connected_at = time.time()
         self.closed = False
         self.tasks: set[asyncio.Task] = set()
-        writer.transport.set_write_buffer_limits(high=256 * 1024, low=32 * 1024)
+        writer.transport.set_write_buffer_limits(high=LOW_WATER, low=LOW_WATER // 4)  # drain() waits above LOW_WATER
 
     def send(self, obj: dict) -> None:
         if self.closed:
@@ -344,7 +344,11 @@ class TownServer:
 
         tty = msg.get("tty") if isinstance(msg.get("tty"), dict) else None
         tty = {int(k): bool(v) for k, v in (tty or {}).items() if str(k) in ("1", "2")}
-        code = await self.exec.run(argv, cwd, env, deliver, tty)
+        sizes = {}
+        for k, v in (msg.get("sizes") or {}).items() if isinstance(msg.get("sizes"), dict) else ():
+            if str(k) in ("0", "1", "2") and isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v):
+                sizes[int(k)] = (v[0], v[1])
+        code = await self.exec.run(argv, cwd, env, deliver, tty, sizes)
         self._broadcast("town", {"event": "town", "why": "exec"})
         return {"exit": code, "agent": agent}
 
@@ -527,7 +531,7 @@ class TownServer:
 
     # -- agents ----------------------------------------------------------------------------------
     async def cmd_spawn(self, c: Client, msg: dict):
-        """Starts a session for an agent: {agent, preset?, argv?, cwd?, env?, cols?, rows?}."""
+        """Starts a session for an agent: {agent, preset?, argv?, cwd?, env?, cols?, rows?, scrollback_lines?}."""
         from gastown_tui.sessions.session import SessionError, SessionSpec
 
         agent, argv = msg.get("agent"), msg.get("argv")
@@ -544,8 +548,11 @@ class TownServer:
         cols, rows = msg.get("cols", 120), msg.get("rows", 40)
         if not (isinstance(cols, int) and isinstance(rows, int) and 1 <= cols <= 1000 and 1 <= rows <= 500):
             raise Fail("bad-request", "spawn: 'cols' (1-1000) and 'rows' (1-500) must be integers")
+        scrollback = msg.get("scrollback_lines", 10_000)
+        if not isinstance(scrollback, int) or not 0 <= scrollback <= 1_000_000:
+            raise Fail("bad-request", "spawn: 'scrollback_lines' must be an integer (0-1000000)")
         spec = SessionSpec(agent=agent, preset=str(msg.get("preset") or "shell"), cwd=Path(cwd), argv=argv,
-                           env=env, cols=cols, rows=rows)
+                           env=env, cols=cols, rows=rows, scrollback_lines=scrollback)
         try:
             session = await self.runtime.sessions.spawn(spec)
         except SessionError as exc:

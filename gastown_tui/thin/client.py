@@ -17,8 +17,11 @@ PROTOCOL = 1
 FALLBACK_CODES = ("not-in-server", "version-mismatch", "hello-first", "unknown-command")
 
 
-def fallback(sub, args):
+def fallback(sub, args, why=""):
     """Runs the command in this process (replaces it): today's path, used when no server can."""
+    if why and os.environ.get("GASTOWN_THIN_REQUIRE_SERVER"):  # tests: a server must answer
+        sys.stderr.write(f"{sub}: no town server answered ({why}) and GASTOWN_THIN_REQUIRE_SERVER is set\n")
+        sys.exit(3)
     py = sys.executable
     argv = [py, "-m", "gastown_tui.cli", sub, *args]
     env = os.environ.copy()
@@ -49,16 +52,23 @@ def run(sub, args):
         fallback(sub, args)
     path = socket_for(cwd)
     if not path:
-        fallback(sub, args)
+        fallback(sub, args, "not in a town")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(path)
-    except OSError:
+    except OSError as exc:
         s.close()
-        fallback(sub, args)
+        fallback(sub, args, f"{path}: {exc.strerror}")
     hello = {"id": 1, "cmd": "hello", "protocol": PROTOCOL, "client": sub, "interactive": False, "pid": os.getpid()}
     tty = {"1": os.isatty(1), "2": os.isatty(2)}
-    req = {"id": 2, "cmd": "exec", "argv": [sub, *args], "cwd": cwd, "env": dict(os.environ), "tty": tty}
+    sizes = {}
+    for fd in (0, 1, 2):
+        try:
+            sizes[str(fd)] = list(os.get_terminal_size(fd))
+        except OSError:
+            pass
+    req = {"id": 2, "cmd": "exec", "argv": [sub, *args], "cwd": cwd, "env": dict(os.environ), "tty": tty,
+           "sizes": sizes}
     try:
         s.sendall((json.dumps(hello) + "\n" + json.dumps(req) + "\n").encode("utf-8", "surrogateescape"))
     except OSError:
@@ -73,7 +83,7 @@ def run(sub, args):
             chunk = b""
         if not chunk:
             if not wrote:
-                fallback(sub, args)
+                fallback(sub, args, "the server closed the connection")
             sys.stderr.write(f"{sub}: the town server closed the connection before the command finished\n")
             return 1
         buf += chunk

@@ -91,9 +91,10 @@ async def connect(server: ServerProcess, **kw) -> Connection:
     return await Connection.open(server.socket, **kw)
 
 
-async def spawn_chatter(conn: Connection, town: Path, agent: str, rate: float = 0, cols: int = 100, rows: int = 30) -> dict:
+async def spawn_chatter(conn: Connection, town: Path, agent: str, rate: float = 0, cols: int = 100, rows: int = 30,
+                        scrollback_lines: int = 10_000) -> dict:
     return await conn.request("spawn", agent=agent, argv=[sys.executable, str(CHATTER), str(rate)], cwd=str(town),
-                              cols=cols, rows=rows)
+                              cols=cols, rows=rows, scrollback_lines=scrollback_lines)
 
 
 def screen_text(rows: dict[int, str], nrows: int) -> list[str]:
