@@ -313,6 +313,7 @@ class Keeper:
             log("cannot become a child subreaper here; agents orphaned by a dead server will not be reaped "
                 "by the keeper (their PTYs are still held)")
         self.install_signals()
+        self.take_over()
         self.start_server()
         term_sent = 0.0
         while True:
@@ -328,8 +329,11 @@ class Keeper:
                 self.upgrade_sent = 0.0
             if self.terminated and self.server is not None and not term_sent:
                 term_sent = time.monotonic()
-                self.server.send_signal(signal.SIGTERM)  # the server stops the town
-            if self.terminated and self.server is not None and term_sent and time.monotonic() - term_sent > 30:
+                # The keeper is being stopped (a service restart, `kill`): the server goes, the agents stay
+                # (held by a holder until the next keeper takes them over). `gastown down` stops a town.
+                if not self._send({"op": "leave"}):
+                    self.server.kill()  # it cannot hear us: as after a crash, the agents are safe with us
+            if self.terminated and self.server is not None and term_sent and time.monotonic() - term_sent > UPGRADE_WAIT:
                 self.server.kill()
             if self.server is None:
                 if self.stopping or self.terminated:
@@ -345,8 +349,106 @@ class Keeper:
                     self.drain_wake()
                 elif key.data == "link":
                     self.on_link()
-        self.end_agents()
+        if self.stopping or not self.terminated:
+            self.end_agents()
+        elif any(e["status"] is None for e in self.kept.values()):
+            self.hand_off()
+        else:
+            self.end_agents()
         return 0
+
+    # -- between two keepers -------------------------------------------------------------------
+    def hold_address(self) -> bytes:
+        """An abstract Unix socket name (Linux: no file, no path limit) for this town and user."""
+        import hashlib
+
+        key = hashlib.sha256(os.path.realpath(self.town).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        return f"\0gastown-keeper-hold-{os.getuid()}-{key}".encode()
+
+    def hand_off(self) -> None:
+        """The keeper was stopped while agents run: a forked holder keeps their PTYs (no hang-up) until
+        the next keeper of the town takes them over (`take_over`), and this process ends. (A service
+        restart with KillMode=process: the agents live on.)"""
+        live = {pid: e for pid, e in self.kept.items() if e["status"] is None}
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            listener.bind(self.hold_address())
+        except OSError as exc:
+            log(f"cannot leave the agents to a holder ({exc}); stopping them")
+            listener.close()
+            self.end_agents()
+            return
+        listener.listen(4)
+        if os.fork() != 0:  # the keeper: done (its lock goes with it)
+            listener.close()
+            for entry in self.kept.values():
+                os.close(entry["fd"])
+            log(f"stopped; {len(live)} agent(s) left running with a holder for the next keeper: {sorted(live)}")
+            return
+        try:  # the holder
+            os.setsid()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # the next keeper must be able to lock the town
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, signal.SIGUSR2):
+                signal.signal(sig, signal.SIG_DFL)
+            signal.set_wakeup_fd(-1)
+            while True:
+                conn, _ = listener.accept()
+                try:
+                    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+                    uid = int.from_bytes(creds[4:8], sys.byteorder)
+                    if uid != os.getuid():
+                        conn.close()
+                        continue
+                    self.link = conn
+                    msg, fds = recv(conn)
+                    for fd in fds:
+                        os.close(fd)
+                    if msg and msg.get("op") == "takeover":
+                        self.kept = live
+                        self.hand_over()
+                        os._exit(0)
+                    if msg and msg.get("op") == "stop":
+                        self.kept = live
+                        self.end_agents()
+                        os._exit(0)
+                finally:
+                    self.link = None
+                    conn.close()
+        except BaseException:
+            os._exit(1)
+
+    def take_over(self) -> None:
+        """Agents a stopped keeper left with a holder become this keeper's (their records and PTYs)."""
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            conn.connect(self.hold_address())
+        except OSError:
+            conn.close()
+            return
+        taken = 0
+        try:
+            conn.settimeout(10)
+            send(conn, {"op": "takeover"})
+            while True:
+                msg, fds = recv(conn)
+                if msg is None or msg.get("op") != "kept":
+                    for fd in fds:
+                        os.close(fd)
+                    break
+                agents = msg.get("agents") or []
+                for entry, fd in zip(agents, fds):
+                    self.kept[int(entry["pid"])] = {"record": entry.get("record") or {}, "fd": fd, "status": entry.get("status")}
+                    taken += 1
+                for fd in fds[len(agents):]:
+                    os.close(fd)
+                if not msg.get("more"):
+                    break
+        except OSError as exc:
+            log(f"taking over from the holder failed part-way ({exc})")
+        finally:
+            conn.close()
+        log(f"took over {taken} agent(s) a stopped keeper left running")
 
     def end_agents(self) -> None:
         """The keeper ends (the town was stopped, or the keeper was told to stop with no server running):

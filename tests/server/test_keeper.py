@@ -43,9 +43,10 @@ def read_status(town: Path) -> dict | None:
 
 
 class Town:
-    def __init__(self, root: Path, agents: dict[str, list[str]]):
+    def __init__(self, root: Path, agents: dict[str, list[str]], log_name: str = "keeper.log"):
         self.root = root
-        self.log = open(root / "keeper.log", "wb")
+        self.log_path = root / log_name
+        self.log = open(self.log_path, "wb")
         server = [sys.executable, str(PROGRAMS / "kept_server.py"), str(root)]
         server += [f"{a}={json.dumps(argv)}" for a, argv in agents.items()]
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
@@ -55,18 +56,27 @@ class Town:
     def status(self, cond=lambda s: True, what="status", timeout=30.0) -> dict:
         return wait_for(lambda: (lambda s: s if s and cond(s) else None)(read_status(self.root)), timeout, what)
 
-    def close(self) -> None:
+    def stop_town(self) -> None:
+        """Stops the town as `gastown down` does: the server stops its agents and tells the keeper to end."""
         if self.keeper.poll() is None:
-            self.keeper.send_signal(signal.SIGTERM)
+            status = read_status(self.root)
+            if status:
+                try:
+                    os.kill(status["server_pid"], signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
             try:
                 self.keeper.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.keeper.pid, signal.SIGKILL)
                 self.keeper.wait(5)
+
+    def close(self) -> None:
+        self.stop_town()
         self.log.close()
 
     def logtext(self) -> str:
-        return (self.root / "keeper.log").read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -74,7 +84,7 @@ def town(tmp_path):
     towns = []
 
     def make(agents):
-        t = Town(tmp_path, agents)
+        t = Town(tmp_path, agents, f"keeper{len(towns)}.log")
         towns.append(t)
         return t
     yield make
@@ -119,11 +129,39 @@ def test_kill_9_of_the_server_keeps_the_agent_and_loses_no_output(town, tmp_path
         r"seq (\d+)", " ".join(s["agents"][agent]["screen"]))[-1]) > at_kill + 100, "the live screen")
     assert later["agents"][agent]["pid"] == pid
 
-    # Stopping the keeper stops the town: the agent and the server end, nothing is left.
-    t.close()
+    # Stopping the town (the server's own stop, as `gastown down`): the agent, the server and the keeper end.
+    t.stop_town()
     assert t.keeper.returncode == 0, t.logtext()
     wait_for(lambda: gone(pid), what="the agent stopped with the town")
     wait_for(lambda: gone(second["server_pid"]), what="the server gone")
+
+
+def test_stopping_the_keeper_leaves_the_agents_to_the_next_keeper(town, tmp_path):
+    """What a service restart does (systemd KillMode=process signals the keeper only): the keeper and its
+    server go, the agents keep running (a holder keeps their PTYs), the next keeper takes them over."""
+    agent = "rig/polecats/count"
+    t = town({agent: COUNTER})
+    first = t.status(lambda s: agent in s["agents"] and any("seq 3" in l for l in s["agents"][agent]["screen"]),
+                     "the counter on screen")
+    pid, sid, server = first["agents"][agent]["pid"], first["agents"][agent]["session_id"], first["server_pid"]
+    t.keeper.send_signal(signal.SIGTERM)
+    assert t.keeper.wait(30) == 0, t.logtext()
+    wait_for(lambda: gone(server), what="the server gone with its keeper")
+    assert not gone(pid), "the agent must outlive its keeper"
+    assert "left running with a holder" in t.logtext()
+
+    t2 = town({agent: COUNTER})  # the service starting again
+    second = t2.status(lambda s: s["server_pid"] != server and s["agents"].get(agent, {}).get("adopted"),
+                       "the next keeper's server adopting the agent")
+    assert second["agents"][agent]["pid"] == pid and second["agents"][agent]["session_id"] == sid
+    assert "took over 1 agent(s)" in t2.logtext()
+    at = max(seqs(transcript(tmp_path, "rig--polecats--count", sid)))
+    raw = wait_for(lambda: (lambda r: r if max(seqs(r)) > at + 50 else None)(
+        transcript(tmp_path, "rig--polecats--count", sid)), what="output after the take-over")
+    numbers = seqs(raw)
+    assert numbers == list(range(0, numbers[-1] + 1)), "a gap or a repeat in the counter's transcript"
+    t2.stop_town()
+    wait_for(lambda: gone(pid), what="the agent stopped with the town")
 
 
 def test_an_agent_that_exits_while_its_server_is_dead_has_its_status_recorded(town, tmp_path):
