@@ -15,7 +15,10 @@ SOCK_SEQPACKET socket pair (`GASTOWN_KEEPER_FD` in the server's environment) and
 - restarts a server that died (a signal or a non-zero exit; with back-off when it keeps dying) and hands
   the new one every kept agent (`adopt` -> `kept`: pids, records, exit statuses, and the fds);
 - restarts the server at once when it asks to be replaced (`restart`: an upgrade), and ends when the
-  server ends after `stop` (the town was stopped) or exits with status 0 without asking for a restart.
+  server ends after `stop` (the town was stopped) or exits with status 0 without asking for a restart;
+- SIGUSR2 (`gastown up --upgrade`): asks the server to leave its agents and starts the newly installed one;
+- SIGTERM/SIGINT (a service restart): the server leaves its agents and exits, a forked holder keeps their
+  PTYs until the next keeper of the town takes them over (`gastown down` is what stops a town).
 
 No import of gastown here (it runs with `python -S`): only the standard library. Messages are one JSON
 object per datagram; see "Keeper link" in docs/protocol.md.
