@@ -92,3 +92,17 @@ async def test_commands_from_many_clients_at_once_each_get_their_own_output(serv
                                        capture_output=True, env=_env()).stdout)
     assert len(listed) == 8
     assert Path(server.socket).exists()
+
+
+def test_a_towns_own_shims_use_its_server_and_run_in_process_without_one(server):
+    shims = write_shims(server.town / ".runtime" / "shims")
+    gt = str(shims[0])
+    text = Path(gt).read_text()
+    assert server.socket in text and str(THIN_CLIENT) in text
+    env = _env()
+    env.pop("GASTOWN_SOCKET", None)
+    up = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
+    assert up[0] == 0 and up[1]
+    server.stop()
+    down = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
+    assert down == up  # no server: the shim ran the command itself (the thin client would have refused)
