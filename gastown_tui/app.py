@@ -21,7 +21,6 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from gastown_tui.client.in_process import InProcessLink
 from gastown_tui.client.link import StateEvent, TownLink
 from gastown_tui.client.socket_link import SocketLink
 from widgets.compat import app_keymap
@@ -59,7 +58,7 @@ class GastownApp(App):
         self.tune_gc = tune_gc
         self.app_settings: AppSettings = load_app_settings(self.town_root)
         if link is None and self.town_root is not None:
-            link = InProcessLink(self.town_root)
+            link = in_process_link(self.town_root)
         self.link = link
         self.controller = (TownController(link, self.app_settings, clock, start_agents)
                            if link is not None else None)
@@ -118,7 +117,7 @@ class GastownApp(App):
         """Switches from the Welcome screen to a town (created, opened or the demo's)."""
         self.town_root = Path(root).resolve()
         self.app_settings = load_app_settings(self.town_root)
-        self.link = InProcessLink(self.town_root)
+        self.link = in_process_link(self.town_root)
         self.controller = TownController(self.link, self.app_settings, self.clock, self.start_agents)
         self.switch_screen(TownScreen())
         self.refresh_town()
@@ -347,6 +346,15 @@ class GastownApp(App):
                 self.act(f"nudge {address}", "nudge", address=address, text=values["text"])
 
         self.push_screen(FormScreen(f"Nudge {address}", [Field("text", "Text to type into the agent")]), send)
+
+
+def in_process_link(root: Path) -> TownLink:
+    """The town run inside this process. Deliberately deferred: the domain (sessions, patrols, ledgers,
+    pydantic) loads only when the app runs the town itself, never in an app attached to a server
+    (tests/app/test_import_hygiene.py keeps it so)."""
+    from gastown_tui.client.in_process import InProcessLink
+
+    return InProcessLink(root)
 
 
 class AttachedApp(GastownApp):

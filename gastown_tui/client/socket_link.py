@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gastown_tui.client.connection import Connection, Disconnected, RemoteError
-from gastown_tui.client.in_process import spec_for
 from gastown_tui.client.link import OnState, StateEvent
 from gastown_tui.client.remote_session import RemoteSession, style_from_json
-from gastown_tui.server.api import READS
+from gastown_tui.server.reading import READ_CALLS
 from gastown_tui.sessions.vt import Style
 
 
@@ -107,7 +106,7 @@ class SocketLink:
                 self._on_state(StateEvent(address, "", "exited", "process.exit", event.get("at"),
                                           event.get("exit_status")))
         elif kind == "town":
-            if event.get("why") not in READS and self._town_changed is not None:
+            if event.get("why") not in READ_CALLS and self._town_changed is not None:
                 self._town_changed()
 
     def _session_started(self, address: str, pid: int | None) -> RemoteSession:
@@ -180,6 +179,9 @@ class SocketLink:
         if what in ("stop", "restart") and current is not None and current.alive:
             await conn.request("stop", agent=address)
         if what in ("start", "restart"):
+            # deferred on purpose: the town's settings and presets load only when an agent is started from here
+            from gastown_tui.client.in_process import spec_for
+
             spec = await asyncio.to_thread(spec_for, self.root, address)
             await conn.request("spawn", agent=address, preset=str(spec.preset), cwd=str(spec.cwd),
                                env={k: str(v) for k, v in spec.env.items()})

@@ -12,7 +12,6 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.server.api import build_demo, create_town, open_town
 
 INTRO = ("gastown runs a town of coding agents as a factory: work lives in a Beads ledger, agents take it from "
          "their hooks, polecats commit in git worktrees, the Refinery merges.\n\n"
@@ -38,6 +37,9 @@ class WelcomeScreen(Screen):
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
+        # deferred on purpose: the town's domain loads only when there is a town to make or open
+        from gastown_tui.server.api import build_demo, create_town, open_town
+
         here = str(Path.cwd())
         if event.option.id == "create":
             self.app.push_screen(FormScreen("Create a town", [Field("path", "Folder", str(Path(here) / "town")),

@@ -12,6 +12,12 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
+# The calls of gastown_tui.server.api that change nothing: a client need not read the town again after them
+# (the server announces every call as a `town` event). tests/app/test_api.py keeps this equal to api.READS.
+READ_CALLS = frozenset({"town.read", "mr.diff", "mail.inbox", "mail.thread", "beads.all", "seance.sessions",
+                        "seance.transcript"})
+
+
 @dataclass(frozen=True)
 class AgentFacts:
     address: str

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual.app import App
 from textual.command import CommandPalette
-from textual.screen import Screen
 
 from widgets.compat import PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES
 
