@@ -6,6 +6,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from gastown_tui.client.connection import Connection, RemoteError
 from gastown_tui.server import wire
 from server.serverkit import connect
@@ -93,3 +95,16 @@ async def test_a_second_server_names_the_pid_serving_the_town(server):
     assert proc.returncode == 1
     assert f"already served by pid {server.pid}" in proc.stderr
     assert (await Connection.open(server.socket)).server["server_pid"] == server.pid
+
+
+async def test_call_runs_the_towns_offered_functions(server):
+    conn = await connect(server)
+    await conn.request("watch", topics=["town"])
+    reading = await conn.request("call", fn="town.read", args={})
+    assert reading  # the town's read model, as the app gets it
+    with pytest.raises(RemoteError) as err:
+        await conn.request("call", fn="no.such.thing", args={})
+    assert err.value.code == "failed" and "town.read" in str(err.value)
+    ev = await asyncio.wait_for(conn.events.get(), 30)
+    assert ev["event"] == "town"
+    await conn.close()
