@@ -13,11 +13,14 @@ import asyncio
 from pathlib import Path
 from typing import Any, Callable
 
-from gastown_tui.client.connection import Connection, Disconnected, RemoteError
+from gastown_tui.client.connection import Connection, Disconnected, RemoteError, reconnect
 from gastown_tui.client.link import OnState, StateEvent
 from gastown_tui.client.remote_session import RemoteSession, style_from_json
 from gastown_tui.server.reading import READ_CALLS
+from gastown_tui.server import paths
 from gastown_tui.sessions.vt import Style
+
+RECONNECT = 30.0  # seconds a vanished server has to come back before the app says it is gone
 
 
 class Sessions:
@@ -56,14 +59,26 @@ class SocketLink:
     # -- connecting ------------------------------------------------------------------------------
     async def start(self, on_state: OnState, start_agents: bool) -> None:
         self._on_state = on_state
-        self.conn = await Connection.to_town(str(self.root), client="app", interactive=True, on_event=self._event)
+        await self._connect(Connection.to_town(str(self.root), client="app", interactive=True, on_event=self._event))
+
+    async def _connect(self, opening) -> None:
+        """Says hello (`opening`), watches the town's events, and takes the server's sessions as they are now."""
+        self._styles = {}  # style ids are per connection
+        self.conn = await opening
         reply = await self.conn.request("watch", topics=["state", "town", "lifecycle", "notice"])
+        running = {info["agent"] for info in reply["agents"]}
+        for address, session in list(self._sessions.by_agent.items()):
+            if address not in running and not session.exited:  # gone while the server was away
+                session.exited = True
+                self._on_state(StateEvent(address, "", "exited", "server.restart"))
         for info in reply["agents"]:
             session = self._session_started(info["agent"], info.get("pid"))
             session.state = info["state"]
             session.exited = not info.get("alive", True)
-            on_state(StateEvent(info["agent"], "", "exited" if session.exited else info["state"], "server"))
+            self._on_state(StateEvent(info["agent"], "", "exited" if session.exited else info["state"], "server"))
         self._connected.set()
+        if self._shown:
+            self._schedule_subscribe()
         if self.focused is not None:
             self.focus(self.focused)
 
@@ -73,12 +88,25 @@ class SocketLink:
         return self.conn
 
     async def watch_town(self, on_town_changed: Callable[[], None]) -> None:
-        """Runs while the connection lasts; the town's `town` events call `on_town_changed`. Raises when the
-        server goes away (the app's worker handler says so)."""
+        """Runs while this app is attached; the town's `town` events call `on_town_changed`. When the server
+        goes (an upgrade in place, a restart by the keeper) the link reconnects by itself, takes the
+        sessions and screens again and re-reads the town; when none answers within RECONNECT seconds it
+        raises (the app's worker handler says so)."""
         self._town_changed = on_town_changed
-        conn = await self._ready()
-        await conn.closed.wait()
-        raise Disconnected("the town server closed the connection (the agents may still run: `gastown status`)")
+        while True:
+            conn = await self._ready()
+            await conn.closed.wait()
+            if self.conn is not conn:  # closed by this app (detach)
+                return
+            self._connected.clear()
+            path = paths.socket_path(str(self.root))
+            try:
+                await self._connect(reconnect(path, timeout=RECONNECT, client="app", interactive=True,
+                                              on_event=self._event))
+            except ConnectionError:
+                raise Disconnected(f"the town server went away and did not come back within {RECONNECT:g} s "
+                                   "(the agents may still run: `gastown status`, `gastown up`)") from None
+            on_town_changed()
 
     # -- events from the server --------------------------------------------------------------------
     def _event(self, event: dict[str, Any]) -> None:

@@ -107,3 +107,32 @@ async def test_stop_the_town_from_the_palette_stops_the_server_and_its_agents(se
             break
         await asyncio.sleep(0.1)
     assert gone(), "the mayor's process outlived 'Stop the town'"
+
+
+async def test_the_app_reconnects_by_itself_when_the_server_comes_back(server, tmp_path):
+    """The server goes and a new one serves the same town (what an upgrade in place or a keeper restart does):
+    the app attaches again by itself and shows the agent the new server runs."""
+    control = await connect(server)
+    await spawn_chatter(control, server.town, MAYOR, rate=0, cols=90, rows=20)
+    await control.close()
+    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        await until(pilot, lambda: pane_of(app) is not None and "SIZE 90x20" in pane_of(app).session.screen.text(),
+                    timeout=20, what="the mayor's screen in a pane")
+        first_pid = app.controller.sessions.get(MAYOR).pid
+        await asyncio.to_thread(server.stop)
+        again = ServerProcess(server.town)
+        try:
+            await asyncio.to_thread(again.wait_ready)
+            control = await connect(again)
+            await spawn_chatter(control, again.town, MAYOR, rate=0, cols=70, rows=15)
+            await control.close()
+            await until(pilot, lambda: app.controller.sessions.get(MAYOR) is not None
+                        and app.controller.sessions.get(MAYOR).pid != first_pid
+                        and pane_of(app) is not None and "SIZE 70x15" in pane_of(app).session.screen.text(),
+                        timeout=40, what="the new server's mayor in the pane after reconnecting")
+            assert not [n for n in app._notifications if n.severity == "error"], \
+                [n.message for n in app._notifications]
+        finally:
+            again.stop()
