@@ -88,8 +88,11 @@ class GastownApp(App):
             self.push_screen(WelcomeScreen())
             return
         self.push_screen(TownScreen())
-        # the first frame first: reading a big town holds the interpreter for a while, so it starts
-        # once the Town screen has been drawn (the header says "loading" until then)
+        if self.detaches:  # the server reads the town: connect and read at once, alongside the first frame
+            self._start_town()
+            return
+        # in process, the first frame first: reading a big town holds the interpreter for a while, so it
+        # starts once the Town screen has been drawn (the header says "loading" until then)
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
     def _start_town(self) -> None:
