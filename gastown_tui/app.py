@@ -30,6 +30,7 @@ from gastown_tui.screens.help import HelpScreen
 from gastown_tui.screens.town import TownScreen
 from gastown_tui.screens.welcome import WelcomeScreen
 from gastown_tui.server.control import start_background
+from gastown_tui.server.control import status as control_status
 from gastown_tui.server.reading import Reading
 from gastown_tui.ui.controller import TownController
 from gastown_tui.ui.keys import APP_KEYS, ATTACHED_APP_KEYS, bindings
@@ -380,4 +381,8 @@ def attach_app(town_root: Path) -> int:
     pid, started = start_background(town_root)
     if started:
         print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
-    return run_app(town_root, SocketLink(town_root))
+    status = run_app(town_root, SocketLink(town_root))
+    if control_status(town_root) is not None:  # detached (not "Stop the town…")
+        print(f"detached: the town's agents keep running in its server; `gastown` attaches again, "
+              f"`gastown down --town {town_root}` stops them", flush=True)
+    return status

@@ -136,3 +136,24 @@ async def test_the_app_reconnects_by_itself_when_the_server_comes_back(server, t
                 [n.message for n in app._notifications]
         finally:
             again.stop()
+
+
+async def test_stopping_an_agent_from_the_app_stops_it_in_the_server(server):
+    control = await connect(server)
+    spawned = await spawn_chatter(control, server.town, MAYOR, rate=0)
+    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await town_loaded(pilot)
+            await until(pilot, lambda: app.controller.sessions is not None and app.controller.sessions.get(MAYOR),
+                        timeout=20, what="the mayor's session from the server")
+            await palette_run(pilot, "Stop agent")
+            await fill_form(pilot, MAYOR)
+            await until(pilot, lambda: app.controller.sessions.get(MAYOR).exited, timeout=30,
+                        what="the mayor's session exited, as the app sees it")
+            status = await control.request("status")
+            mayor = next(a for a in status["agents"] if a["address"] == MAYOR)
+            assert mayor["pid"] == spawned["pid"] and not mayor["alive"]
+            assert any("stop done" in n.message for n in app._notifications)
+    finally:
+        await control.close()
