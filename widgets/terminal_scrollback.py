@@ -12,6 +12,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from widgets.terminal_search import search_history
+from widgets.terminal_selection import Selection
 
 STATUS_STYLE = RichStyle(bgcolor="yellow", color="black", bold=True)
 
@@ -92,8 +93,6 @@ class ScrollbackMixin:
     def _copy_view(self) -> None:
         """`y`: copies the selection, or with none every row shown (the status row aside)."""
         if self._selection is None or self._selection.empty:
-            from widgets.terminal_selection import Selection
-
             last = max(0, self.size.height - 2)
             self._selection = Selection((0, 0), (last, max(0, self.size.width - 1)))
             self.copy_selection()
