@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 from typing import Any, Callable
 
 from gastown_tui import __version__
-from gastown_tui.server import paths
+from gastown_tui.server import paths, wire
 
 PROTOCOL = 1
 MAX_LINE = 4 * 1024 * 1024
@@ -79,7 +78,7 @@ class Connection:
         rid = next(self._ids)
         fut = asyncio.get_running_loop().create_future()
         self._pending[rid] = fut
-        self._writer.write(json.dumps({"id": rid, "cmd": cmd, **params}, separators=(",", ":")).encode() + b"\n")
+        self._writer.write(wire.encode({"id": rid, "cmd": cmd, **params}))
         try:
             return await fut
         finally:
@@ -92,8 +91,8 @@ class Connection:
                 if not line:
                     break
                 try:
-                    msg = json.loads(line)
-                except ValueError:
+                    msg = wire.decode(line)
+                except wire.BadRequest:
                     continue
                 if "event" in msg:
                     if self.on_event is not None:
