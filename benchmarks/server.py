@@ -1,7 +1,7 @@
 """Town server speed and memory: the figures of issue 11 that need no app, as ratios measured in this run.
 
-  bd ready --json, 10,000-bead ledger, through the gt/bd shim, server running   vs python3 -S -c pass  (<= 1.5x)
-  gt prime --json (polecat with a hooked bead, 10,000-bead rig ledger), shim    vs python3 -S -c pass  (<= 2x)
+  bd ready --json, 10,000-bead ledger, through the gt/bd shim, server running   vs python -S -c pass   (<= 1.5x)
+  gt prime --json (polecat with a hooked bead, 10,000-bead rig ledger), shim    vs python -S -c pass   (<= 2x)
   both without a server (the shim's fallback)                                   vs today's process     (<= 1x)
   keystroke -> echo in the focused pane through the server, 30 agents x 20 KB/s, 4 panes shown  p95   (<= 20 ms)
   a client SIGSTOPped for --stop seconds while agents write 1 MB/s in all: server RSS growth   (<= 5 MB)
@@ -141,7 +141,8 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
     shims = write_shims(town.root / ".runtime" / "shims")  # what agents run (the server wrote them too)
     bd_shim, gt_shim = [str(shims[1])], [str(shims[0])]
     today = [PY, "-m", "gastown_tui.cli"]
-    bare = ["python3", "-S", "-c", "pass"]
+    # The interpreter itself, not whatever `python3` is on PATH (pyenv's is a shell script that costs ~10x).
+    bare = [os.path.realpath(PY), "-S", "-c", "pass"]
     # Warm the server's ledgers (the first call after start parses; a running town parsed long ago).
     wall(bd_shim + ["ready", "--json"], lroot, with_server)
     wall(gt_shim + ["prime", "--json"], wt, dict(penv, GASTOWN_SOCKET=server.socket))
@@ -159,12 +160,12 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
     }
     t = {k: statistics.median(v) for k, v in interleaved(cases, args.runs).items()}
     return [
-        ("bd ready --json via shim, server up", t["bd-shim"], t["bd-shim"] / t["bare"], "<= 1.5x python3 -S -c pass"),
-        ("gt prime --json via shim, server up", t["prime-shim"], t["prime-shim"] / t["bare"], "<= 2x python3 -S -c pass"),
+        ("bd ready --json via shim, server up", t["bd-shim"], t["bd-shim"] / t["bare"], "<= 1.5x python -S -c pass"),
+        ("gt prime --json via shim, server up", t["prime-shim"], t["prime-shim"] / t["bare"], "<= 2x python -S -c pass"),
         ("bd ready --json via shim, no server", t["bd-fallback"], t["bd-fallback"] / t["bd-today"], "<= 1x today"),
         ("gt prime --json via shim, no server", t["prime-fallback"], t["prime-fallback"] / t["prime-today"],
          "<= 1x today"),
-        ("  reference: python3 -S -c pass", t["bare"], 1.0, ""),
+        ("  reference: python -S -c pass", t["bare"], 1.0, ""),
         ("  reference: today's bd ready --json", t["bd-today"], t["bd-today"] / t["bare"], ""),
         ("  reference: today's gt prime --json", t["prime-today"], t["prime-today"] / t["bare"], ""),
     ]

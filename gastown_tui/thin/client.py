@@ -42,9 +42,45 @@ def socket_for(cwd):
     return paths.socket_for(cwd)
 
 
+class _Ctx:
+    """What `_json.make_scanner` reads from a decoder: plain JSON, nothing hooked."""
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+
+    @staticmethod
+    def parse_constant(name):
+        return {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}[name]
+
+
+def codec():
+    """(dumps, loads) from the C accelerator `_json`: importing the `json` package (and, through it, `re`)
+    costs more than the rest of this client's start-up. `json` where `_json` is missing."""
+    try:
+        import _json
+
+        enc = _json.make_encoder(None, None, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
+        scan = _json.make_scanner(_Ctx)
+
+        def dumps(obj):
+            return "".join(enc(obj, 0))
+
+        def loads(text):
+            obj, end = scan(text, 0)
+            return obj
+        return dumps, loads
+    except (ImportError, AttributeError, TypeError):
+        import json
+
+        return (lambda obj: json.dumps(obj, separators=(",", ":"))), json.loads
+
+
 def run(sub, args):
-    import json
-    import socket
+    import _socket as socket
+
+    dumps, loads = codec()
 
     try:
         cwd = os.getcwd()
@@ -70,7 +106,7 @@ def run(sub, args):
     req = {"id": 2, "cmd": "exec", "argv": [sub, *args], "cwd": cwd, "env": dict(os.environ), "tty": tty,
            "sizes": sizes}
     try:
-        s.sendall((json.dumps(hello) + "\n" + json.dumps(req) + "\n").encode("utf-8", "surrogateescape"))
+        s.sendall((dumps(hello) + "\n" + dumps(req) + "\n").encode("ascii"))
     except OSError:
         s.close()
         fallback(sub, args)
@@ -91,7 +127,7 @@ def run(sub, args):
             line, buf = buf.split(b"\n", 1)
             if not line.strip():
                 continue
-            msg = json.loads(line)
+            msg = loads(line.decode("utf-8", "surrogateescape"))
             if "event" in msg:
                 if msg["event"] == "out":
                     data = msg.get("data", "").encode("utf-8", "surrogateescape")
