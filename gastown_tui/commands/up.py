@@ -27,6 +27,14 @@ def main(argv: list[str], prog: str) -> int:
                 old, new = request_upgrade(str(town.root))
             except RuntimeError as exc:
                 raise UserError(str(exc)) from None
+            import time
+
+            deadline = time.monotonic() + 60
+            while (control.answering(town.root, timeout=1.0) or {}).get("server_pid") != new:
+                if time.monotonic() > deadline:
+                    raise UserError(f"the new server (pid {new}) does not answer on {paths.socket_path(str(town.root))}; "
+                                    f"see {paths.log_path(str(town.root))}")
+                time.sleep(0.05)
             print(f"upgraded: server pid {old or '?'} -> {new}, agents kept; socket {paths.socket_path(str(town.root))}")
             return 0
         if control.serving_pid(str(town.root)):

@@ -124,12 +124,22 @@ def test_attach_survives_an_upgrade_of_the_server(town):
     child = spawn_attach(root, agent, 100, 30)
     try:
         child.expect("SIMULATED")
+        old = status(root)["server_pid"]
         up = gastown("up", "--upgrade", "--town", str(root))
         assert up.returncode == 0, up.stdout + up.stderr
-        child.send("after-the-upgrade")
-        child.expect("after-the-upgrade", timeout=60)  # reconnected by itself; keys reach the same agent
-        assert agent_info(root, agent)["pid"] == pid
+        # It reconnects by itself: the new server counts it among its clients, and it draws a new full frame.
+        deadline = time.monotonic() + 60
+        while True:
+            now = status(root)
+            if now["server_pid"] != old and any(c["client"] == "attach" for c in now["clients"]):
+                break
+            assert time.monotonic() < deadline, now
+            time.sleep(0.1)
+        child.expect("\x1b\\[2J")  # a full frame (the new server's first)
+        child.expect("SIMULATED")
+        assert agent_info(root, agent)["pid"] == pid  # the same agent, adopted by the new server
         child.send("\x02d")
+        child.expect(re.escape(f"[detached from {agent}]"))
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
