@@ -6,6 +6,7 @@ Exit 0 on success, 1 on a user error (one line on stderr), 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -25,6 +26,7 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+@functools.lru_cache(maxsize=4)  # a long-lived process (the town server) builds it once per prog
 def build_parser(prog: str) -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog=prog, description="The Beads ledger command line.", parents=[common])

@@ -34,6 +34,9 @@ def main(argv: list[str], prog: str) -> int:
     print(f"server pid {st['server_pid']}  gastown {st['version']}  up {_uptime(st['uptime'])}")
     print(f"town   {st['town']}")
     print(f"socket {paths.socket_path(str(town.root))}")
+    if st.get("exec_running"):
+        r = st["exec_running"]
+        print(f"running `{' '.join(r['argv'])}` for {r['seconds']:.1f}s ({st.get('exec_waiting', 1) - 1} waiting)")
     clients = st["clients"]
     print(f"clients ({len(clients)}):" + ("" if clients else " none"))
     for c in clients:

@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -170,6 +171,34 @@ def install() -> None:
         return os.terminal_size(size)
 
     os.get_terminal_size = get_terminal_size
+    _cache_argparse_messages()
+
+
+_LANG_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def _cache_argparse_messages() -> None:
+    """argparse looks every help string up in gettext's catalogues, searching the locale folders on disk
+    each time (about half of building `gastown bd`'s parser). In the long-lived server the answers are
+    cached, per the caller's language variables."""
+    import argparse
+    import gettext
+
+    cache: dict = {}
+
+    def cached(fn):
+        def lookup(*args):
+            key = (fn, args, tuple(os.environ.get(v) for v in _LANG_VARS))
+            found = cache.get(key)
+            if found is None:
+                if len(cache) > 20_000:
+                    cache.clear()
+                found = cache[key] = fn(*args)
+            return found
+        return lookup
+
+    argparse._ = cached(gettext.gettext)
+    argparse.ngettext = cached(gettext.ngettext)
 
 
 def _private_cwd() -> None:
@@ -240,12 +269,30 @@ def run_in_thread(argv: list[str], cwd: str, env: dict, sink: Callable[[int, byt
         _state.env = _state.sink = _state.tty = _state.sizes = None
 
 
+class Busy(Exception):
+    """The exec thread is held by a long command: (seconds, its argv)."""
+
+    def __init__(self, seconds: float, argv: list[str]) -> None:
+        super().__init__(seconds, argv)
+        self.seconds, self.argv = seconds, argv
+
+
 class ExecRunner:
-    """The server's exec thread."""
+    """The server's exec thread. `busy()` says for how long, and running what, when a command has held it
+    for more than a moment (the server then lets callers run their commands themselves)."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exec", initializer=_private_cwd)
         self.private_cwd: bool | None = None
+        self._running: tuple[float, list[str]] | None = None  # (started at, argv) of the command in the thread
+        self.waiting = 0
+
+    def busy(self) -> tuple[float, list[str]] | None:
+        """(seconds, argv) of the running command, or None when the thread is free."""
+        if self._running is None:
+            return None
+        started, argv = self._running
+        return time.monotonic() - started, argv
 
     async def check(self) -> bool:
         """Whether the exec thread got its own cwd (else exec is refused and clients run commands themselves)."""
@@ -255,13 +302,48 @@ class ExecRunner:
         return self.private_cwd
 
     async def run(self, argv: list[str], cwd: str, env: dict, deliver: Callable[[int, bytes], None],
-                  tty: dict | None = None, sizes: dict | None = None) -> int:
+                  tty: dict | None = None, sizes: dict | None = None, give_up_after: float | None = None) -> int:
+        """Runs the command in the exec thread; its exit status. Raises Busy when, still waiting for the
+        thread, the command holding it has run longer than GIVE_UP_AFTER seconds (the caller then runs
+        the command itself rather than queue behind a stuck one)."""
         loop = asyncio.get_running_loop()
 
         def sink(stream: int, data: bytes) -> None:
             loop.call_soon_threadsafe(deliver, stream, data)
 
-        return await loop.run_in_executor(self._pool, run_in_thread, argv, cwd, env, sink, tty, sizes)
+        gate = threading.Lock()
+        state = {"started": False, "given_up": False}
+
+        def job() -> int | None:
+            with gate:
+                if state["given_up"]:
+                    return None
+                state["started"] = True
+            self._running = (time.monotonic(), list(argv))
+            try:
+                return run_in_thread(argv, cwd, env, sink, tty, sizes)
+            finally:
+                self._running = None
+
+        fut = loop.run_in_executor(self._pool, job)
+        self.waiting += 1
+        try:
+            while True:
+                done, _ = await asyncio.wait({fut}, timeout=0.25)
+                if done:
+                    break
+                busy = self.busy()
+                if give_up_after is not None and busy is not None and busy[0] > give_up_after:
+                    with gate:
+                        if not state["started"]:  # still queued behind a long command: the caller runs it
+                            state["given_up"] = True
+                            raise Busy(busy[0], busy[1])
+            code = fut.result()
+            if code is None:
+                raise Busy(0.0, [])
+            return code
+        finally:
+            self.waiting -= 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -24,7 +24,7 @@ from typing import Callable
 
 from gastown_tui import __version__
 from gastown_tui.server import paths, wire
-from gastown_tui.server.exec import NOT_IN_SERVER, ExecRunner, install
+from gastown_tui.server.exec import NOT_IN_SERVER, Busy, ExecRunner, install
 from gastown_tui.server.identify import agent_of, peer_credentials
 from gastown_tui.server.screens import ALL, LOW_WATER, AgentScreen, ScreenSender
 
@@ -32,6 +32,7 @@ CAPABILITIES = ["exec", "screens", "input", "size", "call", "history", "events"]
 HARD_CAP = 32 * 1024 * 1024  # bytes waiting for one client before it is cut off (replies/events, not screens)
 READ_CHUNK = 256 * 1024
 TOPICS = {"state", "town", "notice", "lifecycle"}
+EXEC_BUSY_LIMIT = 10.0  # seconds one command may hold the exec thread before new callers run their own
 
 
 class Fail(Exception):
@@ -108,6 +109,7 @@ class TownServer:
         self.stop_event = asyncio.Event()
         self.started_at = time.time()
         self.exec = ExecRunner()
+        self.exec_busy_limit = float(os.environ.get("GASTOWN_EXEC_BUSY_LIMIT") or EXEC_BUSY_LIMIT)
         self._calls = ThreadPoolExecutor(max_workers=1, thread_name_prefix="call")
         self._server: asyncio.AbstractServer | None = None
         self._count = 0
@@ -311,7 +313,9 @@ class TownServer:
         return {"server_pid": os.getpid(), "version": __version__, "protocol": wire.PROTOCOL,
                 "town": str(town.root), "socket": self.socket_path, "started_at": self.started_at,
                 "uptime": now - self.started_at, "clients": [x.info() for x in self.clients.values()],
-                "agents": sorted(agents, key=lambda a: a["address"]), "exec_private_cwd": self.exec.private_cwd}
+                "agents": sorted(agents, key=lambda a: a["address"]), "exec_private_cwd": self.exec.private_cwd,
+                "exec_running": ({"seconds": round(busy[0], 3), "argv": busy[1]} if (busy := self.exec.busy()) else None),
+                "exec_waiting": self.exec.waiting}
 
     # -- exec ----------------------------------------------------------------------------------
     async def cmd_exec(self, c: Client, msg: dict):
@@ -332,6 +336,10 @@ class TownServer:
             raise Fail("not-in-server", f"`gastown {name}` runs in its own process")
         if not self.exec.private_cwd:
             raise Fail("not-in-server", "this server cannot give a command its own working folder")
+        busy = self.exec.busy()
+        if busy is not None and busy[0] > self.exec_busy_limit:  # a long command: do not queue every agent behind it
+            raise Fail("not-in-server", f"the server has been running `{' '.join(busy[1][:3])}` for {busy[0]:.0f}s; "
+                                        "run this command in your own process")
         env = dict(env)
         agent = agent_of(c.pid, self.runtime.sessions.sessions()) if c.pid else None
         if agent is not None:
@@ -348,7 +356,11 @@ class TownServer:
         for k, v in (msg.get("sizes") or {}).items() if isinstance(msg.get("sizes"), dict) else ():
             if str(k) in ("0", "1", "2") and isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v):
                 sizes[int(k)] = (v[0], v[1])
-        code = await self.exec.run(argv, cwd, env, deliver, tty, sizes)
+        try:
+            code = await self.exec.run(argv, cwd, env, deliver, tty, sizes, give_up_after=self.exec_busy_limit)
+        except Busy as busy:
+            raise Fail("not-in-server", f"the server has been running `{' '.join(busy.argv[:3])}` for "
+                                        f"{busy.seconds:.0f}s; run this command in your own process") from None
         self._broadcast("town", {"event": "town", "why": "exec"})
         return {"exit": code, "agent": agent}
 

@@ -23,12 +23,12 @@ def make_town(root: Path) -> Path:
 
 
 class ServerProcess:
-    def __init__(self, town: Path, *args: str) -> None:
+    def __init__(self, town: Path, *args: str, env: dict | None = None) -> None:
         self.town = Path(town)
         self.socket = paths.socket_path(str(self.town))
         self.log = self.town / ".runtime" / "test-server.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if k not in ("GT_TOWN", "GT_AGENT", "GASTOWN_SOCKET")}
+        env = {k: v for k, v in (env or os.environ).items() if k not in ("GT_TOWN", "GT_AGENT", "GASTOWN_SOCKET")}
         with open(self.log, "ab") as fh:
             self.proc = subprocess.Popen([sys.executable, "-m", "gastown_tui.cli", "server", "--town", str(self.town),
                                           "--no-patrols", *args], stdout=fh, stderr=subprocess.STDOUT, env=env,

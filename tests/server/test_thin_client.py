@@ -106,3 +106,52 @@ def test_a_towns_own_shims_use_its_server_and_run_in_process_without_one(server)
     server.stop()
     down = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
     assert down == up  # no server: the shim ran the command itself (the thin client would have refused)
+
+
+def test_a_command_stuck_in_the_server_does_not_queue_every_caller_behind_it(tmp_path):
+    import fcntl
+
+    from server.serverkit import ServerProcess, make_town
+
+    srv = ServerProcess(make_town(tmp_path / "town"), env=dict(os.environ, GASTOWN_EXEC_BUSY_LIMIT="1"))
+    try:
+        srv.wait_ready()
+        a, b = tmp_path / "a", tmp_path / "b"
+        for d, prefix in ((a, "aa"), (b, "bb")):
+            d.mkdir()
+            subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", prefix], cwd=d, check=True,
+                           capture_output=True, env=_env())
+        env = _env(GASTOWN_SOCKET=srv.socket)
+        fd = os.open(a / ".beads" / ".gastown.lock", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # ledger a is busy: a create there waits in the server's exec thread
+        stuck = subprocess.Popen([PY, "-S", str(THIN_CLIENT), "bd", "create", "waits", "--json"], cwd=a, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        import asyncio as _asyncio
+
+        from gastown_tui.client.connection import Connection
+
+        async def running() -> dict | None:
+            conn = await Connection.open(srv.socket)
+            try:
+                return (await conn.request("status"))["exec_running"]
+            finally:
+                await conn.close()
+
+        import time
+
+        deadline = time.monotonic() + 60
+        while not ((r := _asyncio.run(running())) and "waits" in r["argv"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r and "waits" in r["argv"], r
+        # Queued behind it: once it has held the thread more than 1 s, this one runs by itself.
+        done = _run([PY, "-S", str(THIN_CLIENT), "bd", "create", "free", "--json"], b, env)
+        assert done[0] == 0 and json.loads(done[1])["title"] == "free", done
+        again = _run([PY, "-S", str(THIN_CLIENT), "bd", "list", "--json"], b, env)
+        assert again[0] == 0 and len(json.loads(again[1])) == 1
+        assert stuck.poll() is None  # still waiting for ledger a
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        out, err = stuck.communicate(timeout=60)
+        assert stuck.returncode == 0 and json.loads(out)["title"] == "waits"
+    finally:
+        srv.stop()
