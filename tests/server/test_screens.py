@@ -90,3 +90,30 @@ async def test_state_and_lifecycle_events_reach_watchers(server):
         seen.append(await asyncio.wait_for(w.events.get(), 30))
     await w.close()
     await c.close()
+
+
+async def test_keys_typed_while_a_nudge_is_typed_wait_for_it_and_the_nudge_arrives_once(server):
+    import json
+
+    from gastown_tui.town.nudges import enqueue
+
+    conn = await connect(server, interactive=True)
+    m = _mirror(conn)
+    agent = (await conn.request("spawn", agent="mayor", preset="shell", argv=["cat"], cwd=str(server.town),
+                                cols=100, rows=20))["agent"]
+    await conn.request("subscribe", agents=[agent])
+    await conn.request("focus", agent=agent)
+    text = "NUDGE-XYZ-123"
+    enqueue(server.town / ".runtime" / "nudge_queue", agent, text, sender="tester")
+    assert await until(lambda: text in m.text(agent), timeout=60), m.text(agent)
+    # The nudge's text is on the screen, its Enter not yet pressed: a key typed now must not go in before it.
+    await conn.request("input", agent=agent, data=base64.b64encode(b"k").decode())
+    assert await until(lambda: m.text(agent).count(text) == 2 and "k" in m.text(agent)), m.text(agent)
+    lines = [line.rstrip() for line in m.text(agent).splitlines() if text in line]
+    assert len(lines) == 2 and all(line.endswith(text) for line in lines), lines  # never "...123k"
+    folder = server.town / ".runtime" / "nudge_queue" / "mayor"
+    assert await until(lambda: (folder / "delivered.jsonl").exists())
+    delivered = [json.loads(x) for x in (folder / "delivered.jsonl").read_text().splitlines()]
+    assert [d["message"] for d in delivered] == [text]
+    assert not list(folder.glob("*.json")) and not list(folder.glob("*.delivering"))
+    await conn.close()
