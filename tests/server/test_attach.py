@@ -42,7 +42,8 @@ def agent_info(town, address):
 
 @pytest.fixture(scope="module")
 def town(tmp_path_factory):
-    demo = build_demo_town(tmp_path_factory.mktemp("attach") / "demo", polecats=1, pace=5.0)
+    # pace: the sim polecats pause this long between actions, so one stays on its bead for minutes
+    demo = build_demo_town(tmp_path_factory.mktemp("attach") / "demo", polecats=1, pace=20.0)
     root = demo.town.root
     up = gastown("up", "--town", str(root))
     assert up.returncode == 0, up.stdout + up.stderr
@@ -53,8 +54,19 @@ def town(tmp_path_factory):
         agent = live[0]["address"] if live else None
         time.sleep(0.1)
     assert agent, "a polecat should be working"
-    yield root, agent
+    yield root
     gastown("down", "--town", str(root))
+
+
+def live_polecat(root) -> str:
+    """A polecat working now (the one the town started may have finished its bead since)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        live = [a for a in status(root)["agents"] if a["alive"] and "/polecats/" in a["address"]]
+        if live:
+            return live[0]["address"]
+        time.sleep(0.1)
+    raise AssertionError("no polecat is working")
 
 
 def spawn_attach(root, agent, cols=100, rows=30, *extra):
@@ -63,7 +75,8 @@ def spawn_attach(root, agent, cols=100, rows=30, *extra):
 
 
 def test_attach_shows_the_screen_types_into_the_agent_and_detaches_leaving_it_running(town):
-    root, agent = town
+    root = town
+    agent = live_polecat(root)
     pid = agent_info(root, agent)["pid"]
     child = spawn_attach(root, agent, 100, 30)
     try:
@@ -87,7 +100,8 @@ def test_attach_shows_the_screen_types_into_the_agent_and_detaches_leaving_it_ru
 
 
 def test_an_observer_never_resizes_the_agent(town):
-    root, agent = town
+    root = town
+    agent = live_polecat(root)
 
     async def scenario():
         owner = await Connection.to_town(str(root), client="app", interactive=True)
@@ -112,14 +126,16 @@ def test_an_observer_never_resizes_the_agent(town):
 
 
 def test_attach_to_an_unknown_agent_names_the_running_ones(town):
-    root, agent = town
+    root = town
+    agent = live_polecat(root)
     done = gastown("attach", "--town", str(root), "nosuchrig/polecats/ghost")
     assert done.returncode == 1
     assert "nosuchrig/polecats/ghost has no session in this town" in done.stderr and agent in done.stderr
 
 
 def test_attach_survives_an_upgrade_of_the_server(town):
-    root, agent = town
+    root = town
+    agent = live_polecat(root)
     pid = agent_info(root, agent)["pid"]
     child = spawn_attach(root, agent, 100, 30)
     try:
@@ -133,7 +149,13 @@ def test_attach_survives_an_upgrade_of_the_server(town):
             now = status(root)
             if now["server_pid"] != old and any(c["client"] == "attach" for c in now["clients"]):
                 break
-            assert time.monotonic() < deadline, now
+            if time.monotonic() > deadline or not child.isalive():
+                try:
+                    tail = child.read_nonblocking(100000, timeout=1)
+                except (pexpect.TIMEOUT, pexpect.EOF):
+                    tail = child.before
+                raise AssertionError(f"no reconnect: attach alive={child.isalive()}; its output ends "
+                                     f"{str(tail)[-300:]!r}; status {now}")
             time.sleep(0.1)
         child.expect("\x1b\\[2J")  # a full frame (the new server's first)
         child.expect("SIMULATED")
