@@ -190,3 +190,25 @@ def test_a_second_keeper_for_the_same_town_names_the_first(town, tmp_path):
                             capture_output=True, text=True, timeout=30)
     assert second.returncode == 1
     assert f"already has a keeper (pid {t.keeper.pid})" in second.stderr
+
+
+def test_the_new_server_rebuilds_a_silent_agents_screen_and_asks_it_to_repaint(town, tmp_path):
+    """An agent that prints nothing after the crash: its screen can only come from the transcript's tail;
+    the resize nudge (one column narrower, then back) makes it repaint at its own size."""
+    prog = ["python3", "-c", "import os,signal,time\nprint('drawn-before-the-crash', flush=True)\n"
+            "signal.signal(signal.SIGWINCH, lambda *_: print('repaint at %dx%d' % tuple(os.get_terminal_size()), flush=True))\n"
+            "while True: time.sleep(1)"]
+    agent = "rig/polecats/silent"
+    t = town({agent: prog})
+    first = t.status(lambda s: agent in s["agents"] and any("drawn-before" in l for l in s["agents"][agent]["screen"]),
+                     "the agent's first words")
+    pid, server = first["agents"][agent]["pid"], first["server_pid"]
+    assert os.getsid(pid) == pid and os.getpgid(pid) == pid  # its own session and group: the server's signals miss it
+    assert os.getsid(pid) != os.getsid(server)
+    os.kill(server, signal.SIGKILL)
+    second = t.status(lambda s: s["server_pid"] != server and s["agents"].get(agent, {}).get("adopted")
+                      and any("repaint at 60x12" in l for l in s["agents"][agent]["screen"]), "the repaint")
+    screen = second["agents"][agent]["screen"]
+    assert any("drawn-before-the-crash" in l for l in screen), screen  # replayed from transcript.raw
+    assert (second["agents"][agent]["cols"], second["agents"][agent]["rows"]) == (60, 12)
+    assert second["agents"][agent]["pid"] == pid
