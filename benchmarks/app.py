@@ -235,7 +235,7 @@ def echo_reaction(t: "Terminal", echoes: int) -> list[float]:
 
 def key_reaction(agents: int, presses: int, work: Path, echoes: int = 40) -> None:
     town = busy_town(agents, work)
-    t = Terminal([str(GASTOWN)], town.root, env_for())
+    t = Terminal([str(GASTOWN), "app", "--no-server"], town.root, env_for())  # the single-process app
     t.wait(lambda ls: "busytown" in ls[0], 60, "the town")
     end = time.monotonic() + 120
     while len(agent_processes(town.root)) < agents and time.monotonic() < end:

@@ -1,25 +1,48 @@
 """The gastown app: boots, holds the town controller and settings, switches screens.
 
 Everything the Overseer sees is a screen in `gastown_tui/screens/`; everything
-the town does is domain code reached through `screens/town_adapter.py` and
-`screens/town_actions.py`. This class only wires them together.
+the town does is reached through one `TownLink` (`gastown_tui/client/`): the
+town server's socket (the default: the agents outlive the app, ctrl+q detaches)
+or the town run in this process (`--no-server`, the Pilot tests). Reads and
+actions go out by name (`load`, `act`); the app holds no domain code.
 """
 from __future__ import annotations
 
+import asyncio
+import gc
+import json
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
+from gastown_tui.client.link import StateEvent, TownLink
+from gastown_tui.client.socket_link import SocketLink
+from widgets.compat import app_keymap
 from gastown_tui.resources import themes_dir
-from gastown_tui.screens.app_settings import AppSettings, load_app_settings
-from gastown_tui.screens.controller import TownController
-from gastown_tui.screens.keys import APP_KEYS, bindings
-from gastown_tui.screens.messages import ActionFinished, Notice, TownRefreshed
-from gastown_tui.screens.themes import DEFAULT_THEME, default_variables, load_themes
+from gastown_tui.screens.form import Field, FormScreen
+from gastown_tui.screens.help import HelpScreen
+from gastown_tui.screens.town import TownScreen
+from gastown_tui.screens.welcome import WelcomeScreen
+from gastown_tui.server.control import start_background
+from gastown_tui.server.control import status as control_status
+from gastown_tui.server.reading import Reading
+from gastown_tui.ui.controller import TownController
+from gastown_tui.ui.keys import APP_KEYS, ATTACHED_APP_KEYS, bindings
+from gastown_tui.ui.messages import ActionFinished, Notice, TownRefreshed
+from gastown_tui.ui.notices import notices
+from gastown_tui.ui.palette import commands
+from gastown_tui.ui.registry import make_screen
+from gastown_tui.ui.settings import AppSettings, load_app_settings, settings_path
+from gastown_tui.ui.themes import DEFAULT_THEME, default_variables, load_themes
+from widgets.terminal_pane import TerminalPane
+
+Apply = Callable[[Any, "str | None"], None]
 
 
 class GastownApp(App):
@@ -28,16 +51,22 @@ class GastownApp(App):
     TITLE = "gastown"
 
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
-                 clock: Callable[[], datetime] | None = None, tune_gc: bool = False) -> None:
+                 clock: Callable[[], datetime] | None = None, tune_gc: bool = False,
+                 link: TownLink | None = None) -> None:
         self.town_root = Path(town_root).resolve() if town_root else None
         self.start_agents = start_agents
         self.clock = clock
         self.tune_gc = tune_gc
         self.app_settings: AppSettings = load_app_settings(self.town_root)
-        self.controller = (TownController(self.town_root, self.app_settings, clock, start_agents)
-                           if self.town_root else None)
+        if link is None and self.town_root is not None:
+            link = in_process_link(self.town_root)
+        self.link = link
+        self.controller = (TownController(link, self.app_settings, clock, start_agents)
+                           if link is not None else None)
         super().__init__()
         self._theme_errors: list[str] = []
+        self._last_view = None
+        self._live_pending = False
 
     def on_resize(self, event) -> None:
         from gastown_tui.screens import narrow
@@ -62,15 +91,14 @@ class GastownApp(App):
         for problem in self.app_settings.errors + loaded.errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
         if self.controller is None:
-            from gastown_tui.screens.welcome import WelcomeScreen
-
             self.push_screen(WelcomeScreen())
             return
-        from gastown_tui.screens.town import TownScreen
-
         self.push_screen(TownScreen())
-        # the first frame first: reading a big town holds the interpreter for a while, so it starts
-        # once the Town screen has been drawn (the header says "loading" until then)
+        if self.detaches:  # the server reads the town: connect and read at once, alongside the first frame
+            self._start_town()
+            return
+        # in process, the first frame first: reading a big town holds the interpreter for a while, so it
+        # starts once the Town screen has been drawn (the header says "loading" until then)
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
     def _start_town(self) -> None:
@@ -78,20 +106,15 @@ class GastownApp(App):
             # Everything built so far lives as long as the app: keep it out of the collector's way, and collect
             # young objects less often, so a full collection never lands in the middle of a key press.
             # (Only in the app's own process: `gastown` / run_app; not in tests that run many apps.)
-            import gc
-
             gc.collect()
             gc.freeze()
             gc.set_threshold(20_000, 20, 50)
         self.refresh_town()
         self.watch_town()
-        if self.controller.start_agents:
+        if self.start_agents or self.detaches:
             self.start_runtime()
 
     def _town_theme(self) -> str | None:
-        from gastown_tui.screens.app_settings import settings_path
-        import json
-
         try:
             data = json.loads(settings_path(self.town_root).read_text(encoding="utf-8"))
         except (OSError, ValueError, TypeError):
@@ -103,45 +126,77 @@ class GastownApp(App):
         """Switches from the Welcome screen to a town (created, opened or the demo's)."""
         self.town_root = Path(root).resolve()
         self.app_settings = load_app_settings(self.town_root)
-        self.controller = TownController(self.town_root, self.app_settings, self.clock, self.start_agents)
-        from gastown_tui.screens.town import TownScreen
-
+        self.link = in_process_link(self.town_root)
+        self.controller = TownController(self.link, self.app_settings, self.clock, self.start_agents)
         self.switch_screen(TownScreen())
         self.refresh_town()
         self.watch_town()
         if self.start_agents:
             self.start_runtime()
 
+    # -- workers: one place reports any that failed ---------------------------------------------------
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker of the app and its screens runs with exit_on_error=False; a failure is shown here
+        (a town watcher that dies would otherwise leave the app silently stale)."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        what = worker.description or worker.name or worker.group
+        error = worker.error
+        self.notify(f"{type(error).__name__}: {error}" if error is not None else "failed",
+                    title=f"{what} stopped", severity="error", timeout=15)
+
+    def load(self, name: str, apply: Apply, *, group: str, owner: DOMNode | None = None,
+             decode: Callable[[Any], Any] | None = None, **args: Any) -> None:
+        """Reads `name` from the town (off the loop, through the link) and calls `apply(result, error)` on the
+        loop: `error` is the one-line reason when the read failed (then `result` is None). The worker belongs
+        to `owner` (a screen: it ends with the screen); a newer load in the same group cancels an older one.
+        `decode` turns the JSON answer into what `apply` wants, in a thread."""
+
+        async def job() -> None:
+            try:
+                result = await self.link.call(name, **args)
+                if decode is not None:
+                    result = await asyncio.to_thread(decode, result)
+            except Exception as exc:  # shown by the caller (`apply` gets the reason), never lost
+                apply(None, str(exc) or type(exc).__name__)
+            else:
+                apply(result, None)
+
+        (owner or self).run_worker(job(), group=group, exclusive=True, exit_on_error=False, description=f"load {name}")
+
+    def act(self, what: str, name: str, **args: Any) -> None:
+        """Runs the town action `name`; the outcome comes back as ActionFinished (a toast, and screens reload)."""
+
+        async def job() -> None:
+            try:
+                detail = await self.link.call(name, **args)
+            except Exception as exc:  # every failure is shown, none is lost
+                self.post_message(ActionFinished(what, error=str(exc) or type(exc).__name__))
+            else:
+                self.post_message(ActionFinished(what, detail=str(detail or "")))
+
+        self.run_worker(job(), group="action", exit_on_error=False, description=what)
+
     # -- the town view -------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="read-town", exit_on_error=False)
-    def refresh_town(self) -> None:
-        """Reads the town in a thread and posts the new view."""
-        self.post_message(TownRefreshed(self.controller.read_view()))
+    @work(exclusive=True, group="read-town", exit_on_error=False, description="reading the town")
+    async def refresh_town(self) -> None:
+        """Reads the town (off the loop) and shows the view built from it (on the loop)."""
+        data = await self.link.call("town.read")
+        reading = await asyncio.to_thread(Reading.from_json, data)
+        self.post_message(TownRefreshed(self.controller.take_reading(reading)))
 
-    @work(exclusive=True, group="watch-town", exit_on_error=False)
+    @work(exclusive=True, group="watch-town", exit_on_error=False, description="watching the town")
     async def watch_town(self) -> None:
         """Re-reads the town whenever its ledgers, events or settings change."""
-        from watchfiles import awatch
-
-        root = self.town_root
-
-        def relevant(_change, path: str) -> bool:
-            # ledgers (and their wisp stores), the event log, settings and the rig registry; not worktrees,
-            # git internals, transcripts or lock files, which churn while agents work
-            rel = path[len(str(root)):]
-            if rel.endswith(".lock") or "/.git/" in rel or "/.repo.git/" in rel:
-                return False
-            return "/.beads/" in rel or rel == "/.events.jsonl" or rel.startswith(("/settings/", "/mayor/"))
-
-        async for _ in awatch(root, watch_filter=relevant, debounce=150, step=50, recursive=True):
-            self.refresh_town()
+        await self.link.watch_town(self.refresh_town)
 
     @on(TownRefreshed)
     def _town_refreshed(self, message: TownRefreshed) -> None:
-        from gastown_tui.screens.notices import notices
-
-        old = getattr(self, "_last_view", None)
+        old = self._last_view
         self._last_view = message.view
         for notice in notices(old, message.view):
             self.post_message(notice)
@@ -162,7 +217,7 @@ class GastownApp(App):
         """Session states changed: rebuild the view from the last reading (no I/O) and show it.
 
         Many agents change state at once; the rebuilds are coalesced to one per 250 ms."""
-        if getattr(self, "_live_pending", False):
+        if self._live_pending:
             return
         self._live_pending = True
         self.set_timer(0.25, self._rebuild_live)
@@ -178,10 +233,8 @@ class GastownApp(App):
                 screen.repaint_panes()
 
     async def on_unmount(self) -> None:
-        from gastown_tui.screens.runtime_link import stop_runtime
-
-        if self.controller is not None:
-            await stop_runtime(self)
+        if self.link is not None:
+            await self.link.close()
 
     @on(Notice)
     def _notice(self, notice: Notice) -> None:
@@ -191,22 +244,48 @@ class GastownApp(App):
 
     # -- sessions and patrols ----------------------------------------------------------------------
 
-    @work(exclusive=True, group="runtime", exit_on_error=False)
+    @work(exclusive=True, group="runtime", exit_on_error=False, description="starting the agents")
     async def start_runtime(self) -> None:
-        from gastown_tui.screens.runtime_link import start_runtime
+        await self.link.start(self._state_changed, self.start_agents)
+        self.live_changed()
 
-        await start_runtime(self)
+    def _state_changed(self, event: StateEvent) -> None:
+        self.controller.session_state_changed(event)
+        self.live_changed()
 
     def agent_lifecycle(self, what: str, address: str) -> None:
-        from gastown_tui.screens.runtime_link import lifecycle
+        """start / stop / restart one agent's session; the outcome is shown as a toast."""
 
-        self.run_worker(lifecycle(self, what, address), group="lifecycle", exit_on_error=False)
+        async def job() -> None:
+            try:
+                outcome = await self.link.lifecycle(what, address)
+            except Exception as exc:  # shown, never swallowed
+                self.notify(f"{what} {address}: {exc}", title="Agent", severity="error", timeout=10)
+                return
+            self.notify(outcome, title="Agent")
+            self.live_changed()
+            self.repaint_panes()
+
+        self.run_worker(job(), group="lifecycle", exit_on_error=False, description=f"{what} {address}")
+
+    def stop_town(self) -> None:
+        """Asks, then stops every agent and the town's server (the palette's "Stop the town…")."""
+
+        def chosen(values: dict | None) -> None:
+            if values and values["confirm"].strip().lower() in ("y", "yes", "stop"):
+                self.run_worker(self._stop_town(), group="stop-town", exit_on_error=False,
+                                description="stopping the town")
+
+        self.push_screen(FormScreen("Stop the town: every agent stops (type yes)",
+                                    [Field("confirm", "Stop every agent and the town's server? yes/no")]), chosen)
+
+    async def _stop_town(self) -> None:
+        await self.link.stop_town()
+        self.exit(message="the town is stopped: every agent and its server")
 
     # -- screens -------------------------------------------------------------------------------------
 
     def open_screen(self, name: str, **kwargs) -> None:
-        from gastown_tui.screens.registry import make_screen
-
         if self.controller is None and name != "welcome":
             self.notify("open or create a town first", severity="warning")
             return
@@ -230,40 +309,36 @@ class GastownApp(App):
         if action == "open_screen" and self.controller is None:
             return False
         if action in self.PANE_KEEPS and not self.prefix_dispatching:
-            from widgets.terminal_pane import TerminalPane
-
             if isinstance(self.focused, TerminalPane):
                 return False
         return True
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """A pane the user types into: its agent's keys and size come from this app (the town server's
+        size claim; another app only shows it)."""
+        pane = event.widget
+        if isinstance(pane, TerminalPane) and self.link is not None:
+            agent = getattr(pane.session, "agent", None)
+            if agent is not None:
+                self.link.focus(agent)
+                pane.claim_size()
 
     def action_open_screen(self, name: str) -> None:
         self.open_screen(name)
 
     def action_help(self) -> None:
-        from gastown_tui.screens.help import HelpScreen
+        self.push_screen(HelpScreen(app_keymap(self), detaches=self.detaches))
 
-        self.push_screen(HelpScreen(dict(self._keymap)))
+    @property
+    def detaches(self) -> bool:
+        """ctrl+q leaves the agents running (a town server holds them)."""
+        return self.link is not None and self.link.detaches
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        from gastown_tui.screens.palette import commands
-
         yield from commands(self, screen)
         yield from super().get_system_commands(screen)
 
-    # -- actions run in workers ---------------------------------------------------------------------
-
-    def run_domain(self, what: str, fn, *args, **kwargs) -> None:
-        """Runs a domain action in a thread; the outcome comes back as ActionFinished."""
-
-        def job() -> None:
-            try:
-                detail = fn(*args, **kwargs)
-            except Exception as exc:  # every failure is shown, none is lost
-                self.post_message(ActionFinished(what, error=str(exc) or type(exc).__name__))
-            else:
-                self.post_message(ActionFinished(what, detail=str(detail or "")))
-
-        self.run_worker(job, thread=True, group="domain", exit_on_error=False, description=what)
+    # -- actions -------------------------------------------------------------------------------------
 
     @on(ActionFinished)
     def _action_finished(self, message: ActionFinished) -> None:
@@ -278,18 +353,44 @@ class GastownApp(App):
                 screen.action_finished(message)
 
     def ask_nudge(self, address: str) -> None:
-        from gastown_tui.screens import town_actions
-        from gastown_tui.screens.form import Field, FormScreen
-
         def send(values: dict | None) -> None:
             if values and values["text"].strip():
-                self.run_domain(f"nudge {address}", town_actions.nudge, self.town_root, address, values["text"])
+                self.act(f"nudge {address}", "nudge", address=address, text=values["text"])
 
         self.push_screen(FormScreen(f"Nudge {address}", [Field("text", "Text to type into the agent")]), send)
 
 
-def run_app(town_root: Path | None) -> int:
+def in_process_link(root: Path) -> TownLink:
+    """The town run inside this process. Deliberately deferred: the domain (sessions, patrols, ledgers,
+    pydantic) loads only when the app runs the town itself, never in an app attached to a server
+    (tests/app/test_import_hygiene.py keeps it so)."""
+    from gastown_tui.client.in_process import InProcessLink
+
+    return InProcessLink(root)
+
+
+class AttachedApp(GastownApp):
+    """The app attached to a town's server: ctrl+q detaches (the footer says the agents keep running)."""
+
+    BINDINGS = bindings(ATTACHED_APP_KEYS)
+
+
+def run_app(town_root: Path | None, link: TownLink | None = None) -> int:
     """Opens the app on `town_root` (the Welcome screen when None); returns the exit status."""
-    app = GastownApp(town_root, tune_gc=True)
+    cls = AttachedApp if link is not None and link.detaches else GastownApp
+    app = cls(town_root, tune_gc=True, link=link)
     app.run()
     return int(app.return_code or 0)
+
+
+def attach_app(town_root: Path) -> int:
+    """`gastown` / `gastown app` / `gastown demo`: starts the town's server unless one runs, then attaches the
+    app to it (ctrl+q detaches; the agents keep running). Returns the app's exit status."""
+    pid, started = start_background(town_root)
+    if started:
+        print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
+    status = run_app(town_root, SocketLink(town_root))
+    if control_status(town_root) is not None:  # detached (not "Stop the town…")
+        print(f"detached: the town's agents keep running in its server; `gastown` attaches again, "
+              f"`gastown down --town {town_root}` stops them", flush=True)
+    return status

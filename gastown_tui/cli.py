@@ -38,12 +38,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "budget": ("gastown_tui.commands.budget", "spending budgets and the breaker: show, raise, reset"),
     "shims": ("gastown_tui.commands.shims", "write gt and bd launchers for agents"),
     "agent": ("gastown_tui.commands.agent", "run a built-in agent (sim)"),
-    "run": ("gastown_tui.commands.run", "run the town's sessions and patrols (--headless)"),
+    "run": ("gastown_tui.commands.run", "run the town's sessions and patrols (--headless: the town server)"),
+    "server": ("gastown_tui.commands.server", "serve the town in the foreground (agents, patrols, client socket)"),
+    "up": ("gastown_tui.commands.up", "start the town's server in the background (idempotent)"),
+    "down": ("gastown_tui.commands.down", "stop every agent and the town's server"),
+    "status": ("gastown_tui.commands.status", "the town server: pid, uptime, clients, agents (--json)"),
     "demo": ("gastown_tui.commands.demo", "create a demo town and run the factory"),
     "app": ("gastown_tui.commands.app", "open the terminal app (the default)"),
     "config": ("gastown_tui.commands.config", "get, set and list the town's settings (checked)"),
     "agents": ("gastown_tui.commands.agents", "list agent CLIs: found, version, verified range, roles"),
     "web": ("gastown_tui.commands.web", "serve the console to a browser (one app per tab, token-guarded)"),
+    "keeper": ("gastown_tui.server.keeper", "keep the town's agents alive across server crashes (runs the server)"),
+    "service": ("gastown_tui.commands.service", "install, remove or show the login service for the town's server"),
+    "attach": ("gastown_tui.commands.attach", "attach this terminal to one agent (detach: ctrl+b d)"),
 }
 
 
@@ -82,13 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage(), file=sys.stderr)
         return 2
     module_name, _ = COMMANDS[name]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        print(f"gastown: the {name!r} command is not built yet", file=sys.stderr)
-        return 1
+    module = importlib.import_module(module_name)
     return run_command(module.main, rest, f"gastown {name}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "gastown_tui"
-CORE = ["beads", "meow", "town", "vcs", "sessions", "patrols"]
+CORE = ["beads", "meow", "town", "vcs", "sessions", "patrols", "server", "thin"]
 
 
 def core_modules() -> list[str]:

@@ -25,8 +25,6 @@ def hook_text(hook: HookView | None, agent: str | None) -> Text:
         return text
     text.append(f"{hook.bead_id} ", style="bold")
     text.append(hook.title)
-    if hook.status:
-        text.append(f"  ({hook.status})", style="dim")
     if hook.molecule_id:
         total = hook.step_count
         text.append(f"\n{hook.formula or 'molecule'} {hook.molecule_id}  {hook.done:,}/{total:,}", style="dim")

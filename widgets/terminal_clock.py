@@ -21,6 +21,8 @@ import asyncio
 import weakref
 from typing import Callable, Protocol
 
+from widgets.compat import in_batch_update, paint_now
+
 PAINT_AFTER_TURNS = 3
 """Loop turns between a change and its immediate paint: widgets' idle checks, then the screen's queue."""
 
@@ -45,13 +47,11 @@ def after_loop_turns(turns: int, fn: Callable[[], object]) -> None:
 def draw_now(screen) -> bool:
     """Paints `screen`'s pending layout and repaints now, as its update timer would on its next tick.
 
-    Only for the screen on top, outside batch updates. Uses `Screen._on_timer_update`, Textual's own
-    tick handler, as Textual's `Pilot.pause` does (private: there is no public "paint now"); where a
-    Textual lacks it, nothing happens and the regular tick paints. Returns whether it painted."""
-    update = getattr(screen, "_on_timer_update", None)
-    if update is None or not getattr(screen, "is_current", False) or getattr(screen.app, "_batch_count", 0):
+    Only for the screen on top, outside batch updates. Uses Textual's own tick handler, as Textual's
+    `Pilot.pause` does (private: see widgets/compat.py). Returns whether it painted."""
+    if not screen.is_current or in_batch_update(screen.app):
         return False
-    update()
+    paint_now(screen)
     return True
 
 

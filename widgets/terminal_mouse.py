@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual import events
 
 from gastown_tui.sessions.keys import encode_mouse
+from widgets.terminal_render import clean_text
 from widgets.terminal_selection import Selection
 
 
@@ -45,7 +46,7 @@ class MouseMixin:
             self._mouse("scroll_down", event, 0)
         elif self.mode != "live":
             self._scroll(3)
-            if self._scroll_offset() == 0 and self.mode == "scrollback" and not self.query:
+            if self._scroll_offset() == 0 and self.mode == "scrollback" and not self.search_query:
                 self._leave_scrollback()
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
@@ -84,9 +85,7 @@ class MouseMixin:
         """Copies the selected text to the host clipboard (OSC 52 through Textual); returns it."""
         if self._selection is None:
             return ""
-        from widgets.terminal_pane import _clean_text
-
-        rows = {y: _clean_text(row.text) for y, row in self._rows.items()}
+        rows = {y: clean_text(row.text) for y, row in self._rows.items()}
         text = self._selection.text(rows, self.size.width)
         if text:
             self.app.copy_to_clipboard(text)

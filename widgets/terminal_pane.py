@@ -46,7 +46,6 @@ re-sanitized; OSC 52 and other host sequences from the agent end in the engine.
 """
 from __future__ import annotations
 
-import re
 import time
 import weakref
 from dataclasses import dataclass
@@ -59,15 +58,14 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from gastown_tui.sessions.keys import KeyError_, encode_key, encode_paste
-from gastown_tui.sessions.vt import Modes, Row, StyleRun
+from gastown_tui.sessions.vt import Modes, Row
 from widgets.terminal_clock import PAINT_AFTER_TURNS, FrameClock, after_loop_turns, draw_now
-from widgets.terminal_render import cached_row_strip, overlay
+from widgets.terminal_render import CONTROL_CHARS, cached_row_strip, clean_row, clean_text, overlay
 from widgets.terminal_mouse import MouseMixin
 from widgets.terminal_scrollback import ScrollbackMixin, status_strip
 from widgets.terminal_search import Match, row_spans
 from widgets.terminal_selection import Selection
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CURSOR_STYLE = RichStyle(reverse=True)
 SELECT_STYLE = RichStyle(reverse=True)
 MATCH_STYLE = RichStyle(bgcolor="yellow", color="black")
@@ -78,7 +76,7 @@ MIN_FRAME = 1 / 60  # rows are converted at most this often, however much output
 
 def clean_title(title: str) -> str:
     """A title that is safe to show: no control or bidi-override characters, at most 200 characters."""
-    return _CONTROL.sub("", title or "")[:200]
+    return CONTROL_CHARS.sub("", title or "")[:200]
 
 
 class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
@@ -156,7 +154,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._answer_due = False
         self._exited_shown = False
         self.mode = "live"  # live | scrollback | search
-        self.query = ""
+        self.search_query = ""
         self._search_input = ""
         self._matches: list[Match] = []
         self._match_index = -1
@@ -233,6 +231,10 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     def on_resize(self, event: events.Resize) -> None:
         self._sync_size()
 
+    def claim_size(self) -> None:
+        """Sizes the session to this pane now (the pane was given the keyboard: its size is the agent's)."""
+        self._sync_size()
+
     def _sync_size(self) -> None:
         screen = self._screen
         width, height = self.size.width, self.size.height
@@ -294,7 +296,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self._rows.clear()
         for y, row in frame.rows.items():
             self._rows[y] = row
-            self._strips[y] = cached_row_strip(row, width, base, _clean_row)
+            self._strips[y] = cached_row_strip(row, width, base, clean_row)
         self.lines_refreshed += len(frame.rows)
         if self._cursor != frame.cursor:
             if self._cursor is not None:
@@ -331,10 +333,10 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         width = self.size.width
         strip = self._strips.get(y)
         if strip is None or strip.cell_length != width:
-            strip = cached_row_strip(self._rows.get(y), width, self.rich_style, _clean_row)
+            strip = cached_row_strip(self._rows.get(y), width, self.rich_style, clean_row)
             self._strips[y] = strip
-        if self.query and self.mode != "live" and y in self._rows:
-            for start, end in row_spans(_clean_text(self._rows[y].text), self.query):
+        if self.search_query and self.mode != "live" and y in self._rows:
+            for start, end in row_spans(clean_text(self._rows[y].text), self.search_query):
                 strip = overlay(strip, start, end, MATCH_STYLE)
         if self._selection is not None and (span := self._selection.span(y, width)):
             strip = overlay(strip, span[0], span[1], SELECT_STYLE)
@@ -453,21 +455,3 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     def title(self) -> str:
         """The program's window title, sanitized."""
         return self._title
-
-
-def _clean_text(text: str) -> str:
-    """Control characters become spaces (they held a cell); bidi overrides (zero width) go."""
-    return _CONTROL.sub(_replacement, text)
-
-
-def _replacement(m: re.Match) -> str:
-    return " " if m.group() < "\u0100" else ""
-
-
-def _clean_row(row: Row | None) -> Row | None:
-    """A row with every control character replaced, so no escape can reach the host terminal."""
-    if row is None:
-        return None
-    if not any(_CONTROL.search(run.text) for run in row.runs):
-        return row
-    return Row(row.y, tuple(StyleRun(_clean_text(r.text), r.style, r.cells) for r in row.runs))

@@ -11,6 +11,7 @@ showed a frame ago, so its strip is reused, not rebuilt.
 """
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from rich.color import Color
@@ -18,7 +19,10 @@ from rich.segment import Segment
 from rich.style import Style as RichStyle
 from textual.strip import Strip
 
-from gastown_tui.sessions.vt import Row, Style
+from gastown_tui.sessions.vt import Row, Style, StyleRun
+
+# control characters and bidi overrides: never sent to the host terminal
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _STYLE_CACHE: dict[Style, RichStyle] = {}
 _STRIP_CACHE: "OrderedDict[tuple, Strip]" = OrderedDict()
@@ -114,3 +118,21 @@ def char_cells(text: str) -> list[int]:
         out.append(x)
         x += cell_len(ch)
     return out
+
+
+def clean_text(text: str) -> str:
+    """Control characters become spaces (they held a cell); bidi overrides (zero width) go."""
+    return CONTROL_CHARS.sub(_replacement, text)
+
+
+def _replacement(m: re.Match) -> str:
+    return " " if m.group() < "\u0100" else ""
+
+
+def clean_row(row: Row | None) -> Row | None:
+    """A row with every control character replaced, so no escape can reach the host terminal."""
+    if row is None:
+        return None
+    if not any(CONTROL_CHARS.search(run.text) for run in row.runs):
+        return row
+    return Row(row.y, tuple(StyleRun(clean_text(r.text), r.style, r.cells) for r in row.runs))

@@ -12,6 +12,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 
 from widgets.terminal_search import search_history
+from widgets.terminal_selection import Selection
 
 STATUS_STYLE = RichStyle(bgcolor="yellow", color="black", bold=True)
 
@@ -92,8 +93,6 @@ class ScrollbackMixin:
     def _copy_view(self) -> None:
         """`y`: copies the selection, or with none every row shown (the status row aside)."""
         if self._selection is None or self._selection.empty:
-            from widgets.terminal_selection import Selection
-
             last = max(0, self.size.height - 2)
             self._selection = Selection((0, 0), (last, max(0, self.size.width - 1)))
             self.copy_selection()
@@ -120,7 +119,7 @@ class ScrollbackMixin:
 
     def search(self, query: str) -> bool:
         """Finds `query` in history + screen and shows the nearest match above the viewport's bottom row."""
-        self.query = query
+        self.search_query = query
         self._set_mode("scrollback")
         screen = self._screen
         if screen is None or not query:
@@ -153,7 +152,7 @@ class ScrollbackMixin:
         else:
             offset = self._scroll_offset()
             total = screen.scrollback_rows if screen is not None else 0
-            found = f" · {self._match_index + 1}/{len(self._matches)} {self.query!r}" if self._matches else (
-                f" · {self.query!r} not found" if self.query else "")
+            found = f" · {self._match_index + 1}/{len(self._matches)} {self.search_query!r}" if self._matches else (
+                f" · {self.search_query!r} not found" if self.search_query else "")
             text = f" SCROLLBACK {offset}/{total}{found} · / search · n/N · q exit "
         return status_strip(text, width)

@@ -1,7 +1,7 @@
 """The plain data the widgets render: one snapshot of the town as the app shows it.
 
 These are display models, filled in by the app's domain adapter
-(`gastown_tui/screens/town_adapter.py`) from the town's read models. Widgets
+(`gastown_tui/ui/town_view.py`) from the town's read models. Widgets
 never read files or call domain code; they render these and post Messages up.
 Timestamps are aware datetimes (or None when unknown).
 """
@@ -40,7 +40,6 @@ class HookView:
     agent: str
     bead_id: str | None
     title: str = ""
-    status: str = ""
     molecule_id: str | None = None
     formula: str | None = None
     steps: tuple[StepView, ...] = ()

@@ -1,7 +1,10 @@
-"""`gastown` / `gastown app [--town DIR] [--no-agents]`: open the terminal app.
+"""`gastown` / `gastown app [--town DIR] [--no-server] [--no-agents]`: open the terminal app.
 
 The town is GT_TOWN, or the folder holding mayor/town.json at or above the
 current directory (or --town); with no town the app opens on its Welcome screen.
+By default the app attaches to the town's server (starting it first): the agents
+live there, and ctrl+q only detaches. `--no-server` runs the town inside the app
+(the agents stop with it); `--no-agents` shows the town without running agents.
 """
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ def main(argv: list[str], prog: str) -> int:
     parser = argparse.ArgumentParser(prog=prog, description="Open the gastown terminal app.")
     parser.add_argument("--town", type=Path, help="the town folder (default: GT_TOWN, or found upward from here)")
     parser.add_argument("--no-agents", action="store_true",
-                        help="show the town without starting agent sessions or patrols")
+                        help="show the town without starting agent sessions or patrols (implies --no-server)")
+    parser.add_argument("--no-server", action="store_true",
+                        help="run the town inside this app instead of its server (the agents stop when it quits)")
     args = parser.parse_args(argv)
     from gastown_tui.town.layout import NoTown, find_town
 
@@ -24,8 +29,10 @@ def main(argv: list[str], prog: str) -> int:
         if args.town:
             raise
         root = None
-    from gastown_tui.app import GastownApp
+    from gastown_tui.app import GastownApp, attach_app
 
+    if root is not None and not (args.no_server or args.no_agents):
+        return attach_app(root)
     app = GastownApp(root, start_agents=not args.no_agents, tune_gc=True)
     app.run()
     return int(app.return_code or 0)

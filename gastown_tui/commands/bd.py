@@ -9,9 +9,11 @@ top: agents run `bd ... --json` many times a session and never need Rich.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 from gastown_tui.errors import UserError
@@ -33,6 +35,7 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
     return p
 
 
+@functools.lru_cache(maxsize=4)  # a long-lived process (the town server) builds it once per prog
 def build_parser(prog: str) -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog=prog, description="The Beads ledger command line.", parents=[common])
@@ -171,13 +174,34 @@ def _db_path(args) -> Path:
     return find_beads_dir(Path.cwd())
 
 
+_OPEN = threading.local()  # per thread: a long-lived thread (the town server's exec thread) keeps them loaded
+_KEEP = 16
+
+
+def _cached(path: Path, strict: bool):
+    """The ledger at PATH, loaded once per thread: each reloads itself when its files change on disk (a
+    one-shot process opens it once anyway; the town server's exec thread answers later calls without
+    parsing)."""
+    key = (str(path), os.path.realpath(path), strict)  # as spelled too: messages show the path as given
+    cache = getattr(_OPEN, "ledgers", None)
+    if cache is None:
+        cache = _OPEN.ledgers = {}
+    ledger = cache.pop(key, None)
+    if ledger is None or not ledger.path.exists():
+        ledger = RawLedger.open(path, strict=strict)
+    cache[key] = ledger  # most recently used last
+    while len(cache) > _KEEP:
+        del cache[next(iter(cache))]
+    return ledger
+
+
 def _open(args, strict: bool = True, ids=()):
     """The ledger found from here (or --db / BEADS_DIR). Inside a town, a bead id of another ledger (a rig
     bead asked for from the town root, or the other way round) is looked up in the ledger its prefix
     names, as `gastown sling` does."""
     from gastown_tui.errors import NotFound
 
-    explicit = getattr(args, "db", None) or os.environ.get("BEADS_DIR")
+    explicit = getattr(args, "db", None) or os.environ.get("BEADS_DIR") or getattr(args, "rig", None)
     try:
         path = _db_path(args)
     except NotFound:  # no ledger up from here: the town may still know the bead's ledger
@@ -187,10 +211,10 @@ def _open(args, strict: bool = True, ids=()):
     if not explicit and ids:
         routed = _routed(ids[0], path)
         if routed is not None:
-            return RawLedger.open(routed, strict=strict)
+            return _cached(routed, strict)
     if path is None:
-        return RawLedger.open(_db_path(args), strict=strict)
-    return RawLedger.open(path, strict=strict)
+        path = _db_path(args)
+    return _cached(path, strict)
 
 
 def _routed(bead_id: str, here: Path | None) -> Path | None:
@@ -206,7 +230,7 @@ def _routed(bead_id: str, here: Path | None) -> Path | None:
         return None
     if here is not None:
         try:
-            if RawLedger.open(here, strict=False).prefix == prefix_of(bead_id):
+            if _cached(here, False).prefix == prefix_of(bead_id):
                 return None
         except (UserError, OSError, ValueError):  # a broken ledger here: the bead's own ledger may still answer
             pass

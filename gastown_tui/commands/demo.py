@@ -1,6 +1,6 @@
 """`gastown demo`: a demo town whose simulated polecats land a five-bead convoy on a sample project.
 
-    gastown demo                          build it in a new temp folder and open the app on it
+    gastown demo                          build it in a new temp folder, start its server, attach the app
     gastown demo --headless --until-landed --timeout 120
                                           run the factory with no UI until the convoy lands
     gastown demo --headless --chaos       ... while killing and restarting polecats at random (seeded)
@@ -75,9 +75,6 @@ def main(argv: list[str], prog: str) -> int:
 
 
 def _open_app(town_root: Path) -> int:
-    try:
-        from gastown_tui.app import run_app
-    except ImportError:
-        print("gastown demo: the app is not built yet; run with --headless", file=sys.stderr)
-        return 1
-    return int(run_app(town_root) or 0)
+    from gastown_tui.app import attach_app  # deferred: the headless demo never loads Textual
+
+    return int(attach_app(town_root) or 0)

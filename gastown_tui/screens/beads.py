@@ -12,33 +12,21 @@ from __future__ import annotations
 import asyncio
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.keys import BEADS_KEYS, bindings
+from gastown_tui.ui.keys import BEADS_KEYS, bindings
+from gastown_tui.ui.wire import beads_from_wire, priority_problem
 from widgets.bead_table import BeadTable
 from widgets.town_header import TownHeader
 from widgets.view_models import TownView
 
 PAGE = 500
 FILTERS = ("open", "ready", "in_progress", "closed", "all")
-
-
-def priority_problem(text: str) -> str | None:
-    """What is wrong with a typed priority (the ledger's own rule: 0-4 or P0-P4), or None."""
-    from gastown_tui.errors import UserError
-    from gastown_tui.screens.town_adapter import domain
-
-    try:
-        domain("gastown_tui.beads.validate:check_priority")(text)
-    except UserError as exc:
-        return str(exc)
-    return None
 
 
 def matches(issue, status_filter: str, query: str) -> bool:
@@ -129,17 +117,11 @@ class BeadsScreen(Screen):
             self.wanted = bead.id
         self.load()
 
-    @work(thread=True, exclusive=True, group="beads-load", exit_on_error=False)
     def load(self) -> None:
-        try:
-            beads = sorted(act.all_beads(self.app.town_root), key=lambda b: (b.status == "closed", b.priority, b.id))
-            error = None
-        except Exception as exc:
-            beads, error = [], str(exc)
-        self.app.call_from_thread(self._loaded, beads, error)
+        self.app.load("beads.all", self._loaded, group="beads-load", owner=self, decode=beads_from_wire)
 
-    def _loaded(self, beads: list, error: str | None) -> None:
-        self.beads = beads  # sorted in the worker thread
+    def _loaded(self, beads: list | None, error: str | None) -> None:
+        self.beads = beads or []  # sorted by the town, decoded in a thread
         if error:
             self.query_one(DataTable).border_title = f"Beads: {error}"
         self._fill()
@@ -235,7 +217,7 @@ class BeadsScreen(Screen):
             fields = {"issue_type": v["type"].strip() or "task", "description": v["description"]}
             if v["priority"].strip():
                 fields["priority"] = v["priority"].strip()  # checked by the form; the ledger reads 0-4 or P0-P4
-            self.app.run_domain("create bead", act.bead_create, self.app.town_root, rig, v["title"], **fields)
+            self.app.act("create bead", "bead.create", title=v["title"], rig=rig, **fields)
 
         self._form("Create a bead", [
             Field("title", "Title"),
@@ -254,7 +236,7 @@ class BeadsScreen(Screen):
             fields = {"title": v["title"], "description": v["description"],
                       "assignee": v["assignee"].strip() or None}
             fields["priority"] = v["priority"].strip()  # checked by the form; the ledger reads 0-4 or P0-P4
-            self.app.run_domain(f"edit {bead.id}", act.bead_update, self.app.town_root, bead.id, **fields)
+            self.app.act(f"edit {bead.id}", "bead.update", bead_id=bead.id, **fields)
 
         self._form(f"Edit {bead.id}", [
             Field("title", "Title", bead.title),
@@ -266,15 +248,14 @@ class BeadsScreen(Screen):
         bead = self.current()
         if bead is not None:
             self._form(f"Close {bead.id}", [Field("reason", "Reason", required=False)],
-                       lambda v: self.app.run_domain(f"close {bead.id}", act.bead_close, self.app.town_root, bead.id,
-                                                     v["reason"] or None))
+                       lambda v: self.app.act(f"close {bead.id}", "bead.close", bead_id=bead.id,
+                                              reason=v["reason"] or None))
 
     def action_sling(self) -> None:
         bead = self.current()
         if bead is not None:
             self._form(f"Sling {bead.id}", [Field("target", "Rig or agent address")],
-                       lambda v: self.app.run_domain(f"sling {bead.id}", act.sling, self.app.town_root, bead.id,
-                                                     v["target"].strip()))
+                       lambda v: self.app.act(f"sling {bead.id}", "sling", bead_id=bead.id, target=v["target"].strip()))
 
     def action_back(self) -> None:
         self.app.open_screen("town")

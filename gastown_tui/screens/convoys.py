@@ -9,9 +9,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.keys import CONVOY_KEYS, bindings
+from gastown_tui.ui.keys import CONVOY_KEYS, bindings
 from widgets.convoy_tree import ConvoyTree
 from widgets.town_header import TownHeader
 from widgets.view_models import TownView
@@ -82,8 +81,7 @@ class ConvoysScreen(Screen):
     def action_new_convoy(self) -> None:
         def made(values):
             if values:
-                self.app.run_domain("new convoy", act.convoy_create, self.app.town_root, values["title"],
-                                    values["beads"].split())
+                self.app.act("new convoy", "convoy.create", title=values["title"], bead_ids=values["beads"].split())
 
         self.app.push_screen(FormScreen("New convoy", [Field("title", "Title"),
                                                        Field("beads", "Bead ids (space separated)")]), made)
@@ -101,7 +99,7 @@ class ConvoysScreen(Screen):
         def sling(values):
             if values:
                 for bead in ready:
-                    self.app.run_domain(f"sling {bead}", act.sling, self.app.town_root, bead, values["target"].strip())
+                    self.app.act(f"sling {bead}", "sling", bead_id=bead, target=values["target"].strip())
 
         self.app.push_screen(FormScreen(f"Sling {len(ready)} ready bead(s): {' '.join(ready)}",
                                         [Field("target", "Rig (each gets a new polecat) or agent address")]), sling)
@@ -113,14 +111,14 @@ class ConvoysScreen(Screen):
 
         def add(values):
             if values:
-                self.app.run_domain(f"add to {cid}", act.convoy_add, self.app.town_root, cid, values["beads"].split())
+                self.app.act(f"add to {cid}", "convoy.add", convoy_id=cid, bead_ids=values["beads"].split())
 
         self.app.push_screen(FormScreen(f"Add beads to {cid}", [Field("beads", "Bead ids (space separated)")]), add)
 
     def action_close_convoy(self) -> None:
         cid = self._convoy_or_warn()
         if cid is not None:
-            self.app.run_domain(f"close {cid}", act.convoy_close, self.app.town_root, cid)
+            self.app.act(f"close {cid}", "convoy.close", convoy_id=cid)
 
     def action_back(self) -> None:
         self.app.open_screen("town")

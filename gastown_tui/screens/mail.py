@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.keys import MAIL_KEYS, bindings
-from gastown_tui.screens.town_adapter import OVERSEER, TownAdapter
+from gastown_tui.ui.keys import MAIL_KEYS, bindings
+from gastown_tui.server.reading import MailFacts
+from gastown_tui.ui.town_view import OVERSEER, TownViewBuilder
 from widgets.inbox import InboxList
 from widgets.town_header import TownHeader
 from widgets.view_models import MailView, TownView
@@ -62,17 +62,12 @@ class MailScreen(Screen):
     def action_finished(self, _message) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="mail-load", exit_on_error=False)
     def load(self) -> None:
-        try:
-            mails = [TownAdapter.mail_view(m) for m in act.mail_inbox(self.app.town_root, self.address)]
-            error = None
-        except Exception as exc:
-            mails, error = [], str(exc)
-        mails.sort(key=lambda m: m.timestamp, reverse=True)
-        self.app.call_from_thread(self._loaded, mails, error)
+        self.app.load("mail.inbox", self._loaded, group="mail-load", owner=self, address=self.address)
 
-    def _loaded(self, mails: list[MailView], error: str | None) -> None:
+    def _loaded(self, found: list[dict] | None, error: str | None) -> None:
+        mails = _mail_views(found)
+        mails.sort(key=lambda m: m.timestamp, reverse=True)
         inbox = self.query_one(InboxList)
         inbox.title = f"Inbox of {self.address}"
         inbox.show_mail(mails)
@@ -98,29 +93,27 @@ class MailScreen(Screen):
         self.selected = next((m for m in self.query_one(InboxList).mails if m.id == mail_id), self.selected)
         self.load_thread(mail_id)
 
-    @work(thread=True, exclusive=True, group="mail-thread", exit_on_error=False)
     def load_thread(self, mail_id: str) -> None:
-        try:
-            mails = [TownAdapter.mail_view(m) for m in act.mail_thread(self.app.town_root, mail_id)]
-            mail = next((m for m in mails if m.id == mail_id), None)
-            if mail is not None and not mail.read and mail.to == self.address:
-                act.mail_mark_read(self.app.town_root, mail_id)
-            error = None
-        except Exception as exc:
-            mails, error = [], str(exc)
-        self.app.call_from_thread(self._thread_loaded, mails, error)
+        self.app.load("mail.thread", lambda found, error: self._thread_loaded(mail_id, found, error),
+                      group="mail-thread", owner=self, mail_id=mail_id)
 
-    def _thread_loaded(self, mails: list[MailView], error: str | None) -> None:
+    def _thread_loaded(self, mail_id: str, found: list[dict] | None, error: str | None) -> None:
+        mails = _mail_views(found)
         box = self.query_one("#mail-thread", Static)
         box.update(Text(error, style="red") if error else thread_text(mails))
         self.query_one("#mail-thread-box").border_title = f"Thread ({len(mails)})"
-        self.app.refresh_town()
+        mail = next((m for m in mails if m.id == mail_id), None)
+        if mail is not None and not mail.read and mail.to == self.address:  # opened: read (then re-read the town)
+            self.app.load("mail.mark_read", lambda _done, _error: self.app.refresh_town(), group="mail-mark-read",
+                          mail_id=mail_id)
+        else:
+            self.app.refresh_town()
 
     def action_compose(self) -> None:
         def send(v):
             if v:
-                self.app.run_domain(f"mail to {v['to']}", act.mail_send, self.app.town_root, v["to"].strip(),
-                                    v["subject"], v["body"], sender=self.address)
+                self.app.act(f"mail to {v['to']}", "mail.send", to=v["to"].strip(), subject=v["subject"],
+                             body=v["body"], sender=self.address)
 
         self.app.push_screen(FormScreen(f"New mail from {self.address}", [
             Field("to", "To (address or @group)"), Field("subject", "Subject"),
@@ -135,8 +128,8 @@ class MailScreen(Screen):
 
         def send(v):
             if v:
-                self.app.run_domain(f"reply to {mail.sender}", act.mail_send, self.app.town_root, mail.sender,
-                                    v["subject"], v["body"], reply_to=mail.id, sender=self.address)
+                self.app.act(f"reply to {mail.sender}", "mail.send", to=mail.sender, subject=v["subject"],
+                             body=v["body"], reply_to=mail.id, sender=self.address)
 
         self.app.push_screen(FormScreen(f"Reply to {mail.sender}", [
             Field("subject", "Subject", subject), Field("body", "Body", multiline=True)]), send)
@@ -155,3 +148,7 @@ class MailScreen(Screen):
 
     def action_back(self) -> None:
         self.app.open_screen("town")
+
+
+def _mail_views(found: list[dict] | None) -> list[MailView]:
+    return [TownViewBuilder.mail_view(MailFacts(**m)) for m in found or ()]

@@ -4,18 +4,17 @@ diff (unified or side by side) and gate output; approve, send back with a note, 
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.keys import MERGE_QUEUE_KEYS, bindings
 from gastown_tui.screens.narrow import ActionBar
-from gastown_tui.screens.town_adapter import polecat_address
+from gastown_tui.ui.keys import MERGE_QUEUE_KEYS, bindings
+from gastown_tui.ui.town_view import polecat_address
 from widgets.diff_model import FileDiff, split_files
 from widgets.diff_view import DiffView
 from widgets.town_header import TownHeader
@@ -106,16 +105,12 @@ class MergeQueueScreen(Screen):
             self._diff_for = mr.id
             self.load_diff(mr.id)
 
-    @work(thread=True, exclusive=True, group="mr-diff", exit_on_error=False)
     def load_diff(self, mr_id: str) -> None:
-        try:
-            files, diff = act.mr_diff(self.app.town_root, mr_id)
-            error = None
-        except Exception as exc:
-            files, diff, error = [], "", str(exc)
-        self.app.call_from_thread(self._diff_loaded, mr_id, files, diff, error)
+        self.app.load("mr.diff", lambda found, error: self._diff_loaded(mr_id, found, error), group="mr-diff",
+                      owner=self, mr_id=mr_id)
 
-    def _diff_loaded(self, mr_id: str, files, diff: str, error: str | None) -> None:
+    def _diff_loaded(self, mr_id: str, found: dict | None, error: str | None) -> None:
+        files, diff = (found["files"], found["diff"]) if found else ([], "")
         if mr_id != self._diff_for:
             return
         self._diff_error = error
@@ -173,7 +168,7 @@ class MergeQueueScreen(Screen):
     def action_approve(self) -> None:
         mr = self._need()
         if mr is not None:
-            self.app.run_domain(f"approve {mr.id}", act.approve, self.app.town_root, mr.id)
+            self.app.act(f"approve {mr.id}", "mr.approve", mr_id=mr.id)
 
     def action_send_back(self) -> None:
         mr = self._need()
@@ -182,7 +177,7 @@ class MergeQueueScreen(Screen):
 
         def send(values: dict | None) -> None:
             if values:
-                self.app.run_domain(f"send back {mr.id}", act.send_back, self.app.town_root, mr.id, values["note"])
+                self.app.act(f"send back {mr.id}", "mr.send_back", mr_id=mr.id, note=values["note"])
 
         self.app.push_screen(FormScreen(f"Send {mr.id} back to {mr.polecat}",
                                         [Field("note", "Note (mailed to the polecat)", multiline=True)]), send)
@@ -194,8 +189,7 @@ class MergeQueueScreen(Screen):
 
         def send(values: dict | None) -> None:
             if values:
-                self.app.run_domain(f"re-sling {mr.id}", act.resling, self.app.town_root, mr.id,
-                                    values["target"].strip())
+                self.app.act(f"re-sling {mr.id}", "mr.resling", mr_id=mr.id, target=values["target"].strip())
 
         self.app.push_screen(FormScreen(f"Re-sling {mr.bead_id} to another polecat",
                                         [Field("target", "Polecat address or rig (rig = a new polecat)", mr.rig)]),

@@ -14,9 +14,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from gastown_tui.screens import town_actions as act
-from gastown_tui.screens.keys import NEEDS_YOU_KEYS, bindings
 from gastown_tui.screens.narrow import ActionBar
+from gastown_tui.ui.keys import NEEDS_YOU_KEYS, bindings
 from widgets.town_header import TownHeader
 from widgets.view_models import NeedsYouItem, TownView
 
@@ -140,7 +139,7 @@ class NeedsYouScreen(Screen):
         if item is None:
             return
         if item.kind == "mail":
-            self.app.run_domain(f"mark {item.key} read", act.mail_mark_read, self.app.town_root, item.key)
+            self.app.act(f"mark {item.key} read", "mail.mark_read", mail_id=item.key)
         elif item.agent:
             self.app.controller.dismiss(item.agent)  # seen; one that left the town goes from the tree too
             self.app.live_changed()

@@ -2,22 +2,17 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.keys import SEANCE_KEYS, bindings
+from gastown_tui.ui.keys import SEANCE_KEYS, bindings
 from widgets.town_header import TownHeader
 from widgets.view_models import TownView
-
-
-def _get(obj, name, default=None):
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
 
 
 def transcript_text(lines: list[str], query: str) -> Text:
@@ -67,23 +62,18 @@ class SeanceScreen(Screen):
         header.plain = self.app.controller.plain
         header.show_town(view, f"Seance · {self.identity}")
 
-    @work(thread=True, exclusive=True, group="seance", exit_on_error=False)
     def load(self) -> None:
-        try:
-            sessions = list(act.predecessors(self.app.town_root, self.identity))
-            error = None
-        except Exception as exc:
-            sessions, error = [], str(exc)
-        self.app.call_from_thread(self._loaded, sessions, error)
+        self.app.load("seance.sessions", self._loaded, group="seance", owner=self, address=self.identity)
 
-    def _loaded(self, sessions: list, error: str | None) -> None:
+    def _loaded(self, found: list[dict] | None, error: str | None) -> None:
+        sessions = found or []
         self.sessions = sessions
         options = self.query_one("#seance-sessions", OptionList)
         options.clear_options()
         options.border_title = f"Sessions of {self.identity} ({len(sessions)})"
         for s in sessions:
-            sid = _get(s, "session_id") or _get(s, "id") or "?"
-            started = str(_get(s, "started_at", "") or "")[:19]
+            sid = s["session_id"] or "?"
+            started = str(s["started_at"] or "")[:19]
             options.add_option(Option(Text(f"{started} {sid}"), id=str(sid)))
         box = self.query_one("#seance-transcript", Static)
         if error:
@@ -97,18 +87,12 @@ class SeanceScreen(Screen):
     def _session(self, event: OptionList.OptionHighlighted) -> None:
         self.load_transcript(event.option.id)
 
-    @work(thread=True, exclusive=True, group="seance-transcript", exit_on_error=False)
     def load_transcript(self, session_id: str | None) -> None:
-        try:
-            tail = act.transcript(self.app.town_root, self.identity, session_id)
-            text = tail if isinstance(tail, str) else "\n".join(tail or [])
-            error = None
-        except Exception as exc:
-            text, error = "", str(exc)
-        self.app.call_from_thread(self._transcript_loaded, text, error)
+        self.app.load("seance.transcript", self._transcript_loaded, group="seance-transcript", owner=self,
+                      address=self.identity, session_id=session_id)
 
-    def _transcript_loaded(self, text: str, error: str | None) -> None:
-        self.lines = text.splitlines()
+    def _transcript_loaded(self, text: str | None, error: str | None) -> None:
+        self.lines = (text or "").splitlines()
         self._show_transcript()
         if error:
             self.query_one("#seance-transcript", Static).update(Text(error, style="red"))

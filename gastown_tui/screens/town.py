@@ -7,8 +7,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from gastown_tui.screens.keys import TOWN_KEYS, bindings
+from gastown_tui.screens.goto import GoToScreen
 from gastown_tui.screens.narrow import ActionBar
+from gastown_tui.ui.keys import TOWN_KEYS, bindings
 from widgets.activity_feed import ActivityFeed
 from widgets.agent_tree import AgentTree, tree_order
 from widgets.convoy_tree import ConvoyTree
@@ -16,6 +17,7 @@ from widgets.glyphs import ATTENTION
 from widgets.hook_panel import HookPanel
 from widgets.inbox import InboxList
 from widgets.pane_grid import LAYOUTS, PaneGrid
+from widgets.terminal_pane import TerminalPane
 from widgets.town_header import TownHeader
 from widgets.view_models import TownView
 
@@ -133,7 +135,7 @@ class TownScreen(Screen):
         if self.view is None or self.view.agent(address) is None:
             self.notify(f"no agent {address!r} in this town", severity="warning")
             return
-        in_pane = type(self.app.focused).__name__ == "TerminalPane"
+        in_pane = isinstance(self.app.focused, TerminalPane)
         self.auto_focus = False  # the Overseer chose: never moved for them from now on
         self.focused_agent = address
         agent = self.view.agent(address)
@@ -230,8 +232,6 @@ class TownScreen(Screen):
             self.notify(f"no agent number {number} (there are {len(ordered)})", severity="warning")
 
     def action_goto(self) -> None:
-        from gastown_tui.screens.goto import GoToScreen
-
         self.app.push_screen(GoToScreen(self.ordered(), self.controller.plain), self._goto_chosen)
 
     def _goto_chosen(self, address: str | None) -> None:

@@ -12,25 +12,10 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.town_adapter import domain
 
 INTRO = ("gastown runs a town of coding agents as a factory: work lives in a Beads ledger, agents take it from "
          "their hooks, polecats commit in git worktrees, the Refinery merges.\n\n"
          "There is no town here (no mayor/town.json in this folder or above, and GT_TOWN is not set).")
-
-
-def create_town(path: str, name: str) -> Path:
-    town = domain("gastown_tui.town.install:install_town")(Path(path).expanduser(), name or None)
-    return town.root
-
-
-def open_town(path: str) -> Path:
-    return domain("gastown_tui.town.layout:find_town")(Path(path).expanduser(), env={}).root
-
-
-def build_demo(path: str) -> Path:
-    demo = domain("gastown_tui.demo.build:build_demo_town")(Path(path).expanduser())
-    return Path(demo.town.root)
 
 
 class WelcomeScreen(Screen):
@@ -52,6 +37,9 @@ class WelcomeScreen(Screen):
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
+        # deferred on purpose: the town's domain loads only when there is a town to make or open
+        from gastown_tui.server.api import build_demo, create_town, open_town
+
         here = str(Path.cwd())
         if event.option.id == "create":
             self.app.push_screen(FormScreen("Create a town", [Field("path", "Folder", str(Path(here) / "town")),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from gastown_tui.sessions import nudge_queue as nq
+from gastown_tui.sessions.kept import KeeperLink
 from gastown_tui.sessions.lifecycle import kill_all_now, stop_all
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.session import Session, SessionError, SessionSpec
@@ -33,7 +34,10 @@ IDLE_SETTLE = 0.2  # seconds a session must stay idle before a normal nudge is t
 
 def _kill_all_at_exit() -> None:
     for mgr in list(_LIVE_MANAGERS):
-        mgr.kill_all_now()
+        if mgr.keeper is not None and not mgr.keeper.broken:
+            mgr.abandon()  # a keeper holds the agents: the next server adopts them
+        else:
+            mgr.kill_all_now()
 
 
 atexit.register(_kill_all_at_exit)
@@ -45,7 +49,7 @@ class SessionExists(SessionError):
 
 class SessionManager:
     def __init__(self, town: Path | None, presets: dict[str, Preset] | None = None, tick: float = 0.25,
-                 idle_wait: float = 600.0) -> None:
+                 idle_wait: float = 600.0, keeper: "KeeperLink | None | str" = "env") -> None:
         self.town = Path(town) if town else None
         self.presets = presets if presets is not None else load_presets(self.town)
         self.tick = tick
@@ -57,6 +61,11 @@ class SessionManager:
         self._deliveries: dict[str, asyncio.Task] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._closed = False
+        # The keeper (server/keeper.py) that holds every agent's PTY while this process lives: by default the
+        # one that started this process (GASTOWN_KEEPER_FD), if any. With one, agents outlive this process.
+        self.keeper: KeeperLink | None = KeeperLink.from_env() if keeper == "env" else keeper
+        self.adopted: list[Session] = []
+        self.leaving = False  # close() leaves the agents to the keeper (upgrade) instead of stopping them
         _LIVE_MANAGERS.add(self)
 
     # -- events --------------------------------------------------------------------------------
@@ -88,6 +97,82 @@ class SessionManager:
                         if folder.is_dir():
                             nq.recover(folder)
             self._task = asyncio.get_running_loop().create_task(self._housekeeping(), name="session-manager")
+            if self.keeper is not None:
+                await self.adopt_kept()
+
+    async def adopt_kept(self) -> list[Session]:
+        """Takes over every agent the keeper holds (an earlier server of this town started them) before
+        anything new is spawned: the same pids, PTYs, session ids and transcripts; screens rebuilt from
+        the transcripts' tails. An agent whose preset is unknown here runs on the `shell` rules."""
+        link = self.keeper
+        if link is None:
+            return []
+        loop = asyncio.get_running_loop()
+        kept = await loop.run_in_executor(None, link.adopt)
+        link.on_exit = self._on_keeper_exit
+        link.on_leave = self._on_keeper_leave
+        link.attach(loop)
+        adopted = []
+        for k in kept:
+            record = k.record
+            try:
+                agent = self._norm(record.get("agent", ""))
+            except SessionError:
+                agent = None
+            if agent is None or (agent in self._sessions and self._sessions[agent].alive):
+                import os
+
+                os.close(k.fd)
+                link.release(k.pid)
+                continue
+            spec_data = dict(record.get("spec") or {})
+            preset = record.get("preset") if record.get("preset") in self.presets else "shell"
+            spec = SessionSpec(agent=agent, preset=preset, cwd=Path(spec_data.pop("cwd", None) or "."),
+                               town=Path(spec_data.pop("town")) if spec_data.get("town") else self.town,
+                               **{key: value for key, value in spec_data.items()
+                                  if key in ("env", "argv", "beacon", "cols", "rows", "scrollback_lines", "resume",
+                                             "engine") and value is not None})
+            session = Session(spec, self.presets)
+            session.add_listener(self._emit)
+            self._sessions[agent] = session
+            await session.adopt(k, link)
+            adopted.append(session)
+        self.adopted = adopted
+        return adopted
+
+    def _on_keeper_exit(self, pid: int, status: int) -> None:
+        for session in list(self._sessions.values()):
+            if session.pid == pid and not session.exited:
+                session._check_exit()
+
+    def _on_keeper_leave(self, restart: bool) -> None:
+        """The keeper asks this process to go and leave the agents running (an upgrade, or the keeper being
+        stopped): `close()` will abandon them instead of stopping them, and this process is asked to stop as
+        on SIGTERM (the server's own clean stop: patrols, clients, socket)."""
+        import os
+        import signal
+
+        self.leaving = True
+        if restart and self.keeper is not None:
+            self.keeper.restart()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def abandon(self) -> None:
+        """Lets this process end without stopping the agents (the keeper holds them for the next server):
+        transcripts flushed, nothing killed at exit, the pexpect children not closed by their finalizers."""
+        from gastown_tui.sessions.transcript import flush_all
+
+        self._closed = True
+        flush_all()
+        for session in self._sessions.values():
+            proc = session._proc
+            for obj in (proc, getattr(proc, "ptyproc", None)):
+                if obj is not None and hasattr(obj, "closed"):
+                    try:
+                        obj.closed = True  # ptyprocess's __del__ would close and so kill the child
+                    except AttributeError:
+                        pass
+        _LIVE_MANAGERS.discard(self)
 
     def get(self, agent: str) -> Session | None:
         return self._sessions.get(self._norm(agent))
@@ -126,6 +211,7 @@ class SessionManager:
         if spec.town is None and self.town is not None:
             spec = dataclasses.replace(spec, town=self.town)
         session = Session(spec, self.presets)
+        session.keeper = self.keeper if self.keeper is not None and not self.keeper.broken else None
         session.add_listener(self._emit)
         self._sessions[agent] = session
         if old is not None:
@@ -184,6 +270,13 @@ class SessionManager:
         for task in self._deliveries.values():
             task.cancel()
         self._deliveries.clear()
+        if self.leaving and self.keeper is not None and not self.keeper.broken:
+            if self._task is not None:
+                self._task.cancel()
+                self._task = None
+            self.abandon()  # the keeper holds the agents for the next server
+            self.keeper.detach()
+            return
         if self._task is not None:
             self._task.cancel()
             try:
@@ -196,6 +289,9 @@ class SessionManager:
         finally:
             kill_all_now(self._sessions.values())  # only sessions not seen exiting (e.g. close() cancelled)
             _LIVE_MANAGERS.discard(self)
+            if self.keeper is not None:
+                self.keeper.stop()  # the town is stopped: the keeper ends with this process
+                self.keeper.detach()
 
     def kill_all_now(self) -> None:
         kill_all_now(list(self._sessions.values()))

@@ -31,7 +31,7 @@ from gastown_tui.sessions.screen_log import ScreenLog
 from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
 from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState, StateChange
 from gastown_tui.sessions.submit import submit_text
-from gastown_tui.sessions.transcript import Transcript, sessions_root
+from gastown_tui.sessions.transcript import Transcript, raw_tail, sessions_root
 from gastown_tui.sessions.vt import new_screen
 from gastown_tui.town.addresses import agent_key, parse_address
 
@@ -45,6 +45,19 @@ TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also writte
 def _where_to_set(preset: str) -> str:
     return (f"install it, or set its path with `gastown config set agents.{preset}.path /full/path/to/program` "
             "(see `gastown agents`)")
+
+
+def _winsize(fd: int) -> tuple[int, int] | None:
+    """(cols, rows) of the PTY behind `fd`, or None."""
+    import fcntl
+    import struct
+    import termios
+
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        return None
+    return (cols, rows) if cols and rows else None
 
 
 def _iso(ts: float | None) -> str | None:
@@ -122,6 +135,8 @@ class Session(Lifecycle):
         root = sessions_root(spec.town) if spec.town else Path(os.environ.get("TMPDIR", "/tmp")) / "gastown-sessions"
         self.transcript_dir = root / self.agent_key / self.id
         self.transcript: Transcript | None = None
+        self.keeper = None  # a KeeperLink (sessions/kept.py): the keeper holds this PTY while the server lives
+        self.adopted = False  # started by an earlier server, handed over by the keeper
 
     # -- listeners ---------------------------------------------------------------------------
     def add_listener(self, fn: Callable[[object], None]) -> None:
@@ -189,14 +204,81 @@ class Session(Lifecycle):
         os.set_blocking(self._fd, False)
         self.started_at = time.time()
         self.last_output_at = time.monotonic()
-        self.transcript = Transcript(self.transcript_dir)
+        self.transcript = Transcript(self.transcript_dir, write_through=self.keeper is not None)
         self._write_meta()
+        if self.keeper is not None:
+            self.keeper.keep(self.pid, self._fd, self._keeper_record())
         self._loop.add_reader(self._fd, self._on_readable)
         self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
         self._watch_pidfd()
         self._emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
         if self.preset.beacon == "paste" and self.spec.beacon:
             self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
+
+    def _keeper_record(self) -> dict:
+        """What a later server needs to adopt this session (sessions/kept.py, SessionManager.adopt_kept)."""
+        spec = self.spec
+        return {"agent": self.agent, "session_id": self.id, "preset": self.preset.name,
+                "transcript_dir": str(self.transcript_dir), "argv": self.argv, "started_at": self.started_at,
+                "spec": {"cwd": str(spec.cwd), "town": str(spec.town) if spec.town else None,
+                         "env": {str(k): str(v) for k, v in spec.env.items()}, "argv": spec.argv,
+                         "beacon": spec.beacon, "cols": spec.cols, "rows": spec.rows,
+                         "scrollback_lines": spec.scrollback_lines, "resume": spec.resume, "engine": spec.engine}}
+
+    async def adopt(self, kept, link=None, tail_bytes: int = 512 * 1024) -> None:
+        """Takes over an agent another server started (`kept`: a sessions.kept.Kept handed over by the
+        keeper): its PTY master and pid, the same session id and transcript folder. The screen is rebuilt
+        from the transcript's tail, then the program is asked to repaint (its size changed and changed back,
+        two SIGWINCHes). Its exit is seen by pidfd; the status comes from waitpid or from the keeper."""
+        from gastown_tui.sessions.kept import AdoptedProcess
+
+        if self._proc is not None:
+            raise SessionError(f"session {self.id} for {self.agent} was already started")
+        self._loop = asyncio.get_running_loop()
+        record = kept.record
+        self.id = record.get("session_id") or self.id
+        if record.get("transcript_dir"):
+            self.transcript_dir = Path(record["transcript_dir"])
+        self.argv = list(record.get("argv") or [])
+        self.started_at = record.get("started_at") or time.time()
+        self.adopted = True
+        self.keeper = link
+        proc = AdoptedProcess(kept.pid, kept.fd, link, kept.status)
+        self._proc = proc
+        self.pid = kept.pid
+        self._fd = kept.fd
+        self.tty = procs.pty_name(kept.fd)
+        os.set_blocking(self._fd, False)
+        cols, rows = _winsize(kept.fd) or (self.screen.cols, self.screen.rows)
+        if (cols, rows) != (self.screen.cols, self.screen.rows):
+            self.screen.resize(cols, rows)
+        tail = await self._loop.run_in_executor(None, raw_tail, self.transcript_dir, tail_bytes)
+        self.screen.on_reply = lambda data: None  # old queries in the replay are not answered again
+        try:
+            self.screen.feed(tail)
+        finally:
+            self.screen.on_reply = self.write
+        self.transcript = Transcript(self.transcript_dir, write_through=link is not None)
+        self.last_output_at = time.monotonic()
+        self._write_meta()
+        self._loop.add_reader(self._fd, self._on_readable)
+        self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
+        self._watch_pidfd()
+        self._emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
+        self._check_exit()
+        if not self.exited:
+            self._schedule_classify()
+            self._loop.create_task(self._repaint_nudge(cols, rows), name=f"session-repaint-{self.agent_key}")
+
+    async def _repaint_nudge(self, cols: int, rows: int) -> None:
+        """A size change and back: the program redraws its whole screen (the herdr trick)."""
+        try:
+            self._proc.setwinsize(rows, max(2, cols - 1))
+            await asyncio.sleep(0.05)
+            if not self.exited and (self.screen.cols, self.screen.rows) == (cols, rows):
+                self._proc.setwinsize(rows, cols)
+        except OSError:
+            pass
 
     async def _deliver_beacon(self, text: str) -> None:
         await self.wait_state({SessionState.IDLE}, timeout=self.preset.ready_timeout)
@@ -442,11 +524,15 @@ class Session(Lifecycle):
         self._text_dirty = False
         meta = self._meta()
 
+        keeper, pid = self.keeper, self.pid
+
         def job() -> None:
             try:
                 proc.close(force=True)
             except Exception as exc:  # the program is gone either way; say why closing failed
                 log.warning("session %s (%s): closing the PTY failed: %s", self.id, self.agent, exc)
+            if keeper is not None and pid:
+                keeper.release(pid)  # the keeper closes its copy of the PTY and forgets the agent
             if transcript is None:
                 return
             try:

@@ -124,8 +124,12 @@ atexit.register(flush_all)
 
 class Transcript:
     def __init__(self, folder: Path, rotate_bytes: int = RAW_ROTATE_BYTES, flush_bytes: int = FLUSH_BYTES,
-                 flush_delay: float = FLUSH_DELAY) -> None:
+                 flush_delay: float = FLUSH_DELAY, write_through: bool = False) -> None:
         self.folder = Path(folder)
+        # write_through: each append is handed to the OS at once (a write(2) to the page cache, on the
+        # caller's thread). A kept session (sessions/kept.py) uses it: when its server is killed, the next
+        # server continues the same file, and bytes read but not yet written would be a gap in it.
+        self.write_through = write_through
         self.rotate_bytes = rotate_bytes
         self.flush_bytes = flush_bytes
         self.flush_delay = flush_delay
@@ -150,6 +154,13 @@ class Transcript:
     def append(self, data: bytes) -> None:
         """Queues `data` (the program's output, in order) for the raw file; never touches the disk."""
         if not data:
+            return
+        if self.write_through:
+            with self._file_lock:
+                if self._closed or self._fd is None:
+                    return
+                self.bytes_written += len(data)
+                self._write(memoryview(data))
             return
         with self._lock:
             if self._closed:
@@ -220,3 +231,24 @@ class Transcript:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+def raw_tail(folder: Path, limit: int = 512 * 1024) -> bytes:
+    """The last `limit` bytes a session's program wrote (`transcript.raw`, reaching back into
+    `transcript.raw.1` when the current file is shorter), to rebuild its screen in a new server."""
+    folder = Path(folder)
+    parts: list[bytes] = []
+    left = limit
+    for name in ("transcript.raw", "transcript.raw.1"):
+        if left <= 0:
+            break
+        try:
+            with open(folder / name, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                f.seek(max(0, size - left))
+                data = f.read(left)
+        except FileNotFoundError:
+            continue
+        parts.insert(0, data)
+        left -= len(data)
+    return b"".join(parts)

@@ -462,7 +462,9 @@ def hook_line(progress) -> str:
     """The hook panel's line for a molecule (a meow Progress): the next Ralph step's attempt k of N and its
     last check failure, or "" when the next step is not a Ralph step."""
     nxt = getattr(progress, "next", None)
-    open_ralph = [s for s in getattr(progress, "steps", ()) if getattr(s, "ralph", None) and not s.done]
+    window = getattr(progress, "window", None)    # a big lazy wisp: never walk its million steps
+    steps = window() if window is not None else getattr(progress, "steps", ())
+    open_ralph = [s for s in steps if getattr(s, "ralph", None) and not s.done]
     step = nxt if nxt is not None and getattr(nxt, "ralph", None) else (open_ralph[0] if open_ralph else None)
     if step is None:
         return ""

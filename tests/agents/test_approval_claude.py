@@ -36,11 +36,11 @@ DIALOG = "Enter to stay in auto mode"
 
 
 def _needs_you(town, session):
-    from gastown_tui.screens.town_adapter import Live, TownAdapter
+    from gastown_tui.server.api import reading_of
+    from gastown_tui.ui.town_view import Live, TownViewBuilder
 
-    adapter = TownAdapter(town.root)
     live = {session.agent: Live(state=session.state.value, since=time.time(), rule=session.state_rule)}
-    return adapter.to_view(adapter.read(), live, set(), managing_sessions=True).needs_you
+    return TownViewBuilder(town.root).to_view(reading_of(town), live, set(), managing_sessions=True).needs_you
 
 
 async def _answer(session, keys: list[str], until: str, timeout: float = 20.0):

@@ -4,7 +4,9 @@ from __future__ import annotations
 from gastown_tui.beads.ledger import RawLedger
 from gastown_tui.meow import close_step, formula_search_path, progress, wisp
 from gastown_tui.meow.search import FormulaLibrary
-from gastown_tui.screens.town_adapter import TownAdapter
+from gastown_tui.server.api import progress_facts
+from gastown_tui.server.reading import AgentFacts
+from gastown_tui.ui.town_view import TownViewBuilder
 from widgets.hook_panel import hook_text
 
 
@@ -15,8 +17,8 @@ def test_the_hook_panel_shows_step_count_and_progress_of_a_big_wisp(tmp_path):
                 lazy=True)
     for _ in range(2048):
         close_step(ledger, progress(ledger, root).next.id)
-    info = {"address": "r/polecats/a", "hook_bead": bead, "hook_title": "Move the tower", "molecule": root}
-    hook = TownAdapter._hook(info, {root: progress(ledger, root)})
+    info = AgentFacts("r/polecats/a", "polecat", "r", "a", "working", bead, "Move the tower", root, "")
+    hook = TownViewBuilder._hook(info, {root: progress_facts(progress(ledger, root))})
     assert hook.done == 2048 and hook.step_count == 4095 and len(hook.steps) < 20
     text = hook_text(hook, "r/polecats/a").plain
     assert "2,048/4,095" in text and "step 2,049 of 4,095" in text

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from gastown_tui.screens.ghosts import GhostKeeper
-from gastown_tui.screens.runtime_link import spec_for
+from gastown_tui.ui.ghosts import GhostKeeper
+from gastown_tui.client.in_process import spec_for
 from gastown_tui.town.agents import set_agent_state
 from gastown_tui.town.layout import Town
 from gastown_tui.town.polecats import spawn_polecat
@@ -40,7 +40,7 @@ def is_live(app, address: str) -> bool:
 
 async def started(pilot) -> None:
     await town_loaded(pilot)
-    await until(pilot, lambda: pilot.app.controller.runtime is not None, what="the session manager")
+    await until(pilot, lambda: pilot.app.controller.sessions is not None, what="the session manager")
 
 
 @pytest.mark.slow
@@ -132,7 +132,7 @@ async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(f
             return agent if agent is not None and agent.ghost else None
 
         await until(pilot, lambda: ghost(TOAST) and ghost(RICTUS), timeout=60, what="both reaped and kept")
-        listed = {a.address for a in app.controller.reading.snapshot.agents}
+        listed = {a.address for a in app.controller.reading.town.agents}
         assert TOAST not in listed and RICTUS not in listed  # the town no longer has them; the app still shows them
         assert toast_session.exited
         assert ghost(TOAST).state == "finished" and ghost(TOAST).ghost == "finished"  # a polecat_reaped event says so
@@ -212,7 +212,7 @@ def test_ghost_keeper_seen_then_left_or_dismissed_or_name_taken():
 def test_ghost_keeper_lets_go_of_the_oldest_screens_beyond_its_cap():
     from datetime import timedelta
 
-    from gastown_tui.screens.ghosts import KEEP_SCREENS
+    from gastown_tui.ui.ghosts import KEEP_SCREENS
 
     keeper = GhostKeeper()
     cats = [agent(f"alpha/polecats/p{i:02d}") for i in range(KEEP_SCREENS + 2)]

@@ -16,7 +16,7 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
-        await until(pilot, lambda: app.controller.runtime is not None, what="the session manager")
+        await until(pilot, lambda: app.controller.sessions is not None, what="the session manager")
         # choose the mayor (the centre would otherwise follow the first polecat GUPP starts) and start its
         # session (the simulated agent)
         await pilot.press("1", "s")

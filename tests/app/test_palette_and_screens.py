@@ -17,7 +17,7 @@ EVERY_ACTION = ["Sling", "Nudge", "Handoff", "Seance", "New convoy", "Add rig", 
 
 
 async def test_the_palette_offers_every_action(shared_town):
-    from gastown_tui.screens.palette import commands
+    from gastown_tui.ui.palette import commands
 
     app = make_app(shared_town)
     async with app.run_test(size=(160, 48)) as pilot:

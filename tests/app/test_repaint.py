@@ -3,6 +3,8 @@ state redraws its own line, and a town refresh that changed nothing redraws neit
 inbox. Lines are counted where Textual asks a widget for them (`render_line`)."""
 from __future__ import annotations
 
+from gastown_tui.client.link import StateEvent
+
 from .helpers import make_app, town_loaded
 
 
@@ -56,7 +58,7 @@ async def test_one_agent_changing_state_redraws_its_line_only(shared_town):
         before = node.label.plain
         counter = LineCounter(tree)
         hook_counter = LineCounter(town.query_one("#hook"))
-        ctl.session_state_changed(address, "idle", "stuck", "no output for a while")
+        ctl.session_state_changed(StateEvent(address, "idle", "stuck", "no output for a while"))
         town.show_town(ctl.rebuild_view())
         await settle(pilot)
         assert tree._agent_nodes[address].label.plain != before  # the stuck glyph and its age
@@ -83,7 +85,7 @@ async def test_an_unchanged_town_refresh_redraws_neither_hook_nor_inbox(shared_t
         assert {name: c.lines for name, c in counters.items()} == {"hook": [], "inbox": [], "tree": []}
         # the focused agent's own state changes, its hook and checklist do not: the hook panel is not redrawn
         slit = "alpha/polecats/slit"
-        ctl.session_state_changed(slit, "idle", "stuck", "no output for a while")
+        ctl.session_state_changed(StateEvent(slit, "idle", "stuck", "no output for a while"))
         town.show_town(ctl.rebuild_view())
         await settle(pilot)
         assert town.focused_agent == slit and town.view.agent(slit).state == "stuck"

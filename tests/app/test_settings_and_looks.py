@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from gastown_tui.screens.notices import notices
-from gastown_tui.screens.themes import load_themes
+from gastown_tui.ui.notices import notices
+from gastown_tui.ui.themes import load_themes
 from widgets.glyphs import STATES, glyph
 from widgets.view_models import AgentView, ConvoyView, MRView, TownView, TrackedView
 

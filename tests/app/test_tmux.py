@@ -99,8 +99,12 @@ def test_gastown_in_tmux_panels_switch_and_echo(tmux, fresh_town):
     tmux.keys("C-b", "n")  # the prefix hands `n` to the app: next agent
     tmux.wait_for("deacon/ ─")
 
-    assert agents_of(fresh_town), "no agent process found for this town while the app ran"
-    tmux.keys("C-q")  # quit: the app stops every agent it started
+    running = agents_of(fresh_town)
+    assert running, "no agent process found for this town while the app ran"
+    tmux.keys("C-q")  # detach: the app goes, the town's server keeps every agent running
     screen = tmux.wait_for("GASTOWN-EXITED", timeout=20)
     assert "GASTOWN-EXITED 0" in screen, screen
-    assert agents_of(fresh_town) == [], "agent processes left behind after quitting"
+    assert set(agents_of(fresh_town)) >= set(running), "an agent stopped when the app detached"
+    down = subprocess.run([str(GASTOWN), "down", "--town", str(fresh_town)], capture_output=True, text=True, timeout=90)
+    assert down.returncode == 0, down.stderr
+    assert agents_of(fresh_town) == [], "agent processes left behind after gastown down"

@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cli_path import VIA, command
+
 GASTOWN = Path(sys.executable).parent / "gastown"
 
 
 def bd_cmd(*args) -> list[str]:
+    if VIA != "process":  # GASTOWN_CLI_VIA: through the thin client (tests/cli_path.py)
+        return command(["bd", *args])[0]
     if GASTOWN.exists():
         return [str(GASTOWN), "bd", *map(str, args)]
     return [sys.executable, "-m", "gastown_tui.cli", "bd", *map(str, args)]
@@ -22,6 +26,7 @@ def bd(*args, cwd: Path, actor: str = "tester", check: bool = True, env: dict | 
     full_env.pop("BEADS_DIR", None)
     if env:
         full_env.update(env)
+    full_env.update(command(["bd"])[1])
     proc = subprocess.run(bd_cmd(*args), cwd=cwd, capture_output=True, text=True, env=full_env, timeout=120)
     if check:
         assert proc.returncode == 0, f"bd {args} exited {proc.returncode}: {proc.stderr}"

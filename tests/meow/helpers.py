@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli_path
+
 from gastown_tui.beads import Ledger
 from gastown_tui.meow import FormulaLibrary, formula_search_path
 
@@ -31,7 +33,7 @@ def write_formula(folder: Path, name: str, text: str) -> Path:
 def gastown(*args: str, cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     if env is None:
         env = {k: v for k, v in os.environ.items() if k not in ("BEADS_DIR", "GT_TOWN", "BD_ACTOR")}
-    proc = subprocess.run(GASTOWN + list(args), cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+    proc = cli_path.run(args, cwd=cwd, env=env)  # GASTOWN_CLI_VIA: as a process or through the thin client
     if check and proc.returncode != 0:
         raise AssertionError(f"gastown {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cli_path
 from kit.git import one_commit_repo
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,8 +27,7 @@ def gastown(*args: str, cwd: Path, env: dict | None = None, check: bool = True) 
     """Runs the real `gastown` command line in a subprocess."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-m", "gastown_tui.cli", *args], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=120)
+    proc = cli_path.run(args, cwd=cwd, env=full_env)  # GASTOWN_CLI_VIA: as a process or through the thin client
     if check and proc.returncode != 0:
         raise AssertionError(f"gastown {' '.join(args)} exited {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}")
     return proc

@@ -1,7 +1,7 @@
 """What changed between two views that the Overseer should be told about (toast, optional bell)."""
 from __future__ import annotations
 
-from gastown_tui.screens.messages import Notice
+from gastown_tui.ui.messages import Notice
 from widgets.view_models import TownView
 
 

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gastown_tui.screens.keys import KeymapError, validate_keymap
+from gastown_tui.ui.keys import KeymapError, validate_keymap
 
 DEFAULT_PREFIX = "ctrl+b"
 

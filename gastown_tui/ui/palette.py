@@ -6,8 +6,8 @@ from typing import Iterable
 
 from textual.app import SystemCommand
 
-from gastown_tui.screens import town_actions as act
 from gastown_tui.screens.form import Field, FormScreen
+from gastown_tui.screens.town import TownScreen
 from widgets.agent_tree import tree_order
 from widgets.pane_grid import LAYOUTS
 
@@ -16,8 +16,6 @@ SCREENS = [("town", "Town"), ("needs_you", "Needs you"), ("merge_queue", "Merge 
 
 
 def _town_screen(app):
-    from gastown_tui.screens.town import TownScreen
-
     for screen in app.screen_stack:
         if isinstance(screen, TownScreen):
             return screen
@@ -42,18 +40,18 @@ def _form(app, title: str, fields: list[Field], then) -> None:
 
 def _sling(app) -> None:
     _form(app, "Sling a bead", [Field("bead", "Bead id"), Field("target", "Rig or agent address")],
-          lambda v: app.run_domain(f"sling {v['bead']}", act.sling, app.town_root, v["bead"].strip(), v["target"].strip()))
+          lambda v: app.act(f"sling {v['bead']}", "sling", bead_id=v["bead"].strip(), target=v["target"].strip()))
 
 
 def _nudge(app) -> None:
     _form(app, "Nudge an agent", [Field("agent", "Agent address", _focused(app)), Field("text", "Text to type")],
-          lambda v: app.run_domain(f"nudge {v['agent']}", act.nudge, app.town_root, v["agent"].strip(), v["text"]))
+          lambda v: app.act(f"nudge {v['agent']}", "nudge", address=v["agent"].strip(), text=v["text"]))
 
 
 def _handoff(app) -> None:
     _form(app, "Handoff (end the session; a fresh one continues)",
           [Field("agent", "Agent address", _focused(app)), Field("note", "Note for the successor", required=False)],
-          lambda v: app.run_domain(f"handoff {v['agent']}", act.handoff, app.town_root, v["agent"].strip(), v["note"]))
+          lambda v: app.act(f"handoff {v['agent']}", "handoff", address=v["agent"].strip(), note=v["note"]))
 
 
 def _ralph_raise(app) -> None:
@@ -82,18 +80,18 @@ def _budget_resume(app) -> None:
 
 def _new_convoy(app) -> None:
     _form(app, "New convoy", [Field("title", "Title"), Field("beads", "Bead ids (space separated)")],
-          lambda v: app.run_domain("new convoy", act.convoy_create, app.town_root, v["title"], v["beads"].split()))
+          lambda v: app.act("new convoy", "convoy.create", title=v["title"], bead_ids=v["beads"].split()))
 
 
 def _add_rig(app) -> None:
     _form(app, "Add a rig", [Field("name", "Rig name"), Field("repo", "Git repository (path or URL)")],
-          lambda v: app.run_domain(f"add rig {v['name']}", act.rig_add, app.town_root, v["name"].strip(), v["repo"].strip()))
+          lambda v: app.act(f"add rig {v['name']}", "rig.add", name=v["name"].strip(), repo=v["repo"].strip()))
 
 
 def _spawn(app) -> None:
     _form(app, "Spawn a polecat", [Field("rig", "Rig"), Field("name", "Name (blank: from the name pool)", required=False)],
-          lambda v: app.run_domain(f"spawn polecat in {v['rig']}", act.polecat_spawn, app.town_root, v["rig"].strip(),
-                                   v["name"].strip() or None))
+          lambda v: app.act(f"spawn polecat in {v['rig']}", "polecat.spawn", rig=v["rig"].strip(),
+                            name=v["name"].strip() or None))
 
 
 def _lifecycle(app, what: str) -> None:
@@ -132,6 +130,7 @@ def commands(app, screen) -> Iterable[SystemCommand]:
     for what in ("start", "stop", "restart"):
         yield SystemCommand(f"{what.capitalize()} agent", f"{what.capitalize()} an agent's session",
                             partial(_lifecycle, app, what))
+    yield SystemCommand("Stop the town…", "Stop every agent and the town's server (asks first)", app.stop_town)
     for theme in sorted(app.available_themes):
         if theme.startswith("gastown") or theme not in ("textual-dark", "textual-light"):
             yield SystemCommand(f"Theme: {theme}", "Switch the colour theme", partial(setattr, app, "theme", theme))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from gastown_tui.errors import nearest
+
 
 @dataclass(frozen=True)
 class Key:
@@ -33,6 +35,10 @@ APP_KEYS = [
     Key("app.palette", "ctrl+p", "command_palette", "Commands", False),
     Key("app.quit", "ctrl+q", "quit", "Quit", False),
 ]
+
+# The app attached to a town server: ctrl+q leaves the agents running, and the footer says so.
+DETACH = Key("app.quit", "ctrl+q", "quit", "Detach (agents keep running)", True)
+ATTACHED_APP_KEYS = [DETACH if k.id == "app.quit" else k for k in APP_KEYS]
 
 TOWN_KEYS = [
     Key("town.next_agent", "n", "next_agent", "Next agent"),
@@ -129,8 +135,6 @@ def validate_keymap(keymap: object, source: str) -> dict[str, str]:
     clean: dict[str, str] = {}
     for binding_id, keys in keymap.items():
         if binding_id not in KNOWN_IDS:
-            from gastown_tui.errors import nearest
-
             near = nearest(binding_id, KNOWN_IDS)
             hint = f" (did you mean: {', '.join(near)})" if near else ""
             raise KeymapError(f"{source}: app.keymap: unknown binding {binding_id!r}{hint}")

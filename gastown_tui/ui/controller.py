@@ -1,26 +1,26 @@
-"""The app's link to one town: the latest view, live session states, and the pane factory.
+"""The app's state of one town: the latest reading and view, live session states, focus, and the panes.
 
 Not a widget. The App owns one `TownController`; screens read `controller.view`
-and ask the App to run actions. Reads of the town happen in worker threads
-(`read_view`); file changes under the town wake a refresh (watchfiles, in an
-async worker the App starts). Session state changes arrive through the session
-manager's plain callbacks and are kept in `live` (the App adapts them to
-messages at the edge).
+and ask the App to run actions. Single-threaded: every method runs on the app's
+event loop. The town is read by the link (`TownLink.call("town.read")`, off the
+loop); the reading is handed here (`take_reading`) and the view is built here,
+on the loop. Session state changes arrive as `StateEvent`s from the link.
 """
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
-from rich.text import Text
 from textual.widget import Widget
-from textual.widgets import Static
 
-from gastown_tui.screens.app_settings import AppSettings
-from gastown_tui.screens.ghosts import GhostKeeper
-from gastown_tui.screens.town_adapter import Live, Reading, TownAdapter
+from gastown_tui.client.link import StateEvent, TownLink
+from gastown_tui.server.reading import Reading
+from gastown_tui.ui.ghosts import GhostKeeper
+from gastown_tui.ui.settings import AppSettings
+from gastown_tui.ui.town_view import Live, TownViewBuilder
+from widgets.no_session_pane import NoSessionPane
+from widgets.terminal_pane import TerminalPane
 from widgets.view_models import AgentView, TownView
 
 
@@ -28,34 +28,13 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _no_session_text(agent: AgentView, why: str) -> Text:
-    text = Text()
-    text.append(f"{agent.address}\n", style="bold")
-    if agent.ghost:
-        text.append(f"{agent.ghost}: it left the town ({why})\n", style="dim")
-        text.append(agent.state_reason, style="dim")
-        return text
-    text.append(f"no live session ({why})\n", style="dim")
-    text.append("press s to start it, or R to restart", style="dim")
-    return text
-
-
-class NoSessionPane(Static, can_focus=False):
-    """Shown in a pane slot when the agent has no live session."""
-
-    def __init__(self, agent: AgentView, why: str) -> None:
-        super().__init__(_no_session_text(agent, why), classes="no-session")
-
-    def show_agent(self, agent: AgentView, why: str) -> None:
-        self.update(_no_session_text(agent, why), layout=False)
-
-
 class TownController:
-    def __init__(self, root: Path, settings: AppSettings, clock: Callable[[], datetime] | None = None,
+    def __init__(self, link: TownLink, settings: AppSettings, clock: Callable[[], datetime] | None = None,
                  start_agents: bool = True) -> None:
-        self.root = root
+        self.link = link
+        self.root = link.root
         self.settings = settings
-        self.adapter = TownAdapter(root)
+        self.builder = TownViewBuilder(link.root)
         self.clock = clock or system_clock
         self.start_agents = start_agents
         self.reading: Reading | None = None
@@ -65,8 +44,6 @@ class TownController:
         self.seen_at: dict[str, datetime] = {}  # when the Overseer last focused each agent
         self.focused: str | None = None  # the agent on the Town screen's centre (it is being looked at)
         self.ghosts = GhostKeeper()  # agents live during this run that have left the town (app memory only)
-        self.runtime = None  # the sessions + patrols runtime, when the app runs agents
-        self.pane_factory: Callable | None = None  # widgets.terminal_pane.TerminalPane, when it exists
 
     @property
     def plain(self) -> bool:
@@ -74,33 +51,33 @@ class TownController:
 
     @property
     def sessions(self):
-        return getattr(self.runtime, "sessions", None) if self.runtime is not None else None
+        return self.link.sessions
 
-    # -- reading (worker thread) -----------------------------------------------------------------
+    # -- reading (the link reads, off the loop; the view is built here, on the loop) --------------
 
-    def read_view(self) -> TownView:
-        self.reading = self.adapter.read()
+    def take_reading(self, reading: Reading) -> TownView:
+        self.reading = reading
         return self.rebuild_view()
 
     def rebuild_view(self) -> TownView:
         """A new view from the last reading and the live states (cheap: no I/O)."""
-        reading = self.reading or Reading(None, {}, [])
-        live = dict(self.live)
-        view = self.adapter.to_view(reading, live, set(self.unseen), self.sessions is not None,
-                                    dict(self.seen_at))
-        if reading.snapshot is not None:  # only a complete reading says who has left the town
+        reading = self.reading or Reading(None)
+        live = self.live
+        view = self.builder.to_view(reading, live, self.unseen, self.sessions is not None, self.seen_at)
+        if reading.town is not None:  # only a complete reading says who has left the town
             ghosts = self.ghosts.observe(view.agents, view.hooks, set(live), self.sessions,
-                                         self.adapter.reaped(reading), self.clock(), self.focused)
+                                         self.builder.reaped(reading), self.clock(), self.focused)
             if ghosts:
-                self.adapter.add_ghosts(view, ghosts, reading)
+                self.builder.add_ghosts(view, ghosts, reading)
         self.view = view
         return view
 
-    # -- live session states (called on the loop by the session manager) -------------------------
+    # -- live session states (StateEvents from the link, on the loop) -----------------------------
 
-    def session_state_changed(self, address: str, old: str, new: str, rule: str, at: float | None = None,
-                              exit_status: int | None = None) -> None:
-        self.live[address] = Live(state=new, since=at or time.time(), rule=rule, exit_status=exit_status)
+    def session_state_changed(self, event: StateEvent) -> None:
+        address, old, new = event.address, event.old, event.new
+        self.live[address] = Live(state=new, since=event.at or time.time(), rule=event.rule,
+                                  exit_status=event.exit_status)
         if new == "idle" and old in ("working", "needs-approval", "stuck") and address != self.focused:
             self.unseen.add(address)
         elif new != "idle":
@@ -138,24 +115,20 @@ class TownController:
                 return None, self.ghosts.why_no_screen(agent.address)
         if session is None:
             return None, "agents are not started by this app" if not self.start_agents else "not running"
-        if self.pane_factory is None:
-            return None, "the terminal pane widget is not built yet"
         return session, ""
 
     def make_pane(self, agent: AgentView) -> Widget:
         session, why = self._session_for(agent)
         if session is None:
             return NoSessionPane(agent, why)
-        return self.pane_factory(session, prefix_key=self.settings.prefix_key)
+        return TerminalPane(session, prefix_key=self.settings.prefix_key)
 
-    def spare_pane(self, content: Widget, agent: AgentView) -> Widget | None:
+    def spare_pane(self, content: Widget, agent: AgentView) -> Widget:
         """The widget of the other kind a slot keeps hidden next to `content`: a placeholder next to a live
-        pane, an idle live pane (no session) next to a placeholder. None when this app has no live panes."""
-        if self.pane_factory is None:
-            return None
-        if isinstance(content, self.pane_factory):
+        pane, an idle live pane (no session) next to a placeholder."""
+        if isinstance(content, TerminalPane):
             return NoSessionPane(agent, "not running")
-        return self.pane_factory(None, prefix_key=self.settings.prefix_key)
+        return TerminalPane(None, prefix_key=self.settings.prefix_key)
 
     def retarget_pane(self, panes: list[Widget], agent: AgentView) -> Widget:
         """Points one of a slot's widgets (`panes`, the shown one first) at another agent when one is of
@@ -163,10 +136,10 @@ class TownController:
         makes a new pane. A live pane left unused lets go of its session (it stays mounted, hidden).
         Switching agents, to or from one without a session, then needs no remount."""
         session, why = self._session_for(agent)
-        live = self.pane_factory
+        live = TerminalPane
         chosen: Widget | None = None
         for pane in panes:
-            if session is not None and live is not None and isinstance(pane, live):
+            if session is not None and isinstance(pane, live):
                 pane.session = session
                 chosen = pane
                 break
@@ -175,6 +148,6 @@ class TownController:
                 chosen = pane
                 break
         for pane in panes:  # a parked live pane must not keep drawing (or resizing) another agent's session
-            if pane is not chosen and live is not None and isinstance(pane, live):
+            if pane is not chosen and isinstance(pane, live):
                 pane.session = None
         return chosen if chosen is not None else self.make_pane(agent)

@@ -20,12 +20,11 @@ agent, when dismissed (`d` in Needs you), or when a new agent takes its address.
 Only the newest `KEEP_SCREENS` ghosts keep their session (a VT screen with its
 scrollback is the heavy part); older ones keep their row and say that their
 screen was let go, so a long unattended run does not grow without bound.
-Plain Python (no Textual); the controller calls it from the loop and from the
-town-reading thread, hence the lock.
+Plain Python (no Textual), single-threaded: the controller calls it on the
+app's loop only (the town is read off the loop, the view is built on it).
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -45,7 +44,6 @@ class Ghost:
 
 class GhostKeeper:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._last: dict[str, AgentView] = {}  # agents live during this run that the town still lists
         self._hooks: dict[str, HookView] = {}  # the last hook with a bead each of those had
         self._sessions: dict[str, object] = {}  # the latest session of each of those
@@ -57,28 +55,27 @@ class GhostKeeper:
 
         `had_session`: addresses that had a session during this app run; `sessions`: the session manager
         (or None); `reaped`: addresses a `polecat_reaped` event names; `focused`: the agent in the centre."""
-        with self._lock:
-            present = {a.address for a in agents}
-            for address in [a for a in self._ghosts if a in present]:
-                del self._ghosts[address]  # a new agent took the name
-            for address in [a for a in self._last if a not in present]:
-                self._ghosts[address] = self._make_ghost(address, address in reaped, now, address == focused)
-            holding = sorted((g for g in self._ghosts.values() if g.session is not None),
-                             key=lambda g: g.agent.since or now, reverse=True)
-            for old in holding[KEEP_SCREENS:]:
-                old.session = None
-                old.screen_released = True
-            for agent in agents:
-                if agent.address not in had_session:
-                    continue
-                self._last[agent.address] = agent
-                hook = hooks.get(agent.address)
-                if hook is not None and hook.bead_id:
-                    self._hooks[agent.address] = hook
-                session = _session_of(sessions, agent.address)
-                if session is not None:
-                    self._sessions[agent.address] = session
-            return list(self._ghosts.values())
+        present = {a.address for a in agents}
+        for address in [a for a in self._ghosts if a in present]:
+            del self._ghosts[address]  # a new agent took the name
+        for address in [a for a in self._last if a not in present]:
+            self._ghosts[address] = self._make_ghost(address, address in reaped, now, address == focused)
+        holding = sorted((g for g in self._ghosts.values() if g.session is not None),
+                         key=lambda g: g.agent.since or now, reverse=True)
+        for old in holding[KEEP_SCREENS:]:
+            old.session = None
+            old.screen_released = True
+        for agent in agents:
+            if agent.address not in had_session:
+                continue
+            self._last[agent.address] = agent
+            hook = hooks.get(agent.address)
+            if hook is not None and hook.bead_id:
+                self._hooks[agent.address] = hook
+            session = _session_of(sessions, agent.address)
+            if session is not None:
+                self._sessions[agent.address] = session
+        return list(self._ghosts.values())
 
     def _make_ghost(self, address: str, reaped: bool, now: datetime, focused: bool) -> Ghost:
         last = self._last.pop(address)
@@ -90,44 +87,38 @@ class GhostKeeper:
         return Ghost(agent, hook, self._sessions.pop(address, None), seen=focused)
 
     def ghosts(self) -> list[Ghost]:
-        with self._lock:
-            return list(self._ghosts.values())
+        return list(self._ghosts.values())
 
     def session(self, address: str):
         """The ghost's session (read only: for its last screen), or None."""
-        with self._lock:
-            ghost = self._ghosts.get(address)
-            return ghost.session if ghost is not None else None
+        ghost = self._ghosts.get(address)
+        return ghost.session if ghost is not None else None
 
     def why_no_screen(self, address: str) -> str:
-        with self._lock:
-            ghost = self._ghosts.get(address)
+        ghost = self._ghosts.get(address)
         if ghost is not None and ghost.screen_released:
             return f"its screen was let go: more than {KEEP_SCREENS} finished agents were waiting to be seen"
         return "the app never held its session"
 
     def see(self, address: str) -> bool:
         """The Overseer has `address` in the centre; True when that made a ghost seen."""
-        with self._lock:
-            ghost = self._ghosts.get(address)
-            if ghost is None or ghost.seen:
-                return False
-            ghost.seen = True
-            return True
+        ghost = self._ghosts.get(address)
+        if ghost is None or ghost.seen:
+            return False
+        ghost.seen = True
+        return True
 
     def leave(self, address: str) -> bool:
         """The Overseer moved away from `address`: a seen ghost there goes; True when one went."""
-        with self._lock:
-            ghost = self._ghosts.get(address)
-            if ghost is None or not ghost.seen:
-                return False
-            del self._ghosts[address]
-            return True
+        ghost = self._ghosts.get(address)
+        if ghost is None or not ghost.seen:
+            return False
+        del self._ghosts[address]
+        return True
 
     def dismiss(self, address: str) -> bool:
         """Drops the ghost at `address`, seen or not; True when there was one."""
-        with self._lock:
-            return self._ghosts.pop(address, None) is not None
+        return self._ghosts.pop(address, None) is not None
 
 
 def _session_of(sessions, address: str):
@@ -135,5 +126,5 @@ def _session_of(sessions, address: str):
         return None
     try:
         return sessions.get(address)
-    except Exception:  # an address the session layer refuses has no session
+    except RuntimeError:  # sessions.SessionError: an address the session layer refuses has no session
         return None

@@ -1,0 +1,187 @@
+"""The app attached to a running town server, measured on whole processes in real pseudo-terminals.
+
+1. Attach: a town of N agents (each printing ~RATE bytes a second) runs in its server (`gastown up`);
+   launch `gastown app` and time command -> first full frame (the Town screen with an agent's live rows in
+   the centre pane). Reference in the same run: a minimal Textual app's first frame. Target: <= 1.5x.
+2. CPU: the same agents, 4 panes shown, for SECONDS: CPU of the server + the attached app, against today's
+   single process (`gastown app --no-server`: the app runs the agents itself), measured in the same run
+   (the agents' own CPU is not counted in either). Target: <= 1.2x.
+
+Run: .venv/bin/python benchmarks/attach.py [--agents 30] [--rate 20000] [--seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app import GASTOWN, Terminal, env_for, make_town  # noqa: E402  (benchmarks/app.py: the PTY harness)
+
+from gastown_tui.server import control  # noqa: E402
+
+
+def writer(rate: int) -> str:
+    """A program printing ~`rate` bytes a second in 80-byte lines, 50 times a second."""
+    per_tick = max(1, rate // 80 // 50)
+    return ("import itertools, sys, time\n"
+            "n = itertools.count()\n"
+            "while True:\n"
+            f"    sys.stdout.write(''.join(f'busy line {{next(n):08d}} ' + 'x' * 60 + '\\n' for _ in range({per_tick})))\n"
+            "    sys.stdout.flush(); time.sleep(0.02)\n")
+
+
+def busy_town(agents: int, rate: int, work: Path):
+    """A town whose agents all run `writer(rate)`; `agents` polecats are slung (GUPP starts them)."""
+    from gastown_tui.town.ledgers import rig_ledger
+    from gastown_tui.town.sling import sling
+
+    town = make_town(work, "attachtown")
+    settings = json.loads(town.settings_path.read_text()) if town.settings_path.exists() else {}
+    settings.setdefault("agents", {})["busy"] = {"argv": [sys.executable, "-c", writer(rate)], "beacon": "none",
+                                                 "stuck_after": 3600}
+    settings["role_agents"] = {role: "busy" for role in
+                               ("mayor", "deacon", "boot", "witness", "refinery", "polecat", "crew")}
+    town.settings_path.parent.mkdir(parents=True, exist_ok=True)
+    town.settings_path.write_text(json.dumps(settings, indent=2))
+    ledger = rig_ledger(town, "bench")
+    for i in range(agents):
+        bead = ledger.create(f"Busy work {i}", actor="bench").id
+        sling(town, bead, "bench", no_convoy=True, actor="bench")
+    return town
+
+
+def polecats_running(root: Path) -> int:
+    status = control.status(root) or {}
+    return sum(1 for a in status.get("agents", []) if a.get("alive") and "/polecats/" in a["address"])
+
+
+def wait_agents(root: Path, agents: int, timeout: float = 180) -> int:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        n = polecats_running(root)
+        if n >= agents:
+            return n
+        time.sleep(0.5)
+    return polecats_running(root)
+
+
+def pane_shows_output(lines: list[str]) -> bool:
+    return any("busy line" in line for line in lines[1:])
+
+
+def reference_first_frame(work: Path) -> float:
+    ref = work / "ref_app.py"
+    ref.write_text("from textual.app import App\nfrom textual.widgets import Static\n"
+                   "class A(App):\n    def compose(self):\n        yield Static('REFERENCE-READY')\nA().run()\n")
+    runs = []
+    for _ in range(3):
+        t = Terminal([sys.executable, str(ref)], work, env_for())
+        runs.append(t.wait(lambda ls: any("REFERENCE-READY" in line for line in ls), 30, "the reference app")
+                    - t.started)
+        t.close()
+    return statistics.median(runs)
+
+
+def attach_first_frame(root: Path) -> float:
+    runs = []
+    for _ in range(3):
+        t = Terminal([str(GASTOWN), "app", "--town", str(root)], root, env_for())
+        runs.append(t.wait(pane_shows_output, 60, "an agent's rows in the attached app") - t.started)
+        t.close()  # ctrl+q: detaches, the agents keep running
+    return statistics.median(runs)
+
+
+def four_panes(t: Terminal) -> None:
+    """Layout 1 -> 2 -> 4 (the `l` key)."""
+    for _ in range(2):
+        t.child.send("l")
+        time.sleep(0.5)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measure_cpu(pids: list[int], seconds: float) -> list[float]:
+    """Each process's CPU over `seconds`, as a fraction of a core."""
+    before = [cpu_seconds([p]) for p in pids]
+    time.sleep(seconds)
+    return [(cpu_seconds([p]) - b) / seconds for p, b in zip(pids, before)]
+
+
+def server_pids(root: Path) -> list[int]:
+    status = control.status(root) or {}
+    return [status["server_pid"]] if status.get("server_pid") else []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=30)
+    parser.add_argument("--rate", type=int, default=20_000, help="bytes a second each agent prints")
+    parser.add_argument("--seconds", type=float, default=10.0, help="CPU measuring window")
+    args = parser.parse_args()
+    for k, v in (("GIT_AUTHOR_NAME", "bench"), ("GIT_AUTHOR_EMAIL", "bench@example.invalid"),
+                 ("GIT_COMMITTER_NAME", "bench"), ("GIT_COMMITTER_EMAIL", "bench@example.invalid")):
+        os.environ.setdefault(k, v)
+    work = Path(tempfile.mkdtemp(prefix="gastown-bench-attach-"))
+    town = None
+    try:
+        town = busy_town(args.agents, args.rate, work / "t")
+        root = town.root
+        reference = reference_first_frame(work)
+        control.start_background(root)
+        running = wait_agents(root, args.agents)
+        attach = attach_first_frame(root)
+        print(f"attach: {running} agents x ~{args.rate / 1000:g} KB/s running in the server: command -> first full "
+              f"frame {attach * 1000:.0f} ms; minimal Textual app {reference * 1000:.0f} ms "
+              f"(attach = {attach / reference:.2f}x the minimal app; target <= 1.5x)")
+
+        t = Terminal([str(GASTOWN), "app", "--town", str(root)], root, env_for())
+        t.wait(pane_shows_output, 60, "the attached app")
+        four_panes(t)
+        time.sleep(2)
+        server_cpu, app_cpu = measure_cpu(server_pids(root) + [t.child.pid], args.seconds)
+        served = server_cpu + app_cpu
+        t.close()
+        control.stop(root)
+
+        t = Terminal([str(GASTOWN), "app", "--no-server", "--town", str(root)], root, env_for())
+        t.wait(pane_shows_output, 120, "the single-process app")
+        wait_end = time.monotonic() + 120
+        while len(t.lines()) and time.monotonic() < wait_end and \
+                sum(1 for p in psutil.Process(t.child.pid).children(recursive=True)
+                    if "busy line" in " ".join(p.cmdline())) < args.agents:
+            time.sleep(0.5)
+        four_panes(t)
+        time.sleep(2)
+        (single,) = measure_cpu([t.child.pid], args.seconds)
+        t.close()
+        print(f"cpu: {args.agents} agents x ~{args.rate / 1000:g} KB/s, 4 panes shown: server + app "
+              f"{served * 100:.0f}% of a core (server {server_cpu * 100:.0f}%, app {app_cpu * 100:.0f}%) "
+              f"vs single-process app {single * 100:.0f}% "
+              f"(= {served / single:.2f}x; target <= 1.2x)")
+    finally:
+        if town is not None:
+            control.stop(town.root)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""`SocketLink`: the app attached to its town's server over the town's socket (docs/protocol.md).
+
+The server owns the agents; this app shows them. Reads and actions are `call`s
+(the same `gastown_tui.server.api` functions the in-process link runs); every
+agent the server runs is a `RemoteSession`, whose screen is subscribed while a
+pane shows it; state, lifecycle and town events come from `watch`. Closing the
+link (ctrl+q, a crash, a hang-up) only detaches: the agents keep running.
+`stop_town` asks the server to shut down (every agent stops).
+"""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Callable
+
+from gastown_tui.client.connection import Connection, Disconnected, RemoteError, reconnect
+from gastown_tui.client.link import OnState, StateEvent
+from gastown_tui.client.remote_session import RemoteSession, style_from_json
+from gastown_tui.server.reading import READ_CALLS
+from gastown_tui.server import paths
+from gastown_tui.sessions.vt import Style
+
+RECONNECT = 30.0  # seconds a vanished server has to come back before the app says it is gone
+
+
+class Sessions:
+    """The agents' sessions on the server, by address (what the panes look up)."""
+
+    def __init__(self) -> None:
+        self.by_agent: dict[str, RemoteSession] = {}
+
+    def get(self, address: str) -> RemoteSession | None:
+        return self.by_agent.get(address)
+
+    def sessions(self) -> list[RemoteSession]:
+        return list(self.by_agent.values())
+
+
+class SocketLink:
+    detaches = True  # the server holds the agents: leaving the app leaves them running
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.conn: Connection | None = None
+        self._sessions = Sessions()
+        self._connected = asyncio.Event()
+        self._styles: dict[int, Style] = {}
+        self._on_state: OnState = lambda _event: None
+        self._town_changed: Callable[[], None] | None = None
+        self._shown: set[str] = set()  # agents whose screens some pane of this app shows
+        self._subscribe_pending = False
+        self.focused: str | None = None
+        self.errors: list[str] = []  # replies to requests nobody waited for that said no (newest last)
+
+    @property
+    def sessions(self) -> Sessions | None:
+        return self._sessions if self.conn is not None else None
+
+    # -- connecting ------------------------------------------------------------------------------
+    async def start(self, on_state: OnState, start_agents: bool) -> None:
+        self._on_state = on_state
+        await self._connect(Connection.to_town(str(self.root), client="app", interactive=True, on_event=self._event))
+
+    async def _connect(self, opening) -> None:
+        """Says hello (`opening`), watches the town's events, and takes the server's sessions as they are now."""
+        self._styles = {}  # style ids are per connection
+        self.conn = await opening
+        reply = await self.conn.request("watch", topics=["state", "town", "lifecycle", "notice"])
+        running = {info["agent"] for info in reply["agents"]}
+        for address, session in list(self._sessions.by_agent.items()):
+            if address not in running and not session.exited:  # gone while the server was away
+                session.exited = True
+                self._on_state(StateEvent(address, "", "exited", "server.restart"))
+        for info in reply["agents"]:
+            session = self._session_started(info["agent"], info.get("pid"))
+            session.state = info["state"]
+            session.exited = not info.get("alive", True)
+            self._on_state(StateEvent(info["agent"], "", "exited" if session.exited else info["state"], "server"))
+        self._connected.set()
+        if self._shown:
+            self._schedule_subscribe()
+        if self.focused is not None:
+            self.focus(self.focused)
+
+    async def _ready(self) -> Connection:
+        await self._connected.wait()
+        assert self.conn is not None
+        return self.conn
+
+    async def watch_town(self, on_town_changed: Callable[[], None]) -> None:
+        """Runs while this app is attached; the town's `town` events call `on_town_changed`. When the server
+        goes (an upgrade in place, a restart by the keeper) the link reconnects by itself, takes the
+        sessions and screens again and re-reads the town; when none answers within RECONNECT seconds it
+        raises (the app's worker handler says so)."""
+        self._town_changed = on_town_changed
+        while True:
+            conn = await self._ready()
+            await conn.closed.wait()
+            if self.conn is not conn:  # closed by this app (detach)
+                return
+            self._connected.clear()
+            path = paths.socket_path(str(self.root))
+            try:
+                await self._connect(reconnect(path, timeout=RECONNECT, client="app", interactive=True,
+                                              on_event=self._event))
+            except ConnectionError:
+                raise Disconnected(f"the town server went away and did not come back within {RECONNECT:g} s "
+                                   "(the agents may still run: `gastown status`, `gastown up`)") from None
+            on_town_changed()
+
+    # -- events from the server --------------------------------------------------------------------
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "style":
+            self._styles[event["id"]] = style_from_json(event["style"])
+        elif kind == "screen":
+            session = self._sessions.get(event["agent"])
+            if session is not None:
+                session.on_screen(event, self._styles)
+        elif kind == "state":
+            session = self._sessions.get(event["agent"]) or self._session_started(event["agent"], None)
+            session.state = event["new"]
+            self._on_state(StateEvent(event["agent"], event["old"], event["new"], event.get("rule", ""),
+                                      event.get("at")))
+        elif kind == "lifecycle":
+            address = event["address"]
+            if event["what"] == "started":
+                self._session_started(address, event.get("pid"))
+                self._on_state(StateEvent(address, "", "starting", "session.start", event.get("at")))
+            elif event["what"] == "exited":
+                session = self._sessions.get(address)
+                if session is not None:
+                    session.exited, session.exit_status = True, event.get("exit_status")
+                self._on_state(StateEvent(address, "", "exited", "process.exit", event.get("at"),
+                                          event.get("exit_status")))
+        elif kind == "town":
+            if event.get("why") not in READ_CALLS and self._town_changed is not None:
+                self._town_changed()
+
+    def _session_started(self, address: str, pid: int | None) -> RemoteSession:
+        old = self._sessions.get(address)
+        if old is not None and old.pid == pid and not old.exited:
+            return old
+        session = RemoteSession(address, self._send, self._may_resize, self._show, pid=pid,
+                                session_id=f"{address}#{pid}")
+        self._sessions.by_agent[address] = session
+        if address in self._shown:
+            self._schedule_subscribe(force=True)  # a new session: its screen again, in full
+        return session
+
+    # -- screens, keys and size ---------------------------------------------------------------------
+    def _send(self, cmd: str, params: dict[str, Any]) -> None:
+        """A request whose outcome only matters when it fails (kept in `errors`)."""
+        if self.conn is None or self.conn.closed.is_set():
+            return
+        task = asyncio.get_running_loop().create_task(self.conn.request(cmd, **params))
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, (RemoteError, Disconnected)):
+            self.errors = (self.errors + [str(exc)])[-20:]
+
+    def _may_resize(self, agent: str) -> bool:
+        return agent == self.focused
+
+    def _show(self, agent: str, on: bool) -> None:
+        if on:
+            self._shown.add(agent)
+        else:
+            self._shown.discard(agent)
+        self._schedule_subscribe()
+
+    def _schedule_subscribe(self, force: bool = False) -> None:
+        if force and self.conn is not None:
+            self._send("subscribe", {"agents": []})  # then the set again: every screen goes out in full
+        if not self._subscribe_pending:
+            self._subscribe_pending = True
+            asyncio.get_running_loop().call_soon(self._subscribe)
+
+    def _subscribe(self) -> None:
+        self._subscribe_pending = False
+        self._send("subscribe", {"agents": sorted(self._shown)})
+
+    def focus(self, address: str | None) -> None:
+        self.focused = address
+        if self.conn is not None and (address is None or self._sessions.get(address) is not None):
+            self._send("focus", {"agent": address})
+
+    # -- reads, actions, lifecycle ------------------------------------------------------------------
+    async def call(self, name: str, **args: Any) -> Any:
+        conn = await self._ready()
+        try:
+            return await conn.request("call", fn=name, args=args)
+        except RemoteError as exc:
+            raise RuntimeError(str(exc)) from None
+
+    async def lifecycle(self, what: str, address: str) -> str:
+        conn = await self._ready()
+        current = self._sessions.get(address)
+        if what not in ("start", "stop", "restart"):
+            raise ValueError(f"unknown lifecycle action {what!r}")
+        if what == "start" and current is not None and current.alive:
+            return f"{address} is already running"
+        if what in ("stop", "restart") and current is not None and current.alive:
+            await conn.request("stop", agent=address)
+        if what in ("start", "restart"):
+            # deferred on purpose: the town's settings and presets load only when an agent is started from here
+            from gastown_tui.client.in_process import spec_for
+
+            spec = await asyncio.to_thread(spec_for, self.root, address)
+            await conn.request("spawn", agent=address, preset=str(spec.preset), cwd=str(spec.cwd),
+                               env={k: str(v) for k, v in spec.env.items()})
+        return f"{address}: {what} done"
+
+    async def close(self) -> None:
+        """Detaches: the server and its agents keep running."""
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def stop_town(self) -> None:
+        conn = await self._ready()
+        try:
+            await conn.request("shutdown", agents=True)
+        except Disconnected:
+            pass  # it went while answering: stopped all the same
+

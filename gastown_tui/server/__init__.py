@@ -1,0 +1,1 @@
+"""The town server: owns the agents, serves its clients (docs/protocol.md)."""

@@ -1,0 +1,1 @@
+"""The stdlib-only `gt`/`bd` client the agents' shims run (thin/client.py)."""

@@ -1,0 +1,30 @@
+"""The private Textual APIs gastown (and its tests) use still exist in the installed Textual.
+
+Product code reaches them only through widgets/compat.py; when an upgrade removes one, this fails
+naming it instead of a pane silently painting late or a help screen losing its keys."""
+from __future__ import annotations
+
+from textual.app import App
+from textual.command import CommandPalette
+
+from widgets.compat import PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES
+
+# used by tests only (tests/app/helpers.py, test_settings_and_looks.py, tests/sessions/test_pane_paint.py)
+TEST_PRIVATE_APIS = ((CommandPalette, "_GATHER_COMMANDS_GROUP"),)
+
+
+def test_every_private_textual_api_exists():
+    missing = [f"{owner.__name__}.{name}" for owner, name in PRIVATE_APIS + TEST_PRIVATE_APIS
+               if not hasattr(owner, name)]
+    assert not missing, f"Textual no longer has: {', '.join(missing)} (see widgets/compat.py)"
+
+
+async def test_instance_private_apis_exist():
+    """`_keymap`, `_batch_count`, `_notifications` and `_update_timer` are set on instances: check a running app."""
+    app = App()
+    async with app.run_test():
+        missing = [name for name in PRIVATE_APP_ATTRIBUTES if not hasattr(app, name)]
+        assert not missing, f"Textual's App no longer has: {', '.join(missing)} (see widgets/compat.py)"
+        assert isinstance(app._keymap, dict) and isinstance(app._batch_count, int)
+        assert hasattr(app, "_notifications") and hasattr(app.screen, "_update_timer")
+        assert callable(app.screen._on_timer_update)

@@ -1,0 +1,157 @@
+"""`gt`/`bd` through the thin client: the server runs the command; the bytes are the same as in-process."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gastown_tui.town.shims import THIN_CLIENT, write_shims
+from server.serverkit import connect
+from waiting import until
+
+PY = sys.executable
+
+
+def _run(argv, cwd, env):
+    p = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def _env(**extra):
+    env = {k: v for k, v in os.environ.items() if k not in ("GT_TOWN", "GT_AGENT", "BEADS_DIR", "GASTOWN_SOCKET")}
+    env.update(BD_ACTOR="tester", **extra)
+    return env
+
+
+def test_thin_client_imports_only_the_standard_library_and_paths(server, tmp_path):
+    env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
+    p = subprocess.run([PY, "-S", "-X", "importtime", str(THIN_CLIENT), "bd", "--help"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "usage: gastown bd" in p.stdout  # answered by the server
+    modules = {line.split("|")[-1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")}
+    modules.discard("package")
+    assert "paths" in modules
+    ours = {m for m in modules if m.startswith("gastown") or m in ("site", "orjson", "psutil", "pexpect")}
+    assert ours == set(), ours
+
+
+def test_same_bytes_and_exit_codes_through_the_server_and_without_it(server, tmp_path):
+    subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", "tc"], cwd=tmp_path, check=True,
+                   capture_output=True, env=_env())
+    inproc = lambda *a: _run([PY, "-m", "gastown_tui.cli", *a], tmp_path, _env())  # noqa: E731
+    thin = lambda *a: _run([PY, "-S", str(THIN_CLIENT), *a], tmp_path,  # noqa: E731
+                           _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1"))
+    fallback = lambda *a: _run([PY, "-S", str(THIN_CLIENT), *a], tmp_path,  # noqa: E731
+                               _env(GASTOWN_SOCKET=str(tmp_path / "none.sock")))
+    created = json.loads(thin("bd", "create", "first bead", "--json")[1])
+    assert created["created_by"] == "tester"
+    inproc("bd", "create", "second bead", "-p", "1")
+    cases = [("bd", "list", "--json"), ("bd", "ready"), ("bd", "show", created["id"]),
+             ("bd", "show", "tc-nope"),  # an error: exit 1, one line on stderr
+             ("bd", "frobnicate"),  # argparse: exit 2, usage on stderr
+             ("bd", "--db", ".beads", "stats"),  # a path relative to the caller's folder
+             ("gt", "formula", "list")]
+    for case in cases:
+        want = inproc(*case)
+        assert thin(*case) == want, case
+        assert fallback(*case) == want, case
+    assert inproc("bd", "show", "tc-nope")[0] == 1 and inproc("bd", "frobnicate")[0] == 2
+
+
+async def test_the_caller_is_the_agent_whose_process_tree_runs_it_not_what_its_env_says(server, tmp_path):
+    shims = tmp_path / "shims"
+    write_shims(shims)
+    subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", "id"], cwd=tmp_path, check=True,
+                   capture_output=True, env=_env())
+    out = tmp_path / "created.json"
+    script = (f"GASTOWN_SOCKET={server.socket} GASTOWN_THIN_REQUIRE_SERVER=1 GT_AGENT=liar BD_ACTOR=liar "
+              f"{shims / 'bd'} create probe --json > {out}.tmp 2>&1; mv {out}.tmp {out}; exec cat")
+    conn = await connect(server)
+    started = await conn.request("spawn", agent="mayor", argv=["sh", "-c", script], cwd=str(tmp_path))
+    assert await until(lambda: out.exists(), timeout=60)
+    created = json.loads(out.read_text())
+    assert created["created_by"] == started["agent"] != "liar"
+    await conn.close()
+
+
+async def test_commands_from_many_clients_at_once_each_get_their_own_output(server, tmp_path):
+    subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", "mc"], cwd=tmp_path, check=True,
+                   capture_output=True, env=_env())
+    env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
+    procs = [await asyncio.create_subprocess_exec(PY, "-S", str(THIN_CLIENT), "bd", "create", f"bead {i}", "--json",
+                                                  cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE) for i in range(8)]
+    results = [await p.communicate() for p in procs]
+    titles = sorted(json.loads(o)["title"] for o, _ in results)
+    assert titles == sorted(f"bead {i}" for i in range(8))
+    listed = json.loads(subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "list", "--json"], cwd=tmp_path,
+                                       capture_output=True, env=_env()).stdout)
+    assert len(listed) == 8
+    assert Path(server.socket).exists()
+
+
+def test_a_towns_own_shims_use_its_server_and_run_in_process_without_one(server):
+    shims = write_shims(server.town / ".runtime" / "shims")
+    gt = str(shims[0])
+    text = Path(gt).read_text()
+    assert server.socket in text and str(THIN_CLIENT) in text
+    env = _env()
+    env.pop("GASTOWN_SOCKET", None)
+    up = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
+    assert up[0] == 0 and up[1]
+    server.stop()
+    down = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
+    assert down == up  # no server: the shim ran the command itself (the thin client would have refused)
+
+
+def test_a_command_stuck_in_the_server_does_not_queue_every_caller_behind_it(tmp_path):
+    import fcntl
+
+    from server.serverkit import ServerProcess, make_town
+
+    srv = ServerProcess(make_town(tmp_path / "town"), env=dict(os.environ, GASTOWN_EXEC_BUSY_LIMIT="1"))
+    try:
+        srv.wait_ready()
+        a, b = tmp_path / "a", tmp_path / "b"
+        for d, prefix in ((a, "aa"), (b, "bb")):
+            d.mkdir()
+            subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", prefix], cwd=d, check=True,
+                           capture_output=True, env=_env())
+        env = _env(GASTOWN_SOCKET=srv.socket)
+        fd = os.open(a / ".beads" / ".gastown.lock", os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)  # ledger a is busy: a create there waits in the server's exec thread
+        stuck = subprocess.Popen([PY, "-S", str(THIN_CLIENT), "bd", "create", "waits", "--json"], cwd=a, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        import asyncio as _asyncio
+
+        from gastown_tui.client.connection import Connection
+
+        async def running() -> dict | None:
+            conn = await Connection.open(srv.socket)
+            try:
+                return (await conn.request("status"))["exec_running"]
+            finally:
+                await conn.close()
+
+        import time
+
+        deadline = time.monotonic() + 60
+        while not ((r := _asyncio.run(running())) and "waits" in r["argv"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r and "waits" in r["argv"], r
+        # Queued behind it: once it has held the thread more than 1 s, this one runs by itself.
+        done = _run([PY, "-S", str(THIN_CLIENT), "bd", "create", "free", "--json"], b, env)
+        assert done[0] == 0 and json.loads(done[1])["title"] == "free", done
+        again = _run([PY, "-S", str(THIN_CLIENT), "bd", "list", "--json"], b, env)
+        assert again[0] == 0 and len(json.loads(again[1])) == 1
+        assert stuck.poll() is None  # still waiting for ledger a
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        out, err = stuck.communicate(timeout=60)
+        assert stuck.returncode == 0 and json.loads(out)["title"] == "waits"
+    finally:
+        srv.stop()

@@ -1,0 +1,28 @@
+"""The private Textual APIs gastown relies on, in one place (tests/app/test_compat.py checks they exist).
+
+Textual is pinned `>=8.2,<9` in pyproject.toml; each name here was checked in 8.2.8. When an upgrade
+removes one, the test fails and this is the one file to change: nothing degrades silently.
+"""
+from __future__ import annotations
+
+from textual.app import App
+from textual.screen import Screen
+
+# every private API used: methods on the classes, and attributes set on each App instance
+PRIVATE_APIS = ((Screen, "_on_timer_update"),)
+PRIVATE_APP_ATTRIBUTES = ("_batch_count", "_keymap")
+
+
+def paint_now(screen: Screen) -> None:
+    """Runs the screen's own update tick now (what `Pilot.pause` does; there is no public "paint now")."""
+    screen._on_timer_update()
+
+
+def in_batch_update(app: App) -> bool:
+    """Inside `App.batch_update()` (painting now would show a half-updated screen)."""
+    return bool(app._batch_count)
+
+
+def app_keymap(app: App) -> dict[str, str]:
+    """The keymap in force (binding id -> keys), as set with `App.set_keymap`."""
+    return dict(app._keymap)
