@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from gastown_tui.client.link import StateEvent, TownLink
 from gastown_tui.client.socket_link import SocketLink
+from widgets.no_session_pane import NoSessionPane
 from widgets.compat import app_keymap
 from gastown_tui.resources import themes_dir
 from gastown_tui.screens.form import Field, FormScreen
@@ -113,6 +114,19 @@ class GastownApp(App):
         self.watch_town()
         if self.start_agents or self.detaches:
             self.start_runtime()
+        self.set_interval(1.0, self.refresh_patrols)
+
+    @work(exclusive=True, group="patrols", exit_on_error=False, description="reading the patrols")
+    async def refresh_patrols(self) -> None:
+        """The patrol roles' panes show their patrol at work: fetched from the town once a second, drawn
+        only into the panes on screen that show a patrol role."""
+        panes = [p for p in self.query(NoSessionPane) if p.display and p.agent.state == "patrol"]
+        if not panes or self.link is None:
+            return
+        activities = await self.link.patrols()
+        for pane in panes:
+            for activity in activities:
+                pane.show_patrol(activity)
 
     def _town_theme(self) -> str | None:
         try:

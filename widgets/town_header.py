@@ -14,7 +14,7 @@ COUNTED = ("working", "needs_approval", "stuck", "dead", "idle", "finished_unsee
 
 
 class TownHeader(Static):
-    """One line: `gastown <town> · 12 agents ●3 ◆1 ... · ✓2 finished · convoys 1/2 (landed/all) · MQ 2 · needs you 4
+    """One line: `gastown <town> · 12 agents ●3 ◆1 ... · ◎4 patrols · ✓2 finished · convoys 1/2 (landed/all) · MQ 2 · needs you 4
     · mail 3 new`. Agents that have left the town (ghosts) are not counted as agents, only as finished/gone."""
 
     def __init__(self, **kwargs) -> None:
@@ -22,7 +22,9 @@ class TownHeader(Static):
         self.plain = False
 
     def show_town(self, town: TownView, screen_title: str = "") -> None:
-        agents = [a for a in town.agents if not a.ghost]
+        everyone = [a for a in town.agents if not a.ghost]
+        agents = [a for a in everyone if a.state != "patrol"]      # patrols are code, counted apart
+        patrols = len(everyone) - len(agents)
         left = Counter(a.ghost for a in town.agents if a.ghost)
         states = Counter(a.state for a in agents)
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -34,6 +36,8 @@ class TownHeader(Static):
         for state in COUNTED:
             if states.get(state):
                 text.append(f"{glyph(state, self.plain)}{states[state]} ", style=state_style(self, state, bold=True))
+        if patrols:
+            text.append(f"· {glyph('patrol', self.plain)}{patrols} patrols ")
         if left:
             words = " ".join(f"{n} {how}" for how, n in sorted(left.items()))
             text.append(f"· {glyph('finished', self.plain)}{words} ", style=state_style(self, "finished", bold=True))

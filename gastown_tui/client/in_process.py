@@ -15,6 +15,7 @@ from typing import Any, Callable
 from watchfiles import awatch
 
 from gastown_tui.client.link import OnState, StateEvent
+from gastown_tui.patrols.activity import PatrolActivity
 from gastown_tui.patrols.runtime import TownRuntime
 from gastown_tui.server import api
 from gastown_tui.sessions.spec import SessionSpec
@@ -94,6 +95,17 @@ class InProcessLink:
 
     async def call(self, name: str, **args: Any) -> Any:
         return await asyncio.to_thread(api.dispatch, self.town, name, args)
+
+    async def patrols(self) -> list[PatrolActivity]:
+        """Every patrol's activity (empty when this app runs no patrols)."""
+        rt = self.runtime
+        if rt is None:
+            return []
+        out = []
+        for name in rt.runner.names():
+            role, _, rig = name.partition(":")
+            out.append(rt.activity.activity(role, rig or None))
+        return out
 
     async def lifecycle(self, what: str, address: str) -> str:
         if self.runtime is None:

@@ -54,6 +54,8 @@ class TownLink(Protocol):
     async def call(self, name: str, **args: Any) -> Any:
         """One read or action of `gastown_tui.server.api` by name; raises with the town's one-line error."""
 
+    async def patrols(self) -> list: ...   # PatrolActivity of every patrol the town runs
+
     async def lifecycle(self, what: str, address: str) -> str:
         """start / stop / restart one agent's session; returns what happened in words."""
 

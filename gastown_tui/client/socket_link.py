@@ -13,6 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any, Callable
 
+from gastown_tui.patrols.activity import PatrolActivity
 from gastown_tui.client.connection import Connection, Disconnected, RemoteError, reconnect
 from gastown_tui.client.link import OnState, StateEvent
 from gastown_tui.client.remote_session import RemoteSession, style_from_json
@@ -196,6 +197,12 @@ class SocketLink:
             return await conn.request("call", fn=name, args=args)
         except RemoteError as exc:
             raise RuntimeError(str(exc)) from None
+
+    async def patrols(self) -> list[PatrolActivity]:
+        """Every patrol's activity, as the server's runner sees it (for the patrol roles' panes)."""
+        conn = await self._ready()
+        reply = await conn.request("patrols")
+        return [PatrolActivity.from_dict(p) for p in reply.get("patrols") or ()]
 
     async def lifecycle(self, what: str, address: str) -> str:
         conn = await self._ready()

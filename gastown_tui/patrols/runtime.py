@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gastown_tui import townlog
 from gastown_tui.patrols.actions import Actions
+from gastown_tui.patrols.activity import ActivityLog
 from gastown_tui.patrols.base import Change, Timer
 from gastown_tui.patrols.boot import Boot, BootSettings
 from gastown_tui.patrols.deacon import Deacon, DeaconSettings
@@ -59,6 +60,7 @@ class TownRuntime:
         self.runner = PatrolRunner(self.town.root, record_events=record_events, watch=watch,
                                    write_lock=self.write_lock)
         self.observer = Observer(self.town, sessions)
+        self.activity = ActivityLog(self.runner)    # what the patrol roles' panes show
         self.actions: Actions | None = None
         self.started_at: float | None = None
         self.start_mayor = start_mayor   # the Mayor is the town's front door: `gastown up` starts it

@@ -102,6 +102,10 @@ class TownScreen(Screen):
             first_live = next((a.address for a in ordered if a.live), None)
             if first_live is not None:
                 wanted, self.auto_focus = first_live, False
+                if first_live == "mayor/":  # the town's front door (the Mayor sorts first when it runs)
+                    self.app.notify("Tell the Mayor what you want built: Enter types into its pane. It files the "
+                                    "work as beads, slings it to polecats, and the Refinery lands it.",
+                                    title="The Mayor is listening", timeout=15)
         if wanted not in addresses:
             wanted = addresses[0] if addresses else None
         if wanted is not None and wanted != self.focused_agent:

@@ -27,7 +27,8 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
     settings = load_patrol_settings(Town(Path(town_root).resolve()).settings_path)
     if not patrols:
         settings = dataclasses.replace(settings, disabled=list(ALL_PATROLS))
-    runtime = TownRuntime(Path(town_root), settings=settings)
+    # the Mayor is the front door: a town serving its patrols starts it (--no-patrols: nothing runs by itself)
+    runtime = TownRuntime(Path(town_root), settings=settings, start_mayor=patrols)
     server = TownServer(runtime, log=log)
     await runtime.sessions.start()  # adopts the agents a keeper holds before the first client can ask
     await server.start()

@@ -287,6 +287,14 @@ class TownServer:
     async def cmd_ping(self, c: Client, msg: dict):
         return {"at": time.time()}
 
+    async def cmd_patrols(self, c: Client, msg: dict):
+        """What each patrol role's pane shows: the patrol's state, next wake, backoff, last runs, escalations."""
+        out = []
+        for name in self.runtime.runner.names():
+            role, _, rig = name.partition(":")
+            out.append(self.runtime.activity.activity(role, rig or None).to_dict())
+        return {"patrols": out}
+
     async def cmd_status(self, c: Client, msg: dict):
         sessions = self.runtime.sessions.sessions()
         agents = [{"address": s.agent, "pid": s.pid, "alive": s.alive, "state": str(getattr(s.state, "value", s.state)),

@@ -19,6 +19,9 @@ from widgets.view_models import (AgentView, ConvoyView, EventView, HookView, Mai
 
 OVERSEER = "overseer"
 
+# Roles that run as patrols inside the town (deterministic code, no agent process) unless a session runs them.
+PATROL_ROLES = ("deacon", "boot", "witness", "refinery")
+
 # session state (sessions layer) -> display state
 SESSION_STATE = {"starting": "starting", "working": "working", "needs-approval": "needs_approval", "idle": "idle",
                  "stuck": "stuck", "exited": "dead"}
@@ -124,12 +127,18 @@ class TownViewBuilder:
                 state = "stopped"
             since = datetime.fromtimestamp(live.since, tz=timezone.utc)
             reason = live.rule
+        elif info.role in PATROL_ROLES:
+            state, reason = "patrol", "a patrol inside the town: no agent process, no tokens"
+            since = parse_ts(info.updated_at)
         else:
             ledger_state = info.agent_state or "idle"
             state = LEDGER_STATE.get(ledger_state, "idle")
             if managing and state in ("working", "starting", "stuck", "needs_approval"):
                 state = "dead" if hook else "stopped"  # the ledger says busy, but no session runs it
                 reason = f"ledger says {ledger_state}; no session"
+            elif managing and state == "idle":
+                state = "stopped"  # nothing runs it: the no-session glyph, not the idle one
+                reason = f"no session (ledger: {ledger_state})"
             else:
                 reason = f"ledger: {ledger_state}"
             since = parse_ts(info.updated_at)
