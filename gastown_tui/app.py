@@ -120,7 +120,7 @@ class GastownApp(App):
     async def refresh_patrols(self) -> None:
         """The patrol roles' panes show their patrol at work: fetched from the town once a second, drawn
         only into the panes on screen that show a patrol role."""
-        panes = [p for p in self.query(NoSessionPane) if p.display and p.agent.state == "patrol"]
+        panes = [p for p in self.screen.query(NoSessionPane) if p.display and p.agent.state == "patrol"]
         if not panes or self.link is None:
             return
         activities = await self.link.patrols()
