@@ -130,10 +130,13 @@ def in_process(argv: list[str]) -> str:
 
     if not argv or argv[0] != "mol":
         raise UserError(f"the in-process gt runs only `gt mol ...`, not {argv[:1]}")
-    mol.KEEP_OPEN = True
     out = StringIO()
-    with redirect_stdout(out):
-        rc = mol.main(argv[1:], "gt mol")
+    kept, mol.KEEP_OPEN = mol.KEEP_OPEN, True      # ledgers stay open between this caller's calls only
+    try:
+        with redirect_stdout(out):
+            rc = mol.main(argv[1:], "gt mol")
+    finally:
+        mol.KEEP_OPEN = kept
     if rc:
         raise UserError(f"gt {' '.join(argv)} exited {rc}")
     return out.getvalue()
