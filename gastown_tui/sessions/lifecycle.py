@@ -14,8 +14,8 @@ PTY close: quitting with 30 agents took ~4 s where one took 0.3 s.
 """
 from __future__ import annotations
 
-import logging
 import asyncio
+import logging
 import signal
 import termios
 import threading

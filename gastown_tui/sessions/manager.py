@@ -8,11 +8,11 @@ alive if the process ends without `close()`, so no child outlives the app.
 """
 from __future__ import annotations
 
-import logging
 import asyncio
 import atexit
 import dataclasses
 import datetime as _dt
+import logging
 import time
 import weakref
 from pathlib import Path

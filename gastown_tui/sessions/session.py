@@ -9,10 +9,10 @@ colours, XTVERSION) through `screen.on_reply`, which writes back to the PTY.
 """
 from __future__ import annotations
 
-import logging
 import asyncio
 import datetime as _dt
 import errno
+import logging
 import os
 import threading
 import time

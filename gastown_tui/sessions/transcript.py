@@ -27,9 +27,9 @@ power cut or kernel crash can lose what the OS had not written back yet.
 """
 from __future__ import annotations
 
-import logging
 import atexit
 import json
+import logging
 import os
 import threading
 import time
