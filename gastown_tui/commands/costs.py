@@ -43,6 +43,10 @@ def main(argv: list[str], prog: str) -> int:
         print_json(data)
         return 0
     rows = data["rows"]
+    if not rows and not data["unknown_records"]:
+        print("no model calls recorded" + (" since then" if args.since else "") +
+              " — $0.00 (patrols are deterministic code: they make none)")
+        return 0
     width = max([len(str(r[args.by])) for r in rows] + [len(args.by), 5])
     print(f"{args.by:<{width}}  {'calls':>5}  {'input':>10}  {'output':>9}  {'cache wr':>9}  {'cache rd':>10}  cost")
     for r in rows + [{args.by: "TOTAL", **data["total"]}]:

@@ -17,9 +17,11 @@ from gastown_tui.costs.usage import Usage, as_int
 NAME = "claude"
 
 
-def files(home: Path) -> list[Path]:
-    root = home / ".claude" / "projects"
-    return sorted(root.glob("*/*.jsonl")) + sorted(root.glob("*/*/subagents/*.jsonl")) if root.is_dir() else []
+def files(home: Path) -> list[str]:
+    from gastown_tui.costs.reader import files_under
+
+    root = str(home / ".claude" / "projects")
+    return files_under(root, 1) + files_under(root, 3, sub="subagents")
 
 
 def new_state() -> dict:

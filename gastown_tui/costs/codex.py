@@ -16,9 +16,10 @@ from gastown_tui.costs.usage import Usage, as_int
 NAME = "codex"
 
 
-def files(home: Path) -> list[Path]:
-    root = home / ".codex" / "sessions"
-    return sorted(root.glob("*/*/*/rollout-*.jsonl")) if root.is_dir() else []
+def files(home: Path) -> list[str]:
+    from gastown_tui.costs.reader import files_under
+
+    return files_under(str(home / ".codex" / "sessions"), 3, prefix="rollout-")
 
 
 def new_state() -> dict:

@@ -16,9 +16,10 @@ from gastown_tui.costs.usage import Usage, as_int
 NAME = "gemini"
 
 
-def files(home: Path) -> list[Path]:
-    root = home / ".gemini" / "tmp"
-    return sorted(root.glob("*/chats/*.jsonl")) if root.is_dir() else []
+def files(home: Path) -> list[str]:
+    from gastown_tui.costs.reader import files_under
+
+    return files_under(str(home / ".gemini" / "tmp"), 2, sub="chats")
 
 
 def new_state() -> dict:

@@ -23,127 +23,21 @@ loop):
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.meow.ralph import RalphSpec
+from gastown_tui.town.ralph_check import CheckResult, run_check
+from gastown_tui.town.ralph_status import (attempts_of, describe, exit_text, failures_of, hook_line, ralph_data,
+                                           spec_of, status_line)
 
-TAIL_LINES = 20
-TAIL_CHARS = 2000
-
+__all__ = ["CheckResult", "RalphCheckFailed", "apply_to_molecule", "attempts_of", "check_before_close",
+           "check_done_allowed", "describe", "failures_of", "hook_line", "raise_attempts", "ralph_data",
+           "run_check", "show", "spec_of", "status_line"]
 
 class RalphCheckFailed(UserError):
     """`gt mol done` on a Ralph step whose check failed: the step stays open."""
 
-
-@dataclass
-class CheckResult:
-    exit: int | None        # None: killed on timeout
-    output: str             # the tail of stdout+stderr
-    seconds: float
-    timed_out: bool = False
-
-    @property
-    def passed(self) -> bool:
-        return self.exit == 0 and not self.timed_out
-
-
-def tail(text: str, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
-    kept = "\n".join(text.rstrip().splitlines()[-lines:])
-    return kept[-chars:]
-
-
-def run_check(command: str, cwd: Path, timeout: float, env: dict | None = None) -> CheckResult:
-    """Runs COMMAND with `sh -c` in CWD; on timeout the whole process group is killed."""
-    started = time.monotonic()
-    try:
-        proc = subprocess.Popen(["sh", "-c", command], cwd=str(cwd), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
-    except OSError as exc:
-        return CheckResult(127, f"cannot run the check in {cwd}: {exc.strerror or exc}", 0.0)
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-        return CheckResult(proc.returncode, tail(out.decode("utf-8", "replace")), time.monotonic() - started)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid, signal.SIGTERM)
-        try:
-            out, _ = proc.communicate(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
-        text = tail(out.decode("utf-8", "replace"))
-        note = f"[the check was killed after {timeout:g}s]"
-        return CheckResult(None, (text + "\n" + note).strip(), time.monotonic() - started, timed_out=True)
-
-
-def _kill_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
-
-
-# -- what a step says ------------------------------------------------------------------------------
-def ralph_data(rec: dict) -> dict | None:
-    meta = rec.get("metadata")
-    data = meta.get("ralph") if isinstance(meta, dict) else None
-    return data if isinstance(data, dict) else None
-
-
-def spec_of(rec: dict) -> RalphSpec | None:
-    return RalphSpec.from_json(ralph_data(rec))
-
-
-def attempts_of(rec: dict) -> list[dict]:
-    data = ralph_data(rec) or {}
-    return [a for a in data.get("attempts") or () if isinstance(a, dict)]
-
-
-def failures_of(rec: dict) -> list[dict]:
-    return [a for a in attempts_of(rec) if not a.get("passed")]
-
-
-def status_line(rec: dict) -> dict | None:
-    """What the hook panel and `gt prime` show for a Ralph step: attempt k of N and the last failure."""
-    spec = spec_of(rec)
-    if spec is None:
-        return None
-    fails = failures_of(rec)
-    data = ralph_data(rec) or {}
-    exhausted = len(fails) >= spec.max_attempts
-    return {
-        "step": rec["id"], "check": spec.check, "max_attempts": spec.max_attempts,
-        "attempt": min(len(fails) + 1, spec.max_attempts) if exhausted else len(fails) + 1,
-        "failures": len(fails), "exhausted": exhausted, "escalation": data.get("escalation"),
-        "last_failure": fails[-1] if fails else None,
-        "text": describe(rec),
-    }
-
-
-def describe(rec: dict) -> str:
-    spec = spec_of(rec)
-    if spec is None:
-        return ""
-    fails = failures_of(rec)
-    if len(fails) >= spec.max_attempts:
-        head = f"Ralph: all {spec.max_attempts} attempts failed; escalated to the Overseer"
-    else:
-        head = f"Ralph: attempt {len(fails) + 1} of {spec.max_attempts} (check: {spec.check})"
-    if fails:
-        last = fails[-1]
-        head += f"\nLast check failed (attempt {last.get('n')}, {_exit_text(last)}):\n" + (last.get("tail") or "")
-    return head.rstrip()
-
-
-def _exit_text(attempt: dict) -> str:
-    if attempt.get("timed_out"):
-        return "timed out"
-    return f"exit {attempt.get('exit')}"
 
 
 # -- the gate on `gt mol done` ------------------------------------------------------------------------
@@ -213,7 +107,7 @@ def check_before_close(ledger, step_id: str, actor: str | None = None, cwd: Path
     if n >= spec.max_attempts:
         esc = _escalate(town, ledger, rec, spec, work_id, agent)
         raise RalphCheckFailed(
-            f"Ralph check failed on attempt {n} of {spec.max_attempts} ({_exit_text(attempt)}); no attempts left: "
+            f"Ralph check failed on attempt {n} of {spec.max_attempts} ({exit_text(attempt)}); no attempts left: "
             f"step {step_id} is escalated to the Overseer{f' as {esc}' if esc else ''} and the work stays on the hook."
             f"\n{result.output}")
     replaced = False
@@ -221,7 +115,7 @@ def check_before_close(ledger, step_id: str, actor: str | None = None, cwd: Path
         replaced = _ask_for_fresh_session(town, agent, step_id, work_id, rec, spec, env.get("GT_SESSION_ID"))
     then = ("this session ends; a fresh session takes attempt "
             f"{n + 1} of {spec.max_attempts}" if replaced else f"try again (attempt {n + 1} of {spec.max_attempts})")
-    raise RalphCheckFailed(f"Ralph check failed on attempt {n} of {spec.max_attempts} ({_exit_text(attempt)}): "
+    raise RalphCheckFailed(f"Ralph check failed on attempt {n} of {spec.max_attempts} ({exit_text(attempt)}): "
                            f"step {step_id} stays open; {then}.\n{result.output}")
 
 
@@ -260,7 +154,7 @@ def fresh_session_prompt(rec: dict) -> str:
     last = fails[-1]
     goal = (rec.get("acceptance_criteria") or "").strip()
     lines = [f"Ralph attempt {len(fails) + 1} of {spec.max_attempts} on step {rec['id']} (a fresh context).",
-             f"The acceptance check `{spec.check}` failed on attempt {last.get('n')} ({_exit_text(last)}):",
+             f"The acceptance check `{spec.check}` failed on attempt {last.get('n')} ({exit_text(last)}):",
              *(f"    {ln}" for ln in (last.get("tail") or "(no output)").splitlines()[-8:])]
     if goal:
         lines.append(f"Goal: {goal}")
@@ -300,7 +194,7 @@ def _escalate(town, ledger, rec: dict, spec: RalphSpec, work_id, agent) -> str |
              f"`{spec.check}` on all {spec.max_attempts} attempts. The work stays on {agent or 'its'} hook.",
              f"Raise the limit to let it go on: gastown ralph raise {rec['id']} --max-attempts N", ""]
     for a in fails:
-        lines += [f"Attempt {a.get('n')} at {a.get('at')} ({_exit_text(a)}, session {a.get('session') or '-'}):",
+        lines += [f"Attempt {a.get('n')} at {a.get('at')} ({exit_text(a)}, session {a.get('session') or '-'}):",
                   *(f"    {ln}" for ln in (a.get("tail") or "(no output)").splitlines()), ""]
     esc = None
     if town is not None:
@@ -456,21 +350,6 @@ def show(town, step_or_bead: str) -> list[dict]:
     if not steps:
         raise UserError(f"{step_or_bead} is not a Ralph step, nor a bead whose molecule has one")
     return [{**status_line(rec), "attempts": attempts_of(rec), "status": rec.get("status")} for rec in steps]
-
-
-def hook_line(progress) -> str:
-    """The hook panel's line for a molecule (a meow Progress): the next Ralph step's attempt k of N and its
-    last check failure, or "" when the next step is not a Ralph step."""
-    nxt = getattr(progress, "next", None)
-    window = getattr(progress, "window", None)    # a big lazy wisp: never walk its million steps
-    steps = window() if window is not None else getattr(progress, "steps", ())
-    open_ralph = [s for s in steps if getattr(s, "ralph", None) and not s.done]
-    step = nxt if nxt is not None and getattr(nxt, "ralph", None) else (open_ralph[0] if open_ralph else None)
-    if step is None:
-        return ""
-    text = describe({"id": step.id, "metadata": {"ralph": step.ralph}})
-    lines = text.splitlines()
-    return "\n".join(lines[:2] + lines[2:][-2:])     # the head, and the last lines of the failure
 
 
 def app_raise_attempts(town_root, step_or_bead: str, by: int = 1) -> str:
