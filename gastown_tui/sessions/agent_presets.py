@@ -52,8 +52,11 @@ PRESETS: dict[str, dict] = {
              "pattern": r"Enter to stay in auto mode|so this one needs your approval"},
             {"name": "claude.needs-approval.dialog", "state": "needs-approval", "region": "all",
              "pattern": r"Do you want to (create|proceed|make this edit|overwrite)|Esc to cancel · Tab to amend"},
+            # 2.1.197's footer says "Not logged in · Run /login" while it lasts; 2.1.337 answers a prompt with
+            # "Not logged in · Please run /login" (which stays in the conversation) and leaves "Once fixed, resend
+            # your message" in the input box until someone types: that placeholder is what is matched.
             {"name": "claude.needs-approval.login", "state": "needs-approval", "region": "all",
-             "pattern": r"Not logged in · (Please )?[Rr]un /login|Select login method"},
+             "pattern": r"Not logged in · Run /login|Once fixed, resend your message|Select login method"},
             # "API error · Retrying in 4s · attempt 4/10" (2.1.197);
             # "✻ 529 overloaded · retrying in 7s · attempt 6/10" (2.1.337).
             {"name": "claude.working.api-retry", "state": "working", "region": "all",

@@ -17,6 +17,9 @@ from gastown_tui.town.sling import sling
 pytestmark = pytest.mark.agents
 
 
+changes_of: dict = {}  # town root -> its sessions' state changes (which agent ran)
+
+
 async def _flow(tmp_path, fake_model, cli: str, on_state=None):
     town, rig = make_town(tmp_path)
     bead = new_bead(rig, f"Add {cli}.txt")
@@ -52,6 +55,7 @@ async def _flow(tmp_path, fake_model, cli: str, on_state=None):
     assert get_mr(town, mr.id).state == "merged"
     seen = [(c.new.value, c.rule) for c in changes]
     print("states:", " -> ".join(f"{s} [{r}]" for s, r in seen))
+    changes_of[town.root] = changes
     return town, rig, bead, seen
 
 
@@ -69,6 +73,12 @@ async def test_codex_gemini_and_opencode_polecats_slung_bead_to_merged(tmp_path,
     assert bead in " ".join(prime["conv"]["tool_results"])
     states = [s for s, _ in seen]
     assert "working" in states and "idle" in states[states.index("working"):], seen
+    if cli == "codex":  # Codex draws on the alternate screen: seance reads its own session log
+        from gastown_tui.town.seance import conversation_log, list_predecessors
+
+        agent = next(c.agent for c in changes_of[town.root])
+        path, turns = conversation_log(town, list_predecessors(town, agent)[0])
+        assert "rollout-" in path.name and turns[-1].role == "assistant" and "DONE: submitted." in turns[-1].text, turns
 
 
 async def test_aider_polecat_slung_bead_to_merged(tmp_path, fake_model, brain):
