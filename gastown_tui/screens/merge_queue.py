@@ -47,7 +47,7 @@ class MergeQueueScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
         yield ActionBar([("Approve", "approve"), ("Send back", "send_back"), ("Nudge", "nudge"),
-                         ("Re-sling", "resling"), ("Pane", "open_pane"), ("Back", "back")], id="mq-bar")
+                         ("Re-sling", "resling"), ("Back", "back")], id="mq-bar")
         yield DataTable(id="mrs", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="mr-body"):
             yield OptionList(id="mr-files")
