@@ -45,8 +45,8 @@ class MergeQueueScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
-        yield ActionBar([("Approve", "approve"), ("Send back", "send_back"), ("Re-sling", "resling"),
-                         ("Pane", "open_pane"), ("Back", "back")], id="mq-bar")
+        yield ActionBar([("Approve", "approve"), ("Send back", "send_back"), ("Nudge", "nudge"),
+                         ("Re-sling", "resling"), ("Back", "back")], id="mq-bar")
         yield DataTable(id="mrs", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="mr-body"):
             yield OptionList(id="mr-files")
@@ -207,6 +207,15 @@ class MergeQueueScreen(Screen):
         town = self.app.screen
         if hasattr(town, "focus_agent"):
             town.focus_agent(address)
+
+    def action_nudge(self) -> None:
+        """Types a note into the MR's polecat (the narrow layout's Nudge button)."""
+        mr = self._need()
+        address = polecat_address(mr) if mr is not None else None
+        if mr is not None and address is None:
+            self.notify(f"{mr.id} names no polecat", severity="warning")
+        elif address is not None:
+            self.app.ask_nudge(address)
 
     def action_back(self) -> None:
         self.app.open_screen("town")

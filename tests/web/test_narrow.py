@@ -64,3 +64,18 @@ async def test_the_merge_queue_approve_button_approves_on_disk(town):
         await pilot.click(approve)
         await until(pilot, lambda: approved(ledger_for_id(Town(town), mr.id).get(mr.id)), timeout=30,
                     what="the approval in the ledger")
+
+
+async def test_the_merge_queue_nudge_button_asks_what_to_type_into_the_polecat(town):
+    app = make_app(town)
+    async with app.run_test(size=(60, 30)) as pilot:
+        await town_loaded(pilot)
+        await pilot.click("#town-bar Button:last-of-type")  # "MQ"
+        await until(pilot, lambda: type(app.screen).__name__ == "MergeQueueScreen" and app.screen.mrs,
+                    what="the merge queue")
+        polecat = app.screen.current().polecat
+        nudge = [b for b in app.screen.query("#mq-bar Button") if str(b.label) == "Nudge"][0]
+        await pilot.click(nudge)
+        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the nudge form")
+        title = app.screen.form_title
+        assert title.startswith("Nudge ") and title.endswith(polecat.rsplit("/", 1)[-1])
