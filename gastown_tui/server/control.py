@@ -108,12 +108,17 @@ def stop(town_root: Path, wait: float = 60.0) -> int | None:
     Returns the pid that was stopped, None when no server ran. Raises TimeoutError when it hangs."""
     town_root = Path(town_root).resolve()
     pid = serving_pid(str(town_root))
-    if pid is None:
-        return None
+    if pid is None:  # a keeper may still run (restarting a dead server, holding agents): it stops them
+        from gastown_tui.server.keeper import request_stop
+
+        return request_stop(str(town_root), wait)
     asyncio.run(_shutdown(paths.socket_path(str(town_root))))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if serving_pid(str(town_root)) is None and not _alive(pid):
+            from gastown_tui.server.keeper import request_stop
+
+            request_stop(str(town_root), max(1.0, deadline - time.monotonic()))  # the keeper too, if any
             return pid
         time.sleep(0.05)
     raise TimeoutError(f"the town server (pid {pid}) is still running after {wait:g}s; see {paths.log_path(str(town_root))}")

@@ -212,3 +212,19 @@ def test_the_new_server_rebuilds_a_silent_agents_screen_and_asks_it_to_repaint(t
     assert any("drawn-before-the-crash" in l for l in screen), screen  # replayed from transcript.raw
     assert (second["agents"][agent]["cols"], second["agents"][agent]["rows"]) == (60, 12)
     assert second["agents"][agent]["pid"] == pid
+
+
+def test_stopping_the_town_through_its_keeper_while_the_server_is_dead_leaves_nothing(town, tmp_path):
+    """`gastown down` when the server has just died (the keeper is about to restart it): the keeper stops
+    the agents and ends, and no server comes back."""
+    agent = "rig/polecats/count"
+    t = town({agent: COUNTER})
+    first = t.status(lambda s: agent in s["agents"] and s["agents"][agent]["alive"], "the agent running")
+    pid, server = first["agents"][agent]["pid"], first["server_pid"]
+    os.kill(server, signal.SIGKILL)
+    wait_for(lambda: gone(server), what="the server gone")
+    assert keeper_mod.request_stop(str(tmp_path), timeout=60) == t.keeper.pid
+    assert t.keeper.wait(30) == 0
+    wait_for(lambda: gone(pid), what="the agent stopped")
+    assert keeper_mod.running_keeper(str(tmp_path)) is None
+    assert "stopping the town" in t.logtext()
