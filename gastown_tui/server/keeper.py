@@ -377,11 +377,7 @@ class Keeper:
 
     # -- between two keepers -------------------------------------------------------------------
     def hold_address(self) -> bytes:
-        """An abstract Unix socket name (Linux: no file, no path limit) for this town and user."""
-        import hashlib
-
-        key = hashlib.sha256(os.path.realpath(self.town).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-        return f"\0gastown-keeper-hold-{os.getuid()}-{key}".encode()
+        return hold_address(self.town)
 
     def hand_off(self) -> None:
         """The keeper was stopped while agents run: a forked holder keeps their PTYs (no hang-up) until
@@ -491,13 +487,21 @@ class Keeper:
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 try:
-                    pid, _ = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if pid == 0:
-                    time.sleep(0.02)
-                if all(not os.path.exists(f"/proc/{p}") for p in left):
+                    reaped, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:  # not our children (a holder): wait for them to be gone
+                    reaped = 0
+                if all(not os.path.exists(f"/proc/{p}") or _zombie(p) for p in left):
                     return
+                if reaped == 0:
+                    time.sleep(0.02)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[:1] == [b"Z"]
+    except OSError:
+        return True
 
 
 def default_server_argv(town: str) -> list[str]:
@@ -510,6 +514,29 @@ def keeper_argv(town: str, server_argv: list[str] | None = None, python: str | N
     town = os.path.realpath(town)
     return [python or sys.executable, "-S", os.path.abspath(__file__), "--town", town, "--",
             *(server_argv or default_server_argv(town))]
+
+
+def hold_address(town: str) -> bytes:
+    """The holder's abstract Unix socket name (Linux: no file, no path limit) for TOWN and this user."""
+    import hashlib
+
+    key = hashlib.sha256(os.path.realpath(town).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"\0gastown-keeper-hold-{os.getuid()}-{key}".encode()
+
+
+def stop_holder(town: str) -> bool:
+    """Stops the agents a stopped keeper left with a holder (no keeper took them over); False if none."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        conn.connect(hold_address(town))
+        conn.settimeout(30)
+        send(conn, {"op": "stop"})
+        conn.recv(16)  # the holder closes the connection when its agents are stopped
+        return True
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 def running_keeper(town: str) -> int | None:
@@ -547,6 +574,7 @@ def request_stop(town: str, timeout: float = 60.0) -> int | None:
     stopped, None when none runs. Raises TimeoutError when it is still running after TIMEOUT seconds."""
     keeper = running_keeper(town)
     if keeper is None:
+        stop_holder(town)
         return None
     os.kill(keeper, signal.SIGUSR1)
     deadline = time.monotonic() + timeout

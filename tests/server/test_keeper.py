@@ -160,8 +160,12 @@ def test_stopping_the_keeper_leaves_the_agents_to_the_next_keeper(town, tmp_path
         transcript(tmp_path, "rig--polecats--count", sid)), what="output after the take-over")
     numbers = seqs(raw)
     assert numbers == list(range(0, numbers[-1] + 1)), "a gap or a repeat in the counter's transcript"
-    t2.stop_town()
-    wait_for(lambda: gone(pid), what="the agent stopped with the town")
+    # Stopped again, and then `gastown down` with no keeper: the holder stops the agent.
+    t2.keeper.send_signal(signal.SIGTERM)
+    assert t2.keeper.wait(30) == 0, t2.logtext()
+    assert not gone(pid)
+    assert keeper_mod.request_stop(str(tmp_path)) is None  # no keeper runs: the holder is told to stop
+    wait_for(lambda: gone(pid), what="the agent stopped by the holder")
 
 
 def test_an_agent_that_exits_while_its_server_is_dead_has_its_status_recorded(town, tmp_path):
