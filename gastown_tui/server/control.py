@@ -1,15 +1,14 @@
 """Starting, finding and stopping a town's server from another process (`gastown up/down/status`, the app).
 
-`start_background(town)` is the one place that decides what runs in the background: today
-`gastown server --town T`; the keeper slots in by changing `daemon_argv` to `gastown keeper --town T`
-(which runs the server and holds the agents' PTYs). Everything else waits for the socket to answer.
+`start_background(town)` is the one place that decides what runs in the background (`daemon_argv`): the
+town's keeper, which runs `gastown server --town T` and holds the agents' PTYs. Everything else waits for
+the socket to answer.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -121,7 +120,8 @@ def stop(town_root: Path, wait: float = 60.0) -> int | None:
             request_stop(str(town_root), max(1.0, deadline - time.monotonic()))  # the keeper too, if any
             return pid
         time.sleep(0.05)
-    raise TimeoutError(f"the town server (pid {pid}) is still running after {wait:g}s; see {paths.log_path(str(town_root))}")
+    raise TimeoutError(f"the town server (pid {pid}) is still running after {wait:g}s; "
+                       f"see {paths.log_path(str(town_root))}")
 
 
 def _alive(pid: int) -> bool:

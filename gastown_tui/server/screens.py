@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 
 FRAME_DELAY = 0.004  # output -> frame: coalesces a burst without adding visible latency
 LOW_WATER = 64 * 1024  # write screens only while less than this waits in the socket's buffer
