@@ -469,7 +469,8 @@ class TownServer:
                 continue
             screen = self.screens.get(agent)
             if screen is None:
-                screen = self.screens[agent] = AgentScreen(agent, session)
+                screen = self.screens[agent] = AgentScreen(
+                    agent, session, focused=lambda a=agent: any(x.focus == a for x in self.clients.values()))
             screen.subscribers.add(c.sender)
             c.subscribed.add(agent)
             c.sender.mark(agent, ALL)
