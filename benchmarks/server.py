@@ -161,7 +161,8 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
     t = {k: statistics.median(v) for k, v in interleaved(cases, args.runs).items()}
     return [
         ("bd ready --json via shim, server up", t["bd-shim"], t["bd-shim"] / t["bare"], "<= 1.5x python -S -c pass"),
-        ("gt prime --json via shim, server up", t["prime-shim"], t["prime-shim"] / t["bare"], "<= 2x python -S -c pass"),
+        ("gt prime --json via shim, server up", t["prime-shim"], t["prime-shim"] / t["bare"],
+         "<= 2x python -S -c pass"),
         ("bd ready --json via shim, no server", t["bd-fallback"], t["bd-fallback"] / t["bd-today"], "<= 1x today"),
         ("gt prime --json via shim, no server", t["prime-fallback"], t["prime-fallback"] / t["prime-today"],
          "<= 1x today"),

@@ -53,9 +53,10 @@ class GastownApp(App):
 
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
                  clock: Callable[[], datetime] | None = None, tune_gc: bool = False,
-                 link: TownLink | None = None) -> None:
+                 link: TownLink | None = None, attach: bool = False) -> None:
         self.town_root = Path(town_root).resolve() if town_root else None
         self.start_agents = start_agents
+        self.attach = attach  # a town opened from the Welcome screen runs in its server (started if need be)
         self.clock = clock
         self.tune_gc = tune_gc
         self.app_settings: AppSettings = load_app_settings(self.town_root)
@@ -137,15 +138,30 @@ class GastownApp(App):
         return theme if isinstance(theme, str) else None
 
     def open_town(self, root: Path) -> None:
-        """Switches from the Welcome screen to a town (created, opened or the demo's)."""
-        self.town_root = Path(root).resolve()
+        """Switches from the Welcome screen to a town (created, opened or the demo's): attached to its server
+        (started first) when the app attaches, else run in this process."""
+        if self.attach:
+            self.run_worker(self._attach_town(Path(root).resolve()), group="open-town", exit_on_error=False,
+                            description="starting the town's server")
+            return
+        self._open(Path(root).resolve(), in_process_link(Path(root).resolve()))
+
+    async def _attach_town(self, root: Path) -> None:
+        pid, started = await asyncio.to_thread(start_background, root)
+        if started:
+            self.notify(f"the town's server started (pid {pid}): its agents keep running when you leave",
+                        title="Town")
+        self._open(root, SocketLink(root))
+
+    def _open(self, root: Path, link: TownLink) -> None:
+        self.town_root = root
         self.app_settings = load_app_settings(self.town_root)
-        self.link = in_process_link(self.town_root)
+        self.link = link
         self.controller = TownController(self.link, self.app_settings, self.clock, self.start_agents)
         self.switch_screen(TownScreen())
         self.refresh_town()
         self.watch_town()
-        if self.start_agents:
+        if self.start_agents or self.detaches:
             self.start_runtime()
 
     # -- workers: one place reports any that failed ---------------------------------------------------

@@ -22,6 +22,7 @@ from gastown_tui.server import paths
 
 HINT = "detach: ctrl+b d"
 RECONNECT_WAIT = 60.0
+OUT_LIMIT = 256 * 1024  # bytes waiting for the terminal before they are dropped for one full redraw
 
 
 class AttachError(Exception):
@@ -53,19 +54,65 @@ class Attach:
         self.outcome = ""
         self._saved_tty = None
         self._held = bytearray()  # keys typed while the server was away
+        self._outbuf = bytearray()
+        self._stale = False  # the output buffer overflowed: draw the whole screen when the terminal drains
+        self._writing = False
+        self._loop = None
 
     # -- output ------------------------------------------------------------------------------
     def out(self, text: str) -> None:
-        data = text.encode("utf-8", "replace")
-        while data:
+        """Writes to the terminal without ever blocking the loop: what the terminal does not take now waits
+        in a buffer; past OUT_LIMIT (a slow SSH link, a stopped reader) the buffer is dropped and the whole
+        current screen is drawn once the terminal drains (the latest screen, never a growing queue)."""
+        if self._stale or self._loop is None:
+            return  # a full redraw is due anyway (or the attach has not begun drawing: it starts with one)
+        self._outbuf += text.encode("utf-8", "replace")
+        if len(self._outbuf) > OUT_LIMIT:
+            self._outbuf.clear()
+            self._stale = True
+        self._flush()
+
+    def _flush(self) -> None:
+        while self._outbuf or self._stale:
+            if not self._outbuf and self._stale:
+                self._stale = False
+                self._outbuf += self.screen.redraw().encode("utf-8", "replace")
             try:
-                n = os.write(self.stdout_fd, data)
+                n = os.write(self.stdout_fd, self._outbuf)
             except BlockingIOError:
-                continue
+                n = 0
             except OSError:  # the terminal is gone (an SSH drop): the attach ends, the agent does not
+                self._outbuf.clear()
+                self._stale = False
                 self.finish("the terminal went away")
-                return
-            data = data[n:]
+                break
+            if n == 0:
+                break
+            del self._outbuf[:n]
+        want = bool(self._outbuf)
+        if want != self._writing and self._loop is not None:
+            if want:
+                self._loop.add_writer(self.stdout_fd, self._flush)
+            else:
+                self._loop.remove_writer(self.stdout_fd)
+            self._writing = want
+
+    def out_now(self, text: str) -> None:
+        """Blocking write (start and end of the attach, outside the loop's work)."""
+        data = self._outbuf + text.encode("utf-8", "replace")
+        self._outbuf = bytearray()
+        blocking = os.get_blocking(self.stdout_fd)
+        try:
+            os.set_blocking(self.stdout_fd, True)
+            while data:
+                data = data[os.write(self.stdout_fd, data):]
+        except OSError:
+            pass
+        finally:
+            try:
+                os.set_blocking(self.stdout_fd, blocking)
+            except OSError:
+                pass
 
     def on_event(self, event: dict) -> None:
         kind = event.get("event")
@@ -166,12 +213,17 @@ class Attach:
     async def run(self) -> str:
         loop = asyncio.get_running_loop()
         await self.connect()
-        self.out(f"attached to {self.agent} ({HINT})\r\n")
+        self.out_now(f"attached to {self.agent} ({HINT})\r\n")
         is_tty = os.isatty(self.stdin_fd)
         if is_tty:
             self._saved_tty = termios.tcgetattr(self.stdin_fd)
             tty.setraw(self.stdin_fd)
-        self.out("\x1b[?1049h\x1b[2J")
+        self.out_now("\x1b[?1049h\x1b[2J")
+        out_blocking = os.get_blocking(self.stdout_fd)
+        os.set_blocking(self.stdout_fd, False)
+        self._loop = loop
+        self._stale = True  # the first frame may have arrived before: draw what is known
+        self._flush()
         loop.add_reader(self.stdin_fd, self.on_stdin)
         try:
             loop.add_signal_handler(signal.SIGWINCH, self.on_winch)
@@ -195,16 +247,26 @@ class Attach:
                     self.finish(f"the town server went away ({exc})")
         finally:
             loop.remove_reader(self.stdin_fd)
+            if self._writing:
+                loop.remove_writer(self.stdout_fd)
+                self._writing = False
+            self._loop = None
             try:
                 loop.remove_signal_handler(signal.SIGWINCH)
             except (ValueError, RuntimeError):
                 pass
-            self.out(AnsiScreen.reset_modes() + "\x1b[?1049l")
+            self._outbuf.clear()  # frames the terminal did not take are not worth waiting for
+            self._stale = False
+            try:
+                os.set_blocking(self.stdout_fd, out_blocking)
+            except OSError:
+                pass
+            self.out_now(AnsiScreen.reset_modes() + "\x1b[?1049l")
             if self._saved_tty is not None:
                 termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, self._saved_tty)
             if self.conn is not None:
                 await self.conn.close()
-        self.out(f"[{self.outcome}]\n")
+        self.out_now(f"[{self.outcome}]\n")
         return self.outcome
 
 

@@ -5,15 +5,21 @@ They offer exactly what `widgets/terminal_pane.TerminalPane` uses of a local
 of `vt.Row`/`StyleRun`, styles interned per connection, docs/protocol.md): the
 pane cannot tell them apart. Keys go out as `input`; `resize` becomes a resize
 request only while this app's user has the agent in focus (the server owns the
-size; another app's pane never changes it). Scrollback is this app's view of the
-rows it has; the server's history pages are not wired into the pane yet.
+size; another app's pane never changes it). Scrollback and search read the
+server's history (`history` pages, the last HISTORY_LINES lines), fetched when
+the pane goes into scrollback mode and again each time it comes back to live.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
+
+from rich.cells import cell_len
 
 from gastown_tui.sessions.vt import Cursor, Frame, Modes, Row, Style, StyleRun
+
+HISTORY_LINES = 5000  # the server's page limit: scrollback reaches this far back
 
 
 def style_from_json(data: dict[str, Any]) -> Style:
@@ -24,7 +30,8 @@ def style_from_json(data: dict[str, Any]) -> Style:
 class RemoteScreen:
     """The server's VT screen of one agent, as the rows this app has been sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, want_history: Callable[[], None] = lambda: None) -> None:
+        self._want_history = want_history  # asks the session to fetch the server's history (it arrives later)
         self.cols = 80
         self.rows = 24
         self.title = ""
@@ -33,9 +40,9 @@ class RemoteScreen:
         self._rows: dict[int, Row] = {}
         self._dirty: set[int] = set()
         self._full = True
-        # scrollback stays on the server (history pages); this view is the live screen only
-        self.viewport_offset = 0
-        self.scrollback_rows = 0
+        self.history: list[str] | None = None  # the server's history + screen as text rows, once fetched
+        self._stale = False  # the history was read before the last return to live: read it again
+        self._offset = 0  # rows scrolled up from the live screen
 
     def apply(self, event: dict[str, Any], styles: dict[int, Style]) -> None:
         """Takes one `screen` event."""
@@ -54,7 +61,14 @@ class RemoteScreen:
         self.title = event.get("title") or ""
 
     def render(self, dirty_only: bool = True) -> Frame:
-        """The rows changed since the last render (all of them when not `dirty_only` or after a full event)."""
+        """The rows changed since the last render (all of them when not `dirty_only` or after a full event);
+        scrolled up, the history rows in view (plain text)."""
+        if self._offset and self.history is not None:
+            top = len(self.history) - self.rows - self._offset
+            rows = {y: _plain_row(y, self.history[top + y]) for y in range(self.rows)
+                    if 0 <= top + y < len(self.history)}
+            self._full = True  # back at the bottom, the live rows are drawn again in full
+            return Frame(rows, Cursor(0, 0, False), True)
         full = self._full or not dirty_only
         ys = range(self.rows) if full else sorted(self._dirty)
         rows = {y: self._rows.get(y) or Row(y, ()) for y in ys if y < self.rows}
@@ -65,25 +79,54 @@ class RemoteScreen:
     def text(self) -> str:
         return "\n".join(self._rows[y].text if y in self._rows else "" for y in range(self.rows))
 
+    # -- scrollback (the pane's scrollback mode and search) ------------------------------------------
+    @property
+    def scrollback_rows(self) -> int:
+        if self.history is None or self._stale:
+            self._want_history()
+        return max(0, len(self.history) - self.rows) if self.history is not None else 0
+
+    @property
+    def viewport_offset(self) -> int:
+        return self._offset
+
     def history_text(self) -> str:
-        return self.text()
+        """The history as last read (read again in the background when it may be out of date)."""
+        if self.history is None or self._stale:
+            self._want_history()
+        return "\n".join(self.history) if self.history is not None else self.text()
+
+    def take_history(self, lines: list[str]) -> None:
+        self.history = lines
+        self._stale = False
 
     def scroll_viewport(self, delta: int) -> None:
-        return None
+        """`delta` rows down (negative: up, into the history)."""
+        self._offset = max(0, min(self.scrollback_rows, self._offset - delta))
+        self._full = True
 
     def scroll_to_bottom(self) -> None:
-        return None
+        self._offset = 0
+        self._stale = True  # the next scrollback or search reads the history as it is then
+        self._full = True
+
+
+def _plain_row(y: int, text: str) -> Row:
+    return Row(y, (StyleRun(text, Style(), cell_len(text)),)) if text else Row(y, ())
 
 
 class RemoteSession:
     """One agent's session on the town server."""
 
     def __init__(self, agent: str, send: Callable[[str, dict], None], may_resize: Callable[[str], bool],
-                 watch: Callable[[str, bool], None], *, pid: int | None = None, session_id: str = "") -> None:
+                 watch: Callable[[str, bool], None], *, pid: int | None = None, session_id: str = "",
+                 history: Callable[[str], Awaitable[list[str]]] | None = None) -> None:
         self.agent = agent
         self.id = session_id or agent
         self.pid = pid
-        self.screen = RemoteScreen()
+        self._history = history  # (agent) -> the server's history lines
+        self._fetching: asyncio.Task | None = None
+        self.screen = RemoteScreen(self._want_history)
         self.exited = False
         self.exit_status: int | None = None
         self.output_seq = 0
@@ -118,11 +161,30 @@ class RemoteSession:
             if not self._listeners:
                 self._watch(self.agent, False)
 
+    def _want_history(self) -> None:
+        if self._history is None or self._fetching is not None:
+            return
+        self._fetching = asyncio.get_running_loop().create_task(self._fetch_history())
+
+    async def _fetch_history(self) -> None:
+        try:
+            lines = await self._history(self.agent)
+        except Exception as exc:  # shown where the history would be: the pane's scrollback says why
+            lines = [f"(the server's history could not be read: {exc})"]
+        finally:
+            self._fetching = None
+        self.screen.take_history(lines)
+        self._changed()
+
+    def _changed(self) -> None:
+        self.output_seq += 1  # the pane redraws on its next frame
+        for fn in list(self._listeners):
+            fn(self)
+
     # -- what the link feeds -------------------------------------------------------------------
     def on_screen(self, event: dict[str, Any], styles: dict[int, Style]) -> None:
         self.screen.apply(event, styles)
         self.exited = bool(event.get("exited"))
         self.exit_status = event.get("exit_status")
-        self.output_seq = max(self.output_seq + 1, int(event.get("output_seq") or 0))
-        for fn in list(self._listeners):
-            fn(self)
+        self.output_seq = max(self.output_seq, int(event.get("output_seq") or 0))
+        self._changed()

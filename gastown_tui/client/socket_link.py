@@ -16,7 +16,7 @@ from typing import Any, Callable
 from gastown_tui.patrols.activity import PatrolActivity
 from gastown_tui.client.connection import Connection, Disconnected, RemoteError, reconnect
 from gastown_tui.client.link import OnState, StateEvent
-from gastown_tui.client.remote_session import RemoteSession, style_from_json
+from gastown_tui.client.remote_session import HISTORY_LINES, RemoteSession, style_from_json
 from gastown_tui.server.reading import READ_CALLS
 from gastown_tui.server import paths
 from gastown_tui.sessions.vt import Style
@@ -143,7 +143,7 @@ class SocketLink:
         if old is not None and old.pid == pid and not old.exited:
             return old
         session = RemoteSession(address, self._send, self._may_resize, self._show, pid=pid,
-                                session_id=f"{address}#{pid}")
+                                session_id=f"{address}#{pid}", history=self._history)
         self._sessions.by_agent[address] = session
         if address in self._shown:
             self._schedule_subscribe(force=True)  # a new session: its screen again, in full
@@ -163,6 +163,11 @@ class SocketLink:
         exc = task.exception()
         if isinstance(exc, (RemoteError, Disconnected)):
             self.errors = (self.errors + [str(exc)])[-20:]
+
+    async def _history(self, agent: str) -> list[str]:
+        conn = await self._ready()
+        page = await conn.request("history", agent=agent, start=-HISTORY_LINES, count=HISTORY_LINES)
+        return page["lines"]
 
     def _may_resize(self, agent: str) -> bool:
         return agent == self.focused

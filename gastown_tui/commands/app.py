@@ -33,6 +33,8 @@ def main(argv: list[str], prog: str) -> int:
 
     if root is not None and not (args.no_server or args.no_agents):
         return attach_app(root)
-    app = GastownApp(root, start_agents=not args.no_agents, tune_gc=True)
+    # no town here: the Welcome screen; the town it opens runs in its server unless --no-server/--no-agents
+    app = GastownApp(root, start_agents=not args.no_agents, tune_gc=True,
+                     attach=root is None and not (args.no_server or args.no_agents))
     app.run()
     return int(app.return_code or 0)

@@ -46,4 +46,11 @@ def main(argv: list[str], prog: str) -> int:
         raise UserError(str(exc)) from None
     sock = paths.socket_path(str(town.root))
     print(f"{'started' if started else 'already running'}: pid {pid}, socket {sock}")
+    if not started:
+        from gastown_tui import __version__
+
+        running = (control.answering(town.root) or {}).get("version")
+        if running and running != __version__:
+            print(f"the server runs gastown {running}; {__version__} is installed: `gastown up --upgrade` replaces "
+                  f"it and keeps every agent")
     return 0

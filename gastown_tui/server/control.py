@@ -1,15 +1,14 @@
 """Starting, finding and stopping a town's server from another process (`gastown up/down/status`, the app).
 
-`start_background(town)` is the one place that decides what runs in the background: today
-`gastown server --town T`; the keeper slots in by changing `daemon_argv` to `gastown keeper --town T`
-(which runs the server and holds the agents' PTYs). Everything else waits for the socket to answer.
+`start_background(town)` is the one place that decides what runs in the background (`daemon_argv`): the
+town's keeper, which runs `gastown server --town T` and holds the agents' PTYs. Everything else waits for
+the socket to answer.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -108,15 +107,21 @@ def stop(town_root: Path, wait: float = 60.0) -> int | None:
     Returns the pid that was stopped, None when no server ran. Raises TimeoutError when it hangs."""
     town_root = Path(town_root).resolve()
     pid = serving_pid(str(town_root))
-    if pid is None:
-        return None
+    if pid is None:  # a keeper may still run (restarting a dead server, holding agents): it stops them
+        from gastown_tui.server.keeper import request_stop
+
+        return request_stop(str(town_root), wait)
     asyncio.run(_shutdown(paths.socket_path(str(town_root))))
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if serving_pid(str(town_root)) is None and not _alive(pid):
+            from gastown_tui.server.keeper import request_stop
+
+            request_stop(str(town_root), max(1.0, deadline - time.monotonic()))  # the keeper too, if any
             return pid
         time.sleep(0.05)
-    raise TimeoutError(f"the town server (pid {pid}) is still running after {wait:g}s; see {paths.log_path(str(town_root))}")
+    raise TimeoutError(f"the town server (pid {pid}) is still running after {wait:g}s; "
+                       f"see {paths.log_path(str(town_root))}")
 
 
 def _alive(pid: int) -> bool:

@@ -16,6 +16,8 @@ SOCK_SEQPACKET socket pair (`GASTOWN_KEEPER_FD` in the server's environment) and
   the new one every kept agent (`adopt` -> `kept`: pids, records, exit statuses, and the fds);
 - restarts the server at once when it asks to be replaced (`restart`: an upgrade), and ends when the
   server ends after `stop` (the town was stopped) or exits with status 0 without asking for a restart;
+- SIGUSR1 (`gastown down`, also when no server runs): stop the town — the server stops every agent, the
+  keeper stops any left and ends;
 - SIGUSR2 (`gastown up --upgrade`): asks the server to leave its agents and starts the newly installed one;
 - SIGTERM/SIGINT (a service restart): the server leaves its agents and exits, a forked holder keeps their
   PTYs until the next keeper of the town takes them over (`gastown down` is what stops a town).
@@ -117,6 +119,7 @@ class Keeper:
         self.terminated = False  # SIGTERM/SIGINT to the keeper
         self.next_start = 0.0
         self.upgrade_sent = 0.0
+        self.stop_asked = False  # SIGUSR1 (`gastown down`): stop the town, whatever state the server is in
         self.upgrade_asked = False  # SIGUSR2 (`gastown keeper --upgrade`): replace the server, keep the agents
         self.sel = selectors.DefaultSelector()
         self._wake_r, self._wake_w = os.pipe()
@@ -140,7 +143,7 @@ class Keeper:
 
     def install_signals(self) -> None:
         signal.set_wakeup_fd(self._wake_w)
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, self._on_signal)
         self.sel.register(self._wake_r, selectors.EVENT_READ, "wake")
 
@@ -149,6 +152,8 @@ class Keeper:
             self.terminated = True
         elif sig == signal.SIGUSR2:
             self.upgrade_asked = True
+        elif sig == signal.SIGUSR1:
+            self.stop_asked = True
         # SIGHUP (the terminal that started us went away) is ignored: agents outlive it.
 
     # -- the server ----------------------------------------------------------------------------
@@ -324,6 +329,16 @@ class Keeper:
             if self.upgrade_asked:
                 self.upgrade_asked = False
                 self.upgrade()
+            if self.stop_asked and not self.stopping:
+                self.stopping = True  # no restart; the agents are stopped with the town
+                self.restart_now = False
+                if self.server is not None:
+                    self.server.send_signal(signal.SIGTERM)  # the server stops every agent, then itself
+                    term_sent = time.monotonic()
+                log("stopping the town")
+            if self.stopping and self.server is not None and term_sent and time.monotonic() - term_sent > UPGRADE_WAIT:
+                self.server.kill()
+                term_sent = 0.0
             if self.upgrade_sent and self.server is not None and time.monotonic() - self.upgrade_sent > UPGRADE_WAIT:
                 log(f"upgrade: the server did not exit within {UPGRADE_WAIT:g}s; killing it (the agents stay)")
                 self.server.kill()
@@ -362,11 +377,7 @@ class Keeper:
 
     # -- between two keepers -------------------------------------------------------------------
     def hold_address(self) -> bytes:
-        """An abstract Unix socket name (Linux: no file, no path limit) for this town and user."""
-        import hashlib
-
-        key = hashlib.sha256(os.path.realpath(self.town).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-        return f"\0gastown-keeper-hold-{os.getuid()}-{key}".encode()
+        return hold_address(self.town)
 
     def hand_off(self) -> None:
         """The keeper was stopped while agents run: a forked holder keeps their PTYs (no hang-up) until
@@ -476,13 +487,21 @@ class Keeper:
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 try:
-                    pid, _ = os.waitpid(-1, os.WNOHANG)
-                except ChildProcessError:
-                    break
-                if pid == 0:
-                    time.sleep(0.02)
-                if all(not os.path.exists(f"/proc/{p}") for p in left):
+                    reaped, _ = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:  # not our children (a holder): wait for them to be gone
+                    reaped = 0
+                if all(not os.path.exists(f"/proc/{p}") or _zombie(p) for p in left):
                     return
+                if reaped == 0:
+                    time.sleep(0.02)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[-1].split()[:1] == [b"Z"]
+    except OSError:
+        return True
 
 
 def default_server_argv(town: str) -> list[str]:
@@ -495,6 +514,29 @@ def keeper_argv(town: str, server_argv: list[str] | None = None, python: str | N
     town = os.path.realpath(town)
     return [python or sys.executable, "-S", os.path.abspath(__file__), "--town", town, "--",
             *(server_argv or default_server_argv(town))]
+
+
+def hold_address(town: str) -> bytes:
+    """The holder's abstract Unix socket name (Linux: no file, no path limit) for TOWN and this user."""
+    import hashlib
+
+    key = hashlib.sha256(os.path.realpath(town).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"\0gastown-keeper-hold-{os.getuid()}-{key}".encode()
+
+
+def stop_holder(town: str) -> bool:
+    """Stops the agents a stopped keeper left with a holder (no keeper took them over); False if none."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        conn.connect(hold_address(town))
+        conn.settimeout(30)
+        send(conn, {"op": "stop"})
+        conn.recv(16)  # the holder closes the connection when its agents are stopped
+        return True
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 def running_keeper(town: str) -> int | None:
@@ -525,6 +567,22 @@ def server_pid(town: str) -> int | None:
             return int(f.read().strip() or 0) or None
     except (OSError, ValueError):
         return None
+
+
+def request_stop(town: str, timeout: float = 60.0) -> int | None:
+    """Stops TOWN through its keeper (the server, its agents, the keeper): the pid of the keeper that was
+    stopped, None when none runs. Raises TimeoutError when it is still running after TIMEOUT seconds."""
+    keeper = running_keeper(town)
+    if keeper is None:
+        stop_holder(town)
+        return None
+    os.kill(keeper, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running_keeper(town) is None:
+            return keeper
+        time.sleep(0.05)
+    raise TimeoutError(f"the town's keeper (pid {keeper}) is still running after {timeout:g}s")
 
 
 def request_upgrade(town: str, timeout: float = 60.0) -> tuple[int | None, int | None]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 
 FRAME_DELAY = 0.004  # output -> frame: coalesces a burst without adding visible latency
+FOCUSED_DELAY = 0.0005  # the pane someone types into: its echo goes out at once
 LOW_WATER = 64 * 1024  # write screens only while less than this waits in the socket's buffer
 ALL = None  # a dirty set meaning "every row" (a full frame)
 
@@ -34,8 +34,9 @@ def modes_json(modes) -> dict:
 class AgentScreen:
     """The server's view of one agent's screen, shared by every client that shows it."""
 
-    def __init__(self, agent: str, session) -> None:
+    def __init__(self, agent: str, session, focused=lambda: False) -> None:
         self.agent = agent
+        self.focused = focused  # () -> whether some client focuses this agent
         self.session = None
         self.rows: dict = {}
         self.cursor = None
@@ -63,7 +64,8 @@ class AgentScreen:
 
     def _on_output(self, _session) -> None:
         if self._handle is None:
-            self._handle = asyncio.get_running_loop().call_later(FRAME_DELAY, self._tick)
+            delay = FOCUSED_DELAY if self.focused() else FRAME_DELAY
+            self._handle = asyncio.get_running_loop().call_later(delay, self._tick)
 
     def _tick(self) -> None:
         self._handle = None

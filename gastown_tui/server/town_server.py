@@ -322,7 +322,7 @@ class TownServer:
                 "town": str(town.root), "socket": self.socket_path, "started_at": self.started_at,
                 "uptime": now - self.started_at, "clients": [x.info() for x in self.clients.values()],
                 "agents": sorted(agents, key=lambda a: a["address"]), "exec_private_cwd": self.exec.private_cwd,
-                "exec_running": ({"seconds": round(busy[0], 3), "argv": busy[1]} if (busy := self.exec.busy()) else None),
+                "exec_running": {"seconds": round(busy[0], 3), "argv": busy[1]} if (busy := self.exec.busy()) else None,
                 "exec_waiting": self.exec.waiting}
 
     # -- exec ----------------------------------------------------------------------------------
@@ -380,7 +380,8 @@ class TownServer:
             raise Fail("bad-request", "call: 'fn' must be a string and 'args' an object")
         from gastown_tui.server import api
 
-        result = await asyncio.get_running_loop().run_in_executor(self._calls, lambda: api.dispatch(self.town, fn, args))
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._calls, lambda: api.dispatch(self.town, fn, args))
         self._broadcast("town", {"event": "town", "why": fn})
         return result
 
@@ -476,7 +477,8 @@ class TownServer:
                 continue
             screen = self.screens.get(agent)
             if screen is None:
-                screen = self.screens[agent] = AgentScreen(agent, session)
+                screen = self.screens[agent] = AgentScreen(
+                    agent, session, focused=lambda a=agent: any(x.focus == a for x in self.clients.values()))
             screen.subscribers.add(c.sender)
             c.subscribed.add(agent)
             c.sender.mark(agent, ALL)
@@ -525,7 +527,8 @@ class TownServer:
         agent = session.agent
         if not c.interactive or c.focus != agent or self.size_claims.get(agent) != c.client_id:
             raise Fail("size-not-yours", f"{agent}'s size belongs to the interactive client focused on it "
-                                         f"({self.size_claims.get(agent) or 'nobody yet'}); this client may only show it")
+                                         f"({self.size_claims.get(agent) or 'nobody yet'}); "
+                                         "this client may only show it")
         if (session.screen.cols, session.screen.rows) != (cols, rows):
             session.resize(cols, rows)
             screen = self.screens.get(agent)

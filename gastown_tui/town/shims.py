@@ -33,10 +33,11 @@ exec {python} -m gastown_tui.cli {sub} "$@"
 
 def _town_socket(folder: Path) -> str | None:
     """The socket of the town whose `.runtime/shims` FOLDER is, else None."""
-    if folder.name == "shims" and folder.parent.name == ".runtime" and (folder.parent.parent / "mayor" / "town.json").is_file():
+    town = folder.parent.parent
+    if folder.name == "shims" and folder.parent.name == ".runtime" and (town / "mayor" / "town.json").is_file():
         from gastown_tui.server.paths import socket_path
 
-        return socket_path(str(folder.parent.parent))
+        return socket_path(str(town))
     return None
 
 

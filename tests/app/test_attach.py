@@ -162,3 +162,56 @@ def test_apps_of_other_sizes_attach_without_resizing_or_restarting_the_agents(se
             proc.kill()
             proc.wait(timeout=10)
             os.close(master)
+
+
+async def test_after_a_kill_a_new_app_shows_each_agents_screen_row_for_row(served_demo):
+    """kill -9 of an app, then a new one: the polecat in its centre pane shows the screen the server has, row
+    for row (compared with a fresh observer's full frame while the simulated agent pauses between actions)."""
+    import asyncio
+
+    from gastown_tui.app import AttachedApp
+    from gastown_tui.client.connection import Connection
+    from gastown_tui.client.socket_link import SocketLink
+    from server.serverkit import ScreenMirror
+
+    from .helpers import town_loaded, until
+
+    root = served_demo
+    first, master = start_app_in_pty(root)
+    try:
+        await asyncio.to_thread(wait_for, lambda: (drain(master), app_clients(root))[1], 60, "the first app attached")
+        agents = await asyncio.to_thread(wait_for, lambda: (drain(master), working_agents(root))[1], 60,
+                                         "polecats working")
+        first.kill()
+        first.wait(timeout=30)
+    finally:
+        os.close(master)
+    app = AttachedApp(root, link=SocketLink(root))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        sessions = app.controller.sessions
+        await until(pilot, lambda: sessions is not None and all(sessions.get(a) for a in agents), timeout=30,
+                    what="every polecat's session, as the server runs it")
+        for address, pid in agents.items():
+            assert sessions.get(address).pid == pid, f"{address} is not the process the first app watched"
+        mirror = ScreenMirror()
+        observer = await Connection.to_town(str(root), client="test", on_event=mirror.feed)
+        try:
+            for address in agents:
+                app.screen.focus_agent(address)
+                await until(pilot, lambda: pane_of(app) is not None and pane_of(app).session.agent == address,
+                            timeout=20, what=f"{address} in the centre")
+                remote = pane_of(app).session.screen
+                await observer.request("subscribe", agents=[address])
+                await until(pilot, lambda: address in mirror.meta and mirror.text(address).strip()
+                            and mirror.text(address) == remote.text(), timeout=30,
+                            what=f"{address}'s rows in the new app equal to the server's")
+        finally:
+            await observer.close()
+
+
+def pane_of(app):
+    from widgets.terminal_pane import TerminalPane
+
+    panes = [p for p in app.screen.query(TerminalPane) if p.display and p.session is not None]
+    return panes[0] if panes else None

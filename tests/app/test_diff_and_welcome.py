@@ -1,6 +1,8 @@
 """The diff view redraws only changed lines and lays out side by side; the Welcome screen creates a town."""
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import App
 
 from widgets.diff_model import side_by_side, split_files
@@ -112,3 +114,29 @@ async def test_welcome_builds_the_demo_town(tmp_path, monkeypatch):
         await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None
                     and app.screen.view.convoys, timeout=60, what="the demo town with its convoy")
         assert len(app.screen.view.convoys[0].tracked) == 5
+
+
+async def test_welcome_attaches_the_town_it_opens_to_the_towns_server(tmp_path, monkeypatch):
+    """`gastown` with no town: the town chosen on the Welcome screen runs in its own server (started for it),
+    so its agents outlive the app; ctrl+q then detaches."""
+    from gastown_tui.server import control
+    from gastown_tui.town.install import install_town
+
+    root = install_town(tmp_path / "fresh").root
+    monkeypatch.chdir(tmp_path)
+    app = make_app(None, start_agents=True, attach=True)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+            await pilot.press("down", "enter")  # Open a town
+            await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+            app.screen.query_one("#field-path").value = str(root)
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None
+                        and app.controller.sessions is not None, timeout=60, what="the town, attached")
+            assert app.detaches
+            status = await asyncio.to_thread(control.status, root)
+            assert status is not None and any(c["client"] == "app" for c in status["clients"])
+        assert await asyncio.to_thread(control.status, root) is not None, "leaving the app stopped the town's server"
+    finally:
+        await asyncio.to_thread(control.stop, root)

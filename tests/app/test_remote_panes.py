@@ -157,3 +157,31 @@ async def test_stopping_an_agent_from_the_app_stops_it_in_the_server(server):
             assert any("stop done" in n.message for n in app._notifications)
     finally:
         await control.close()
+
+
+async def test_scrollback_and_search_in_a_remote_pane_read_the_servers_history(server):
+    """The agent printed far more lines than its screen holds: in scrollback mode the pane reaches the first
+    of them (the server's history pages), and `/` search finds one that scrolled off long ago."""
+    control = await connect(server)
+    await spawn_chatter(control, server.town, MAYOR, rate=8000, cols=90, rows=20)
+    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await town_loaded(pilot)
+            await until(pilot, lambda: pane_of(app) is not None and "n=00000003" in pane_of(app).session.screen.text(),
+                        timeout=30, what="the mayor 300 lines on: far past its first screenful")
+            pane = pane_of(app)
+            await pilot.press("enter")  # into the pane
+            await pilot.press(app.app_settings.prefix_key, "left_square_bracket")
+            await until(pilot, lambda: pane.mode == "scrollback", what="scrollback mode")
+            await until(pilot, lambda: pane.session.screen.history is not None, what="the server's history fetched")
+            await pilot.press("g")  # to the top
+            await until(pilot, lambda: any("n=0000000000" in row.text
+                                           for row in pane.session.screen.render(dirty_only=False).rows.values()),
+                        what="the first line the agent printed, in view")
+            await pilot.press("G")
+            await until(pilot, lambda: pane.mode == "live", what="back to live")
+            assert pane.search("n=0000000005")
+            assert pane.session.screen.viewport_offset > 0
+    finally:
+        await control.close()

@@ -1,7 +1,6 @@
 """Running a real town server (`gastown server --no-patrols`) for a test, and talking to it."""
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys

@@ -160,8 +160,12 @@ def test_stopping_the_keeper_leaves_the_agents_to_the_next_keeper(town, tmp_path
         transcript(tmp_path, "rig--polecats--count", sid)), what="output after the take-over")
     numbers = seqs(raw)
     assert numbers == list(range(0, numbers[-1] + 1)), "a gap or a repeat in the counter's transcript"
-    t2.stop_town()
-    wait_for(lambda: gone(pid), what="the agent stopped with the town")
+    # Stopped again, and then `gastown down` with no keeper: the holder stops the agent.
+    t2.keeper.send_signal(signal.SIGTERM)
+    assert t2.keeper.wait(30) == 0, t2.logtext()
+    assert not gone(pid)
+    assert keeper_mod.request_stop(str(tmp_path)) is None  # no keeper runs: the holder is told to stop
+    wait_for(lambda: gone(pid), what="the agent stopped by the holder")
 
 
 def test_an_agent_that_exits_while_its_server_is_dead_has_its_status_recorded(town, tmp_path):
@@ -212,3 +216,19 @@ def test_the_new_server_rebuilds_a_silent_agents_screen_and_asks_it_to_repaint(t
     assert any("drawn-before-the-crash" in l for l in screen), screen  # replayed from transcript.raw
     assert (second["agents"][agent]["cols"], second["agents"][agent]["rows"]) == (60, 12)
     assert second["agents"][agent]["pid"] == pid
+
+
+def test_stopping_the_town_through_its_keeper_while_the_server_is_dead_leaves_nothing(town, tmp_path):
+    """`gastown down` when the server has just died (the keeper is about to restart it): the keeper stops
+    the agents and ends, and no server comes back."""
+    agent = "rig/polecats/count"
+    t = town({agent: COUNTER})
+    first = t.status(lambda s: agent in s["agents"] and s["agents"][agent]["alive"], "the agent running")
+    pid, server = first["agents"][agent]["pid"], first["server_pid"]
+    os.kill(server, signal.SIGKILL)
+    wait_for(lambda: gone(server), what="the server gone")
+    assert keeper_mod.request_stop(str(tmp_path), timeout=60) == t.keeper.pid
+    assert t.keeper.wait(30) == 0
+    wait_for(lambda: gone(pid), what="the agent stopped")
+    assert keeper_mod.running_keeper(str(tmp_path)) is None
+    assert "stopping the town" in t.logtext()

@@ -86,10 +86,20 @@ def demo(tmp_path):
     assert left == [], f"left behind: {left}"
 
 
-def test_upgrade_in_place_keeps_the_agents_and_the_client_reconnects(demo):
+def test_upgrade_in_place_keeps_the_agents_and_the_client_reconnects(demo, monkeypatch, capsys):
     town = demo.town.root
     up = gastown("up", "--town", str(town))
     assert up.returncode == 0, up.stdout + up.stderr
+    # A newer gastown installed than the one serving: `gastown up` says so and how to upgrade.
+    import gastown_tui
+    from gastown_tui.cli import main as gastown_main
+
+    running = gastown_tui.__version__
+    monkeypatch.setattr(gastown_tui, "__version__", "99.0.0")
+    assert gastown_main(["up", "--town", str(town)]) == 0
+    out = capsys.readouterr().out
+    assert f"the server runs gastown {running}; 99.0.0 is installed: `gastown up --upgrade`" in out
+    monkeypatch.setattr(gastown_tui, "__version__", running)
 
     async def scenario():
         before = await wait_status(town, lambda s: len(live_agents(s)) >= 2, "two polecats working")
