@@ -10,6 +10,7 @@ link (ctrl+q, a crash, a hang-up) only detaches: the agents keep running.
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,6 +38,11 @@ class Sessions:
         return list(self.by_agent.values())
 
 
+# What this app is to the server: "app" in a terminal; "web" for a browser tab's app (`gastown web` sets
+# GASTOWN_CLIENT=web), which the server lets resize an agent only while it is the town's only screen.
+CLIENT_KIND = "web" if os.environ.get("GASTOWN_CLIENT") == "web" else "app"
+
+
 class SocketLink:
     detaches = True  # the server holds the agents: leaving the app leaves them running
 
@@ -60,7 +66,8 @@ class SocketLink:
     # -- connecting ------------------------------------------------------------------------------
     async def start(self, on_state: OnState, start_agents: bool) -> None:
         self._on_state = on_state
-        await self._connect(Connection.to_town(str(self.root), client="app", interactive=True, on_event=self._event))
+        await self._connect(Connection.to_town(str(self.root), client=CLIENT_KIND, interactive=True,
+                                               on_event=self._event))
 
     async def _connect(self, opening) -> None:
         """Says hello (`opening`), watches the town's events, and takes the server's sessions as they are now."""
@@ -102,7 +109,7 @@ class SocketLink:
             self._connected.clear()
             path = paths.socket_path(str(self.root))
             try:
-                await self._connect(reconnect(path, timeout=RECONNECT, client="app", interactive=True,
+                await self._connect(reconnect(path, timeout=RECONNECT, client=CLIENT_KIND, interactive=True,
                                               on_event=self._event))
             except ConnectionError:
                 raise Disconnected(f"the town server went away and did not come back within {RECONNECT:g} s "

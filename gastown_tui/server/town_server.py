@@ -28,6 +28,7 @@ from gastown_tui.server.exec import NOT_IN_SERVER, Busy, ExecRunner, install
 from gastown_tui.server.identify import agent_of, peer_credentials
 from gastown_tui.server.screens import ALL, LOW_WATER, AgentScreen, ScreenSender
 
+SCREEN_CLIENTS = ("app", "web", "attach")  # clients that show agents' screens (not gt/bd/node calls)
 CAPABILITIES = ["exec", "screens", "input", "size", "call", "history", "events"]
 HARD_CAP = 32 * 1024 * 1024  # bytes waiting for one client before it is cut off (replies/events, not screens)
 READ_CHUNK = 256 * 1024
@@ -529,6 +530,9 @@ class TownServer:
             raise Fail("size-not-yours", f"{agent}'s size belongs to the interactive client focused on it "
                                          f"({self.size_claims.get(agent) or 'nobody yet'}); "
                                          "this client may only show it")
+        if c.kind == "web" and any(o is not c and o.kind in SCREEN_CLIENTS for o in self.clients.values()):
+            # a browser (often a phone) never reshapes an agent another screen is showing (herdr #2404)
+            raise Fail("size-not-yours", f"a browser resizes {agent} only while it is the town's only screen")
         if (session.screen.cols, session.screen.rows) != (cols, rows):
             session.resize(cols, rows)
             screen = self.screens.get(agent)

@@ -75,6 +75,27 @@ async def test_two_clients_of_other_sizes_do_not_resize_the_agent(server):
     await obs.close()
 
 
+async def test_a_browser_resizes_an_agent_only_while_it_is_the_towns_only_screen(server):
+    web = await connect(server, interactive=True, client="web")
+    mw = _mirror(web)
+    await spawn_chatter(web, server.town, "mayor", rate=0, cols=100, rows=30)
+    agent = (await web.request("subscribe", agents=["mayor"]))["agents"][0]
+    await web.request("focus", agent=agent)
+    assert await until(lambda: "SIZE 100x30" in mw.text(agent)), mw.text(agent)
+    # Alone, the focused browser tab may size the agent to its pane.
+    assert await web.request("resize", agent=agent, cols=80, rows=24) == {"cols": 80, "rows": 24}
+    # With a terminal app attached too (not even focused on it), the phone never reshapes the agent.
+    app = await connect(server, interactive=True, client="app")
+    with pytest.raises(RemoteError) as err:
+        await web.request("resize", agent=agent, cols=55, rows=40)
+    assert err.value.code == "size-not-yours"
+    st = await app.request("status")
+    assert [(x["cols"], x["rows"]) for x in st["agents"]] == [(80, 24)]
+    assert "SIZE 55x40" not in mw.text(agent)
+    await app.close()
+    await web.close()
+
+
 async def test_state_and_lifecycle_events_reach_watchers(server):
     w = await connect(server)
     await w.request("watch", topics=["lifecycle", "state"])
