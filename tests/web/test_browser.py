@@ -57,6 +57,11 @@ def live_polecats(screen: str, demo) -> list[str]:
     return [name for name in polecats(demo) if re.search(rf"● {name} ", screen)]
 
 
+def session_polecats(screen: str, demo) -> list[str]:
+    """Polecats the agent tree shows with a session (working, idle, needing approval or just finished)."""
+    return [name for name in polecats(demo) if re.search(rf"[●○◆★] {name} ", screen)]
+
+
 def pane_title(screen: str) -> str:
     found = re.search(r"[─━] \d+ \S (\S+) [─━]", screen)
     return found.group(1) if found else ""
@@ -66,8 +71,14 @@ def test_a_tab_shows_the_town_drives_an_agent_and_approves_a_merge(served, demo,
     page = new_page(browser, DESKTOP)
     page.goto(served.url)
     wait_for_text(page, "rig textkit", timeout=90)
-    screen = wait_for(page, lambda s: "SIMULATED" in s and "polecats/" in pane_title(s),
-                      "a polecat's live pane", timeout=120)
+    # the centre opens on the Mayor (the town's front door); a click on a polecat's row shows its pane
+    screen = wait_for(page, lambda s: "SIMULATED" in s and pane_title(s) == "mayor/", "the Mayor's live pane",
+                      timeout=120)
+    screen = wait_for(page, lambda s: session_polecats(s, demo), "a polecat with a session", timeout=120)
+    name = session_polecats(screen, demo)[0]
+    click_text(page, f" {name} ")
+    screen = wait_for(page, lambda s: "SIMULATED" in s and pane_title(s).endswith("/polecats/" + name),
+                      "a polecat's live pane", timeout=60)
     first = pane_title(screen)
     # the tab's title carries the town and the Needs-you count, from the app itself
     page.wait_for_function("document.title.includes('gastown · demo')", timeout=60_000)
@@ -234,7 +245,7 @@ def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
             tabs = [new_page(browser, DESKTOP) for _ in range(2)]
             for tab in tabs:
                 tab.goto(run.url)
-                wait_for(tab, lambda s: "SIMULATED" in s and "polecats/" in pane_title(s), "a live pane", 120)
+                wait_for(tab, lambda s: pane_title(s) != "", "an agent's pane", 120)
             terminal = TerminalApp(demo.town.root)
             try:
                 agent = pane_title(screen_text(tabs[0]))
