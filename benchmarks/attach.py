@@ -26,7 +26,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app import GASTOWN, Terminal, env_for, make_town  # noqa: E402  (benchmarks/app.py: the PTY harness)
 
-from gastown_tui.server import control  # noqa: E402
+from gastown_tui.client import control  # noqa: E402
 
 
 def writer(rate: int) -> str:

@@ -30,8 +30,8 @@ from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.screens.help import HelpScreen
 from gastown_tui.screens.town import TownScreen
 from gastown_tui.screens.welcome import WelcomeScreen
-from gastown_tui.server.control import start_background
-from gastown_tui.server.control import status as control_status
+from gastown_tui.client.control import start_background
+from gastown_tui.client.control import status as control_status
 from gastown_tui.server.reading import Reading
 from gastown_tui.ui.controller import TownController
 from gastown_tui.ui.keys import APP_KEYS, ATTACHED_APP_KEYS, bindings
@@ -233,7 +233,7 @@ class GastownApp(App):
         for problem in message.view.errors:
             if problem not in (old.errors if old else ()):
                 self.notify(problem, title="Town", severity="error", timeout=15)
-        from gastown_tui.web.title_badge import publish
+        from gastown_tui.ui.title_badge import publish
 
         publish(self, len(message.view.needs_you), f"gastown · {message.view.name}")  # a browser tab's title
         self._show(message.view)

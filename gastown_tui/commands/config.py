@@ -1,6 +1,6 @@
 """`gastown config get KEY | set KEY VALUE | unset KEY | list [--json]`: the town's settings, checked.
 
-Keys are dotted paths into settings/config.json (town/config_keys.py lists them): role_agents.polecat,
+Keys are dotted paths into settings/config.json (sessions/config_keys.py lists them): role_agents.polecat,
 default_agent, agents.claude.path, agents.claude.base_url, timers.witness_patrol, max_polecats, ...
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ def _show(value) -> str:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town import config_keys
+    from gastown_tui.sessions import config_keys
     from gastown_tui.town.cli_support import print_json, town_here
 
     p = argparse.ArgumentParser(prog=prog, description="Read and change the town's settings (settings/config.json).")

@@ -37,7 +37,7 @@ def main(argv: list[str], prog: str) -> int:
     if argv[:1] == ["hanoi"]:       # gastown demo hanoi [--discs N] [--headless] [--chaos] [--seed S]
         from gastown_tui.demo.hanoi import main as hanoi_main
 
-        return hanoi_main(argv[1:], f"{prog} hanoi")
+        return hanoi_main(argv[1:], f"{prog} hanoi", open_app=_open_app)  # the town's server runs the sim
     args = build_parser(prog).parse_args(argv)
     from gastown_tui.demo.build import build_demo_town, load_demo
 

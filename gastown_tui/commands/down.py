@@ -13,7 +13,7 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the server to end (default 60)")
     args = p.parse_args(argv)
     from gastown_tui.commands.server import town_of
-    from gastown_tui.server import control
+    from gastown_tui.client import control
 
     town = town_of(args.town)
     try:

@@ -18,7 +18,8 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--json", action="store_true", help="print the server's status reply as JSON")
     args = p.parse_args(argv)
     from gastown_tui.commands.server import town_of
-    from gastown_tui.server import control, paths
+    from gastown_tui.client import control
+    from gastown_tui.server import paths
 
     town = town_of(args.town)
     st = control.status(town.root)

@@ -16,7 +16,8 @@ def main(argv: list[str], prog: str) -> int:
                         "keeper starts the new server, which adopts them; clients reconnect)")
     args = p.parse_args(argv)
     from gastown_tui.commands.server import town_of
-    from gastown_tui.server import control, paths
+    from gastown_tui.client import control
+    from gastown_tui.server import paths
 
     town = town_of(args.town)
     if args.upgrade:

@@ -326,7 +326,9 @@ def build_parser(prog: str):
     return p
 
 
-def main(argv: list[str], prog: str = "gastown demo hanoi") -> int:
+def main(argv: list[str], prog: str = "gastown demo hanoi", open_app: Callable[[Path], int] | None = None) -> int:
+    """`gastown demo hanoi`. OPEN_APP(town_root) shows the town in the app (the command passes the app's
+    attach: this module stays below the app)."""
     import sys
     import tempfile
     import time
@@ -342,7 +344,9 @@ def main(argv: list[str], prog: str = "gastown demo hanoi") -> int:
         print(f"Hanoi demo town: {demo.town}; {demo.polecat} has {demo.bead} with wisp {demo.molecule} "
               f"({2 ** demo.discs - 1:,} steps), made in {time.monotonic() - started:.1f}s", flush=True)
     if not args.headless:
-        return _open_app(demo)
+        if open_app is None:
+            raise UserError("no app to open here: run `gastown demo hanoi`, or pass --headless")
+        return int(open_app(demo.town) or 0)
     started = time.monotonic()
     if args.chaos:
         strikes = run_with_chaos(demo, args.seed, args.max_gap, log=lambda line: print(line, flush=True))
@@ -390,12 +394,6 @@ def run_with_chaos(demo: HanoiTown, seed: int, max_gap: float, log) -> int:
             raise UserError(f"the Hanoi sim failed ({proc.returncode}):\n{out[-2000:]}")
         return strikes
 
-
-def _open_app(demo: HanoiTown) -> int:
-    """The app on the demo town: the town starts the polecat's agent, the sim, in its pane."""
-    from gastown_tui.app import run_app
-
-    return int(run_app(demo.town) or 0)
 
 
 def _agent_main(argv: list[str]) -> None:

@@ -18,6 +18,7 @@ from typing import Iterator
 
 from gastown_tui.beads.atomic import atomic_write
 from gastown_tui.beads.wispsteps import META, prepare_dir
+from gastown_tui.meow.step_record import step_record
 
 LAZY_MIN_STEPS = int(os.environ.get("GASTOWN_LAZY_WISP_MIN", "20000"))
 FORMULAS = "formulas"
@@ -83,7 +84,6 @@ class FormulaSource:
         return step
 
     def _record(self, step, index: int) -> dict:
-        from gastown_tui.meow.molecule import step_record
 
         rec = dict(self.base)
         rec.update(step_record(self.root_id, step, index, self.base["created_at"]))

@@ -21,24 +21,16 @@ from typing import TYPE_CHECKING, Iterator
 from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.beads.timestamps import now
 from gastown_tui.meow.errors import MoleculeError
+from gastown_tui.meow.step_record import MAX_TITLE, step_record, title as _title  # noqa: F401 (re-exported)
 from gastown_tui.beads.actors import default_actor
 
 if TYPE_CHECKING:   # the cooking engine is imported only when something is poured
     from gastown_tui.meow.proto import Proto
     from gastown_tui.meow.search import FormulaLibrary
 
-KNOWN_ISSUE_TYPES = ("bug", "feature", "task", "epic", "chore", "decision", "spike", "story", "milestone", "gate")
-MAX_TITLE = 500
-
-
 def as_record(bead) -> dict:
     """A ledger result as a plain record (Ledger returns Issue models, RawLedger dicts)."""
     return bead if isinstance(bead, dict) else bead.to_record()
-
-
-def _title(text: str) -> str:
-    text = text.strip() or "(untitled step)"
-    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
 
 
 def _with_work_vars(ledger, on: str | None, vars: dict | None) -> dict:
@@ -66,47 +58,6 @@ def step_records(root_id: str, proto: Proto, actor: str, ts: str) -> Iterator[di
     """One bead record per proto step, produced lazily (edges carry no `created_by`: it is optional)."""
     for index, step in enumerate(proto.iter_steps()):
         yield step_record(root_id, step, index, ts)
-
-
-def step_record(root_id: str, step, index: int, ts: str) -> dict:
-    """The bead record of one cooked step (the `index`-th in formula order) of molecule `root_id`."""
-    prefix = root_id + "."
-    sid = prefix + step.id
-    deps = [{"issue_id": sid, "depends_on_id": root_id, "type": "parent-child", "created_at": ts}]
-    for need in step.needs:
-        deps.append({"issue_id": sid, "depends_on_id": prefix + need, "type": "blocks", "created_at": ts})
-    title = step.title
-    rec = {"id": sid, "title": title if 0 < len(title) <= MAX_TITLE else _title(title)}
-    if step.description:
-        rec["description"] = step.description
-    if step.acceptance:
-        rec["acceptance_criteria"] = step.acceptance
-    if step.priority is not None:
-        rec["priority"] = step.priority
-    kind = step.type or "task"
-    if kind in KNOWN_ISSUE_TYPES:
-        rec["issue_type"] = kind
-    else:
-        rec["issue_type"] = "task"
-        rec["labels"] = [kind]
-    if step.extra:
-        _extras(rec, step.extra)
-    rec["dependencies"] = deps
-    rec["source_formula"] = step.formula
-    rec["source_location"] = f"steps[{index}]"
-    return rec
-
-
-def _extras(rec: dict, extra: dict) -> None:
-    """Step keys Beads has a field for: labels, notes, assignee."""
-    labels = extra.get("labels")
-    if isinstance(labels, list):
-        rec["labels"] = sorted(set(rec.get("labels", [])) | {str(x) for x in labels})
-    for key in ("notes", "assignee"):
-        if isinstance(extra.get(key), str):
-            rec[key] = extra[key]
-    if isinstance(extra.get("ralph"), dict):    # a Ralph step: its spec rides on the bead (town/ralph.py)
-        rec["metadata"] = {**(rec.get("metadata") or {}), "ralph": dict(extra["ralph"])}
 
 
 def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,

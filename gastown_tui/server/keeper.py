@@ -27,9 +27,7 @@ object per datagram; see "Keeper link" in docs/protocol.md.
 """
 from __future__ import annotations
 
-import array
 import ctypes
-import errno
 import fcntl
 import json
 import os

@@ -3,7 +3,7 @@
 - The process is told it runs for a browser (`GASTOWN_CLIENT=web`), so a thin
   client of the town server can register as an observer that never resizes
   agents.
-- The app's title badge (a meta packet from `title_badge.publish`) is passed
+- The app's title badge (a meta packet from `ui.title_badge.publish`) is passed
   on to the page as a `["gastown_badge", {...}]` text message, which the page
   turns into its title and favicon.
 """

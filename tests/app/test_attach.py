@@ -1,6 +1,6 @@
 """The app is only a client of the town's server: killing it, or hanging up its terminal, leaves every agent running.
 
-Real processes: the demo town's server (`gastown_tui.server.control.start_background`) runs simulated
+Real processes: the demo town's server (`gastown_tui.client.control.start_background`) runs simulated
 polecats; `gastown app` runs in a pseudo-terminal of its own, attaches (the server lists it as an `app`
 client), and is then killed with SIGKILL, or its terminal is closed as an SSH drop does. The agents'
 pids must live on and their transcripts keep growing.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from gastown_tui.demo.build import build_demo_town
-from gastown_tui.server import control
+from gastown_tui.client import control
 from gastown_tui.town.addresses import agent_key
 from gastown_tui.town.layout import Town
 

@@ -119,7 +119,7 @@ async def test_welcome_builds_the_demo_town(tmp_path, monkeypatch):
 async def test_welcome_attaches_the_town_it_opens_to_the_towns_server(tmp_path, monkeypatch):
     """`gastown` with no town: the town chosen on the Welcome screen runs in its own server (started for it),
     so its agents outlive the app; ctrl+q then detaches."""
-    from gastown_tui.server import control
+    from gastown_tui.client import control
     from gastown_tui.town.install import install_town
 
     root = install_town(tmp_path / "fresh").root

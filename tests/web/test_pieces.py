@@ -14,7 +14,7 @@ from gastown_tui.web.server import app_command
 
 
 @pytest.mark.parametrize("module", ["gastown_tui.web.server", "gastown_tui.web.app_service",
-                                    "gastown_tui.web.title_badge", "gastown_tui.web.town_server"])
+                                    "gastown_tui.web.town_server"])
 def test_the_web_side_never_imports_textual(module):
     code = (f"import importlib, json, sys; importlib.import_module({module!r}); "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'widgets'))))")

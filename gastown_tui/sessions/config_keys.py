@@ -19,6 +19,7 @@ import json
 import os
 
 from gastown_tui.errors import UserError
+from gastown_tui.sessions.presets import PresetError, load_presets
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
 from gastown_tui.town.settings import DEFAULT_TOWN_SETTINGS, ROLES, TownSettings, parse_duration
@@ -49,8 +50,6 @@ def _split(key: str) -> list[str]:
 
 
 def _presets(town: Town, raw: dict | None = None) -> dict:
-    from gastown_tui.sessions.presets import PresetError, load_presets
-
     if raw is None:
         return load_presets(town.root)
     # Check the would-be settings: load the presets from a copy of the file's content.
