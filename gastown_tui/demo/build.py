@@ -70,6 +70,7 @@ def _settings(town, polecats: int, patrols: dict, pace: float = 0.0) -> None:
     if pace > 0:   # simulated agents pause between actions so a person can watch them
         sim = data.setdefault("agents", {}).setdefault("sim", {})
         sim.setdefault("env", {})["GT_SIM_PACE"] = f"{pace:g}"
+        sim["env"]["GT_SIM_MAYOR_PACE"] = f"{min(pace, 1.0):g}"   # the Mayor files and slings briskly
     data["patrols"] = {**data.get("patrols", {}), **patrols}
     write_json(path, data)
 

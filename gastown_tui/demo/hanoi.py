@@ -173,10 +173,24 @@ class WorkReport:
 def work(demo: HanoiTown, gt: Callable[[list[str]], str] = in_process, *, log=None,
          stop_after: int | None = None) -> WorkReport:
     """Works the polecat's molecule to its end (or for `stop_after` steps), one step per iteration."""
-    import time
-
+    # The in-process gt reads the ledger and the actor from the environment, as an agent's gt does; they
+    # are put back afterwards so a caller's process (a test run, the app) is left as it was.
+    saved = {k: os.environ.get(k) for k in ("BEADS_DIR", "BD_ACTOR")}
     os.environ["BEADS_DIR"] = str(demo.beads_dir)
     os.environ.setdefault("BD_ACTOR", demo.polecat)
+    try:
+        return _work(demo, gt, log, stop_after)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _work(demo: HanoiTown, gt: Callable[[list[str]], str], log, stop_after: int | None) -> WorkReport:
+    import time
+
     report = WorkReport()
     written = last_move(demo.moves)
     fd = os.open(demo.moves, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)

@@ -113,11 +113,16 @@ def sent_back(town_root: Path, bead_ids: dict[str, str]) -> dict[str, list[str]]
 
 
 def check_demo(demo) -> DemoCheck:
+    from gastown_tui.errors import NotFound
     from gastown_tui.town.convoys import get_convoy
     from gastown_tui.town.mq import list_mrs
 
     town, rig = demo.town, demo.rig
-    result = DemoCheck(landed=get_convoy(town, demo.convoy).status == "closed")
+    try:
+        landed = get_convoy(town, demo.convoy).status == "closed"
+    except NotFound:            # the Mayor has not filed the demo's convoy yet
+        landed = False
+    result = DemoCheck(landed=landed)
     for b in ALL:
         text = _git(rig.repo, "show", f"main:{b.expect_path}", check=False)
         if b.expect_text not in text:

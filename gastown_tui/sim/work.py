@@ -49,14 +49,18 @@ def is_retry(town: Town, hook: dict, report: Reporter) -> bool:
 
 
 def pace_seconds() -> float:
-    """GT_SIM_PACE as seconds (0 when unset); a bad value is an error naming it."""
-    raw = os.environ.get("GT_SIM_PACE", "").strip()
+    """GT_SIM_PACE as seconds (0 when unset); a bad value is an error naming it. The Mayor uses
+    GT_SIM_MAYOR_PACE when set (it files and slings; a slow-paced demo need not wait on it)."""
+    name = "GT_SIM_PACE"
+    if os.environ.get("GT_ROLE") == "mayor" and os.environ.get("GT_SIM_MAYOR_PACE", "").strip():
+        name = "GT_SIM_MAYOR_PACE"
+    raw = os.environ.get(name, "").strip()
     if not raw:
         return 0.0
     try:
         value = float(raw)
     except ValueError:
-        raise SimFailure(f"GT_SIM_PACE must be a number of seconds, got {raw!r}") from None
+        raise SimFailure(f"{name} must be a number of seconds, got {raw!r}") from None
     return max(0.0, value)
 
 

@@ -111,9 +111,11 @@ async def test_welcome_builds_the_demo_town(tmp_path, monkeypatch):
         await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
         app.screen.query_one("#field-path").value = str(tmp_path / "demo")
         await pilot.press("ctrl+s")
+        # The Overseer's plan waits on the Mayor's hook: the Mayor files the beads and the convoy once it runs.
         await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None
-                    and app.screen.view.convoys, timeout=60, what="the demo town with its convoy")
-        assert len(app.screen.view.convoys[0].tracked) == 5
+                    and app.screen.view.agent("mayor/") is not None
+                    and app.screen.view.agent("mayor/").hook_title.startswith("Plan: textkit features"),
+                    timeout=60, what="the demo town with the plan on the Mayor's hook")
 
 
 async def test_welcome_attaches_the_town_it_opens_to_the_towns_server(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from gastown_tui.ui.town_view import PATROL_ROLES
 from gastown_tui.ui.ghosts import GhostKeeper
 from gastown_tui.client.in_process import spec_for
 from gastown_tui.town.agents import set_agent_state
@@ -138,7 +139,8 @@ async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(f
         assert ghost(TOAST).state == "finished" and ghost(TOAST).ghost == "finished"  # a polecat_reaped event says so
         assert "✓ toast finished" in tree_label(screen, TOAST)
         header = screen.query_one("#header")._shown_text.plain
-        assert f"· {len(listed)} agents " in header and "✓2 finished" in header  # ghosts are not counted as agents
+        agents = [a for a in app.controller.reading.town.agents if a.role not in PATROL_ROLES]  # patrols: apart
+        assert f"· {len(agents)} agents " in header and "✓2 finished" in header  # ghosts are not counted as agents
         unseen = {(i.kind, i.key) for i in screen.view.needs_you}
         assert {("finished", TOAST), ("finished", RICTUS)} <= unseen
         assert screen.focused_agent == "mayor/"  # a polecat leaving does not move the centre

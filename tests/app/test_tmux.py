@@ -77,9 +77,10 @@ def test_gastown_in_tmux_panels_switch_and_echo(tmux, fresh_town):
     screen = tmux.wait_for("Inbox (3 unread)")
     for panel in ("Agents", "Hook", "Convoys", "Inbox (3 unread)", "snaptown", "rig alpha", "Friendlier greetings"):
         assert panel in screen, f"{panel!r} not on screen:\n{screen}"
-    # launch focus: the centre follows the first agent whose session goes live (GUPP starts the hooked polecats)
+    # launch focus: the centre follows the first agent whose session goes live: the Mayor, the town's front
+    # door, which the town's server starts (and the tree lists first)
     screen = tmux.wait_for("SIMULATED", timeout=30)
-    assert re.search(r"╭─ \d+ \S+ alpha/polecats/(nux|slit) ─", screen), screen
+    assert re.search(r"╭─ 1 \S+ mayor/ ─", screen), screen
 
     tmux.keys("g")  # fuzzy go-to (the factory runs, so agent numbers may shift: go by name)
     tmux.wait_for("Go to agent")
@@ -88,8 +89,7 @@ def test_gastown_in_tmux_panels_switch_and_echo(tmux, fresh_town):
     tmux.keys("1")
     tmux.wait_for("mayor/ ─")
 
-    tmux.keys("s")  # start the mayor's session (the simulated agent)
-    tmux.wait_for("SIMULATED", timeout=30)
+    tmux.wait_for("SIMULATED", timeout=30)  # the Mayor's session (the simulated agent), already running
     tmux.keys("Enter")  # type into the pane
     time.sleep(0.3)
     tmux.keys("h", "e", "l", "l", "o", " ", "t", "m", "u", "x")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 import os
 import subprocess
 import sys
@@ -54,18 +55,27 @@ def test_up_twice_one_server_then_down_leaves_nothing(town):
 
         async def spawn():
             conn = await Connection.open(paths.socket_path(str(town)))
-            a = await conn.request("spawn", agent="mayor", argv=[sys.executable, str(CHATTER), "100"], cwd=str(town))
+            a = await conn.request("spawn", agent="boot", argv=[sys.executable, str(CHATTER), "100"], cwd=str(town))
             b = await conn.request("spawn", agent="deacon", argv=["sh", "-c", "sleep 300 & exec cat"], cwd=str(town))
             await conn.close()
             return [a["pid"], b["pid"]]
 
         agent_pids = asyncio.run(spawn())
-        st = json.loads(gastown("status", "--json", cwd=town).stdout)
+        # `gastown up` starts the Mayor too (the town's front door): wait for it
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            st = json.loads(gastown("status", "--json", cwd=town).stdout)
+            mayor = [a["pid"] for a in st["agents"] if a["address"] == "mayor/" and a["pid"]]
+            if mayor:
+                break
+            time.sleep(0.2)
+        assert mayor, st
         assert st["running"] and st["server_pid"] == pid and st["version"]
+        agent_pids += mayor
         assert sorted(a["pid"] for a in st["agents"]) == sorted(agent_pids)
         assert all(a["state"] and a["cols"] == 120 and a["rows"] == 40 and "hook" in a for a in st["agents"])
         human = gastown("status", cwd=town).stdout
-        assert f"server pid {pid}" in human and "mayor" in human and "deacon" in human
+        assert f"server pid {pid}" in human and "mayor" in human and "boot" in human and "deacon" in human
         tree = [c.pid for a in agent_pids for c in psutil.Process(a).children(recursive=True)]
         assert tree  # the sleep
     finally:

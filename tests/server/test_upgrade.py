@@ -102,7 +102,8 @@ def test_upgrade_in_place_keeps_the_agents_and_the_client_reconnects(demo, monke
     monkeypatch.setattr(gastown_tui, "__version__", running)
 
     async def scenario():
-        before = await wait_status(town, lambda s: len(live_agents(s)) >= 2, "two polecats working")
+        before = await wait_status(town, lambda s: len([a for a in live_agents(s) if "/polecats/" in a]) >= 2,
+                                   "two polecats working")
         conn = await Connection.to_town(str(town), client="test", interactive=False)
         await conn.request("watch", topics=["lifecycle"])
         old_server = conn.server["server_pid"]
@@ -140,7 +141,8 @@ def test_a_convoy_in_flight_lands_across_kill_9_of_the_server(demo):
     assert up.returncode == 0, up.stdout + up.stderr
 
     async def scenario():
-        before = await wait_status(town, lambda s: len(live_agents(s)) >= 2, "two polecats working")
+        before = await wait_status(town, lambda s: len([a for a in live_agents(s) if "/polecats/" in a]) >= 2,
+                                   "two polecats working")
         os.kill(before["server_pid"], signal.SIGKILL)
         after = await wait_status(town, lambda s: s["server_pid"] != before["server_pid"], "the restarted server")
         assert after["agents"], "the restarted server lists the adopted agents from its first answer"

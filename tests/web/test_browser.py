@@ -163,7 +163,10 @@ def test_a_phone_gets_one_pane_and_big_buttons(served, demo, browser):
     click_text(page, "Agents", line_with="Nudge")  # one tap: the agent list in place of the pane
     screen = wait_for_text(page, "rig textkit", timeout=30)
     screenshot(page, "phone-agents")
-    name = (live_polecats(screen_text(page), demo) or polecats(demo))[0]
+    # the Mayor slings the first beads shortly after the town starts: wait for a polecat row
+    screen = wait_for(page, lambda s: any(f" {n} " in s for n in polecats(demo)), "a polecat in the list",
+                      timeout=120)
+    name = (live_polecats(screen, demo) or [n for n in polecats(demo) if f" {n} " in screen])[0]
     click_text(page, f" {name} ")
     wait_for(page, lambda s: pane_title(s).endswith("/" + name), f"{name}'s pane after the tap", timeout=30)
     screenshot(page, "phone-pane")
@@ -246,6 +249,11 @@ def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
             for tab in tabs:
                 tab.goto(run.url)
                 wait_for(tab, lambda s: pane_title(s) != "", "an agent's pane", 120)
+            # a polecat the Mayor has slung (the Mayor itself is busy filing, and queues typed text)
+            screen = wait_for(tabs[0], lambda s: session_polecats(s, demo), "a polecat with a session", 120)
+            name = session_polecats(screen, demo)[0]
+            click_text(tabs[0], f" {name} ")
+            wait_for(tabs[0], lambda s: pane_title(s).endswith("/polecats/" + name), f"{name}'s pane", 60)
             terminal = TerminalApp(demo.town.root)
             try:
                 agent = pane_title(screen_text(tabs[0]))
