@@ -7,7 +7,9 @@ frame (pyghostty's dirty flags are consume-once, so the server is the screen's o
 latest rows, and marks them dirty for every subscribed client. A client's
 `ScreenSender` keeps, per agent, only the set of dirty row numbers, not a queue of frames: it writes while
 the socket's buffer is under LOW_WATER and, when the client is slow or stopped, the sets merely fill
-(bounded by rows x agents shown); on resume the client gets the latest rows. Styles are interned per client.
+(bounded by rows x agents shown); on resume the client gets the latest rows. The agent the client focuses
+is written before its other dirty agents (an echo never queues behind other panes' rows). Styles are
+interned per client.
 """
 from __future__ import annotations
 
@@ -153,6 +155,7 @@ class ScreenSender:
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"screens-{conn.client_id}")
         self.frames_sent = 0
+        self._focus_went = False  # the last agent written was the focused one
 
     def mark(self, agent: str, rows) -> None:
         if rows is ALL or self.dirty.get(agent, set()) is ALL:
@@ -163,6 +166,18 @@ class ScreenSender:
 
     def forget(self, agent: str) -> None:
         self.dirty.pop(agent, None)
+
+    def _next(self) -> str:
+        """The focused agent first (its echo), but never twice in a row while others wait (no starving)."""
+        focus = getattr(self.conn, "focus", None)
+        oldest = next(iter(self.dirty))
+        if focus in self.dirty and not (self._focus_went and len(self.dirty) > 1):
+            self._focus_went = True
+            return focus
+        if oldest == focus:
+            oldest = next(a for a in self.dirty if a != focus)
+        self._focus_went = False
+        return oldest
 
     async def _run(self) -> None:
         writer = self.conn.writer
@@ -175,7 +190,7 @@ class ScreenSender:
                     if writer.transport.get_write_buffer_size() > LOW_WATER:
                         await asyncio.sleep(0.01)
                     continue
-                agent = next(iter(self.dirty))
+                agent = self._next()
                 rows = self.dirty.pop(agent)
                 screen = self.screens.get(agent)
                 if screen is None or self not in screen.subscribers:
