@@ -12,7 +12,8 @@ them into strips and refreshes just those lines — at most once per frame
 however much output arrived (60 per second at most). Unfocused panes draw every
 third tick, hidden ones not at all. For a moment after a key press, the focused
 pane draws as soon as the session reports output (its output listener; sources
-without one are polled every few ms), so the echo does not wait for a tick.
+without one are polled every few ms), so the echo does not wait for a tick; so
+does a pane's first output of a session (an agent just shown, or attached to).
 What a person waits for — that echo, or the pane switched to another agent —
 is also painted at once (`terminal_clock.draw_now`), not at Textual's next
 60 Hz screen tick.
@@ -142,6 +143,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._strips: dict[int, Strip] = {}
         self._rows: dict[int, Row] = {}
         self._seen_seq = -1
+        self._first_output_drawn = False  # the session's first output is drawn at once, not at a frame tick
         self._force_full = True
         self._cursor = None
         self._title = ""
@@ -181,6 +183,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._rows.clear()
         self._cursor = None
         self._seen_seq = -1
+        self._first_output_drawn = False  # the session's first output is drawn at once, not at a frame tick
         self._force_full = True
         self._selection = None
         self._set_mode("live")
@@ -198,8 +201,9 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
         def on_output(source) -> None:
             pane = ref()
-            if pane is not None and pane._session is source and time.monotonic() < pane._hot_until:
-                pane.call_later(pane._echo_poll)
+            if pane is not None and pane._session is source and (time.monotonic() < pane._hot_until
+                                                                 or not pane._first_output_drawn):
+                pane.call_later(pane._echo_poll)  # an echo, or the first screen of an agent just shown
 
         add(on_output)
         self._on_output = on_output
@@ -285,6 +289,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._last_draw = now
         self._answer_due = False
         self._seen_seq = seq
+        self._first_output_drawn = self._first_output_drawn or seq > 0
         full = self._force_full
         self._force_full = False
         frame = screen.render(dirty_only=not full)

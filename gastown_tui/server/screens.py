@@ -1,19 +1,26 @@
 """Agent screens streamed to clients as changed rows (docs/protocol.md, "Screens").
 
 One `AgentScreen` per agent some client shows: it renders the session's VT screen at most once per
-FRAME_DELAY after output (pyghostty's dirty flags are consume-once, so the server is the screen's only
-renderer), keeps the latest rows, and marks them dirty for every subscribed client. A client's
+frame after output -- FRAME_DELAY (30 Hz) for a pane nobody types into, FOCUSED_FRAME (60 Hz) for a focused
+one, and at once (ECHO_DELAY) for a moment after a client sent the agent keys, so the echo never waits for a
+frame (pyghostty's dirty flags are consume-once, so the server is the screen's only renderer) -- keeps the
+latest rows, and marks them dirty for every subscribed client. A client's
 `ScreenSender` keeps, per agent, only the set of dirty row numbers, not a queue of frames: it writes while
 the socket's buffer is under LOW_WATER and, when the client is slow or stopped, the sets merely fill
-(bounded by rows x agents shown); on resume the client gets the latest rows. Styles are interned per client.
+(bounded by rows x agents shown); on resume the client gets the latest rows. The agent the client focuses
+is written before its other dirty agents (an echo never queues behind other panes' rows). Styles are
+interned per client.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 
-FRAME_DELAY = 0.004  # output -> frame: coalesces a burst without adding visible latency
-FOCUSED_DELAY = 0.0005  # the pane someone types into: its echo goes out at once
+FRAME_DELAY = 1 / 30  # output -> frame for a shown pane: the app draws unfocused panes at 10 Hz, focused at 30
+FOCUSED_FRAME = 1 / 60  # a pane some client focuses, while nobody types into it
+ECHO_DELAY = 0.0005  # output within ECHO_WINDOW of keys sent to the agent: its echo goes out at once
+ECHO_WINDOW = 1.0  # seconds after the last `input` during which output is rendered at once
 LOW_WATER = 64 * 1024  # write screens only while less than this waits in the socket's buffer
 ALL = None  # a dirty set meaning "every row" (a full frame)
 
@@ -43,6 +50,7 @@ class AgentScreen:
         self.seq = 0
         self.subscribers: set = set()
         self._handle: asyncio.TimerHandle | None = None
+        self.hot_until = 0.0  # monotonic time until which output is rendered at once (keys were sent)
         self.bind(session)
 
     def bind(self, session) -> None:
@@ -62,10 +70,21 @@ class AgentScreen:
         if self.session is not None:
             self.session.remove_output_listener(self._on_output)
 
+    def typed(self) -> None:
+        """A client sent this agent keys: its output goes out at once for a moment (the echo)."""
+        self.hot_until = time.monotonic() + ECHO_WINDOW
+
     def _on_output(self, _session) -> None:
-        if self._handle is None:
-            delay = FOCUSED_DELAY if self.focused() else FRAME_DELAY
-            self._handle = asyncio.get_running_loop().call_later(delay, self._tick)
+        loop = asyncio.get_running_loop()
+        if time.monotonic() < self.hot_until:
+            if self._handle is not None:
+                if self._handle.when() <= loop.time() + ECHO_DELAY:
+                    return
+                self._handle.cancel()  # a frame was due later: the echo does not wait for it
+            self._handle = loop.call_later(ECHO_DELAY, self._tick)
+        elif self._handle is None:
+            delay = FOCUSED_FRAME if self.focused() else FRAME_DELAY
+            self._handle = loop.call_later(delay, self._tick)
 
     def _tick(self) -> None:
         self._handle = None
@@ -136,6 +155,7 @@ class ScreenSender:
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(), name=f"screens-{conn.client_id}")
         self.frames_sent = 0
+        self._focus_went = False  # the last agent written was the focused one
 
     def mark(self, agent: str, rows) -> None:
         if rows is ALL or self.dirty.get(agent, set()) is ALL:
@@ -146,6 +166,18 @@ class ScreenSender:
 
     def forget(self, agent: str) -> None:
         self.dirty.pop(agent, None)
+
+    def _next(self) -> str:
+        """The focused agent first (its echo), but never twice in a row while others wait (no starving)."""
+        focus = getattr(self.conn, "focus", None)
+        oldest = next(iter(self.dirty))
+        if focus in self.dirty and not (self._focus_went and len(self.dirty) > 1):
+            self._focus_went = True
+            return focus
+        if oldest == focus:
+            oldest = next(a for a in self.dirty if a != focus)
+        self._focus_went = False
+        return oldest
 
     async def _run(self) -> None:
         writer = self.conn.writer
@@ -158,7 +190,7 @@ class ScreenSender:
                     if writer.transport.get_write_buffer_size() > LOW_WATER:
                         await asyncio.sleep(0.01)
                     continue
-                agent = next(iter(self.dirty))
+                agent = self._next()
                 rows = self.dirty.pop(agent)
                 screen = self.screens.get(agent)
                 if screen is None or self not in screen.subscribers:

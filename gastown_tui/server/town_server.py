@@ -503,6 +503,9 @@ class TownServer:
             raise Fail("bad-request", "input: 'data' must be base64") from None
         if not session.alive:
             raise Fail("exited", f"{session.agent} has exited")
+        screen = self.screens.get(session.agent)
+        if screen is not None:
+            screen.typed()
         lock = session._input_lock  # a nudge being typed finishes first; keys never land inside it
         if lock.locked():
             async with lock:

@@ -138,3 +138,41 @@ async def test_keys_typed_while_a_nudge_is_typed_wait_for_it_and_the_nudge_arriv
     assert [d["message"] for d in delivered] == [text]
     assert not list(folder.glob("*.json")) and not list(folder.glob("*.delivering"))
     await conn.close()
+
+
+FAST_WRITER = ("import itertools, sys, time\n"
+               "for n in itertools.count():\n"
+               "    sys.stdout.write(f'fast {n:08d}\\r\\n'); sys.stdout.flush(); time.sleep(0.002)\n")
+
+
+async def test_a_pane_nobody_types_into_gets_at_most_30_frames_a_second_and_an_echo_does_not_wait(server):
+    """An agent printing 500 times a second is rendered and sent at most once a frame (30 Hz), not once per
+    write; keys typed into another agent still come back (the focused pane's echo goes out at once)."""
+    import sys
+    import time
+
+    conn = await connect(server, interactive=True)
+    m = _mirror(conn)
+    fast = (await conn.request("spawn", agent="mayor", argv=[sys.executable, "-c", FAST_WRITER],
+                               cwd=str(server.town), cols=80, rows=24))["agent"]
+    echo = (await conn.request("spawn", agent="deacon", argv=["cat"], cwd=str(server.town), cols=80,
+                               rows=24))["agent"]
+    await conn.request("subscribe", agents=[fast, echo])
+    await conn.request("focus", agent=echo)
+    assert await until(lambda: "fast " in m.text(fast), timeout=30)
+    counts: dict[str, int] = {}
+    seen = m.feed
+
+    def count(event: dict) -> None:
+        if event.get("event") == "screen":
+            counts[event["agent"]] = counts.get(event["agent"], 0) + 1
+        seen(event)
+
+    conn.on_event = count
+    t0 = time.monotonic()
+    await conn.request("input", agent=echo, data=base64.b64encode(b"typed here\r").decode())
+    assert await until(lambda: m.text(echo).count("typed here") == 2, timeout=10), m.text(echo)
+    await until(lambda: time.monotonic() - t0 >= 2.0, timeout=5, what="two seconds of output")
+    took = time.monotonic() - t0
+    assert 0 < counts.get(fast, 0) <= took * 30 + 3, (counts, took)
+    await conn.close()
