@@ -108,3 +108,17 @@ def collect_branch(node: Node, rig_repo: Path, wt: RemoteWorktree) -> str:
 
 def remove_worktree(node: Node, wt: RemoteWorktree) -> None:
     run(node, f"rm -rf {shlex.quote(wt.path)}")
+
+
+def collect_into_worktree(node: Node, local_worktree: Path, wt: RemoteWorktree) -> str:
+    """Brings the polecat's branch from its clone on the node into its worktree in the town (which is on
+    that same branch), so `gt done` then pushes it to the rig exactly as for a local polecat. Only
+    `refs/heads/<its branch>` is read from the node. Its commit id."""
+    check_branch(wt.polecat, wt.branch)
+    local = Path(local_worktree)
+    current = _local_git(node, local, "symbolic-ref", "--short", "HEAD").stdout.strip()
+    if current != wt.branch:
+        raise NodeError(f"node {node.name}: {local} is on {current}, not {wt.branch}; nothing was collected")
+    _local_git(node, local, "fetch", "-q", "--no-tags", git_url(node, wt.path), f"refs/heads/{wt.branch}")
+    _local_git(node, local, "merge", "-q", "--ff-only", "FETCH_HEAD")
+    return _local_git(node, local, "rev-parse", "HEAD").stdout.strip()

@@ -41,6 +41,8 @@ class NodeLink:
         self.lost_reason: str | None = None
         self._ids = itertools.count(1)
         self.closed = asyncio.Event()
+        # async (session handler, argv, node cwd) -> (status, stdout bytes, stderr bytes): runs a relayed gt/bd
+        self.exec_handler = None
 
     def serve_command(self) -> str:
         return (f"{shlex.quote(self.node.python)} -m gastown_tui.cli node serve "
@@ -121,6 +123,14 @@ class NodeLink:
             handler = self.handlers.pop(sid, None)
             if handler is not None:
                 handler.on_exit(int(msg.get("status", -1)))
+        elif ev == "exec":
+            handler = self.handlers.get(sid)
+            rid = msg.get("rid")
+            if handler is None or self.exec_handler is None:
+                self._send({"op": "exec-result", "rid": rid, "status": 3, "stdout": "",
+                            "stderr": pack(b"relay: the town runs no commands for this session\n")})
+            else:
+                asyncio.get_running_loop().create_task(self._exec(handler, rid, msg))
         elif ev in ("hello", "spawned", "sessions"):
             fut = self._waiting.pop((ev if ev != "spawned" else "spawn", sid if ev == "spawned" else ""), None)
             if fut is not None and not fut.done():
@@ -133,14 +143,28 @@ class NodeLink:
             else:
                 self.errors.append(text)
 
+    async def _exec(self, handler, rid, msg: dict) -> None:
+        """A relayed gt/bd: run by the town as the agent of the session the request came through (the
+        node names the session; the town decides who that is)."""
+        try:
+            status, out, err = await self.exec_handler(handler, [str(a) for a in msg.get("argv") or []],
+                                                       str(msg.get("cwd") or ""))
+        except Exception as exc:  # the relayed command must get an answer whatever went wrong here
+            status, out, err = 3, b"", f"relay: the town could not run it: {exc}\n".encode()
+        try:
+            self._send({"op": "exec-result", "rid": rid, "status": status, "stdout": pack(out), "stderr": pack(err)})
+        except NodeError:
+            pass  # the link is gone: the relay client sees no answer and says so
+
     async def spawn(self, handler, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
-                    sid: str | None = None) -> int:
+                    sid: str | None = None, relay: bool = False) -> int:
         """Starts ARGV in a PTY on the node (CWD relative to the node's folder); its remote pid."""
         sid = sid or f"s{next(self._ids)}"
         fut = asyncio.get_running_loop().create_future()
         self._waiting[("spawn", sid)] = fut
         self.handlers[sid] = handler
-        self._send({"op": "spawn", "sid": sid, "argv": argv, "cwd": cwd, "env": env, "cols": cols, "rows": rows})
+        self._send({"op": "spawn", "sid": sid, "argv": argv, "cwd": cwd, "env": env, "cols": cols, "rows": rows,
+                    "relay": relay})
         try:
             msg = await asyncio.wait_for(fut, HELLO_TIMEOUT)
         except BaseException:

@@ -17,6 +17,7 @@ import errno
 import os
 import signal
 import socket
+import sys
 import time
 
 from gastown_tui.nodes.link import NodeLink
@@ -65,9 +66,13 @@ class RemoteProcess:
 
 
 class RemoteSession(Session):
-    def __init__(self, spec, link: NodeLink, presets=None) -> None:
+    def __init__(self, spec, link: NodeLink, presets=None, *, relay: bool = False, local_cwd=None,
+                 remote_worktree=None) -> None:
         super().__init__(spec, presets)
         self.link = link
+        self.relay = relay  # gt and bd on the node reach the town through this session's socket
+        self.local_cwd = local_cwd  # the polecat's worktree in the town (where relayed commands run)
+        self.remote_worktree = remote_worktree  # nodes.git.RemoteWorktree, for `gt done`
         self.node = link.node.name
         self.sid: str | None = None
         self.remote_pid: int | None = None
@@ -93,12 +98,14 @@ class RemoteSession(Session):
         self._loop = asyncio.get_running_loop()
         beacon = self.spec.beacon if self.preset.beacon != "paste" else None
         self.argv = list(self.spec.argv) if self.spec.argv else self.preset.command(beacon, resume=self.spec.resume)
+        if self.argv and self.argv[0] == sys.executable:  # the sim agent: the node's own python runs it
+            self.argv[0] = self.link.node.python
         self._mine, self._theirs = socket.socketpair()
         self._mine.setblocking(False)
         self._theirs.setblocking(False)
         try:
             self.remote_pid = await self.link.spawn(self, self.argv, str(self.spec.cwd), self.remote_environment(),
-                                                    self.spec.cols, self.spec.rows)
+                                                    self.spec.cols, self.spec.rows, relay=self.relay)
         except Exception:
             self._close_pair()
             raise

@@ -54,6 +54,9 @@ class NodeSession:
             pass
         self.server.send({"ev": "exit", "sid": self.sid, "status": status})
         self.server.sessions.pop(self.sid, None)
+        relay = self.server.relays.pop(self.sid, None)
+        if relay is not None:
+            relay.close()
 
     def _wait(self) -> int:
         try:
@@ -83,12 +86,70 @@ class NodeSession:
             pass
 
 
+RELAY_TIMEOUT = 600.0
+
+
 class NodeServer:
     def __init__(self, root: Path, out) -> None:
         self.root = root
         self.out = out  # a binary file (stdout)
         self.sessions: dict[str, NodeSession] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.relays: dict[str, asyncio.AbstractServer] = {}
+        self._pending: dict[str, asyncio.Future] = {}
+        self._rids = 0
+
+    def write_launchers(self) -> Path:
+        """<dir>/bin/gt and bd: relay clients run by this python (what a polecat's PATH finds first)."""
+        bindir = self.root / "bin"
+        bindir.mkdir(exist_ok=True)
+        for name in ("gt", "bd"):
+            path = bindir / name
+            text = f"#!/bin/sh\nexec {sys.executable} -m gastown_tui.nodes.relay_client {name} \"$@\"\n"
+            tmp = path.with_name(f".{name}.tmp")
+            tmp.write_text(text)
+            tmp.chmod(0o755)
+            tmp.replace(path)
+        return bindir
+
+    async def open_relay(self, sid: str) -> Path:
+        """The session's own socket: whatever connects to it speaks for that session's agent only."""
+        rundir = self.root / "run"
+        rundir.mkdir(mode=0o700, exist_ok=True)
+        path = rundir / f"{sid}.sock"
+        if path.exists():
+            path.unlink()
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                line = await reader.readline()
+                req = decode(line.strip() or b"{}")
+                argv = req.get("argv")
+                if not isinstance(argv, list) or not argv or argv[0] not in ("gt", "bd"):
+                    raise BadRequest("only gt and bd commands are relayed")
+                self._rids += 1
+                rid = f"r{self._rids}"
+                fut = self.loop.create_future()
+                self._pending[rid] = fut
+                self.send({"ev": "exec", "sid": sid, "rid": rid, "argv": [str(a) for a in argv],
+                           "cwd": str(req.get("cwd") or "")})
+                res = await asyncio.wait_for(fut, RELAY_TIMEOUT)
+            except (BadRequest, asyncio.TimeoutError) as exc:
+                res = {"status": 3, "stdout": "", "stderr": pack(f"relay: {exc or 'no answer from the town'}\n".encode())}
+            writer.write(encode({k: res.get(k) for k in ("status", "stdout", "stderr")}))
+            try:
+                await writer.drain()
+            finally:
+                writer.close()
+
+        self.relays[sid] = await asyncio.start_unix_server(handle, path=str(path))
+        return path
+
+    def exec_result(self, msg: dict) -> None:
+        fut = self._pending.pop(str(msg.get("rid")), None)
+        if fut is None or fut.done():
+            raise BadRequest(f"no relayed command {msg.get('rid')!r} is waiting")
+        fut.set_result(msg)
 
     def send(self, msg: dict) -> None:
         try:
@@ -105,7 +166,9 @@ class NodeServer:
                 self.send({"ev": "hello", "version": __version__, "protocol": PROTOCOL, "pid": os.getpid(),
                            "dir": str(self.root)})
             elif op == "spawn":
-                self.spawn(msg)
+                self.loop.create_task(self.spawn_task(msg))
+            elif op == "exec-result":
+                self.exec_result(msg)
             elif op == "list":
                 self.send({"ev": "sessions", "sessions": [
                     {"sid": s.sid, "pid": s.proc.pid, "alive": not s.done} for s in self.sessions.values()]})
@@ -124,7 +187,13 @@ class NodeServer:
         except (BadRequest, KeyError, TypeError, ValueError, OSError) as exc:
             self.send({"ev": "error", "sid": sid, "op": op, "error": f"{type(exc).__name__}: {exc}"})
 
-    def spawn(self, msg: dict) -> None:
+    async def spawn_task(self, msg: dict) -> None:
+        try:
+            await self.spawn(msg)
+        except (BadRequest, KeyError, TypeError, ValueError, OSError) as exc:
+            self.send({"ev": "error", "sid": msg.get("sid"), "op": "spawn", "error": f"{type(exc).__name__}: {exc}"})
+
+    async def spawn(self, msg: dict) -> None:
         from ptyprocess import PtyProcess
 
         sid = str(msg["sid"])
@@ -139,6 +208,9 @@ class NodeServer:
             raise BadRequest(f"cwd {cwd} is outside the node's folder {self.root}")
         cwd.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **{str(k): str(v) for k, v in (msg.get("env") or {}).items()}}
+        if msg.get("relay"):  # gt and bd reach the town through this session's socket
+            env["GT_NODE_SOCKET"] = str(await self.open_relay(sid))
+            env["PATH"] = f"{self.write_launchers()}{os.pathsep}{env.get('PATH', os.defpath)}"
         proc = PtyProcess.spawn(argv, cwd=str(cwd), env=env,
                                 dimensions=(int(msg.get("rows", 24)), int(msg.get("cols", 80))))
         session = NodeSession(self, sid, proc)

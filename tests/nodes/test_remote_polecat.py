@@ -1,0 +1,145 @@
+"""End to end on a node: `gastown sling BEAD RIG --node n1` places a polecat on a second "machine" (a real
+sshd on loopback with its own folder); the simulated agent runs there in a PTY owned by `gastown node
+serve`, its `gt` commands are relayed to the town through its own socket and the SSH connection, it
+commits on the node, `gt done` brings its branch back and submits it, and the Refinery's merge lands it
+on the rig's target branch with the rig's tests passing."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gastown_tui.nodes.link import NodeLink
+from gastown_tui.nodes.placement import load_placements, placement_of
+from gastown_tui.nodes.registry import get_node
+from gastown_tui.nodes.relay import TownRelay
+from gastown_tui.nodes.remote_session import RemoteSession
+from gastown_tui.sessions.spec import SessionSpec
+from kit.git import one_commit_repo
+from waiting import until
+
+BEAD_TEXT = """Add subtract.
+
+sim: write ops.py
+    def sub(a, b):
+        return a - b
+sim: write test_ops.py
+    from ops import sub
+
+
+    def test_sub():
+        assert sub(5, 3) == 2
+sim: commit add sub
+"""
+
+
+def gastown(cwd, *args, env=None):
+    return subprocess.run([sys.executable, "-m", "gastown_tui.cli", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=180, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def town_with_rig(tmp_path):
+    from gastown_tui.town.install import install_town
+    from gastown_tui.town.rigs import add_rig
+
+    project = one_commit_repo(tmp_path / "project", {
+        "calc.py": "def add(a, b):\n    return a + b\n",
+        "test_calc.py": "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"}, message="calc")
+    town = install_town(tmp_path / "town")
+    rig = add_rig(town, "calc", str(project), gate=f"{sys.executable} -m pytest -q -p no:cacheprovider")
+    return town, rig
+
+
+def git(cwd, *args) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+
+
+async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it(town_with_rig, lab):
+    from gastown_tui.town.ledgers import rig_ledger
+    from gastown_tui.town.mq import list_mrs
+    from gastown_tui.vcs.merge import MERGED, merge_branch
+
+    town, rig = town_with_rig
+    m = lab.machine("n1")
+    env = {"GT_TOWN": str(town.root)}
+    assert gastown(town.root, "node", "add", "n1", f"ssh://{m.user}@127.0.0.1:{m.port}", "--dir", m.home,
+                   "--python", sys.executable, "--max-polecats", "2", env=env).returncode == 0
+    bead = rig_ledger(town, "calc").create("Add subtract", actor="overseer", description=BEAD_TEXT).id
+
+    res = gastown(town.root, "sling", bead, "calc", "--node", "n1", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    slung = json.loads(res.stdout)
+    address, branch = slung["agent"], slung["branch"]
+    assert slung["node"] == "n1" and slung["node_worktree"].startswith(str(m.home.resolve()))
+    node_name, wt = placement_of(town, address)
+    assert node_name == "n1" and wt.branch == branch
+    assert git(wt.path, "symbolic-ref", "--short", "HEAD") == branch  # its clone on the node, on its branch
+
+    node = get_node(town, "n1")
+    link = NodeLink(node)
+    relay = TownRelay(town.root, node)
+    link.exec_handler = relay
+    await link.open()
+    session = RemoteSession(SessionSpec(agent=address, preset="sim", cwd=Path(wt.relative), town=town.root,
+                                        cols=100, rows=30),
+                            link, relay=True, local_cwd=Path(slung["worktree"]), remote_worktree=wt)
+    await session.start()
+    try:
+        ledger = rig_ledger(town, "calc")
+        await until(lambda: any(mr.branch == branch for mr in list_mrs(town, "calc")), timeout=120,
+                    what=f"{address}'s merge request (screen:\n{session.screen.text()}\n)")
+    finally:
+        await session.stop(2)
+        await link.close()
+
+    # Every gt call ran in the town as this polecat, and the work was committed on the node.
+    print("relayed:", relay.ran)
+    assert relay.ran and all(agent == address for agent, _, _ in relay.ran)
+    assert ["gt", "done"] in [argv for _, argv, _ in relay.ran]
+    assert "def sub" in Path(wt.path, "ops.py").read_text()
+    node_head = git(wt.path, "rev-parse", "HEAD")
+    assert git(rig.repo, "rev-parse", f"refs/heads/{branch}") == node_head  # pushed back to the rig
+    # The Refinery's merge (vcs.merge, with the rig's gate) lands it on the target.
+    result = merge_branch(rig.refinery_worktree, branch, gate=rig.gate)
+    assert result.status == MERGED, result
+    assert "def sub" in git(rig.repo, "show", "main:ops.py")
+    assert node_head in git(rig.repo, "rev-list", "main")  # the node's commit itself, none lost
+    assert ledger.get(bead).status == "in_progress"
+
+
+def test_sling_to_a_node_that_is_not_ready_places_nothing(town_with_rig, lab):
+    from gastown_tui.town.ledgers import rig_ledger
+
+    town, rig = town_with_rig
+    env = {"GT_TOWN": str(town.root)}
+    stranger = lab.machine("stranger", trusted=False)
+    locked = lab.machine("locked", key_allowed=False)
+    for name, m in (("stranger", stranger), ("locked", locked)):
+        assert gastown(town.root, "node", "add", name, f"ssh://{m.user}@127.0.0.1:{m.port}", "--dir", m.home,
+                       "--python", sys.executable, env=env).returncode == 0
+    ok = lab.machine("ok")
+    assert gastown(town.root, "node", "add", "noagent", f"ssh://{ok.user}@127.0.0.1:{ok.port}", "--dir", ok.home,
+                   "--python", sys.executable, env=env).returncode == 0
+    # The rig's polecats run an agent CLI the node does not have.
+    settings = town.root / "settings" / "config.json"
+    data = json.loads(settings.read_text())
+    data.setdefault("agents", {})["ghost"] = {"argv": ["ghost-agent-cli-not-installed"]}
+    data.setdefault("role_agents", {})["polecat"] = "ghost"
+    settings.write_text(json.dumps(data))
+    bead = rig_ledger(town, "calc").create("Anything", actor="overseer").id
+    expected = {"stranger": "unknown host key", "locked": "login refused",
+                "noagent": "agent CLI 'ghost-agent-cli-not-installed' is not installed"}
+    for name, why in expected.items():
+        res = gastown(town.root, "sling", bead, "calc", "--node", name, env=env)
+        assert res.returncode == 1
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"node {name}" in lines[0] and why in lines[0], lines
+    assert load_placements(town) == {}
+    assert rig_ledger(town, "calc").get(bead).status == "open"  # not hooked, no polecat spawned
+    assert not any(rig.polecats_dir.glob("*")) if rig.polecats_dir.exists() else True
+    assert not any(ok.home.glob("polecats/*"))
