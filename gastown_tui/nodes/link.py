@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shlex
-from collections.abc import Callable
 
 from gastown_tui import __version__
 from gastown_tui.nodes.channel import OVERLONG, BadRequest, LineSplitter, decode, encode, pack, unpack
@@ -43,10 +42,27 @@ class NodeLink:
         self.closed = asyncio.Event()
         # async (session handler, argv, node cwd) -> (status, stdout bytes, stderr bytes): runs a relayed gt/bd
         self.exec_handler = None
+        self._opening: asyncio.Lock | None = None
 
     def serve_command(self) -> str:
         return (f"{shlex.quote(self.node.python)} -m gastown_tui.cli node serve "
                 f"--dir {shlex.quote(self.node.dir)}")  # node serve expands a leading ~ itself
+
+    @property
+    def lost(self) -> bool:
+        """Opened once and ended since (a new link must be opened)."""
+        return self.closed.is_set()
+
+    async def ensure_open(self) -> dict:
+        """Opens the link unless it is open (one open at a time, however many sessions start at once)."""
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self.hello is not None and not self.lost:
+                return self.hello
+            if self.lost:
+                raise NodeError(self.lost_reason or f"node {self.node.name}: the link was lost")
+            return await self.open()
 
     async def open(self) -> dict:
         argv = ssh_argv(self.node, self.serve_command())

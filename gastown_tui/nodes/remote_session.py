@@ -96,6 +96,8 @@ class RemoteSession(Session):
         if self._proc is not None:
             raise SessionError(f"session {self.id} for {self.agent} was already started")
         self._loop = asyncio.get_running_loop()
+        self.keeper = None  # the keeper holds local PTYs; this one is held by the node
+        await self.link.ensure_open()
         beacon = self.spec.beacon if self.preset.beacon != "paste" else None
         self.argv = list(self.spec.argv) if self.spec.argv else self.preset.command(beacon, resume=self.spec.resume)
         if self.argv and self.argv[0] == sys.executable:  # the sim agent: the node's own python runs it

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gastown_tui.nodes.link import NodeLink
 from gastown_tui.nodes.placement import load_placements, placement_of
-from gastown_tui.nodes.registry import get_node
-from gastown_tui.nodes.relay import TownRelay
+from gastown_tui.nodes.provider import provider_for
 from gastown_tui.nodes.remote_session import RemoteSession
+from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.spec import SessionSpec
 from kit.git import one_commit_repo
 from waiting import until
@@ -80,22 +79,20 @@ async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it
     assert node_name == "n1" and wt.branch == branch
     assert git(wt.path, "symbolic-ref", "--short", "HEAD") == branch  # its clone on the node, on its branch
 
-    node = get_node(town, "n1")
-    link = NodeLink(node)
-    relay = TownRelay(town.root, node)
-    link.exec_handler = relay
-    await link.open()
-    session = RemoteSession(SessionSpec(agent=address, preset="sim", cwd=Path(wt.relative), town=town.root,
-                                        cols=100, rows=30),
-                            link, relay=True, local_cwd=Path(slung["worktree"]), remote_worktree=wt)
-    await session.start()
+    # The session manager (as the town server sets it up) asks the node provider where the agent runs.
+    mgr = SessionManager(town.root, keeper=None)
+    mgr.provider = provider_for(town.root)
+    session = await mgr.spawn(SessionSpec(agent=address, preset="sim", cwd=Path(slung["worktree"]), town=town.root,
+                                          cols=100, rows=30))
+    assert isinstance(session, RemoteSession) and session.node == "n1"
+    relay = session.link.exec_handler
     try:
         ledger = rig_ledger(town, "calc")
         await until(lambda: any(mr.branch == branch for mr in list_mrs(town, "calc")), timeout=120,
                     what=f"{address}'s merge request (screen:\n{session.screen.text()}\n)")
     finally:
-        await session.stop(2)
-        await link.close()
+        await mgr.close()
+        await mgr.provider.close()
 
     # Every gt call ran in the town as this polecat, and the work was committed on the node.
     print("relayed:", relay.ran)
