@@ -140,3 +140,67 @@ def test_sling_to_a_node_that_is_not_ready_places_nothing(town_with_rig, lab):
     assert rig_ledger(town, "calc").get(bead).status == "open"  # not hooked, no polecat spawned
     assert not any(rig.polecats_dir.glob("*")) if rig.polecats_dir.exists() else True
     assert not any(ok.home.glob("polecats/*"))
+
+
+def _node(town, lab, name="n1"):
+    from gastown_tui.nodes.registry import add_node
+
+    m = lab.machine(name)
+    return m, add_node(town, name, f"ssh://{m.user}@127.0.0.1:{m.port}", dir=str(m.home), python=sys.executable)
+
+
+def test_a_node_delivers_only_its_own_polecats_branch(town_with_rig, lab):
+    from gastown_tui.errors import UserError
+    from gastown_tui.nodes.git import RemoteWorktree, collect_branch, make_worktree
+
+    town, rig = town_with_rig
+    m, node = _node(town, lab)
+    branch = "polecat/nux/ca-1@abc"
+    wt = make_worktree(node, rig.repo, rig.name, rig.target, "nux", branch)
+    main_before = git(rig.repo, "rev-parse", "refs/heads/main")
+    # On the node: its own work, plus a branch forged for another polecat and a commit on main.
+    for ref, fname in ((branch, "mine.txt"), ("polecat/slit/ca-2@abc", "forged.txt"), ("main", "sneaky.txt")):
+        git(wt.path, "checkout", "-q", ref) if ref != "polecat/slit/ca-2@abc" else git(wt.path, "checkout", "-q", "-b", ref)
+        Path(wt.path, fname).write_text("x\n")
+        git(wt.path, "add", fname)
+        git(wt.path, "commit", "-q", "-m", fname)
+    git(wt.path, "checkout", "-q", branch)
+    mine = git(wt.path, "rev-parse", branch)
+    assert collect_branch(node, rig.repo, wt) == mine
+    assert git(rig.repo, "rev-parse", f"refs/heads/{branch}") == mine
+    assert git(rig.repo, "rev-parse", "refs/heads/main") == main_before  # the target never moves from a node
+    assert "slit" not in git(rig.repo, "for-each-ref", "--format=%(refname)")
+    # A placement naming another polecat's branch is refused before any git runs.
+    forged = RemoteWorktree(wt.node, wt.rig, "nux", "polecat/slit/ca-2@abc", wt.root, wt.mirror, wt.path)
+    with pytest.raises(UserError, match="is not polecat nux's"):
+        collect_branch(node, rig.repo, forged)
+
+
+async def test_relayed_commands_run_as_the_sessions_agent_whatever_the_node_says(town_with_rig, lab):
+    from gastown_tui.nodes.link import NodeLink
+    from gastown_tui.nodes.relay import TownRelay
+
+    from gastown_tui.town.polecats import spawn_polecat
+
+    town, rig = town_with_rig
+    nux = spawn_polecat(town, "calc", name="nux")
+    spawn_polecat(town, "calc", name="slit")
+    m, node = _node(town, lab)
+    link = NodeLink(node)
+    relay = TownRelay(town.root, node)
+    link.exec_handler = relay
+    await link.open()
+    # The program claims another identity in its environment and on the command line's env.
+    script = ("GT_AGENT=calc/polecats/slit BD_ACTOR=calc/polecats/slit gt prime --json | "
+              "grep -o '\"agent\": *\"[^\"]*\"'; echo END")
+    s = RemoteSession(SessionSpec(agent="calc/polecats/nux", preset="shell", cwd=Path("x"), town=town.root,
+                                  argv=["sh", "-c", script]), link, relay=True, local_cwd=Path(nux.worktree))
+    await s.start()
+    try:
+        assert await s.wait_exit(60) == 0
+    finally:
+        await link.close()
+    text = s.screen.text()
+    assert '"agent": "calc/polecats/nux"' in text.replace('":"', '": "'), text
+    assert "slit" not in text
+    assert [a for a, _, _ in relay.ran] == ["calc/polecats/nux"]
