@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodes.sshd import TOPOLOGY, Lab, sshd_missing
+from nodes.sshd import Lab, sshd_missing
 
 
 @pytest.fixture
@@ -13,7 +13,7 @@ def lab(tmp_path, monkeypatch):
         pytest.skip(why)
     lab = Lab(tmp_path / "lab")
     monkeypatch.setenv("GASTOWN_SSH_CONFIG", str(lab.config))
-    print(f"nodes lab: {TOPOLOGY}")
+    print(f"nodes lab: {lab.topology}")
     try:
         yield lab
     finally:

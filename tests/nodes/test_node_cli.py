@@ -24,7 +24,7 @@ def gastown(town, *args, env=None):
 
 
 def add(town, machine, name, *extra):
-    res = gastown(town, "node", "add", name, f"ssh://{machine.user}@127.0.0.1:{machine.port}",
+    res = gastown(town, "node", "add", name, f"ssh://{machine.user}@{machine.address}:{machine.port}",
                   "--dir", machine.home, "--python", sys.executable, *extra)
     assert res.returncode == 0, res.stderr
     return res
@@ -83,7 +83,7 @@ def test_a_node_without_the_agent_cli_is_one_line_naming_it(town, lab):
 
 def test_missing_python_and_gastown_are_named(town, lab):
     m = lab.machine("n1")
-    res = gastown(town, "node", "add", "n1", f"ssh://127.0.0.1:{m.port}", "--python", "no-such-python3")
+    res = gastown(town, "node", "add", "n1", f"ssh://{m.address}:{m.port}", "--python", "no-such-python3")
     assert res.returncode == 0
     res = gastown(town, "node", "check", "n1", "--agent", "sh")
     assert res.returncode == 1
@@ -96,8 +96,8 @@ def test_an_unknown_host_key_is_one_clear_error_and_never_prompts(town, lab):
     res = gastown(town, "node", "check", "stranger", "--agent", "sh")
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
-        f"node stranger ({m.user}@127.0.0.1:{m.port}): unknown host key; check its fingerprint and add it to "
-        f"known_hosts (e.g. ssh-keyscan -p {m.port} 127.0.0.1), nothing was run there"]
+        f"node stranger ({m.user}@{m.address}:{m.port}): unknown host key; check its fingerprint and add it to "
+        f"known_hosts (e.g. ssh-keyscan -p {m.port} {m.address}), nothing was run there"]
     assert lab.known_hosts.read_text().count(str(m.port)) == 0  # not silently trusted
 
 
@@ -107,7 +107,7 @@ def test_a_refused_login_is_one_clear_error(town, lab):
     res = gastown(town, "node", "check", "locked", "--agent", "sh")
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
-        f"node locked ({m.user}@127.0.0.1:{m.port}): login refused (no accepted key for {m.user}; "
+        f"node locked ({m.user}@{m.address}:{m.port}): login refused (no accepted key for {m.user}; "
         f"passwords are never asked)"]
 
 
@@ -121,7 +121,7 @@ def test_no_sshd_listening_is_named(town, lab):
 
 def test_hosts_from_the_ssh_config_work(town, lab):
     m = lab.machine("aliased")
-    lab.write_config(f"Host mini\n  HostName 127.0.0.1\n  Port {m.port}\n  User {m.user}\n")
+    lab.write_config(f"Host mini\n  HostName {m.address}\n  Port {m.port}\n  User {m.user}\n")
     # Host blocks are first-match: the alias block must come before `Host *`.
     text = lab.config.read_text()
     star, alias = text.split("Host mini\n")

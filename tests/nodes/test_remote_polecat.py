@@ -66,7 +66,7 @@ async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it
     town, rig = town_with_rig
     m = lab.machine("n1")
     env = {"GT_TOWN": str(town.root)}
-    assert gastown(town.root, "node", "add", "n1", f"ssh://{m.user}@127.0.0.1:{m.port}", "--dir", m.home,
+    assert gastown(town.root, "node", "add", "n1", f"ssh://{m.user}@{m.address}:{m.port}", "--dir", m.home,
                    "--python", sys.executable, "--max-polecats", "2", env=env).returncode == 0
     bead = rig_ledger(town, "calc").create("Add subtract", actor="overseer", description=BEAD_TEXT).id
 
@@ -117,10 +117,10 @@ def test_sling_to_a_node_that_is_not_ready_places_nothing(town_with_rig, lab):
     stranger = lab.machine("stranger", trusted=False)
     locked = lab.machine("locked", key_allowed=False)
     for name, m in (("stranger", stranger), ("locked", locked)):
-        assert gastown(town.root, "node", "add", name, f"ssh://{m.user}@127.0.0.1:{m.port}", "--dir", m.home,
+        assert gastown(town.root, "node", "add", name, f"ssh://{m.user}@{m.address}:{m.port}", "--dir", m.home,
                        "--python", sys.executable, env=env).returncode == 0
     ok = lab.machine("ok")
-    assert gastown(town.root, "node", "add", "noagent", f"ssh://{ok.user}@127.0.0.1:{ok.port}", "--dir", ok.home,
+    assert gastown(town.root, "node", "add", "noagent", f"ssh://{ok.user}@{ok.address}:{ok.port}", "--dir", ok.home,
                    "--python", sys.executable, env=env).returncode == 0
     # The rig's polecats run an agent CLI the node does not have.
     settings = town.root / "settings" / "config.json"
@@ -146,7 +146,7 @@ def _node(town, lab, name="n1"):
     from gastown_tui.nodes.registry import add_node
 
     m = lab.machine(name)
-    return m, add_node(town, name, f"ssh://{m.user}@127.0.0.1:{m.port}", dir=str(m.home), python=sys.executable)
+    return m, add_node(town, name, f"ssh://{m.user}@{m.address}:{m.port}", dir=str(m.home), python=sys.executable)
 
 
 def test_a_node_delivers_only_its_own_polecats_branch(town_with_rig, lab):

@@ -46,7 +46,7 @@ def town(tmp_path):
 
 
 def node_for(machine, name="n1") -> Node:
-    return Node(name=name, host="127.0.0.1", user=machine.user, port=machine.port, dir=str(machine.home),
+    return Node(name=name, host=machine.address, user=machine.user, port=machine.port, dir=str(machine.home),
                 python=sys.executable)
 
 
@@ -130,7 +130,7 @@ async def test_a_link_to_an_untrusted_host_is_a_clear_error(lab):
     link = NodeLink(node_for(m, "stranger"))
     with pytest.raises(NodeError) as err:
         await link.open()
-    assert str(err.value).startswith(f"node stranger ({m.user}@127.0.0.1:{m.port}): unknown host key")
+    assert str(err.value).startswith(f"node stranger ({m.user}@{m.address}:{m.port}): unknown host key")
 
 
 async def test_a_bad_spawn_is_an_error_and_the_node_keeps_serving(town, lab):
