@@ -47,22 +47,35 @@ def main(argv: list[str], prog: str) -> int:
         print(f"Added node {node.name} ({node.url}, dir {node.dir}, max {node.max_polecats} polecats); "
               f"gastown node check {node.name} says what it lacks")
     elif args.cmd == "list":
-        print_rows([n.to_dict() for n in load_nodes(town).values()], as_json=args.json,
+        placed = _placed(town)
+        rows = [{**n.to_dict(), "polecats": placed.get(n.name, [])} for n in load_nodes(town).values()]
+        print_rows(rows, as_json=args.json,
                    empty="No nodes yet (gastown node add NAME ssh://[user@]host[:port]).",
-                   row=lambda n: f"{n['name']:<16} {n['url']:<36} max {n['max_polecats']:<3} {n['dir']}")
+                   row=lambda n: f"{n['name']:<16} {n['url']:<36} {len(n['polecats'])}/{n['max_polecats']:<3} {n['dir']}")
     elif args.cmd == "show":
         node = get_node(town, args.name)
+        info = {**node.to_dict(), "polecats": _placed(town).get(node.name, [])}
         if args.json:
-            print_json(node.to_dict())
+            print_json(info)
         else:
-            for k, v in node.to_dict().items():
-                print(f"{k:<14} {v}")
+            for k, v in info.items():
+                print(f"{k:<14} {', '.join(v) if isinstance(v, list) else v}")
     elif args.cmd == "check":
         return _check(town, args, print_json)
     elif args.cmd == "remove":
         remove_node(town, args.name)
         print(f"Removed node {args.name}")
     return 0
+
+
+def _placed(town) -> dict[str, list[str]]:
+    """node name -> the agents placed on it."""
+    from gastown_tui.nodes.placement import load_placements
+
+    out: dict[str, list[str]] = {}
+    for agent, rec in sorted(load_placements(town).items()):
+        out.setdefault(rec.get("node"), []).append(agent)
+    return out
 
 
 def _check(town, args, print_json) -> int:

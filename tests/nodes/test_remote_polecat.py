@@ -77,6 +77,9 @@ async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it
     assert slung["node"] == "n1" and slung["node_worktree"].startswith(str(m.home.resolve()))
     node_name, wt = placement_of(town, address)
     assert node_name == "n1" and wt.branch == branch
+    listed = json.loads(gastown(town.root, "node", "list", "--json", env=env).stdout)
+    assert listed[0]["polecats"] == [address]
+    assert "1/2" in gastown(town.root, "node", "list", env=env).stdout
     assert git(wt.path, "symbolic-ref", "--short", "HEAD") == branch  # its clone on the node, on its branch
 
     # The session manager (as the town server sets it up) asks the node provider where the agent runs.
