@@ -207,3 +207,53 @@ async def test_relayed_commands_run_as_the_sessions_agent_whatever_the_node_says
     assert '"agent": "calc/polecats/nux"' in text.replace('":"', '": "'), text
     assert "slit" not in text
     assert [a for a, _, _ in relay.ran] == ["calc/polecats/nux"]
+
+
+def test_the_town_server_runs_a_node_placed_polecat_and_the_refinery_lands_it(town_with_rig, lab, tmp_path):
+    """The product path: `gastown sling --node`, then the town server's patrols (GUPP starts the hooked
+    polecat; the session manager's node provider puts it on the node; the Refinery merges)."""
+    import time
+
+    from gastown_tui.town.ledgers import rig_ledger
+
+    town, rig = town_with_rig
+    m = lab.machine("n1")
+    env = {"GT_TOWN": str(town.root)}
+    assert gastown(town.root, "node", "add", "n1", f"ssh://{m.user}@{m.address}:{m.port}", "--dir", m.home,
+                   "--python", sys.executable, env=env).returncode == 0
+    bead = rig_ledger(town, "calc").create("Add subtract", actor="overseer", description=BEAD_TEXT).id
+    res = gastown(town.root, "sling", bead, "calc", "--node", "n1", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    slung = json.loads(res.stdout)
+    settings = town.root / "settings" / "config.json"  # patrols that wake every few seconds, not minutes
+    data = json.loads(settings.read_text())
+    data["patrols"] = {"backoff_base": "1s", "backoff_max": "3s", "disabled": ["boot", "dogs"]}
+    data.setdefault("timers", {})["refinery_poll"] = "2s"
+    settings.write_text(json.dumps(data))
+    log = tmp_path / "server.log"
+    server_env = {k: v for k, v in os.environ.items() if k not in ("GT_TOWN", "GT_AGENT", "GASTOWN_SOCKET")}
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "gastown_tui.cli", "server", "--town", str(town.root)],
+                                stdout=fh, stderr=subprocess.STDOUT, env=server_env, cwd=str(town.root))
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+            shown = subprocess.run(["git", "show", "main:ops.py"], cwd=rig.repo, capture_output=True, text=True)
+            if shown.returncode == 0:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"the node's work never landed on main:\n{log.read_text()[-3000:]}")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    assert "def sub" in shown.stdout
+    assert Path(slung["node_worktree"], "ops.py").is_file()  # the work was done on the node
+    metas = list((town.root / ".runtime" / "sessions").glob(f"{slung['agent'].replace('/', '--')}/*/meta.json"))
+    assert any(json.loads(p.read_text()).get("node") == "n1" for p in metas), metas
