@@ -28,6 +28,7 @@ def main(argv: list[str], prog: str) -> int:
     ck.add_argument("--json", action="store_true")
     rm = sub.add_parser("remove", help="forget a node")
     rm.add_argument("name")
+    rm.add_argument("--force", action="store_true", help="even with polecats placed on it")
     sv = sub.add_parser("serve", help="(run on the node by the town over ssh) own this node's polecat PTYs")
     sv.add_argument("--dir", required=True)
     args = p.parse_args(argv)
@@ -63,7 +64,7 @@ def main(argv: list[str], prog: str) -> int:
     elif args.cmd == "check":
         return _check(town, args, print_json)
     elif args.cmd == "remove":
-        remove_node(town, args.name)
+        remove_node(town, args.name, force=args.force)
         print(f"Removed node {args.name}")
     return 0
 

@@ -74,8 +74,9 @@ def explain(node: Node, stderr: str) -> str:
         return f"{who}: unknown host name"
     if "timed out" in low:
         return f"{who}: connection timed out"
-    last = text.splitlines()[-1] if text else "ssh failed with no message"
-    return f"{who}: ssh failed: {last}"
+    if not text:
+        return f"{who}: the ssh connection ended with no message (the link dropped or keepalives went unanswered)"
+    return f"{who}: ssh failed: {text.splitlines()[-1]}"
 
 
 def run(node: Node, command: str, *, timeout: float = 60.0, input: bytes | None = None) -> subprocess.CompletedProcess:

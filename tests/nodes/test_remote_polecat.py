@@ -79,6 +79,8 @@ async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it
     assert node_name == "n1" and wt.branch == branch
     listed = json.loads(gastown(town.root, "node", "list", "--json", env=env).stdout)
     assert listed[0]["polecats"] == [address]
+    refused = gastown(town.root, "node", "remove", "n1", env=env)
+    assert refused.returncode == 1 and f"still has polecats placed on it ({address})" in refused.stderr
     assert "1/2" in gastown(town.root, "node", "list", env=env).stdout
     assert git(wt.path, "symbolic-ref", "--short", "HEAD") == branch  # its clone on the node, on its branch
 
