@@ -178,3 +178,22 @@ async def test_a_cut_link_is_noticed_and_named(town, lab):
     finally:
         m.heal()
         await link.close()
+
+
+async def test_a_nudge_to_a_remote_program_is_typed_once(town, lab):
+    """`submit` (what nudges use) is the local code: typed, Enter, confirmed; the program gets it once."""
+    m = lab.machine("n1")
+    link = NodeLink(node_for(m))
+    await link.open()
+    s = RemoteSession(spec(town, [sys.executable, "-c", ECHO]), link)
+    await s.start()
+    try:
+        await until(lambda: "ready>" in s.screen.text(), what="the prompt")
+        result = await s.submit("nudge-one")
+        assert result.submitted, result
+        await until(lambda: "got nudge-one" in s.screen.text(), what="the nudge acted on")
+        s.write(b"quit\r")
+        assert await s.wait_exit(30) == 3
+    finally:
+        await link.close()
+    assert s.transcript.raw_path.read_bytes().count(b"got nudge-one") == 1
