@@ -79,9 +79,15 @@ async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it
     assert node_name == "n1" and wt.branch == branch
     listed = json.loads(gastown(town.root, "node", "list", "--json", env=env).stdout)
     assert listed[0]["polecats"] == [address]
-    refused = gastown(town.root, "node", "remove", "n1", env=env)
-    assert refused.returncode == 1 and f"still has polecats placed on it ({address})" in refused.stderr
     assert "1/2" in gastown(town.root, "node", "list", env=env).stdout
+    second = rig_ledger(town, "calc").create("Another", actor="overseer").id
+    third = rig_ledger(town, "calc").create("Third", actor="overseer").id
+    assert gastown(town.root, "sling", second, "calc", "--node", "n1", env=env).returncode == 0  # 2 of 2
+    full = gastown(town.root, "sling", third, "calc", "--node", "n1", env=env)
+    assert full.returncode == 1 and "node n1 is full (2 of 2 polecats); nothing was placed there" in full.stderr
+    assert rig_ledger(town, "calc").get(third).status == "open"
+    refused = gastown(town.root, "node", "remove", "n1", env=env)
+    assert refused.returncode == 1 and "still has polecats placed on it" in refused.stderr and address in refused.stderr
     assert git(wt.path, "symbolic-ref", "--short", "HEAD") == branch  # its clone on the node, on its branch
 
     # The session manager (as the town server sets it up) asks the node provider where the agent runs.
