@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "keeper": ("gastown_tui.server.keeper", "keep the town's agents alive across server crashes (runs the server)"),
     "service": ("gastown_tui.commands.service", "install, remove or show the login service for the town's server"),
     "attach": ("gastown_tui.commands.attach", "attach this terminal to one agent (detach: ctrl+b d)"),
+    "node": ("gastown_tui.commands.node", "add, list, show, check and remove nodes (machines reached over SSH)"),
 }
 
 

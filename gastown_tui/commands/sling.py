@@ -18,6 +18,7 @@ def main(argv: list[str], prog: str) -> int:
                    help="Ralph loop on every step: a fresh session per attempt until the check passes")
     p.add_argument("--check", metavar="CMD", help="with --ralph: the acceptance check (default: the rig's gate)")
     p.add_argument("--max-attempts", type=int, metavar="N", help="with --ralph: attempts per step (default 3)")
+    p.add_argument("--node", metavar="NAME", help="run the new polecat on this node (gastown node list)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     if (args.check or args.max_attempts is not None) and not args.ralph:
@@ -25,14 +26,28 @@ def main(argv: list[str], prog: str) -> int:
     if args.max_attempts is not None and args.max_attempts < 1:
         p.error("--max-attempts must be at least 1")
     ralph = {"check": args.check, "max_attempts": args.max_attempts} if args.ralph else None
-    res = sling(town_here(), args.bead, args.target, formula=args.formula, vars=parse_vars(args.var),
+    town = town_here()
+    node = None
+    if args.node:  # checked before anything is slung: a node that is not ready gets nothing
+        from gastown_tui.nodes.placement import preflight_rig
+
+        node = preflight_rig(town, args.node, args.target)
+    res = sling(town, args.bead, args.target, formula=args.formula, vars=parse_vars(args.var),
                 no_convoy=args.no_convoy, force=args.force, actor=actor(), ralph=ralph)
+    placed = None
+    if node is not None:
+        from gastown_tui.nodes.placement import place_slung
+
+        placed = place_slung(town, node, res)
     if args.json:
-        print_json(res)
+        print_json({**res.to_dict(), "node": node.name if node else None,
+                    "node_worktree": placed.path if placed else None})
         return 0
     print(f"Slung {res.bead} to {res.agent}")
     if res.spawned:
         print(f"  polecat worktree: {res.worktree} (branch {res.branch})")
+    if placed is not None:
+        print(f"  runs on node {placed.node}: {placed.path}")
     if res.molecule:
         print(f"  molecule: {res.molecule} ({res.formula})")
     if res.convoy:

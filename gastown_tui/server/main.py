@@ -29,6 +29,9 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
         settings = dataclasses.replace(settings, disabled=list(ALL_PATROLS))
     # the Mayor is the front door: a town serving its patrols starts it (--no-patrols: nothing runs by itself)
     runtime = TownRuntime(Path(town_root), settings=settings, start_mayor=patrols)
+    from gastown_tui.nodes.provider import provider_for
+
+    runtime.sessions.provider = provider_for(runtime.town.root)  # polecats placed on nodes run there
     server = TownServer(runtime, log=log)
     await runtime.sessions.start()  # adopts the agents a keeper holds before the first client can ask
     await server.start()

@@ -66,6 +66,9 @@ class SessionManager:
         self.keeper: KeeperLink | None = KeeperLink.from_env() if keeper == "env" else keeper
         self.adopted: list[Session] = []
         self.leaving = False  # close() leaves the agents to the keeper (upgrade) instead of stopping them
+        # Where an agent runs: a provider (set by the town server: gastown_tui/nodes/provider.py) may return
+        # a session whose PTY is elsewhere (a node over SSH); None from it, or no provider, is a local Session.
+        self.provider = None
         _LIVE_MANAGERS.add(self)
 
     # -- events --------------------------------------------------------------------------------
@@ -210,7 +213,8 @@ class SessionManager:
             raise SessionExists(f"{agent} already has a live session ({old.id}, pid {old.pid}); stop or restart it")
         if spec.town is None and self.town is not None:
             spec = dataclasses.replace(spec, town=self.town)
-        session = Session(spec, self.presets)
+        remote = self.provider.session_for(spec, self.presets) if self.provider is not None else None
+        session = remote or Session(spec, self.presets)
         session.keeper = self.keeper if self.keeper is not None and not self.keeper.broken else None
         session.add_listener(self._emit)
         self._sessions[agent] = session

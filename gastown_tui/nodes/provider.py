@@ -1,0 +1,54 @@
+"""Where a session runs: the provider the session manager asks before it starts a local PTY.
+
+`NodeProvider.session_for(spec, presets)` returns a RemoteSession when the agent is placed on a node
+(nodes/placement.py), else None (the manager starts a local Session as always). One NodeLink (one SSH
+connection) per node carries every session placed there; it is opened on the first start and opened
+again after it was lost. Another provider (a Kubernetes pod per polecat, docs/nodes.md) would implement
+the same `session_for` and a link with the same channel."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from gastown_tui.nodes.link import NodeLink
+from gastown_tui.nodes.placement import placement_of, placements_path
+from gastown_tui.nodes.registry import get_node
+from gastown_tui.nodes.relay import TownRelay
+from gastown_tui.town.layout import Town
+
+
+class NodeProvider:
+    def __init__(self, town_root: Path) -> None:
+        self.town = Town(Path(town_root))
+        self.links: dict[str, NodeLink] = {}
+
+    def link_for(self, node_name: str) -> NodeLink:
+        link = self.links.get(node_name)
+        if link is None or link.lost:
+            node = get_node(self.town, node_name)
+            link = NodeLink(node)
+            link.exec_handler = TownRelay(self.town.root, node)
+            self.links[node_name] = link
+        return link
+
+    def session_for(self, spec, presets):
+        if not placements_path(self.town).exists():
+            return None
+        placed = placement_of(self.town, str(spec.agent))
+        if placed is None:
+            return None
+        from gastown_tui.nodes.remote_session import RemoteSession
+
+        node_name, wt = placed
+        remote_spec = dataclasses.replace(spec, cwd=Path(wt.relative))
+        return RemoteSession(remote_spec, self.link_for(node_name), presets, relay=True, local_cwd=Path(spec.cwd),
+                             remote_worktree=wt)
+
+    async def close(self) -> None:
+        for link in self.links.values():
+            await link.close()
+
+
+def provider_for(town_root: Path | None) -> NodeProvider | None:
+    """The town's provider (it reads the placements on each start, so nodes added later are used)."""
+    return NodeProvider(Path(town_root)) if town_root is not None else None
