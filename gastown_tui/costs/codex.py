@@ -7,8 +7,9 @@ comes from the `turn_context` line before. Older rollouts have only `token_count
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
 from gastown_tui.costs.usage import Usage, as_int
@@ -36,10 +37,26 @@ def _usage(u: dict, state: dict, agent_key: str, ts: float) -> Usage:
                  cache_read=cached)
 
 
+def _wanted(raw: bytes) -> bool:
+    return b'token_' in raw or b'"turn_context"' in raw or b'"session_meta"' in raw
+
+
+def pick(lines: list[bytes]) -> list[int]:
+    """The indexes of the lines that may hold usage, the model or the session (the others are not decoded)."""
+    return [i for i, raw in enumerate(lines) if b'token_' in raw or b'"turn_context"' in raw
+            or b'"session_meta"' in raw]
+
+
+key_of = None       # a response is written once: nothing to skip
+
+
 def parse_line(raw: bytes, state: dict, agent_key: str):
-    if not (b'"turn_context"' in raw or b'"session_meta"' in raw or b'token_' in raw):
+    if not _wanted(raw):
         return None
-    d = json.loads(raw)
+    return parse_obj(orjson.loads(raw), state, agent_key)
+
+
+def parse_obj(d, state: dict, agent_key: str):
     if not isinstance(d, dict):
         return None
     kind, p = d.get("type"), d.get("payload")

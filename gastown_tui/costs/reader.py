@@ -11,10 +11,12 @@ file.
 from __future__ import annotations
 
 import os
-import time
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from gastown_tui.costs import claude, codex, gemini
 from gastown_tui.costs.usage import Problem, Usage
@@ -101,8 +103,16 @@ class CostReader:
         return self._files
 
     def _read_new(self, path: str, st: FileState) -> bool:
-        """Reads PATH's new complete lines; True when its records (or problems) changed."""
+        """Reads PATH's new complete lines; True when its records (or problems) changed. A file seen before
+        costs one stat when nothing was added; a new one is opened, measured (fstat) and read in one go."""
         try:
+            if st.inode < 0:
+                with open(path, "rb") as fh:
+                    info = os.fstat(fh.fileno())
+                    data = fh.read()
+                st.inode, st.offset, st.lineno = info.st_ino, 0, 0
+                st.mtime = info.st_mtime
+                return self._take(path, st, data, False)
             info = os.stat(path)
         except OSError as exc:
             st.problems = [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
@@ -122,23 +132,63 @@ class CostReader:
         except OSError as exc:
             st.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
             return True
+        return self._take(path, st, data, reset)
+
+    @staticmethod
+    def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
+        """Works the complete lines of DATA (read at st.offset) into st: only the lines that can hold usage
+        are decoded (the CLI's `pick`), all of them with one orjson call when they are all sound (else line
+        by line, a broken one becoming a Problem naming its line), and of several lines repeating one
+        record (the CLI's `key_of`) only the last is worked on."""
         end = data.rfind(b"\n")
         if end < 0:
             return reset                # half a line so far: read it when it is complete
-        chunk = data[: end + 1]
-        st.offset += len(chunk)
-        parse, agent_key, cli = st.parse, st.agent_key, st.cli
-        for raw in chunk.split(b"\n")[:-1]:
-            st.lineno += 1
-            if not raw.strip():
+        st.offset += end + 1
+        lines = data[:end].split(b"\n")
+        first = st.lineno + 1
+        st.lineno += len(lines)
+        cli = st.cli
+        picked = cli.pick(lines)
+        if not picked:
+            return True
+        raws = [lines[i] for i in picked]
+        objs = None
+        try:
+            objs = orjson.loads(b"[" + b",".join(raws) + b"]")
+        except orjson.JSONDecodeError:
+            pass
+        if objs is None or len(objs) != len(raws):      # some line is not one JSON value: one at a time
+            objs = []
+            for i, raw in zip(picked, raws):
+                try:
+                    objs.append(orjson.loads(raw))
+                except orjson.JSONDecodeError as exc:
+                    st.problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
+                    objs.append(None)
+        key_of = cli.key_of
+        last: dict | None = None
+        if key_of is not None:          # the last line of each key wins: the earlier ones are skipped unread
+            last = {}
+            for n, d in enumerate(objs):
+                k = key_of(d)
+                if k is not None:
+                    last[k] = n
+        parse, agent_key, records, problems = cli.parse_obj, st.agent_key, st.records, st.problems
+        state = st.parse
+        for n, d in enumerate(objs):
+            if d is None:
                 continue
+            if last is not None:
+                k = key_of(d)
+                if k is not None and last[k] != n:
+                    continue
             try:
-                got = cli.parse_line(raw, parse, agent_key)
+                got = parse(d, state, agent_key)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                st.problems.append(Problem(path, st.lineno, f"unreadable usage record ({exc})"))
+                problems.append(Problem(path, first + picked[n], f"unreadable usage record ({exc})"))
                 continue
             if got is not None:
-                st.records[got[0]] = got[1]
+                records[got[0]] = got[1]
         return True
 
 

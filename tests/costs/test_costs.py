@@ -112,15 +112,18 @@ def test_a_second_scan_reads_only_the_new_records(town, monkeypatch):
     write_claude(h, "p", "s2", [{"ts": NOW - 8, "input": 2, "output": 1}])
     r = CostReader(town)
     assert sorted(u.input for u in r.scan()[0]) == [1, 2]
-    parsed: list[bytes] = []
-    real = reader_mod.claude.parse_line
-    monkeypatch.setattr(reader_mod.claude, "parse_line", lambda raw, st, key: parsed.append(raw) or real(raw, st, key))
+    parsed: list[dict] = []
+    real = reader_mod.claude.parse_obj
+    monkeypatch.setattr(reader_mod.claude, "parse_obj", lambda d, st, key: parsed.append(d) or real(d, st, key))
     assert sorted(u.input for u in r.scan()[0]) == [1, 2] and parsed == []
     path = write_claude(h, "p", "s1", [{"ts": NOW - 1, "input": 5, "output": 1}])
     with path.open("a") as fh:
         fh.write('{"type":"assistant","message":')     # half a line: read when complete
     assert sorted(u.input for u in r.scan()[0]) == [1, 2, 5]
-    assert len(parsed) == 3 and all(b'"input_tokens":5' in p or b'"role":"user"' in p for p in parsed)
+    # only the new call's lines were decoded, and of its two lines (one per content block, the same usage)
+    # only the last was worked on; the user line holds no usage and was not decoded at all
+    assert [d["message"]["usage"]["input_tokens"] for d in parsed] == [5]
+    assert parsed[0]["message"]["content"][0]["type"] == "tool_use"
 
 
 async def test_a_patrol_run_costs_nothing(tmp_path):
