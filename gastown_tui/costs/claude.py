@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
-from gastown_tui.costs.usage import Usage, as_int
+from gastown_tui.costs.usage import Usage, as_ints
 
 NAME = "claude"
 
@@ -40,11 +40,11 @@ def pick(lines: list[bytes]) -> list[int]:
 def key_of(d) -> str | None:
     """The record key of a decoded line (message id and request id), cheaply: the reader keeps only the
     last line of each key in a chunk (Claude Code writes one line per content block, same usage)."""
-    if type(d) is not dict:
+    if type(d) is not dict or d.get("type") != "assistant":
         return None
     msg = d.get("message")
-    if type(msg) is not dict:
-        return None
+    if type(msg) is not dict or type(msg.get("usage")) is not dict:
+        return None             # not a record: never makes an earlier line of its key skipped
     return f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
 
 
@@ -62,8 +62,8 @@ def parse_obj(d, state: dict, agent_key: str):
         return None
     key = f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
     return key, Usage(NAME, agent_key, str(d.get("sessionId") or ""), parse_ts(d.get("timestamp")), model,
-                      as_int(u.get("input_tokens")), as_int(u.get("output_tokens")),
-                      as_int(u.get("cache_creation_input_tokens")), as_int(u.get("cache_read_input_tokens")))
+                      *as_ints(u.get("input_tokens"), u.get("output_tokens"), u.get("cache_creation_input_tokens"),
+                               u.get("cache_read_input_tokens")))
 
 
 def parse_line(raw: bytes, state: dict, agent_key: str):

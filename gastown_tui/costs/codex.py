@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
-from gastown_tui.costs.usage import Usage, as_int
+from gastown_tui.costs.usage import Usage, as_int, as_ints
 
 NAME = "codex"
 
@@ -28,13 +28,11 @@ def new_state() -> dict:
 
 
 def _usage(u: dict, state: dict, agent_key: str, ts: float) -> Usage:
-    cached = as_int(u.get("cached_input_tokens"))
-    prompt = as_int(u.get("input_tokens"))
+    prompt, cached, output, cache_write = as_ints(u.get("input_tokens"), u.get("cached_input_tokens"),
+                                                  u.get("output_tokens"), u.get("cache_write_input_tokens"))
     if cached > prompt:
         raise ValueError(f"cached_input_tokens {cached} exceeds input_tokens {prompt}")
-    return Usage(NAME, agent_key, state["session"], ts, state["model"], input=prompt - cached,
-                 output=as_int(u.get("output_tokens")), cache_write=as_int(u.get("cache_write_input_tokens")),
-                 cache_read=cached)
+    return Usage(NAME, agent_key, state["session"], ts, state["model"], prompt - cached, output, cache_write, cached)
 
 
 def _wanted(raw: bytes) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
-from gastown_tui.costs.usage import Usage, as_int
+from gastown_tui.costs.usage import Usage, as_ints
 
 NAME = "gemini"
 
@@ -34,8 +34,8 @@ def pick(lines: list[bytes]) -> list[int]:
 def key_of(d) -> str | None:
     """A message's id: the reader keeps only the last line of each id in a chunk (Gemini CLI writes a
     message again as it is updated)."""
-    if type(d) is not dict or d.get("type") != "gemini":
-        return None
+    if type(d) is not dict or d.get("type") != "gemini" or type(d.get("tokens")) is not dict:
+        return None             # not a record: never makes an earlier line of its id skipped
     return str(d.get("id"))
 
 
@@ -55,10 +55,9 @@ def parse_obj(d, state: dict, agent_key: str):
     if d.get("type") != "gemini" or not isinstance(d.get("tokens"), dict):
         return None
     t = d["tokens"]
-    cached = as_int(t.get("cached"))
-    prompt = as_int(t.get("input"))
+    prompt, cached, output, thoughts = as_ints(t.get("input"), t.get("cached"), t.get("output"), t.get("thoughts"))
     if cached > prompt:
         raise ValueError(f"cached {cached} exceeds input {prompt}")
     model = d.get("model") if isinstance(d.get("model"), str) else None
     return str(d.get("id")), Usage(NAME, agent_key, state["session"], parse_ts(d.get("timestamp")), model,
-                                   prompt - cached, as_int(t.get("output")) + as_int(t.get("thoughts")), 0, cached)
+                                   prompt - cached, output + thoughts, 0, cached)

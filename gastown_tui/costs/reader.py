@@ -166,22 +166,13 @@ class CostReader:
                     st.problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
                     objs.append(None)
         key_of = cli.key_of
-        last: dict | None = None
-        if key_of is not None:          # the last line of each key wins: the earlier ones are skipped unread
-            last = {}
-            for n, d in enumerate(objs):
-                k = key_of(d)
-                if k is not None:
-                    last[k] = n
+        keys = [key_of(d) for d in objs] if key_of is not None else None
+        last = {k: n for n, k in enumerate(keys)} if keys is not None else None   # the last line of each key wins
         parse, agent_key, records, problems = cli.parse_obj, st.agent_key, st.records, st.problems
         state = st.parse
         for n, d in enumerate(objs):
-            if d is None:
-                continue
-            if last is not None:
-                k = key_of(d)
-                if k is not None and last[k] != n:
-                    continue
+            if d is None or (last is not None and keys[n] is not None and last[keys[n]] != n):
+                continue            # unreadable (reported above), or a record repeated by a later line
             try:
                 got = parse(d, state, agent_key)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
