@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import threading
 from contextlib import contextmanager
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ class CostBook:
         self._per_file: dict[str, list[Entry]] = {}
         self._who: dict[str, tuple[str, str, str | None]] = {}
         self._prices_table: dict | None = None
+        self._last: tuple[list[Entry], list[Problem]] | None = None     # the last answer (copies are handed out)
 
     def entries(self, prices: Prices | None = None) -> tuple[list[Entry], list[Problem]]:
         """Every model call with its attribution and price. Only files with new records are worked on
@@ -49,15 +51,18 @@ class CostBook:
             redo_all = before != self.attribution.offset_key() or prices.table != self._prices_table
             self._prices_table = dict(prices.table)
             todo = files.keys() if redo_all else self.reader.changed
+            if not todo and self._last is not None:
+                return list(self._last[0]), list(self._last[1])      # nothing new anywhere
             for path in todo:
                 st = files.get(path)
                 if st is None:
                     self._per_file.pop(path, None)
                     continue
                 self._per_file[path] = self._entries(st.agent_key, st.records.values(), prices)
-            entries = [e for es in self._per_file.values() for e in es]
-            problems = [p for st in files.values() for p in st.problems]
-            return entries, problems
+            entries = list(chain.from_iterable(self._per_file.values()))
+            problems = list(chain.from_iterable(st.problems for st in files.values() if st.problems))
+            self._last = (entries, problems)
+            return list(entries), list(problems)
 
     def _entries(self, agent_key: str, usages, prices: Prices) -> list[Entry]:
         """One file's calls (all of one agent) with their attribution and price."""

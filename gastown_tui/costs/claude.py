@@ -37,6 +37,19 @@ def pick(lines: list[bytes]) -> list[int]:
     return [i for i, raw in enumerate(lines) if MARK in raw]
 
 
+def raw_key(raw: bytes) -> str | None:
+    """The key of a line before it is decoded, when its shape shows it plainly (the message's id opening the
+    message, the request id): the reader then decodes only the last line of each key. None: decode it."""
+    i = raw.find(b'"message":{"id":"')
+    r = raw.rfind(b'"requestId":"')
+    if i < 0 or r < 0:
+        return None
+    i += 17
+    r += 13
+    key = raw[i:raw.find(b'"', i)] + b":" + raw[r:raw.find(b'"', r)]
+    return None if b"\\" in key else key.decode("utf-8", "replace")
+
+
 def key_of(d) -> str | None:
     """The record key of a decoded line (message id and request id), cheaply: the reader keeps only the
     last line of each key in a chunk (Claude Code writes one line per content block, same usage)."""

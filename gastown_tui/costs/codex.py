@@ -45,7 +45,7 @@ def pick(lines: list[bytes]) -> list[int]:
             or b'"session_meta"' in raw]
 
 
-key_of = None       # a response is written once: nothing to skip
+key_of = raw_key = None     # a response is written once: nothing to skip
 
 
 def parse_line(raw: bytes, state: dict, agent_key: str):

@@ -31,6 +31,15 @@ def pick(lines: list[bytes]) -> list[int]:
     return [i for i, raw in enumerate(lines) if b'"tokens"' in raw or b'"sessionId"' in raw]
 
 
+def raw_key(raw: bytes) -> str | None:
+    """A message line's id before it is decoded (Gemini CLI opens the line with it): the reader then decodes
+    only the last line of each id. None: decode it."""
+    if not raw.startswith(b'{"id":"') or b'"type":"gemini"' not in raw:
+        return None
+    key = raw[7:raw.find(b'"', 7)]
+    return None if b"\\" in key else key.decode("utf-8", "replace")
+
+
 def key_of(d) -> str | None:
     """A message's id: the reader keeps only the last line of each id in a chunk (Gemini CLI writes a
     message again as it is updated)."""
