@@ -93,7 +93,7 @@ class TownViewBuilder:
                                            steps_total=len(hook.steps) if hook else 0))
             view.convoys.append(ConvoyView(id=convoy.id, title=convoy.title, status=convoy.status,
                                            tracked=tuple(tracked)))
-        if spend and spend.get("recorded"):
+        if spend and (spend.get("recorded") or spend.get("unknown_records")):
             self._add_spend(view, spend)
         for mail in sorted(town.mail, key=lambda m: m.created_at, reverse=True):
             view.inbox.append(self.mail_view(mail))
@@ -115,7 +115,8 @@ class TownViewBuilder:
         """Costs on the view: today's in the header, each agent's, convoy's and tracked bead's. A patrol role
         is code, not a model: it shows $0 (nothing spent), never "unknown"."""
         agents, convoys, beads = spend.get("agents") or {}, spend.get("convoys") or {}, spend.get("beads") or {}
-        view.spend = SpendView(today=spend.get("today") or "$0.00", beads=dict(beads),
+        today = spend.get("today") or ("$0.00" if spend.get("recorded") else "unknown")  # only unreadable ones
+        view.spend = SpendView(today=today, beads=dict(beads),
                                unknown_records=int(spend.get("unknown_records") or 0))
         view.agents = [replace(a, cost="$0" if a.state == "patrol" else agents.get(a.address, ""))
                        for a in view.agents]

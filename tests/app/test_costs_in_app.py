@@ -114,3 +114,21 @@ async def test_a_town_without_usage_records_shows_no_costs_at_all(shared_town):
         assert "today" not in header_text(app) and "$" not in header_text(app)
         assert not any("$" in line for line in tree_lines(app.screen.query_one(AgentTree)))
         assert not any("$" in line for line in tree_lines(app.screen.query_one(ConvoyTree)))
+
+
+def test_only_unreadable_usage_records_show_as_unknown_never_as_nothing_spent(tmp_path):
+    """Every record broken: the header says today's spend is unknown and how many records could not be read;
+    an agent whose records were all unreadable shows no cost (not $0), a patrol role $0."""
+    from gastown_tui.server.reading import AgentFacts, Reading, TownFacts
+    from gastown_tui.ui.town_view import TownViewBuilder
+
+    town = TownFacts("t", agents=(AgentFacts("r/polecats/a", "polecat", "r", "a", "working", None, None, None, ""),
+                                  AgentFacts("r/witness", "witness", "r", "witness", "", None, None, None, "")))
+    spend = {"today": "", "today_tokens": 0, "agents": {}, "convoys": {}, "beads": {}, "unknown_records": 2,
+             "recorded": False}
+    view = TownViewBuilder(tmp_path).to_view(Reading(town), {}, set(), False, spend=spend)
+    assert view.spend is not None and view.spend.today == "unknown" and view.spend.unknown_records == 2
+    assert [(a.name, a.cost) for a in view.agents] == [("a", ""), ("witness", "$0")]
+    nothing = TownViewBuilder(tmp_path).to_view(Reading(town), {}, set(), False,
+                                                spend={**spend, "unknown_records": 0})
+    assert nothing.spend is None and all(a.cost == "" for a in nothing.agents)
