@@ -39,6 +39,7 @@ class CostBook:
         self._who: dict[str, tuple[str, str, str | None]] = {}
         self._prices_table: dict | None = None
         self._last: tuple[list[Entry], list[Problem]] | None = None     # the last answer (copies are handed out)
+        self.generation = 0     # counts the answers that differed from the one before
 
     def entries(self, prices: Prices | None = None) -> tuple[list[Entry], list[Problem]]:
         """Every model call with its attribution and price. Only files with new records are worked on
@@ -62,6 +63,7 @@ class CostBook:
             entries = list(chain.from_iterable(self._per_file.values()))
             problems = list(chain.from_iterable(st.problems for st in files.values() if st.problems))
             self._last = (entries, problems)
+            self.generation += 1
             return list(entries), list(problems)
 
     def _entries(self, agent_key: str, usages, prices: Prices) -> list[Entry]:

@@ -112,8 +112,12 @@ def spend_for_app(town_root: Path, now: float | None = None) -> dict:
     today), "today_tokens", "agents"/"convoys"/"beads": {key: text} (all time; only keys that spent
     something), "unknown_records": n, "recorded": whether any model call was recorded at all}. A model
     with no price shows its tokens with "price unknown", never "$0.00"."""
-    entries, problems = book_for(town_root).entries()
+    book = book_for(town_root)
+    entries, problems = book.entries()
     start = today_start(now)
+    cached = _APP_SPEND.get(book.town_root)
+    if cached is not None and cached[0] == (book.generation, start):
+        return cached[1]                # nothing new since the last answer (the app asks every few seconds)
     today = Total()
     groups: dict[str, dict[str, Total]] = {"agent": {}, "convoy": {}, "bead": {}}
     for e in entries:
@@ -123,11 +127,16 @@ def spend_for_app(town_root: Path, now: float | None = None) -> dict:
             key = getattr(e, by)
             if key:
                 rows.setdefault(key, Total()).add(e)
-    return {"today": app_money(today), "today_tokens": today.tokens,
-            "agents": {k: app_money(v) for k, v in groups["agent"].items()},
-            "convoys": {k: app_money(v) for k, v in groups["convoy"].items()},
-            "beads": {k: app_money(v) for k, v in groups["bead"].items()},
-            "unknown_records": len(problems), "recorded": bool(entries)}
+    answer = {"today": app_money(today), "today_tokens": today.tokens,
+              "agents": {k: app_money(v) for k, v in groups["agent"].items()},
+              "convoys": {k: app_money(v) for k, v in groups["convoy"].items()},
+              "beads": {k: app_money(v) for k, v in groups["bead"].items()},
+              "unknown_records": len(problems), "recorded": bool(entries)}
+    _APP_SPEND[book.town_root] = ((book.generation, start), answer)
+    return answer
+
+
+_APP_SPEND: dict[Path, tuple[tuple[int, float], dict]] = {}    # town -> ((book generation, day), answer)
 
 
 def app_money(t: Total) -> str:
