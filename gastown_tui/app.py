@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -69,6 +70,9 @@ class GastownApp(App):
         self._theme_errors: list[str] = []
         self._last_view = None
         self._live_pending = False
+        self._costs_at = float("-inf")  # when the town's costs were last asked for (monotonic)
+        self._costs_pending = False
+        self._costs_error = ""
 
     def on_resize(self, event) -> None:
         from gastown_tui.screens import narrow
@@ -237,6 +241,40 @@ class GastownApp(App):
 
         publish(self, len(message.view.needs_you), f"gastown · {message.view.name}")  # a browser tab's title
         self._show(message.view)
+        self.refresh_costs()
+
+    # -- costs (issue 15): today's spend, per agent, convoy and bead -------------------------------
+
+    COSTS_EVERY = 3.0  # seconds: the costs are read again when the town changes, but not more often than this
+
+    def refresh_costs(self) -> None:
+        """Asks the town for its costs (off the loop, through the link), at most once every COSTS_EVERY
+        seconds: a change sooner is read when that time is up."""
+        if self.controller is None or self.link is None or self._costs_pending:
+            return
+        wait = self._costs_at + self.COSTS_EVERY - time.monotonic()
+        if wait > 0:
+            self._costs_pending = True
+            self.set_timer(wait, self._costs_due)
+            return
+        self._costs_at = time.monotonic()
+        self.load("costs.spend", self._costs_loaded, group="costs")
+
+    def _costs_due(self) -> None:
+        self._costs_pending = False
+        self.refresh_costs()
+
+    def _costs_loaded(self, spend: dict | None, error: str | None) -> None:
+        if error:
+            if error != self._costs_error:  # said once, not every few seconds
+                self._costs_error = error
+                self.notify(error, title="Costs", severity="warning", timeout=12)
+            return
+        self._costs_error = ""
+        if self.controller is not None and spend is not None and self.controller.take_spend(spend):
+            view = self.controller.rebuild_view()
+            self._last_view = view
+            self._show(view)
 
     def _show(self, view) -> None:
         for screen in self.screen_stack:
@@ -255,7 +293,8 @@ class GastownApp(App):
     def _rebuild_live(self) -> None:
         self._live_pending = False
         if self.controller is not None and self.controller.reading is not None:
-            self.post_message(TownRefreshed(self.controller.rebuild_view()))
+            self.post_message(TownRefreshed(self.controller.rebuild_view()))  # (and reads the costs again:
+            # a turn that ended wrote its usage records)
 
     def repaint_panes(self) -> None:
         for screen in self.screen_stack:

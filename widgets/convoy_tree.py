@@ -1,4 +1,4 @@
-"""Convoys as an expandable tree with x/y progress; each tracked bead shows state and holder."""
+"""Convoys as an expandable tree with x/y progress and cost; each tracked bead shows state, cost and holder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,6 +17,8 @@ def convoy_label(convoy: ConvoyView) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
     landed = convoy.total > 0 and convoy.done == convoy.total
     text.append(f"{convoy.done}/{convoy.total} ", style="bold green" if landed else "bold")
+    if convoy.cost:  # what its beads' model calls cost (shown before the title: a long title is cut off)
+        text.append(f"{convoy.cost} ", style="bold")
     text.append(convoy.title)
     text.append(f" {convoy.id}", style="dim")
     return text
@@ -27,6 +29,8 @@ def tracked_label(t: TrackedView, plain: bool = False) -> Text:
     mark = (PLAIN_MARK if plain else STATUS_MARK).get(t.status, t.status)
     text.append(f"{mark} ", style="bold")
     text.append(f"{t.bead_id} ", style="dim")
+    if t.cost:
+        text.append(f"{t.cost} ")
     text.append(t.title)
     if t.holder:
         text.append(f" @{t.holder}", style="italic")

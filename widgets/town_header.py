@@ -14,8 +14,9 @@ COUNTED = ("working", "needs_approval", "stuck", "dead", "idle", "finished_unsee
 
 
 class TownHeader(Static):
-    """One line: `gastown <town> · 12 agents ●3 ◆1 ... · ◎4 patrols · ✓2 finished · convoys 1/2 (landed/all) · MQ 2 · needs you 4
-    · mail 3 new`. Agents that have left the town (ghosts) are not counted as agents, only as finished/gone."""
+    """One line: `gastown <town> · today $1.23 · 12 agents ●3 ◆1 ... · ◎4 patrols · ✓2 finished · convoys 1/2 (landed/all) · MQ 2 · needs you 4
+    · mail 3 new` (today's spend once any model call
+    was recorded). Agents that have left the town (ghosts) are not counted as agents, only as finished/gone."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(Text.assemble((" gastown ", "bold reverse"), "  loading the town…"), **kwargs)
@@ -32,6 +33,10 @@ class TownHeader(Static):
         text.append(f" {town.name} ", style="bold")
         if screen_title:
             text.append(f"· {screen_title} ", style="italic")
+        if town.spend is not None:  # costs (issue 15): shown once the town has recorded any model call
+            text.append(f"· today {town.spend.today} ", style="bold")
+            if town.spend.unknown_records:
+                text.append(f"({town.spend.unknown_records} usage records unreadable) ", style="bold red")
         text.append(f"· {len(agents)} agents ")
         for state in COUNTED:
             if states.get(state):

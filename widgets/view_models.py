@@ -25,6 +25,7 @@ class AgentView:
     live: bool = False  # a session of this app runs it now
     ghost: str = ""  # "finished" (reaped: its work landed) or "gone": it left the town during this app run and
     # is kept on screen (state "finished") until the Overseer has seen it; "" for agents the town still lists
+    cost: str = ""  # what its model calls cost ("$1.23", "N tok price unknown"; "$0" for a patrol); "" unknown/none
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class TrackedView:
     holder: str | None = None
     steps_done: int = 0
     steps_total: int = 0
+    cost: str = ""  # what was spent on this bead ("" nothing recorded)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class ConvoyView:
     title: str
     status: str
     tracked: tuple[TrackedView, ...] = ()
+    cost: str = ""  # what was spent on this convoy's beads ("" nothing recorded)
 
     @property
     def done(self) -> int:
@@ -127,6 +130,15 @@ class NeedsYouItem:
     agent: str | None = None  # the agent to jump to, when there is one
 
 
+@dataclass(frozen=True)
+class SpendView:
+    """What the agents' model calls cost, as the app shows it (costs/report.py `spend_for_app`)."""
+
+    today: str = ""  # today's spend ("$1.23", "N tok price unknown"); "" nothing today
+    beads: dict[str, str] = field(default_factory=dict)  # bead id -> its cost text
+    unknown_records: int = 0  # usage records that could not be read (never counted as zero)
+
+
 @dataclass
 class TownView:
     name: str
@@ -139,6 +151,7 @@ class TownView:
     hooks: dict[str, HookView] = field(default_factory=dict)  # by agent address
     needs_you: list[NeedsYouItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what could not be read, shown to the user
+    spend: SpendView | None = None  # costs (issue 15); None until read, or when no model call was recorded
 
     @property
     def unread(self) -> int:

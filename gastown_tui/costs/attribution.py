@@ -4,10 +4,11 @@ read incrementally like the usage records."""
 from __future__ import annotations
 
 import bisect
-import json
 import os
 from datetime import datetime
 from pathlib import Path
+
+import orjson
 
 
 def address_of(agent_key: str) -> str:
@@ -33,10 +34,11 @@ class Attribution:
         self.hooks: dict[str, list[tuple[float, str | None]]] = {}   # address -> [(since, bead or None)]
         self.convoy_of: dict[str, str] = {}
         self._times: dict[str, list[float]] = {}
+        self._version = 0       # counts the changes to hooks and convoys (other events change nothing here)
 
     def offset_key(self) -> tuple[int, int]:
-        """Changes whenever refresh read something new."""
-        return self._inode, self._offset
+        """Changes whenever refresh learnt something new about hooks or convoys."""
+        return self._inode, self._version
 
     def refresh(self) -> None:
         try:
@@ -45,6 +47,7 @@ class Attribution:
             return
         if info.st_ino != self._inode or info.st_size < self._offset:
             self._inode, self._offset, self.hooks, self.convoy_of = info.st_ino, 0, {}, {}
+            self._version += 1
         if info.st_size == self._offset:
             return
         with open(self.path, "rb") as fh:
@@ -58,20 +61,23 @@ class Attribution:
             if not (b'"hook"' in raw or b'"unhook"' in raw or b'"convoy_' in raw):
                 continue
             try:
-                e = json.loads(raw)
+                e = orjson.loads(raw)
                 kind, p = e["type"], e.get("payload") or {}
                 ts = datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
             except (ValueError, KeyError, TypeError):
                 continue                          # the event log's own reader reports bad lines
             if kind == "hook" and p.get("agent"):
                 self.hooks.setdefault(p["agent"], []).append((ts, p.get("bead")))
+                self._version += 1
             elif kind == "unhook" and p.get("agent"):
                 spans = self.hooks.setdefault(p["agent"], [])
                 if spans and spans[-1][1] == p.get("bead"):
                     spans.append((ts, None))
+                    self._version += 1
             elif kind in ("convoy_created", "convoy_added") and p.get("convoy"):
                 for bead in p.get("beads") or ():
                     self.convoy_of.setdefault(bead, p["convoy"])
+                self._version += 1
 
     def bead_at(self, address: str, ts: float) -> str | None:
         spans = self.hooks.get(address)

@@ -5,7 +5,10 @@ a refresh reads only new records); `CostBook.entries()` refreshes and returns En
 """
 from __future__ import annotations
 
+import gc
 import threading
+from contextlib import contextmanager
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,37 +38,64 @@ class CostBook:
         self._per_file: dict[str, list[Entry]] = {}
         self._who: dict[str, tuple[str, str, str | None]] = {}
         self._prices_table: dict | None = None
+        self._last: tuple[list[Entry], list[Problem]] | None = None     # the last answer (copies are handed out)
+        self.generation = 0     # counts the answers that differed from the one before
 
     def entries(self, prices: Prices | None = None) -> tuple[list[Entry], list[Problem]]:
         """Every model call with its attribution and price. Only files with new records are worked on
         again, unless the event log (hooks, convoys) or the prices changed since the last call."""
         prices = prices or Prices.for_town(self.town_root)
-        with self._lock:
+        with self._lock, _no_gc_pauses():
             files = self.reader.refresh()
             before = self.attribution.offset_key()
             self.attribution.refresh()
             redo_all = before != self.attribution.offset_key() or prices.table != self._prices_table
             self._prices_table = dict(prices.table)
             todo = files.keys() if redo_all else self.reader.changed
+            if not todo and self._last is not None:
+                return list(self._last[0]), list(self._last[1])      # nothing new anywhere
             for path in todo:
                 st = files.get(path)
                 if st is None:
                     self._per_file.pop(path, None)
                     continue
-                self._per_file[path] = [self._entry(u, prices) for u in st.records.values()]
-            entries = [e for es in self._per_file.values() for e in es]
-            problems = [p for st in files.values() for p in st.problems]
-            return entries, problems
+                self._per_file[path] = self._entries(st.agent_key, st.records.values(), prices)
+            entries = list(chain.from_iterable(self._per_file.values()))
+            problems = list(chain.from_iterable(st.problems for st in files.values() if st.problems))
+            self._last = (entries, problems)
+            self.generation += 1
+            return list(entries), list(problems)
 
-    def _entry(self, u: Usage, prices: Prices) -> Entry:
-        w = self._who.get(u.agent_key)
+    def _entries(self, agent_key: str, usages, prices: Prices) -> list[Entry]:
+        """One file's calls (all of one agent) with their attribution and price."""
+        w = self._who.get(agent_key)
         if w is None:
-            address = address_of(u.agent_key)
-            w = self._who[u.agent_key] = (address, *role_rig(address))
+            address = address_of(agent_key)
+            w = self._who[agent_key] = (address, *role_rig(address))
         address, role, rig = w
-        bead = self.attribution.bead_at(address, u.ts)
-        return Entry(u, address, bead, self.attribution.convoy_of.get(bead) if bead else None, rig, role,
-                     prices.cost(u))
+        cost = prices.cost
+        if address not in self.attribution.hooks:       # never hooked anything: no bead, no convoy
+            return [Entry(u, address, None, None, rig, role, cost(u)) for u in usages]
+        bead_at, convoy_of = self.attribution.bead_at, self.attribution.convoy_of
+        out = []
+        for u in usages:
+            bead = bead_at(address, u.ts)
+            out.append(Entry(u, address, bead, convoy_of.get(bead) if bead else None, rig, role, cost(u)))
+        return out
+
+
+@contextmanager
+def _no_gc_pauses():
+    """A first read makes some 100,000 objects that all live on: the cyclic collector, which would walk the
+    growing heap again and again meanwhile (~10% of the time), waits until the read is done. (Left as it
+    was if something else had it off.)"""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 _BOOKS: dict[Path, CostBook] = {}

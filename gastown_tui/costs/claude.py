@@ -7,12 +7,12 @@ records are keyed by the message id (and request id): a repeat replaces, never a
 """
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
+import orjson
+
 from gastown_tui.costs.timestamps import parse_ts
-from gastown_tui.costs.usage import Usage, as_int
+from gastown_tui.costs.usage import Usage, as_ints
 
 NAME = "claude"
 
@@ -28,49 +28,42 @@ def new_state() -> dict:
     return {}
 
 
-_USAGE = re.compile(rb'"usage":\{"input_tokens":(\d+),"cache_creation_input_tokens":(\d+),'
-                    rb'"cache_read_input_tokens":(\d+),"output_tokens":(\d+)[,}]')
-_LAST_STR = {k: re.compile(rb'"' + k + rb'":"([^"\\]*)"') for k in (b"timestamp", b"sessionId", b"requestId")}
-_MSG_HEAD = re.compile(rb'"message":\{"id":"([^"\\]*)","type":"message","role":"assistant","model":"([^"\\]*)"')
+# Only lines holding this can carry a model call's usage (the others are not decoded at all).
+MARK = b'"usage"'
 
 
-def _last(raw: bytes, key: bytes, start: int) -> str | None:
-    i = raw.rfind(b'"' + key + b'":"', start)
-    if i < 0:
+def pick(lines: list[bytes]) -> list[int]:
+    """The indexes of the lines that may hold usage."""
+    return [i for i, raw in enumerate(lines) if MARK in raw]
+
+
+def raw_key(raw: bytes) -> str | None:
+    """The key of a line before it is decoded, when its shape shows it plainly (the message's id opening the
+    message, the request id): the reader then decodes only the last line of each key. None: decode it."""
+    i = raw.find(b'"message":{"id":"')
+    r = raw.rfind(b'"requestId":"')
+    if i < 0 or r < 0:
         return None
-    m = _LAST_STR[key].match(raw, i)
-    return m.group(1).decode() if m else None
+    i += 17
+    r += 13
+    key = raw[i:raw.find(b'"', i)] + b":" + raw[r:raw.find(b'"', r)]
+    return None if b"\\" in key else key.decode("utf-8", "replace")
 
 
-def _fast(raw: bytes, agent_key: str):
-    """The same answer without decoding the whole line (which holds the reply's text), for lines in the
-    exact compact shape Claude Code writes: the usage is the last `"usage":{` (the free text comes before
-    it), message id and model open the message; anything else goes through json."""
-    i = raw.rfind(b'"usage":{"input_tokens":')
-    m = _USAGE.match(raw, i) if i >= 0 else None
-    head = _MSG_HEAD.search(raw, 0, i) if m else None
-    if head is None or head.start() > 200 or raw.find(b'"type":"assistant"', m.end()) < 0:
+def key_of(d) -> str | None:
+    """The record key of a decoded line (message id and request id), cheaply: the reader keeps only the
+    last line of each key in a chunk (Claude Code writes one line per content block, same usage)."""
+    if type(d) is not dict or d.get("type") != "assistant":
         return None
-    ts, session = _last(raw, b"timestamp", m.end()), _last(raw, b"sessionId", m.end())
-    if ts is None or session is None:
-        return None
-    model = head.group(2).decode()
-    if model == "<synthetic>":
-        return False
-    request = _last(raw, b"requestId", m.end()) or ""
-    return f"{head.group(1).decode()}:{request}", Usage(
-        NAME, agent_key, session, parse_ts(ts), model, input=int(m.group(1)), output=int(m.group(4)),
-        cache_write=int(m.group(2)), cache_read=int(m.group(3)))
+    msg = d.get("message")
+    if type(msg) is not dict or type(msg.get("usage")) is not dict:
+        return None             # not a record: never makes an earlier line of its key skipped
+    return f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
 
 
-def parse_line(raw: bytes, state: dict, agent_key: str):
-    """(key, Usage) for a line with usage, None for other lines; ValueError for a broken usage line."""
-    if b'"usage"' not in raw:
-        return None
-    fast = _fast(raw, agent_key)
-    if fast is not None:
-        return fast or None
-    d = json.loads(raw)
+def parse_obj(d, state: dict, agent_key: str):
+    """(key, Usage) for a decoded assistant line with usage, None for other lines; ValueError (or
+    TypeError/KeyError) for a broken usage record."""
     if not isinstance(d, dict) or d.get("type") != "assistant":
         return None
     msg = d.get("message")
@@ -82,6 +75,12 @@ def parse_line(raw: bytes, state: dict, agent_key: str):
         return None
     key = f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
     return key, Usage(NAME, agent_key, str(d.get("sessionId") or ""), parse_ts(d.get("timestamp")), model,
-                      input=as_int(u.get("input_tokens")), output=as_int(u.get("output_tokens")),
-                      cache_write=as_int(u.get("cache_creation_input_tokens")),
-                      cache_read=as_int(u.get("cache_read_input_tokens")))
+                      *as_ints(u.get("input_tokens"), u.get("output_tokens"), u.get("cache_creation_input_tokens"),
+                               u.get("cache_read_input_tokens")))
+
+
+def parse_line(raw: bytes, state: dict, agent_key: str):
+    """One line: (key, Usage), None for a line without usage; ValueError for a broken usage line."""
+    if MARK not in raw:
+        return None
+    return parse_obj(orjson.loads(raw), state, agent_key)

@@ -7,11 +7,12 @@ comes from the `turn_context` line before. Older rollouts have only `token_count
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import orjson
+
 from gastown_tui.costs.timestamps import parse_ts
-from gastown_tui.costs.usage import Usage, as_int
+from gastown_tui.costs.usage import Usage, as_int, as_ints
 
 NAME = "codex"
 
@@ -27,19 +28,33 @@ def new_state() -> dict:
 
 
 def _usage(u: dict, state: dict, agent_key: str, ts: float) -> Usage:
-    cached = as_int(u.get("cached_input_tokens"))
-    prompt = as_int(u.get("input_tokens"))
+    prompt, cached, output, cache_write = as_ints(u.get("input_tokens"), u.get("cached_input_tokens"),
+                                                  u.get("output_tokens"), u.get("cache_write_input_tokens"))
     if cached > prompt:
         raise ValueError(f"cached_input_tokens {cached} exceeds input_tokens {prompt}")
-    return Usage(NAME, agent_key, state["session"], ts, state["model"], input=prompt - cached,
-                 output=as_int(u.get("output_tokens")), cache_write=as_int(u.get("cache_write_input_tokens")),
-                 cache_read=cached)
+    return Usage(NAME, agent_key, state["session"], ts, state["model"], prompt - cached, output, cache_write, cached)
+
+
+def _wanted(raw: bytes) -> bool:
+    return b'token_' in raw or b'"turn_context"' in raw or b'"session_meta"' in raw
+
+
+def pick(lines: list[bytes]) -> list[int]:
+    """The indexes of the lines that may hold usage, the model or the session (the others are not decoded)."""
+    return [i for i, raw in enumerate(lines) if b'token_' in raw or b'"turn_context"' in raw
+            or b'"session_meta"' in raw]
+
+
+key_of = raw_key = None     # a response is written once: nothing to skip
 
 
 def parse_line(raw: bytes, state: dict, agent_key: str):
-    if not (b'"turn_context"' in raw or b'"session_meta"' in raw or b'token_' in raw):
+    if not _wanted(raw):
         return None
-    d = json.loads(raw)
+    return parse_obj(orjson.loads(raw), state, agent_key)
+
+
+def parse_obj(d, state: dict, agent_key: str):
     if not isinstance(d, dict):
         return None
     kind, p = d.get("type"), d.get("payload")

@@ -6,12 +6,12 @@ records are keyed by id (the newest line wins). Thinking tokens are billed as ou
 """
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
+import orjson
+
 from gastown_tui.costs.timestamps import parse_ts
-from gastown_tui.costs.usage import Usage, as_int
+from gastown_tui.costs.usage import Usage, as_ints
 
 NAME = "gemini"
 
@@ -26,49 +26,47 @@ def new_state() -> dict:
     return {"session": ""}
 
 
-_HEAD = re.compile(rb'\{"id":"([^"\\]*)","timestamp":"([^"\\]*)","type":"gemini",')
-_TOKENS = re.compile(rb'"tokens":\{"input":(\d+),"output":(\d+),"cached":(\d+),"thoughts":(\d+),"tool":(\d+),'
-                     rb'"total":\d+\},"model":"([^"\\]*)"\}$')
+def pick(lines: list[bytes]) -> list[int]:
+    """The indexes of the lines that may hold usage or the session id (the others are not decoded)."""
+    return [i for i, raw in enumerate(lines) if b'"tokens"' in raw or b'"sessionId"' in raw]
 
 
-def _fast(raw: bytes, state: dict, agent_key: str):
-    """The same answer without decoding the message text, for lines in the exact compact shape Gemini CLI
-    writes (id, timestamp and type open the line; tokens and model close it); anything else goes through json."""
-    head = _HEAD.match(raw)
-    if head is None:
+def raw_key(raw: bytes) -> str | None:
+    """A message line's id before it is decoded (Gemini CLI opens the line with it): the reader then decodes
+    only the last line of each id. None: decode it."""
+    if not raw.startswith(b'{"id":"') or b'"type":"gemini"' not in raw:
         return None
-    i = raw.rfind(b'"tokens":{"input":')
-    m = _TOKENS.match(raw, i) if i > head.end() else None
-    if m is None:
-        return None
-    prompt, cached = int(m.group(1)), int(m.group(3))
-    if cached > prompt:
-        raise ValueError(f"cached {cached} exceeds input {prompt}")
-    return head.group(1).decode(), Usage(NAME, agent_key, state["session"], parse_ts(head.group(2).decode()),
-                                         m.group(6).decode(), input=prompt - cached,
-                                         output=int(m.group(2)) + int(m.group(4)), cache_read=cached)
+    key = raw[7:raw.find(b'"', 7)]
+    return None if b"\\" in key else key.decode("utf-8", "replace")
+
+
+def key_of(d) -> str | None:
+    """A message's id: the reader keeps only the last line of each id in a chunk (Gemini CLI writes a
+    message again as it is updated)."""
+    if type(d) is not dict or d.get("type") != "gemini" or type(d.get("tokens")) is not dict:
+        return None             # not a record: never makes an earlier line of its id skipped
+    return str(d.get("id"))
 
 
 def parse_line(raw: bytes, state: dict, agent_key: str):
-    if b'"sessionId"' in raw and not state["session"]:
-        d = json.loads(raw)
-        if isinstance(d, dict) and isinstance(d.get("sessionId"), str):
+    if b'"tokens"' not in raw and b'"sessionId"' not in raw:
+        return None
+    return parse_obj(orjson.loads(raw), state, agent_key)
+
+
+def parse_obj(d, state: dict, agent_key: str):
+    if not isinstance(d, dict):
+        return None
+    if "sessionId" in d and "tokens" not in d:
+        if isinstance(d.get("sessionId"), str) and not state["session"]:
             state["session"] = d["sessionId"]
         return None
-    if b'"tokens"' not in raw:
-        return None
-    fast = _fast(raw, state, agent_key)
-    if fast is not None:
-        return fast
-    d = json.loads(raw)
-    if not isinstance(d, dict) or d.get("type") != "gemini" or not isinstance(d.get("tokens"), dict):
+    if d.get("type") != "gemini" or not isinstance(d.get("tokens"), dict):
         return None
     t = d["tokens"]
-    cached = as_int(t.get("cached"))
-    prompt = as_int(t.get("input"))
+    prompt, cached, output, thoughts = as_ints(t.get("input"), t.get("cached"), t.get("output"), t.get("thoughts"))
     if cached > prompt:
         raise ValueError(f"cached {cached} exceeds input {prompt}")
     model = d.get("model") if isinstance(d.get("model"), str) else None
     return str(d.get("id")), Usage(NAME, agent_key, state["session"], parse_ts(d.get("timestamp")), model,
-                                   input=prompt - cached, output=as_int(t.get("output")) + as_int(t.get("thoughts")),
-                                   cache_read=cached)
+                                   prompt - cached, output + thoughts, 0, cached)

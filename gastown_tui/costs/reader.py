@@ -5,16 +5,18 @@
 offset of the last complete line is remembered per file; a file that shrank or was replaced is read
 again from the start), and returns every usage record found so far. A line that cannot be read is
 kept as a Problem (file, line, reason) and its tokens as unknown: never a crash, never a zero.
-Directory listings are cached by the directory's mtime, so a scan with nothing new costs one stat per
-file.
+Directory listings are cached by the directories' mtimes, so a scan with nothing new costs one stat per
+recently written file (the quiet ones are looked at once a minute).
 """
 from __future__ import annotations
 
 import os
-import time
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import orjson
 
 from gastown_tui.costs import claude, codex, gemini
 from gastown_tui.costs.usage import Problem, Usage
@@ -42,33 +44,41 @@ class CostReader:
     def __init__(self, town_root: Path):
         self.homes = Path(town_root) / ".runtime" / "homes"
         self._files: dict[str, FileState] = {}
-        self._dirs: dict[str, tuple[int, list[str]]] = {}     # dir -> (mtime_ns, record files under it)
+        self._dirs: dict[str, tuple[int, list[str]]] = {}     # home|cli -> (folders' stamp, record files there)
+        self._listed: dict[str, tuple[object, str]] = {}      # every record file -> (cli module, agent_key)
+        self._added: list[str] = []         # record files that appeared since the last refresh
+        self._gone: list[str] = []          # ...and those that went
+        self._active: set[str] = set()      # files written in the last QUIET_AFTER seconds: stat-checked each time
+        self._swept = float("-inf")         # when every file was last looked at
         self._lock = threading.Lock()
         self.changed: set[str] = set()      # files whose records changed in the last scan (or were removed)
 
     # -- finding files -------------------------------------------------------------------------------
-    def _record_files(self) -> list[tuple[str, object, str]]:
-        """(path, cli module, agent_key) of every record file."""
-        out = []
+    def _record_files(self) -> None:
+        """Brings `_listed` up to date, noting what was added and what went. A folder on the way to a CLI's
+        records that did not change (its mtime) is not listed again."""
         try:
             homes = [e for e in os.scandir(self.homes) if e.is_dir()]
         except FileNotFoundError:
-            return out
+            homes = []
+        visited = set()
         for home in homes:
             for cli in CLIS:
-                out += self._listing(cli, Path(home.path), home.name)
-        return out
-
-    def _listing(self, cli, home: Path, agent_key: str) -> list[tuple[str, object, str]]:
-        """The CLI's record files in HOME; re-globbed only when a folder on the way changed."""
-        key = f"{home}|{cli.NAME}"
-        stamp = _tree_stamp(cli, home)
-        cached = self._dirs.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        found = [(p, cli, agent_key) for p in cli.files(home)]
-        self._dirs[key] = (stamp, found)
-        return found
+                key = f"{home.path}|{cli.NAME}"
+                visited.add(key)
+                stamp = _tree_stamp(cli, home.path)
+                cached = self._dirs.get(key)
+                if cached is not None and cached[0] == stamp:
+                    continue
+                found = cli.files(Path(home.path))
+                self._dirs[key] = (stamp, found)
+                before = set(cached[1]) if cached is not None else set()
+                for path in found:
+                    self._listed[path] = (cli, home.name)
+                self._added += found            # new ones read, the others stat-checked (one may be replaced)
+                self._gone += before.difference(found)
+        for key in set(self._dirs) - visited:       # a home that went: all its records with it
+            self._gone += self._dirs.pop(key)[1]
 
     # -- reading ---------------------------------------------------------------------------------------
     def scan(self) -> tuple[list[Usage], list[Problem]]:
@@ -80,29 +90,55 @@ class CostReader:
             return records, problems
 
     def refresh(self) -> dict[str, FileState]:
-        """Reads what is new; `changed` names the files whose records changed. Returns every file's state."""
-        seen = set()
+        """Reads what is new; `changed` names the files whose records changed. Returns every file's state.
+
+        New files are read whole; a file written in the last QUIET_AFTER seconds costs one stat when it
+        has nothing new; the quiet ones (finished sessions, most likely) are looked at again once every
+        QUIET_RECHECK seconds, all in one sweep (a resumed session's new records show within it)."""
         changed = set()
         now = time.time()
-        for path, cli, agent_key in self._record_files():
-            seen.add(path)
-            st = self._files.get(path)
+        self._record_files()
+        for gone in self._gone:      # a deleted file's records are gone with it
+            self._listed.pop(gone, None)
+            self._active.discard(gone)
+            if self._files.pop(gone, None) is not None:
+                changed.add(gone)
+        self._gone = []
+        if now - self._swept >= QUIET_RECHECK:
+            self._swept = now
+            todo = list(self._listed)
+        else:
+            todo = [*self._active, *self._added]
+        self._added = []
+        files, active, listed = self._files, self._active, self._listed
+        for path in todo:
+            st = files.get(path)
             if st is None:
-                st = self._files[path] = FileState(cli, agent_key, parse=cli.new_state())
+                cli, agent_key = listed[path]
+                st = files[path] = FileState(cli, agent_key, parse=cli.new_state())
             elif now - st.mtime > QUIET_AFTER and now - st.checked < QUIET_RECHECK:
                 continue        # a session file quiet for a while: looked at again once a minute
             st.checked = now
             if self._read_new(path, st):
                 changed.add(path)
-        for gone in set(self._files) - seen:      # a deleted file's records are gone with it
-            del self._files[gone]
-            changed.add(gone)
+            if now - st.mtime <= QUIET_AFTER:
+                active.add(path)
+            else:
+                active.discard(path)
         self.changed = changed
         return self._files
 
     def _read_new(self, path: str, st: FileState) -> bool:
-        """Reads PATH's new complete lines; True when its records (or problems) changed."""
+        """Reads PATH's new complete lines; True when its records (or problems) changed. A file seen before
+        costs one stat when nothing was added; a new one is opened, measured (fstat) and read in one go."""
         try:
+            if st.inode < 0:
+                with open(path, "rb") as fh:
+                    info = os.fstat(fh.fileno())
+                    data = fh.read()
+                st.inode, st.offset, st.lineno = info.st_ino, 0, 0
+                st.mtime = info.st_mtime
+                return self._take(path, st, data, False)
             info = os.stat(path)
         except OSError as exc:
             st.problems = [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
@@ -122,23 +158,70 @@ class CostReader:
         except OSError as exc:
             st.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
             return True
+        return self._take(path, st, data, reset)
+
+    @staticmethod
+    def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
+        """Works the complete lines of DATA (read at st.offset) into st: only the lines that can hold usage
+        are decoded (the CLI's `pick`), all of them with one orjson call when they are all sound (else line
+        by line, a broken one becoming a Problem naming its line), and of several lines repeating one
+        record (the CLI's `key_of`) only the last is worked on."""
         end = data.rfind(b"\n")
         if end < 0:
             return reset                # half a line so far: read it when it is complete
-        chunk = data[: end + 1]
-        st.offset += len(chunk)
-        parse, agent_key, cli = st.parse, st.agent_key, st.cli
-        for raw in chunk.split(b"\n")[:-1]:
-            st.lineno += 1
-            if not raw.strip():
-                continue
+        st.offset += end + 1
+        lines = data[:end].split(b"\n")
+        first = st.lineno + 1
+        st.lineno += len(lines)
+        cli = st.cli
+        picked = cli.pick(lines)
+        if not picked:
+            return True
+        raws = [lines[i] for i in picked]
+        raw_keys = None
+        if cli.raw_key is not None:         # of the lines repeating one record only the last is decoded
+            raw_keys = [cli.raw_key(raw) for raw in raws]
+            latest = {k: n for n, k in enumerate(raw_keys)}
+            keep = [n for n, k in enumerate(raw_keys) if k is None or latest[k] == n]
+            if len(keep) < len(raws):
+                picked, raws, raw_keys = [picked[n] for n in keep], [raws[n] for n in keep], [raw_keys[n] for n in keep]
+        objs = None
+        try:
+            objs = orjson.loads(b"[" + b",".join(raws) + b"]")
+        except orjson.JSONDecodeError:
+            pass
+        if objs is not None and raw_keys is not None and len(objs) == len(raws) and any(
+                k is not None and k != cli.key_of(d) for k, d in zip(raw_keys, objs)):
+            objs = None     # a line's plain-looking key was not its record's key after all: decode every line
+            picked = cli.pick(lines)
+            raws = [lines[i] for i in picked]
             try:
-                got = cli.parse_line(raw, parse, agent_key)
+                objs = orjson.loads(b"[" + b",".join(raws) + b"]")
+            except orjson.JSONDecodeError:
+                pass
+        if objs is None or len(objs) != len(raws):      # some line is not one JSON value: one at a time
+            objs = []
+            for i, raw in zip(picked, raws):
+                try:
+                    objs.append(orjson.loads(raw))
+                except orjson.JSONDecodeError as exc:
+                    st.problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
+                    objs.append(None)
+        key_of = cli.key_of
+        keys = [key_of(d) for d in objs] if key_of is not None else None
+        last = {k: n for n, k in enumerate(keys)} if keys is not None else None   # the last line of each key wins
+        parse, agent_key, records, problems = cli.parse_obj, st.agent_key, st.records, st.problems
+        state = st.parse
+        for n, d in enumerate(objs):
+            if d is None or (last is not None and keys[n] is not None and last[keys[n]] != n):
+                continue            # unreadable (reported above), or a record repeated by a later line
+            try:
+                got = parse(d, state, agent_key)
             except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                st.problems.append(Problem(path, st.lineno, f"unreadable usage record ({exc})"))
+                problems.append(Problem(path, first + picked[n], f"unreadable usage record ({exc})"))
                 continue
             if got is not None:
-                st.records[got[0]] = got[1]
+                records[got[0]] = got[1]
         return True
 
 
@@ -166,12 +249,10 @@ def files_under(root: str, depth: int, prefix: str = "", suffix: str = ".jsonl",
     return sorted(out)
 
 
-def _tree_stamp(cli, home: Path) -> int:
+def _tree_stamp(cli, home: str) -> int:
     """A number that changes when a record file is added under HOME for CLI (the sum of the mtimes of
     the folders its files live in, down to the session folders)."""
-    roots = {"claude": home / ".claude" / "projects", "codex": home / ".codex" / "sessions",
-             "gemini": home / ".gemini" / "tmp"}
-    root = roots[cli.NAME]
+    root = os.path.join(home, *_ROOTS[cli.NAME])
     total = 0
     try:
         total += os.stat(root).st_mtime_ns
@@ -186,6 +267,9 @@ def _tree_stamp(cli, home: Path) -> int:
                                 for day in os.scandir(sub.path):
                                     if day.is_dir():
                                         total += day.stat().st_mtime_ns
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return -1
     return total
+
+
+_ROOTS = {"claude": (".claude", "projects"), "codex": (".codex", "sessions"), "gemini": (".gemini", "tmp")}

@@ -105,3 +105,44 @@ def spend_summary(town_root: Path, by: str = "convoy", since: float | None = Non
     rows, _ = group(entries, by, since)
     return {"today": today.money(), "today_usd": round(today.usd, 6), "today_tokens": today.tokens,
             "by": {k: v.money() for k, v in rows.items()}, "unknown_records": len(problems)}
+
+
+def spend_for_app(town_root: Path, now: float | None = None) -> dict:
+    """Everything the app shows of costs, from one read of the book: {"today": text or "" (nothing spent
+    today), "today_tokens", "agents"/"convoys"/"beads": {key: text} (all time; only keys that spent
+    something), "unknown_records": n, "recorded": whether any model call was recorded at all}. A model
+    with no price shows its tokens with "price unknown", never "$0.00"."""
+    book = book_for(town_root)
+    entries, problems = book.entries()
+    start = today_start(now)
+    cached = _APP_SPEND.get(book.town_root)
+    if cached is not None and cached[0] == (book.generation, start):
+        return cached[1]                # nothing new since the last answer (the app asks every few seconds)
+    today = Total()
+    groups: dict[str, dict[str, Total]] = {"agent": {}, "convoy": {}, "bead": {}}
+    for e in entries:
+        if e.usage.ts >= start:
+            today.add(e)
+        for by, rows in groups.items():
+            key = getattr(e, by)
+            if key:
+                rows.setdefault(key, Total()).add(e)
+    answer = {"today": app_money(today), "today_tokens": today.tokens,
+              "agents": {k: app_money(v) for k, v in groups["agent"].items()},
+              "convoys": {k: app_money(v) for k, v in groups["convoy"].items()},
+              "beads": {k: app_money(v) for k, v in groups["bead"].items()},
+              "unknown_records": len(problems), "recorded": bool(entries)}
+    _APP_SPEND[book.town_root] = ((book.generation, start), answer)
+    return answer
+
+
+_APP_SPEND: dict[Path, tuple[tuple[int, float], dict]] = {}    # town -> ((book generation, day), answer)
+
+
+def app_money(t: Total) -> str:
+    """The app's short form: "$1.23", "12,345 tok price unknown", "$1.23+" (part unknown); "" for nothing."""
+    if not t.tokens:
+        return ""
+    if t.unpriced_tokens == t.tokens:
+        return f"{t.tokens:,} tok price unknown"
+    return f"${t.usd:,.2f}" + (f" + {t.unpriced_tokens:,} tok price unknown" if t.unpriced_tokens else "")

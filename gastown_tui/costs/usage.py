@@ -42,3 +42,10 @@ def as_int(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"not a token count: {value!r}")
     return value
+
+
+def as_ints(a, b, c, d) -> tuple[int, int, int, int]:
+    """Four token counts at once (the common case, four whole numbers, in one check)."""
+    if type(a) is int and type(b) is int and type(c) is int and type(d) is int and min(a, b, c, d) >= 0:
+        return a, b, c, d
+    return as_int(a), as_int(b), as_int(c), as_int(d)

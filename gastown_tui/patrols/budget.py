@@ -1,7 +1,9 @@
 """The budget patrol: checks the town's budgets and, once a breaker trips, stops the polecats in its scope
 at the end of their current turn.
 
-Wakes on its timer, on a session's state change (a turn ended) and on config changes. Each run evaluates
+Always runs (budgets set while the town runs take effect at once). With no budgets set a run reads the
+settings and stops there, and it wakes only on its timer and on config changes; with budgets it also wakes
+on a session's state change (a turn ended). Each run evaluates
 the budgets (town/budget.py: spend from the agents' own usage records; warnings and trips are logged,
 escalated and persisted there). For every tripped budget, each live polecat session in its scope is
 stopped politely once it is idle — a session still working is left to finish its turn (the next state
@@ -30,14 +32,20 @@ class BudgetPatrol(Patrol):
         self.actions = actions
         self.timer = timer
         self.memory = BudgetMemory()
+        self.has_budgets = True     # until a run has read the settings
 
     def concerns(self, change: Change) -> bool:
-        return change.kind in ("session", "config", "manual")
+        if change.kind == "session":
+            return self.has_budgets     # no budgets: a turn ending changes nothing here
+        return change.kind in ("config", "manual")
 
     def run(self, ctx: RunContext) -> Report:
         from gastown_tui.town.budget import evaluate, in_scope, load_budgets
 
-        if not load_budgets(self.town):
+        self.has_budgets = True     # a bad entry raises here: this run fails saying why, and is tried again
+        budgets = load_budgets(self.town)
+        self.has_budgets = bool(budgets)
+        if not budgets:
             return Report(saw={"budgets": 0})
         statuses = evaluate(self.town, now=ctx.now)
         tripped = [st for st in statuses if st.state == "tripped"]

@@ -110,20 +110,8 @@ class TownRuntime:
     def restart_deacon(self) -> None:
         self.runner.add(self.make_patrol("deacon"))  # replaces the old one
 
-    def _has_budgets(self) -> bool:
-        """Whether settings/config.json sets budgets (then the budget patrol runs; town/budget.py)."""
-        from gastown_tui.errors import UserError
-        from gastown_tui.town.budget import load_budgets
-
-        try:
-            return bool(load_budgets(self.town))
-        except UserError:
-            return True     # a bad budget entry: the patrol runs and reports it
-
     def initial_patrols(self) -> list[str]:
-        names = ["deacon", "boot", "dogs", "gupp", "handoff"]
-        if self._has_budgets():
-            names.append("budget")
+        names = ["deacon", "boot", "dogs", "gupp", "handoff", "budget"]  # budget: a no-op until budgets are set
         for rig in list_rigs(self.town):
             names += [f"witness:{rig.name}", f"refinery:{rig.name}"]
         return [n for n in names if n.partition(":")[0] not in self.settings.disabled]

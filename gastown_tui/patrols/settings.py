@@ -30,7 +30,7 @@ DURATIONS = ("backoff_base", "backoff_max", "stalled", "hung", "spawn_grace", "r
              "handoff_wait", "boot_interval",
              "heartbeat_stale", "heartbeat_very_stale", "dogs_base", "dogs_max", "wisp_ttl")
 COUNTS = ("max_restarts", "feed_per_run")
-ROLES = ("deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff")
+ROLES = ("deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff", "budget")
 
 
 @dataclass

@@ -42,13 +42,15 @@ def matches(issue, status_filter: str, query: str) -> bool:
     return True
 
 
-def bead_text(issue, events) -> Text:
+def bead_text(issue, events, cost: str = "") -> Text:
     text = Text()
     text.append(f"{issue.id} ", style="bold")
     text.append(f"{issue.title}\n")
     text.append(f"{issue.issue_type} · P{issue.priority} · {issue.status}", style="italic")
     if issue.assignee:
         text.append(f" · @{issue.assignee}")
+    if cost:
+        text.append(f"\ncost: {cost}", style="bold")
     if issue.labels:
         text.append(f"\nlabels: {', '.join(issue.labels)}", style="dim")
     if issue.description:
@@ -84,6 +86,7 @@ class BeadsScreen(Screen):
         self.shown: list = []  # the rows the table holds so far (a prefix of `found`)
         self._query = ""
         self.status_filter = "all" if bead_id else "open"
+        self.costs: dict[str, str] = {}  # bead id -> what its model calls cost (a "cost" column once any)
 
     def compose(self) -> ComposeResult:
         yield TownHeader(id="header")
@@ -108,6 +111,15 @@ class BeadsScreen(Screen):
         header = self.query_one(TownHeader)
         header.plain = self.app.controller.plain
         header.show_town(view, "Beads")
+        costs = dict(view.spend.beads) if view.spend is not None else {}
+        if costs != self.costs:
+            had, self.costs = bool(self.costs), costs
+            table = self.query_one(BeadTable)
+            if costs and not had:
+                table.add_column("cost", key="cost")
+            if self.beads:
+                self.wanted = self.wanted or (self.current().id if self.current() is not None else None)
+                self._fill()
 
     def action_finished(self, _message) -> None:
         """A domain action changed the ledgers: read them again, the cursor staying on its bead (when it
@@ -146,8 +158,12 @@ class BeadsScreen(Screen):
         table = self.query_one(BeadTable)
         start = len(self.shown)
         page = self.found[start:upto]
+        costs = self.costs
         for b in page:
-            table.add_row(b.id, str(b.priority), b.status, b.title[:60], b.issue_type, b.assignee or "", key=b.id)
+            cells = [b.id, str(b.priority), b.status, b.title[:60], b.issue_type, b.assignee or ""]
+            if "cost" in table.columns:
+                cells.append(costs.get(b.id, ""))
+            table.add_row(*cells, key=b.id)
         self.shown.extend(page)
         table.more = len(self.shown) < len(self.found)
         loaded = f", {len(self.shown)} loaded: more as you scroll" if table.more else ""
@@ -189,7 +205,7 @@ class BeadsScreen(Screen):
             return
         view = self.app.controller.view
         events = [e for e in (view.events if view else []) if bead.id in e.summary]
-        box.update(bead_text(bead, events))
+        box.update(bead_text(bead, events, self.costs.get(bead.id, "")))
 
     @on(Input.Changed, "#bead-search")
     def _search(self, _event) -> None:

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
+from gastown_tui.costs.report import spend_for_app
 from gastown_tui.demo.build import build_demo_town
 from gastown_tui.errors import UserError
 from gastown_tui.meow import progress as molecule_progress
@@ -128,6 +129,15 @@ def progress_facts(p) -> ProgressFacts:
 
 def mail_facts(m: mail.MailInfo) -> MailFacts:
     return MailFacts(m.id, m.sender, m.to, m.subject, m.body, bool(m.read), m.thread_id, m.created_at)
+
+
+# -- costs: what the agents' model calls cost (issue 15) ------------------------------------------
+
+@offered("costs.spend")
+def costs_spend(town: Town) -> dict:
+    """Today's spend and the cost per agent, convoy and bead (costs/report.py `spend_for_app`): the town's
+    cost book reads only new usage records, so a repeat is cheap."""
+    return spend_for_app(town.root)
 
 
 # -- the Refinery and the hooks --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 # The calls of gastown_tui.server.api that change nothing: a client need not read the town again after them
 # (the server announces every call as a `town` event). tests/app/test_api.py keeps this equal to api.READS.
 READ_CALLS = frozenset({"town.read", "mr.diff", "mail.inbox", "mail.thread", "beads.all", "seance.sessions",
-                        "seance.transcript"})
+                        "seance.transcript", "costs.spend"})
 
 
 @dataclass(frozen=True)

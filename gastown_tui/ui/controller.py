@@ -43,6 +43,7 @@ class TownController:
         self.unseen: set[str] = set()  # sessions that went idle after working, not looked at since
         self.seen_at: dict[str, datetime] = {}  # when the Overseer last focused each agent
         self.focused: str | None = None  # the agent on the Town screen's centre (it is being looked at)
+        self.spend: dict | None = None  # the town's last `costs.spend` answer (issue 15)
         self.ghosts = GhostKeeper()  # agents live during this run that have left the town (app memory only)
 
     @property
@@ -63,7 +64,8 @@ class TownController:
         """A new view from the last reading and the live states (cheap: no I/O)."""
         reading = self.reading or Reading(None)
         live = self.live
-        view = self.builder.to_view(reading, live, self.unseen, self.sessions is not None, self.seen_at)
+        view = self.builder.to_view(reading, live, self.unseen, self.sessions is not None, self.seen_at,
+                                    self.spend)
         if reading.town is not None:  # only a complete reading says who has left the town
             ghosts = self.ghosts.observe(view.agents, view.hooks, set(live), self.sessions,
                                          self.builder.reaped(reading), self.clock(), self.focused)
@@ -71,6 +73,13 @@ class TownController:
                 self.builder.add_ghosts(view, ghosts, reading)
         self.view = view
         return view
+
+    def take_spend(self, spend: dict) -> bool:
+        """The town's costs were read again; True when they changed (the view needs rebuilding)."""
+        if spend == self.spend:
+            return False
+        self.spend = spend
+        return True
 
     # -- live session states (StateEvents from the link, on the loop) -----------------------------
 

@@ -7,7 +7,7 @@ Python: no I/O, no Textual, no domain imports; it runs on the app's loop.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from gastown_tui.server.reading import AgentFacts, EscalationFacts, EventFacts, MailFacts, ProgressFacts, Reading
 from widgets.glyphs import ATTENTION
 from widgets.view_models import (AgentView, ConvoyView, EventView, HookView, MailView, MRView, NeedsYouItem,
-                                 StepView, TownView, TrackedView)
+                                 SpendView, StepView, TownView, TrackedView)
 
 OVERSEER = "overseer"
 
@@ -72,7 +72,8 @@ class TownViewBuilder:
         self.root = root
 
     def to_view(self, reading: Reading, live: dict[str, Live], unseen: set[str], managing_sessions: bool,
-                seen_at: dict[str, datetime] | None = None) -> TownView:
+                seen_at: dict[str, datetime] | None = None, spend: dict | None = None) -> TownView:
+        """`spend`: the town's `costs.spend` answer (costs/report.py `spend_for_app`), when read."""
         town = reading.town
         view = TownView(name=town.name if town else self.root.name, root=str(self.root))
         view.errors = list(reading.errors)
@@ -92,6 +93,8 @@ class TownViewBuilder:
                                            steps_total=len(hook.steps) if hook else 0))
             view.convoys.append(ConvoyView(id=convoy.id, title=convoy.title, status=convoy.status,
                                            tracked=tuple(tracked)))
+        if spend and (spend.get("recorded") or spend.get("unknown_records")):
+            self._add_spend(view, spend)
         for mail in sorted(town.mail, key=lambda m: m.created_at, reverse=True):
             view.inbox.append(self.mail_view(mail))
         for mr in town.mrs:
@@ -106,6 +109,20 @@ class TownViewBuilder:
                                          summary=self._summary(event)))
         view.needs_you = self.needs_you(view, town.escalations)
         return view
+
+    @staticmethod
+    def _add_spend(view: TownView, spend: dict) -> None:
+        """Costs on the view: today's in the header, each agent's, convoy's and tracked bead's. A patrol role
+        is code, not a model: it shows $0 (nothing spent), never "unknown"."""
+        agents, convoys, beads = spend.get("agents") or {}, spend.get("convoys") or {}, spend.get("beads") or {}
+        today = spend.get("today") or ("$0.00" if spend.get("recorded") else "unknown")  # only unreadable ones
+        view.spend = SpendView(today=today, beads=dict(beads),
+                               unknown_records=int(spend.get("unknown_records") or 0))
+        view.agents = [replace(a, cost="$0" if a.state == "patrol" else agents.get(a.address, ""))
+                       for a in view.agents]
+        view.convoys = [replace(c, cost=convoys.get(c.id, ""),
+                                tracked=tuple(replace(t, cost=beads.get(t.bead_id, "")) for t in c.tracked))
+                        for c in view.convoys]
 
     @staticmethod
     def mail_view(mail: MailFacts) -> MailView:

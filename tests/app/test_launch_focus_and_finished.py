@@ -24,7 +24,7 @@ from .test_live_panes import pane_text
 
 FURIOSA, NUX, SLIT = "alpha/polecats/furiosa", "alpha/polecats/nux", "alpha/polecats/slit"
 TOAST, RICTUS = "alpha/polecats/toast", "alpha/polecats/rictus"
-ALL_PATROLS = ["deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff"]
+ALL_PATROLS = ["deacon", "witness", "refinery", "boot", "dogs", "gupp", "handoff", "budget"]
 
 
 def patrols_off(root, keep: tuple[str, ...] = ()) -> None:

@@ -201,3 +201,32 @@ def test_a_convoy_budget_covers_only_its_convoys_calls_and_its_trip_refuses_only
     assert out.returncode == 1 and f"budget convoy:{convoy} is tripped" in out.stderr, out.stderr
     fourth = ledger.create("Free").id
     assert gastown(town.root, "sling", fourth, rig.name, "--no-convoy").returncode == 0
+
+
+async def test_the_budget_patrol_runs_without_budgets_and_a_budget_set_while_the_town_runs_trips_at_once(tmp_path):
+    """No budgets at the town's start: the patrol still runs (doing nothing but read the settings, and not
+    woken by session changes); a budget written while the town runs is evaluated on the config change."""
+    from patrols.townkit import make_town
+    from waiting import until
+
+    from gastown_tui.patrols.runtime import TownRuntime
+    from gastown_tui.patrols.settings import PatrolSettings
+
+    town, rig = make_town(tmp_path)
+    write_claude(town.root / ".runtime" / "homes" / "mayor", "p", "s", [{"ts": time.time(), "input": 900,
+                                                                         "output": 100}])
+    rt = TownRuntime(town.root, settings=PatrolSettings(backoff_base=0.5, backoff_max=2.0,
+                                                         disabled=["dogs", "boot", "gupp", "handoff"]))
+    await rt.start()
+    try:
+        assert await until(lambda: rt.runner.has("budget") and rt.runner.get_status("budget").runs >= 1,
+                           timeout=30)
+        patrol = next(s.patrol for s in rt.runner._slots.values() if s.patrol.name == "budget")
+        assert patrol.has_budgets is False and not events(town.root, "budget_tripped")
+        await asyncio.to_thread(set_budgets, town.root, [{"scope": "town", "tokens": 500}])
+        assert await until(lambda: events(town.root, "budget_tripped"), timeout=30)
+        assert patrol.has_budgets is True
+    finally:
+        await rt.stop()
+    tripped = events(town.root, "budget_tripped")[0]["payload"]
+    assert (tripped["scope"], tripped["limit"], tripped["spent"]) == ("town", 500, 1000)

@@ -112,15 +112,18 @@ def test_a_second_scan_reads_only_the_new_records(town, monkeypatch):
     write_claude(h, "p", "s2", [{"ts": NOW - 8, "input": 2, "output": 1}])
     r = CostReader(town)
     assert sorted(u.input for u in r.scan()[0]) == [1, 2]
-    parsed: list[bytes] = []
-    real = reader_mod.claude.parse_line
-    monkeypatch.setattr(reader_mod.claude, "parse_line", lambda raw, st, key: parsed.append(raw) or real(raw, st, key))
+    parsed: list[dict] = []
+    real = reader_mod.claude.parse_obj
+    monkeypatch.setattr(reader_mod.claude, "parse_obj", lambda d, st, key: parsed.append(d) or real(d, st, key))
     assert sorted(u.input for u in r.scan()[0]) == [1, 2] and parsed == []
     path = write_claude(h, "p", "s1", [{"ts": NOW - 1, "input": 5, "output": 1}])
     with path.open("a") as fh:
         fh.write('{"type":"assistant","message":')     # half a line: read when complete
     assert sorted(u.input for u in r.scan()[0]) == [1, 2, 5]
-    assert len(parsed) == 3 and all(b'"input_tokens":5' in p or b'"role":"user"' in p for p in parsed)
+    # only the new call's lines were decoded, and of its two lines (one per content block, the same usage)
+    # only the last was worked on; the user line holds no usage and was not decoded at all
+    assert [d["message"]["usage"]["input_tokens"] for d in parsed] == [5]
+    assert parsed[0]["message"]["content"][0]["type"] == "tool_use"
 
 
 async def test_a_patrol_run_costs_nothing(tmp_path):
@@ -146,3 +149,22 @@ async def test_a_patrol_run_costs_nothing(tmp_path):
     out = json.loads(gastown(town.root, "costs", "--by", "role", "--json").stdout)
     assert out["rows"] == [] and out["total"]["tokens"] == 0 and out["total"]["usd"] == 0.0
     assert spend_summary(town.root)["today"] == "$0.00"
+
+
+def test_lines_repeating_one_record_count_once_the_last_one_winning_and_other_keys_count_apart(town):
+    """Claude Code writes one line per content block with the same usage; a line repeating a message id and
+    request id replaces the earlier one (its usage is the one counted), a new request id is a new call."""
+    from costs.records import claude_lines
+
+    from gastown_tui.costs.book import CostBook
+
+    h = home(town, "rig--polecats--nux")
+    first = claude_lines("s1", [{"ts": NOW - 9, "input": 1, "output": 1}])
+    again = [line.replace('"input_tokens":1,', '"input_tokens":7,') for line in first]
+    retried = [line.replace('"requestId":"req_', '"requestId":"retry_') for line in first]
+    path = h / ".claude" / "projects" / "p" / "s1.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(line + "\n" for line in first + again + retried))
+    entries, problems = CostBook(town).entries()
+    assert not problems
+    assert sorted(e.usage.input for e in entries) == [1, 7]      # the repeat's 7 replaced the first 1; the retry counts

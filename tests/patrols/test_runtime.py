@@ -14,8 +14,8 @@ async def test_a_rig_added_while_running_gets_its_witness_and_refinery(tmp_path)
     rt = TownRuntime(town.root)
     await rt.start()
     try:
-        assert set(rt.runner.names()) == {"deacon", "boot", "dogs", "gupp", "handoff", "witness:textkit",
-                                         "refinery:textkit"}
+        assert set(rt.runner.names()) == {"deacon", "boot", "dogs", "gupp", "handoff", "budget",
+                                         "witness:textkit", "refinery:textkit"}
         from gastown_tui.demo.sample import write_sample_project
         from gastown_tui.town.rigs import add_rig
 
