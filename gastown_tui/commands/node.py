@@ -38,7 +38,8 @@ def main(argv: list[str], prog: str) -> int:
 
         return serve_stdio(args.dir)
 
-    from gastown_tui.nodes.registry import add_node, get_node, load_nodes, remove_node
+    from gastown_tui.nodes.placement import remove_node
+    from gastown_tui.nodes.registry import add_node, get_node, load_nodes
     from gastown_tui.town.cli_support import print_json, print_rows, town_here
 
     town = town_here()

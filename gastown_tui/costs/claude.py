@@ -12,13 +12,13 @@ from pathlib import Path
 import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
+from gastown_tui.costs.files import files_under
 from gastown_tui.costs.usage import Usage, as_ints
 
 NAME = "claude"
 
 
 def files(home: Path) -> list[str]:
-    from gastown_tui.costs.reader import files_under
 
     root = str(home / ".claude" / "projects")
     return files_under(root, 1) + files_under(root, 3, sub="subagents")

@@ -12,13 +12,13 @@ from pathlib import Path
 import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
+from gastown_tui.costs.files import files_under
 from gastown_tui.costs.usage import Usage, as_int, as_ints
 
 NAME = "codex"
 
 
 def files(home: Path) -> list[str]:
-    from gastown_tui.costs.reader import files_under
 
     return files_under(str(home / ".codex" / "sessions"), 3, prefix="rollout-")
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import orjson
 
 from gastown_tui.costs.timestamps import parse_ts
+from gastown_tui.costs.files import files_under
 from gastown_tui.costs.usage import Usage, as_ints
 
 NAME = "gemini"
 
 
 def files(home: Path) -> list[str]:
-    from gastown_tui.costs.reader import files_under
 
     return files_under(str(home / ".gemini" / "tmp"), 2, sub="chats")
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from gastown_tui.errors import UserError
+from gastown_tui.errors import UserError, not_found
 from gastown_tui.filelock import file_lock
 from gastown_tui.nodes.check import require_ready, rig_agent_programs
 from gastown_tui.nodes.git import RemoteWorktree, make_worktree
-from gastown_tui.nodes.registry import Node, get_node
+from gastown_tui.nodes.registry import Node, _save, get_node, load_nodes
 from gastown_tui.town.jsonfile import read_json, write_json
 
 
@@ -83,3 +83,16 @@ def place_slung(town, node: Node, res) -> RemoteWorktree:
     address = parse_address(res.agent)
     rig = get_rig(town, address.rig)
     return place_polecat(town, node, rig, address.name, res.agent, res.branch)
+
+
+def remove_node(town, name: str, force: bool = False) -> Node:
+    nodes = load_nodes(town)
+    if name not in nodes:
+        raise not_found("node", name, nodes)
+    placed = sorted(a for a, rec in load_placements(town).items() if rec.get("node") == name)
+    if placed and not force:
+        raise UserError(f"node {name} still has polecats placed on it ({', '.join(placed)}); "
+                        f"reap them first or use --force")
+    node = nodes.pop(name)
+    _save(town, nodes)
+    return node

@@ -118,18 +118,3 @@ def add_node(town, name: str, target: str, *, dir: str | None = None, max_poleca
     nodes[name] = node
     _save(town, nodes)
     return node
-
-
-def remove_node(town, name: str, force: bool = False) -> Node:
-    nodes = load_nodes(town)
-    if name not in nodes:
-        raise not_found("node", name, nodes)
-    from gastown_tui.nodes.placement import load_placements
-
-    placed = sorted(a for a, rec in load_placements(town).items() if rec.get("node") == name)
-    if placed and not force:
-        raise UserError(f"node {name} still has polecats placed on it ({', '.join(placed)}); "
-                        f"reap them first or use --force")
-    node = nodes.pop(name)
-    _save(town, nodes)
-    return node
