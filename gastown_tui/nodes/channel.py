@@ -1,7 +1,7 @@
 """The node channel: JSON lines over the stdio of one `ssh node gastown node serve` (docs/nodes.md).
 
-Framing is the town server's (one JSON object per line, as in server/wire.py; kept here because the
-nodes layer sits below the server and must not import it). PTY bytes travel base64 in
+Framing is the town server's: one JSON object per line, split by gastown_tui/lines.py as the server's
+wire is. PTY bytes travel base64 in
 `data`. Every message names its session (`sid`) or request (`rid`), so one SSH connection carries
 every session and the control requests of a node.
 
@@ -15,9 +15,11 @@ from __future__ import annotations
 import base64
 import json
 
+from gastown_tui import lines
+from gastown_tui.lines import OVERLONG  # noqa: F401 (what LineSplitter.feed yields for an over-long line)
+
 PROTOCOL = 1
 MAX_LINE = 8 * 1024 * 1024  # a 64 KiB PTY read is ~88 KiB in base64; a relayed command's output may be more
-OVERLONG = object()  # what LineSplitter.feed yields in place of a line longer than its limit
 
 
 class BadRequest(ValueError):
@@ -38,39 +40,11 @@ def decode(line: bytes) -> dict:
     return obj
 
 
-class LineSplitter:
-    """Complete lines out of a byte stream; never holds more than `limit` bytes of one line (an over-long
-    line is skipped up to its newline and reported once, as OVERLONG)."""
+class LineSplitter(lines.LineSplitter):
+    """Lines of at most MAX_LINE bytes off the node's channel (gastown_tui/lines.py)."""
 
     def __init__(self, limit: int = MAX_LINE) -> None:
-        self.limit = limit
-        self._buf = bytearray()
-        self._skipping = False
-
-    def feed(self, data: bytes) -> list:
-        out: list = []
-        self._buf += data
-        start = 0
-        while True:
-            nl = self._buf.find(b"\n", start)
-            if nl < 0:
-                break
-            if self._skipping:
-                self._skipping = False
-            elif nl - start > self.limit:
-                out.append(OVERLONG)
-            else:
-                line = bytes(self._buf[start:nl]).strip()
-                if line:
-                    out.append(line)
-            start = nl + 1
-        del self._buf[:start]
-        if len(self._buf) > self.limit:
-            if not self._skipping:
-                out.append(OVERLONG)
-            self._skipping = True
-            self._buf.clear()
-        return out
+        super().__init__(limit)
 
 
 def pack(data: bytes) -> str:
