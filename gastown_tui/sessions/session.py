@@ -38,6 +38,7 @@ from gastown_tui.town.addresses import agent_key, parse_address
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
+PLAIN_TERMINALS = ("shell",)  # presets that are a terminal, not an agent: their screens stay tmux's
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
 
@@ -570,8 +571,11 @@ class Session(Lifecycle):
 
     def _replay_screen_log(self) -> None:
         """At exit, back on the main screen: what the program said on the alternate screen is written into
-        the screen's scrollback (not the raw transcript), so the finished agent's pane shows it."""
+        the screen's scrollback (not the raw transcript), so the finished agent's pane shows it. A plain
+        terminal (the `shell` preset: htop, vim, less) is left exactly as tmux would show it."""
         if not len(self.screen_log) or self.screen.modes.alt_screen or self._log_replayed:
+            return
+        if self.preset.name in PLAIN_TERMINALS:
             return
         self._log_replayed = True
         text = self.screen_log.text().replace("\n", "\r\n")

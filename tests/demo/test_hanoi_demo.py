@@ -77,12 +77,14 @@ def test_the_checker_fails_on_the_first_illegal_or_missing_move(tmp_path):
     assert "after the molecule's last step" in check_run(demo).problems[0]
 
 
-def test_a_move_whose_close_was_lost_is_not_made_twice(tmp_path):
+def test_a_move_whose_close_was_lost_is_not_made_twice(tmp_path, monkeypatch):
     demo = bare_demo(tmp_path, 5)
     work(demo, stop_after=10)
     # the agent wrote move 11 and was killed before `gt mol done` reached the log
     from gastown_tui.demo.hanoi import in_process
     import json
+
+    monkeypatch.setenv("BEADS_DIR", str(demo.beads_dir))     # the agent's gt finds its ledger as work() sets it
 
     step = json.loads(in_process(["mol", "next", demo.molecule, "--json"]))
     words = step["title"].split()                        # Move disc D from peg X to peg Y
