@@ -89,13 +89,18 @@ def export_lines(ledger, *, include_memories: bool = False, include_wisps: bool 
                              ensure_ascii=False)
 
 
-def write_export(ledger, path: Path | None, **options) -> int:
-    """Writes the export to `path` atomically (or returns the lines' count after printing to stdout
-    is the caller's job). Returns how many lines were written."""
-    lines = list(export_lines(ledger, **options))
-    if path is not None:
-        write_atomic(Path(path), "".join(line + "\n" for line in lines))
-    return len(lines)
+def write_export(ledger, path: Path, **options) -> int:
+    """Writes the export to `path` atomically (streamed); returns how many lines were written."""
+    count = 0
+
+    def lines():
+        nonlocal count
+        for line in export_lines(ledger, **options):
+            count += 1
+            yield line + "\n"
+
+    write_atomic(Path(path), lines())
+    return count
 
 
 # ---- memories ----------------------------------------------------------------------------------

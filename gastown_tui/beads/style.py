@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from gastown_tui.beads.codec import ISSUE_KEYS, canonical, encode
+from gastown_tui.beads.codec import ISSUE_KEYS, encode
 from gastown_tui.beads.timestamps import to_ns
 
 SAMPLE = 400
@@ -91,18 +91,6 @@ class FileStyle:
     ascii_only: bool = False
     time: TimeStyle | None = None
     key_order: dict[str, float] = field(default_factory=dict)   # key -> typical position
-
-    def describe(self) -> str:
-        if self.canonical:
-            return "canonical (Beads v0.49)"
-        sep = "spaced" if self.item_sep == ", " else "compact"
-        esc = "HTML-escaped" if self.html_escape else "unescaped"
-        asc = ", ASCII only" if self.ascii_only else ""
-        ts = ""
-        if self.time is not None:
-            digits = "Go nanoseconds" if self.time.digits is None else f"{self.time.digits} fraction digits"
-            ts = f", timestamps {digits} {self.time.zone}"
-        return f"{sep}, {esc}{asc}{ts}"
 
     # -- writing ---------------------------------------------------------------------------
     def encode(self, record: dict, original_keys: list[str] | None = None) -> str:
@@ -235,8 +223,3 @@ def _key_order(samples) -> dict[str, float]:
             total[k] = total.get(k, 0.0) + i / n
             count[k] += 1
     return {k: total[k] / count[k] for k in total}
-
-
-def canonical_record(record: dict) -> dict:
-    """Re-exported for callers that want the canonical form regardless of style."""
-    return canonical(record)

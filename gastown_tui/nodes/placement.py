@@ -12,7 +12,7 @@ from gastown_tui.errors import UserError, not_found
 from gastown_tui.filelock import file_lock
 from gastown_tui.nodes.check import require_ready, rig_agent_programs
 from gastown_tui.nodes.git import RemoteWorktree, make_worktree
-from gastown_tui.nodes.registry import Node, _save, get_node, load_nodes
+from gastown_tui.nodes.registry import Node, get_node, load_nodes, save_nodes
 from gastown_tui.town.jsonfile import read_json, write_json
 
 
@@ -94,5 +94,5 @@ def remove_node(town, name: str, force: bool = False) -> Node:
         raise UserError(f"node {name} still has polecats placed on it ({', '.join(placed)}); "
                         f"reap them first or use --force")
     node = nodes.pop(name)
-    _save(town, nodes)
+    save_nodes(town, nodes)
     return node

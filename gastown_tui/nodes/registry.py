@@ -91,7 +91,7 @@ def load_nodes(town) -> dict[str, Node]:
     return {n.name: n for n in (_from_record(path, i, r) for i, r in enumerate(data["nodes"]))}
 
 
-def _save(town, nodes: dict[str, Node]) -> None:
+def save_nodes(town, nodes: dict[str, Node]) -> None:
     write_json(nodes_path(town), {"nodes": [
         {k: v for k, v in asdict(n).items() if v is not None} for n in sorted(nodes.values(), key=lambda n: n.name)]})
 
@@ -116,5 +116,5 @@ def add_node(town, name: str, target: str, *, dir: str | None = None, max_poleca
     node = Node(name=name, host=host, user=user, port=port, dir=dir or DEFAULT_DIR,
                 max_polecats=max_polecats or DEFAULT_MAX, python=python or "python3")
     nodes[name] = node
-    _save(town, nodes)
+    save_nodes(town, nodes)
     return node
