@@ -209,7 +209,7 @@ def _open(args, strict: bool = True, ids=()):
             raise
         path = None
     if not explicit and ids:
-        routed = _routed(ids[0], path)
+        routed = _routed(ids[0], path, strict)
         if routed is not None:
             return _cached(routed, strict)
     if path is None:
@@ -217,7 +217,7 @@ def _open(args, strict: bool = True, ids=()):
     return _cached(path, strict)
 
 
-def _routed(bead_id: str, here: Path | None) -> Path | None:
+def _routed(bead_id: str, here: Path | None, strict: bool) -> Path | None:
     """The .beads folder of the town ledger whose prefix BEAD_ID has, when that is not HERE's ledger."""
     from gastown_tui.errors import UserError
     from gastown_tui.town.ledgers import ledger_for_id, prefix_of
@@ -230,7 +230,7 @@ def _routed(bead_id: str, here: Path | None) -> Path | None:
         return None
     if here is not None:
         try:
-            if _cached(here, False).prefix == prefix_of(bead_id):
+            if _cached(here, strict).prefix == prefix_of(bead_id):   # the ledger the command then uses
                 return None
         except (UserError, OSError, ValueError):  # a broken ledger here: the bead's own ledger may still answer
             pass
