@@ -38,12 +38,12 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tests"))
 
+from bench_ledger import rig_records  # noqa: E402
 from gastown_tui.client.connection import Connection  # noqa: E402
 
 PY = sys.executable
 CHATTER = REPO / "tests" / "server" / "chatter.py"
 SCREEN_CLIENT = REPO / "tests" / "server" / "screen_client.py"
-WORDS = "ledger bead hook convoy polecat witness refinery deacon molecule wisp formula merge queue rig".split()
 
 
 def sh(cwd, *args):
@@ -88,19 +88,7 @@ def build_town(tmp: Path, beads: int):
     sh(project, "git", "commit", "-q", "-m", "initial")
     town = install_town(tmp / "town")
     add_rig(town, "calc", str(project), gate="true")
-    rng = random.Random(4)
-    records = []
-    for i in range(beads):
-        status = rng.choice(["open"] * 5 + ["in_progress", "closed", "closed", "blocked"])
-        rec = {"id": f"ca-b{i:05d}", "title": " ".join(rng.choice(WORDS) for _ in range(6)),
-               "description": " ".join(rng.choice(WORDS) for _ in range(40)), "status": status,
-               "priority": rng.randrange(5), "issue_type": rng.choice(["task", "bug", "feature"])}
-        if status == "closed":
-            rec["closed_at"] = "2026-01-01T00:00:00Z"
-        if i % 10:
-            rec["dependencies"] = [{"issue_id": rec["id"], "depends_on_id": f"ca-b{i - i % 10:05d}",
-                                    "type": "parent-child", "created_at": "2026-01-01T00:00:00Z"}]
-        records.append(rec)
+    records = rig_records(beads)
     rig_ledger(town, "calc").bulk_create(records, actor="bench")
     bead = next(r["id"] for r in records if r["status"] == "open")
     sh(town.root, PY, "-m", "gastown_tui.cli", "sling", bead, "calc", "--json")

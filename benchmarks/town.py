@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import resource
 import statistics
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-WORDS = "ledger bead hook convoy polecat witness refinery deacon molecule wisp formula merge queue rig".split()
+from bench_ledger import rig_records  # noqa: E402 (beside this script)
 
 
 def sh(cwd, *args):
@@ -76,19 +75,7 @@ def main() -> int:
     town = install_town(tmp / "town")
     add_rig(town, "calc", str(project), gate="true")
     ledger = rig_ledger(town, "calc")
-    rng = random.Random(4)
-    records = []
-    for i in range(args.beads):
-        status = rng.choice(["open"] * 5 + ["in_progress", "closed", "closed", "blocked"])
-        rec = {"id": f"ca-b{i:05d}", "title": " ".join(rng.choice(WORDS) for _ in range(6)),
-               "description": " ".join(rng.choice(WORDS) for _ in range(40)), "status": status,
-               "priority": rng.randrange(5), "issue_type": rng.choice(["task", "bug", "feature"])}
-        if status == "closed":
-            rec["closed_at"] = "2026-01-01T00:00:00Z"
-        if i % 10:
-            rec["dependencies"] = [{"issue_id": rec["id"], "depends_on_id": f"ca-b{i - i % 10:05d}",
-                                    "type": "parent-child", "created_at": "2026-01-01T00:00:00Z"}]
-        records.append(rec)
+    records = rig_records(args.beads)
     ledger.bulk_create(records, actor="bench")
     free = [r["id"] for r in records if r["status"] == "open"]
     env["GT_TOWN"] = str(town.root)
