@@ -29,6 +29,7 @@ BEACON_MODES = ("arg", "paste", "none")  # or "flag:<option>", e.g. "flag:-i"
 _FIELDS = {
     "argv", "env", "beacon", "resume_argv", "rules", "quit_keys", "escape_cancels", "stuck_after",
     "process_names", "ready_timeout", "submit_key", "description", "verified", "path", "base_url",
+    "keep_alt_screen_text",
 }
 
 BUILTIN: dict[str, dict] = {
@@ -58,6 +59,7 @@ BUILTIN: dict[str, dict] = {
         "quit_keys": ["ctrl+c", "ctrl+d"],
         "ready_timeout": 5.0,
         "process_names": ["bash", "sh", "zsh"],
+        "keep_alt_screen_text": False,  # a plain terminal: at exit its screen is what tmux would show
         "rules": [
             {"name": "shell.working.output", "state": "working", "active_within": 1.0},
             {"name": "shell.idle.prompt", "state": "idle", "region": "cursor_line", "pattern": r"[$#%>] ?\S*$"},
@@ -87,6 +89,9 @@ class Preset:
     submit_key: str = "enter"
     description: str = ""
     verified: str | None = None  # the CLI versions its rules were checked against, e.g. ">=2.1.197,<=2.1.337"
+    # An agent's alternate-screen text is written back into its scrollback at exit (what it said survives it);
+    # a plain terminal (htop, vim) is left as tmux would show it.
+    keep_alt_screen_text: bool = True
 
     @property
     def program(self) -> str:
@@ -150,6 +155,7 @@ class Preset:
                 submit_key=str(data.get("submit_key", "enter")),
                 description=str(data.get("description", "")),
                 verified=verified,
+                keep_alt_screen_text=bool(data.get("keep_alt_screen_text", True)),
             )
         except (TypeError, ValueError) as exc:
             raise PresetError(f"{label}: {exc}") from None

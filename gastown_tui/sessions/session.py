@@ -38,7 +38,6 @@ from gastown_tui.town.addresses import agent_key, parse_address
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
-PLAIN_TERMINALS = ("shell",)  # presets that are a terminal, not an agent: their screens stay tmux's
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
 
@@ -575,7 +574,7 @@ class Session(Lifecycle):
         terminal (the `shell` preset: htop, vim, less) is left exactly as tmux would show it."""
         if not len(self.screen_log) or self.screen.modes.alt_screen or self._log_replayed:
             return
-        if self.preset.name in PLAIN_TERMINALS:
+        if not self.preset.keep_alt_screen_text:
             return
         self._log_replayed = True
         text = self.screen_log.text().replace("\n", "\r\n")
