@@ -27,9 +27,7 @@ object per datagram; see "Keeper link" in docs/protocol.md.
 """
 from __future__ import annotations
 
-import ctypes
 import fcntl
-import json
 import os
 import selectors
 import signal
@@ -38,68 +36,28 @@ import subprocess
 import sys
 import time
 
-PR_SET_CHILD_SUBREAPER = 36
-ENV_FD = "GASTOWN_KEEPER_FD"
-MAX_MSG = 1 << 20
-FDS_PER_MSG = 200  # SCM_MAX_FD is 253 on Linux
+if __package__:
+    from .keeper_control import (  # noqa: F401  (re-exported: gastown_tui.server.keeper is their address)
+        default_server_argv, keeper_argv, request_stop, request_upgrade, running_keeper, server_pid,
+    )
+    from .keeper_holder import hold_address, stop_holder  # noqa: F401
+    from .keeper_wire import (  # noqa: F401
+        ENV_FD, FDS_PER_MSG, MAX_MSG, PR_SET_CHILD_SUBREAPER, become_subreaper, log, recv, send, status_of,
+    )
+else:  # run as `python -S keeper.py`: its folder is on sys.path, so its sibling modules are top-level
+    from keeper_control import (  # noqa: F401
+        default_server_argv, keeper_argv, request_stop, request_upgrade, running_keeper, server_pid,
+    )
+    from keeper_holder import hold_address, stop_holder  # noqa: F401
+    from keeper_wire import (  # noqa: F401
+        ENV_FD, FDS_PER_MSG, MAX_MSG, PR_SET_CHILD_SUBREAPER, become_subreaper, log, recv, send, status_of,
+    )
+
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 30.0
 HEALTHY_AFTER = 60.0  # a server up this long resets the back-off
 UPGRADE_WAIT = 30.0  # a server asked to make way has this long to exit before it is killed
 EXIT_RESTART = 75  # a server exiting with this status is restarted at once (like `restart`)
-
-
-def log(msg: str) -> None:
-    sys.stderr.write(f"{time.strftime('%H:%M:%S')} keeper[{os.getpid()}] {msg}\n")
-    sys.stderr.flush()
-
-
-def become_subreaper() -> bool:
-    """Orphaned descendants are re-parented to this process (Linux); False where unsupported."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def status_of(wait_status: int) -> int:
-    """A wait status as sessions record it: the exit code, or -signal."""
-    if os.WIFSIGNALED(wait_status):
-        return -os.WTERMSIG(wait_status)
-    if os.WIFEXITED(wait_status):
-        return os.WEXITSTATUS(wait_status)
-    return -1
-
-
-def send(sock: socket.socket, msg: dict, fds: list[int] = ()) -> None:
-    data = json.dumps(msg, separators=(",", ":")).encode()
-    if fds:
-        socket.send_fds(sock, [data], list(fds))
-    else:
-        sock.send(data)
-
-
-def recv(sock: socket.socket) -> tuple[dict | None, list[int]]:
-    """One message and its fds; (None, []) at end of stream."""
-    data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MSG, FDS_PER_MSG + 16)
-    for fd in fds:
-        os.set_inheritable(fd, False)
-    if not data:
-        for fd in fds:
-            os.close(fd)
-        return None, []
-    try:
-        msg = json.loads(data)
-    except ValueError:
-        msg = None
-    if not isinstance(msg, dict):
-        for fd in fds:
-            os.close(fd)
-        return {"op": "?", "bad": data[:80].decode("utf-8", "replace")}, []
-    return msg, fds
 
 
 class Keeper:
@@ -500,106 +458,6 @@ def _zombie(pid: int) -> bool:
             return f.read().rsplit(b")", 1)[-1].split()[:1] == [b"Z"]
     except OSError:
         return True
-
-
-def default_server_argv(town: str) -> list[str]:
-    return [sys.executable, "-m", "gastown_tui.cli", "server", "--town", town]
-
-
-def keeper_argv(town: str, server_argv: list[str] | None = None, python: str | None = None) -> list[str]:
-    """The command line that runs TOWN's keeper (which runs its server): `python -S <this file>`, so the
-    keeper imports nothing but the standard library, whatever is installed."""
-    town = os.path.realpath(town)
-    return [python or sys.executable, "-S", os.path.abspath(__file__), "--town", town, "--",
-            *(server_argv or default_server_argv(town))]
-
-
-def hold_address(town: str) -> bytes:
-    """The holder's abstract Unix socket name (Linux: no file, no path limit) for TOWN and this user."""
-    import hashlib
-
-    key = hashlib.sha256(os.path.realpath(town).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-    return f"\0gastown-keeper-hold-{os.getuid()}-{key}".encode()
-
-
-def stop_holder(town: str) -> bool:
-    """Stops the agents a stopped keeper left with a holder (no keeper took them over); False if none."""
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        conn.connect(hold_address(town))
-        conn.settimeout(30)
-        send(conn, {"op": "stop"})
-        conn.recv(16)  # the holder closes the connection when its agents are stopped
-        return True
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
-def running_keeper(town: str) -> int | None:
-    """The pid of the keeper serving TOWN (its lock is held), or None."""
-    path = os.path.join(os.path.realpath(town), ".runtime", "keeper.lock")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            try:
-                return int(os.read(fd, 32).decode().strip() or 0) or None
-            except ValueError:
-                return None
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
-def server_pid(town: str) -> int | None:
-    """The pid in the town's server lock file (gastown_tui/server/lock.py), if any."""
-    try:
-        with open(os.path.join(os.path.realpath(town), ".runtime", "server.lock")) as f:
-            return int(f.read().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
-
-
-def request_stop(town: str, timeout: float = 60.0) -> int | None:
-    """Stops TOWN through its keeper (the server, its agents, the keeper): the pid of the keeper that was
-    stopped, None when none runs. Raises TimeoutError when it is still running after TIMEOUT seconds."""
-    keeper = running_keeper(town)
-    if keeper is None:
-        stop_holder(town)
-        return None
-    os.kill(keeper, signal.SIGUSR1)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if running_keeper(town) is None:
-            return keeper
-        time.sleep(0.05)
-    raise TimeoutError(f"the town's keeper (pid {keeper}) is still running after {timeout:g}s")
-
-
-def request_upgrade(town: str, timeout: float = 60.0) -> tuple[int | None, int | None]:
-    """Asks TOWN's keeper to replace its server with a newly started one (the version installed now),
-    keeping every agent; waits until a different server pid holds the server lock. Returns (old, new)
-    server pids; raises RuntimeError naming the cause when there is no keeper or no new server in time."""
-    keeper = running_keeper(town)
-    if keeper is None:
-        raise RuntimeError(f"the town {town} has no keeper running (start it with `gastown up`); "
-                           "an upgrade in place needs the keeper to hold the agents")
-    old = server_pid(town)
-    os.kill(keeper, signal.SIGUSR2)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        new = server_pid(town)
-        if new and new != old and os.path.exists(f"/proc/{new}"):
-            return old, new
-        time.sleep(0.05)
-    raise RuntimeError(f"no new server for {town} within {timeout:g}s (see {town}/.runtime/server.log)")
 
 
 def main(argv: list[str] | None = None, prog: str = "gastown keeper") -> int:
