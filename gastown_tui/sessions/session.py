@@ -14,7 +14,6 @@ import datetime as _dt
 import errno
 import logging
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,10 +25,12 @@ from gastown_tui.sessions import procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
-from gastown_tui.sessions.rules import Detector, Observation
+from gastown_tui.sessions.rules import Detector
 from gastown_tui.sessions.screen_log import ScreenLog
 from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
-from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState, StateChange
+from gastown_tui.sessions.session_state import SessionStates
+from gastown_tui.sessions.session_text import TEXT_FLUSH_EVERY, SessionText  # noqa: F401
+from gastown_tui.sessions.states import NudgeResult, SessionExited, SessionStarted, SessionState
 from gastown_tui.sessions.submit import submit_text
 from gastown_tui.sessions.transcript import Transcript, raw_tail, sessions_root
 from gastown_tui.sessions.vt import new_screen
@@ -39,7 +40,6 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
-TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
 
 
 def _where_to_set(preset: str) -> str:
@@ -66,7 +66,8 @@ def _iso(ts: float | None) -> str | None:
 
 class Session(Lifecycle):
     """The PTY, screen, transcript and state of one agent program; its process lifecycle (exit, stop,
-    leftovers) is the `Lifecycle` mixin (sessions/lifecycle.py)."""
+    leftovers) is the `Lifecycle` mixin (sessions/lifecycle.py); its state tracking is a `SessionStates`
+    (sessions/session_state.py) and its plain-text side a `SessionText` (sessions/session_text.py)."""
 
     def __init__(self, spec: SessionSpec, presets: dict[str, Preset] | None = None) -> None:
         try:
@@ -106,7 +107,6 @@ class Session(Lifecycle):
         self.osc7501: str | None = None
         self.cli_version: str | None = None  # `argv[0] --version`, read at start (rules carry version ranges)
         self.screen_log = ScreenLog()  # what it said on the alternate screen (gone from the screen at exit)
-        self._log_replayed = False
         self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
         self._proc: pexpect.spawn | None = None
@@ -117,19 +117,14 @@ class Session(Lifecycle):
         self._outbuf = bytearray()
         self._writer_on = False
         self._exited = asyncio.Event()
-        self._state_changed = asyncio.Event()
-        self._classify_handle: asyncio.TimerHandle | None = None
+        self._states = SessionStates(self)  # classifying, setting and waiting for the state
         self._watch_task: asyncio.Task | None = None
         self._eof = False
         self._finishing = False
         self._pidfd: procs.ExitWatcher | None = None  # Linux: instant exit notice
         self._reap_task: asyncio.Task | None = None  # after the exit: leftovers, PTY, transcript
-        self._text_dirty = False
-        self._text_flushed_at = 0.0
-        self._text_lock = threading.Lock()  # text copies are written in threads: newest last (_text_job)
-        self._text_seq = self._text_written = 0
+        self._text = SessionText(self)  # what it said, and seance's plain-text copy of it
         self._input_lock = asyncio.Lock()
-        self.waiters = 0  # coroutines waiting on a state: classify promptly while > 0
         self.stopping = False  # stop() began: nothing more is typed in
         self._beacon_task: asyncio.Task | None = None
         root = sessions_root(spec.town) if spec.town else Path(os.environ.get("TMPDIR", "/tmp")) / "gastown-sessions"
@@ -333,11 +328,11 @@ class Session(Lifecycle):
                 self.transcript.append(data)
             self.last_output_at = time.monotonic()
             self.output_seq += 1
-            self._text_dirty = True
+            self._text.dirty = True
             if self._osc_changed:  # Codex may say working and blocked within one debounce: do not miss it
                 self._osc_changed = False
-                if self._classify_handle is not None:
-                    self._classify_handle.cancel()
+                if self._states.handle is not None:
+                    self._states.handle.cancel()
                 self._classify()
             self._schedule_classify()
             for fn in list(self._output_listeners):
@@ -419,56 +414,28 @@ class Session(Lifecycle):
                 return NudgeResult(False, 0, f"{self.agent} is being stopped")
             return await submit_text(self, text)
 
-    # -- state ---------------------------------------------------------------------------------
+    # -- state (sessions/session_state.py) --------------------------------------------------------
+    @property
+    def waiters(self) -> int:
+        """Coroutines waiting on a state: classify promptly while > 0."""
+        return self._states.waiters
+
+    @waiters.setter
+    def waiters(self, value: int) -> None:
+        self._states.waiters = value
+
     def _schedule_classify(self) -> None:
-        if self._classify_handle is None and self._loop is not None:
-            delay = 0.03 if self.waiters else 0.25
-            self._classify_handle = self._loop.call_later(delay, self._classify)
+        self._states.schedule()
 
     def _classify(self) -> None:
-        self._classify_handle = None
-        now = time.monotonic()
-        lines = self.screen.lines()
-        if self._detector.note_screen(lines, now):
-            self.last_screen_change_at = now
-            if self.screen.modes.alt_screen:
-                self.screen_log.note(lines)
-        obs = Observation(lines, self.screen.cursor.y, self.screen.title, self.osc7501, now,
-                          self.last_output_at, exited=self.exited)
-        state, rule, detail = self._detector.classify(obs)
-        self._set_state(state, rule, detail)
+        self._states.classify()
 
     def _set_state(self, state: SessionState, rule: str, detail: str) -> None:
-        if state == self.state:
-            return
-        old = self.state
-        self.state, self.state_rule, self.state_detail = state, rule, detail
-        self._state_changed.set()
-        self._state_changed = asyncio.Event()
-        if state in (SessionState.IDLE, SessionState.NEEDS_APPROVAL) and self._text_dirty:
-            self._flush_text()  # the agent paused: a good moment for seance's plain-text copy
-        self._emit(StateChange(self.id, self.agent, old, state, rule, detail, time.time()))
+        self._states.set(state, rule, detail)
 
     async def wait_state(self, states: set[SessionState], timeout: float | None = None) -> bool:
         """Waits until the state is one of `states` (or exited); False on timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        self.waiters += 1
-        try:
-            while self.state not in states:
-                if self.exited:
-                    return SessionState.EXITED in states
-                self._schedule_classify()
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                event = self._state_changed
-                try:
-                    await asyncio.wait_for(event.wait(), timeout=min(left, 0.25) if left is not None else 0.25)
-                except asyncio.TimeoutError:
-                    pass
-            return True
-        finally:
-            self.waiters -= 1
+        return await self._states.wait(states, timeout)
 
     # -- lifecycle (the process side is in sessions/lifecycle.py) --------------------------------
     async def _watch(self) -> None:
@@ -483,7 +450,7 @@ class Session(Lifecycle):
             if now - forced_at >= 1.0:  # timing rules (quiet_for, stuck) change without output
                 forced_at = now
                 self._schedule_classify()
-            if self._text_dirty and now - self._text_flushed_at >= TEXT_FLUSH_EVERY:
+            if self._text.due(now):
                 self._flush_text()
 
     def _finish(self, status: int) -> None:
@@ -505,9 +472,7 @@ class Session(Lifecycle):
             if self._writer_on:
                 self._loop.remove_writer(self._fd)
         self._eof = True
-        if self._classify_handle is not None:
-            self._classify_handle.cancel()
-            self._classify_handle = None
+        self._states.cancel()
         self._close_pidfd()
         self._replay_screen_log()
         self._set_state(SessionState.EXITED, "process.exit",
@@ -520,8 +485,7 @@ class Session(Lifecycle):
         is taken here, on the loop (the engine is not thread-safe); it is the last copy written (any
         earlier one still in flight is dropped, see _text_job), and no copy is taken after it."""
         proc, transcript = self._proc, self.transcript
-        write_text = self._text_job(self.conversation_text()) if transcript is not None else None
-        self._text_dirty = False
+        write_text = self._text.final_job(transcript)
         meta = self._meta()
 
         keeper, pid = self.keeper, self.pid
@@ -554,57 +518,21 @@ class Session(Lifecycle):
         self._exited.set()
         self._emit(SessionExited(self.id, self.agent, self.exit_status, time.time()))
 
+    # -- plain text (sessions/session_text.py) ---------------------------------------------------
     def _flush_text(self) -> None:
-        """Seance's plain-text copy, while the session runs. The text is taken here (the engine is not
-        thread-safe); the atomic write (its fsync took 16 ms, up to 125 ms, on a busy disk) runs in a
-        worker thread, not on the loop that every pane and key waits for."""
-        if self.transcript is None or self._finishing:  # the final copy is _closing_job's: nothing after it
-            return
-        self._text_dirty = False
-        self._text_flushed_at = time.monotonic()
-        job = self._text_job(self.conversation_text())
-        try:
-            self._loop.run_in_executor(None, job)
-        except (AttributeError, RuntimeError):  # no loop, or it is shutting down: write it here
-            job()
+        self._text.flush()
 
     def _replay_screen_log(self) -> None:
-        """At exit, back on the main screen: what the program said on the alternate screen is written into
-        the screen's scrollback (not the raw transcript), so the finished agent's pane shows it. A plain
-        terminal (the `shell` preset: htop, vim, less) is left exactly as tmux would show it."""
-        if not len(self.screen_log) or self.screen.modes.alt_screen or self._log_replayed:
-            return
-        if not self.preset.keep_alt_screen_text:
-            return
-        self._log_replayed = True
-        text = self.screen_log.text().replace("\n", "\r\n")
-        self.screen.feed(("\r\n\x1b[2m── what it said on its alternate screen (kept by gastown) ──\x1b[0m\r\n"
-                          f"{text}\r\n\x1b[2m── end ──\x1b[0m\r\n").encode("utf-8", errors="replace"))
+        self._text.replay_screen_log()
 
     def conversation_text(self) -> str:
         """What the program said: the text it showed on the alternate screen (kept as it changed), then
         the main screen's scrollback and screen (on the loop: the engine is not thread-safe)."""
-        main = self.screen.history_text()
-        if not len(self.screen_log) or self._log_replayed:  # replayed at exit: the scrollback holds it
-            return main
-        return (f"--- on the alternate screen ---\n{self.screen_log.text()}\n"
-                f"--- on the main screen ---\n{main}")
+        return self._text.conversation_text()
 
     def _text_job(self, text: str) -> Callable[[], None]:
         """A blocking job writing `text` as transcript.txt unless a newer text is already written."""
-        self._text_seq += 1
-        seq, transcript = self._text_seq, self.transcript
-
-        def job() -> None:
-            with self._text_lock:
-                if seq <= self._text_written:
-                    return
-                self._text_written = seq
-                try:
-                    transcript.write_text(text)
-                except OSError:
-                    pass
-        return job
+        return self._text.job(text)
 
     def close_screen(self) -> None:
         self.screen.close()
