@@ -27,7 +27,7 @@ class MouseMixin:
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        data = encode_mouse(kind, button, offset.x, offset.y, self._modes(),
+        data = encode_mouse(kind, button, offset.x, offset.y + self._top, self._modes(),
                             shift=event.shift, alt=event.meta, ctrl=event.ctrl)
         self._write(data)
 
@@ -85,7 +85,7 @@ class MouseMixin:
         """Copies the selected text to the host clipboard (OSC 52 through Textual); returns it."""
         if self._selection is None:
             return ""
-        rows = {y: clean_text(row.text) for y, row in self._rows.items()}
+        rows = {y - self._top: clean_text(row.text) for y, row in self._rows.items()}
         text = self._selection.text(rows, self.size.width)
         if text:
             self.app.copy_to_clipboard(text)

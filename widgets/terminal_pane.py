@@ -146,6 +146,8 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._first_output_drawn = False  # the session's first output is drawn at once, not at a frame tick
         self._force_full = True
         self._cursor = None
+        self._top = 0
+        """The agent's screen row shown on the pane's top row (non-zero only when the agent is taller than the pane)."""
         self._title = ""
         self._prefix_pending = False
         self._hot_until = 0.0
@@ -182,6 +184,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._strips.clear()
         self._rows.clear()
         self._cursor = None
+        self._top = 0
         self._seen_seq = -1
         self._first_output_drawn = False  # the session's first output is drawn at once, not at a frame tick
         self._force_full = True
@@ -308,18 +311,38 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
                 changed.add(self._cursor.y)
             changed.add(frame.cursor.y)
             self._cursor = frame.cursor
+        top = self._follow_cursor(screen.rows)
+        moved = top != self._top
+        self._top = top
         title = clean_title(screen.title)
         if title != self._title:
             self._title = title
             self.post_message(self.TitleChanged(self, title))
-        if frame.full:
+        if frame.full or moved:
             self.refresh()
         else:
             for y in sorted(changed):
-                self.refresh(Region(0, y, width, 1))
+                if 0 <= y - top < self.size.height:
+                    self.refresh(Region(0, y - top, width, 1))
         if changed or frame.full:
             self.frames_drawn += 1
         return bool(changed or frame.full)
+
+    def _follow_cursor(self, rows: int) -> int:
+        """Which agent row the pane's top row shows. An agent taller than its pane (a bigger client sized it)
+        is cropped the way tmux crops a window bigger than its client: the view pans just enough to keep the
+        cursor (where the newest output and the prompt are) in sight, and otherwise stays where it was."""
+        height = self.size.height
+        if rows <= height or height < 1:
+            return 0
+        top = self._top
+        cursor = self._cursor
+        if cursor is not None and self.mode == "live":
+            if cursor.y < top:
+                top = cursor.y
+            elif cursor.y >= top + height:
+                top = cursor.y - height + 1
+        return max(0, min(top, rows - height))
 
     def notify_style_update(self) -> None:
         """The theme or CSS changed: cached strips carry the old default colours."""
@@ -336,18 +359,19 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        strip = self._strips.get(y)
+        row = y + self._top  # the agent's row shown on pane row y
+        strip = self._strips.get(row)
         if strip is None or strip.cell_length != width:
-            strip = cached_row_strip(self._rows.get(y), width, self.rich_style, clean_row)
-            self._strips[y] = strip
-        if self.search_query and self.mode != "live" and y in self._rows:
-            for start, end in row_spans(clean_text(self._rows[y].text), self.search_query):
+            strip = cached_row_strip(self._rows.get(row), width, self.rich_style, clean_row)
+            self._strips[row] = strip
+        if self.search_query and self.mode != "live" and row in self._rows:
+            for start, end in row_spans(clean_text(self._rows[row].text), self.search_query):
                 strip = overlay(strip, start, end, MATCH_STYLE)
         if self._selection is not None and (span := self._selection.span(y, width)):
             strip = overlay(strip, span[0], span[1], SELECT_STYLE)
         cursor = self._cursor
         if (self.mode == "live" and self.has_focus and cursor is not None and cursor.visible
-                and cursor.y == y and self._scroll_offset() == 0):
+                and cursor.y == row and self._scroll_offset() == 0):
             strip = overlay(strip, cursor.x, cursor.x + 1, CURSOR_STYLE)
         if y == self.size.height - 1:
             if self.mode != "live":
@@ -359,7 +383,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
     def _refresh_cursor_line(self) -> None:
         if self._cursor is not None and self.size.width:
-            self.refresh(Region(0, self._cursor.y, self.size.width, 1))
+            self.refresh(Region(0, self._cursor.y - self._top, self.size.width, 1))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height

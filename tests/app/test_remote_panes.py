@@ -185,3 +185,30 @@ async def test_scrollback_and_search_in_a_remote_pane_read_the_servers_history(s
             assert pane.session.screen.viewport_offset > 0
     finally:
         await control.close()
+
+
+async def test_an_agent_taller_than_its_pane_shows_the_rows_around_its_cursor(server):
+    """A bigger client (a browser tab) sized the agent: this pane, an observer, crops it the way tmux does,
+    keeping the cursor's rows (the newest output) in sight rather than the top of the screen."""
+    import base64
+
+    control = await connect(server)
+    await spawn_chatter(control, server.town, MAYOR, rate=0, cols=90, rows=120)
+    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        await until(pilot, lambda: pane_of(app) is not None and "SIZE 90x120" in pane_of(app).session.screen.text(),
+                    timeout=20, what="the mayor's screen in a pane")
+        pane = pane_of(app)
+        assert pane.size.height < 120
+        lines = "".join(f"echo line-{i:03d}\r" for i in range(100)).encode()
+        await control.request("input", agent=MAYOR, data=base64.b64encode(lines).decode())
+
+        def shown() -> str:
+            return "\n".join(pane.render_line(y).text for y in range(pane.size.height))
+
+        await until(pilot, lambda: "line-099" in shown(), timeout=20,
+                    what="the newest output, at the bottom of a 120-row agent, in a shorter pane")
+        assert "SIZE 90x120" not in shown()  # the top of the agent's screen is what is cropped
+        assert pane.session.screen.rows == 120  # an observer never resizes the agent
+    await control.close()

@@ -200,6 +200,12 @@ NEEDS_SERVER = pytest.mark.skipif(
     reason="needs the town server (`gastown up`): until then each tab's app runs its own copy of the agents")
 
 
+def app_env() -> dict[str, str]:
+    """The environment for an app in a PTY: COLUMNS/LINES (set by some CI shells) would override the PTY's size."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    return {**env, "TERM": "xterm-256color"}
+
+
 class TerminalApp:
     """`gastown app` in a real PTY (160x48), its output fed to a VT screen."""
 
@@ -213,7 +219,7 @@ class TerminalApp:
         self.screen = new_screen(cols=160, rows=48, scrollback_lines=0)
         self.lock = threading.Lock()
         self.child = pexpect.spawn(sys.executable, ["-m", "gastown_tui.cli", "app", "--town", str(town)],
-                                   dimensions=(48, 160), env={**os.environ, "TERM": "xterm-256color"})
+                                   dimensions=(48, 160), env=app_env())
         self.screen.on_reply = lambda data: self.child.send(data)
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
