@@ -330,18 +330,20 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
     def _follow_cursor(self, rows: int) -> int:
         """Which agent row the pane's top row shows. An agent taller than its pane (a bigger client sized it)
-        is cropped the way tmux crops a window bigger than its client: the view pans just enough to keep the
-        cursor (where the newest output and the prompt are) in sight, and otherwise stays where it was."""
+        is cropped so that its newest content stays in sight: the view ends at the last row with text or the
+        cursor, whichever is lower (a TUI's footer under its prompt stays visible), and the cursor is never
+        out of view. tmux pans a too-big window to its cursor in the same spirit; the top is what is cut."""
         height = self.size.height
         if rows <= height or height < 1:
             return 0
-        top = self._top
+        if self.mode != "live":
+            return max(0, min(self._top, rows - height))
         cursor = self._cursor
-        if cursor is not None and self.mode == "live":
-            if cursor.y < top:
-                top = cursor.y
-            elif cursor.y >= top + height:
-                top = cursor.y - height + 1
+        last = max((y for y, row in self._rows.items() if row.text.strip()), default=0)
+        bottom = max(last, cursor.y if cursor is not None else 0)
+        top = bottom - height + 1
+        if cursor is not None and cursor.y < top:
+            top = cursor.y
         return max(0, min(top, rows - height))
 
     def notify_style_update(self) -> None:

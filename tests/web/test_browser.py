@@ -254,7 +254,7 @@ def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
             tabs = [new_page(browser, DESKTOP) for _ in range(2)]
             for tab in tabs:
                 tab.goto(run.url)
-                wait_for(tab, lambda s: pane_title(s) != "", "an agent's pane", 120)
+                wait_for(tab, lambda s: "SIMULATED" in s and pane_title(s) != "", "an agent's live pane", 120)
             # a polecat the Mayor has slung (the Mayor itself is busy filing, and queues typed text)
             screen = wait_for(tabs[0], lambda s: session_polecats(s, demo), "a polecat with a session", 120)
             name = session_polecats(screen, demo)[0]
@@ -306,7 +306,7 @@ def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, bro
         tabs = [new_page(browser, DESKTOP) for _ in range(2)]
         for tab in tabs:
             tab.goto(run.url)
-            wait_for_text(tab, "SIMULATED", timeout=120)
+            wait_for(tab, lambda s: "SIMULATED" in s and pane_title(s) != "", "an agent's live pane", 120)
         running = agents()
         assert running
         for tab in tabs:
