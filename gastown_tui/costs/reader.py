@@ -27,7 +27,7 @@ QUIET_AFTER = 600.0     # a record file not written for this long (seconds) is a
 QUIET_RECHECK = 60.0    # it is looked at again only this often (a resumed session's new records show within it)
 
 
-@dataclass
+@dataclass(slots=True)
 class FileState:
     cli: object
     agent_key: str
@@ -134,12 +134,15 @@ class CostReader:
         costs one stat when nothing was added; a new one is opened, measured (fstat) and read in one go."""
         try:
             if st.inode < 0:
-                with open(path, "rb") as fh:
-                    info = os.fstat(fh.fileno())
-                    data = fh.read()
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    info = os.fstat(fd)
+                    data = _read_at(fd, 0, info.st_size)
+                finally:
+                    os.close(fd)
                 st.inode, st.offset, st.lineno = info.st_ino, 0, 0
                 st.mtime = info.st_mtime
-                return self._take(path, st, data, False)
+                return _take(path, st, data, False)
             info = os.stat(path)
         except OSError as exc:
             st.problems = [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
@@ -153,77 +156,69 @@ class CostReader:
         if info.st_size == st.offset:
             return reset
         try:
-            with open(path, "rb") as fh:
-                fh.seek(st.offset)
-                data = fh.read(info.st_size - st.offset)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = _read_at(fd, st.offset, info.st_size - st.offset)
+            finally:
+                os.close(fd)
         except OSError as exc:
             st.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
             return True
-        return self._take(path, st, data, reset)
+        return _take(path, st, data, reset)
 
-    @staticmethod
-    def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
-        """Works the complete lines of DATA (read at st.offset) into st: only the lines that can hold usage
-        are decoded (the CLI's `pick`), all of them with one orjson call when they are all sound (else line
-        by line, a broken one becoming a Problem naming its line), and of several lines repeating one
-        record (the CLI's `key_of`) only the last is worked on."""
-        end = data.rfind(b"\n")
-        if end < 0:
-            return reset                # half a line so far: read it when it is complete
-        st.offset += end + 1
-        lines = data[:end].split(b"\n")
-        first = st.lineno + 1
-        st.lineno += len(lines)
-        cli = st.cli
-        picked = cli.pick(lines)
-        if not picked:
-            return True
-        raws = [lines[i] for i in picked]
-        raw_keys = None
-        if cli.raw_key is not None:         # of the lines repeating one record only the last is decoded
-            raw_keys = [cli.raw_key(raw) for raw in raws]
-            latest = {k: n for n, k in enumerate(raw_keys)}
-            keep = [n for n, k in enumerate(raw_keys) if k is None or latest[k] == n]
-            if len(keep) < len(raws):
-                picked, raws, raw_keys = [picked[n] for n in keep], [raws[n] for n in keep], [raw_keys[n] for n in keep]
-        objs = None
-        try:
-            objs = orjson.loads(b"[" + b",".join(raws) + b"]")
-        except orjson.JSONDecodeError:
-            pass
-        if objs is not None and raw_keys is not None and len(objs) == len(raws) and any(
-                k is not None and k != cli.key_of(d) for k, d in zip(raw_keys, objs)):
-            objs = None     # a line's plain-looking key was not its record's key after all: decode every line
-            picked = cli.pick(lines)
-            raws = [lines[i] for i in picked]
-            try:
-                objs = orjson.loads(b"[" + b",".join(raws) + b"]")
-            except orjson.JSONDecodeError:
-                pass
-        if objs is None or len(objs) != len(raws):      # some line is not one JSON value: one at a time
-            objs = []
-            for i, raw in zip(picked, raws):
-                try:
-                    objs.append(orjson.loads(raw))
-                except orjson.JSONDecodeError as exc:
-                    st.problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
-                    objs.append(None)
-        key_of = cli.key_of
-        keys = [key_of(d) for d in objs] if key_of is not None else None
-        last = {k: n for n, k in enumerate(keys)} if keys is not None else None   # the last line of each key wins
-        parse, agent_key, records, problems = cli.parse_obj, st.agent_key, st.records, st.problems
-        state = st.parse
-        for n, d in enumerate(objs):
-            if d is None or (last is not None and keys[n] is not None and last[keys[n]] != n):
-                continue            # unreadable (reported above), or a record repeated by a later line
-            try:
-                got = parse(d, state, agent_key)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                problems.append(Problem(path, first + picked[n], f"unreadable usage record ({exc})"))
-                continue
-            if got is not None:
-                records[got[0]] = got[1]
+
+def _read_at(fd: int, offset: int, size: int) -> bytes:
+    """SIZE bytes of FD from OFFSET (fewer if the file is shorter by now): os.pread without Python's file
+    objects, which cost more than the read itself for the thousands of small files of a cold read."""
+    data = os.pread(fd, size, offset)
+    if len(data) < size and data:       # a short read (a very large file): read on until the end
+        parts = [data]
+        while size > 0:
+            size -= len(parts[-1])
+            offset += len(parts[-1])
+            part = os.pread(fd, size, offset) if size > 0 else b""
+            if not part:
+                break
+            parts.append(part)
+        data = b"".join(parts)
+    return data
+
+
+def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
+    """Works the complete lines of DATA (read at st.offset) into st: only the lines that can hold usage are
+    decoded (the CLI's `pick`), all of them with one orjson call when they are all sound (else line by line,
+    a broken one becoming a Problem naming its line), and the CLI's `take` works them in one pass (of lines
+    repeating one record only the last counts)."""
+    end = data.rfind(b"\n")
+    if end < 0:
+        return reset                # half a line so far: read it when it is complete
+    st.offset += end + 1
+    lines = data.split(b"\n")
+    lines.pop()                     # what follows the last newline: half a line, or nothing
+    first = st.lineno + 1
+    st.lineno += len(lines)
+    cli = st.cli
+    picked = cli.pick(lines)
+    if not picked:
         return True
+    raws = [lines[i] for i in picked]
+    objs = None
+    try:
+        objs = orjson.loads(b"[" + b",".join(raws) + b"]")
+    except orjson.JSONDecodeError:
+        pass
+    problems = st.problems
+    if objs is None or len(objs) != len(raws):      # some line is not one JSON value: one at a time
+        objs = []
+        for i, raw in zip(picked, raws):
+            try:
+                objs.append(orjson.loads(raw))
+            except orjson.JSONDecodeError as exc:
+                problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
+                objs.append(None)
+    for n, reason in cli.take(objs, st.parse, st.agent_key, st.records):
+        problems.append(Problem(path, first + picked[n], reason))
+    return True
 
 
 def _tree_stamp(cli, home: str) -> int:
