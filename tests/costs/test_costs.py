@@ -177,3 +177,22 @@ def test_lines_repeating_one_record_count_once_the_last_one_winning_and_other_ke
     entries, problems = CostBook(town).entries()
     assert not problems
     assert sorted(e.usage.input for e in entries) == [1, 7]      # the repeat's 7 replaced the first 1; the retry counts
+
+
+def test_a_broken_line_repeating_a_record_is_reported_and_the_sound_line_of_the_record_still_counts(town):
+    """Claude Code writes a call's usage on each content block's line: when one of them is broken (a torn write),
+    the call still counts once, from a sound line, and the broken line is reported with its line number."""
+    from costs.records import claude_lines
+
+    from gastown_tui.costs.book import CostBook
+
+    h = home(town, "rig--polecats--nux")
+    lines = claude_lines("s1", [{"ts": NOW - 9, "input": 4, "output": 1}, {"ts": NOW - 8, "input": 6, "output": 1}])
+    assert len(lines) == 6 and '"usage"' in lines[2]
+    lines[2] = lines[2][: len(lines[2]) // 2]         # the first call's second (last) line, torn
+    path = h / ".claude" / "projects" / "p" / "s1.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(line + "\n" for line in lines))
+    entries, problems = CostBook(town).entries()
+    assert sorted(e.usage.input for e in entries) == [4, 6]
+    assert [(p.path, p.line) for p in problems] == [(str(path), 3)] and "unreadable usage record" in problems[0].reason
