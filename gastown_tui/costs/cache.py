@@ -54,7 +54,10 @@ def save(path: Path, files: dict) -> None:
                   [[k, u.session, u.ts, u.model, u.input, u.output, u.cache_write, u.cache_read]
                    for k, u in st.records.items()],
                   [[pr.line, pr.reason] for pr in st.problems]]
-    data = orjson.dumps({"stamp": stamp(), "files": out})
+    try:
+        data = orjson.dumps({"stamp": stamp(), "files": out})
+    except (TypeError, ValueError):    # (a state JSON cannot hold: no cache, never a failed read)
+        return
     tmp = f"{path}.{os.getpid()}.tmp"
     try:        # a whole new file or none (not write_atomic: a cache needs no fsync, and a file torn by a power
         with open(tmp, "wb") as fh:     # cut is ignored when read)
