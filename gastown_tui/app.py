@@ -27,10 +27,7 @@ from gastown_tui.client.socket_link import SocketLink
 from widgets.no_session_pane import NoSessionPane
 from widgets.compat import app_keymap
 from gastown_tui.resources import themes_dir
-from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.help import HelpScreen
 from gastown_tui.screens.town import TownScreen
-from gastown_tui.screens.welcome import WelcomeScreen
 from gastown_tui.client.control import start_background
 from gastown_tui.client.control import status as control_status
 from gastown_tui.server.reading import Reading
@@ -38,7 +35,6 @@ from gastown_tui.ui.controller import TownController
 from gastown_tui.ui.keys import APP_KEYS, ATTACHED_APP_KEYS, bindings
 from gastown_tui.ui.messages import ActionFinished, Notice, TownRefreshed
 from gastown_tui.ui.notices import notices
-from gastown_tui.ui.palette import commands
 from gastown_tui.ui.registry import make_screen
 from gastown_tui.ui.settings import AppSettings, load_app_settings, settings_path
 from gastown_tui.ui.themes import DEFAULT_THEME, default_variables, load_themes
@@ -73,6 +69,7 @@ class GastownApp(App):
         self._costs_at = float("-inf")  # when the town's costs were last asked for (monotonic)
         self._costs_pending = False
         self._costs_error = ""
+        self._gc_untuned = True  # an attached app tunes the collector after its first full frame
 
     def on_resize(self, event) -> None:
         from gastown_tui.screens import narrow
@@ -97,6 +94,8 @@ class GastownApp(App):
         for problem in self.app_settings.errors + loaded.errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
         if self.controller is None:
+            from gastown_tui.screens.welcome import WelcomeScreen
+
             self.push_screen(WelcomeScreen())
             return
         self.push_screen(TownScreen())
@@ -108,13 +107,11 @@ class GastownApp(App):
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
     def _start_town(self) -> None:
-        if self.tune_gc:
-            # Everything built so far lives as long as the app: keep it out of the collector's way, and collect
-            # young objects less often, so a full collection never lands in the middle of a key press.
-            # (Only in the app's own process: `gastown` / run_app; not in tests that run many apps.)
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(20_000, 20, 50)
+        if self.tune_gc and not self.detaches:  # (attached: after the first full frame, see _town_refreshed)
+            self._gc_untuned = False
+            _tune_gc()
+        elif self.tune_gc:
+            gc.set_threshold(*GC_THRESHOLDS)  # young objects collected less often from now on
         self.refresh_town()
         self.watch_town()
         if self.start_agents or self.detaches:
@@ -241,7 +238,20 @@ class GastownApp(App):
 
         publish(self, len(message.view.needs_you), f"gastown · {message.view.name}")  # a browser tab's title
         self._show(message.view)
+        if old is None and self.detaches:
+            self._after_first_view()
         self.refresh_costs()
+
+    AFTER_FIRST_VIEW = 1.0  # seconds: what an attached app's first full frame need not wait for comes this late
+
+    def _after_first_view(self) -> None:
+        """An attached app's first full frame (the town view, then the focused pane's rows a few tens of ms
+        later) goes out before the costs are read (their answer rebuilds and redraws the view) and before the
+        collector is tuned (a full collection, 30-100 ms): both AFTER_FIRST_VIEW seconds later."""
+        self._costs_at = time.monotonic() - self.COSTS_EVERY + self.AFTER_FIRST_VIEW
+        if self.tune_gc and self._gc_untuned:
+            self._gc_untuned = False
+            self.set_timer(self.AFTER_FIRST_VIEW, _tune_gc)
 
     # -- costs (issue 15): today's spend, per agent, convoy and bead -------------------------------
 
@@ -340,6 +350,8 @@ class GastownApp(App):
     def stop_town(self) -> None:
         """Asks, then stops every agent and the town's server (the palette's "Stop the town…")."""
 
+        from gastown_tui.screens.form import Field, FormScreen
+
         def chosen(values: dict | None) -> None:
             if values and values["confirm"].strip().lower() in ("y", "yes", "stop"):
                 self.run_worker(self._stop_town(), group="stop-town", exit_on_error=False,
@@ -396,6 +408,8 @@ class GastownApp(App):
         self.open_screen(name)
 
     def action_help(self) -> None:
+        from gastown_tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(app_keymap(self), detaches=self.detaches))
 
     @property
@@ -404,6 +418,8 @@ class GastownApp(App):
         return self.link is not None and self.link.detaches
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        from gastown_tui.ui.palette import commands  # (with the forms it opens: only when the palette opens)
+
         yield from commands(self, screen)
         yield from super().get_system_commands(screen)
 
@@ -422,11 +438,26 @@ class GastownApp(App):
                 screen.action_finished(message)
 
     def ask_nudge(self, address: str) -> None:
+        from gastown_tui.screens.form import Field, FormScreen
+
         def send(values: dict | None) -> None:
             if values and values["text"].strip():
                 self.act(f"nudge {address}", "nudge", address=address, text=values["text"])
 
         self.push_screen(FormScreen(f"Nudge {address}", [Field("text", "Text to type into the agent")]), send)
+
+
+GC_THRESHOLDS = (20_000, 20, 50)
+
+
+def _tune_gc() -> None:
+    """Everything built so far lives as long as the app: keep it out of the collector's way, and collect young
+    objects less often, so a full collection never lands in the middle of a key press. (Only in the app's own
+    process: `gastown` / run_app; not in tests that run many apps.) An attached app does it after its first
+    full frame (a full collection then takes some 30-100 ms that the first frame need not wait for)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def in_process_link(root: Path) -> TownLink:

@@ -43,6 +43,12 @@ class Sessions:
 CLIENT_KIND = "web" if os.environ.get("GASTOWN_CLIENT") == "web" else "app"
 
 
+def _retrieved(read: asyncio.Future) -> None:
+    """(A read nobody took: its failure is not an error to report.)"""
+    if not read.cancelled():
+        read.exception()
+
+
 class SocketLink:
     detaches = True  # the server holds the agents: leaving the app leaves them running
 
@@ -58,6 +64,7 @@ class SocketLink:
         self._subscribe_pending = False
         self.focused: str | None = None
         self.errors: list[str] = []  # replies to requests nobody waited for that said no (newest last)
+        self._town_read: asyncio.Future | None = None  # the town, asked for as the connection opened
 
     @property
     def sessions(self) -> Sessions | None:
@@ -73,7 +80,13 @@ class SocketLink:
         """Says hello (`opening`), watches the town's events, and takes the server's sessions as they are now."""
         self._styles = {}  # style ids are per connection
         self.conn = await opening
-        reply = await self.conn.request("watch", topics=["state", "town", "lifecycle", "notice"])
+        watching = asyncio.ensure_future(self.conn.request("watch", topics=["state", "town", "lifecycle", "notice"]))
+        # The app reads the town as soon as it is connected: the read goes out now, right behind the watch (the
+        # server takes them in order: nothing that happens after the read is missed), so its answer is on its
+        # way while this side takes the sessions and draws its first frame.
+        self._town_read = asyncio.ensure_future(self.conn.request("call", fn="town.read", args={}))
+        self._town_read.add_done_callback(_retrieved)
+        reply = await watching
         running = {info["agent"] for info in reply["agents"]}
         for address, session in list(self._sessions.by_agent.items()):
             if address not in running and not session.exited:  # gone while the server was away
@@ -142,8 +155,10 @@ class SocketLink:
                 self._on_state(StateEvent(address, "", "exited", "process.exit", event.get("at"),
                                           event.get("exit_status")))
         elif kind == "town":
-            if event.get("why") not in READ_CALLS and self._town_changed is not None:
-                self._town_changed()
+            if event.get("why") not in READ_CALLS:
+                self._town_read = None  # the town changed: a read asked for before may not show it
+                if self._town_changed is not None:
+                    self._town_changed()
 
     def _session_started(self, address: str, pid: int | None) -> RemoteSession:
         old = self._sessions.get(address)
@@ -206,6 +221,9 @@ class SocketLink:
     async def call(self, name: str, **args: Any) -> Any:
         conn = await self._ready()
         try:
+            if name == "town.read" and not args and self._town_read is not None:
+                read, self._town_read = self._town_read, None  # the read that went out as the link connected
+                return await read
             return await conn.request("call", fn=name, args=args)
         except RemoteError as exc:
             raise RuntimeError(str(exc)) from None

@@ -73,14 +73,19 @@ class CostBook:
             address = address_of(agent_key)
             w = self._who[agent_key] = (address, *role_rig(address))
         address, role, rig = w
-        cost = prices.cost
-        if address not in self.attribution.hooks:       # never hooked anything: no bead, no convoy
-            return [Entry(u, address, None, None, rig, role, cost(u)) for u in usages]
-        bead_at, convoy_of = self.attribution.bead_at, self.attribution.convoy_of
+        rates, known = prices.rates, {}
         out = []
+        hooked = address in self.attribution.hooks      # never hooked anything: no bead, no convoy
+        bead_at, convoy_of = self.attribution.bead_at, self.attribution.convoy_of
+        bead = convoy = None
         for u in usages:
-            bead = bead_at(address, u.ts)
-            out.append(Entry(u, address, bead, convoy_of.get(bead) if bead else None, rig, role, cost(u)))
+            m = u.model
+            r = known[m] if m in known else known.setdefault(m, rates(m))
+            if hooked:
+                bead = bead_at(address, u.ts)
+                convoy = convoy_of.get(bead) if bead else None
+            out.append(Entry(u, address, bead, convoy, rig, role, None if r is None else (
+                u.input * r[0] + u.output * r[1] + u.cache_write * r[2] + u.cache_read * r[3]) / 1_000_000))
         return out
 
 

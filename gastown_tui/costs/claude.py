@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from gastown_tui.costs.timestamps import parse_ts
 from gastown_tui.costs.files import files_under
-from gastown_tui.costs.usage import Usage, as_ints
+from gastown_tui.costs.usage import BROKEN, Usage, as_ints
 
 NAME = "claude"
 
@@ -37,50 +35,37 @@ def pick(lines: list[bytes]) -> list[int]:
     return [i for i, raw in enumerate(lines) if MARK in raw]
 
 
-def raw_key(raw: bytes) -> str | None:
-    """The key of a line before it is decoded, when its shape shows it plainly (the message's id opening the
-    message, the request id): the reader then decodes only the last line of each key. None: decode it."""
-    i = raw.find(b'"message":{"id":"')
-    r = raw.rfind(b'"requestId":"')
-    if i < 0 or r < 0:
-        return None
-    i += 17
-    r += 13
-    key = raw[i:raw.find(b'"', i)] + b":" + raw[r:raw.find(b'"', r)]
-    return None if b"\\" in key else key.decode("utf-8", "replace")
+def take(objs: list, state: dict, agent_key: str, records: dict) -> list[tuple[int, str]]:
+    """Works a chunk's decoded lines (None: a line that was not JSON) into RECORDS (key -> Usage); returns
+    the broken usage records as (index in OBJS, reason). Of several lines repeating one record (same message
+    id and request id: one line per content block) only the last is worked on, in one pass with no call
+    per line."""
+    last: dict[str, int] = {}
+    for n, d in enumerate(objs):
+        if type(d) is not dict or d.get("type") != "assistant":
+            continue
+        msg = d.get("message")
+        if type(msg) is not dict or type(msg.get("usage")) is not dict:
+            continue
+        key = f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
+        if key in last:
+            del last[key]       # kept in the order of each key's last line
+        last[key] = n
+    bad = []
+    for key, n in last.items():
+        d = objs[n]
+        msg = d["message"]
+        model = msg.get("model")
+        if type(model) is not str:
+            model = None
+        elif model == "<synthetic>":     # Claude Code's own stand-in messages (errors, interrupts): no model call
+            continue
+        u = msg["usage"]
+        try:
+            records[key] = Usage(NAME, agent_key, str(d.get("sessionId") or ""), parse_ts(d.get("timestamp")),
+                                 model, *as_ints(u.get("input_tokens"), u.get("output_tokens"),
+                                                 u.get("cache_creation_input_tokens"), u.get("cache_read_input_tokens")))
+        except BROKEN as exc:
+            bad.append((n, f"unreadable usage record ({exc})"))
+    return bad
 
-
-def key_of(d) -> str | None:
-    """The record key of a decoded line (message id and request id), cheaply: the reader keeps only the
-    last line of each key in a chunk (Claude Code writes one line per content block, same usage)."""
-    if type(d) is not dict or d.get("type") != "assistant":
-        return None
-    msg = d.get("message")
-    if type(msg) is not dict or type(msg.get("usage")) is not dict:
-        return None             # not a record: never makes an earlier line of its key skipped
-    return f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
-
-
-def parse_obj(d, state: dict, agent_key: str):
-    """(key, Usage) for a decoded assistant line with usage, None for other lines; ValueError (or
-    TypeError/KeyError) for a broken usage record."""
-    if not isinstance(d, dict) or d.get("type") != "assistant":
-        return None
-    msg = d.get("message")
-    if not isinstance(msg, dict) or not isinstance(msg.get("usage"), dict):
-        return None
-    u = msg["usage"]
-    model = msg.get("model") if isinstance(msg.get("model"), str) else None
-    if model == "<synthetic>":     # Claude Code's own stand-in messages (errors, interrupts): no model call
-        return None
-    key = f"{msg.get('id') or d.get('uuid')}:{d.get('requestId') or ''}"
-    return key, Usage(NAME, agent_key, str(d.get("sessionId") or ""), parse_ts(d.get("timestamp")), model,
-                      *as_ints(u.get("input_tokens"), u.get("output_tokens"), u.get("cache_creation_input_tokens"),
-                               u.get("cache_read_input_tokens")))
-
-
-def parse_line(raw: bytes, state: dict, agent_key: str):
-    """One line: (key, Usage), None for a line without usage; ValueError for a broken usage line."""
-    if MARK not in raw:
-        return None
-    return parse_obj(orjson.loads(raw), state, agent_key)

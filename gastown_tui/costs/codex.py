@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from gastown_tui.costs.timestamps import parse_ts
 from gastown_tui.costs.files import files_under
-from gastown_tui.costs.usage import Usage, as_int, as_ints
+from gastown_tui.costs.usage import BROKEN, Usage, as_int, as_ints
 
 NAME = "codex"
 
@@ -35,45 +33,48 @@ def _usage(u: dict, state: dict, agent_key: str, ts: float) -> Usage:
     return Usage(NAME, agent_key, state["session"], ts, state["model"], prompt - cached, output, cache_write, cached)
 
 
-def _wanted(raw: bytes) -> bool:
-    return b'token_' in raw or b'"turn_context"' in raw or b'"session_meta"' in raw
-
-
 def pick(lines: list[bytes]) -> list[int]:
     """The indexes of the lines that may hold usage, the model or the session (the others are not decoded)."""
     return [i for i, raw in enumerate(lines) if b'token_' in raw or b'"turn_context"' in raw
             or b'"session_meta"' in raw]
 
 
-key_of = raw_key = None     # a response is written once: nothing to skip
+def take(objs: list, state: dict, agent_key: str, records: dict) -> list[tuple[int, str]]:
+    """Works a chunk's decoded lines (None: a line that was not JSON), in order, into RECORDS (key ->
+    Usage); returns the broken usage records as (index in OBJS, reason)."""
+    bad = []
+    for n, d in enumerate(objs):
+        if type(d) is not dict:
+            continue
+        p = d.get("payload")
+        if type(p) is not dict:
+            continue
+        try:
+            got = _record(d.get("type"), d, p, state, agent_key)
+        except BROKEN as exc:
+            bad.append((n, f"unreadable usage record ({exc})"))
+            continue
+        if got is not None:
+            records[got[0]] = got[1]
+    return bad
 
 
-def parse_line(raw: bytes, state: dict, agent_key: str):
-    if not _wanted(raw):
-        return None
-    return parse_obj(orjson.loads(raw), state, agent_key)
-
-
-def parse_obj(d, state: dict, agent_key: str):
-    if not isinstance(d, dict):
-        return None
-    kind, p = d.get("type"), d.get("payload")
-    if not isinstance(p, dict):
-        return None
-    if kind == "session_meta":
-        state["session"] = str(p.get("id") or state["session"])
-        if isinstance(p.get("model"), str):
-            state["model"] = p["model"]
-        return None
-    if kind == "turn_context":
-        if isinstance(p.get("model"), str):
-            state["model"] = p["model"]
-        return None
-    if kind == "token_usage_record" and isinstance(p.get("usage"), dict):
+def _record(kind, d: dict, p: dict, state: dict, agent_key: str):
+    """(key, Usage) for a usage line, None for the others (which may name the session or the model)."""
+    if kind == "token_usage_record" and type(p.get("usage")) is dict:
         state["records"] = True
         state["session"] = state["session"] or str(p.get("session_id") or "")
         key = str(p.get("response_id") or f"line:{d.get('ordinal')}")
         return key, _usage(p["usage"], state, agent_key, parse_ts(d.get("timestamp")))
+    if kind == "turn_context":
+        if type(p.get("model")) is str:
+            state["model"] = p["model"]
+        return None
+    if kind == "session_meta":
+        state["session"] = str(p.get("id") or state["session"])
+        if type(p.get("model")) is str:
+            state["model"] = p["model"]
+        return None
     if kind == "event_msg" and p.get("type") == "token_count" and not state["records"]:
         info = p.get("info")
         total = info.get("total_token_usage") if isinstance(info, dict) else None

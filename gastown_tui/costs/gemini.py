@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from gastown_tui.costs.timestamps import parse_ts
 from gastown_tui.costs.files import files_under
-from gastown_tui.costs.usage import Usage, as_ints
+from gastown_tui.costs.usage import BROKEN, Usage, as_ints
 
 NAME = "gemini"
 
@@ -31,42 +29,38 @@ def pick(lines: list[bytes]) -> list[int]:
     return [i for i, raw in enumerate(lines) if b'"tokens"' in raw or b'"sessionId"' in raw]
 
 
-def raw_key(raw: bytes) -> str | None:
-    """A message line's id before it is decoded (Gemini CLI opens the line with it): the reader then decodes
-    only the last line of each id. None: decode it."""
-    if not raw.startswith(b'{"id":"') or b'"type":"gemini"' not in raw:
-        return None
-    key = raw[7:raw.find(b'"', 7)]
-    return None if b"\\" in key else key.decode("utf-8", "replace")
-
-
-def key_of(d) -> str | None:
-    """A message's id: the reader keeps only the last line of each id in a chunk (Gemini CLI writes a
-    message again as it is updated)."""
-    if type(d) is not dict or d.get("type") != "gemini" or type(d.get("tokens")) is not dict:
-        return None             # not a record: never makes an earlier line of its id skipped
-    return str(d.get("id"))
-
-
-def parse_line(raw: bytes, state: dict, agent_key: str):
-    if b'"tokens"' not in raw and b'"sessionId"' not in raw:
-        return None
-    return parse_obj(orjson.loads(raw), state, agent_key)
-
-
-def parse_obj(d, state: dict, agent_key: str):
-    if not isinstance(d, dict):
-        return None
-    if "sessionId" in d and "tokens" not in d:
-        if isinstance(d.get("sessionId"), str) and not state["session"]:
-            state["session"] = d["sessionId"]
-        return None
-    if d.get("type") != "gemini" or not isinstance(d.get("tokens"), dict):
-        return None
-    t = d["tokens"]
-    prompt, cached, output, thoughts = as_ints(t.get("input"), t.get("cached"), t.get("output"), t.get("thoughts"))
-    if cached > prompt:
-        raise ValueError(f"cached {cached} exceeds input {prompt}")
-    model = d.get("model") if isinstance(d.get("model"), str) else None
-    return str(d.get("id")), Usage(NAME, agent_key, state["session"], parse_ts(d.get("timestamp")), model,
-                                   prompt - cached, output + thoughts, 0, cached)
+def take(objs: list, state: dict, agent_key: str, records: dict) -> list[tuple[int, str]]:
+    """Works a chunk's decoded lines (None: a line that was not JSON) into RECORDS (id -> Usage); returns the
+    broken usage records as (index in OBJS, reason). The session id is the first one the file names; of the
+    lines repeating one message id only the last is worked on, in one pass with no call per line."""
+    session = before = state["session"]
+    since = len(objs)           # the index of the line that named the session, in this chunk
+    last: dict[str, int] = {}
+    for n, d in enumerate(objs):
+        if type(d) is not dict:
+            continue
+        if "sessionId" in d and "tokens" not in d:
+            sid = d["sessionId"]
+            if not session and type(sid) is str and sid:
+                session, since = sid, n
+        elif d.get("type") == "gemini" and type(d.get("tokens")) is dict:
+            key = str(d.get("id"))
+            if key in last:
+                del last[key]       # kept in the order of each id's last line
+            last[key] = n
+    state["session"] = session
+    bad = []
+    for key, n in last.items():
+        d = objs[n]
+        t = d["tokens"]
+        try:
+            prompt, cached, output, thoughts = as_ints(t.get("input"), t.get("cached"), t.get("output"),
+                                                       t.get("thoughts"))
+            if cached > prompt:
+                raise ValueError(f"cached {cached} exceeds input {prompt}")
+            model = d.get("model")
+            records[key] = Usage(NAME, agent_key, session if n > since else before, parse_ts(d.get("timestamp")),
+                                 model if type(model) is str else None, prompt - cached, output + thoughts, 0, cached)
+        except BROKEN as exc:
+            bad.append((n, f"unreadable usage record ({exc})"))
+    return bad

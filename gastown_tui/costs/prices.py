@@ -31,6 +31,7 @@ class Prices:
     def __init__(self, table: dict[str, dict[str, float]] | None = None):
         self.table = dict(table or {})
         self._memo: dict[str | None, dict[str, float] | None] = {}
+        self._rates: dict[str | None, tuple[float, float, float, float] | None] = {}
 
     @classmethod
     def for_town(cls, town_root: Path) -> "Prices":
@@ -62,10 +63,20 @@ class Prices:
         self._memo[model] = found
         return found
 
+    def rates(self, model: str | None) -> tuple[float, float, float, float] | None:
+        """MODEL's four prices (input, output, cache write, cache read; dollars per million tokens), or None
+        when it has no price; looked up once per model."""
+        try:
+            return self._rates[model]
+        except KeyError:
+            r = self.rate(model)
+            got = self._rates[model] = None if r is None else (
+                r.get("input", 0), r.get("output", 0), r.get("cache_write", 0), r.get("cache_read", 0))
+            return got
+
     def cost(self, u: Usage) -> float | None:
         """Dollars for one call, or None when the model has no price."""
-        r = self.rate(u.model)
+        r = self.rates(u.model)
         if r is None:
             return None
-        return (u.input * r.get("input", 0) + u.output * r.get("output", 0) + u.cache_write * r.get("cache_write", 0)
-                + u.cache_read * r.get("cache_read", 0)) / 1_000_000
+        return (u.input * r[0] + u.output * r[1] + u.cache_write * r[2] + u.cache_read * r[3]) / 1_000_000

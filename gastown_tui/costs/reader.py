@@ -6,7 +6,8 @@ offset of the last complete line is remembered per file; a file that shrank or w
 again from the start), and returns every usage record found so far. A line that cannot be read is
 kept as a Problem (file, line, reason) and its tokens as unknown: never a crash, never a zero.
 Directory listings are cached by the directories' mtimes, so a scan with nothing new costs one stat per
-recently written file (the quiet ones are looked at once a minute).
+recently written file (the quiet ones are looked at once a minute). The first scan in a process starts
+from the states a previous one left in the town's cost cache (costs/cache.py), checked against each file.
 """
 from __future__ import annotations
 
@@ -18,32 +19,41 @@ from pathlib import Path
 
 import orjson
 
-from gastown_tui.costs import claude, codex, gemini
+from gastown_tui.costs import cache as costs_cache, claude, codex, gemini
 from gastown_tui.costs.files import files_under  # noqa: F401 (re-exported)
 from gastown_tui.costs.usage import Problem, Usage
 
 CLIS = (claude, codex, gemini)
 QUIET_AFTER = 600.0     # a record file not written for this long (seconds) is a finished session, most likely:
+SAVE_EVERY = 60.0       # seconds: a reader that lives this long (the server's) writes the cache (costs/cache.py)
+#                         when it read something since; a one-shot read (`gastown costs`) only uses it
 QUIET_RECHECK = 60.0    # it is looked at again only this often (a resumed session's new records show within it)
 
 
-@dataclass
+@dataclass(slots=True)
 class FileState:
     cli: object
     agent_key: str
     inode: int = -1
     mtime: float = 0.0      # the file's mtime when last read
+    mtime_ns: int = 0
     checked: float = 0.0    # when it was last looked at (stat)
     offset: int = 0
     lineno: int = 0
     parse: dict = field(default_factory=dict)
     records: dict = field(default_factory=dict)     # key -> Usage (a repeated key replaces)
     problems: list = field(default_factory=list)
+    size: int = 0           # the file's size when last looked at
+    verify: bool = False    # a state from the cache: checked against the file on its first look
 
 
 class CostReader:
-    def __init__(self, town_root: Path):
+    def __init__(self, town_root: Path, *, cache: bool = True):
         self.homes = Path(town_root) / ".runtime" / "homes"
+        self._cache = costs_cache.cache_path(self.homes) if cache else None   # see costs/cache.py
+        self._saved = 0.0                   # when the cache was last written (or this reader first read)
+        self._dirty = False                 # something was read since
+        self._loaded = False
         self._files: dict[str, FileState] = {}
         self._dirs: dict[str, tuple[int, list[str]]] = {}     # home|cli -> (folders' stamp, record files there)
         self._listed: dict[str, tuple[object, str]] = {}      # every record file -> (cli module, agent_key)
@@ -99,6 +109,12 @@ class CostReader:
         changed = set()
         now = time.time()
         self._record_files()
+        if not self._loaded:        # the first refresh: take the states a previous process left
+            self._loaded, self._saved = True, now
+            if self._cache is not None:
+                self._files.update(costs_cache.load(self._cache, self._listed, _new_state))
+                changed.update(self._files)
+        loaded = len(changed)
         for gone in self._gone:      # a deleted file's records are gone with it
             self._listed.pop(gone, None)
             self._active.discard(gone)
@@ -115,8 +131,7 @@ class CostReader:
         for path in todo:
             st = files.get(path)
             if st is None:
-                cli, agent_key = listed[path]
-                st = files[path] = FileState(cli, agent_key, parse=cli.new_state())
+                st = files[path] = _new_state(*listed[path])
             elif now - st.mtime > QUIET_AFTER and now - st.checked < QUIET_RECHECK:
                 continue        # a session file quiet for a while: looked at again once a minute
             st.checked = now
@@ -126,6 +141,10 @@ class CostReader:
                 active.add(path)
             else:
                 active.discard(path)
+        self._dirty = self._dirty or len(changed) > loaded
+        if self._dirty and self._cache is not None and now - self._saved >= SAVE_EVERY:
+            self._saved, self._dirty = now, False
+            costs_cache.save(self._cache, files)
         self.changed = changed
         return self._files
 
@@ -134,96 +153,98 @@ class CostReader:
         costs one stat when nothing was added; a new one is opened, measured (fstat) and read in one go."""
         try:
             if st.inode < 0:
-                with open(path, "rb") as fh:
-                    info = os.fstat(fh.fileno())
-                    data = fh.read()
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    info = os.fstat(fd)
+                    data = _read_at(fd, 0, info.st_size)
+                finally:
+                    os.close(fd)
                 st.inode, st.offset, st.lineno = info.st_ino, 0, 0
-                st.mtime = info.st_mtime
-                return self._take(path, st, data, False)
+                st.mtime, st.mtime_ns, st.size = info.st_mtime, info.st_mtime_ns, info.st_size
+                return _take(path, st, data, False)
             info = os.stat(path)
+            reset = info.st_ino != st.inode or info.st_size < st.offset    # new, replaced or truncated
+            if st.verify:       # from the cache: the very file it was, untouched since, or read from the start
+                reset = reset or info.st_size != st.size or info.st_mtime_ns != st.mtime_ns
         except OSError as exc:
             st.problems = [Problem(path, None, f"cannot read: {exc.strerror or exc}")]
             return True
-        reset = False
-        if info.st_ino != st.inode or info.st_size < st.offset:      # new, replaced or truncated: start over
+        st.verify = False
+        if reset:       # start over
             reset = bool(st.records or st.problems)
             st.inode, st.offset, st.lineno = info.st_ino, 0, 0
             st.parse, st.records, st.problems = st.cli.new_state(), {}, []
-        st.mtime = info.st_mtime
+        st.mtime, st.mtime_ns, st.size = info.st_mtime, info.st_mtime_ns, info.st_size
         if info.st_size == st.offset:
             return reset
         try:
-            with open(path, "rb") as fh:
-                fh.seek(st.offset)
-                data = fh.read(info.st_size - st.offset)
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                data = _read_at(fd, st.offset, info.st_size - st.offset)
+            finally:
+                os.close(fd)
         except OSError as exc:
             st.problems.append(Problem(path, None, f"cannot read: {exc.strerror or exc}"))
             return True
-        return self._take(path, st, data, reset)
+        return _take(path, st, data, reset)
 
-    @staticmethod
-    def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
-        """Works the complete lines of DATA (read at st.offset) into st: only the lines that can hold usage
-        are decoded (the CLI's `pick`), all of them with one orjson call when they are all sound (else line
-        by line, a broken one becoming a Problem naming its line), and of several lines repeating one
-        record (the CLI's `key_of`) only the last is worked on."""
-        end = data.rfind(b"\n")
-        if end < 0:
-            return reset                # half a line so far: read it when it is complete
-        st.offset += end + 1
-        lines = data[:end].split(b"\n")
-        first = st.lineno + 1
-        st.lineno += len(lines)
-        cli = st.cli
-        picked = cli.pick(lines)
-        if not picked:
-            return True
-        raws = [lines[i] for i in picked]
-        raw_keys = None
-        if cli.raw_key is not None:         # of the lines repeating one record only the last is decoded
-            raw_keys = [cli.raw_key(raw) for raw in raws]
-            latest = {k: n for n, k in enumerate(raw_keys)}
-            keep = [n for n, k in enumerate(raw_keys) if k is None or latest[k] == n]
-            if len(keep) < len(raws):
-                picked, raws, raw_keys = [picked[n] for n in keep], [raws[n] for n in keep], [raw_keys[n] for n in keep]
-        objs = None
-        try:
-            objs = orjson.loads(b"[" + b",".join(raws) + b"]")
-        except orjson.JSONDecodeError:
-            pass
-        if objs is not None and raw_keys is not None and len(objs) == len(raws) and any(
-                k is not None and k != cli.key_of(d) for k, d in zip(raw_keys, objs)):
-            objs = None     # a line's plain-looking key was not its record's key after all: decode every line
-            picked = cli.pick(lines)
-            raws = [lines[i] for i in picked]
-            try:
-                objs = orjson.loads(b"[" + b",".join(raws) + b"]")
-            except orjson.JSONDecodeError:
-                pass
-        if objs is None or len(objs) != len(raws):      # some line is not one JSON value: one at a time
-            objs = []
-            for i, raw in zip(picked, raws):
-                try:
-                    objs.append(orjson.loads(raw))
-                except orjson.JSONDecodeError as exc:
-                    st.problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
-                    objs.append(None)
-        key_of = cli.key_of
-        keys = [key_of(d) for d in objs] if key_of is not None else None
-        last = {k: n for n, k in enumerate(keys)} if keys is not None else None   # the last line of each key wins
-        parse, agent_key, records, problems = cli.parse_obj, st.agent_key, st.records, st.problems
-        state = st.parse
-        for n, d in enumerate(objs):
-            if d is None or (last is not None and keys[n] is not None and last[keys[n]] != n):
-                continue            # unreadable (reported above), or a record repeated by a later line
-            try:
-                got = parse(d, state, agent_key)
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                problems.append(Problem(path, first + picked[n], f"unreadable usage record ({exc})"))
-                continue
-            if got is not None:
-                records[got[0]] = got[1]
+
+def _new_state(cli, agent_key: str) -> FileState:
+    return FileState(cli, agent_key, parse=cli.new_state())
+
+
+def _read_at(fd: int, offset: int, size: int) -> bytes:
+    """SIZE bytes of FD from OFFSET (fewer if the file is shorter by now): os.pread without Python's file
+    objects, which cost more than the read itself for the thousands of small files of a cold read."""
+    data = os.pread(fd, size, offset)
+    if len(data) < size and data:       # a short read (a very large file): read on until the end
+        parts = [data]
+        while size > 0:
+            size -= len(parts[-1])
+            offset += len(parts[-1])
+            part = os.pread(fd, size, offset) if size > 0 else b""
+            if not part:
+                break
+            parts.append(part)
+        data = b"".join(parts)
+    return data
+
+
+def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
+    """Works the complete lines of DATA (read at st.offset) into st: only the lines that can hold usage are
+    decoded (the CLI's `pick`), all of them with one orjson call when they are all sound (else line by line,
+    a broken one becoming a Problem naming its line), and the CLI's `take` works them in one pass (of lines
+    repeating one record only the last counts)."""
+    end = data.rfind(b"\n")
+    if end < 0:
+        return reset                # half a line so far: read it when it is complete
+    st.offset += end + 1
+    lines = data.split(b"\n")
+    lines.pop()                     # what follows the last newline: half a line, or nothing
+    first = st.lineno + 1
+    st.lineno += len(lines)
+    cli = st.cli
+    picked = cli.pick(lines)
+    if not picked:
         return True
+    raws = [lines[i] for i in picked]
+    objs = None
+    try:
+        objs = orjson.loads(b"[" + b",".join(raws) + b"]")
+    except orjson.JSONDecodeError:
+        pass
+    problems = st.problems
+    if objs is None or len(objs) != len(raws):      # some line is not one JSON value: one at a time
+        objs = []
+        for i, raw in zip(picked, raws):
+            try:
+                objs.append(orjson.loads(raw))
+            except orjson.JSONDecodeError as exc:
+                problems.append(Problem(path, first + i, f"unreadable usage record ({exc})"))
+                objs.append(None)
+    for n, reason in cli.take(objs, st.parse, st.agent_key, st.records):
+        problems.append(Problem(path, first + picked[n], reason))
+    return True
 
 
 def _tree_stamp(cli, home: str) -> int:

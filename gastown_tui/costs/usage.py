@@ -5,6 +5,10 @@ from dataclasses import dataclass
 
 FIELDS = ("input", "output", "cache_write", "cache_read")
 
+# What reading a broken usage record raises (a wrong type, a missing field, a bad number or time): the
+# record becomes a Problem, never a crash.
+BROKEN = (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError)
+
 
 @dataclass(slots=True)
 class Usage:

@@ -5,7 +5,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from gastown_tui.screens.goto import GoToScreen
 from gastown_tui.screens.narrow import ActionBar
@@ -15,6 +14,7 @@ from widgets.agent_tree import AgentTree, tree_order
 from widgets.convoy_tree import ConvoyTree
 from widgets.glyphs import ATTENTION
 from widgets.hook_panel import HookPanel
+from widgets.key_footer import KeyFooter
 from widgets.inbox import InboxList
 from widgets.pane_grid import LAYOUTS, PaneGrid
 from widgets.terminal_pane import TerminalPane
@@ -58,7 +58,7 @@ class TownScreen(Screen):
                 yield ConvoyTree(id="convoys")
                 yield InboxList(id="inbox")
         yield ActivityFeed(id="feed")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         plain = self.controller.plain

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from .records import write_claude, write_codex, write_gemini
@@ -112,18 +113,26 @@ def test_a_second_scan_reads_only_the_new_records(town, monkeypatch):
     write_claude(h, "p", "s2", [{"ts": NOW - 8, "input": 2, "output": 1}])
     r = CostReader(town)
     assert sorted(u.input for u in r.scan()[0]) == [1, 2]
-    parsed: list[dict] = []
-    real = reader_mod.claude.parse_obj
-    monkeypatch.setattr(reader_mod.claude, "parse_obj", lambda d, st, key: parsed.append(d) or real(d, st, key))
-    assert sorted(u.input for u in r.scan()[0]) == [1, 2] and parsed == []
+    decoded: list[dict] = []
+
+    class Spy:      # the reader's JSON decoder, noting every line it decodes
+        JSONDecodeError = orjson.JSONDecodeError
+
+        @staticmethod
+        def loads(raw):
+            got = orjson.loads(raw)
+            decoded.extend(got if raw.startswith(b"[") else [got])
+            return got
+
+    monkeypatch.setattr(reader_mod, "orjson", Spy)
+    assert sorted(u.input for u in r.scan()[0]) == [1, 2] and decoded == []
     path = write_claude(h, "p", "s1", [{"ts": NOW - 1, "input": 5, "output": 1}])
     with path.open("a") as fh:
         fh.write('{"type":"assistant","message":')     # half a line: read when complete
     assert sorted(u.input for u in r.scan()[0]) == [1, 2, 5]
-    # only the new call's lines were decoded, and of its two lines (one per content block, the same usage)
-    # only the last was worked on; the user line holds no usage and was not decoded at all
-    assert [d["message"]["usage"]["input_tokens"] for d in parsed] == [5]
-    assert parsed[0]["message"]["content"][0]["type"] == "tool_use"
+    # only the new call's lines were decoded (its two lines, one per content block with the same usage);
+    # the user line holds no usage and was not decoded at all
+    assert [(d["type"], d["message"]["usage"]["input_tokens"]) for d in decoded] == [("assistant", 5)] * 2
 
 
 async def test_a_patrol_run_costs_nothing(tmp_path):
@@ -168,3 +177,22 @@ def test_lines_repeating_one_record_count_once_the_last_one_winning_and_other_ke
     entries, problems = CostBook(town).entries()
     assert not problems
     assert sorted(e.usage.input for e in entries) == [1, 7]      # the repeat's 7 replaced the first 1; the retry counts
+
+
+def test_a_broken_line_repeating_a_record_is_reported_and_the_sound_line_of_the_record_still_counts(town):
+    """Claude Code writes a call's usage on each content block's line: when one of them is broken (a torn write),
+    the call still counts once, from a sound line, and the broken line is reported with its line number."""
+    from costs.records import claude_lines
+
+    from gastown_tui.costs.book import CostBook
+
+    h = home(town, "rig--polecats--nux")
+    lines = claude_lines("s1", [{"ts": NOW - 9, "input": 4, "output": 1}, {"ts": NOW - 8, "input": 6, "output": 1}])
+    assert len(lines) == 6 and '"usage"' in lines[2]
+    lines[2] = lines[2][: len(lines[2]) // 2]         # the first call's second (last) line, torn
+    path = h / ".claude" / "projects" / "p" / "s1.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(line + "\n" for line in lines))
+    entries, problems = CostBook(town).entries()
+    assert sorted(e.usage.input for e in entries) == [4, 6]
+    assert [(p.path, p.line) for p in problems] == [(str(path), 3)] and "unreadable usage record" in problems[0].reason

@@ -1,0 +1,41 @@
+"""`KeyFooter`: Textual's Footer, whose keys come out styled once instead of three times, and which is not
+rebuilt when the bindings it shows did not change.
+
+Textual's FooterKey starts compact (a class change, so its styles are worked out again) and most keys are then
+bound to the footer's `compact`, usually not (the class goes, the styles are worked out once more). Here each
+key is made with the `compact` it would end with (the footer's for a bound key, its own default for the
+others) and its class with it, before it is mounted: binding it changes nothing and nothing is restyled.
+And the footer rebuilds all its keys whenever the screen's bindings are updated (focus moves), which happens
+a few times as a screen starts with the same keys each time: here it is rebuilt only when what it would show
+differs. On the Town screen the two took about a fifth of the app's start-up after its imports. It looks and
+works the same (tests/app/test_snapshots.py).
+"""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+
+class KeyFooter(Footer):
+    _shown: tuple | None = None     # what the keys were last made from
+
+    def _what_it_shows(self) -> tuple:
+        bindings = tuple((key, binding, enabled, tooltip)
+                         for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items())
+        return bindings, self.show_command_palette, self.compact, self.combine_groups, self.app.ENABLE_COMMAND_PALETTE
+
+    def compose(self) -> ComposeResult:
+        self._shown = self._what_it_shows() if self._bindings_ready else None
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                bound = (widget._reactive_connect or {}).get("compact")
+                compact = self.compact if bound is not None else FooterKey.compact._default
+                widget.set_reactive(FooterKey.compact, compact)
+                widget.set_class(compact, "-compact", update=False)
+            yield widget
+
+    async def recompose(self) -> None:
+        if self._shown is not None and self.children and self.is_attached and self._what_it_shows() == self._shown:
+            return      # the same keys: nothing to rebuild
+        await super().recompose()
