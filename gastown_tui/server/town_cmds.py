@@ -107,8 +107,13 @@ async def exec_(server, c: Client, msg: dict):
         env["BD_ACTOR"] = agent
     rid = msg.get("id")
 
-    def deliver(stream: int, data: bytes) -> None:
-        c.send({"event": "out", "req": rid, "stream": stream, "data": data.decode("utf-8", "replace")})
+    if msg.get("raw") is True:  # the output's own bytes after a header line (the thin client)
+        def deliver(stream: int, data: bytes) -> None:
+            c.send_bytes(b'{"event":"raw","req":%s,"stream":%d,"bytes":%d}\n' % (wire.encode(rid)[:-1], stream,
+                                                                                 len(data)) + data)
+    else:
+        def deliver(stream: int, data: bytes) -> None:
+            c.send({"event": "out", "req": rid, "stream": stream, "data": data.decode("utf-8", "replace")})
 
     tty = msg.get("tty") if isinstance(msg.get("tty"), dict) else None
     tty = {int(k): bool(v) for k, v in (tty or {}).items() if str(k) in ("1", "2")}

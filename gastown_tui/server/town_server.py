@@ -143,6 +143,13 @@ class TownServer:
         if not isinstance(cmd, str):
             c.send({"id": rid, "ok": False, "code": "bad-request", "error": "no 'cmd' string in the request"})
             return
+        if not c.hello and cmd == "exec" and isinstance(msg.get("hello"), dict):  # the thin client's one line
+            try:
+                await town_cmds.hello(self, c, msg["hello"])
+            except Fail as exc:
+                c.send({"id": rid, "ok": False, "code": exc.code, "error": str(exc)})
+                await close_soon(c)
+                return
         if not c.hello and cmd != "hello":
             c.send({"id": rid, "ok": False, "code": "hello-first", "error": f"send hello before {cmd!r}"})
             return

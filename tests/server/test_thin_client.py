@@ -26,16 +26,32 @@ def _env(**extra):
     return env
 
 
-def test_thin_client_imports_only_the_standard_library_and_paths(server, tmp_path):
-    env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
-    p = subprocess.run([PY, "-S", "-X", "importtime", str(THIN_CLIENT), "bd", "--help"], cwd=tmp_path, env=env,
+def _imported(argv, cwd, env) -> set[str]:
+    p = subprocess.run([os.path.realpath(PY), "-S", "-X", "importtime", *argv], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "usage: gastown bd" in p.stdout  # answered by the server
     modules = {line.split("|")[-1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")}
     modules.discard("package")
-    assert "paths" in modules
-    ours = {m for m in modules if m.startswith("gastown") or m in ("site", "orjson", "psutil", "pexpect")}
+    return modules
+
+
+def test_thin_client_imports_no_more_than_python_s_itself_does_plus_the_socket(server, tmp_path):
+    bare = subprocess.run([os.path.realpath(PY), "-S", "-X", "importtime", "-c", "pass"], capture_output=True,
+                          text=True, timeout=60).stderr
+    startup = {line.split("|")[-1].strip() for line in bare.splitlines() if line.startswith("import time:")}
+    env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
+    # A shim (the socket known): nothing of gastown, no os, no json, no site.
+    shim = write_shims(tmp_path / "shims")[1]
+    assert Path(shim).read_text().startswith("#!" + os.path.realpath(PY) + " -S\n")
+    extra = _imported([str(shim), "--help"], tmp_path, env) - startup
+    assert extra == {"exec_client", "_socket"}, extra
+    # The client run by path, outside a town with no socket named: it finds the socket with server/paths.py.
+    env.pop("GASTOWN_SOCKET")
+    env["GT_TOWN"] = str(server.town)
+    extra = _imported([str(THIN_CLIENT), "bd", "--help"], tmp_path, env) - startup
+    assert "paths" in extra and "exec_client" in extra
+    ours = {m for m in extra if m.startswith("gastown") or m in ("site", "orjson", "psutil", "pexpect", "json")}
     assert ours == set(), ours
 
 
@@ -98,7 +114,7 @@ def test_a_towns_own_shims_use_its_server_and_run_in_process_without_one(server)
     shims = write_shims(server.town / ".runtime" / "shims")
     gt = str(shims[0])
     text = Path(gt).read_text()
-    assert server.socket in text and str(THIN_CLIENT) in text
+    assert server.socket in text and str(THIN_CLIENT.parent) in text
     env = _env()
     env.pop("GASTOWN_SOCKET", None)
     up = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
