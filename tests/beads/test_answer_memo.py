@@ -56,3 +56,19 @@ def test_a_deferred_bead_shows_when_its_time_comes(monkeypatch):
     assert [r["id"] for r in graph.ready(index.records, index)] == ["bd-a"]
     clock[0] = T0 + 10 * HOUR
     assert [r["id"] for r in graph.ready(index.records, index)] == ["bd-later", "bd-a"] == fresh(index, clock[0])
+
+
+def test_a_remembered_list_follows_changes_made_here_and_by_another_process(tmp_path):
+    from gastown_tui.beads import Ledger
+
+    here = Ledger.init(tmp_path / ".beads", "bd")
+    bead = here.create("work")
+    assert here.raw_list(status="hooked", assignee="rig/polecats/nux") == []
+    here.update(bead.id, status="hooked", assignee="rig/polecats/nux")
+    assert [r["id"] for r in here.raw_list(status="hooked", assignee="rig/polecats/nux")] == [bead.id]
+    other = Ledger.open(tmp_path / ".beads")  # another process's view: it writes the file
+    other.update(bead.id, status="open", assignee="")
+    assert here.raw_list(status="hooked", assignee="rig/polecats/nux") == []
+    listed = here.raw_list()
+    listed.append("mine")  # the caller's own list
+    assert "mine" not in here.raw_list()
