@@ -8,8 +8,8 @@ this module (its cached bytecode, which `write_shims` compiles) rather than run 
 Python would compile on every call.
 
 With no server (or one that cannot run this command: `not-in-server`, another protocol) it becomes
-`python -m gastown_tui.cli gt|bd ARGS...` (exec, same pid): the command runs in-process as it always did,
-and prints the same bytes.
+`python -m gastown_tui.cli gt|bd ARGS...` in this same process (run_here): the command runs in-process as
+it always did, and prints the same bytes.
 """
 import posix
 import sys
@@ -38,18 +38,46 @@ def _q(text):
     return '"' + "".join(out) + '"'
 
 
+class Fallback(Exception):
+    """No server can run the command: run it in this process (see run_here)."""
+
+
 def fallback(sub, args, why, python=None):
-    """Runs the command in a fresh `python -m gastown_tui.cli` in this process's place: today's path."""
-    env = posix.environ
-    if why and env.get(b"GASTOWN_THIN_REQUIRE_SERVER"):  # tests: a server must answer
+    """Ends the attempt to use the server: raises Fallback (main() then runs the command here)."""
+    if why and posix.environ.get(b"GASTOWN_THIN_REQUIRE_SERVER"):  # tests: a server must answer
         _say(f"{sub}: no town server answered ({why}) and GASTOWN_THIN_REQUIRE_SERVER is set\n")
         sys.exit(3)
+    raise Fallback
+
+
+def run_here(sub, args, python=None):
+    """Becomes `PYTHON -m gastown_tui.cli SUB ARGS` in this process, as that command would start: the same
+    sys.executable, sys.path (the caller's folder, PYTHONPATH with the package's root first, the
+    environment's site-packages from `site`), argv and environment (PYTHONPATH for child processes too).
+    Starting a second interpreter instead would cost a whole Python start-up on every call without a
+    server. Never returns."""
+    import os
+
     py = python or sys.executable
-    env = dict(env)
-    path = env.get(b"PYTHONPATH")
-    root = PACKAGE_ROOT.encode(_ENC, _ERR)
-    env[b"PYTHONPATH"] = root + (b":" + path if path else b"")
-    posix.execve(py, [py, "-m", "gastown_tui.cli", sub, *args], env)
+    root = PACKAGE_ROOT
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = root + (os.pathsep + path if path else "")
+    sys.executable = py
+    sys.argv[:] = ["-m", sub, *args]
+    sys.path[0] = os.getcwd()
+    sys.path.insert(1, root)
+    import site
+
+    site.main()  # `python -S` skipped it: the environment's site-packages (and .pth files) as -m has them
+    main_module = sys.modules["__main__"].__dict__
+    keep = {k: main_module[k] for k in ("__builtins__", "__name__", "__loader__") if k in main_module}
+    main_module.clear()
+    main_module.update(keep)
+    sys.stdout.flush()
+    import runpy
+
+    runpy._run_module_as_main("gastown_tui.cli")
+    sys.exit(0)
 
 
 def _say(text):
@@ -144,6 +172,7 @@ def run(sub, args, python=None, known_socket=None):
         except OSError:
             chunk = b""
         if not chunk:
+            s.close()
             if not wrote:
                 fallback(sub, args, "the server closed the connection", python)
             _say(f"{sub}: the town server closed the connection before the command finished\n")
@@ -209,3 +238,6 @@ def main(sub=None, python=None, known_socket=None):
         return 0
     except KeyboardInterrupt:
         return 130
+    except Fallback:
+        pass
+    run_here(sub, argv, python)
