@@ -171,3 +171,59 @@ def test_a_command_stuck_in_the_server_does_not_queue_every_caller_behind_it(tmp
         assert stuck.returncode == 0 and json.loads(out)["title"] == "waits"
     finally:
         srv.stop()
+
+
+def _exchange(sock_path: str, line: bytes) -> bytes:
+    """Sends LINE on a fresh connection; everything the server sends until it closes or 10 s pass."""
+    import socket
+    import time
+
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock_path)
+    s.sendall(line)
+    s.settimeout(10)
+    got = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and b'"id":1,"ok"' not in got:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    return got
+
+
+def test_one_exec_line_carries_the_hello_and_gets_the_commands_own_bytes(server, tmp_path):
+    subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", "rw"], cwd=tmp_path, check=True,
+                   capture_output=True, env=_env())
+    env = _env()
+    want = subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "list", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True).stdout
+    req = {"id": 1, "cmd": "exec", "hello": {"protocol": 1, "client": "bd", "pid": os.getpid()}, "raw": True,
+           "argv": ["bd", "list", "--json"], "cwd": str(tmp_path), "env": env}
+    got = _exchange(server.socket, (json.dumps(req) + "\n").encode())
+    header, rest = got.split(b"\n", 1)
+    assert json.loads(header) == {"event": "raw", "req": 1, "stream": 1, "bytes": len(want)}  # no hello reply
+    assert rest[:len(want)] == want
+    reply = json.loads(rest[len(want):])
+    assert reply["id"] == 1 and reply["ok"] and reply["data"]["exit"] == 0
+
+
+def test_an_exec_whose_hello_speaks_another_protocol_is_told_both_versions(server, tmp_path):
+    req = {"id": 1, "cmd": "exec", "hello": {"protocol": 99, "client": "bd", "version": "9.9"}, "raw": True,
+           "argv": ["bd", "list"], "cwd": str(tmp_path), "env": {}}
+    got = json.loads(_exchange(server.socket, (json.dumps(req) + "\n").encode()).splitlines()[0])
+    assert got["id"] == 1 and got["code"] == "version-mismatch" and "protocol 99" in got["error"]
+
+
+def test_a_shim_whose_python_cannot_go_on_a_shebang_line_is_a_shell_script(tmp_path):
+    from gastown_tui.town.shims import shim_text
+
+    long_python = "/opt/" + "x" * 300 + "/bin/python"
+    text = shim_text("bd", "bd", long_python, None)
+    assert text.startswith("#!/bin/sh\n") and f"exec {long_python} -S {THIN_CLIENT} bd" in text
+    spaced = shim_text("gt", "gt", "/opt/my python/bin/python", None)
+    assert spaced.startswith("#!/bin/sh\n") and "'/opt/my python/bin/python' -S" in spaced
