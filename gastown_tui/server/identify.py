@@ -17,11 +17,17 @@ def peer_credentials(sock: socket.socket) -> tuple[int, int, int]:
 
 
 def _ppid(pid: int) -> int:
+    return _stat(pid)[0]
+
+
+def _stat(pid: int) -> tuple[int, int]:
+    """(parent pid, start time in clock ticks since boot) of PID; (0, 0) when it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
-            return int(fh.read().rsplit(b")", 1)[1].split()[1])
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        return int(fields[1]), int(fields[19])
     except (OSError, IndexError, ValueError):
-        return 0
+        return 0, 0
 
 
 def _session_id_of(pid: int) -> str | None:
@@ -36,20 +42,46 @@ def _session_id_of(pid: int) -> str | None:
     return None
 
 
-def agent_of(pid: int, sessions) -> str | None:
-    """The address of the live session whose tree holds PID, or None (a human's shell, a test)."""
-    by_pid = {s.pid: s for s in sessions if s.pid and not s.exited}
+def agent_of(pid: int, sessions, known: dict | None = None) -> str | None:
+    """The address of the live session whose tree holds PID, or None (a human's shell, a test).
+
+    KNOWN (optional, kept by the caller between calls) remembers, for each process met on the way up (by
+    pid and start time, so a reused pid is a new process), which session's tree it is in: the next call
+    from the same shell stops at its first known ancestor. It is emptied whenever the live sessions
+    change: a process never moves into a session's tree, and one that was in it (even if re-parented
+    since, its parent having died) was started by that session's agent."""
+    live = [s for s in sessions if s.pid and not s.exited]
+    by_pid = {s.pid: s for s in live}
+    if known is not None:
+        key = tuple(sorted((s.pid, s.id) for s in live))
+        if known.get("sessions") != key or len(known) > 4096:
+            known.clear()
+            known["sessions"] = key
+    found = None
+    met = []
     seen = 0
     p = pid
     while p > 1 and seen < 64:
         s = by_pid.get(p)
         if s is not None:
-            return s.agent
-        p = _ppid(p)
+            found = s.agent
+            break
+        ppid, started = _stat(p)
+        if known is not None and (p, started) in known:
+            found = known[(p, started)]
+            break
+        met.append((p, started))
+        p = ppid
         seen += 1
+    if known is not None and (found is not None or p <= 1):  # a whole answer (not cut off at 64 levels)
+        for step in met:
+            if step[1]:
+                known[step] = found
+    if found is not None:
+        return found
     sid = _session_id_of(pid)
     if sid:
-        for s in sessions:
-            if s.id == sid and not s.exited:
+        for s in live:
+            if s.id == sid:
                 return s.agent
     return None

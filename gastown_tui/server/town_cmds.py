@@ -101,7 +101,7 @@ async def exec_(server, c: Client, msg: dict):
         raise Fail("not-in-server", f"the server has been running `{' '.join(busy[1][:3])}` for {busy[0]:.0f}s; "
                                     "run this command in your own process")
     env = dict(env)
-    agent = agent_of(c.pid, server.runtime.sessions.sessions()) if c.pid else None
+    agent = agent_of(c.pid, server.runtime.sessions.sessions(), server.identities) if c.pid else None
     if agent is not None:
         env["GT_AGENT"] = agent
         env["BD_ACTOR"] = agent

@@ -55,6 +55,7 @@ class TownServer:
         self._server: asyncio.AbstractServer | None = None
         self._count = 0
         self._history: dict[str, tuple[int, list[str]]] = {}
+        self.identities: dict = {}  # identify.agent_of's memory of callers' ancestors
         self._events_sig = None
         self._poll: asyncio.Task | None = None
 

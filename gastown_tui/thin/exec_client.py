@@ -64,7 +64,10 @@ def run_here(sub, args, python=None):
     os.environ["PYTHONPATH"] = root + (os.pathsep + path if path else "")
     sys.executable = py
     sys.argv[:] = ["-m", sub, *args]
-    sys.path[0] = os.getcwd()
+    try:
+        sys.path[0] = os.getcwd()
+    except OSError:  # the caller's folder is gone: -m would search no folder of its own either
+        del sys.path[0]
     sys.path.insert(1, root)
     import site
 

@@ -1,0 +1,53 @@
+"""Which agent runs a process: its session's process tree, remembered between calls only while the same
+sessions live (real processes; the sessions are records of their pids)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+
+from gastown_tui.server.identify import agent_of
+from waiting import until
+
+
+@dataclass
+class Live:
+    pid: int
+    agent: str
+    id: str
+    exited: bool = False
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+
+
+async def test_a_grandchild_is_its_agents_and_the_memory_goes_with_the_session():
+    agent = subprocess.Popen(["sh", "-c", "sleep 120 & wait"])  # the agent's program and a command it runs
+    outsider = subprocess.Popen(["sleep", "120"])
+    try:
+        await until(lambda: _children(agent.pid), timeout=30, what="the agent's child")
+        child = _children(agent.pid)[0]
+        sessions = [Live(agent.pid, "rig/polecats/nux", "s1")]
+        known: dict = {}
+        assert agent_of(child, sessions, known) == "rig/polecats/nux"
+        assert agent_of(child, sessions, known) == "rig/polecats/nux"  # answered from its memory
+        assert agent_of(child, sessions) == "rig/polecats/nux"  # the same without one
+        assert agent_of(outsider.pid, sessions, known) is None
+        assert agent_of(outsider.pid, sessions, known) is None
+        # The session ends (or another one starts): nothing remembered of the old set counts.
+        assert agent_of(child, [Live(agent.pid, "rig/polecats/nux", "s1", exited=True)], known) is None
+        assert agent_of(child, [Live(outsider.pid, "mayor", "s2")], known) is None
+        assert agent_of(outsider.pid, [Live(outsider.pid, "mayor", "s2")], known) == "mayor"
+        assert agent_of(child, sessions, known) == "rig/polecats/nux"
+    finally:
+        for pid in _children(agent.pid):
+            os.kill(pid, signal.SIGKILL)
+        for p in (agent, outsider):
+            p.kill()
+            p.wait()
