@@ -126,7 +126,8 @@ async def exec_(server, c: Client, msg: dict):
     except Busy as busy:
         raise Fail("not-in-server", f"the server has been running `{' '.join(busy.argv[:3])}` for "
                                     f"{busy.seconds:.0f}s; run this command in your own process") from None
-    server._broadcast("town", {"event": "town", "why": "exec"})
+    # Watchers re-read the town; after this reply has gone (the caller waits for it, they do not).
+    asyncio.get_running_loop().call_soon(server._broadcast, "town", {"event": "town", "why": "exec"})
     return {"exit": code, "agent": agent}
 
 

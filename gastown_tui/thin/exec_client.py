@@ -153,14 +153,18 @@ def run(sub, args, python=None, known_socket=None):
     path = _socket_for(cwd, known_socket)
     if not path:
         fallback(sub, args, "not in a town", python)
-    import _socket
-
-    s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        s.connect(path)
-        s.sendall(_request(sub, args, cwd))
+        posix.stat(path)  # no server: no socket module to load either
+        import _socket
+
+        s = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            s.sendall(_request(sub, args, cwd))
+        except OSError:
+            s.close()
+            raise
     except OSError as exc:
-        s.close()
         # A town's own shim whose town has no server (no socket file) runs the command itself, as it
         # would with no thin client at all; anything else is "no server answered".
         why = "" if path == known_socket and exc.errno == 2 else f"{path}: {exc.strerror}"
