@@ -51,3 +51,20 @@ async def test_a_grandchild_is_its_agents_and_the_memory_goes_with_the_session()
         for p in (agent, outsider):
             p.kill()
             p.wait()
+
+
+def test_a_process_that_left_the_tree_is_known_by_the_session_id_in_its_own_environment():
+    agent = subprocess.Popen(["sleep", "120"])
+    left = subprocess.Popen(["sleep", "120"], env={"PATH": os.environ["PATH"], "GT_SESSION_ID": "s1"})
+    first = subprocess.Popen(["sleep", "120"], env={"GT_SESSION_ID": "s1", "A": "1"})
+    stranger = subprocess.Popen(["sleep", "120"], env={"GT_SESSION_ID": "s9", "XGT_SESSION_ID": "s1"})
+    try:
+        sessions = [Live(agent.pid, "rig/polecats/nux", "s1")]
+        known: dict = {}
+        assert agent_of(left.pid, sessions, known) == "rig/polecats/nux"  # GT_SESSION_ID last in its env
+        assert agent_of(first.pid, sessions, known) == "rig/polecats/nux"  # ... first
+        assert agent_of(stranger.pid, sessions, known) is None  # an ended or unknown session: nobody
+    finally:
+        for p in (agent, left, first, stranger):
+            p.kill()
+            p.wait()
