@@ -8,8 +8,8 @@ anything that runs it by path.
 """
 import sys
 
-sys.path[0] = __file__.rpartition("/")[0] or "."
-import exec_client  # noqa: E402
-
 if __name__ == "__main__":
+    sys.path[0] = __file__.rpartition("/")[0] or "."
+    import exec_client
+
     sys.exit(exec_client.main())

@@ -53,12 +53,20 @@ async def test_a_grandchild_is_its_agents_and_the_memory_goes_with_the_session()
             p.wait()
 
 
-def test_a_process_that_left_the_tree_is_known_by_the_session_id_in_its_own_environment():
+def _environ(pid: int) -> bytes:
+    with open(f"/proc/{pid}/environ", "rb") as fh:
+        return fh.read()
+
+
+async def test_a_process_that_left_the_tree_is_known_by_the_session_id_in_its_own_environment():
     agent = subprocess.Popen(["sleep", "120"])
     left = subprocess.Popen(["sleep", "120"], env={"PATH": os.environ["PATH"], "GT_SESSION_ID": "s1"})
     first = subprocess.Popen(["sleep", "120"], env={"GT_SESSION_ID": "s1", "A": "1"})
     stranger = subprocess.Popen(["sleep", "120"], env={"GT_SESSION_ID": "s9", "XGT_SESSION_ID": "s1"})
     try:
+        # Popen returns (vfork) before the kernel has laid out the new program's environment.
+        for p in (left, first, stranger):
+            await until(lambda p=p: _environ(p.pid), timeout=30, what=f"pid {p.pid}'s environment")
         sessions = [Live(agent.pid, "rig/polecats/nux", "s1")]
         known: dict = {}
         assert agent_of(left.pid, sessions, known) == "rig/polecats/nux"  # GT_SESSION_ID last in its env
