@@ -195,6 +195,10 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
         cpu_row("  CPU: bd ready via shim + server", "bd-shim"),
         cpu_row("  CPU: gt prime via shim + server", "prime-shim"),
         ("  CPU: python -S -c pass", bare_cpu, 1.0, f"(the idle server meanwhile: {cpu['bare'][1] * 1000:.2f} ms)"),
+        ("  CPU: bd ready via shim, no server", cpu["bd-fallback"][0], cpu["bd-fallback"][0] / cpu["bd-today"][0],
+         "vs today's process"),
+        ("  CPU: gt prime via shim, no server", cpu["prime-fallback"][0],
+         cpu["prime-fallback"][0] / cpu["prime-today"][0], "vs today's process"),
     ]
 
 
@@ -326,7 +330,8 @@ def attach_hooks() -> list[str]:
 
 def median_rows(rounds: list[list[tuple[str, float, float, str]]]) -> list[tuple[str, float, float, str]]:
     """Each figure's median over the rounds (time and ratio separately)."""
-    return [(label, statistics.median(r[i][1] for r in rounds), statistics.median(r[i][2] for r in rounds), target)
+    return [(label, statistics.median(r[i][1] for r in rounds), statistics.median(r[i][2] for r in rounds),
+             target if not target.startswith("(") or len(rounds) == 1 else "")
             for i, (label, _, _, target) in enumerate(rounds[0])]
 
 
