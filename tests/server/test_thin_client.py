@@ -42,8 +42,14 @@ def test_thin_client_imports_no_more_than_python_s_itself_does_plus_the_socket(s
     startup = {line.split("|")[-1].strip() for line in bare.splitlines() if line.startswith("import time:")}
     env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
     # A shim (the socket known): nothing of gastown, no os, no json, no site.
+    from importlib.util import cache_from_source
+
+    from gastown_tui.town.shims import EXEC_CLIENT
+    compiled = Path(cache_from_source(str(EXEC_CLIENT)))  # the shims import it from here: no call compiles it
+    compiled.unlink(missing_ok=True)
     shim = write_shims(tmp_path / "shims")[1]
     assert Path(shim).read_text().startswith("#!" + os.path.realpath(PY) + " -S\n")
+    assert compiled.exists() and compiled.stat().st_mtime >= EXEC_CLIENT.stat().st_mtime
     extra = _imported([str(shim), "--help"], tmp_path, env) - startup
     assert extra == {"exec_client", "_socket"}, extra
     # The client run by path, outside a town with no socket named: it finds the socket with server/paths.py.
