@@ -71,10 +71,10 @@ def test_same_bytes_and_exit_codes_through_the_server_and_without_it(server, tmp
                                _env(GASTOWN_SOCKET=str(tmp_path / "none.sock")))
     created = json.loads(thin("bd", "create", "first bead", "--json")[1])
     assert created["created_by"] == "tester"
-    inproc("bd", "create", "second bead", "-p", "1")
     awkward = 'a "quoted" back\\slash, a\nnew line, a\ttab, \x01, é and 🎉'  # escaped by hand in the request
     odd = json.loads(thin("bd", "create", awkward, "--json")[1])
     assert odd["title"] == awkward
+    inproc("bd", "create", "second bead", "-p", "1")
     cases = [("bd", "list", "--json"), ("bd", "ready"), ("bd", "show", created["id"]), ("bd", "show", odd["id"]),
              ("bd", "show", "tc-nope"),  # an error: exit 1, one line on stderr
              ("bd", "frobnicate"),  # argparse: exit 2, usage on stderr
