@@ -75,6 +75,7 @@ def test_same_bytes_and_exit_codes_through_the_server_and_without_it(server, tmp
     odd = json.loads(thin("bd", "create", awkward, "--json")[1])
     assert odd["title"] == awkward
     inproc("bd", "create", "second bead", "-p", "1")
+    thin("bd", "create", "third bead, the server's after another process wrote", "--json")
     cases = [("bd", "list", "--json"), ("bd", "ready"), ("bd", "show", created["id"]), ("bd", "show", odd["id"]),
              ("bd", "show", "tc-nope"),  # an error: exit 1, one line on stderr
              ("bd", "frobnicate"),  # argparse: exit 2, usage on stderr
