@@ -12,6 +12,9 @@ Not here (they need the app as a client; the client engineer's hook): attach to 
 first full frame vs a minimal Textual app; server + app CPU vs today's single process. `attach_hooks()` below
 says where they go.
 
+`--commands` measures only the gt/bd figures; `--repeat N` measures them N times (every round against its own
+`python -S -c pass`) and prints each round and the medians, with the load average around each.
+
 Everything is built in a temp dir (a town, a rig cloned from a small git project, 10,000 beads). The agents are
 tests/server/chatter.py (numbered lines at a set rate; `cat` for the echo). Run:
   .venv/bin/python benchmarks/server.py            (--quick: fewer runs, a 10 s stop instead of 60 s)
@@ -25,6 +28,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import statistics
 import subprocess
@@ -59,15 +63,28 @@ def wall(argv, cwd, env) -> float:
     return took
 
 
-def interleaved(cases: dict[str, tuple], runs: int) -> dict[str, list[float]]:
-    """Runs every case once per round, RUNS rounds, in a shuffled order each round (load drifts evenly)."""
+def interleaved(cases: dict[str, tuple], runs: int, cpu: dict | None = None) -> dict[str, list[float]]:
+    """Runs every case once per round, RUNS rounds, in a shuffled order each round (load drifts evenly).
+    CPU, when given, gets each case's CPU seconds per run: the process's own (median) plus the server's
+    (mean: /proc counts it in 10 ms ticks) as `cpu[case] = (process, server)`."""
     out: dict[str, list[float]] = {k: [] for k in cases}
+    own: dict[str, list[float]] = {k: [] for k in cases}
+    served: dict[str, float] = {k: 0.0 for k in cases}
+    server = cpu.pop("server", None) if cpu is not None else None
     rng = random.Random(1)
     for _ in range(runs):
         order = list(cases)
         rng.shuffle(order)
         for k in order:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            s0 = server.cpu_seconds() if server else 0.0
             out[k].append(wall(*cases[k]))
+            served[k] += (server.cpu_seconds() if server else 0.0) - s0
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            own[k].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    if cpu is not None:
+        for k in cases:
+            cpu[k] = (statistics.median(own[k]), served[k] / runs)
     return out
 
 
@@ -105,9 +122,16 @@ class Server:
         self.pid = self.proc.pid
 
     def cpu_seconds(self) -> float:
-        with open(f"/proc/{self.pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time of all the server's threads, to the nanosecond (schedstat; /proc/PID/stat counts 10 ms
+        ticks, too coarse for a call of a millisecond). Threads that already ended are not counted."""
+        total = 0
+        for tid in os.listdir(f"/proc/{self.pid}/task"):
+            try:
+                with open(f"/proc/{self.pid}/task/{tid}/schedstat", "rb") as fh:
+                    total += int(fh.read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+        return total / 1e9
 
     def stop(self) -> None:
         self.proc.stop()
@@ -118,7 +142,8 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
     from ledger import generate
 
     lroot = tmp / "ledger10k"
-    generate(lroot / ".beads" / "issues.jsonl", args.beads)
+    if not (lroot / ".beads" / "issues.jsonl").exists():
+        generate(lroot / ".beads" / "issues.jsonl", args.beads)
     base = {k: v for k, v in os.environ.items() if k not in ("GT_TOWN", "GT_AGENT", "BEADS_DIR", "GASTOWN_SOCKET")}
     with_server = dict(base, GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
     no_server = dict(base, GASTOWN_SOCKET=str(tmp / "no-server.sock"))
@@ -136,6 +161,9 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
     wall(gt_shim + ["prime", "--json"], wt, dict(penv, GASTOWN_SOCKET=server.socket))
     same = subprocess.run(bd_shim + ["ready", "--json"], cwd=lroot, env=with_server, capture_output=True).stdout
     assert same == subprocess.run(today + ["bd", "ready", "--json"], cwd=lroot, env=base, capture_output=True).stdout
+    primed = subprocess.run(gt_shim + ["prime", "--json"], cwd=wt, capture_output=True,
+                            env=dict(penv, GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")).stdout
+    assert primed == subprocess.run(today + ["prime", "--json"], cwd=wt, env=penv, capture_output=True).stdout
     cases = {
         "bare": (bare, lroot, base),
         "bd-shim": (bd_shim + ["ready", "--json"], lroot, with_server),
@@ -146,7 +174,13 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
         "prime-fallback": (gt_shim + ["prime", "--json"], wt, dict(penv, GASTOWN_SOCKET=str(tmp / "none.sock"))),
         "prime-today": (today + ["prime", "--json"], wt, penv),
     }
-    t = {k: statistics.median(v) for k, v in interleaved(cases, args.runs).items()}
+    cpu: dict = {"server": server}
+    t = {k: statistics.median(v) for k, v in interleaved(cases, args.runs, cpu).items()}
+    bare_cpu = cpu["bare"][0]
+
+    def cpu_row(label: str, case: str) -> tuple[str, float, float, str]:
+        own, served = cpu[case]
+        return (label, own + served, (own + served) / bare_cpu, f"(process {own * 1000:.1f} + server {served * 1000:.1f} ms)")
     return [
         ("bd ready --json via shim, server up", t["bd-shim"], t["bd-shim"] / t["bare"], "<= 1.5x python -S -c pass"),
         ("gt prime --json via shim, server up", t["prime-shim"], t["prime-shim"] / t["bare"],
@@ -157,6 +191,14 @@ def command_figures(args, tmp: Path, town, server: Server) -> list[tuple[str, fl
         ("  reference: python -S -c pass", t["bare"], 1.0, ""),
         ("  reference: today's bd ready --json", t["bd-today"], t["bd-today"] / t["bare"], ""),
         ("  reference: today's gt prime --json", t["prime-today"], t["prime-today"] / t["bare"], ""),
+        # CPU time (less sensitive to a loaded machine than wall time): the shim's process plus the server's work.
+        cpu_row("  CPU: bd ready via shim + server", "bd-shim"),
+        cpu_row("  CPU: gt prime via shim + server", "prime-shim"),
+        ("  CPU: python -S -c pass", bare_cpu, 1.0, f"(the idle server meanwhile: {cpu['bare'][1] * 1000:.2f} ms)"),
+        ("  CPU: bd ready via shim, no server", cpu["bd-fallback"][0], cpu["bd-fallback"][0] / cpu["bd-today"][0],
+         "vs today's process"),
+        ("  CPU: gt prime via shim, no server", cpu["prime-fallback"][0],
+         cpu["prime-fallback"][0] / cpu["prime-today"][0], "vs today's process"),
     ]
 
 
@@ -286,6 +328,21 @@ def attach_hooks() -> list[str]:
             "gives the server's share, add the app process's"]
 
 
+def median_rows(rounds: list[list[tuple[str, float, float, str]]]) -> list[tuple[str, float, float, str]]:
+    """Each figure's median over the rounds (time and ratio separately)."""
+    return [(label, statistics.median(r[i][1] for r in rounds), statistics.median(r[i][2] for r in rounds),
+             target if not target.startswith("(") or len(rounds) == 1 else "")
+            for i, (label, _, _, target) in enumerate(rounds[0])]
+
+
+def print_rounds(rounds, title: str) -> None:
+    for rows, load0, load1 in rounds:
+        print(f"gt/bd{' (' + title + ')' if title else ''}: load average {load0:.1f} -> {load1:.1f} on "
+              f"{os.cpu_count()} CPUs")
+        for label, secs, ratio, target in rows:
+            print(f"  {label:<40} median {secs * 1000:7.1f} ms  {ratio:5.2f}x  {target}", flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--beads", type=int, default=10_000)
@@ -294,6 +351,10 @@ def main() -> int:
     ap.add_argument("--stop", type=float, default=60.0, help="seconds the client stays stopped (default 60)")
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measurement")
     ap.add_argument("--quick", action="store_true", help="7 runs, 60 keys, a 10 s stop, 5 s idle")
+    ap.add_argument("--commands", action="store_true", help="only the gt/bd figures")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure the gt/bd figures this many times (each against its own python -S -c pass) "
+                         "and print every round and the medians: a shared machine's load drifts")
     args = ap.parse_args()
     if args.quick:
         args.runs, args.keys, args.stop, args.idle = 7, 60, 10.0, 5.0
@@ -301,7 +362,17 @@ def main() -> int:
     town = build_town(tmp, args.beads)
     server = Server(town.root)
     try:
-        rows = command_figures(args, tmp, town, server)
+        rounds = []
+        for n in range(max(1, args.repeat)):
+            load0 = os.getloadavg()[0]
+            rounds.append((command_figures(args, tmp, town, server), load0, os.getloadavg()[0]))
+            if args.repeat > 1:
+                print_rounds(rounds[-1:], f"round {n + 1}")
+        rows = median_rows([r for r, _, _ in rounds])
+        if args.commands:
+            print_rounds([(rows, min(a for _, a, _ in rounds), max(b for _, _, b in rounds))],
+                         f"medians of {len(rounds)} round(s)" if len(rounds) > 1 else "")
+            return 0
         p50, p95, n = asyncio.run(echo_latency(server, town, args.keys))
         growth, caught, rss0 = asyncio.run(stopped_client(server, town, args.stop, tmp))
         cpu = asyncio.run(idle_cpu(server, town, args.idle))

@@ -79,6 +79,7 @@ class BlockedIndex:
         self.direct: dict[str, list[str]] = {}
         self.blockers: dict[str, list[str]] = {}
         self._facts: dict[str, tuple] = {}
+        self.memo: dict = {}                        # graph.ready's answers; cleared by every change
         self._building = True                       # append children now, sort each list once below
         for rid, rec in records.items():
             self._link(rid, rec)
@@ -287,6 +288,7 @@ class BlockedIndex:
         old = self.records.get(rid)
         if old is new:
             return
+        self.memo.clear()
         old_parent = self.parent.get(rid)
         self._unlink(rid)
         if new is None:

@@ -7,7 +7,7 @@ from gastown_tui.beads.blocked import (  # noqa: F401  (re-exported)
     BLOCKING_TYPES, EXCLUDED_TYPES, FAILURE_KEYWORDS, NOT_BLOCKING_STATUSES, BlockedIndex, gate_of, is_failure,
     is_workable,
 )
-from gastown_tui.beads.timestamps import now_ns
+from gastown_tui.beads.timestamps import now_ns, to_ns_or
 
 READY_STATUSES = frozenset({"open", "in_progress"})
 EXCLUDED_ID_PATTERNS = ("-mol-", "-wisp-")
@@ -16,8 +16,30 @@ RECENT_NS = 48 * 3600 * 1_000_000_000
 
 def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unassigned=False, label=None,
           parent=None, limit=None, sort="hybrid", include_ephemeral=False, now: int | None = None) -> list[dict]:
-    """The ready records, ordered as Beads orders them."""
-    now = now_ns() if now is None else now
+    """The ready records, ordered as Beads orders them.
+
+    Remembered on the index (which forgets on every change) until the clock could change the answer: a
+    long-lived process (the town server) answers a repeated `bd ready` without walking every bead."""
+    memo_key = None
+    if now is None:
+        now = now_ns()
+        memo_key = (assignee, unassigned, label if isinstance(label, (str, type(None))) else tuple(label), parent,
+                    limit, sort, include_ephemeral)
+        found = index.memo.get(memo_key)
+        if found is not None and found[1] <= now < found[2]:
+            return list(found[0])
+    result, until = _ready(index, now, assignee, unassigned, label, parent, limit, sort, include_ephemeral)
+    if memo_key is not None:
+        if len(index.memo) > 64:
+            index.memo.clear()
+        index.memo[memo_key] = (result, now, until)
+        return list(result)
+    return result
+
+
+def _ready(index: BlockedIndex, now: int, assignee, unassigned, label, parent, limit, sort,
+           include_ephemeral) -> tuple[list[dict], float]:
+    """(the ready records, the time in ns until which the same call gives the same answer)."""
     scope = index.descendants(parent) if parent else None
     # Inside a molecule (parent given) its -mol-/-wisp- steps and wisps are the point.
     check_patterns = parent is None
@@ -51,11 +73,20 @@ def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unass
             continue
         out.append(pair)
     key = _sort_key(sort, now)
+    until = float("inf")
+    if sort == "hybrid":  # a recent bead's place changes when it stops being recent
+        cutoff = now - RECENT_NS
+        recent = [created for _, created in out if created >= cutoff]
+        if recent:
+            until = min(recent) + RECENT_NS + 1
+    if hidden:  # a deferred bead (and what is under it) shows when its time comes
+        until = min([until] + [t for t in (to_ns_or(rec.get("defer_until")) for rec in index.deferred.values())
+                               if t > now])
     if limit and limit < len(out):
         out = heapq.nsmallest(limit, out, key=key)
     else:
         out.sort(key=key)
-    return [pair[0] for pair in out]
+    return [pair[0] for pair in out], until
 
 
 def _sort_key(sort: str, now: int):

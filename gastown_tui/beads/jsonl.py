@@ -320,10 +320,18 @@ class JsonlFile:
             ni += 1
 
     def _encode(self, record: dict, replaced: str | None = None) -> str:
-        """A changed or new line, in this file's own style (canonical unless the file is not)."""
+        """A changed or new line, in this file's own style (canonical unless the file is not).
+
+        A style that writes instants its own way (a fixed number of fraction digits, another zone)
+        changes the record held here to match: what this process reads back is then what every other
+        reader of the file gets (the town server keeps ledgers loaded; its answers must be the file's)."""
         style = self.style
         if style is CANONICAL:
             return encode(record)
+        if style.time is not None:
+            written = style._retime(record)
+            if written is not record:
+                record.update({k: v for k, v in written.items() if record.get(k) is not v})
         keys = None
         if replaced is not None:
             try:

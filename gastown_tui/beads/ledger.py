@@ -67,6 +67,7 @@ class Ledger(MutationsMixin):
         self._tx = 0
         self._index = None                  # BlockedIndex over main (+ wisps once loaded), kept current
         self._index_has_wisps = False
+        self._lists: dict = {}              # raw_list's answers; forgotten on every change (the town server asks again)
         self._lazy: dict[str, WispSteps] = {}
         self._tx_seq = 0                        # outer transactions begun (a lazy wisp's log is read once per)
         self._main.listeners.append(self._on_main_change)
@@ -266,6 +267,17 @@ class Ledger(MutationsMixin):
                  wisps: bool = True) -> list[dict]:
         """Records in id order. Closed only with include_closed or status; tombstones only by status."""
         self._refresh()
+        with_wisps = wisps and (self._wisps.loaded or self.wisps_path.exists())
+        key = (status if isinstance(status, (str, type(None))) else tuple(status), issue_type, assignee, label,
+               include_closed, with_wisps)
+        found = self._lists.get(key)
+        if found is None:
+            if len(self._lists) > 64:
+                self._lists.clear()
+            found = self._lists[key] = self._raw_list(status, issue_type, assignee, label, include_closed, wisps)
+        return list(found)
+
+    def _raw_list(self, status, issue_type, assignee, label, include_closed, wisps) -> list[dict]:
         out = []
         statuses = None if status is None else ({status} if isinstance(status, str) else set(status))
         for rid, rec in self._all_records(wisps).items():
@@ -287,6 +299,7 @@ class Ledger(MutationsMixin):
 
     # ---- the blocked index ---------------------------------------------------------------
     def _on_main_change(self, rid, rec) -> None:
+        self._lists.clear()
         if self._index is None:
             return
         if rid is None:
@@ -297,6 +310,7 @@ class Ledger(MutationsMixin):
             self._index.apply(rid, rec)
 
     def _on_wisp_change(self, rid, rec) -> None:
+        self._lists.clear()
         if self._index is None or not self._index_has_wisps:
             return
         if rid is None:

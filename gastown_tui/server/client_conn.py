@@ -37,10 +37,14 @@ class Client:
         writer.transport.set_write_buffer_limits(high=LOW_WATER, low=LOW_WATER // 4)  # drain() waits above LOW_WATER
 
     def send(self, obj: dict) -> None:
+        self.send_bytes(wire.encode(obj))
+
+    def send_bytes(self, data: bytes) -> None:
+        """Writes DATA as it is (one or more whole messages)."""
         if self.closed:
             return
         try:
-            self.writer.write(wire.encode(obj))
+            self.writer.write(data)
         except (ConnectionError, RuntimeError):
             self.close()
             return

@@ -325,10 +325,13 @@ class ExecRunner:
             finally:
                 self._running = None
 
+        idle = self._running is None and self.waiting == 0  # nothing ahead of it: it starts at once
         fut = loop.run_in_executor(self._pool, job)
         self.waiting += 1
         try:
-            while True:
+            if idle:  # never queued behind a long command: no need to watch the thread while it runs
+                await asyncio.wait({fut})
+            while not fut.done():
                 done, _ = await asyncio.wait({fut}, timeout=0.25)
                 if done:
                     break

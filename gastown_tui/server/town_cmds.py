@@ -101,14 +101,19 @@ async def exec_(server, c: Client, msg: dict):
         raise Fail("not-in-server", f"the server has been running `{' '.join(busy[1][:3])}` for {busy[0]:.0f}s; "
                                     "run this command in your own process")
     env = dict(env)
-    agent = agent_of(c.pid, server.runtime.sessions.sessions()) if c.pid else None
+    agent = agent_of(c.pid, server.runtime.sessions.sessions(), server.identities) if c.pid else None
     if agent is not None:
         env["GT_AGENT"] = agent
         env["BD_ACTOR"] = agent
     rid = msg.get("id")
 
-    def deliver(stream: int, data: bytes) -> None:
-        c.send({"event": "out", "req": rid, "stream": stream, "data": data.decode("utf-8", "replace")})
+    if msg.get("raw") is True:  # the output's own bytes after a header line (the thin client)
+        def deliver(stream: int, data: bytes) -> None:
+            c.send_bytes(b'{"event":"raw","req":%s,"stream":%d,"bytes":%d}\n' % (wire.encode(rid)[:-1], stream,
+                                                                                 len(data)) + data)
+    else:
+        def deliver(stream: int, data: bytes) -> None:
+            c.send({"event": "out", "req": rid, "stream": stream, "data": data.decode("utf-8", "replace")})
 
     tty = msg.get("tty") if isinstance(msg.get("tty"), dict) else None
     tty = {int(k): bool(v) for k, v in (tty or {}).items() if str(k) in ("1", "2")}
@@ -121,7 +126,8 @@ async def exec_(server, c: Client, msg: dict):
     except Busy as busy:
         raise Fail("not-in-server", f"the server has been running `{' '.join(busy.argv[:3])}` for "
                                     f"{busy.seconds:.0f}s; run this command in your own process") from None
-    server._broadcast("town", {"event": "town", "why": "exec"})
+    # Watchers re-read the town; after this reply has gone (the caller waits for it, they do not).
+    asyncio.get_running_loop().call_soon(server._broadcast, "town", {"event": "town", "why": "exec"})
     return {"exit": code, "agent": agent}
 
 

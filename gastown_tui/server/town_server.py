@@ -55,6 +55,7 @@ class TownServer:
         self._server: asyncio.AbstractServer | None = None
         self._count = 0
         self._history: dict[str, tuple[int, list[str]]] = {}
+        self.identities: dict = {}  # identify.agent_of's memory of callers' ancestors
         self._events_sig = None
         self._poll: asyncio.Task | None = None
 
@@ -143,6 +144,13 @@ class TownServer:
         if not isinstance(cmd, str):
             c.send({"id": rid, "ok": False, "code": "bad-request", "error": "no 'cmd' string in the request"})
             return
+        if not c.hello and cmd == "exec" and isinstance(msg.get("hello"), dict):  # the thin client's one line
+            try:
+                await town_cmds.hello(self, c, msg["hello"])
+            except Fail as exc:
+                c.send({"id": rid, "ok": False, "code": exc.code, "error": str(exc)})
+                await close_soon(c)
+                return
         if not c.hello and cmd != "hello":
             c.send({"id": rid, "ok": False, "code": "hello-first", "error": f"send hello before {cmd!r}"})
             return

@@ -26,16 +26,38 @@ def _env(**extra):
     return env
 
 
-def test_thin_client_imports_only_the_standard_library_and_paths(server, tmp_path):
-    env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
-    p = subprocess.run([PY, "-S", "-X", "importtime", str(THIN_CLIENT), "bd", "--help"], cwd=tmp_path, env=env,
+def _imported(argv, cwd, env) -> set[str]:
+    p = subprocess.run([os.path.realpath(PY), "-S", "-X", "importtime", *argv], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert "usage: gastown bd" in p.stdout  # answered by the server
     modules = {line.split("|")[-1].strip() for line in p.stderr.splitlines() if line.startswith("import time:")}
     modules.discard("package")
-    assert "paths" in modules
-    ours = {m for m in modules if m.startswith("gastown") or m in ("site", "orjson", "psutil", "pexpect")}
+    return modules
+
+
+def test_thin_client_imports_no_more_than_python_s_itself_does_plus_the_socket(server, tmp_path):
+    bare = subprocess.run([os.path.realpath(PY), "-S", "-X", "importtime", "-c", "pass"], capture_output=True,
+                          text=True, timeout=60).stderr
+    startup = {line.split("|")[-1].strip() for line in bare.splitlines() if line.startswith("import time:")}
+    env = _env(GASTOWN_SOCKET=server.socket, GASTOWN_THIN_REQUIRE_SERVER="1")
+    # A shim (the socket known): nothing of gastown, no os, no json, no site.
+    from importlib.util import cache_from_source
+
+    from gastown_tui.town.shims import EXEC_CLIENT
+    compiled = Path(cache_from_source(str(EXEC_CLIENT)))  # the shims import it from here: no call compiles it
+    compiled.unlink(missing_ok=True)
+    shim = write_shims(tmp_path / "shims")[1]
+    assert Path(shim).read_text().startswith("#!" + os.path.realpath(PY) + " -S\n")
+    assert compiled.exists() and compiled.stat().st_mtime >= EXEC_CLIENT.stat().st_mtime
+    extra = _imported([str(shim), "--help"], tmp_path, env) - startup
+    assert extra == {"exec_client", "_socket"}, extra
+    # The client run by path, outside a town with no socket named: it finds the socket with server/paths.py.
+    env.pop("GASTOWN_SOCKET")
+    env["GT_TOWN"] = str(server.town)
+    extra = _imported([str(THIN_CLIENT), "bd", "--help"], tmp_path, env) - startup
+    assert "paths" in extra and "exec_client" in extra
+    ours = {m for m in extra if m.startswith("gastown") or m in ("site", "orjson", "psutil", "pexpect", "json")}
     assert ours == set(), ours
 
 
@@ -49,8 +71,12 @@ def test_same_bytes_and_exit_codes_through_the_server_and_without_it(server, tmp
                                _env(GASTOWN_SOCKET=str(tmp_path / "none.sock")))
     created = json.loads(thin("bd", "create", "first bead", "--json")[1])
     assert created["created_by"] == "tester"
+    awkward = 'a "quoted" back\\slash, a\nnew line, a\ttab, \x01, é and 🎉'  # escaped by hand in the request
+    odd = json.loads(thin("bd", "create", awkward, "--json")[1])
+    assert odd["title"] == awkward
     inproc("bd", "create", "second bead", "-p", "1")
-    cases = [("bd", "list", "--json"), ("bd", "ready"), ("bd", "show", created["id"]),
+    thin("bd", "create", "third bead, the server's after another process wrote", "--json")
+    cases = [("bd", "list", "--json"), ("bd", "ready"), ("bd", "show", created["id"]), ("bd", "show", odd["id"]),
              ("bd", "show", "tc-nope"),  # an error: exit 1, one line on stderr
              ("bd", "frobnicate"),  # argparse: exit 2, usage on stderr
              ("bd", "--db", ".beads", "stats"),  # a path relative to the caller's folder
@@ -98,7 +124,7 @@ def test_a_towns_own_shims_use_its_server_and_run_in_process_without_one(server)
     shims = write_shims(server.town / ".runtime" / "shims")
     gt = str(shims[0])
     text = Path(gt).read_text()
-    assert server.socket in text and str(THIN_CLIENT) in text
+    assert server.socket in text and str(THIN_CLIENT.parent) in text
     env = _env()
     env.pop("GASTOWN_SOCKET", None)
     up = _run([gt, "formula", "list"], server.town, dict(env, GASTOWN_THIN_REQUIRE_SERVER="1"))
@@ -155,3 +181,59 @@ def test_a_command_stuck_in_the_server_does_not_queue_every_caller_behind_it(tmp
         assert stuck.returncode == 0 and json.loads(out)["title"] == "waits"
     finally:
         srv.stop()
+
+
+def _exchange(sock_path: str, line: bytes) -> bytes:
+    """Sends LINE on a fresh connection; everything the server sends until it closes or 10 s pass."""
+    import socket
+    import time
+
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock_path)
+    s.sendall(line)
+    s.settimeout(10)
+    got = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and b'"id":1,"ok"' not in got:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    return got
+
+
+def test_one_exec_line_carries_the_hello_and_gets_the_commands_own_bytes(server, tmp_path):
+    subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "init", "--prefix", "rw"], cwd=tmp_path, check=True,
+                   capture_output=True, env=_env())
+    env = _env()
+    want = subprocess.run([PY, "-m", "gastown_tui.cli", "bd", "list", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True).stdout
+    req = {"id": 1, "cmd": "exec", "hello": {"protocol": 1, "client": "bd", "pid": os.getpid()}, "raw": True,
+           "argv": ["bd", "list", "--json"], "cwd": str(tmp_path), "env": env}
+    got = _exchange(server.socket, (json.dumps(req) + "\n").encode())
+    header, rest = got.split(b"\n", 1)
+    assert json.loads(header) == {"event": "raw", "req": 1, "stream": 1, "bytes": len(want)}  # no hello reply
+    assert rest[:len(want)] == want
+    reply = json.loads(rest[len(want):])
+    assert reply["id"] == 1 and reply["ok"] and reply["data"]["exit"] == 0
+
+
+def test_an_exec_whose_hello_speaks_another_protocol_is_told_both_versions(server, tmp_path):
+    req = {"id": 1, "cmd": "exec", "hello": {"protocol": 99, "client": "bd", "version": "9.9"}, "raw": True,
+           "argv": ["bd", "list"], "cwd": str(tmp_path), "env": {}}
+    got = json.loads(_exchange(server.socket, (json.dumps(req) + "\n").encode()).splitlines()[0])
+    assert got["id"] == 1 and got["code"] == "version-mismatch" and "protocol 99" in got["error"]
+
+
+def test_a_shim_whose_python_cannot_go_on_a_shebang_line_is_a_shell_script(tmp_path):
+    from gastown_tui.town.shims import shim_text
+
+    long_python = "/opt/" + "x" * 300 + "/bin/python"
+    text = shim_text("bd", "bd", long_python, None)
+    assert text.startswith("#!/bin/sh\n") and f"exec {long_python} -S {THIN_CLIENT} bd" in text
+    spaced = shim_text("gt", "gt", "/opt/my python/bin/python", None)
+    assert spaced.startswith("#!/bin/sh\n") and "'/opt/my python/bin/python' -S" in spaced
