@@ -32,7 +32,6 @@ from gastown_tui.town.mq import mr_diff
 from gastown_tui.town.nudges import enqueue
 from gastown_tui.town.polecats import spawn_polecat
 from gastown_tui.town.rigs import add_rig
-from gastown_tui.town.sling import sling as sling_bead
 from gastown_tui.town.snapshot import town_snapshot
 from gastown_tui.town.ralph import hook_line as ralph_hook_line
 from gastown_tui.server.reading import (AgentFacts, ConvoyFacts, EscalationFacts, EventFacts, MailFacts, MRFacts,
@@ -171,8 +170,10 @@ def diff(town: Town, mr_id: str) -> dict:
 
 @offered("sling", writes=True)
 def sling(town: Town, bead_id: str, target: str) -> str:
-    result = sling_bead(town, bead_id, target, actor=OVERSEER)
-    return f"{bead_id} slung to {result.agent}"
+    from gastown_tui.nodes.placement import sling_placed
+
+    result, placed = sling_placed(town, bead_id, target, actor=OVERSEER)
+    return f"{bead_id} slung to {result.agent}" + (f" on node {placed.node}" if placed is not None else "")
 
 
 @offered("nudge", writes=True)
