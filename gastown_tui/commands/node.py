@@ -128,7 +128,7 @@ def _check(town, args, print_json) -> int:
     reports, bad, healths = [], 0, []
     for node in nodes:
         try:
-            facts = probe(node, agents)
+            facts = probe(node, agents, fresh=True)  # a check logs in: it finds a node that no longer takes logins
         except NodeError as exc:
             bad += 1
             reports.append({"node": node.name, "reachable": False, "problems": [str(exc)]})

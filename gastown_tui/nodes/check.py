@@ -106,9 +106,10 @@ def parse_facts(node: str, text: str, agents: list[str]) -> NodeFacts:
     return facts
 
 
-def probe(node: Node, agents: list[str], timeout: float = 60.0) -> NodeFacts:
-    """The node's facts (NodeError, naming the node, when ssh cannot log in)."""
-    res = run(node, probe_script(node.python, agents), timeout=timeout)
+def probe(node: Node, agents: list[str], timeout: float = 60.0, fresh: bool = False) -> NodeFacts:
+    """The node's facts (NodeError, naming the node, when ssh cannot log in). FRESH: a login of its own,
+    not the shared connection (so a node whose sshd no longer takes logins is found out)."""
+    res = run(node, probe_script(node.python, agents), timeout=timeout, mux=not fresh)
     if res.returncode != 0:
         raise NodeError(f"node {node.name}: the check script failed (status {res.returncode}): "
                         f"{res.stderr.decode(errors='replace').strip()[-200:]}")

@@ -17,7 +17,7 @@ from gastown_tui.filelock import file_lock
 from gastown_tui.nodes.registry import Node
 from gastown_tui.town.jsonfile import read_json, write_json
 
-MAX_AGE = 30.0  # seconds a check stays good enough for placement
+MAX_AGE = 60.0  # seconds a check stays good enough for placement (two heartbeats)
 
 
 @dataclass(frozen=True)
@@ -74,13 +74,14 @@ def record(town, *healths: NodeHealth) -> None:
         write_json(path, {"nodes": {name: h.to_dict() for name, h in sorted(current.items())}})
 
 
-def measure(node: Node, agents: list[str]) -> NodeHealth:
-    """Logs in once (node check's probe): the node's health now. Never raises for the node's own faults."""
+def measure(node: Node, agents: list[str], fresh: bool = False) -> NodeHealth:
+    """node check's probe: the node's health now (FRESH: by a login of its own, not the shared connection).
+    Never raises for the node's own faults."""
     from gastown_tui.nodes.check import probe
     from gastown_tui.nodes.ssh import NodeError
 
     try:
-        facts = probe(node, agents, timeout=30.0)
+        facts = probe(node, agents, timeout=30.0, fresh=fresh)
     except NodeError as exc:
         return unreachable(node.name, str(exc))
     return of_facts(facts)
@@ -98,12 +99,12 @@ def of_facts(facts) -> NodeHealth:
                       mem_avail_mb=facts.mem_avail_mb, gastown=facts.gastown)
 
 
-def measure_all(town, nodes: list[Node], agents: list[str]) -> dict[str, NodeHealth]:
+def measure_all(town, nodes: list[Node], agents: list[str], fresh: bool = False) -> dict[str, NodeHealth]:
     """Every node checked at once (one ssh each, in threads), recorded in the cache."""
     if not nodes:
         return {}
     with ThreadPoolExecutor(max_workers=min(8, len(nodes)), thread_name_prefix="node-check") as pool:
-        healths = list(pool.map(lambda n: measure(n, agents), nodes))
+        healths = list(pool.map(lambda n: measure(n, agents, fresh), nodes))
     record(town, *healths)
     return {h.node: h for h in healths}
 

@@ -8,8 +8,8 @@ Where a new polecat goes (`plan`): `sling --node NAME` forces NAME. Otherwise th
 of the rest, the fewest polecats relative to its maximum wins (a node's `--max-polecats`; the town
 machine's `local_max_polecats` in `settings/config.json`, default 4), then the lowest measured load
 average per core, then the most free memory, then the town machine, then the name. Node health comes
-from `nodes/health.py` (cached for 30 s, measured again when older). With no nodes registered nothing is
-measured: the polecat is local, as it always was.
+from `nodes/health.py`: cached for 60 s (the town server's heartbeat checks every 30 s), measured again
+when older. With no nodes registered nothing is measured: the polecat is local, as it always was.
 
 A node that fails its check (unreachable, unknown host key, refused login, missing python/git/agent CLI
 /gastown) gets nothing: `plan` runs before anything is slung."""
@@ -21,7 +21,7 @@ from pathlib import Path
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.filelock import file_lock
 from gastown_tui.nodes.check import require_ready, rig_agent_programs
-from gastown_tui.nodes.git import RemoteWorktree, make_worktree
+from gastown_tui.nodes.git import RemoteWorktree, clone_worktree, make_worktree, push_mirror
 from gastown_tui.nodes.registry import Node, get_node, load_nodes, save_nodes
 from gastown_tui.town.jsonfile import read_json, write_json
 
@@ -177,8 +177,13 @@ def preflight(town, node_name: str) -> Node:
     return node
 
 
-def place_polecat(town, node: Node, rig, polecat: str, address: str, branch: str) -> RemoteWorktree:
-    wt = make_worktree(node, rig.repo, rig.name, rig.target, polecat, branch)
+def place_polecat(town, node: Node, rig, polecat: str, address: str, branch: str,
+                  mirror_rel: str | None = None) -> RemoteWorktree:
+    """The polecat's clone on NODE (MIRROR_REL: the rig's target was pushed to the node already), recorded."""
+    if mirror_rel is None:
+        wt = make_worktree(node, rig.repo, rig.name, rig.target, polecat, branch)
+    else:
+        wt = clone_worktree(node, mirror_rel, rig.name, rig.target, polecat, branch)
     with file_lock(placements_path(town).with_suffix(".lock"), what="node placements lock"):
         data = {"placements": load_placements(town)}
         data["placements"][address] = {"node": node.name, "worktree": asdict(wt)}
@@ -227,24 +232,32 @@ def plan(town, target: str, forced: str | None = None) -> Node | None:
 def sling_placed(town, bead: str, target: str, *, node: str | None = None, **kwargs):
     """`sling` with placement (the CLI, the Deacon and the app all come through here): plans where the
     new polecat runs, slings, and makes its clone on the node chosen. (SlingResult, RemoteWorktree|None).
-    When an automatically chosen node fails while its clone is made, the polecat stays on the town
-    machine (the rig allows it) and `res.placement_error` says why; a forced node's failure is an error."""
+    The rig's target is pushed to the node while the sling makes the polecat here. When an automatically
+    chosen node fails meanwhile, the polecat stays on the town machine (if the rig allows it) and a
+    `placement_failed` event says why; a forced node's failure is an error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gastown_tui.town.rigs import get_rig
     from gastown_tui.town.sling import sling
 
     chosen = plan(town, target, forced=node)
-    res = sling(town, bead, target, **kwargs)
-    if chosen is None or not res.spawned:
-        return res, None
-    try:
-        return res, place_slung(town, chosen, res)
-    except UserError as exc:
-        if node or not _local_allowed(town, target):
-            raise
-        from gastown_tui.town.events import append_event
+    if chosen is None:
+        return sling(town, bead, target, **kwargs), None
+    rig = get_rig(town, target.strip().rstrip("/"))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-push") as pool:
+        pushing = pool.submit(push_mirror, chosen, rig.repo, rig.name, rig.target)
+        res = sling(town, bead, target, **kwargs)
+        try:
+            mirror_rel = pushing.result()
+            return res, (place_slung(town, chosen, res, mirror_rel) if res.spawned else None)
+        except UserError as exc:
+            if node or not _local_allowed(town, target):
+                raise
+            from gastown_tui.town.events import append_event
 
-        append_event(town.events_path, "placement_failed", kwargs.get("actor") or "overseer", agent=res.agent,
-                     node=chosen.name, reason=str(exc), fallback=LOCAL)
-        return res, None
+            append_event(town.events_path, "placement_failed", kwargs.get("actor") or "overseer", agent=res.agent,
+                         node=chosen.name, reason=str(exc), fallback=LOCAL)
+            return res, None
 
 
 def placing_sling(town, bead: str, target: str, **kwargs):
@@ -259,14 +272,14 @@ def _local_allowed(town, target: str) -> bool:
     return places is None or LOCAL in places
 
 
-def place_slung(town, node: Node, res) -> RemoteWorktree:
+def place_slung(town, node: Node, res, mirror_rel: str | None = None) -> RemoteWorktree:
     """After `sling` spawned polecat RES.agent: its clone on the node, on its branch, recorded."""
     from gastown_tui.town.addresses import parse_address
     from gastown_tui.town.rigs import get_rig
 
     address = parse_address(res.agent)
     rig = get_rig(town, address.rig)
-    return place_polecat(town, node, rig, address.name, res.agent, res.branch)
+    return place_polecat(town, node, rig, address.name, res.agent, res.branch, mirror_rel)
 
 
 def remove_node(town, name: str, force: bool = False) -> Node:

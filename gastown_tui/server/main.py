@@ -38,10 +38,14 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
     server = TownServer(runtime, log=log)
     await runtime.sessions.start()  # adopts the agents a keeper holds before the first client can ask
     await server.start()
+    from gastown_tui.nodes.heartbeat import heartbeat
+
+    beats = asyncio.get_running_loop().create_task(heartbeat(runtime.town.root), name="node-heartbeat")
     try:
         return await run_factory(runtime.town.root, convoy=convoy, timeout=timeout, log=log,
                                  stop_event=server.stop_event, runtime=runtime)
     finally:
+        beats.cancel()
         await server.stop()
 
 
