@@ -93,6 +93,10 @@ async def sling_to_working(tmp: Path, machine, slings: int) -> tuple[list[float]
     project = one_commit_repo(tmp / "project", {"calc.py": "def add(a, b):\n    return a + b\n"}, message="calc")
     town = install_town(tmp / "sling-town")
     rig = add_rig(town, "calc", str(project))
+    town_settings = town.root / "settings" / "config.json"
+    data = json.loads(town_settings.read_text()) if town_settings.exists() else {}
+    data["local_max_polecats"] = 1000  # room for every local sling of the run
+    town_settings.write_text(json.dumps(data))
     mgr = SessionManager(town.root, keeper=None)
     mgr.provider = provider_for(town.root)
 
@@ -107,24 +111,33 @@ async def sling_to_working(tmp: Path, machine, slings: int) -> tuple[list[float]
             if session.exited:
                 raise RuntimeError(f"{res.agent} exited before working:\n{session.screen.text()}")
             await asyncio.sleep(0.002)
-        return (time.perf_counter() - t0) * 1000
+        ms = (time.perf_counter() - t0) * 1000
+        await session.stop(2)  # each sling is measured with no earlier polecat still busy
+        return ms
 
     local, remote = [], []
     rig_settings = rig.settings_path
     add_node(town, "n1", f"ssh://{machine.user}@{machine.address}:{machine.port}", dir=str(machine.home),
              python=sys.executable, max_polecats=1000)
+    cold = None
     try:
-        for _ in range(slings):
+        for i in range(slings + 1):  # the first remote sling opens the node's link (once per node per server)
             await asyncio.to_thread(beat, town)  # the town server's heartbeat keeps node health fresh
             for where, places in (("local", ["local"]), ("remote", ["n1"])):  # the rig's allowed places
+                if i == 0 and where == "local":
+                    continue
                 data = json.loads(rig_settings.read_text()) if rig_settings.exists() else {}
                 data["nodes"] = places
                 rig_settings.write_text(json.dumps(data))
-                (local if where == "local" else remote).append(await one(where))
+                ms = await one(where)
+                if i == 0:
+                    cold = ms
+                else:
+                    (local if where == "local" else remote).append(ms)
     finally:
         await mgr.close()
         await mgr.provider.close()
-    return local, remote
+    return local, remote, cold
 
 
 # -- the town's CPU for idle remote polecats -------------------------------------------------------------
@@ -238,7 +251,7 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
             for s in (local, remote):
                 await s.stop(1)
             await link.close()
-            sl_local, sl_remote = await sling_to_working(tmp, lab.machine("n2"), slings)
+            sl_local, sl_remote, sl_cold = await sling_to_working(tmp, lab.machine("n2"), slings)
             town_pct, beat_pct = await idle_cpu(tmp, town, lab.machine("n3"), 10, idle_seconds)
         finally:
             from gastown_tui.nodes.ssh import close_masters
@@ -257,9 +270,10 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
     print(f"  median of {len(rounds)} rounds' p95: local {ml95:.2f} ms, remote {mr95:.2f} ms, "
           f"target {ml95 + 2 * rtt:.2f} ms   {'OK' if mr95 <= ml95 + 2 * rtt else 'OVER'}")
     ml, mr = statistics.median(sl_local), statistics.median(sl_remote)
-    print(f"sling -> working (median of {slings})  local {ml:7.0f} ms   remote {mr:7.0f} ms   ratio {mr / ml:5.2f}x   "
+    print(f"sling -> working, link open (median of {slings})  local {ml:7.0f} ms   remote {mr:7.0f} ms   ratio {mr / ml:5.2f}x   "
           f"target <= 2x   {'OK' if mr <= 2 * ml else 'OVER'}   (each: local {', '.join(f'{x:.0f}' for x in sl_local)}; "
           f"remote {', '.join(f'{x:.0f}' for x in sl_remote)})")
+    print(f"  the first remote sling, opening the node's link: {sl_cold:.0f} ms")
     total = town_pct + beat_pct
     print(f"town CPU, 10 idle remote polecats on one node  {town_pct:5.2f}% of a core  + heartbeat {beat_pct:5.2f}%  "
           f"= {total:5.2f}%   target <= 1%   {'OK' if total <= 1 else 'OVER'}")
@@ -270,7 +284,7 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--keys", type=int, default=200)
-    ap.add_argument("--slings", type=int, default=3)
+    ap.add_argument("--slings", type=int, default=5)
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     args = ap.parse_args()
     sys.exit(asyncio.run(main(args.keys, args.slings, args.idle_seconds)))

@@ -17,7 +17,7 @@ from gastown_tui.filelock import file_lock
 from gastown_tui.nodes.registry import Node
 from gastown_tui.town.jsonfile import read_json, write_json
 
-MAX_AGE = 60.0  # seconds a check stays good enough for placement (two heartbeats)
+MAX_AGE = 120.0  # seconds a check stays good enough for placement (two heartbeats)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ town again); a steady node writes no event.
 
 Each beat logs in afresh (not over the shared connection of nodes/ssh.py), so a node whose sshd no
 longer takes logins shows down even while an old connection to it lives. Costs: one ssh login per node
-per interval (GASTOWN_NODE_HEARTBEAT seconds, default 30); nothing at all
+per interval (GASTOWN_NODE_HEARTBEAT seconds, default 60); nothing at all
 for a town without nodes."""
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from gastown_tui.nodes.health import load_health, measure_all
 from gastown_tui.nodes.registry import load_nodes, nodes_path
 from gastown_tui.town.layout import Town
 
-HEARTBEAT = 30.0
+HEARTBEAT = 60.0
 
 
 def interval() -> float:

@@ -8,7 +8,7 @@ Where a new polecat goes (`plan`): `sling --node NAME` forces NAME. Otherwise th
 of the rest, the fewest polecats relative to its maximum wins (a node's `--max-polecats`; the town
 machine's `local_max_polecats` in `settings/config.json`, default 4), then the lowest measured load
 average per core, then the most free memory, then the town machine, then the name. Node health comes
-from `nodes/health.py`: cached for 60 s (the town server's heartbeat checks every 30 s), measured again
+from `nodes/health.py`: cached for 120 s (the town server's heartbeat checks every 60 s), measured again
 when older. With no nodes registered nothing is measured: the polecat is local, as it always was.
 
 A node that fails its check (unreachable, unknown host key, refused login, missing python/git/agent CLI
