@@ -202,3 +202,22 @@ def test_an_unforced_sling_lands_on_the_node_with_free_capacity(town_with_rig, l
     assert health["free"].ready and health["free"].load1 is not None and "full" not in health  # a full node is not checked
     listed = json.loads(gastown(town.root, "node", "list", "--json", env=env).stdout)
     assert {n["name"]: len(n["polecats"]) for n in listed} == {"free": 1, "full": 1}
+
+
+def test_the_deacons_sling_places_its_polecat_on_a_node_too(town_with_rig, lab):
+    """The town server hands the patrols the placing sling (server/main.py): a convoy's ready bead slung by
+    the Deacon lands on the node when the town machine has no room."""
+    from gastown_tui.nodes.placement import placing_sling
+    from gastown_tui.patrols.actions import Actions
+    from gastown_tui.patrols.base import Decision
+    from gastown_tui.town.ledgers import rig_ledger
+
+    town, rig = town_with_rig
+    m = lab.machine("n1")
+    add_node(town, "n1", f"ssh://{m.user}@{m.address}:{m.port}", dir=str(m.home), python=sys.executable)
+    set_town(town, local_max_polecats=0)
+    bead = rig_ledger(town, "calc").create("Deacon's work", actor="overseer").id
+    d = Decision("sling", "calc", "convoy has ready work", bead=bead)
+    Actions(town, sling_fn=placing_sling).do_sling(d, "deacon")
+    assert load_placements(town)[d.detail["agent"]]["node"] == "n1"
+    assert (m.home / "polecats" / "calc").is_dir()
