@@ -229,6 +229,43 @@ def plan(town, target: str, forced: str | None = None) -> Node | None:
     return None if choice.where == LOCAL else get_node(town, choice.where)
 
 
+def mirrors_path(town) -> Path:
+    return Path(town.root) / ".runtime" / "nodes" / "mirrors.json"
+
+
+def _target_sha(rig) -> str | None:
+    import subprocess
+
+    res = subprocess.run(["git", "-C", str(rig.repo), "rev-parse", "--verify", "-q", f"refs/heads/{rig.target}"],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return res.stdout.strip() or None
+
+
+def ensure_mirror(town, node: Node, rig, force: bool = False) -> str:
+    """The node's mirror of the rig holds the rig's target now: pushed unless the town pushed that very
+    commit there before (`.runtime/nodes/mirrors.json`; a cache: FORCE pushes anyway). The mirror,
+    relative to the node's dir."""
+    sha = _target_sha(rig)
+    path = mirrors_path(town)
+    try:
+        known = read_json(path, default={})
+    except UserError:
+        known = {}
+    if not force and sha and isinstance(known, dict) and known.get(f"{node.name}/{rig.name}") == sha:
+        return f"repos/{rig.name}.git"
+    mirror_rel = push_mirror(node, rig.repo, rig.name, rig.target)
+    if sha:
+        with file_lock(path.with_suffix(".lock"), what="node mirrors lock"):
+            try:
+                current = read_json(path, default={})
+            except UserError:
+                current = {}
+            current = current if isinstance(current, dict) else {}
+            current[f"{node.name}/{rig.name}"] = sha
+            write_json(path, current)
+    return mirror_rel
+
+
 def sling_placed(town, bead: str, target: str, *, node: str | None = None, **kwargs):
     """`sling` with placement (the CLI, the Deacon and the app all come through here): plans where the
     new polecat runs, slings, and makes its clone on the node chosen. (SlingResult, RemoteWorktree|None).
@@ -245,11 +282,16 @@ def sling_placed(town, bead: str, target: str, *, node: str | None = None, **kwa
         return sling(town, bead, target, **kwargs), None
     rig = get_rig(town, target.strip().rstrip("/"))
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-push") as pool:
-        pushing = pool.submit(push_mirror, chosen, rig.repo, rig.name, rig.target)
+        pushing = pool.submit(ensure_mirror, town, chosen, rig)
         res = sling(town, bead, target, **kwargs)
         try:
             mirror_rel = pushing.result()
-            return res, (place_slung(town, chosen, res, mirror_rel) if res.spawned else None)
+            if not res.spawned:
+                return res, None
+            try:
+                return res, place_slung(town, chosen, res, mirror_rel)
+            except UserError:  # the mirror the cache vouched for may be gone from the node: push, once more
+                return res, place_slung(town, chosen, res, ensure_mirror(town, chosen, rig, force=True))
         except UserError as exc:
             if node or not _local_allowed(town, target):
                 raise

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -221,3 +222,33 @@ def test_the_deacons_sling_places_its_polecat_on_a_node_too(town_with_rig, lab):
     Actions(town, sling_fn=placing_sling).do_sling(d, "deacon")
     assert load_placements(town)[d.detail["agent"]]["node"] == "n1"
     assert (m.home / "polecats" / "calc").is_dir()
+
+
+def test_the_target_is_pushed_to_a_node_once_per_commit_and_again_when_its_mirror_is_gone(town_with_rig, lab,
+                                                                                         monkeypatch):
+    import shutil
+
+    from gastown_tui.nodes import placement
+    from gastown_tui.nodes.placement import mirrors_path, sling_placed
+    from gastown_tui.town.ledgers import rig_ledger
+
+    pushes = []
+    real_push = placement.push_mirror
+    monkeypatch.setattr(placement, "push_mirror", lambda *a: pushes.append(a[0].name) or real_push(*a))
+    town, rig = town_with_rig
+    m = lab.machine("n1")
+    add_node(town, "n1", f"ssh://{m.user}@{m.address}:{m.port}", dir=str(m.home), python=sys.executable)
+    set_town(town, local_max_polecats=0)
+    ledger = rig_ledger(town, "calc")
+    first, _ = sling_placed(town, ledger.create("One", actor="overseer").id, "calc", actor="overseer")
+    pushed = json.loads(mirrors_path(town).read_text())
+    assert list(pushed) == ["n1/calc"]
+    mirror = m.home / "repos" / "calc.git"
+    assert pushes == ["n1"]
+    second, placed = sling_placed(town, ledger.create("Two", actor="overseer").id, "calc", actor="overseer")
+    assert placed is not None and placed.node == "n1" and Path(placed.path).is_dir()
+    assert pushes == ["n1"]  # the same target commit: not pushed again
+    shutil.rmtree(mirror)  # someone cleaned the node: the cache is wrong, the clone fails, the town pushes
+    third, placed = sling_placed(town, ledger.create("Three", actor="overseer").id, "calc", actor="overseer")
+    assert placed is not None and Path(placed.path, "calc.py").is_file() and mirror.is_dir()
+    assert pushes == ["n1", "n1"]
