@@ -259,7 +259,7 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
             close_masters()
             lab.close()
     rtt = statistics.median(rtts)
-    print(f"link RTT (channel round trip) p50      {rtt:7.2f} ms")
+    print(f"link RTT (channel round trip) p50      {rtt:7.2f} ms   p95 {p95(rtts):5.2f} ms (the ssh chain's own tail)")
     print(f"start -> first output   local {start_local:7.1f} ms   remote {start_remote:7.1f} ms   "
           f"ratio {start_remote / start_local:5.2f}x")
     print(f"keystroke -> echo p95   local {p95(lk):7.2f} ms   remote {p95(rk):7.2f} ms   "
