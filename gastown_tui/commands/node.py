@@ -63,12 +63,17 @@ def main(argv: list[str], prog: str) -> int:
                    row=lambda n: f"{n['name']:<16} {n['url']:<36} {len(n['polecats'])}/{n['max_polecats']:<3} "
                                  f"{n['dir']}  {_health_word(n['health'])}")
     elif args.cmd == "show":
+        from gastown_tui.nodes.health import load_health
+
         node = get_node(town, args.name)
-        info = {**node.to_dict(), "polecats": _placed(town).get(node.name, [])}
+        health = load_health(town).get(node.name)
+        info = {**node.to_dict(), "polecats": _placed(town).get(node.name, []),
+                "health": health.to_dict() if health else None}
         if args.json:
             print_json(info)
         else:
             for k, v in info.items():
+                v = _health_word(v) if k == "health" else v
                 print(f"{k:<14} {', '.join(v) if isinstance(v, list) else v}")
     elif args.cmd == "check":
         return _check(town, args, print_json)

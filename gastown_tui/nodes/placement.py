@@ -328,7 +328,10 @@ def remove_node(town, name: str, force: bool = False) -> Node:
     nodes = load_nodes(town)
     if name not in nodes:
         raise not_found("node", name, nodes)
-    placed = sorted(a for a, rec in load_placements(town).items() if rec.get("node") == name)
+    from gastown_tui.town.polecats import list_polecats
+
+    alive = {p.address for p in list_polecats(town)}  # a reaped polecat's placement does not hold the node
+    placed = sorted(a for a, rec in load_placements(town).items() if rec.get("node") == name and a in alive)
     if placed and not force:
         raise UserError(f"node {name} still has polecats placed on it ({', '.join(placed)}); "
                         f"reap them first or use --force")

@@ -252,3 +252,20 @@ def test_the_target_is_pushed_to_a_node_once_per_commit_and_again_when_its_mirro
     third, placed = sling_placed(town, ledger.create("Three", actor="overseer").id, "calc", actor="overseer")
     assert placed is not None and Path(placed.path, "calc.py").is_file() and mirror.is_dir()
     assert pushes == ["n1", "n1"]
+
+
+def test_show_says_the_last_check_and_a_reaped_polecats_placement_does_not_hold_the_node(town_with_rig):
+    town, rig = town_with_rig
+    add_node(town, "n1", "ssh://127.0.0.1:11")
+    record(town, healthy("n1", load1=1.5, cores=2))
+    shown = json.loads(gastown(town.root, "node", "show", "n1", "--json").stdout)
+    assert shown["health"]["reachable"] and shown["health"]["load1"] == 1.5
+    assert "ready, load 1.50/2 cores" in gastown(town.root, "node", "show", "n1").stdout
+    place(town, polecat(town, rig, "nux").address, "n1")
+    refused = gastown(town.root, "node", "remove", "n1")
+    assert refused.returncode == 1 and "calc/polecats/nux" in refused.stderr
+    place(town, "calc/polecats/gone", "n1")
+    data = json.loads(placements_path(town).read_text())
+    del data["placements"]["calc/polecats/nux"]
+    write_json(placements_path(town), data)
+    assert gastown(town.root, "node", "remove", "n1").returncode == 0  # only the reaped one's record was left
