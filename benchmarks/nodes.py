@@ -225,13 +225,18 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
             link = NodeLink(Node("n1", m.address, m.user, m.port, str(m.home), python=sys.executable))
             await link.open()
             rtts = []
-            for _ in range(100):
-                t0 = time.perf_counter()
-                fut = asyncio.get_running_loop().create_future()
-                link._waiting[("sessions", "")] = fut
-                link._send({"op": "list"})
-                await fut
-                rtts.append((time.perf_counter() - t0) * 1000)
+
+            async def rtt_round(k: int) -> None:
+                for _ in range(k):
+                    t0 = time.perf_counter()
+                    fut = asyncio.get_running_loop().create_future()
+                    link._waiting[("sessions", "")] = fut
+                    link._send({"op": "list"})
+                    await fut
+                    rtts.append((time.perf_counter() - t0) * 1000)
+
+            await rtt_round(20)  # warm-up
+            rtts.clear()
             argv = [sys.executable, "-c", ECHO]
             local_cwd = tmp / "local"
             local_cwd.mkdir()
@@ -242,9 +247,10 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
             start_remote = await first_output(remote)
             await keystrokes(local, 20)
             await keystrokes(remote, 20)  # warm-up
-            lk, rk, rounds = [], [], []  # interleaved rounds: the machine is shared, both see its noise
-            for _ in range(5):
-                a, b = await keystrokes(local, n // 5), await keystrokes(remote, n // 5)
+            lk, rk, rounds = [], [], []  # interleaved rounds: the machine is shared, all three see its noise
+            for _ in range(10):  # the RTT in the same rounds: the same machine load as the keys
+                await rtt_round(n // 10)
+                a, b = await keystrokes(local, n // 10), await keystrokes(remote, n // 10)
                 lk += a
                 rk += b
                 rounds.append((p95(a), p95(b)))
@@ -283,7 +289,7 @@ async def main(n: int, slings: int = 3, idle_seconds: float = 10.0) -> int:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("--keys", type=int, default=200)
+    ap.add_argument("--keys", type=int, default=300)
     ap.add_argument("--slings", type=int, default=5)
     ap.add_argument("--idle-seconds", type=float, default=10.0)
     args = ap.parse_args()
