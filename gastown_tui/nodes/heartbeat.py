@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 
 from gastown_tui.nodes.health import load_health, measure_all
@@ -56,10 +57,36 @@ def beat(town: Town) -> list[dict]:
     return changes
 
 
+async def _in_daemon_thread(fn, *args):
+    """FN(*ARGS) in a daemon thread: a beat stuck on an unreachable node (up to its ssh timeouts) never
+    holds up the server's stop or the process's exit, as a thread of the loop's executor would."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+
+    def settle(setter, value) -> None:
+        if not done.done():
+            setter(value)
+
+    def run() -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # handed to the awaiting task
+            outcome = (done.set_exception, exc)
+        else:
+            outcome = (done.set_result, result)
+        try:
+            loop.call_soon_threadsafe(settle, *outcome)
+        except RuntimeError:
+            pass  # the loop has closed: nobody waits any more
+
+    threading.Thread(target=run, name="node-heartbeat", daemon=True).start()
+    return await done
+
+
 async def heartbeat(town_root: Path, every: float | None = None) -> None:
     """Runs until cancelled."""
     town = Town(Path(town_root))
     every = every or interval()
     while True:
-        await asyncio.to_thread(beat, town)
+        await _in_daemon_thread(beat, town)
         await asyncio.sleep(every)

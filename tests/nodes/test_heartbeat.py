@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
+
 from gastown_tui.nodes.health import load_health
 from gastown_tui.nodes.heartbeat import beat
 from gastown_tui.nodes.registry import add_node
@@ -34,3 +36,23 @@ def test_a_beat_caches_each_nodes_health_and_logs_only_the_changes(tmp_path, lab
     m.start()
     assert beat(town) == [{"node": "n1", "state": "ready"}]
     assert [e["state"] for e in node_events(town)] == ["ready", "down", "ready"]
+
+
+async def test_the_heartbeat_task_beats_at_once_and_stops_when_cancelled(tmp_path, lab):
+    import asyncio
+
+    from gastown_tui.nodes.heartbeat import heartbeat
+    from gastown_tui.town.install import install_town
+    from waiting import until
+
+    town = install_town(tmp_path / "town")
+    m = lab.machine("n1")
+    add_node(town, "n1", f"ssh://{m.user}@{m.address}:{m.port}", dir=str(m.home), python=sys.executable)
+    task = asyncio.get_running_loop().create_task(heartbeat(town.root, every=60))
+    try:
+        await until(lambda: "n1" in load_health(town), timeout=60, what="the first beat's health of n1")
+        assert load_health(town)["n1"].ready and node_events(town) == [{"node": "n1", "state": "ready"}]
+    finally:
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
