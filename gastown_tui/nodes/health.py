@@ -111,11 +111,12 @@ def measure_all(town, nodes: list[Node], agents: list[str], fresh: bool = False)
 
 def current_health(town, nodes: list[Node], agents: list[str], max_age: float = MAX_AGE,
                    now: float | None = None) -> dict[str, NodeHealth]:
-    """The cached health of NODES where fresh, the others measured now."""
+    """The cached health of NODES where fresh, the others measured now, by a login of their own (a node
+    whose sshd no longer takes logins cannot start a polecat's link, even while an old connection lives)."""
     cached = load_health(town)
     stale = [n for n in nodes if n.name not in cached or not cached[n.name].fresh(now, max_age)]
     out = {n.name: cached[n.name] for n in nodes if n not in stale}
-    out.update(measure_all(town, stale, agents))
+    out.update(measure_all(town, stale, agents, fresh=True))
     return out
 
 
