@@ -98,6 +98,8 @@ class AgentTree(Tree[str]):
         text.append(glyph(agent.state, self.plain), style=state_style(self, agent.state, bold=True))
         text.append(" ")
         text.append(agent.name, style=role_style(self, agent.role))
+        if agent.node:  # it runs on another machine (docs/nodes.md)
+            text.append(f" @{agent.node}", style="dim")
         if agent.cost:  # what its model calls cost; a patrol role "$0" (code, not a model)
             text.append(f" {agent.cost}", style="dim" if agent.state == "patrol" else "bold")
         if agent.ghost:  # it left the town: how and how long ago come first, the hook it had last

@@ -53,6 +53,16 @@ class TownHeader(Static):
         if town.needs_you:
             text.append(f"· needs you {len(town.needs_you)} ", style="bold reverse")
         text.append(f"· mail {town.unread} new")
+        for node in town.nodes:  # each node's health: up with n/max and load, DOWN, or not ready
+            if node.up is None:
+                text.append(f" · {node.name} unchecked {node.placed}/{node.max_polecats}", style="dim")
+            elif not node.up:
+                text.append(f" · {node.name} DOWN {node.placed}/{node.max_polecats}", style="bold red")
+            else:
+                load = f" load {node.load:.2f}" if node.load is not None else ""
+                word = "up" if node.ready else "NOT READY"
+                text.append(f" · {node.name} {word} {node.placed}/{node.max_polecats}{load}",
+                            style="" if node.ready else "bold yellow")
         if town.errors:
             text.append(f" · {len(town.errors)} problems", style="bold red")
         if text != getattr(self, "_shown_text", None):  # redraw only when something it says changed

@@ -26,6 +26,7 @@ class AgentView:
     ghost: str = ""  # "finished" (reaped: its work landed) or "gone": it left the town during this app run and
     # is kept on screen (state "finished") until the Overseer has seen it; "" for agents the town still lists
     cost: str = ""  # what its model calls cost ("$1.23", "N tok price unknown"; "$0" for a patrol); "" unknown/none
+    node: str = ""  # the node it runs on (docs/nodes.md); "" the town machine
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,19 @@ class SpendView:
     unknown_records: int = 0  # usage records that could not be read (never counted as zero)
 
 
+@dataclass(frozen=True)
+class NodeView:
+    """A node's health as the header shows it: `mini1 up 2/4 load 0.52`, `mini2 DOWN 1/4`."""
+
+    name: str
+    up: bool | None  # None: never checked
+    ready: bool
+    placed: int
+    max_polecats: int
+    load: float | None = None  # 1-minute load average per core
+    problem: str = ""
+
+
 @dataclass
 class TownView:
     name: str
@@ -152,6 +166,7 @@ class TownView:
     needs_you: list[NeedsYouItem] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # what could not be read, shown to the user
     spend: SpendView | None = None  # costs (issue 15); None until read, or when no model call was recorded
+    nodes: list[NodeView] = field(default_factory=list)  # the town's nodes (none: the header says nothing)
 
     @property
     def unread(self) -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 from gastown_tui.town.cli_support import actor, parse_vars, print_json, town_here
-from gastown_tui.town.sling import sling
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -27,20 +26,15 @@ def main(argv: list[str], prog: str) -> int:
         p.error("--max-attempts must be at least 1")
     ralph = {"check": args.check, "max_attempts": args.max_attempts} if args.ralph else None
     town = town_here()
-    node = None
-    if args.node:  # checked before anything is slung: a node that is not ready gets nothing
-        from gastown_tui.nodes.placement import preflight_rig
+    # where the new polecat runs is decided before anything is slung: --node forces a node, else the
+    # rig's allowed places with room (nodes/placement.py); a node that is not ready gets nothing
+    from gastown_tui.nodes.placement import sling_placed
 
-        node = preflight_rig(town, args.node, args.target)
-    res = sling(town, args.bead, args.target, formula=args.formula, vars=parse_vars(args.var),
-                no_convoy=args.no_convoy, force=args.force, actor=actor(), ralph=ralph)
-    placed = None
-    if node is not None:
-        from gastown_tui.nodes.placement import place_slung
-
-        placed = place_slung(town, node, res)
+    res, placed = sling_placed(town, args.bead, args.target, node=args.node, formula=args.formula,
+                               vars=parse_vars(args.var), no_convoy=args.no_convoy, force=args.force,
+                               actor=actor(), ralph=ralph)
     if args.json:
-        print_json({**res.to_dict(), "node": node.name if node else None,
+        print_json({**res.to_dict(), "node": placed.node if placed else None,
                     "node_worktree": placed.path if placed else None})
         return 0
     print(f"Slung {res.bead} to {res.agent}")

@@ -23,6 +23,10 @@ class NodeFacts:
     git: str | None = None
     gastown: str | None = None
     agents: dict[str, str | None] = field(default_factory=dict)  # program -> its path on the node, or None
+    load1: float | None = None  # the 1-minute load average
+    cores: int | None = None
+    mem_total_mb: int | None = None
+    mem_avail_mb: int | None = None
 
     def problems(self, town_version: str = __version__) -> list[str]:
         out = []
@@ -38,14 +42,17 @@ class NodeFacts:
                 out.append(f"node {self.node}: agent CLI {program!r} is not installed (not on the login PATH)")
         if self.python is not None and self.gastown is None:
             out.append(f"node {self.node}: the gastown package is not installed for its python "
-                       f"(town has {town_version}; gastown node install is not built yet)")
+                       f"(town has {town_version}; gastown node install {self.node} installs it)")
         elif self.gastown is not None and self.gastown != town_version:
-            out.append(f"node {self.node}: gastown {self.gastown} is installed, the town runs {town_version}")
+            out.append(f"node {self.node}: gastown {self.gastown} is installed, the town runs {town_version} "
+                       f"(gastown node install {self.node} installs the town's)")
         return out
 
     def to_dict(self, town_version: str = __version__) -> dict:
         return {"node": self.node, "python": self.python, "git": self.git, "gastown": self.gastown,
-                "agents": self.agents, "town_version": town_version, "problems": self.problems(town_version)}
+                "agents": self.agents, "load1": self.load1, "cores": self.cores, "mem_total_mb": self.mem_total_mb,
+                "mem_avail_mb": self.mem_avail_mb, "town_version": town_version,
+                "problems": self.problems(town_version)}
 
 
 def probe_script(python: str, agents: list[str]) -> str:
@@ -56,6 +63,11 @@ def probe_script(python: str, agents: list[str]) -> str:
         f"  echo \"gastown $({py} -c 'import gastown_tui; print(gastown_tui.__version__)' 2>/dev/null)\"",
         "fi",
         "echo \"git $(git --version 2>/dev/null | cut -d' ' -f3)\"",
+        # load and memory, for placement (Linux /proc; elsewhere these lines stay empty and are unknown)
+        "echo \"load $(cut -d' ' -f1 /proc/loadavg 2>/dev/null)\"",
+        "echo \"cores $(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null)\"",
+        "echo \"memtotal $(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)\"",
+        "echo \"memavail $(awk '/^MemAvailable:/ {print $2}' /proc/meminfo 2>/dev/null)\"",
     ]
     for a in agents:
         q = shlex.quote(a)
@@ -74,6 +86,19 @@ def parse_facts(node: str, text: str, agents: list[str]) -> NodeFacts:
             facts.gastown = rest or None
         elif key == "git":
             facts.git = rest or None
+        elif key in ("load", "cores", "memtotal", "memavail") and rest:
+            try:
+                value = float(rest)
+            except ValueError:
+                continue
+            if key == "load":
+                facts.load1 = value
+            elif key == "cores":
+                facts.cores = int(value)
+            elif key == "memtotal":
+                facts.mem_total_mb = int(value // 1024)
+            else:
+                facts.mem_avail_mb = int(value // 1024)
         elif key == "agent":
             program, _, path = rest.partition(" ")
             if program in facts.agents:
@@ -81,9 +106,10 @@ def parse_facts(node: str, text: str, agents: list[str]) -> NodeFacts:
     return facts
 
 
-def probe(node: Node, agents: list[str], timeout: float = 60.0) -> NodeFacts:
-    """The node's facts (NodeError, naming the node, when ssh cannot log in)."""
-    res = run(node, probe_script(node.python, agents), timeout=timeout)
+def probe(node: Node, agents: list[str], timeout: float = 60.0, fresh: bool = False) -> NodeFacts:
+    """The node's facts (NodeError, naming the node, when ssh cannot log in). FRESH: a login of its own,
+    not the shared connection (so a node whose sshd no longer takes logins is found out)."""
+    res = run(node, probe_script(node.python, agents), timeout=timeout, mux=not fresh)
     if res.returncode != 0:
         raise NodeError(f"node {node.name}: the check script failed (status {res.returncode}): "
                         f"{res.stderr.decode(errors='replace').strip()[-200:]}")

@@ -77,24 +77,50 @@ def check_branch(polecat: str, branch: str) -> None:
         raise UserError(f"branch {branch!r} is not polecat {polecat}'s (polecat/{polecat}/...)")
 
 
-def make_worktree(node: Node, rig_repo: Path, rig_name: str, target: str, polecat: str, branch: str) -> RemoteWorktree:
-    """Pushes the rig's TARGET to the node's mirror and clones the polecat's worktree from it, on BRANCH."""
+def _git_path(path: str) -> str:
+    """PATH as git's scp-like address wants it: a leading ~/ becomes relative (git resolves a relative path
+    from the login folder, the home); an absolute path stays."""
+    if path in ("~", "~/"):
+        return "."
+    return path[2:] if path.startswith("~/") else path
+
+
+def push_mirror(node: Node, rig_repo: Path, rig_name: str, target: str) -> str:
+    """Pushes the rig's TARGET into the node's bare mirror `<dir>/repos/<rig>.git`, made by the same login
+    (git's --receive-pack runs `git init` first): one ssh session. The mirror, relative to the node's dir."""
+    d = _remote(node.dir)
+    mirror_rel = f"repos/{rig_name}.git"
+    receive = (f"mkdir -p {d}/repos >/dev/null 2>&1 && git init -q --bare {d}/{shlex.quote(mirror_rel)} "
+               f">/dev/null 2>&1 && git-receive-pack")
+    _local_git(node, rig_repo, "push", "-q", "--force", f"--receive-pack={receive}",
+               git_url(node, f"{_git_path(node.dir).rstrip('/')}/{mirror_rel}"),
+               f"refs/heads/{target}:refs/heads/{target}")
+    return mirror_rel
+
+
+def clone_worktree(node: Node, mirror_rel: str, rig_name: str, target: str, polecat: str,
+                   branch: str) -> RemoteWorktree:
+    """The polecat's clone of the node's mirror, on BRANCH (one ssh session)."""
     check_branch(polecat, branch)
-    root = node_root(node)
-    mirror = f"{root}/repos/{rig_name}.git"
-    path = f"{root}/polecats/{rig_name}/{polecat}"
-    res = run(node, f"git init -q --bare {shlex.quote(mirror)}")
-    if res.returncode != 0:
-        raise NodeError(f"node {node.name}: cannot make {mirror}: {res.stderr.decode(errors='replace').strip()}")
-    _local_git(node, rig_repo, "push", "-q", "--force", git_url(node, mirror), f"refs/heads/{target}:refs/heads/{target}")
-    script = (f"test ! -e {shlex.quote(path)} || {{ echo 'exists: {path}' >&2; exit 3; }}; "
-              f"git clone -q --branch {shlex.quote(target)} {shlex.quote(mirror)} {shlex.quote(path)} && "
-              f"git -C {shlex.quote(path)} checkout -q -b {shlex.quote(branch)}")
+    rel = f"polecats/{rig_name}/{polecat}"
+    script = (f"cd {_remote(node.dir)} && pwd -P && "
+              f"{{ test ! -e {shlex.quote(rel)} || {{ echo \"exists: $(pwd -P)/{rel}\" >&2; exit 3; }}; }} && "
+              f"git clone -q --branch {shlex.quote(target)} {shlex.quote(mirror_rel)} {shlex.quote(rel)} && "
+              f"git -C {shlex.quote(rel)} checkout -q -b {shlex.quote(branch)}")
     res = run(node, script)
     if res.returncode != 0:
         raise NodeError(f"node {node.name}: cannot make {polecat}'s worktree: "
                         f"{res.stderr.decode(errors='replace').strip()}")
-    return RemoteWorktree(node.name, rig_name, polecat, branch, root, mirror, path)
+    root = res.stdout.decode().strip().splitlines()[0]
+    return RemoteWorktree(node.name, rig_name, polecat, branch, root, f"{root}/{mirror_rel}", f"{root}/{rel}")
+
+
+def make_worktree(node: Node, rig_repo: Path, rig_name: str, target: str, polecat: str, branch: str) -> RemoteWorktree:
+    """Pushes the rig's TARGET to the node's mirror and clones the polecat's worktree from it, on BRANCH:
+    two ssh sessions over the node's shared connection (nodes/ssh.py)."""
+    check_branch(polecat, branch)
+    return clone_worktree(node, push_mirror(node, rig_repo, rig_name, target), rig_name, target, polecat, branch)
+
 
 
 def collect_branch(node: Node, rig_repo: Path, wt: RemoteWorktree) -> str:

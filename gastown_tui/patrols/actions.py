@@ -49,8 +49,9 @@ class Actions:
     def __init__(self, town: Town, sessions=None, loop: asyncio.AbstractEventLoop | None = None,
                  wake: Callable[[str], None] | None = None,
                  ensure_patrol: Callable[[str], None] | None = None,
-                 restart_deacon: Callable[[], None] | None = None):
+                 restart_deacon: Callable[[], None] | None = None, sling_fn: Callable | None = None):
         self.town = town
+        self.sling_fn = sling_fn or sling  # the town server passes one that places polecats on nodes
         self.sessions = sessions
         self.loop = loop
         self.wake = wake or (lambda name: None)
@@ -257,7 +258,7 @@ class Actions:
         route(self.town, d.bead, actor=actor)
 
     def do_sling(self, d: Decision, actor: str) -> None:
-        result = sling(self.town, d.bead, d.target, no_convoy=True, actor=actor)
+        result = self.sling_fn(self.town, d.bead, d.target, no_convoy=True, actor=actor)
         d.detail["agent"] = result.agent
         self.wake("gupp")
 

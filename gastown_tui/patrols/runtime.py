@@ -64,6 +64,7 @@ class TownRuntime:
         self.actions: Actions | None = None
         self.started_at: float | None = None
         self.start_mayor = start_mayor   # the Mayor is the town's front door: `gastown up` starts it
+        self.sling_fn = None  # the Deacon's sling; the town server sets the placing one (nodes/placement.py)
 
     # ------------------------------------------------------------------ patrol factory
     def timer(self) -> Timer:
@@ -122,7 +123,8 @@ class TownRuntime:
         self.started_at = time.time()
         self._ensure_shims()
         self.actions = Actions(self.town, self.sessions, loop, wake=self.runner.wake,
-                               ensure_patrol=self.ensure_patrol_threadsafe, restart_deacon=self.restart_deacon_threadsafe)
+                               ensure_patrol=self.ensure_patrol_threadsafe, restart_deacon=self.restart_deacon_threadsafe,
+                               sling_fn=self.sling_fn)
         await self.sessions.start()
         self.sessions.add_listener(self._on_session_event)
         for name in self.initial_patrols():

@@ -32,11 +32,10 @@ from gastown_tui.town.mq import mr_diff
 from gastown_tui.town.nudges import enqueue
 from gastown_tui.town.polecats import spawn_polecat
 from gastown_tui.town.rigs import add_rig
-from gastown_tui.town.sling import sling as sling_bead
 from gastown_tui.town.snapshot import town_snapshot
 from gastown_tui.town.ralph import hook_line as ralph_hook_line
 from gastown_tui.server.reading import (AgentFacts, ConvoyFacts, EscalationFacts, EventFacts, MailFacts, MRFacts,
-                                        ProgressFacts, Reading, StepFacts, TownFacts, TrackedFacts)
+                                        NodeHealthFacts, ProgressFacts, Reading, StepFacts, TownFacts, TrackedFacts)
 
 OVERSEER = "overseer"
 
@@ -91,10 +90,12 @@ def reading_of(town: Town, events_limit: int = 200) -> Reading:
         return Reading(None, {}, (str(exc),))
     except Exception as exc:  # a broken file must not leave the app blank: say what broke
         return Reading(None, {}, (f"cannot read the town: {type(exc).__name__}: {exc}",))
+    on_nodes, nodes = node_reading(town, {a.address for a in snap.agents}, errors)
     facts = TownFacts(
         name=snap.name,
         agents=tuple(AgentFacts(a.address, a.role, a.rig, a.name, a.agent_state, a.hook_bead, a.hook_title,
-                                a.molecule, a.updated_at) for a in snap.agents),
+                                a.molecule, a.updated_at, on_nodes.get(a.address)) for a in snap.agents),
+        nodes=nodes,
         convoys=tuple(ConvoyFacts(c.id, c.title, c.status, tuple(TrackedFacts(t.bead_id, t.title, t.status,
                                                                               t.assignee) for t in c.tracked))
                       for c in snap.convoys),
@@ -115,6 +116,19 @@ def reading_of(town: Town, events_limit: int = 200) -> Reading:
                 continue
             progress[root] = progress_facts(p)
     return Reading(facts, progress, tuple(errors))
+
+
+def node_reading(town: Town, agents: set[str], errors: list[str]) -> tuple[dict[str, str], tuple]:
+    """(agent address -> its node, the nodes' health) for the town's agents; a bad nodes file is an error
+    line, never a failed read."""
+    from gastown_tui.nodes.status import agent_nodes, node_statuses
+
+    try:
+        placed = {a: n for a, n in agent_nodes(town).items() if a in agents}
+        return placed, tuple(NodeHealthFacts(**asdict(n)) for n in node_statuses(town, placed))
+    except UserError as exc:
+        errors.append(str(exc))
+        return {}, ()
 
 
 def progress_facts(p) -> ProgressFacts:
@@ -171,8 +185,10 @@ def diff(town: Town, mr_id: str) -> dict:
 
 @offered("sling", writes=True)
 def sling(town: Town, bead_id: str, target: str) -> str:
-    result = sling_bead(town, bead_id, target, actor=OVERSEER)
-    return f"{bead_id} slung to {result.agent}"
+    from gastown_tui.nodes.placement import sling_placed
+
+    result, placed = sling_placed(town, bead_id, target, actor=OVERSEER)
+    return f"{bead_id} slung to {result.agent}" + (f" on node {placed.node}" if placed is not None else "")
 
 
 @offered("nudge", writes=True)

@@ -32,13 +32,20 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
     from gastown_tui.nodes.provider import provider_for
 
     runtime.sessions.provider = provider_for(runtime.town.root)  # polecats placed on nodes run there
+    from gastown_tui.nodes.placement import placing_sling
+
+    runtime.sling_fn = placing_sling  # the Deacon places each new polecat (the town machine or a node)
     server = TownServer(runtime, log=log)
     await runtime.sessions.start()  # adopts the agents a keeper holds before the first client can ask
     await server.start()
+    from gastown_tui.nodes.heartbeat import heartbeat
+
+    beats = asyncio.get_running_loop().create_task(heartbeat(runtime.town.root), name="node-heartbeat")
     try:
         return await run_factory(runtime.town.root, convoy=convoy, timeout=timeout, log=log,
                                  stop_event=server.stop_event, runtime=runtime)
     finally:
+        beats.cancel()
         await server.stop()
 
 

@@ -29,6 +29,22 @@ class AgentFacts:
     hook_title: str | None
     molecule: str | None
     updated_at: str
+    node: str | None = None  # the node it runs on (docs/nodes.md); None: the town machine
+
+
+@dataclass(frozen=True)
+class NodeHealthFacts:
+    """A node as the app shows it: its last check (gastown_tui/nodes/health.py) and its polecats."""
+    name: str
+    up: bool | None  # None: never checked
+    ready: bool
+    placed: int
+    max_polecats: int
+    load1: float | None = None
+    cores: int | None = None
+    mem_avail_mb: int | None = None
+    checked_at: float | None = None  # epoch seconds
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +131,7 @@ class TownFacts:
     mrs: tuple[MRFacts, ...] = ()
     escalations: tuple[EscalationFacts, ...] = ()
     events: tuple[EventFacts, ...] = ()  # oldest first
+    nodes: tuple[NodeHealthFacts, ...] = ()  # the town's nodes, when it has any
 
 
 @dataclass(frozen=True)
@@ -153,4 +170,5 @@ def _town(data: dict[str, Any]) -> TownFacts:
         mail=tuple(_make(MailFacts, m) for m in data["mail"]),
         mrs=tuple(_make(MRFacts, m) for m in data["mrs"]),
         escalations=tuple(_make(EscalationFacts, e) for e in data["escalations"]),
-        events=tuple(_make(EventFacts, e) for e in data["events"]))
+        events=tuple(_make(EventFacts, e) for e in data["events"]),
+        nodes=tuple(_make(NodeHealthFacts, n) for n in data.get("nodes") or ()))

@@ -441,8 +441,11 @@ class Session(Lifecycle):
     async def _watch(self) -> None:
         """Exit checks, timing-based state rules and the plain-text transcript, 4 times a second."""
         forced_at = 0.0
+        loop = asyncio.get_running_loop()
         while not self.exited:
-            await asyncio.sleep(0.25)
+            # on a shared 0.25 s grid: every session's watch wakes the loop once, not once each (remote
+            # sessions start a round trip apart, so unaligned they woke an idle town 40 times a second)
+            await asyncio.sleep(0.25 - loop.time() % 0.25)
             self._check_exit()
             if self.exited:
                 break

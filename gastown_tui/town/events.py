@@ -25,6 +25,7 @@ EVENT_TYPES = (
     "polecat_reaped", "session_replaced", "mr_approved", "patrol_run", "patrol_failed", "dog_run",
     "ralph_attempt", "ralph_exhausted", "ralph_raised", "budget_warning", "budget_tripped", "budget_raised",
     "budget_reset", "sling_refused", "budget_stopped",
+    "node_health", "placement_failed",  # nodes: the heartbeat's up/down/ready changes; a node that failed a sling
 )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from gastown_tui.server.reading import AgentFacts, EscalationFacts, EventFacts, MailFacts, ProgressFacts, Reading
 from widgets.glyphs import ATTENTION
 from widgets.view_models import (AgentView, ConvoyView, EventView, HookView, MailView, MRView, NeedsYouItem,
-                                 SpendView, StepView, TownView, TrackedView)
+                                 NodeView, SpendView, StepView, TownView, TrackedView)
 
 OVERSEER = "overseer"
 
@@ -93,6 +93,9 @@ class TownViewBuilder:
                                            steps_total=len(hook.steps) if hook else 0))
             view.convoys.append(ConvoyView(id=convoy.id, title=convoy.title, status=convoy.status,
                                            tracked=tuple(tracked)))
+        view.nodes = [NodeView(n.name, n.up, n.ready, n.placed, n.max_polecats,
+                               n.load1 / max(1, n.cores or 1) if n.load1 is not None else None, n.problem)
+                      for n in town.nodes]
         if spend and (spend.get("recorded") or spend.get("unknown_records")):
             self._add_spend(view, spend)
         for mail in sorted(town.mail, key=lambda m: m.created_at, reverse=True):
@@ -168,7 +171,7 @@ class TownViewBuilder:
         name = info.name or info.role or address
         return AgentView(address=address, role=info.role, rig=info.rig, name=name, state=state, hook_id=hook,
                          hook_title=info.hook_title or "", since=since, state_reason=reason,
-                         live=live is not None and live.state != "exited")
+                         live=live is not None and live.state != "exited", node=info.node or "")
 
     # -- agents that left the town (see gastown_tui/ui/ghosts.py) ----------------------------------
 

@@ -17,4 +17,7 @@ def lab(tmp_path, monkeypatch):
     try:
         yield lab
     finally:
+        from gastown_tui.nodes.ssh import close_masters
+
+        close_masters()  # the town's shared ssh connections to this lab's machines
         lab.close()
