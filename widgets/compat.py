@@ -6,11 +6,32 @@ removes one, the test fails and this is the one file to change: nothing degrades
 from __future__ import annotations
 
 from textual.app import App
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # noqa: F401  (re-exported for widgets.key_footer)
 
 # every private API used: methods on the classes, and attributes set on each App instance
-PRIVATE_APIS = ((Screen, "_on_timer_update"),)
+PRIVATE_APIS = ((Screen, "_on_timer_update"), (Footer, "_bindings_ready"), (Widget, "_reactive_connect"),
+                (Reactive, "_default"))
 PRIVATE_APP_ATTRIBUTES = ("_batch_count", "_keymap")
+PRIVATE_MODULES = ("textual.widgets._footer",)  # FooterKey is not exported by textual.widgets
+
+
+def footer_bindings_ready(footer: Footer) -> bool:
+    """Whether the footer has read its screen's bindings yet."""
+    return bool(footer._bindings_ready)
+
+
+def bound_reactive(widget: Widget, name: str):
+    """What the reactive `name` of `widget` was bound to with `data_bind`, or None."""
+    return (widget._reactive_connect or {}).get(name)
+
+
+def reactive_default(reactive: Reactive):
+    """A reactive's declared default value."""
+    return reactive._default
 
 
 def paint_now(screen: Screen) -> None:

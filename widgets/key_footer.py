@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from widgets.compat import FooterKey, bound_reactive, footer_bindings_ready, reactive_default
 
 
 class KeyFooter(Footer):
@@ -26,11 +27,11 @@ class KeyFooter(Footer):
         return bindings, self.show_command_palette, self.compact, self.combine_groups, self.app.ENABLE_COMMAND_PALETTE
 
     def compose(self) -> ComposeResult:
-        self._shown = self._what_it_shows() if self._bindings_ready else None
+        self._shown = self._what_it_shows() if footer_bindings_ready(self) else None
         for widget in super().compose():
             if isinstance(widget, FooterKey):
-                bound = (widget._reactive_connect or {}).get("compact")
-                compact = self.compact if bound is not None else FooterKey.compact._default
+                bound = bound_reactive(widget, "compact")
+                compact = self.compact if bound is not None else reactive_default(FooterKey.compact)
                 widget.set_reactive(FooterKey.compact, compact)
                 widget.set_class(compact, "-compact", update=False)
             yield widget

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.command import CommandPalette
 
-from widgets.compat import PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES
+from widgets.compat import PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES, PRIVATE_MODULES
 
 # used by tests only (tests/app/helpers.py, test_settings_and_looks.py, tests/sessions/test_pane_paint.py)
 TEST_PRIVATE_APIS = ((CommandPalette, "_GATHER_COMMANDS_GROUP"),)
@@ -28,3 +28,10 @@ async def test_instance_private_apis_exist():
         assert isinstance(app._keymap, dict) and isinstance(app._batch_count, int)
         assert hasattr(app, "_notifications") and hasattr(app.screen, "_update_timer")
         assert callable(app.screen._on_timer_update)
+
+
+def test_every_private_textual_module_exists():
+    import importlib
+
+    for name in PRIVATE_MODULES:
+        assert importlib.util.find_spec(name) is not None, f"Textual no longer has the module {name} (see widgets/compat.py)"
