@@ -22,6 +22,13 @@ async def open_merge_queue(pilot):
     await until(pilot, lambda: getattr(pilot.app.screen, "files", None), what="the merge request's diff")
 
 
+async def open_send_back_form(pilot):
+    """The merge queue, then `x` on its first MR: the form asking for the note."""
+    await open_merge_queue(pilot)
+    await pilot.press("x")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "FormScreen", what="the note form")
+
+
 async def test_approve_from_the_merge_queue_changes_the_ledger(fresh_town):
     mr = only_mr(fresh_town)
     assert not parse_fields(ledger_for_id(Town(fresh_town), mr.id).get(mr.id).description).get("approved_by")
@@ -40,9 +47,7 @@ async def test_send_back_with_a_note(fresh_town):
     mr = only_mr(fresh_town)
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_merge_queue(pilot)
-        await pilot.press("x")
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the note form")
+        await open_send_back_form(pilot)
         await pilot.press(*"please", "space", *"add", "space", *"a", "space", *"test")
         await pilot.press("ctrl+s")
         town = Town(fresh_town)
@@ -56,13 +61,11 @@ async def test_send_back_needs_a_note(fresh_town):
     mr = only_mr(fresh_town)
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_merge_queue(pilot)
-        await pilot.press("x")
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the note form")
+        await open_send_back_form(pilot)
         await pilot.press("ctrl+s")
         assert "required" in str(app.screen.query_one("#form-error").render())
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: type(app.screen).__name__ == "MergeQueueScreen", what="the form closed unsent")
     assert get_mr(Town(fresh_town), mr.id).state == "queued"
 
 

@@ -39,6 +39,12 @@ def is_live(app, address: str) -> bool:
     return agent is not None and agent.live
 
 
+def shown_live(screen, address: str) -> bool:
+    """The Town screen has shown a view in which `address` is live (what could move the focus was seen)."""
+    agent = screen.view.agent(address) if screen.view else None
+    return agent is not None and agent.live
+
+
 async def started(pilot) -> None:
     await town_loaded(pilot)
     await until(pilot, lambda: pilot.app.controller.sessions is not None, what="the session manager")
@@ -63,7 +69,7 @@ async def test_launch_focus_follows_the_first_agent_whose_session_goes_live(fres
         # furiosa comes before nux in the tree, but nux went live first: the centre stays where it is
         app.agent_lifecycle("start", FURIOSA)
         await until(pilot, lambda: is_live(app, FURIOSA), timeout=20, what="furiosa's session")
-        await pilot.pause(0.6)
+        await until(pilot, lambda: shown_live(screen, FURIOSA), what="the Town screen showing furiosa live")
         assert screen.focused_agent == NUX
 
 
@@ -81,7 +87,7 @@ async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_tow
         await palette_run(pilot, "start agent")
         await fill_form(pilot, NUX)
         await until(pilot, lambda: is_live(app, NUX), timeout=20, what="nux's session")
-        await pilot.pause(0.6)
+        await until(pilot, lambda: shown_live(screen, NUX), what="the Town screen showing nux live")
         assert screen.focused_agent == "boot"
         grid = screen.query_one("#panes")
         assert grid.slot("boot") is not None and grid.slot(NUX) is None
