@@ -31,10 +31,10 @@ from gastown_tui.sessions import procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.cli_version import installed_version
 from gastown_tui.sessions.homes import HomeError, home_env
-from gastown_tui.sessions.kept import AdoptedProcess
+from gastown_tui.sessions.adoption import TAIL_BYTES, adopt, keeper_record
 from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
-from gastown_tui.sessions.pty_io import READ_CAP, READ_CHUNK, PtyIO, window_size  # noqa: F401  (READ_*: their old home)
+from gastown_tui.sessions.pty_io import READ_CAP, READ_CHUNK, PtyIO  # noqa: F401  (READ_*: their old home)
 from gastown_tui.sessions.rules import Detector
 from gastown_tui.sessions.screen_log import ScreenLog
 from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
@@ -42,7 +42,7 @@ from gastown_tui.sessions.session_state import SessionStates
 from gastown_tui.sessions.session_text import TEXT_FLUSH_EVERY, SessionText  # noqa: F401
 from gastown_tui.sessions.states import NudgeResult, SessionStarted, SessionState
 from gastown_tui.sessions.submit import submit_text
-from gastown_tui.sessions.transcript import Transcript, raw_tail, sessions_root
+from gastown_tui.sessions.transcript import Transcript, sessions_root
 from gastown_tui.sessions.vt import new_screen
 from gastown_tui.town.addresses import agent_key, parse_address
 
@@ -166,8 +166,8 @@ class Session:
         if self._osc_changed:  # Codex may say working and blocked within one debounce: do not miss it
             self._osc_changed = False
             self._states.cancel()
-            self._classify()
-        self._schedule_classify()
+            self._states.classify()
+        self._states.schedule()
 
     def _at_eof(self) -> None:
         """The PTY said end of file, after the last bytes reached the screen and the transcript."""
@@ -241,78 +241,24 @@ class Session:
         self.started_at = time.time()
         self.last_output_at = time.monotonic()
         self.transcript = Transcript(self.transcript_dir, write_through=self.keeper is not None)
-        self._write_meta()
         if self.keeper is not None:
-            self.keeper.keep(self.pid, self._fd, self._keeper_record())
-        self._io.start_reading()
-        self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
-        self._watch_pidfd()
-        self.emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
+            self.keeper.keep(self.pid, self._fd, keeper_record(self))
+        self.begin_running()
         if self.preset.beacon == "paste" and self.spec.beacon:
             self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
 
-    def _keeper_record(self) -> dict:
-        """What a later server needs to adopt this session (sessions/kept.py, SessionManager.adopt_kept)."""
-        spec = self.spec
-        return {"agent": self.agent, "session_id": self.id, "preset": self.preset.name,
-                "transcript_dir": str(self.transcript_dir), "argv": self.argv, "started_at": self.started_at,
-                "spec": {"cwd": str(spec.cwd), "town": str(spec.town) if spec.town else None,
-                         "env": {str(k): str(v) for k, v in spec.env.items()}, "argv": spec.argv,
-                         "beacon": spec.beacon, "cols": spec.cols, "rows": spec.rows,
-                         "scrollback_lines": spec.scrollback_lines, "resume": spec.resume, "engine": spec.engine}}
+    async def adopt(self, kept, link=None, tail_bytes: int = TAIL_BYTES) -> None:
+        """Takes over an agent another server started (sessions/adoption.py)."""
+        await adopt(self, kept, link, tail_bytes)
 
-    async def adopt(self, kept, link=None, tail_bytes: int = 512 * 1024) -> None:
-        """Takes over an agent another server started (`kept`: a sessions.kept.Kept handed over by the
-        keeper): its PTY master and pid, the same session id and transcript folder. The screen is rebuilt
-        from the transcript's tail, then the program is asked to repaint (its size changed and changed back,
-        two SIGWINCHes). Its exit is seen by pidfd; the status comes from waitpid or from the keeper."""
-        if self._proc is not None:
-            raise SessionError(f"session {self.id} for {self.agent} was already started")
-        self._loop = asyncio.get_running_loop()
-        record = kept.record
-        self.id = record.get("session_id") or self.id
-        if record.get("transcript_dir"):
-            self.transcript_dir = Path(record["transcript_dir"])
-        self.argv = list(record.get("argv") or [])
-        self.started_at = record.get("started_at") or time.time()
-        self.adopted = True
-        self.keeper = link
-        proc = AdoptedProcess(kept.pid, kept.fd, link, kept.status)
-        self._proc = proc
-        self.pid = kept.pid
-        self._fd = kept.fd
-        self.tty = procs.pty_name(kept.fd)
-        os.set_blocking(self._fd, False)
-        cols, rows = window_size(kept.fd) or (self.screen.cols, self.screen.rows)
-        if (cols, rows) != (self.screen.cols, self.screen.rows):
-            self.screen.resize(cols, rows)
-        tail = await self._loop.run_in_executor(None, raw_tail, self.transcript_dir, tail_bytes)
-        self.screen.on_reply = lambda data: None  # old queries in the replay are not answered again
-        try:
-            self.screen.feed(tail)
-        finally:
-            self.screen.on_reply = self.write
-        self.transcript = Transcript(self.transcript_dir, write_through=link is not None)
-        self.last_output_at = time.monotonic()
+    def begin_running(self) -> None:
+        """The program runs and its PTY is set: meta.json written, the PTY read, its exit watched, and
+        SessionStarted told (the last steps of `start` and of `adopt`)."""
         self._write_meta()
         self._io.start_reading()
         self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
         self._watch_pidfd()
         self.emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
-        self._check_exit()
-        if not self.exited:
-            self._schedule_classify()
-            self._loop.create_task(self._repaint_nudge(cols, rows), name=f"session-repaint-{self.agent_key}")
-
-    async def _repaint_nudge(self, cols: int, rows: int) -> None:
-        """A size change and back: the program redraws its whole screen (the herdr trick)."""
-        try:
-            self._proc.setwinsize(rows, max(2, cols - 1))
-            await asyncio.sleep(0.05)
-            if not self.exited and (self.screen.cols, self.screen.rows) == (cols, rows):
-                self._proc.setwinsize(rows, cols)
-        except OSError:
-            pass
 
     async def _deliver_beacon(self, text: str) -> None:
         await self.wait_state({SessionState.IDLE}, timeout=self.preset.ready_timeout)
@@ -348,7 +294,7 @@ class Session:
                 if key == "state" and value != self.osc7501:
                     self.osc7501 = value
                     self._osc_changed = True  # an explicit state: classified as soon as this batch is on screen
-            self._schedule_classify()
+            self._states.schedule()
 
     # -- input ---------------------------------------------------------------------------------
     def write(self, data: bytes) -> None:
@@ -391,15 +337,6 @@ class Session:
     @waiters.setter
     def waiters(self, value: int) -> None:
         self._states.waiters = value
-
-    def _schedule_classify(self) -> None:
-        self._states.schedule()
-
-    def _classify(self) -> None:
-        self._states.classify()
-
-    def _set_state(self, state: SessionState, rule: str, detail: str) -> None:
-        self._states.set(state, rule, detail)
 
     async def wait_state(self, states: set[SessionState], timeout: float | None = None) -> bool:
         """Waits until the state is one of `states` (or exited); False on timeout."""
@@ -476,9 +413,9 @@ class Session:
             now = time.monotonic()
             if now - forced_at >= 1.0:  # timing rules (quiet_for, stuck) change without output
                 forced_at = now
-                self._schedule_classify()
+                self._states.schedule()
             if self._text.due(now):
-                self._flush_text()
+                self._text.flush()
 
     def finish(self, status: int) -> None:
         """The program exited (or is given up on): last output drained, state exited; then the lifecycle
@@ -491,8 +428,8 @@ class Session:
         self.ended_at = time.time()
         self._states.cancel()
         self.life.close_pidfd()
-        self._replay_screen_log()
-        self._set_state(SessionState.EXITED, "process.exit",
+        self._text.replay_screen_log()
+        self._states.set(SessionState.EXITED, "process.exit",
                         f"exited with status {status}" if status >= 0 else f"killed by signal {-status}")
         self.life.after_exit()
 
@@ -530,12 +467,6 @@ class Session:
         return job
 
     # -- plain text (sessions/session_text.py) ---------------------------------------------------
-    def _flush_text(self) -> None:
-        self._text.flush()
-
-    def _replay_screen_log(self) -> None:
-        self._text.replay_screen_log()
-
     def conversation_text(self) -> str:
         """What the program said: the text it showed on the alternate screen (kept as it changed), then
         the main screen's scrollback and screen (on the loop: the engine is not thread-safe)."""
