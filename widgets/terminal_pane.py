@@ -5,7 +5,7 @@ cursor, title, the crop of an agent taller than the pane) is its view model, a
 `TerminalView` (widgets/terminal_view.py); the bytes a key sends are
 `terminal_keys.key_bytes`; scrollback and search, and the mouse, are
 `terminal_scrollback.py` and `terminal_mouse.py`. Attributes down: the owner sets
-`pane.session` (anything with `screen` — a `gastown_tui.sessions.vt.Screen` —
+`pane.session` (anything with `screen` — a `gastown_tui.sessions.vt.VtScreen` —
 `output_seq`, `write(bytes)` and `resize(cols, rows)`, e.g. a
 `gastown_tui.sessions.session.Session`). Messages up: `PrefixKey`,
 `TitleChanged`, `ModeChanged`, `Copied`.
