@@ -51,6 +51,9 @@ class GastownApp(App):
     CSS_PATH = [themes_dir() / "app.tcss"]
     BINDINGS = bindings(APP_KEYS)
     TITLE = "gastown"
+    MODES = {"welcome": WelcomeScreen, "town": TownScreen}
+    """The top-level screens: Welcome until a town is open, then the Town screen. Every other screen (by
+    name, `ui/registry.py`) opens on top of the Town screen, one at a time (`open_screen`)."""
 
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
                  clock: Callable[[], datetime] | None = None, tune_gc: bool = False,
@@ -97,9 +100,9 @@ class GastownApp(App):
         for problem in self.app_settings.errors + loaded.errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
         if self.controller is None:
-            self.push_screen(WelcomeScreen())
+            self.switch_mode("welcome")
             return
-        self.push_screen(TownScreen())
+        self.switch_mode("town")
         if self.detaches:  # the server reads the town: connect and read at once, alongside the first frame
             self._start_town()
             return
@@ -162,7 +165,8 @@ class GastownApp(App):
         self.app_settings = load_app_settings(self.town_root)
         self.link = link
         self.controller = TownController(self.link, self.app_settings, self.clock, self.start_agents)
-        self.switch_screen(TownScreen())
+        self.switch_mode("town")
+        self.remove_mode("welcome")  # (its screen is dropped; there is no way back to it)
         self.refresh_town()
         self.watch_town()
         if self.start_agents or self.detaches:
@@ -359,11 +363,11 @@ class GastownApp(App):
             self.notify("open or create a town first", severity="warning")
             return
         if name == "town":
-            while len(self.screen_stack) > 2:
+            while len(self.screen_stack) > 1:  # the Town screen is the bottom of its mode's stack
                 self.pop_screen()
             return
         screen = make_screen(name, **kwargs)
-        if len(self.screen_stack) > 2:
+        if len(self.screen_stack) > 1:
             self.switch_screen(screen)
         else:
             self.push_screen(screen)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rich.text import Text
+from textual.reactive import var
 from textual.widgets import Static
 
 from widgets.glyphs import glyph
@@ -18,9 +19,11 @@ class TownHeader(Static):
     · mail 3 new` (today's spend once any model call
     was recorded). Agents that have left the town (ghosts) are not counted as agents, only as finished/gone."""
 
+    plain: var[bool] = var(False)
+    """Plain glyphs (words, no symbols; settings `app.glyphs`); the Town screen binds it (data_bind)."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(Text.assemble((" gastown ", "bold reverse"), "  loading the town…"), **kwargs)
-        self.plain = False
 
     def show_town(self, town: TownView, screen_title: str = "") -> None:
         everyone = [a for a in town.agents if not a.ghost]

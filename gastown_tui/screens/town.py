@@ -4,6 +4,7 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -33,6 +34,9 @@ class TownScreen(Screen):
     BINDINGS = bindings(TOWN_KEYS)
     AUTO_FOCUS = "#agents"
 
+    plain: var[bool] = var(False)
+    """Plain glyphs instead of symbols (settings `app.glyphs`); the widgets that draw glyphs are bound to it."""
+
     def __init__(self) -> None:
         super().__init__(id="town")
         self.focused_agent: str | None = None
@@ -45,26 +49,23 @@ class TownScreen(Screen):
         return self.app.controller
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield TownHeader(id="header").data_bind(TownScreen.plain)
         yield ActionBar([("Agents", "toggle_agents"), ("Type", "focus_pane"), ("Nudge", "nudge"),
                          ("Needs you", "app.open_screen('needs_you')"), ("MQ", "app.open_screen('merge_queue')")],
                         id="town-bar")
         with Horizontal(id="body"):
-            yield AgentTree(id="agents")
+            yield AgentTree(id="agents").data_bind(TownScreen.plain)
             yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
-                           id="panes")
+                           id="panes").data_bind(TownScreen.plain)
             with Vertical(id="side"):
                 yield HookPanel(id="hook")
-                yield ConvoyTree(id="convoys")
+                yield ConvoyTree(id="convoys").data_bind(TownScreen.plain)
                 yield InboxList(id="inbox")
         yield ActivityFeed(id="feed")
         yield Footer()
 
     def on_mount(self) -> None:
-        plain = self.controller.plain
-        for widget in (self.query_one(AgentTree), self.query_one(PaneGrid), self.query_one(TownHeader),
-                       self.query_one(ConvoyTree)):
-            widget.plain = plain
+        self.plain = self.controller.plain
         self.query_one(AgentTree).clock = self.controller.clock
         self.query_one(ConvoyTree).border_title = "Convoys"
         self.query_one(AgentTree).border_title = "Agents"

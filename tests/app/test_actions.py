@@ -8,7 +8,7 @@ from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
 from gastown_tui.town.mail import inbox
 from gastown_tui.town.mq import get_mr, list_mrs
 
-from .helpers import make_app, town_loaded, until
+from .helpers import make_app, open_by_key, town_loaded, until
 
 
 def only_mr(root):
@@ -72,10 +72,7 @@ async def test_send_back_needs_a_note(fresh_town):
 async def test_needs_you_queue_jump_and_act(fresh_town):
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await town_loaded(pilot)
-        await pilot.press("u")
-        await until(pilot, lambda: getattr(app.screen, "items", None), what="the needs-you queue")
-        queue = app.screen
+        queue = await open_by_key(pilot, "u", "items", what="the needs-you queue")
         assert queue.current().kind == "escalation"
         await pilot.press("n")
         assert queue.current().kind == "stuck" and queue.current().agent == "alpha/polecats/nux"
