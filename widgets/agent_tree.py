@@ -86,8 +86,11 @@ class AgentTree(Tree[str]):
         return style
 
     def notify_style_update(self) -> None:
+        """The theme (or CSS) changed: component styles are looked up again, and the labels, which carry
+        the theme's state and role colours, are redrawn (no redraw by hand on a theme switch)."""
         self._component_styles.clear()
         super().notify_style_update()
+        self.refresh_labels()
 
     @property
     def ordered(self) -> list[AgentView]:

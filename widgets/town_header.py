@@ -25,7 +25,15 @@ class TownHeader(Static):
     def __init__(self, **kwargs) -> None:
         super().__init__(Text.assemble((" gastown ", "bold reverse"), "  loading the town…"), **kwargs)
 
+    def notify_style_update(self) -> None:
+        """The theme (or CSS) changed: the state counts carry its colours."""
+        super().notify_style_update()
+        shown = getattr(self, "_shown_town", None)
+        if shown is not None:
+            self.show_town(*shown)
+
     def show_town(self, town: TownView, screen_title: str = "") -> None:
+        self._shown_town = (town, screen_title)
         everyone = [a for a in town.agents if not a.ghost]
         agents = [a for a in everyone if a.state != "patrol"]      # patrols are code, counted apart
         patrols = len(everyone) - len(agents)

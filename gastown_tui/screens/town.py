@@ -72,19 +72,12 @@ class TownScreen(Screen):
         self.query_one(ActivityFeed).border_title = "Activity"
         self.query_one(HookPanel).border_title = "Hook"
         self.set_interval(5.0, self._tick_ages)
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.controller.view is not None:
             self.show_town(self.controller.view)
 
     def on_screen_resume(self) -> None:
         if self.controller.view is not None and self.controller.view is not self.view:
             self.show_town(self.controller.view)
-
-    def _theme_changed(self, _theme) -> None:
-        """Labels carry the theme's state and role colours: redraw them in the new theme."""
-        if self.view is not None:
-            self.query_one(AgentTree).refresh_labels()
-            self.query_one(TownHeader).show_town(self.view)
 
     def _tick_ages(self) -> None:
         self.query_one(AgentTree).refresh_labels()
