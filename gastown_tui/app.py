@@ -13,6 +13,7 @@ import gc
 import json
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -30,7 +31,6 @@ from gastown_tui.resources import themes_dir
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.screens.help import HelpScreen
 from gastown_tui.screens.town import TownScreen
-from gastown_tui.screens.welcome import WelcomeScreen
 from gastown_tui.client.control import start_background
 from gastown_tui.client.control import status as control_status
 from gastown_tui.server.reading import Reading
@@ -51,9 +51,10 @@ class GastownApp(App):
     CSS_PATH = [themes_dir() / "app.tcss"]
     BINDINGS = bindings(APP_KEYS)
     TITLE = "gastown"
-    MODES = {"welcome": WelcomeScreen, "town": TownScreen}
+    MODES = {"welcome": partial(make_screen, "welcome"), "town": TownScreen}
     """The top-level screens: Welcome until a town is open, then the Town screen. Every other screen (by
-    name, `ui/registry.py`) opens on top of the Town screen, one at a time (`open_screen`)."""
+    name, `ui/registry.py`, imported when first opened) opens on top of the Town screen, one at a time
+    (`open_screen`)."""
 
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
                  clock: Callable[[], datetime] | None = None, tune_gc: bool = False,
