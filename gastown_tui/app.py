@@ -79,7 +79,7 @@ class GastownApp(App):
         self._costs_error = ""
 
     def on_resize(self, event) -> None:
-        from gastown_tui.screens import narrow
+        from gastown_tui.ui import narrow
 
         narrow.apply(self, event.size.width)  # a phone or a narrow terminal: the -narrow layout
 

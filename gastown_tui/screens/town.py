@@ -9,8 +9,8 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from gastown_tui.screens.goto import GoToScreen
-from gastown_tui.screens.narrow import ActionBar
 from gastown_tui.ui.keys import TOWN_KEYS, bindings
+from widgets.action_bar import ActionBar
 from widgets.activity_feed import ActivityFeed
 from widgets.agent_tree import AgentTree, tree_order
 from widgets.convoy_tree import ConvoyTree
