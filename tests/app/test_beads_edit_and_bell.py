@@ -83,5 +83,4 @@ async def test_an_escalation_rings_the_bell_only_when_enabled(fresh_town, bell):
                                 source="alpha/refinery", severity="high")
         await until(pilot, lambda: any(n.title == "Escalation" and "Gate keeps timing out" in n.message
                                        for n in app._notifications), timeout=20, what="the escalation toast")
-        await pilot.pause(0.2)
-        assert app.rings == (1 if bell else 0)
+        assert app.rings == (1 if bell else 0)  # (the toast and the bell come from one handler, in that order)
