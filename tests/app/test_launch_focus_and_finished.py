@@ -45,9 +45,18 @@ def shown_live(screen, address: str) -> bool:
     return agent is not None and agent.live
 
 
-async def started(pilot) -> None:
+async def started(pilot):
+    """The town shown and its session manager up; returns the Town screen."""
     await town_loaded(pilot)
     await until(pilot, lambda: pilot.app.controller.sessions is not None, what="the session manager")
+    return pilot.app.screen
+
+
+async def started_with_nothing_live(pilot):
+    """`started`, and no agent live yet (the patrols that would start sessions are off)."""
+    screen = await started(pilot)
+    assert not any(a.live for a in pilot.app.controller.view.agents)
+    return screen
 
 
 @pytest.mark.slow
@@ -55,9 +64,7 @@ async def test_launch_focus_follows_the_first_agent_whose_session_goes_live(fres
     patrols_off(fresh_town)
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        screen = app.screen
-        assert not any(a.live for a in app.controller.view.agents)
+        screen = await started_with_nothing_live(pilot)
         assert screen.focused_agent == "mayor/"  # nothing live yet: the first agent, until one goes live
         app.agent_lifecycle("start", NUX)  # started from elsewhere (as the palette does); nobody chose an agent
         await until(pilot, lambda: screen.focused_agent == NUX, timeout=20, what="the centre to follow nux")
@@ -78,9 +85,7 @@ async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_tow
     patrols_off(fresh_town)
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        screen = app.screen
-        assert not any(a.live for a in app.controller.view.agents)
+        screen = await started_with_nothing_live(pilot)
         await pilot.press("3")  # the Overseer looks at boot
         assert screen.focused_agent == "boot"
         # ... and starts nux from the palette without choosing it
@@ -118,8 +123,7 @@ async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(f
         spawn_polecat(town, "alpha", name=name)
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        screen = app.screen
+        screen = await started(pilot)
         await pilot.press("1")  # the Overseer watches the mayor: the polecats' ends happen out of sight
         for address in (TOAST, RICTUS):
             app.agent_lifecycle("start", address)
