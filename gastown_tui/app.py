@@ -13,6 +13,7 @@ import gc
 import json
 import time
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -47,6 +48,10 @@ class GastownApp(App):
     CSS_PATH = [themes_dir() / "app.tcss"]
     BINDINGS = bindings(APP_KEYS)
     TITLE = "gastown"
+    MODES = {"welcome": partial(make_screen, "welcome"), "town": TownScreen}
+    """The top-level screens: Welcome until a town is open, then the Town screen. Every other screen (by
+    name, `ui/registry.py`, imported when first opened) opens on top of the Town screen, one at a time
+    (`open_screen`)."""
 
     def __init__(self, town_root: Path | None, *, start_agents: bool = True,
                  clock: Callable[[], datetime] | None = None, tune_gc: bool = False,
@@ -72,7 +77,7 @@ class GastownApp(App):
         self._gc_untuned = True  # an attached app tunes the collector after its first full frame
 
     def on_resize(self, event) -> None:
-        from gastown_tui.screens import narrow
+        from gastown_tui.ui import narrow
 
         narrow.apply(self, event.size.width)  # a phone or a narrow terminal: the -narrow layout
 
@@ -94,11 +99,9 @@ class GastownApp(App):
         for problem in self.app_settings.errors + loaded.errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
         if self.controller is None:
-            from gastown_tui.screens.welcome import WelcomeScreen
-
-            self.push_screen(WelcomeScreen())
+            self.switch_mode("welcome")
             return
-        self.push_screen(TownScreen())
+        self.switch_mode("town")
         if self.detaches:  # the server reads the town: connect and read at once, alongside the first frame
             self._start_town()
             return
@@ -159,7 +162,8 @@ class GastownApp(App):
         self.app_settings = load_app_settings(self.town_root)
         self.link = link
         self.controller = TownController(self.link, self.app_settings, self.clock, self.start_agents)
-        self.switch_screen(TownScreen())
+        self.switch_mode("town")
+        self.remove_mode("welcome")  # (its screen is dropped; there is no way back to it)
         self.refresh_town()
         self.watch_town()
         if self.start_agents or self.detaches:
@@ -371,11 +375,11 @@ class GastownApp(App):
             self.notify("open or create a town first", severity="warning")
             return
         if name == "town":
-            while len(self.screen_stack) > 2:
+            while len(self.screen_stack) > 1:  # the Town screen is the bottom of its mode's stack
                 self.pop_screen()
             return
         screen = make_screen(name, **kwargs)
-        if len(self.screen_stack) > 2:
+        if len(self.screen_stack) > 1:
             self.switch_screen(screen)
         else:
             self.push_screen(screen)

@@ -13,6 +13,7 @@ from typing import Callable
 from rich.style import Style
 from rich.text import Text
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -36,6 +37,9 @@ def tree_order(agents: list[AgentView]) -> list[AgentView]:
 
 class AgentTree(Tree[str]):
     """Agents by rig, with state glyphs, hooks and time in state."""
+
+    plain: var[bool] = var(False)
+    """Plain glyphs (words, no symbols; settings `app.glyphs`); the Town screen binds it (data_bind)."""
 
     @dataclass
     class AgentChosen(Message):
@@ -64,7 +68,6 @@ class AgentTree(Tree[str]):
         self._agents: list[AgentView] = []
         self._agent_nodes: dict[str, TreeNode[str]] = {}
         self._structure: tuple = ()
-        self.plain = False
         self.clock: Callable[[], datetime] | None = None
         self._quiet = False
         self._wanted: str | None = None  # the agent the screen has chosen (the cursor follows it)
@@ -83,8 +86,11 @@ class AgentTree(Tree[str]):
         return style
 
     def notify_style_update(self) -> None:
+        """The theme (or CSS) changed: component styles are looked up again, and the labels, which carry
+        the theme's state and role colours, are redrawn (no redraw by hand on a theme switch)."""
         self._component_styles.clear()
         super().notify_style_update()
+        self.refresh_labels()
 
     @property
     def ordered(self) -> list[AgentView]:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.message import Message
+from textual.reactive import var
 from textual.widgets import Tree
 
 from widgets.view_models import ConvoyView, TrackedView
@@ -42,6 +43,9 @@ def tracked_label(t: TrackedView, plain: bool = False) -> Text:
 class ConvoyTree(Tree[str]):
     """Convoys (expandable) and their tracked beads."""
 
+    plain: var[bool] = var(False)
+    """Plain glyphs (words, no symbols; settings `app.glyphs`); the Town screen binds it (data_bind)."""
+
     @dataclass
     class BeadChosen(Message):
         bead_id: str
@@ -50,7 +54,6 @@ class ConvoyTree(Tree[str]):
     def __init__(self, **kwargs) -> None:
         super().__init__("convoys", **kwargs)
         self.show_root = False
-        self.plain = False
         self._key: tuple = ()
         self._expanded: set[str] = set()
 

@@ -17,7 +17,6 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from widgets.diff_model import DiffLine, FileDiff, side_by_side
-from widgets.styling import theme_colour
 
 NUM = 5
 
@@ -53,9 +52,31 @@ def _highlight(code: str, lexer: str) -> Text:
 
 
 class DiffView(ScrollView, can_focus=True):
-    """Shows one file of a diff."""
+    """Shows one file of a diff.
 
-    DEFAULT_CSS = "DiffView { height: 1fr; overflow-x: hidden; }"
+    | Class | Description |
+    | :- | :- |
+    | `diff-view--added` | an added line (its background) |
+    | `diff-view--removed` | a removed line (its background) |
+    | `diff-view--added-mark` | the `+` of an added line |
+    | `diff-view--removed-mark` | the `-` of a removed line |
+    | `diff-view--hunk` | a hunk header (`@@ ... @@`) |
+
+    The defaults below use Textual's palette; the app's style sheet (themes/app.tcss) sets them from the
+    theme's `$diff-*` variables. A theme switch clears the strip cache (`notify_style_update`): no redraw
+    by hand.
+    """
+
+    COMPONENT_CLASSES = {"diff-view--added", "diff-view--removed", "diff-view--added-mark",
+                         "diff-view--removed-mark", "diff-view--hunk"}
+    DEFAULT_CSS = """
+    DiffView { height: 1fr; overflow-x: hidden; }
+    DiffView > .diff-view--added { background: $success 20%; }
+    DiffView > .diff-view--removed { background: $error 20%; }
+    DiffView > .diff-view--added-mark { color: $success; text-style: bold; }
+    DiffView > .diff-view--removed-mark { color: $error; text-style: bold; }
+    DiffView > .diff-view--hunk { color: $accent; text-style: bold; }
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -92,12 +113,15 @@ class DiffView(ScrollView, can_focus=True):
         self._cache.clear()
 
     def _styles(self) -> dict[str, Style]:
+        def part(name: str) -> Style:
+            return self.get_component_rich_style(f"diff-view--{name}", partial=True)
+
         return {
-            "add": Style(bgcolor=theme_colour(self, "diff-added-bg") or None),
-            "del": Style(bgcolor=theme_colour(self, "diff-removed-bg") or None),
-            "add-mark": Style(color=theme_colour(self, "diff-added") or None, bold=True),
-            "del-mark": Style(color=theme_colour(self, "diff-removed") or None, bold=True),
-            "hunk": Style(color=theme_colour(self, "diff-hunk") or None, bold=True),
+            "add": part("added"),
+            "del": part("removed"),
+            "add-mark": part("added-mark"),
+            "del-mark": part("removed-mark"),
+            "hunk": part("hunk"),
             "meta": Style(dim=True),
             "ctx": Style(),
         }

@@ -13,6 +13,7 @@ from typing import Callable
 from textual import events
 from textual.containers import Container
 from textual.message import Message
+from textual.reactive import var
 from textual.widget import Widget
 
 from widgets.glyphs import glyph, label
@@ -88,6 +89,9 @@ class PaneSlot(Container):
 class PaneGrid(Container):
     """Shows the panes of the agents given to it, in a 1/2/4/6/9 grid."""
 
+    plain: var[bool] = var(False)
+    """Plain glyphs (words, no symbols; settings `app.glyphs`); the Town screen binds it (data_bind)."""
+
     @dataclass
     class SlotClicked(Message):
         address: str
@@ -102,7 +106,6 @@ class PaneGrid(Container):
         # (a slot's new content, its agent) -> a hidden widget of the other kind, mounted with it, or None
         self.make_spare = make_spare
         self.layout_size = 1
-        self.plain = False
         self._shown: tuple[str, ...] = ()
         self._slots: dict[str, PaneSlot] = {}
 

@@ -8,7 +8,7 @@ def theme_colour(widget, variable: str, default: str = "") -> str:
     """A `$variable` of the running app's theme (e.g. `state-stuck`), or `default`."""
     try:
         return widget.app.theme_variables.get(variable, default)
-    except Exception:  # not mounted yet
+    except RuntimeError:  # not mounted yet (NoActiveAppError)
         return default
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from textual import events
 
 from gastown_tui.sessions.keys import encode_mouse
-from widgets.terminal_render import clean_text
 from widgets.terminal_selection import Selection
 
 
@@ -27,7 +26,7 @@ class MouseMixin:
         offset = event.get_content_offset(self)
         if offset is None:
             return
-        data = encode_mouse(kind, button, offset.x, offset.y + self._top, self._modes(),
+        data = encode_mouse(kind, button, offset.x, offset.y + self.view.top, self._modes(),
                             shift=event.shift, alt=event.meta, ctrl=event.ctrl)
         self._write(data)
 
@@ -85,7 +84,7 @@ class MouseMixin:
         """Copies the selected text to the host clipboard (OSC 52 through Textual); returns it."""
         if self._selection is None:
             return ""
-        rows = {y - self._top: clean_text(row.text) for y, row in self._rows.items()}
+        rows = self.view.texts()
         text = self._selection.text(rows, self.size.width)
         if text:
             self.app.copy_to_clipboard(text)

@@ -1,7 +1,11 @@
 """The live terminal pane: draws an agent session's screen and types into it.
 
-A Line-API widget (`render_line` -> `Strip`). Attributes down: the owner sets
-`pane.session` (anything with `screen` — a `gastown_tui.sessions.vt.Screen` —
+A Line-API widget (`render_line` -> `Strip`). What it shows (rows, strips,
+cursor, title, the crop of an agent taller than the pane) is its view model, a
+`TerminalView` (widgets/terminal_view.py); the bytes a key sends are
+`terminal_keys.key_bytes`; scrollback and search, and the mouse, are
+`terminal_scrollback.py` and `terminal_mouse.py`. Attributes down: the owner sets
+`pane.session` (anything with `screen` — a `gastown_tui.sessions.vt.VtScreen` —
 `output_seq`, `write(bytes)` and `resize(cols, rows)`, e.g. a
 `gastown_tui.sessions.session.Session`). Messages up: `PrefixKey`,
 `TitleChanged`, `ModeChanged`, `Copied`.
@@ -58,14 +62,16 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from gastown_tui.sessions.keys import KeyError_, encode_key, encode_paste
-from gastown_tui.sessions.vt import Modes, Row
+from gastown_tui.sessions.keys import encode_key, encode_paste
+from gastown_tui.sessions.vt import Modes
 from widgets.terminal_clock import PAINT_AFTER_TURNS, FrameClock, after_loop_turns, draw_now
-from widgets.terminal_render import CONTROL_CHARS, cached_row_strip, clean_row, clean_text, overlay
+from widgets.terminal_keys import key_bytes
 from widgets.terminal_mouse import MouseMixin
+from widgets.terminal_render import overlay
 from widgets.terminal_scrollback import ScrollbackMixin, status_strip
 from widgets.terminal_search import Match, row_spans
 from widgets.terminal_selection import Selection
+from widgets.terminal_view import TerminalView, clean_title  # noqa: F401  (clean_title: its old home)
 
 CURSOR_STYLE = RichStyle(reverse=True)
 SELECT_STYLE = RichStyle(reverse=True)
@@ -73,11 +79,6 @@ MATCH_STYLE = RichStyle(bgcolor="yellow", color="black")
 HOT_POLL_SECONDS = 0.15
 HOT_POLL_INTERVAL = 0.003
 MIN_FRAME = 1 / 60  # rows are converted at most this often, however much output arrives
-
-
-def clean_title(title: str) -> str:
-    """A title that is safe to show: no control or bidi-override characters, at most 200 characters."""
-    return CONTROL_CHARS.sub("", title or "")[:200]
 
 
 class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
@@ -140,15 +141,9 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         """The key that hands the next key to the app (settings: app.prefix_key)."""
         self._session = session
         self._listening = self._listen(session)
-        self._strips: dict[int, Strip] = {}
-        self._rows: dict[int, Row] = {}
-        self._seen_seq = -1
+        self.view = TerminalView()
+        """What the pane shows: rows, strips, cursor, title, top row."""
         self._first_output_drawn = False  # the session's first output is drawn at once, not at a frame tick
-        self._force_full = True
-        self._cursor = None
-        self._top = 0
-        """The agent's screen row shown on the pane's top row (non-zero only when the agent is taller than the pane)."""
-        self._title = ""
         self._prefix_pending = False
         self._hot_until = 0.0
         self._hot_timer = None
@@ -181,13 +176,8 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         self._unlisten()
         self._session = session
         self._listening = self._listen(session)
-        self._strips.clear()
-        self._rows.clear()
-        self._cursor = None
-        self._top = 0
-        self._seen_seq = -1
+        self.view.reset()
         self._first_output_drawn = False  # the session's first output is drawn at once, not at a frame tick
-        self._force_full = True
         self._selection = None
         self._set_mode("live")
         if session is not None and self.size.width and self.size.height:
@@ -249,7 +239,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             return
         if (screen.cols, screen.rows) != (width, height):
             self._session.resize(width, height)
-        self._force_full = True
+        self.view.full_due = True
         self.poll()
 
     def on_focus(self) -> None:
@@ -281,46 +271,32 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         screen = self._screen
         if screen is None:
             return False
+        view = self.view
         seq = getattr(self._session, "output_seq", 0)
-        if seq == self._seen_seq and not self._force_full:
+        if seq == view.seen_seq and not view.full_due:
             return False
         now = time.monotonic()
-        if now - self._last_draw < MIN_FRAME and not self._force_full and not self._answer_due:
+        if now - self._last_draw < MIN_FRAME and not view.full_due and not self._answer_due:
             if self._deferred is None:  # drawn less than a frame ago: draw again when the frame is up
                 self._deferred = self.set_timer(MIN_FRAME - (now - self._last_draw), self._deferred_poll)
             return False
         self._last_draw = now
         self._answer_due = False
-        self._seen_seq = seq
+        view.seen_seq = seq
         self._first_output_drawn = self._first_output_drawn or seq > 0
-        full = self._force_full
-        self._force_full = False
+        full = view.full_due
+        view.full_due = False
         frame = screen.render(dirty_only=not full)
         width = self.size.width
-        base = self.rich_style
-        changed = set(frame.rows)
-        if frame.full:  # every row is in the frame: forget rows the screen no longer has
-            self._strips.clear()
-            self._rows.clear()
-        for y, row in frame.rows.items():
-            self._rows[y] = row
-            self._strips[y] = cached_row_strip(row, width, base, clean_row)
+        changed = view.take(frame, width, self.rich_style)
         self.lines_refreshed += len(frame.rows)
-        if self._cursor != frame.cursor:
-            if self._cursor is not None:
-                changed.add(self._cursor.y)
-            changed.add(frame.cursor.y)
-            self._cursor = frame.cursor
-        top = self._follow_cursor(screen.rows)
-        moved = top != self._top
-        self._top = top
-        title = clean_title(screen.title)
-        if title != self._title:
-            self._title = title
-            self.post_message(self.TitleChanged(self, title))
+        moved = view.follow_cursor(screen.rows, self.size.height, self.mode == "live")
+        if view.set_title(screen.title):
+            self.post_message(self.TitleChanged(self, view.title))
         if frame.full or moved:
             self.refresh()
         else:
+            top = view.top
             for y in sorted(changed):
                 if 0 <= y - top < self.size.height:
                     self.refresh(Region(0, y - top, width, 1))
@@ -328,28 +304,10 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self.frames_drawn += 1
         return bool(changed or frame.full)
 
-    def _follow_cursor(self, rows: int) -> int:
-        """Which agent row the pane's top row shows. An agent taller than its pane (a bigger client sized it)
-        is cropped so that its newest content stays in sight: the view ends at the last row with text or the
-        cursor, whichever is lower (a TUI's footer under its prompt stays visible), and the cursor is never
-        out of view. tmux pans a too-big window to its cursor in the same spirit; the top is what is cut."""
-        height = self.size.height
-        if rows <= height or height < 1:
-            return 0
-        if self.mode != "live":
-            return max(0, min(self._top, rows - height))
-        cursor = self._cursor
-        last = max((y for y, row in self._rows.items() if row.text.strip()), default=0)
-        bottom = max(last, cursor.y if cursor is not None else 0)
-        top = bottom - height + 1
-        if cursor is not None and cursor.y < top:
-            top = cursor.y
-        return max(0, min(top, rows - height))
-
     def notify_style_update(self) -> None:
         """The theme or CSS changed: cached strips carry the old default colours."""
         super().notify_style_update()
-        self._strips.clear()
+        self.view.strips.clear()
         self.refresh()
 
     def _deferred_poll(self) -> None:
@@ -361,20 +319,17 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        row = y + self._top  # the agent's row shown on pane row y
-        strip = self._strips.get(row)
-        if strip is None or strip.cell_length != width:
-            strip = cached_row_strip(self._rows.get(row), width, self.rich_style, clean_row)
-            self._strips[row] = strip
-        if self.search_query and self.mode != "live" and row in self._rows:
-            for start, end in row_spans(clean_text(self._rows[row].text), self.search_query):
+        view = self.view
+        strip = view.strip(y, width, self.rich_style)
+        if self.search_query and self.mode != "live" and (text := view.row_text(y)) is not None:
+            for start, end in row_spans(text, self.search_query):
                 strip = overlay(strip, start, end, MATCH_STYLE)
         if self._selection is not None and (span := self._selection.span(y, width)):
             strip = overlay(strip, span[0], span[1], SELECT_STYLE)
-        cursor = self._cursor
-        if (self.mode == "live" and self.has_focus and cursor is not None and cursor.visible
-                and cursor.y == row and self._scroll_offset() == 0):
-            strip = overlay(strip, cursor.x, cursor.x + 1, CURSOR_STYLE)
+        if self.mode == "live" and self.has_focus and self._scroll_offset() == 0:
+            x = view.cursor_at(y)
+            if x is not None:
+                strip = overlay(strip, x, x + 1, CURSOR_STYLE)
         if y == self.size.height - 1:
             if self.mode != "live":
                 strip = self._status_strip(width)
@@ -384,8 +339,9 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         return strip
 
     def _refresh_cursor_line(self) -> None:
-        if self._cursor is not None and self.size.width:
-            self.refresh(Region(0, self._cursor.y - self._top, self.size.width, 1))
+        cursor = self.view.cursor
+        if cursor is not None and self.size.width:
+            self.refresh(Region(0, cursor.y - self.view.top, self.size.width, 1))
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return container.height
@@ -422,18 +378,7 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self.post_message(self.PrefixKey(self, event.key))
 
     def _send_key(self, event: events.Key) -> None:
-        modes = self._modes()
-        char = event.character
-        if char and char.isprintable() and not event.key.startswith(("ctrl+", "alt+")) and len(char) == 1:
-            data = char.encode()
-        else:
-            try:
-                data = encode_key(event.key, modes)
-            except KeyError_:
-                if not char:
-                    return
-                data = char.encode()
-        self._write(data)
+        self._write(key_bytes(event.key, event.character, self._modes()))
 
     def _write(self, data: bytes) -> None:
         if self._session is None or not data:
@@ -485,4 +430,4 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
     @property
     def title(self) -> str:
         """The program's window title, sanitized."""
-        return self._title
+        return self.view.title

@@ -46,7 +46,7 @@ class ScrollbackMixin:
             screen.scroll_to_bottom()
         self._selection = None
         self._set_mode("live")
-        self._force_full = True
+        self.view.full_due = True
         self.poll()
 
     def _scroll(self, delta: int) -> None:
@@ -55,7 +55,7 @@ class ScrollbackMixin:
             return
         screen.scroll_viewport(delta)
         self._selection = None  # it was on screen positions that now show other rows
-        self._force_full = True
+        self.view.full_due = True
         self.poll()
 
     def _scroll_to_row(self, row: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rich.text import Text
+from textual.reactive import var
 from textual.widgets import Static
 
 from widgets.glyphs import glyph
@@ -18,11 +19,21 @@ class TownHeader(Static):
     · mail 3 new` (today's spend once any model call
     was recorded). Agents that have left the town (ghosts) are not counted as agents, only as finished/gone."""
 
+    plain: var[bool] = var(False)
+    """Plain glyphs (words, no symbols; settings `app.glyphs`); the Town screen binds it (data_bind)."""
+
     def __init__(self, **kwargs) -> None:
         super().__init__(Text.assemble((" gastown ", "bold reverse"), "  loading the town…"), **kwargs)
-        self.plain = False
+
+    def notify_style_update(self) -> None:
+        """The theme (or CSS) changed: the state counts carry its colours."""
+        super().notify_style_update()
+        shown = getattr(self, "_shown_town", None)
+        if shown is not None:
+            self.show_town(*shown)
 
     def show_town(self, town: TownView, screen_title: str = "") -> None:
+        self._shown_town = (town, screen_title)
         everyone = [a for a in town.agents if not a.ghost]
         agents = [a for a in everyone if a.state != "patrol"]      # patrols are code, counted apart
         patrols = len(everyone) - len(agents)

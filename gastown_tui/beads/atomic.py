@@ -1,8 +1,8 @@
 """Compatibility names for code written before the one atomic writer and the one file lock.
 
-New code imports `gastown_tui.atomicfile.write_atomic` and `gastown_tui.filelock.FileLock`;
-these aliases keep modules from branches that still say `beads.atomic` importing until they
-are moved over (then this file goes)."""
+New code imports `gastown_tui.atomicfile.write_atomic` and `gastown_tui.filelock.FileLock`.
+Nothing in this tree imports this module any more; the aliases keep modules from branches still
+in flight that say `beads.atomic` importing until they are merged (then this file goes)."""
 from __future__ import annotations
 
 from pathlib import Path

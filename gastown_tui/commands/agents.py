@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 import os
 
+from gastown_tui.errors import UserError
+from gastown_tui.sessions.agent_detect import detect
+from gastown_tui.sessions.presets import load_presets
+from gastown_tui.town.cli_support import print_json
+from gastown_tui.town.layout import find_town
+from gastown_tui.town.rigs import list_rigs
+from gastown_tui.town.settings import ROLES, TownSettings
+
 
 def roles_by_preset(town) -> tuple[dict[str, list[str]], list[str]]:
     """(preset name -> the roles, crew and rig overrides that use it in TOWN; problems met on the way)."""
-    from gastown_tui.errors import UserError
-    from gastown_tui.town.rigs import list_rigs
-    from gastown_tui.town.settings import ROLES, TownSettings
-
     settings = TownSettings.load(town.settings_path)
     out: dict[str, list[str]] = {}
     for role in ROLES:
@@ -30,12 +34,6 @@ def roles_by_preset(town) -> tuple[dict[str, list[str]], list[str]]:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.errors import UserError
-    from gastown_tui.sessions.agent_detect import detect
-    from gastown_tui.sessions.presets import load_presets
-    from gastown_tui.town.cli_support import print_json
-    from gastown_tui.town.layout import find_town
-
     p = argparse.ArgumentParser(prog=prog, description="List the agent presets: whether each CLI is installed "
                                 "(on PATH, or at its configured path), its version, the versions its screen "
                                 "rules were verified with, and which roles use it.")

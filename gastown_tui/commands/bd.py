@@ -16,12 +16,15 @@ import sys
 import threading
 from pathlib import Path
 
-from gastown_tui.errors import UserError
 from gastown_tui.beads import doctor
 from gastown_tui.beads.actors import default_actor
 from gastown_tui.beads.interop import export_lines, import_file, write_export
-from gastown_tui.beads.ledger import find_beads_dir, RawLedger, Ledger, LOCK_NAME, WISPS_NAME
+from gastown_tui.beads.ledger import LOCK_NAME, WISPS_NAME, Ledger, RawLedger, find_beads_dir
 from gastown_tui.beads.views import dep_tree, stats
+from gastown_tui.errors import NotFound, UserError
+from gastown_tui.town.layout import find_town
+from gastown_tui.town.ledgers import ledger_for_id, prefix_of
+from gastown_tui.town.rigs import get_rig, load_registry
 
 
 def _common(json_flag: bool = True) -> argparse.ArgumentParser:
@@ -158,9 +161,6 @@ def _db_path(args) -> Path:
     rig = getattr(args, "rig", None)
     if rig and not getattr(args, "db", None):
         # the town layer is only needed for --rig: `bd` alone works on any .beads folder
-        from gastown_tui.errors import NotFound
-        from gastown_tui.town.layout import find_town
-        from gastown_tui.town.rigs import get_rig, load_registry
 
         town = find_town()
         try:
@@ -199,8 +199,6 @@ def _open(args, strict: bool = True, ids=()):
     """The ledger found from here (or --db / BEADS_DIR). Inside a town, a bead id of another ledger (a rig
     bead asked for from the town root, or the other way round) is looked up in the ledger its prefix
     names, as `gastown sling` does."""
-    from gastown_tui.errors import NotFound
-
     explicit = getattr(args, "db", None) or os.environ.get("BEADS_DIR") or getattr(args, "rig", None)
     try:
         path = _db_path(args)
@@ -219,9 +217,6 @@ def _open(args, strict: bool = True, ids=()):
 
 def _routed(bead_id: str, here: Path | None, strict: bool) -> Path | None:
     """The .beads folder of the town ledger whose prefix BEAD_ID has, when that is not HERE's ledger."""
-    from gastown_tui.errors import UserError
-    from gastown_tui.town.ledgers import ledger_for_id, prefix_of
-
     try:
         from gastown_tui.town.layout import find_town
 
@@ -289,7 +284,7 @@ def _cmd_show(args, as_json, actor):
     if as_json:
         _emit(recs[0] if len(recs) == 1 else recs)
         return
-    from gastown_tui.beads import render
+    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
     index = ledger.blocked_index(wisps=True)
     for i, rec in enumerate(recs):
@@ -305,7 +300,7 @@ def _cmd_list(args, as_json, actor):
     if as_json:
         _emit(recs)
         return
-    from gastown_tui.beads import render
+    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
     render.table(recs)
 
@@ -329,7 +324,7 @@ def _cmd_ready(args, as_json, actor):
     if as_json:
         _emit(recs)
         return
-    from gastown_tui.beads import render
+    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
     render.table(recs, title="Ready work")
 
@@ -342,7 +337,7 @@ def _cmd_blocked(args, as_json, actor):
     if as_json:
         _emit(recs)
         return
-    from gastown_tui.beads import render
+    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
     render.table(recs, title="Blocked", blocked=index.blockers)
 
@@ -404,7 +399,7 @@ def _cmd_dep(args, as_json, actor):
         if as_json:
             _emit(tree)
         else:
-            from gastown_tui.beads import render
+            from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
             render.tree(tree)
         return
@@ -456,7 +451,7 @@ def _cmd_stats(args, as_json, actor):
     if as_json:
         _emit(data)
     else:
-        from gastown_tui.beads import render
+        from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
         render.stats(data)
 
@@ -505,7 +500,7 @@ def _cmd_doctor(args, as_json, actor):
     if as_json:
         _emit(report.to_json())
     else:
-        from gastown_tui.beads import render
+        from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
 
         render.doctor(report)
     if report.errors:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from gastown_tui.sessions import config_keys
+from gastown_tui.town.cli_support import print_json, town_here
+
 
 def _show(value) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.sessions import config_keys
-    from gastown_tui.town.cli_support import print_json, town_here
-
     p = argparse.ArgumentParser(prog=prog, description="Read and change the town's settings (settings/config.json).")
     sub = p.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("get", help="print one setting")

@@ -12,6 +12,12 @@ import argparse
 import os
 import sys
 
+from gastown_tui.errors import UserError
+from gastown_tui.sessions.agent_detect import AGENT_CLIS, detect, first_verified
+from gastown_tui.sessions.presets import load_presets
+from gastown_tui.town.install import install_town
+from gastown_tui.town.jsonfile import read_json, write_json
+
 AGENT_ROLES = ("mayor", "polecat", "crew")
 
 
@@ -37,12 +43,6 @@ def _choose(found, default: str, names: list[str]) -> str:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.errors import UserError
-    from gastown_tui.sessions.agent_detect import AGENT_CLIS, detect, first_verified
-    from gastown_tui.sessions.presets import load_presets
-    from gastown_tui.town.install import install_town
-    from gastown_tui.town.jsonfile import read_json, write_json
-
     p = argparse.ArgumentParser(prog=prog, description="Create a town (mayor/town.json marks its root) and choose "
                                 "the agent CLI its Mayor, polecats and crew run.")
     p.add_argument("dir", nargs="?", default=".", help="where (default: here)")

@@ -18,7 +18,13 @@ import os
 import sys
 from pathlib import Path
 
+from gastown_tui.beads import find_beads_dir, ids
+from gastown_tui.beads.timestamps import now
 from gastown_tui.errors import UserError
+from gastown_tui.meow.molecule import as_record, burn, molecule_root, pour_record, squash
+from gastown_tui.meow.proto import cook
+from gastown_tui.meow.search import formula_search_path
+from gastown_tui.meow.tracking import progress
 
 
 def _vars(pairs: list[str]) -> dict[str, str]:
@@ -80,8 +86,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _ledger(args):
-    from gastown_tui.beads import find_beads_dir
-    from gastown_tui.beads.ledger import RawLedger as Ledger   # mutations return dicts: no pydantic here
+    from gastown_tui.beads.ledger import RawLedger as Ledger  # mutations return dicts: no pydantic here
 
     if KEEP_OPEN:
         key = (str(args.db) if args.db else None, os.environ.get("BEADS_DIR"), os.getcwd())
@@ -96,12 +101,8 @@ def _ledger(args):
 
 
 def _search_path(args, ledger=None):
-    from gastown_tui.meow.search import formula_search_path
-
     rig = ledger.beads_dir if ledger is not None else None
     if rig is None:
-        from gastown_tui.beads import find_beads_dir
-
         try:
             db = args.db or (Path(os.environ["BEADS_DIR"]) if os.environ.get("BEADS_DIR") else None)
             if db is None:
@@ -142,8 +143,6 @@ def _hot(argv: list[str]):
 
 
 def _cmd_cook(args) -> int:
-    from gastown_tui.meow.proto import cook
-
     ledger = _ledger(args) if args.persist else None
     proto = cook(args.name, _vars(args.var), _search_path(args, ledger))
     if args.persist:
@@ -166,9 +165,6 @@ def _cmd_cook(args) -> int:
 
 def _persist(ledger, proto, actor) -> str:
     """Stores the proto's template beads (id = formula name, or <prefix>-proto-<name>)."""
-    from gastown_tui.beads import ids
-    from gastown_tui.beads.timestamps import now
-
     proto_id = proto.name if ids.is_valid_id(proto.name) else f"{ledger.prefix}-proto-{proto.name}"
     if ledger.raw_find(proto_id) is not None:
         raise UserError(f"proto {proto_id} is already in the ledger (burn it with `gastown bd` first)")
@@ -177,8 +173,6 @@ def _persist(ledger, proto, actor) -> str:
 
 
 def _instantiate(args, ephemeral: bool) -> int:
-    from gastown_tui.meow.molecule import pour_record
-
     ledger = _ledger(args)
     record = pour_record(ledger, args.name, ephemeral=ephemeral, on=args.on, vars=_vars(args.var),
                          search_path=_search_path(args, ledger), actor=args.actor, force=args.force)
@@ -198,8 +192,6 @@ def _cmd_wisp(args) -> int:
 
 
 def _cmd_show(args) -> int:
-    from gastown_tui.meow.tracking import progress
-
     ledger = _ledger(args)
     p = progress(ledger, args.id)
     if args.json:
@@ -225,8 +217,6 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_progress(args) -> int:
-    from gastown_tui.meow.tracking import progress
-
     p = progress(_ledger(args), args.id)
     if args.json:
         big = hasattr(p, "window") and p.total > 20_000
@@ -246,8 +236,6 @@ def _cmd_progress(args) -> int:
 
 
 def _cmd_next(args) -> int:
-    from gastown_tui.meow.tracking import progress
-
     ledger = _ledger(args)
     with ledger.transaction():          # one consistent read; files are checked once, not per bead
         p = progress(ledger, args.id)
@@ -268,9 +256,10 @@ def _cmd_next(args) -> int:
 
 
 def _cmd_done(args) -> int:
-    from gastown_tui.meow.molecule import as_record
     from gastown_tui.meow.tracking import close_step, progress
-    from gastown_tui.town.ralph import check_before_close
+    from gastown_tui.town.ralph import (
+        check_before_close,  # deferred: it brings pydantic (town.handoff); only close needs it
+    )
 
     ledger = _ledger(args)
     # A Ralph step closes only when its check passes; the check runs before the ledger is locked.
@@ -292,8 +281,6 @@ def _cmd_done(args) -> int:
 
 
 def _cmd_squash(args) -> int:
-    from gastown_tui.meow.molecule import squash
-
     ledger = _ledger(args)
     digest = squash(ledger, args.id, summary=args.summary, force=args.force, actor=args.actor)
     if args.json:
@@ -304,8 +291,6 @@ def _cmd_squash(args) -> int:
 
 
 def _cmd_burn(args) -> int:
-    from gastown_tui.meow.molecule import burn, molecule_root
-
     ledger = _ledger(args)
     root = molecule_root(ledger, args.id)["id"]
     burn(ledger, root)

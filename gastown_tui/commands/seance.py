@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import argparse
 
+from gastown_tui.errors import NotFound
+from gastown_tui.town.agents import resolve_address
+from gastown_tui.town.cli_support import print_json, town_here
+from gastown_tui.town.prime import resolve_agent
+from gastown_tui.town.seance import (
+    conversation_log,
+    format_turns,
+    get_session,
+    list_predecessors,
+    recorded_address,
+    transcript_tail,
+)
+
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.agents import resolve_address
-    from gastown_tui.town.cli_support import print_json, town_here
-    from gastown_tui.town.prime import resolve_agent
-    from gastown_tui.errors import NotFound
-    from gastown_tui.town.seance import (conversation_log, format_turns, get_session, list_predecessors,
-                                         recorded_address, transcript_tail)
-
     p = argparse.ArgumentParser(prog=prog, description="List an identity's past sessions; print one's transcript tail.")
     p.add_argument("address", nargs="?")
     p.add_argument("--session", help="session id (default: the most recent)")

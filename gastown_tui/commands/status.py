@@ -6,6 +6,10 @@ import json
 import sys
 from pathlib import Path
 
+from gastown_tui.client import control
+from gastown_tui.commands.server import town_of
+from gastown_tui.server import paths
+
 
 def _uptime(seconds: float) -> str:
     s = int(seconds)
@@ -17,9 +21,6 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--town", type=Path, help="the town (default: GT_TOWN, or the town around the current folder)")
     p.add_argument("--json", action="store_true", help="print the server's status reply as JSON")
     args = p.parse_args(argv)
-    from gastown_tui.commands.server import town_of
-    from gastown_tui.client import control
-    from gastown_tui.server import paths
 
     town = town_of(args.town)
     st = control.status(town.root)

@@ -15,9 +15,17 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gastown_tui.beads.ids import generate
 from gastown_tui.demo.beads import ALL, FIRST
 from gastown_tui.demo.sample import gate_command, write_sample_project
 from gastown_tui.errors import UserError
+from gastown_tui.town.install import install_town
+from gastown_tui.town.jsonfile import read_json, write_json
+from gastown_tui.town.layout import Town
+from gastown_tui.town.ledgers import town_ledger
+from gastown_tui.town.rigs import get_rig
+from gastown_tui.town.settings import RigSettings
+from gastown_tui.town.sling import sling
 
 RIG = "textkit"
 
@@ -45,9 +53,6 @@ class DemoTown:
 
 def load_demo(root: Path) -> DemoTown:
     """A demo town built earlier in ROOT (reads ROOT/demo.json)."""
-    from gastown_tui.town.layout import Town
-    from gastown_tui.town.rigs import get_rig
-
     path = Path(root) / "demo.json"
     try:
         data = json.loads(path.read_text())
@@ -61,8 +66,6 @@ def load_demo(root: Path) -> DemoTown:
 
 
 def _settings(town, polecats: int, patrols: dict, pace: float = 0.0) -> None:
-    from gastown_tui.town.jsonfile import read_json, write_json
-
     path = town.settings_path
     data = read_json(path, default={}) or {}
     data.setdefault("role_agents", {})["polecat"] = "sim"
@@ -87,9 +90,6 @@ def _plan_for_the_mayor(town, rig, polecats: int) -> tuple[dict[str, str], str]:
     import secrets
     import shlex
 
-    from gastown_tui.beads.ids import generate
-    from gastown_tui.town.ledgers import town_ledger
-    from gastown_tui.town.sling import sling
 
     def _new(_candidate: str) -> bool:     # both ledgers are empty of these: any id is free
         return False
@@ -124,9 +124,7 @@ def _plan_for_the_mayor(town, rig, polecats: int) -> tuple[dict[str, str], str]:
 def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None, pace: float = 0.0) -> DemoTown:
     """Creates DIR/project and DIR/town and slings the Overseer's plan to the Mayor, who files the beads
     and the convoy and slings the first beads once the factory runs."""
-    from gastown_tui.town.install import install_town
     from gastown_tui.town.rigs import add_rig, get_rig
-    from gastown_tui.town.settings import RigSettings
 
     if polecats < 1:
         raise UserError(f"--polecats must be at least 1, got {polecats}")

@@ -26,7 +26,19 @@ from io import StringIO
 from pathlib import Path
 from typing import Callable
 
+from gastown_tui.beads.ledger import RawLedger
+from gastown_tui.commands import mol
+from gastown_tui.demo.sample import gate_command, write_sample_project
 from gastown_tui.errors import UserError
+from gastown_tui.meow import wisp
+from gastown_tui.meow.molecule import iter_step_records, lazy_steps, step_records_of
+from gastown_tui.meow.tracking import progress
+from gastown_tui.town import molecules
+from gastown_tui.town.install import install_town
+from gastown_tui.town.jsonfile import read_json, write_json
+from gastown_tui.town.ledgers import open_ledger
+from gastown_tui.town.rigs import add_rig, get_rig
+from gastown_tui.town.sling import sling
 
 RECORD = "hanoi.json"
 MOVES = "hanoi-moves.txt"
@@ -82,15 +94,6 @@ def agent_preset(root: Path) -> dict:
 
 def build_hanoi_town(root: Path, discs: int) -> HanoiTown:
     """A town with one rig; a bead carrying a `towers-of-hanoi` wisp, slung to a new polecat."""
-    from gastown_tui.demo.sample import gate_command, write_sample_project
-    from gastown_tui.meow import wisp
-    from gastown_tui.town import molecules
-    from gastown_tui.town.install import install_town
-    from gastown_tui.town.jsonfile import read_json, write_json
-    from gastown_tui.town.ledgers import open_ledger
-    from gastown_tui.town.rigs import add_rig, get_rig
-    from gastown_tui.town.sling import sling
-
     if discs < 1 or discs > 22:
         raise UserError(f"--discs must be from 1 to 22, got {discs}")
     root = Path(root).resolve()
@@ -126,8 +129,6 @@ def build_hanoi_town(root: Path, discs: int) -> HanoiTown:
 # ---- the simulated agent ---------------------------------------------------------------------
 def in_process(argv: list[str]) -> str:
     """Runs one `gt` command (today: `gt mol ...`) in this process; returns what it printed."""
-    from gastown_tui.commands import mol
-
     if not argv or argv[0] != "mol":
         raise UserError(f"the in-process gt runs only `gt mol ...`, not {argv[:1]}")
     out = StringIO()
@@ -248,10 +249,6 @@ class HanoiCheck:
 
 def check_run(demo: HanoiTown) -> HanoiCheck:
     """Replays the moves file against the molecule; stops at the first illegal, missing or extra move."""
-    from gastown_tui.beads.ledger import RawLedger
-    from gastown_tui.meow.molecule import lazy_steps
-    from gastown_tui.meow.tracking import progress
-
     check = HanoiCheck(demo.discs)
     ledger = RawLedger.open(demo.beads_dir)
     root = ledger.raw_find(demo.molecule)
@@ -259,12 +256,8 @@ def check_run(demo: HanoiTown) -> HanoiCheck:
         check.problems.append(f"molecule {demo.molecule} is gone (burned?)")
         return check
     if lazy_steps(ledger, root) is not None:
-        from gastown_tui.meow.molecule import iter_step_records
-
         records = iter_step_records(ledger, root)
     else:
-        from gastown_tui.meow.molecule import step_records_of
-
         records = iter(step_records_of(ledger, demo.molecule))
     pegs = {"A": list(range(demo.discs, 0, -1)), "B": [], "C": []}
     previous = None

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from gastown_tui.demo.beads import ALL
 from gastown_tui.demo.sample import gate_command
+from gastown_tui.errors import NotFound
+from gastown_tui.town.convoys import get_convoy
+from gastown_tui.town.mq import list_mrs
 
 
 @dataclass
@@ -113,10 +116,6 @@ def sent_back(town_root: Path, bead_ids: dict[str, str]) -> dict[str, list[str]]
 
 
 def check_demo(demo) -> DemoCheck:
-    from gastown_tui.errors import NotFound
-    from gastown_tui.town.convoys import get_convoy
-    from gastown_tui.town.mq import list_mrs
-
     town, rig = demo.town, demo.rig
     try:
         landed = get_convoy(town, demo.convoy).status == "closed"

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
-from gastown_tui.beads.atomic import atomic_write
+from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads.wispsteps import META, prepare_dir
 from gastown_tui.meow.step_record import step_record
 
@@ -42,7 +42,7 @@ def write_steps_dir(beads_dir: Path, root_id: str, proto, count: int, actor: str
         shutil.copyfile(path, snap / Path(path).name)
     meta = {"version": 1, "count": count, "formula": proto.formula.name, "vars": dict(proto.vars),
             "created_at": ts, "created_by": actor}
-    atomic_write(folder / META, json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    write_atomic(folder / META, json.dumps(meta, indent=1, sort_keys=True) + "\n", 0o644, sync_dir=True)
     return folder
 
 

@@ -314,25 +314,37 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
                      f"({fields.get('formula') or root.get('source_formula') or '?'}): "
                      f"{len(steps) - len(open_steps)}/{len(steps)} steps closed.")
         lines.append("")
-        for s in steps[:200]:
-            mark = "x" if s.get("status") == "closed" else " "
-            reason = f" ({s['close_reason']})" if s.get("close_reason") else ""
-            lines.append(f"- [{mark}] {s['id'].removeprefix(root['id'] + '.')}: {s.get('title', '')}{reason}")
-        if len(steps) > 200:
-            lines.append(f"- ... and {len(steps) - 200} more steps")
-        digest_fields = {"squashed_from": root["id"]}
-        if fields.get("formula"):
-            digest_fields["formula"] = fields["formula"]
-        if fields.get("attached_to"):
-            digest_fields["attached_to"] = fields["attached_to"]
-        description = set_fields("\n".join(lines), **digest_fields)
-        digest = as_record(ledger.create(
-            _title(f"Digest: {root.get('title', root['id'])}"), issue_type="task", description=description,
-            labels=["digest"], status="closed", actor=actor, source_formula=root.get("source_formula"),
-        ))
-        _detach(ledger, root, replacement=None)
+        digest = _write_digest(ledger, root, fields, lines + _step_lines(root, steps[:200], len(steps)), actor)
         _delete_all(ledger, [s["id"] for s in steps] + [root["id"]])
         return digest["id"]
+
+
+def _step_lines(root: dict, steps, total: int) -> list[str]:
+    """A digest's list of `steps` (the first 200 of `total`), each with how it ended."""
+    lines = []
+    for s in steps:
+        mark = "x" if s.get("status") == "closed" else " "
+        reason = f" ({s['close_reason']})" if s.get("close_reason") else ""
+        lines.append(f"- [{mark}] {s['id'].removeprefix(root['id'] + '.')}: {s.get('title', '')}{reason}")
+    if total > 200:
+        lines.append(f"- ... and {total - 200} more steps")
+    return lines
+
+
+def _write_digest(ledger, root: dict, fields: dict, lines: list[str], actor) -> dict:
+    """Creates the closed digest bead of `root` (text `lines`) and detaches `root` from its hook."""
+    digest_fields = {"squashed_from": root["id"]}
+    if fields.get("formula"):
+        digest_fields["formula"] = fields["formula"]
+    if fields.get("attached_to"):
+        digest_fields["attached_to"] = fields["attached_to"]
+    description = set_fields("\n".join(lines), **digest_fields)
+    digest = as_record(ledger.create(
+        _title(f"Digest: {root.get('title', root['id'])}"), issue_type="task", description=description,
+        labels=["digest"], status="closed", actor=actor, source_formula=root.get("source_formula"),
+    ))
+    _detach(ledger, root, replacement=None)
+    return digest
 
 
 def _squash_lazy(ledger, root: dict, summary, force, actor) -> str:
@@ -351,23 +363,8 @@ def _squash_lazy(ledger, root: dict, summary, force, actor) -> str:
     lines.append(f"Digest of wisp {root['id']} ({fields.get('formula') or root.get('source_formula') or '?'}): "
                  f"{state.done}/{state.total} steps closed.")
     lines.append("")
-    for s, _ in zip(iter_step_records(ledger, root), range(200)):
-        mark = "x" if s.get("status") == "closed" else " "
-        reason = f" ({s['close_reason']})" if s.get("close_reason") else ""
-        lines.append(f"- [{mark}] {s['id'].removeprefix(root['id'] + '.')}: {s.get('title', '')}{reason}")
-    if state.total > 200:
-        lines.append(f"- ... and {state.total - 200} more steps")
-    digest_fields = {"squashed_from": root["id"]}
-    if fields.get("formula"):
-        digest_fields["formula"] = fields["formula"]
-    if fields.get("attached_to"):
-        digest_fields["attached_to"] = fields["attached_to"]
-    description = set_fields("\n".join(lines), **digest_fields)
-    digest = as_record(ledger.create(
-        _title(f"Digest: {root.get('title', root['id'])}"), issue_type="task", description=description,
-        labels=["digest"], status="closed", actor=actor, source_formula=root.get("source_formula"),
-    ))
-    _detach(ledger, root, replacement=None)
+    first = [s for s, _ in zip(iter_step_records(ledger, root), range(200))]
+    digest = _write_digest(ledger, root, fields, lines + _step_lines(root, first, state.total), actor)
     prefix = root["id"] + "."
     _delete_all(ledger, [k for k in ledger._wstore().records if k.startswith(prefix)] + [root["id"]])
     return digest["id"]

@@ -12,9 +12,9 @@ from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gastown_tui.screens.form import Field, FormScreen
-from gastown_tui.screens.narrow import ActionBar
 from gastown_tui.ui.keys import MERGE_QUEUE_KEYS, bindings
 from gastown_tui.ui.town_view import polecat_address
+from widgets.action_bar import ActionBar
 from widgets.diff_model import FileDiff, split_files
 from widgets.diff_view import DiffView
 from widgets.town_header import TownHeader

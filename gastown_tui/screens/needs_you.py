@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from gastown_tui.screens.narrow import ActionBar
 from gastown_tui.ui.keys import NEEDS_YOU_KEYS, bindings
+from widgets.action_bar import ActionBar
 from widgets.town_header import TownHeader
 from widgets.view_models import NeedsYouItem, TownView
 

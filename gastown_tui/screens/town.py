@@ -4,11 +4,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 
 from gastown_tui.screens.goto import GoToScreen
-from gastown_tui.screens.narrow import ActionBar
 from gastown_tui.ui.keys import TOWN_KEYS, bindings
+from widgets.action_bar import ActionBar
 from widgets.activity_feed import ActivityFeed
 from widgets.agent_tree import AgentTree, tree_order
 from widgets.convoy_tree import ConvoyTree
@@ -33,6 +34,9 @@ class TownScreen(Screen):
     BINDINGS = bindings(TOWN_KEYS)
     AUTO_FOCUS = "#agents"
 
+    plain: var[bool] = var(False)
+    """Plain glyphs instead of symbols (settings `app.glyphs`); the widgets that draw glyphs are bound to it."""
+
     def __init__(self) -> None:
         super().__init__(id="town")
         self.focused_agent: str | None = None
@@ -45,45 +49,35 @@ class TownScreen(Screen):
         return self.app.controller
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield TownHeader(id="header").data_bind(TownScreen.plain)
         yield ActionBar([("Agents", "toggle_agents"), ("Type", "focus_pane"), ("Nudge", "nudge"),
                          ("Needs you", "app.open_screen('needs_you')"), ("MQ", "app.open_screen('merge_queue')")],
                         id="town-bar")
         with Horizontal(id="body"):
-            yield AgentTree(id="agents")
+            yield AgentTree(id="agents").data_bind(TownScreen.plain)
             yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
-                           id="panes")
+                           id="panes").data_bind(TownScreen.plain)
             with Vertical(id="side"):
                 yield HookPanel(id="hook")
-                yield ConvoyTree(id="convoys")
+                yield ConvoyTree(id="convoys").data_bind(TownScreen.plain)
                 yield InboxList(id="inbox")
         yield ActivityFeed(id="feed")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        plain = self.controller.plain
-        for widget in (self.query_one(AgentTree), self.query_one(PaneGrid), self.query_one(TownHeader),
-                       self.query_one(ConvoyTree)):
-            widget.plain = plain
+        self.plain = self.controller.plain
         self.query_one(AgentTree).clock = self.controller.clock
         self.query_one(ConvoyTree).border_title = "Convoys"
         self.query_one(AgentTree).border_title = "Agents"
         self.query_one(ActivityFeed).border_title = "Activity"
         self.query_one(HookPanel).border_title = "Hook"
         self.set_interval(5.0, self._tick_ages)
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.controller.view is not None:
             self.show_town(self.controller.view)
 
     def on_screen_resume(self) -> None:
         if self.controller.view is not None and self.controller.view is not self.view:
             self.show_town(self.controller.view)
-
-    def _theme_changed(self, _theme) -> None:
-        """Labels carry the theme's state and role colours: redraw them in the new theme."""
-        if self.view is not None:
-            self.query_one(AgentTree).refresh_labels()
-            self.query_one(TownHeader).show_town(self.view)
 
     def _tick_ages(self) -> None:
         self.query_one(AgentTree).refresh_labels()

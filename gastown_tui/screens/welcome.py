@@ -1,6 +1,7 @@
 """Welcome: there is no town here. Create one, open one, or build the demo town and open it."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from rich.text import Text
@@ -54,13 +55,14 @@ class WelcomeScreen(Screen):
                                  lambda v: v and self._run(build_demo, v["path"]))
 
     def _run(self, fn, *args) -> None:
-        def job() -> None:
-            try:
-                root = fn(*args)
-            except Exception as exc:
-                self.app.call_from_thread(self.notify, str(exc), title="Cannot open a town", severity="error",
-                                          timeout=10)
-            else:
-                self.app.call_from_thread(self.app.open_town, root)
+        """Makes or opens the town in a thread (a demo's build takes seconds), then opens it, on the loop."""
 
-        self.run_worker(job, thread=True, exit_on_error=False)
+        async def job() -> None:
+            try:
+                root = await asyncio.to_thread(fn, *args)
+            except Exception as exc:  # a bad folder or a failed build: said, never lost
+                self.notify(str(exc), title="Cannot open a town", severity="error", timeout=10)
+            else:
+                self.app.open_town(root)
+
+        self.run_worker(job(), group="welcome", exit_on_error=False, description="making or opening a town")

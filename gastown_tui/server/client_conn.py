@@ -65,7 +65,7 @@ class Client:
         self.closed = True
         try:
             self.writer.close()
-        except Exception:
+        except (OSError, RuntimeError):  # the transport is already gone (or its loop is): closed either way
             pass
 
     def info(self) -> dict:
@@ -76,7 +76,7 @@ class Client:
 async def close_soon(c: Client) -> None:
     try:
         await asyncio.wait_for(c.writer.drain(), 2)
-    except Exception:
+    except (asyncio.TimeoutError, OSError, RuntimeError):  # a slow or gone client is closed all the same
         pass
     c.close()
 

@@ -31,9 +31,9 @@ def keeper_argv(town: str, server_argv: list[str] | None = None, python: str | N
             *(server_argv or default_server_argv(town))]
 
 
-def running_keeper(town: str) -> int | None:
-    """The pid of the keeper serving TOWN (its lock is held), or None."""
-    path = os.path.join(os.path.realpath(town), ".runtime", "keeper.lock")
+def lock_holder(path: str) -> int | None:
+    """The pid written in the lock file at PATH while a process holds its flock, or None when none does.
+    (The keeper's lock and the server's, server/lock.py, are read alike.)"""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -41,15 +41,21 @@ def running_keeper(town: str) -> int | None:
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
+        except OSError:  # held: the holder wrote its pid
             try:
+                os.lseek(fd, 0, os.SEEK_SET)
                 return int(os.read(fd, 32).decode().strip() or 0) or None
-            except ValueError:
+            except (OSError, ValueError):
                 return None
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def running_keeper(town: str) -> int | None:
+    """The pid of the keeper serving TOWN (its lock is held), or None."""
+    return lock_holder(os.path.join(os.path.realpath(town), ".runtime", "keeper.lock"))
 
 
 def server_pid(town: str) -> int | None:

@@ -6,6 +6,7 @@ import os
 
 from gastown_tui.errors import UserError
 from gastown_tui.server import paths
+from gastown_tui.server.keeper_control import lock_holder
 
 
 class AlreadyServed(UserError):
@@ -54,17 +55,4 @@ class ServerLock:
 
 def serving_pid(town_root: str) -> int | None:
     """The pid of the process serving the town, or None when nothing holds the lock."""
-    path = paths.lock_path(town_root)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return _read_pid(fd)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
+    return lock_holder(paths.lock_path(town_root))

@@ -134,7 +134,7 @@ def installed_town(path: str) -> str | None:
     if path.endswith(".plist"):
         try:
             return plistlib.loads(data).get("WorkingDirectory")
-        except Exception:
+        except (plistlib.InvalidFileException, ValueError, AttributeError):  # not a plist, or not a dict
             return None
     m = re.search(rb"^WorkingDirectory=(.*)$", data, re.M)
     if not m:

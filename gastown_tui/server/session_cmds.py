@@ -83,7 +83,7 @@ async def send_input(server, c: Client, msg: dict):
     screen = server.screens.get(session.agent)
     if screen is not None:
         screen.typed()
-    lock = session._input_lock  # a nudge being typed finishes first; keys never land inside it
+    lock = session.input_lock  # a nudge being typed finishes first; keys never land inside it
     if lock.locked():
         async with lock:
             session.write(data)

@@ -6,6 +6,7 @@ Plain functions over the `TownServer` (`server`) and the requesting `Client` (`c
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 
@@ -15,6 +16,8 @@ from gastown_tui.server.client_conn import Client
 from gastown_tui.server.exec import NOT_IN_SERVER, Busy
 from gastown_tui.server.fail import Fail
 from gastown_tui.server.identify import agent_of
+
+log = logging.getLogger(__name__)
 
 CAPABILITIES = ["exec", "screens", "input", "size", "call", "history", "events"]
 TOPICS = {"state", "town", "notice", "lifecycle"}
@@ -60,7 +63,8 @@ async def status(server, c: Client, msg: dict):
         for a in agents:
             try:
                 rec = hooked_record(town, a["address"])
-            except Exception:
+            except Exception as exc:  # the status still answers; the log says why this hook is blank
+                log.warning("status: the hook of %s cannot be read: %s", a["address"], exc)
                 rec = None
             out[a["address"]] = rec.get("id") if rec else None
         return out

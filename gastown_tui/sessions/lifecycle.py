@@ -1,8 +1,9 @@
 """A session's process lifecycle: noticing the exit, stopping (quit keys, SIGTERM, SIGKILL), and making
 sure nothing the program started outlives it.
 
-`Lifecycle` is mixed into `Session` (sessions/session.py), which owns the PTY, the screen and the
-transcript; this module owns the process side. `stop_all` stops many sessions at once (one task each,
+`Lifecycle` is a collaborator of `Session` (sessions/session.py), which owns the PTY (sessions/pty_io.py),
+the screen and the transcript; this module owns the process side, and reaches the session only through
+`LifecycleHost`. `stop_all` stops many sessions at once (one task each,
 one shared deadline) for the manager's `close()`.
 
 Stop: the preset's quit keys, each once the program answered the one before; then SIGTERM, then SIGKILL,
@@ -17,15 +18,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import termios
 import threading
 import time
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 import pexpect
 
 from gastown_tui.sessions import procs
 from gastown_tui.sessions.process_tree import Sweeper, Target, executor, signal_trees
+from gastown_tui.sessions.states import SessionExited
+
+if TYPE_CHECKING:
+    from gastown_tui.sessions.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -41,78 +45,111 @@ STOP_ALL_SLACK = 4.0  # stop_all's default deadline is grace + this (quit keys, 
 LATE_KILL_WAIT = 1.0  # after stop_all's deadline: SIGKILL, then this long for the exit to be seen
 
 
-class Lifecycle:
-    """The process side of a Session. Uses the session's `pid`, `tty`, `id`, `preset.quit_keys`,
-    `output_seq`, `last_output_at`, `send_key`/`write`, `_proc`, `_fd`, `_eof`, `_loop`, `_input_lock`,
-    `_beacon_task`, `_exited`, `_finish(status)` (the session's teardown, which calls `_after_exit`),
-    `_closing_job()` (a blocking job that closes the PTY and writes the final transcript) and
-    `_announce_exit()` (SessionExited)."""
+class LifecycleHost(Protocol):
+    """What `Lifecycle` uses of its session, and nothing else."""
 
+    id: str
+    agent: str
+    pid: int | None
+    tty: str | None
     exit_status: int | None
     ended_at: float | None
+    stopping: bool  # set by stop(): nothing more is typed in
+    exited: bool
+    process: Any  # the pexpect child, or a stand-in (nodes/remote_session.py RemoteProcess, sessions/kept.py)
+    loop: asyncio.AbstractEventLoop | None
+    input_lock: asyncio.Lock  # held while a nudge is typed
+    quit_keys: tuple[str, ...]
+    output_seq: int
+    last_output_at: float  # monotonic
+
+    def send_key(self, key: str) -> None: ...
+    def write(self, data: bytes) -> None: ...
+    def isig(self) -> bool | None: ...
+    def cancel_beacon(self) -> None: ...
+    def finish(self, status: int) -> None: ...  # the session's teardown; it calls Lifecycle.after_exit
+    def closing_job(self) -> Callable[[], None]: ...  # blocking: closes the PTY, writes the transcript
+    def emit(self, event: object) -> None: ...
+
+    # The process operations a session on a node replaces (nodes/remote_session.py); Lifecycle calls them
+    # through the session so that a subclass's version is the one used.
+    def _watch_pidfd(self) -> None: ...
+    async def _signal_tree(self, sig: int) -> list[int]: ...
+    def _reap_now(self, job: Callable[[], None]) -> None: ...
+
+
+class Lifecycle:
+    """The process side of one session: its exit watcher, the reaping after the exit, and stop()."""
+
+    def __init__(self, host: LifecycleHost) -> None:
+        self.host = host
+        self.exited_event = asyncio.Event()  # set once the exit is announced (leftovers dead, files written)
+        self.pidfd: procs.ExitWatcher | None = None  # Linux: instant exit notice
+        self.reap_task: asyncio.Task | None = None  # after the exit: leftovers, PTY, transcript
 
     # -- exit ----------------------------------------------------------------------------------
-    @property
-    def exited(self) -> bool:
-        return self.exit_status is not None or self.ended_at is not None
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and not self.exited
-
-    def _check_exit(self) -> None:
-        if self.exited or self._proc is None:
+    def check_exit(self) -> None:
+        h = self.host
+        proc = h.process
+        if h.exited or proc is None:
             return
         try:
-            alive = self._proc.isalive()
+            alive = proc.isalive()
         except pexpect.ExceptionPexpect:
             alive = False
         if alive:
             return
-        status = self._proc.exitstatus
-        if status is None and self._proc.signalstatus is not None:
-            status = -int(self._proc.signalstatus)
-        self._finish(status if status is not None else -1)
+        status = proc.exitstatus
+        if status is None and proc.signalstatus is not None:
+            status = -int(proc.signalstatus)
+        h.finish(status if status is not None else -1)
 
-    def _watch_pidfd(self) -> None:
-        self._pidfd = procs.ExitWatcher.start(self._loop, self.pid, self._on_pidfd)
+    def watch_pidfd(self) -> None:
+        self.pidfd = procs.ExitWatcher.start(self.host.loop, self.host.pid, self._on_pidfd)
 
     def _on_pidfd(self) -> None:
-        self._check_exit()
-        if not self.exited:  # should not happen; never spin on a readable fd: fall back to polling
-            self._close_pidfd()
+        self.check_exit()
+        if not self.host.exited:  # should not happen; never spin on a readable fd: fall back to polling
+            self.close_pidfd()
 
-    def _close_pidfd(self) -> None:
-        watcher, self._pidfd = self._pidfd, None
+    def close_pidfd(self) -> None:
+        watcher, self.pidfd = self.pidfd, None
         if watcher is not None:
             try:
                 watcher.close()
             except Exception as exc:  # the exit is seen by the reader anyway; say why the watcher failed
-                log.warning("session %s: closing its exit watcher failed: %s", self.id, exc)
+                log.warning("session %s: closing its exit watcher failed: %s", self.host.id, exc)
 
     async def wait_exit(self, timeout: float | None = None) -> int | None:
         """The exit status once the program has exited, its leftovers are dead and the transcript is
         written; None on timeout."""
         try:
-            await asyncio.wait_for(self._exited.wait(), timeout)
+            await asyncio.wait_for(self.exited_event.wait(), timeout)
         except asyncio.TimeoutError:
             return None
-        return self.exit_status
+        return self.host.exit_status
+
+    def announce_exit(self) -> None:
+        if self.exited_event.is_set():
+            return
+        self.exited_event.set()
+        h = self.host
+        h.emit(SessionExited(h.id, h.agent, h.exit_status, time.time()))
 
     # -- after the exit: leftovers, PTY, transcript --------------------------------------------
-    def _after_exit(self) -> None:
-        """Called by `_finish` once the status is known and the state is exited."""
-        job = self._once(self._closing_job())
-        loop = self._loop
+    def after_exit(self) -> None:
+        """Called by the session's `finish` once the status is known and the state is exited."""
+        job = self._once(self.host.closing_job())
+        loop = self.host.loop
         if loop is None or loop.is_closed() or not loop.is_running():
-            self._reap_now(job)
+            self.host._reap_now(job)
             return
-        self._reap_task = loop.create_task(self._reap(job), name=f"session-reap-{self.id}")
+        self.reap_task = loop.create_task(self._reap(job), name=f"session-reap-{self.host.id}")
 
     @staticmethod
     def _once(job: Callable[[], None]) -> Callable[[], None]:
         """`job` runs once; a second caller returns only when the first run has finished. (`_reap`
-        cancelled while the job runs in its thread, e.g. the loop ending, calls it again from `_reap_now`:
+        cancelled while the job runs in its thread, e.g. the loop ending, calls it again from `reap_now`:
         the exit must not be announced while the transcript is still being written.)"""
         lock, ran = threading.Lock(), []
 
@@ -126,32 +163,32 @@ class Lifecycle:
 
     async def _reap(self, job: Callable[[], None]) -> None:
         try:
-            await self._signal_tree(signal.SIGKILL)
-            await self._loop.run_in_executor(executor(), job)
+            await self.host._signal_tree(signal.SIGKILL)
+            await self.host.loop.run_in_executor(executor(), job)
         except BaseException:
-            self._reap_now(job)  # cancelled (the loop is ending) or the executor is gone: do it here
+            self.host._reap_now(job)  # cancelled (the loop is ending) or the executor is gone: do it here
             raise
-        self._announce_exit()
+        self.announce_exit()
 
-    def _reap_now(self, job: Callable[[], None]) -> None:
+    def reap_now(self, job: Callable[[], None]) -> None:
         try:
-            signal_trees([self._target()], signal.SIGKILL)
+            signal_trees([self.target()], signal.SIGKILL)
         finally:
             job()
-            self._announce_exit()
+            self.announce_exit()
 
     # -- stop ----------------------------------------------------------------------------------
     async def stop(self, grace: float = 3.0) -> int | None:
         """Polite quit keys, then SIGTERM, then SIGKILL, to the whole process tree."""
-        if self._proc is None or self.exited:
-            if self._proc is not None:
-                await self._exited.wait()  # an exit already seen: its leftovers are being killed
-            return self.exit_status
-        self.stopping = True
-        if self._beacon_task is not None and not self._beacon_task.done():
-            self._beacon_task.cancel()  # a start-up prompt typed between the quit keys would undo them
+        h = self.host
+        if h.process is None or h.exited:
+            if h.process is not None:
+                await self.exited_event.wait()  # an exit already seen: its leftovers are being killed
+            return h.exit_status
+        h.stopping = True
+        h.cancel_beacon()  # a start-up prompt typed between the quit keys would undo them
         try:  # let a nudge being typed finish its keystrokes first (never interleave with them)
-            await asyncio.wait_for(self._input_lock.acquire(), timeout=2.0)
+            await asyncio.wait_for(h.input_lock.acquire(), timeout=2.0)
             locked = True
         except asyncio.TimeoutError:
             locked = False
@@ -159,32 +196,33 @@ class Lifecycle:
             await self._send_quit_keys()
         finally:
             if locked:
-                self._input_lock.release()
+                h.input_lock.release()
         if await self.wait_exit(grace) is not None:
-            return self.exit_status
+            return h.exit_status
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            if not self.exited:
-                await self._signal_tree(sig)
-            if await self._wait_gone(SIGNAL_WAIT):
-                return self.exit_status
-        self._check_exit()
-        if not self.exited:
-            self._finish(-int(signal.SIGKILL))
-        await self._exited.wait()
-        return self.exit_status
+            if not h.exited:
+                await h._signal_tree(sig)
+            if await self.wait_gone(SIGNAL_WAIT):
+                return h.exit_status
+        self.check_exit()
+        if not h.exited:
+            h.finish(-int(signal.SIGKILL))
+        await self.exited_event.wait()
+        return h.exit_status
 
-    async def _wait_gone(self, timeout: float) -> bool:
+    async def wait_gone(self, timeout: float) -> bool:
         """Waits for the exit (checked every 0.05 s besides the pidfd) and then for the reap."""
+        h = self.host
         deadline = time.monotonic() + timeout
-        while not self.exited:
-            self._check_exit()
+        while not h.exited:
+            self.check_exit()
             left = deadline - time.monotonic()
-            if self.exited or left <= 0:
+            if h.exited or left <= 0:
                 break
             await asyncio.sleep(min(0.05, left))
-        if not self.exited:
+        if not h.exited:
             return False
-        await self._exited.wait()
+        await self.exited_event.wait()
         return True
 
     async def _send_quit_keys(self) -> None:
@@ -195,56 +233,50 @@ class Lifecycle:
         A program that gave the terminal back (left raw mode: ISIG on again) is on its way out: a further
         ^C would now be a real SIGINT and kill it mid-exit (seen with opencode under load), so then no more
         keys are sent and stop() waits for the exit."""
-        raw_at_start = self._isig() is False
-        seq, sent_at = self.output_seq, time.monotonic()
+        h = self.host
+        raw_at_start = h.isig() is False
+        seq, sent_at = h.output_seq, time.monotonic()
         for round_ in range(2):
             if round_:
                 if await self.wait_exit(QUIT_ROUND_WAIT) is not None:
                     return
-                seq, sent_at = self.output_seq, time.monotonic() - QUIT_REACTION_CAP
-            for i, key in enumerate(self.preset.quit_keys):
-                if self.exited:
+                seq, sent_at = h.output_seq, time.monotonic() - QUIT_REACTION_CAP
+            for i, key in enumerate(h.quit_keys):
+                if h.exited:
                     return
                 if i > 0 or round_:
                     await self._await_reaction(seq, sent_at)
-                    if self.exited or (raw_at_start and self._isig()):
+                    if h.exited or (raw_at_start and h.isig()):
                         return
-                seq, sent_at = self.output_seq, time.monotonic()
+                seq, sent_at = h.output_seq, time.monotonic()
                 try:
-                    self.send_key(key)
+                    h.send_key(key)
                 except ValueError:
-                    self.write(key.encode())
+                    h.write(key.encode())
 
     async def _await_reaction(self, seq: int, sent_at: float) -> None:
-        while not self.exited:
+        h = self.host
+        while not h.exited:
             now = time.monotonic()
             waited = now - sent_at
             if waited >= QUIT_REACTION_CAP:
                 return
-            if waited >= QUIT_MIN_GAP and self.output_seq != seq and now - self.last_output_at >= QUIT_SETTLE:
+            if waited >= QUIT_MIN_GAP and h.output_seq != seq and now - h.last_output_at >= QUIT_SETTLE:
                 return
             await asyncio.sleep(0.02)
 
-    def _isig(self) -> bool | None:
-        """Whether the PTY turns ^C into SIGINT now (False: the program put it in raw mode); None if unknown."""
-        if self._fd is None or self._eof:
-            return None
-        try:
-            return bool(termios.tcgetattr(self._fd)[3] & termios.ISIG)
-        except (termios.error, OSError):
-            return None
-
     # -- the process tree ----------------------------------------------------------------------
-    def _target(self) -> Target:
+    def target(self) -> Target:
         """This session's tree. The program's own pid is signalled only while it is not reaped yet."""
-        reaped = self._proc is None or bool(getattr(self._proc, "terminated", False))
-        return Target(self.pid or 0, bool(self.pid) and not reaped, self.tty, self.id)
+        h = self.host
+        reaped = h.process is None or bool(getattr(h.process, "terminated", False))
+        return Target(h.pid or 0, bool(h.pid) and not reaped, h.tty, h.id)
 
-    async def _signal_tree(self, sig: int) -> list[int]:
+    async def signal_tree(self, sig: int) -> list[int]:
         """`sig` to the whole tree, in a scan shared with other sessions doing the same now."""
-        if not self.pid:
+        if not self.host.pid:
             return []
-        target = self._target()
+        target = self.target()
         try:
             return await Sweeper.for_loop(asyncio.get_running_loop()).signal(target, sig)
         except (asyncio.CancelledError, RuntimeError):
@@ -256,14 +288,14 @@ class Lifecycle:
 
     def kill_now(self) -> None:
         """SIGKILL the tree at once (atexit / emergency); no waiting."""
-        if self.pid and not self.exited:
-            signal_trees([self._target()], signal.SIGKILL)
+        if self.host.pid and not self.host.exited:
+            signal_trees([self.target()], signal.SIGKILL)
 
 
-async def stop_all(sessions: Iterable[Lifecycle], grace: float = 2.0, deadline: float | None = None) -> None:
+async def stop_all(sessions: Iterable["Session"], grace: float = 2.0, deadline: float | None = None) -> None:
     """Stops every live session at once (one task each); all are gone within about `deadline` seconds
     (default grace + STOP_ALL_SLACK) plus LATE_KILL_WAIT: any still running then is SIGKILLed with its tree."""
-    sessions = [s for s in sessions if s._proc is not None]
+    sessions = [s for s in sessions if s.process is not None]
     live = [s for s in sessions if s.alive]
     deadline = grace + STOP_ALL_SLACK if deadline is None else deadline
     loop = asyncio.get_running_loop()
@@ -281,17 +313,17 @@ async def stop_all(sessions: Iterable[Lifecycle], grace: float = 2.0, deadline: 
     late = [s for s in live if not s.exited]
     if late:
         await asyncio.gather(*(s._signal_tree(signal.SIGKILL) for s in late), return_exceptions=True)
-        await asyncio.gather(*(s._wait_gone(LATE_KILL_WAIT) for s in late), return_exceptions=True)
+        await asyncio.gather(*(s.life.wait_gone(LATE_KILL_WAIT) for s in late), return_exceptions=True)
         for s in late:
-            s._check_exit()
+            s.life.check_exit()
             if not s.exited:
-                s._finish(-int(signal.SIGKILL))
+                s.finish(-int(signal.SIGKILL))
     # Every exit seen (also before this call) has its leftovers killed and its transcript written by now.
     await asyncio.gather(*(s.wait_exit(LATE_KILL_WAIT) for s in sessions), return_exceptions=True)
 
 
-def kill_all_now(sessions: Iterable[Lifecycle]) -> None:
+def kill_all_now(sessions: Iterable["Session"]) -> None:
     """SIGKILL every live session's tree, one /proc scan for all (atexit)."""
-    targets = [s._target() for s in sessions if s.pid and not s.exited]
+    targets = [s.life.target() for s in sessions if s.pid and not s.exited]
     if targets:
         signal_trees(targets, signal.SIGKILL)

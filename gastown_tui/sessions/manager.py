@@ -168,7 +168,7 @@ class SessionManager:
         self._closed = True
         flush_all()
         for session in self._sessions.values():
-            proc = session._proc
+            proc = session.process
             for obj in (proc, getattr(proc, "ptyproc", None)):
                 if obj is not None and hasattr(obj, "closed"):
                     try:

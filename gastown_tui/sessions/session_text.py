@@ -34,7 +34,7 @@ class SessionText:
         thread-safe); the atomic write (its fsync took 16 ms, up to 125 ms, on a busy disk) runs in a
         worker thread, not on the loop that every pane and key waits for."""
         s = self.session
-        if s.transcript is None or s._finishing:  # the final copy is _closing_job's: nothing after it
+        if s.transcript is None or s._finishing:  # the final copy is closing_job's: nothing after it
             return
         self.dirty = False
         self.flushed_at = time.monotonic()

@@ -3,7 +3,8 @@
 One small class hides the emulator. `new_screen()` returns the pyghostty engine
 (Ghostty's terminal core) where pyghostty has a wheel and the pyte fallback
 elsewhere (see `vt_pyte` for its known gaps). Everything above this module talks
-to `Screen` only.
+to `VtScreen` only (a session keeps one as `session.screen`). It is not called
+`Screen`: that is Textual's, and both meet in the terminal pane.
 
 Rows are handed out as style runs (`Row.runs`), never cell by cell: rendering,
 not parsing, is what costs time, so a pane converts only the rows `render()`
@@ -93,7 +94,7 @@ def scrollback_bytes(cols: int, lines: int) -> int:
     return max(64 * 1024, 9 * max(cols, 80) * max(lines, 1))
 
 
-class Screen:
+class VtScreen:
     """Base class: the attributes every engine provides. Engines override the methods."""
 
     engine = "abstract"
@@ -167,6 +168,9 @@ class Screen:
         pass
 
 
+Screen = VtScreen  # its old name, for code from branches in flight; new code says VtScreen
+
+
 def engine_name() -> str:
     """Which engine `new_screen` uses on this machine."""
     try:
@@ -176,11 +180,11 @@ def engine_name() -> str:
     return "ghostty"
 
 
-def new_screen(cols: int = 120, rows: int = 40, scrollback_lines: int = 10_000, engine: str | None = None) -> Screen:
+def new_screen(cols: int = 120, rows: int = 40, scrollback_lines: int = 10_000, engine: str | None = None) -> VtScreen:
     """A fresh terminal screen: pyghostty where it is installed, else pyte.
 
     The engines are imported here, not at the top, on purpose: each subclasses
-    `Screen` from this module (so importing one at the top would be a cycle), and
+    `VtScreen` from this module (so importing one at the top would be a cycle), and
     only one of the two native libraries is installed on a given machine. This is
     the one deliberate import cycle in the tree (tools/import_graph.py knows it)."""
     engine = engine or engine_name()

@@ -1,4 +1,4 @@
-"""The pyghostty engine (Ghostty's terminal core, libghostty-vt) behind `vt.Screen`.
+"""The pyghostty engine (Ghostty's terminal core, libghostty-vt) behind `vt.VtScreen`.
 
 Rows are read in bulk through libghostty's render state: one call for a row's
 raw cells (decoded here from the bit layout the library publishes in
@@ -30,9 +30,9 @@ from gastown_tui.sessions.vt import (
     Frame,
     Modes,
     Row,
-    Screen,
     Style,
     StyleRun,
+    VtScreen,
     sanitize_title,
 )
 
@@ -94,7 +94,7 @@ def _color(c) -> object:
     return None
 
 
-class GhosttyScreen(Screen):
+class GhosttyScreen(VtScreen):
     engine = "ghostty"
 
     def __init__(self, cols: int, rows: int, scrollback_lines: int = 10_000) -> None:

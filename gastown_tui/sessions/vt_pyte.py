@@ -1,4 +1,4 @@
-"""The pyte fallback behind `vt.Screen`, for platforms where pyghostty has no wheel
+"""The pyte fallback behind `vt.VtScreen`, for platforms where pyghostty has no wheel
 (Intel macOS, Windows, 32-bit and other Linux machines).
 
 pyte is pure Python: 100x slower than pyghostty and far from tmux on modern
@@ -36,9 +36,9 @@ from gastown_tui.sessions.vt import (
     Frame,
     Modes,
     Row,
-    Screen,
     Style,
     StyleRun,
+    VtScreen,
     sanitize_title,
 )
 
@@ -82,7 +82,7 @@ class _PyteScreen(pyte.Screen):
         super().index()
 
 
-class PyteScreen(Screen):
+class PyteScreen(VtScreen):
     engine = "pyte"
 
     def __init__(self, cols: int, rows: int, scrollback_lines: int = 10_000) -> None:

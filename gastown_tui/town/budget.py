@@ -24,9 +24,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_tui.beads.fields import parse_fields, set_fields
+from gastown_tui.costs.book import book_for
+from gastown_tui.costs.report import day_of, today_start
 from gastown_tui.errors import UserError
+from gastown_tui.filelock import file_lock
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.convoys import convoys_tracking
+from gastown_tui.town.events import append_event, now_ts
+from gastown_tui.town.hooks import hooked_record
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
+from gastown_tui.town.ledgers import town_ledger
+from gastown_tui.town.mail import send_mail
 
 WARN_AT = 0.8
 UNITS = ("tokens", "usd")
@@ -146,8 +156,6 @@ def _spend(entries, budget: Budget, since: float | None) -> tuple[float, int]:
 
 
 def _since(budget: Budget, entry: dict, now: float) -> float | None:
-    from gastown_tui.costs.report import today_start
-
     reset = entry.get("reset_at")
     start = today_start(now) if budget.period == "day" else None
     if isinstance(reset, (int, float)):
@@ -162,10 +170,7 @@ def evaluate(town: Town, now: float | None = None, entries=None) -> list[Status]
         return []
     now = time.time() if now is None else now
     if entries is None:
-        from gastown_tui.costs.book import book_for
-
         entries, _ = book_for(town.root).entries()
-    from gastown_tui.town.locks import file_lock
 
     out = []
     with file_lock(town.runtime / "budget" / ".lock", what="budget lock"):
@@ -196,14 +201,10 @@ def evaluate(town: Town, now: float | None = None, entries=None) -> list[Status]
 
 
 def _day(ts: float) -> str:
-    from gastown_tui.costs.report import day_of
-
     return day_of(ts)
 
 
 def _announce(town: Town, st: Status, was: str) -> None:
-    from gastown_tui.town.events import append_event
-
     b = st.budget
     if st.state == "tripped":
         over = st.spent - b.limit
@@ -224,11 +225,6 @@ def _announce(town: Town, st: Status, was: str) -> None:
 
 def _escalate(town: Town, title: str, text: str, severity: str) -> None:
     """An escalation bead (Needs you) and mail to the Overseer, with Gas Town's escalation fields."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.town.events import now_ts
-    from gastown_tui.town.ledgers import town_ledger
-    from gastown_tui.town.mail import send_mail
-
     priority = {"high": 1, "medium": 2}.get(severity, 2)
     desc = set_fields(text.rstrip() + "\n\n", severity=severity, reason=text.splitlines()[0][:200], source="budget",
                       escalated_by="budget", escalated_at=now_ts(), related_bead=None)
@@ -268,13 +264,9 @@ def check_new_work(town: Town, rig: str | None = None, bead_id: str | None = Non
     evaluate(town)
     convoy = None
     if bead_id:
-        from gastown_tui.town.convoys import convoys_tracking
-
         convoy = (convoys_tracking(town, bead_id) or [None])[0]
     why = refusal(town, rig, convoy)
     if why:
-        from gastown_tui.town.events import append_event
-
         append_event(town.events_path, "sling_refused", "budget", rig=rig, convoy=convoy, reason=why)
         raise UserError(f"refused: {why}")
 
@@ -283,16 +275,12 @@ def refusal_for_agent(town: Town, address: str) -> str | None:
     """For a session start: the breaker covering the agent's rig or its hooked bead's convoy."""
     if not _state_path(town).exists():
         return None
-    from gastown_tui.town.addresses import parse_address
 
     a = parse_address(address)
     return refusal(town, rig=a.rig, convoy=_convoy_of_hook(town, address))
 
 
 def _convoy_of_hook(town: Town, address: str) -> str | None:
-    from gastown_tui.beads.fields import parse_fields
-    from gastown_tui.town.hooks import hooked_record
-
     try:
         rec = hooked_record(town, address)
     except UserError:
@@ -319,8 +307,6 @@ def _match(budgets: list[Budget], scope: str) -> list[Budget]:
 def raise_budget(town: Town, scope: str, to: float | None = None, by: float | None = None,
                  actor: str = "overseer") -> list[dict]:
     """A higher limit for SCOPE's budget(s), written to settings/config.json; clears their trip."""
-    from gastown_tui.town.events import append_event
-
     path = _settings_path(town)
     data = read_json(path, default={}) or {}
     targets = _match(load_budgets(town), scope)
@@ -342,8 +328,6 @@ def raise_budget(town: Town, scope: str, to: float | None = None, by: float | No
 
 def reset_budget(town: Town, scope: str, actor: str = "overseer") -> list[str]:
     """Counts SCOPE's budget(s) from now on and clears their trip."""
-    from gastown_tui.town.events import append_event
-
     ids = [b.id for b in _match(load_budgets(town), scope)]
     _clear(town, ids, reset=True)
     for i in ids:
@@ -352,8 +336,6 @@ def reset_budget(town: Town, scope: str, actor: str = "overseer") -> list[str]:
 
 
 def _clear(town: Town, ids: list[str], reset: bool) -> None:
-    from gastown_tui.town.locks import file_lock
-
     with file_lock(town.runtime / "budget" / ".lock", what="budget lock"):
         state = load_state(town)
         for i in ids:

@@ -25,11 +25,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.errors import UserError
-from gastown_tui.meow.ralph import RalphSpec
+from gastown_tui.meow.molecule import molecule_root, step_records_of, uses_wisps
+from gastown_tui.meow.ralph import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, RalphSpec
+from gastown_tui.town.addresses import agent_key
+from gastown_tui.town.agents import workdir
+from gastown_tui.town.events import append_event, now_ts
+from gastown_tui.town.handoff import pending_handoff
+from gastown_tui.town.jsonfile import write_json
+from gastown_tui.town.layout import NoTown, Town, find_town
+from gastown_tui.town.ledgers import ledger_for_id, town_ledger
+from gastown_tui.town.mail import send_mail
+from gastown_tui.town.nudges import enqueue
 from gastown_tui.town.ralph_check import CheckResult, run_check
-from gastown_tui.town.ralph_status import (attempts_of, describe, exit_text, failures_of, hook_line, ralph_data,
-                                           spec_of, status_line)
+from gastown_tui.town.ralph_status import (
+    attempts_of,
+    describe,
+    exit_text,
+    failures_of,
+    hook_line,
+    ralph_data,
+    spec_of,
+    status_line,
+)
 
 __all__ = ["CheckResult", "RalphCheckFailed", "apply_to_molecule", "attempts_of", "check_before_close",
            "check_done_allowed", "describe", "failures_of", "hook_line", "raise_attempts", "ralph_data",
@@ -42,8 +61,6 @@ class RalphCheckFailed(UserError):
 
 # -- the gate on `gt mol done` ------------------------------------------------------------------------
 def _town(env=None):
-    from gastown_tui.town.layout import NoTown, find_town
-
     try:
         return find_town(env=env)
     except NoTown:
@@ -52,10 +69,6 @@ def _town(env=None):
 
 def _worker(town, ledger, step_id: str) -> tuple[str | None, str | None, Path | None]:
     """(the bead worked on, the agent it is hooked to, that agent's worktree)."""
-    from gastown_tui.beads.fields import parse_fields
-    from gastown_tui.meow.molecule import molecule_root
-    from gastown_tui.town.agents import workdir
-
     root = molecule_root(ledger, step_id)
     work_id = parse_fields(root.get("description")).get("attached_to")
     work = ledger.raw_find(work_id) if work_id else None
@@ -97,8 +110,6 @@ def check_before_close(ledger, step_id: str, actor: str | None = None, cwd: Path
                "agent": agent or env.get("GT_AGENT")}
     rec = _record_attempt(ledger, step_id, attempt)
     if town is not None:
-        from gastown_tui.town.events import append_event
-
         append_event(town.events_path, "ralph_attempt", actor or agent or "unknown", step=step_id, bead=work_id,
                      agent=agent, attempt=n, max_attempts=spec.max_attempts, passed=result.passed,
                      exit=result.exit, timed_out=result.timed_out, tail=result.output[-300:])
@@ -120,8 +131,6 @@ def check_before_close(ledger, step_id: str, actor: str | None = None, cwd: Path
 
 
 def _now() -> str:
-    from gastown_tui.town.events import now_ts
-
     return now_ts()
 
 
@@ -164,8 +173,6 @@ def fresh_session_prompt(rec: dict) -> str:
 def _replacement_pending(town, agent: str, session: str) -> bool:
     """Whether SESSION of AGENT already failed its Ralph attempt and waits to be replaced (one attempt per
     context: a second `gt mol done` in the same session is not another attempt)."""
-    from gastown_tui.town.handoff import pending_handoff
-
     try:
         marker = pending_handoff(town, agent)
     except UserError:
@@ -177,9 +184,6 @@ def _ask_for_fresh_session(town, agent: str, step_id: str, work_id, rec: dict, s
                            session_id: str | None) -> bool:
     """Writes the handoff marker the running town's handoff patrol acts on (no cooldown: Ralph's replacement
     is the point). The predecessor's transcript stays for `gt seance`."""
-    from gastown_tui.town.addresses import agent_key
-    from gastown_tui.town.jsonfile import write_json
-
     fails = failures_of(rec)
     marker = {"address": agent, "requested_at": _now(), "note": fresh_session_prompt(rec), "mail_id": None,
               "session_id": session_id, "hook": work_id, "reason": "ralph", "step": step_id,
@@ -198,8 +202,6 @@ def _escalate(town, ledger, rec: dict, spec: RalphSpec, work_id, agent) -> str |
                   *(f"    {ln}" for ln in (a.get("tail") or "(no output)").splitlines()), ""]
     esc = None
     if town is not None:
-        from gastown_tui.town.events import append_event
-
         esc = _file_escalation(town, f"Ralph step {rec['id']} exhausted {spec.max_attempts} attempts",
                                "\n".join(lines), source=agent or "ralph", related=work_id)
         append_event(town.events_path, "ralph_exhausted", agent or "ralph", step=rec["id"], bead=work_id,
@@ -211,10 +213,6 @@ def _escalate(town, ledger, rec: dict, spec: RalphSpec, work_id, agent) -> str |
 def _file_escalation(town, title: str, text: str, source: str, related: str | None) -> str:
     """An escalation bead in the town ledger with Gas Town's fields (the shape patrols/escalate.py files),
     routed at once: mailed to the Overseer, labelled `routed`."""
-    from gastown_tui.beads.fields import set_fields
-    from gastown_tui.town.ledgers import town_ledger
-    from gastown_tui.town.mail import send_mail
-
     desc = set_fields(text.rstrip() + "\n\n", severity="high", reason=text.splitlines()[0][:200], source=source,
                       escalated_by=source, escalated_at=_now(), related_bead=related)
     issue = town_ledger(town).create(f"ESCALATION: {title}", issue_type="task", priority=1,
@@ -231,9 +229,6 @@ def raise_attempts(town, step_or_bead: str, max_attempts: int | None = None, by:
                    actor: str = "overseer") -> list[dict]:
     """Raises max_attempts of the Ralph step(s) of STEP_OR_BEAD (a step, or the hooked bead: every Ralph step
     of its molecule that used up its attempts). Returns [{step, old, new}]. The agent is nudged to go on."""
-    from gastown_tui.town.events import append_event
-    from gastown_tui.town.ledgers import ledger_for_id
-
     ledger = ledger_for_id(town, step_or_bead)
     targets = _ralph_steps(ledger, step_or_bead)
     if not targets:
@@ -262,8 +257,6 @@ def raise_attempts(town, step_or_bead: str, max_attempts: int | None = None, by:
 
 
 def _nudge(town, agent: str, text: str, actor: str) -> None:
-    from gastown_tui.town.nudges import enqueue
-
     try:
         enqueue(town.runtime / "nudge_queue", agent, text, sender=actor)
     except OSError:
@@ -286,8 +279,6 @@ def _ralph_steps(ledger, bead_id: str) -> list[dict]:
 def check_done_allowed(town, bead_id: str) -> None:
     """`gt done` is refused while a Ralph step of the bead's molecule is open: the work is submitted only
     once every check passed (an exhausted step waits for a person; the work stays on the hook)."""
-    from gastown_tui.town.ledgers import ledger_for_id
-
     try:
         steps = _ralph_steps(ledger_for_id(town, bead_id), bead_id)
     except UserError:
@@ -304,9 +295,6 @@ def apply_to_molecule(ledger, root_id: str, check: str | None, max_attempts: int
                       timeout: float | None = None, default_check: str | None = None) -> list[str]:
     """Makes every open step of the molecule a Ralph step (a step's own spec keeps what is not given).
     The check is CHECK, else the step's own, else DEFAULT_CHECK (the rig's gate); none at all is refused."""
-    from gastown_tui.meow.molecule import step_records_of, uses_wisps
-    from gastown_tui.meow.ralph import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT
-
     changed = []
     with ledger.transaction():
         root = ledger.raw(root_id)
@@ -343,8 +331,6 @@ def with_failure(beacon_text: str, marker: dict) -> str:
 
 def show(town, step_or_bead: str) -> list[dict]:
     """Every Ralph step of STEP_OR_BEAD: its status line plus every attempt (for `gastown ralph show`)."""
-    from gastown_tui.town.ledgers import ledger_for_id
-
     ledger = ledger_for_id(town, step_or_bead)
     steps = _ralph_steps(ledger, step_or_bead)
     if not steps:
@@ -355,7 +341,5 @@ def show(town, step_or_bead: str) -> list[dict]:
 def app_raise_attempts(town_root, step_or_bead: str, by: int = 1) -> str:
     """The app's "raise Ralph attempts" action (a palette/keys entry for the focused agent's hook):
     one more attempt for its exhausted Ralph step(s); returns the line to show in a toast."""
-    from gastown_tui.town.layout import Town
-
     changed = raise_attempts(Town(Path(town_root)), step_or_bead, by=by, actor="overseer")
     return "; ".join(f"{c['step']}: Ralph max_attempts {c['old']} → {c['new']}" for c in changed)

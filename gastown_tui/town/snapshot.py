@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gastown_tui.town.layout import Town
 from gastown_tui.beads.fields import parse_fields
-from gastown_tui.town.convoys import list_convoys
-from gastown_tui.town.events import read_events
+from gastown_tui.town.agents import AgentInfo
+from gastown_tui.town.convoys import ConvoyInfo, list_convoys
+from gastown_tui.town.events import Event, read_events
 from gastown_tui.town.jsonfile import read_json
+from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import town_ledger
-from gastown_tui.town.mail import inbox
-from gastown_tui.town.mq import list_mrs
+from gastown_tui.town.mail import MailInfo, inbox
+from gastown_tui.town.mq import MR, list_mrs
 from gastown_tui.town.rigs import list_rigs
 from gastown_tui.town.roster import list_agents
 
@@ -20,12 +21,12 @@ class TownSnapshot:
     name: str
     root: str
     rigs: list[str]
-    agents: list = field(default_factory=list)       # [AgentInfo]
-    convoys: list = field(default_factory=list)      # [ConvoyInfo]
-    mail: list = field(default_factory=list)         # [MailInfo] to the overseer, newest first
-    mrs: list = field(default_factory=list)          # [MR], queue order, open ones first
-    escalations: list = field(default_factory=list)  # [(id, title, severity, created_at)]
-    events: list = field(default_factory=list)       # [Event], oldest first
+    agents: list[AgentInfo] = field(default_factory=list)
+    convoys: list[ConvoyInfo] = field(default_factory=list)
+    mail: list[MailInfo] = field(default_factory=list)  # to the overseer, newest first
+    mrs: list[MR] = field(default_factory=list)  # queue order, open ones first
+    escalations: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, title, severity, created_at)
+    events: list[Event] = field(default_factory=list)  # oldest first
 
     @property
     def unread(self) -> int:

@@ -76,6 +76,14 @@ async def town_loaded(pilot) -> None:
                 and getattr(app.screen, "view", None) is not None, what="the town view")
 
 
+async def open_by_key(pilot, key: str, ready: str, what: str):
+    """The town loaded, `key` pressed: returns the screen it opened once its `ready` attribute is filled."""
+    await town_loaded(pilot)
+    await pilot.press(key)
+    await until(pilot, lambda: getattr(pilot.app.screen, ready, None), what=what)
+    return pilot.app.screen
+
+
 async def fill_form(pilot, *values: str, closes: bool = True) -> None:
     """Types each value into the form's fields in order (replacing what is there), then submits
     (and waits for the form to close, unless `closes` is False)."""

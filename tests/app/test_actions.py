@@ -8,7 +8,7 @@ from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
 from gastown_tui.town.mail import inbox
 from gastown_tui.town.mq import get_mr, list_mrs
 
-from .helpers import make_app, town_loaded, until
+from .helpers import make_app, open_by_key, town_loaded, until
 
 
 def only_mr(root):
@@ -20,6 +20,13 @@ async def open_merge_queue(pilot):
     await town_loaded(pilot)
     await pilot.press("m")
     await until(pilot, lambda: getattr(pilot.app.screen, "files", None), what="the merge request's diff")
+
+
+async def open_send_back_form(pilot):
+    """The merge queue, then `x` on its first MR: the form asking for the note."""
+    await open_merge_queue(pilot)
+    await pilot.press("x")
+    await until(pilot, lambda: type(pilot.app.screen).__name__ == "FormScreen", what="the note form")
 
 
 async def test_approve_from_the_merge_queue_changes_the_ledger(fresh_town):
@@ -40,9 +47,7 @@ async def test_send_back_with_a_note(fresh_town):
     mr = only_mr(fresh_town)
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_merge_queue(pilot)
-        await pilot.press("x")
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the note form")
+        await open_send_back_form(pilot)
         await pilot.press(*"please", "space", *"add", "space", *"a", "space", *"test")
         await pilot.press("ctrl+s")
         town = Town(fresh_town)
@@ -56,23 +61,18 @@ async def test_send_back_needs_a_note(fresh_town):
     mr = only_mr(fresh_town)
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await open_merge_queue(pilot)
-        await pilot.press("x")
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the note form")
+        await open_send_back_form(pilot)
         await pilot.press("ctrl+s")
         assert "required" in str(app.screen.query_one("#form-error").render())
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: type(app.screen).__name__ == "MergeQueueScreen", what="the form closed unsent")
     assert get_mr(Town(fresh_town), mr.id).state == "queued"
 
 
 async def test_needs_you_queue_jump_and_act(fresh_town):
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await town_loaded(pilot)
-        await pilot.press("u")
-        await until(pilot, lambda: getattr(app.screen, "items", None), what="the needs-you queue")
-        queue = app.screen
+        queue = await open_by_key(pilot, "u", "items", what="the needs-you queue")
         assert queue.current().kind == "escalation"
         await pilot.press("n")
         assert queue.current().kind == "stuck" and queue.current().agent == "alpha/polecats/nux"

@@ -59,7 +59,7 @@ async def test_every_match_is_reachable_a_page_at_a_time(fresh_town):
         # end: the last bead's row, on screen, and shown on the right
         await pilot.press("end")
         await until(pilot, lambda: table.cursor_row == open_count - 1, what="the cursor on the last row")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: last_id in str(screen.query_one("#bead-show").render()), what="the last bead shown")
         assert screen.current().id == last_id
         assert last_id in table_text(table) and "Generated bead 1199" in table_text(table)
         assert last_id in str(screen.query_one("#bead-show").render())

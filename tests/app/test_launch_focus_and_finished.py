@@ -39,9 +39,24 @@ def is_live(app, address: str) -> bool:
     return agent is not None and agent.live
 
 
-async def started(pilot) -> None:
+def shown_live(screen, address: str) -> bool:
+    """The Town screen has shown a view in which `address` is live (what could move the focus was seen)."""
+    agent = screen.view.agent(address) if screen.view else None
+    return agent is not None and agent.live
+
+
+async def started(pilot):
+    """The town shown and its session manager up; returns the Town screen."""
     await town_loaded(pilot)
     await until(pilot, lambda: pilot.app.controller.sessions is not None, what="the session manager")
+    return pilot.app.screen
+
+
+async def started_with_nothing_live(pilot):
+    """`started`, and no agent live yet (the patrols that would start sessions are off)."""
+    screen = await started(pilot)
+    assert not any(a.live for a in pilot.app.controller.view.agents)
+    return screen
 
 
 @pytest.mark.slow
@@ -49,9 +64,7 @@ async def test_launch_focus_follows_the_first_agent_whose_session_goes_live(fres
     patrols_off(fresh_town)
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        screen = app.screen
-        assert not any(a.live for a in app.controller.view.agents)
+        screen = await started_with_nothing_live(pilot)
         assert screen.focused_agent == "mayor/"  # nothing live yet: the first agent, until one goes live
         app.agent_lifecycle("start", NUX)  # started from elsewhere (as the palette does); nobody chose an agent
         await until(pilot, lambda: screen.focused_agent == NUX, timeout=20, what="the centre to follow nux")
@@ -63,7 +76,7 @@ async def test_launch_focus_follows_the_first_agent_whose_session_goes_live(fres
         # furiosa comes before nux in the tree, but nux went live first: the centre stays where it is
         app.agent_lifecycle("start", FURIOSA)
         await until(pilot, lambda: is_live(app, FURIOSA), timeout=20, what="furiosa's session")
-        await pilot.pause(0.6)
+        await until(pilot, lambda: shown_live(screen, FURIOSA), what="the Town screen showing furiosa live")
         assert screen.focused_agent == NUX
 
 
@@ -72,16 +85,14 @@ async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_tow
     patrols_off(fresh_town)
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        screen = app.screen
-        assert not any(a.live for a in app.controller.view.agents)
+        screen = await started_with_nothing_live(pilot)
         await pilot.press("3")  # the Overseer looks at boot
         assert screen.focused_agent == "boot"
         # ... and starts nux from the palette without choosing it
         await palette_run(pilot, "start agent")
         await fill_form(pilot, NUX)
         await until(pilot, lambda: is_live(app, NUX), timeout=20, what="nux's session")
-        await pilot.pause(0.6)
+        await until(pilot, lambda: shown_live(screen, NUX), what="the Town screen showing nux live")
         assert screen.focused_agent == "boot"
         grid = screen.query_one("#panes")
         assert grid.slot("boot") is not None and grid.slot(NUX) is None
@@ -112,8 +123,7 @@ async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(f
         spawn_polecat(town, "alpha", name=name)
     app = make_app(fresh_town, start_agents=True)
     async with app.run_test(size=(160, 48)) as pilot:
-        await started(pilot)
-        screen = app.screen
+        screen = await started(pilot)
         await pilot.press("1")  # the Overseer watches the mayor: the polecats' ends happen out of sight
         for address in (TOAST, RICTUS):
             app.agent_lifecycle("start", address)

@@ -31,7 +31,7 @@ async def test_type_into_a_focused_pane_and_the_prefix_key_reaches_the_app(fresh
         await until(pilot, lambda: "hello town" in pane_text(pane), what="the echo of what was typed")
         assert "hello town" in app.controller.sessions.get("mayor/").screen.text()
         await pilot.press("n")  # a plain key goes to the agent, not the app
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "hello townn" in pane_text(pane), what="the agent's echo of n")
         assert app.screen.focused_agent == "mayor/"
         # ctrl+p (palette) and ctrl+q (quit) belong to the agent while its pane has the keyboard
         await pilot.press("ctrl+p")

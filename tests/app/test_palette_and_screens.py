@@ -7,7 +7,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers
 from gastown_tui.town.mail import inbox
 
-from .helpers import fill_form, make_app, palette_run, town_loaded, until
+from .helpers import fill_form, make_app, open_by_key, palette_run, town_loaded, until
 
 EVERY_ACTION = ["Sling", "Nudge", "Handoff", "Seance", "New convoy", "Add rig", "Spawn polecat", "Start agent",
                 "Stop agent", "Restart agent", "Theme: gastown-light", "Theme: gastown-high-contrast",
@@ -44,10 +44,7 @@ async def test_sling_from_the_palette_hooks_the_bead(fresh_town):
 async def test_beads_screen_create_search_and_close(fresh_town):
     app = make_app(fresh_town)
     async with app.run_test(size=(160, 48)) as pilot:
-        await town_loaded(pilot)
-        await pilot.press("b")
-        await until(pilot, lambda: getattr(app.screen, "shown", None), what="the beads")
-        screen = app.screen
+        screen = await open_by_key(pilot, "b", "shown", what="the beads")
         await pilot.press("plus")
         await fill_form(pilot, "Wave goodbye politely", "alpha", "feature", "1", "Say goodbye.")
         await until(pilot, lambda: any(b.title == "Wave goodbye politely" for b in screen.beads), what="the new bead")

@@ -51,11 +51,17 @@ def pane_of(app):
     return panes[0] if panes else None
 
 
-async def test_the_pane_shows_the_servers_screen_row_for_row_and_keys_arrive_once(server):
+async def attached_to_mayor(server, **size):
+    """The server runs the Mayor (a chatter agent, started through a control connection that then closes);
+    returns what spawning it answered and an app attached to the server."""
     control = await connect(server)
-    await spawn_chatter(control, server.town, MAYOR, rate=0, cols=90, rows=20)
+    spawned = await spawn_chatter(control, server.town, MAYOR, rate=0, **size)
     await control.close()
-    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    return spawned, AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+
+
+async def test_the_pane_shows_the_servers_screen_row_for_row_and_keys_arrive_once(server):
+    _, app = await attached_to_mayor(server, cols=90, rows=20)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await until(pilot, lambda: app.controller.sessions is not None and app.controller.sessions.get(MAYOR),
@@ -78,10 +84,7 @@ async def test_the_pane_shows_the_servers_screen_row_for_row_and_keys_arrive_onc
 
 
 async def test_stop_the_town_from_the_palette_stops_the_server_and_its_agents(server):
-    control = await connect(server)
-    spawned = await spawn_chatter(control, server.town, MAYOR, rate=0)
-    await control.close()
-    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    spawned, app = await attached_to_mayor(server)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await until(pilot, lambda: app.controller.sessions is not None and app.controller.sessions.get(MAYOR),
@@ -112,10 +115,7 @@ async def test_stop_the_town_from_the_palette_stops_the_server_and_its_agents(se
 async def test_the_app_reconnects_by_itself_when_the_server_comes_back(server, tmp_path):
     """The server goes and a new one serves the same town (what an upgrade in place or a keeper restart does):
     the app attaches again by itself and shows the agent the new server runs."""
-    control = await connect(server)
-    await spawn_chatter(control, server.town, MAYOR, rate=0, cols=90, rows=20)
-    await control.close()
-    app = AttachedApp(server.town, link=SocketLink(server.town), clock=frozen_clock)
+    _, app = await attached_to_mayor(server, cols=90, rows=20)
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await until(pilot, lambda: pane_of(app) is not None and "SIZE 90x20" in pane_of(app).session.screen.text(),

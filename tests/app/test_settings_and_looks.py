@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from rich.style import Style
+
 from gastown_tui.ui.notices import notices
 from gastown_tui.ui.themes import load_themes
+from widgets.agent_tree import AgentTree
 from widgets.glyphs import STATES, glyph
+from widgets.town_header import TownHeader
 from widgets.view_models import AgentView, ConvoyView, MRView, TownView, TrackedView
 
 from .helpers import make_app, palette_run, town_loaded, until
@@ -78,6 +82,31 @@ async def test_switch_theme_from_the_palette(shared_town):
         assert app.theme == "gastown-dark"
         await palette_run(pilot, "theme: gastown-light")
         await until(pilot, lambda: app.theme == "gastown-light", what="the light theme")
+
+
+def _label_colours(app) -> set[str]:
+    """The state and role colours in the agent list's labels and the header's counts."""
+    tree = app.screen.query_one(AgentTree)
+    texts = [node.label for node in tree._agent_nodes.values()] + [app.screen.query_one(TownHeader)._shown_text]
+    return {span.style.color.triplet.hex for text in texts for span in text.spans
+            if isinstance(span.style, Style) and span.style.color is not None and span.style.color.triplet}
+
+
+def _theme_colours(app) -> set[str]:
+    return {value.lower() for name, value in app.theme_variables.items() if name.startswith(("state-", "role-"))}
+
+
+async def test_a_theme_switch_recolours_the_agent_list_and_the_header_by_itself(shared_town):
+    """Nothing redraws them by hand: the widgets take the new theme's colours when their styles change."""
+    app = make_app(shared_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await town_loaded(pilot)
+        dark = _label_colours(app)
+        assert dark and dark <= _theme_colours(app)
+        app.theme = "gastown-light"
+        await until(pilot, lambda: _label_colours(app) and _label_colours(app) <= _theme_colours(app),
+                    what="the light theme's colours in the labels")
+        assert _label_colours(app) != dark
 
 
 def _town(**changes) -> TownView:

@@ -113,7 +113,9 @@ async def test_arrow_keys_in_the_tree_choose_agents(shared_town):
         await pilot.press("down")
         await until(pilot, lambda: app.screen.focused_agent == "deacon/", what="deacon chosen with the arrow")
         await pilot.press("down", "down")  # past boot, onto the "rig alpha" group line: no agent there
-        await pilot.pause(0.2)
+        tree = app.screen.query_one("#agents")
+        await until(pilot, lambda: tree.cursor_node is not None and tree.cursor_node.data is None
+                    and "alpha" in tree.cursor_node.label.plain, what="the cursor on the rig's group line")
         assert app.screen.focused_agent == "boot"
         await pilot.press("down")
         await until(pilot, lambda: app.screen.focused_agent == "alpha/witness", what="alpha/witness chosen")
