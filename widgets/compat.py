@@ -13,8 +13,9 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # noqa: F401  (re-exported for widgets.key_footer)
 
 # every private API used: methods on the classes, and attributes set on each App instance
-PRIVATE_APIS = ((Screen, "_on_timer_update"), (Footer, "_bindings_ready"), (Widget, "_reactive_connect"),
-                (Reactive, "_default"))
+PRIVATE_APIS = ((Screen, "_on_timer_update"), (Footer, "_bindings_ready"))
+PRIVATE_WIDGET_ATTRIBUTES = ("_reactive_connect",)  # set on each Widget instance
+PRIVATE_REACTIVE_ATTRIBUTES = ("_default",)  # set on each Reactive (e.g. FooterKey.compact)
 PRIVATE_APP_ATTRIBUTES = ("_batch_count", "_keymap")
 PRIVATE_MODULES = ("textual.widgets._footer",)  # FooterKey is not exported by textual.widgets
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from textual.app import App
 from textual.command import CommandPalette
 
-from widgets.compat import PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES, PRIVATE_MODULES
+from widgets.compat import (PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES, PRIVATE_MODULES, PRIVATE_REACTIVE_ATTRIBUTES,
+                            PRIVATE_WIDGET_ATTRIBUTES, FooterKey)
 
 # used by tests only (tests/app/helpers.py, test_settings_and_looks.py, tests/sessions/test_pane_paint.py)
 TEST_PRIVATE_APIS = ((CommandPalette, "_GATHER_COMMANDS_GROUP"),)
@@ -35,3 +36,12 @@ def test_every_private_textual_module_exists():
 
     for name in PRIVATE_MODULES:
         assert importlib.util.find_spec(name) is not None, f"Textual no longer has the module {name} (see widgets/compat.py)"
+
+
+def test_widget_and_reactive_private_attributes_exist():
+    from textual.widget import Widget
+
+    widget = Widget()
+    missing = [f"Widget().{name}" for name in PRIVATE_WIDGET_ATTRIBUTES if not hasattr(widget, name)]
+    missing += [f"Reactive.{name}" for name in PRIVATE_REACTIVE_ATTRIBUTES if not hasattr(FooterKey.compact, name)]
+    assert not missing, f"Textual no longer has: {', '.join(missing)} (see widgets/compat.py)"
