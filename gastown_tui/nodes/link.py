@@ -42,6 +42,13 @@ ATTEMPT_TIMEOUT = 8.0  # a reconnect attempt with no hello by then is given up a
 UP, DOWN, RECONNECTING, CLOSED = "up", "down", "reconnecting", "closed"
 
 
+def _future() -> asyncio.Future:
+    """A future for a node's answer; its exception counts as seen even when nobody waits any more."""
+    fut = asyncio.get_running_loop().create_future()
+    fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return fut
+
+
 class LinkDown(NodeError):
     """The request could not be answered because the link dropped (it may be sent again once it is up)."""
 
@@ -99,6 +106,8 @@ class NodeLink:
         self._ping_task: asyncio.Task | None = None
         self._last_heard = time.monotonic()
         self.listeners: list = []  # fn(link) on each state change (the app's node health, the grace watch)
+        self.heads: dict[str, str] = {}  # sid -> the commit its worktree on the node was last reported at
+        self.head_listeners: list = []  # fn(link, sid, sha) when a reported commit moves
 
     def serve_command(self) -> str:
         return (f"{shlex.quote(self.node.python)} -m gastown_tui.cli node serve "
@@ -171,7 +180,7 @@ class NodeLink:
         conn = _Conn(proc)
         self.conn = conn
         loop = asyncio.get_running_loop()
-        hello = loop.create_future()
+        hello = _future()
         self._waiting[("hello", "")] = hello
         conn.reader = loop.create_task(self._read(conn), name=f"node-link-{self.node.name}")
         conn.stderr_task = loop.create_task(self._read_stderr(conn))
@@ -223,7 +232,7 @@ class NodeLink:
 
     async def _attach(self) -> None:
         """Every session resumes from the last byte its handler saw; unacknowledged inputs go again."""
-        fut = asyncio.get_running_loop().create_future()
+        fut = _future()
         self._waiting[("attached", "")] = fut
         self._write(self.conn, {"op": "attach", "sessions": {
             sid: {"seq": h.recv_seq} for sid, h in self.handlers.items()}})
@@ -378,7 +387,16 @@ class NodeLink:
             while queue and queue[0][0] <= iid:
                 queue.popleft()
         elif ev == "pong":
-            pass
+            heads = msg.get("heads")
+            if isinstance(heads, dict):
+                for hsid, sha in heads.items():
+                    if isinstance(sha, str) and self.heads.get(hsid) != sha:
+                        self.heads[hsid] = sha
+                        for fn in list(self.head_listeners):
+                            try:
+                                fn(self, hsid, sha)
+                            except Exception:  # a listener's bug never breaks the link
+                                pass
         elif ev == "exec":
             self._exec_requested(sid, msg)
         elif ev in ("hello", "spawned", "sessions", "attached"):
@@ -447,7 +465,7 @@ class NodeLink:
                 if not await self.wait_up(max(0.0, deadline - time.monotonic())):
                     raise NodeError(f"node {self.node.name} ({self.node.where}): the link is down "
                                     f"({self.lost_reason}); nothing was started there")
-                fut = asyncio.get_running_loop().create_future()
+                fut = _future()
                 self._waiting[("spawn", sid)] = fut
                 try:
                     self._send(msg)

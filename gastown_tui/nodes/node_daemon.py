@@ -11,7 +11,7 @@ one (its ssh gone quiet in a cut) is closed.
 
 Channel (JSON lines, nodes/channel.py), in addition to the first protocol's messages:
     town -> node   attach{sessions:{sid:{seq}}} · input{sid,iid,data} · ping{t} · forget{sid} · hangup
-    node -> town   attached{sessions:{sid:{last_iid,end,alive}},unknown} · ack{sid,iid} · pong{t}
+    node -> town   attached{sessions:{sid:{last_iid,end,alive}},unknown} · ack{sid,iid} · pong{t,heads{sid:sha}}
                    output{sid,seq,data} (seq = offset of data's first byte in the program's output)
 Inputs carry ids (iid, per session, increasing): one already taken is acknowledged and not typed again,
 so a town resending across a cut types each key and nudge exactly once. A spawn naming a session that
@@ -41,8 +41,35 @@ SEND_BUFFER_MAX = 16 * 1024 * 1024  # a town connection this far behind is dropp
 IDLE_EXIT = float(os.environ.get("GASTOWN_NODE_IDLE_EXIT", "600"))  # no sessions, no town: the daemon ends
 
 
+def git_head(worktree: Path) -> str | None:
+    """The commit WORKTREE's HEAD is at, read from its .git files (no git process); None if not a repo."""
+    gitdir = worktree / ".git"
+    try:
+        if gitdir.is_file():  # a linked worktree: "gitdir: PATH"
+            gitdir = (worktree / gitdir.read_text().split(":", 1)[1].strip()).resolve()
+        head = (gitdir / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head or None
+        ref = head[4:].strip()
+        common = gitdir
+        if (gitdir / "commondir").is_file():
+            common = (gitdir / (gitdir / "commondir").read_text().strip()).resolve()
+        for base in (gitdir, common):
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip() or None
+        packed = common / "packed-refs"
+        if packed.is_file():
+            for line in packed.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 2 and parts[1] == ref:
+                    return parts[0]
+    except (OSError, IndexError):
+        return None
+    return None
+
+
 class NodeSession:
-    def __init__(self, daemon: "NodeDaemon", sid: str, proc, log: OutputLog) -> None:
+    def __init__(self, daemon: "NodeDaemon", sid: str, proc, log: OutputLog, cwd: Path | None = None) -> None:
         self.daemon = daemon
         self.sid = sid
         self.proc = proc
@@ -51,6 +78,7 @@ class NodeSession:
         self.done = False
         self.status: int | None = None
         self.last_iid = 0
+        self.cwd = cwd
         os.set_blocking(self.fd, False)
 
     def on_readable(self) -> None:
@@ -241,8 +269,10 @@ class NodeDaemon:
                                  "dir": str(self.root), "boot": self.boot, "daemon": True})
             elif op == "attach":
                 self.attach(conn, msg.get("sessions") or {})
-            elif op == "ping":
-                self.send(conn, {"ev": "pong", "t": msg.get("t")})
+            elif op == "ping":  # with the commit each session's worktree is at (the town collects what moved)
+                heads = {sid: head for sid, s in self.sessions.items() if s.cwd is not None
+                         and (head := git_head(s.cwd)) is not None}
+                self.send(conn, {"ev": "pong", "t": msg.get("t"), "heads": heads})
             elif op == "spawn":
                 self.loop.create_task(self.spawn_task(conn, msg))
             elif op == "exec-result":
@@ -340,7 +370,7 @@ class NodeDaemon:
             env["PATH"] = f"{self.write_launchers()}{os.pathsep}{env.get('PATH', os.defpath)}"
         proc = PtyProcess.spawn(argv, cwd=str(cwd), env=env,
                                 dimensions=(int(msg.get("rows", 24)), int(msg.get("cols", 80))))
-        session = NodeSession(self, sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"))
+        session = NodeSession(self, sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"), cwd)
         self.sessions[sid] = session
         conn.attached.add(sid)
         self.loop.add_reader(session.fd, session.on_readable)
