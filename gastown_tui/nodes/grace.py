@@ -17,7 +17,8 @@
 - **When the node comes back**, each given-up polecat's branch is fetched into
   `refs/nodes/<node>/<branch>` (its work collected, whatever happened meanwhile), its program on the node
   is stopped (SIGTERM), and a `node_work_collected` event names the branch, the commit and whether the
-  town already had it. Nothing is deleted.
+  town already had it. A re-slung polecat's placement is then forgotten (the node's capacity is free);
+  its clone on the node stays. Nothing is deleted.
 
 Everything that runs git or writes the ledger runs off the event loop."""
 from __future__ import annotations
@@ -238,6 +239,10 @@ class NodeWatch:
                    "new": sha != had, "ref": collected_ref(gone.node, gone.branch), "bead": gone.bead,
                    "decision": gone.decision, "resling_to": gone.resling_to}
             self.returned.append(rec)
+            if gone.decision == "resling":  # its work is collected and re-slung: the node's capacity is free again
+                from gastown_tui.nodes.placement import forget_placement
+
+                await loop.run_in_executor(None, forget_placement, self.town, gone.agent)
             await loop.run_in_executor(None, lambda r=rec: append_event(
                 self.town.events_path, "node_work_collected", ACTOR, **r))
         await loop.run_in_executor(None, self._save)

@@ -132,6 +132,10 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
         assert git(rig.repo, "rev-parse", f"refs/nodes/n1/{branch}") == late  # collected, nothing thrown away
         assert node_commit in git(rig.repo, "rev-list", f"refs/nodes/n1/{branch}")
         await until(lambda: not alive(pid), timeout=20, what="the given-up program stopped on the node")
+        if collect:  # re-slung: the node no longer counts it; held: it is still the node's polecat
+            await until(lambda: placement_of(town, address) is None, timeout=10, what="the placement forgotten")
+        else:
+            assert placement_of(town, address) is not None
         events = [json.loads(line) for line in town.events_path.read_text().splitlines()]
         kinds = [e["type"] for e in events if e["type"] in ("node_gone", "node_work_collected")]
         assert kinds == ["node_gone", "node_work_collected"], kinds
