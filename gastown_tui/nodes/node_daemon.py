@@ -26,6 +26,8 @@ import fcntl
 import itertools
 import os
 import signal
+import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -150,8 +152,9 @@ class Conn:
 
     _ids = itertools.count(1)
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, on_close=None) -> None:
         self.writer = writer
+        self.on_close = on_close  # closes the read side too (the ssh stdin pipe is a transport of its own)
         self.id = next(self._ids)
         self.attached: set[str] = set()  # sessions whose live output goes to this connection
         self.closed = False
@@ -173,6 +176,8 @@ class Conn:
         if not self.closed:
             self.closed = True
             self.writer.close()
+            if self.on_close is not None:
+                self.on_close()
 
 
 class NodeDaemon:
@@ -377,8 +382,65 @@ class NodeDaemon:
         self.send(conn, {"ev": "spawned", "sid": sid, "pid": proc.pid})
 
     # -- connections -----------------------------------------------------------------------------
-    async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = Conn(writer)
+    async def accept(self, listener: socket.socket) -> None:
+        while True:
+            ctl, _ = await self.loop.sock_accept(listener)
+            self.loop.create_task(self.take(ctl))
+
+    async def take(self, ctl: socket.socket) -> None:
+        """A bridge hands over its ssh channel: its stdin and stdout, passed as fds (SCM_RIGHTS), so the
+        daemon reads and writes the ssh pipes itself (no copy through the bridge). The bridge waits on
+        CTL and ends when the daemon closes it (the channel is done)."""
+        ctl.setblocking(False)
+        fds: list[int] = []
+        try:
+            ready = self.loop.create_future()
+            self.loop.add_reader(ctl.fileno(), lambda: ready.done() or ready.set_result(None))
+            try:
+                await asyncio.wait_for(ready, 10)
+            finally:
+                self.loop.remove_reader(ctl.fileno())
+            msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+            if msg != b"fds" or len(fds) != 2:
+                raise OSError(f"expected the bridge's stdin and stdout, got {msg[:20]!r} with {len(fds)} fds")
+            st0, st1 = os.fstat(fds[0]), os.fstat(fds[1])
+            if stat.S_ISSOCK(st0.st_mode) and (st0.st_dev, st0.st_ino) == (st1.st_dev, st1.st_ino):
+                # One socket both ways (an sshd built without USE_PIPES gives a socketpair): a stream on it.
+                os.close(fds[1])
+                fds[1] = -1
+                reader, writer = await asyncio.open_unix_connection(sock=socket.socket(fileno=fds[0]),
+                                                                    limit=2 ** 20)
+                fds[0] = -1
+                try:
+                    await self.serve_conn(reader, writer)
+                finally:
+                    writer.close()
+                    ctl.close()
+                return
+            reader = asyncio.StreamReader(limit=2 ** 20)
+            rtransport, _ = await self.loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                                              os.fdopen(fds[0], "rb", 0))
+            fds[0] = -1
+            wtransport, wproto = await self.loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
+                                                                    os.fdopen(fds[1], "wb", 0))
+            fds[1] = -1
+        except (asyncio.TimeoutError, OSError) as exc:
+            log(f"a connection without a channel was dropped: {exc}")
+            for fd in fds:
+                if fd >= 0:
+                    os.close(fd)
+            ctl.close()
+            return
+        writer = asyncio.StreamWriter(wtransport, wproto, reader, self.loop)
+        try:
+            await self.serve_conn(reader, writer, rtransport.close)
+        finally:
+            rtransport.close()
+            writer.close()
+            ctl.close()
+
+    async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_close=None) -> None:
+        conn = Conn(writer, on_close)
         splitter = LineSplitter()
         try:
             while not conn.closed:
@@ -420,17 +482,22 @@ class NodeDaemon:
         self.loop.add_signal_handler(signal.SIGHUP, lambda: None)  # its starter's session ending is no reason
         if sock.exists() or sock.is_symlink():
             sock.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
         try:
-            server = await asyncio.start_unix_server(self.serve_conn, path=str(sock), limit=2 ** 20)
+            listener.bind(str(sock))
         finally:
             os.umask(old)
         os.chmod(sock, 0o600)
+        listener.listen(16)
+        listener.setblocking(False)
         log(f"serving {sock} (gastown {__version__}, boot {self.boot})")
         idle = self.loop.create_task(self.idle_watch())
+        accepting = self.loop.create_task(self.accept(listener))
         await self.stopping.wait()
         idle.cancel()
-        server.close()
+        accepting.cancel()
+        listener.close()
         for session in self.sessions.values():
             if not session.done:
                 session.signal(signal.SIGHUP)

@@ -1,6 +1,8 @@
 """`gastown node serve --dir DIR`: what the town runs on a node over ssh. A small bridge: it makes sure the
 node daemon (nodes/node_daemon.py: the owner of this node's polecat PTYs) is running, starting it
-detached when it is not, and pipes the ssh channel (stdin/stdout) to the daemon's Unix socket and back.
+detached when it is not, and hands it the ssh channel — its stdin and stdout, passed as file descriptors
+over the daemon's Unix socket — then waits until the daemon is done with them. No byte goes through the
+bridge, so a remote keystroke crosses no extra process.
 
 When the link drops, ssh ends this bridge; the daemon and its programs go on, and the town's next
 connection resumes each session from the last byte it saw (docs/nodes.md, "Faults"). It imports no
@@ -11,7 +13,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -65,36 +66,15 @@ def connect_daemon(root: Path, timeout: float = START_TIMEOUT) -> socket.socket:
     raise SystemExit(f"gastown node serve: the node daemon did not start within {timeout:g}s ({log}): {tail}")
 
 
-def _pipe_in(s: socket.socket) -> None:
-    """ssh -> daemon, until the town's side ends."""
-    try:
-        while True:
-            data = os.read(0, 65536)
-            if not data:
-                break
-            s.sendall(data)
-    except OSError:
-        pass
-    try:
-        s.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
 def serve_stdio(dir: str) -> int:
     root = Path(dir).expanduser()
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     s = connect_daemon(root)
-    threading.Thread(target=_pipe_in, args=(s,), daemon=True).start()
-    try:
-        while True:  # daemon -> ssh, until the daemon closes this connection (or a newer town took over)
-            data = s.recv(65536)
-            if not data:
-                break
-            view = memoryview(data)
-            while view:
-                view = view[os.write(1, view):]
+    try:  # the channel itself goes to the daemon: it reads and writes the ssh pipes directly
+        socket.send_fds(s, [b"fds"], [0, 1])
+        while s.recv(4096):  # ...until it is done with them (the link dropped, or a newer town took over)
+            pass
     except OSError:
         pass
     return 0

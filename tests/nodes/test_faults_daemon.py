@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import stat
 import sys
 import time
@@ -34,8 +35,13 @@ class Town:
         self.eof = False
 
     async def open(self) -> "Town":
-        sock = await asyncio.get_running_loop().run_in_executor(None, connect_daemon, self.root)
-        self.reader, self.writer = await asyncio.open_unix_connection(sock=sock, limit=2 ** 22)
+        """As `node serve` does: the channel's fds handed to the daemon (here one end of a socketpair
+        stands for the ssh pipes; the town talks on the other end)."""
+        self.ctl = await asyncio.get_running_loop().run_in_executor(None, connect_daemon, self.root)
+        channel, mine = socket.socketpair()
+        socket.send_fds(self.ctl, [b"fds"], [channel.fileno(), channel.fileno()])
+        channel.close()
+        self.reader, self.writer = await asyncio.open_unix_connection(sock=mine, limit=2 ** 22)
         self.task = asyncio.ensure_future(self._read())
         return self
 
@@ -60,6 +66,7 @@ class Town:
     def close(self) -> None:
         self.writer.close()
         self.task.cancel()
+        self.ctl.close()
 
 
 @pytest.fixture
@@ -77,6 +84,13 @@ def node_dir(tmp_path):
         os.kill(pid, signal.SIGKILL)
     except (OSError, ValueError):
         pass
+
+
+def _closed(ctl: socket.socket) -> bool:
+    try:
+        return ctl.recv(1) == b""
+    except BlockingIOError:
+        return False
 
 
 def spawn_msg(sid: str) -> dict:
@@ -109,16 +123,18 @@ async def test_the_daemon_resumes_dedupes_and_hands_over(node_dir):
     b.send({"op": "hello"})
     await b.wait(lambda e: e.get("ev") == "hello", "hello on the new connection")
     await until(lambda: a.eof, what="the old connection closed by the takeover")
-    b.send(spawn_msg("s1"))  # a spawn resent across the cut: the same program
-    again = await b.wait(lambda e: e.get("ev") == "spawned", "spawned again")
-    assert again["pid"] == spawned["pid"] and again.get("again")
-    b.send({"op": "input", "sid": "s1", "iid": 2, "data": pack(b"two\r")})  # taken already
-    b.send({"op": "input", "sid": "s1", "iid": 3, "data": pack(b"three\r")})
+    a.ctl.setblocking(False)
+    await until(lambda: _closed(a.ctl), what="the old bridge released (the daemon closed its side)")
     b.send({"op": "attach", "sessions": {"s1": {"seq": seen - 3}, "ghost": {"seq": 0}}})
     attached = await b.wait(lambda e: e.get("ev") == "attached", "attached")
     assert attached["unknown"] == ["ghost"] and attached["sessions"]["s1"]["last_iid"] >= 2
     first = next(e for e in b.events if e.get("ev") == "output")
     assert first["seq"] == seen - 3  # exactly from the byte asked for
+    b.send(spawn_msg("s1"))  # a spawn resent across the cut: the same program
+    again = await b.wait(lambda e: e.get("ev") == "spawned", "spawned again")
+    assert again["pid"] == spawned["pid"] and again.get("again")
+    b.send({"op": "input", "sid": "s1", "iid": 2, "data": pack(b"two\r")})  # taken already
+    b.send({"op": "input", "sid": "s1", "iid": 3, "data": pack(b"three\r")})
     await until(lambda: b"got three" in b.output("s1"), what="the line typed on the new connection")
     full = a.output("s1")[:seen - 3] + b.output("s1")
     assert full.count(b"got two") == 1 and full.count(b"got one") == 1 and full.startswith(b"ready>")
