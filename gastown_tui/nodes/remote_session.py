@@ -201,9 +201,12 @@ class RemoteSession(Session):
 
         if self.stopping:
             return NudgeResult(False, 0, f"{self.agent} is being stopped")
-        if not await self.link.wait_up(self.nudge_link_wait):
-            return NudgeResult(False, 0, f"node {self.node}'s link is {self.link.state}; the nudge was not typed "
-                                         f"({self.link_note or self.link.lost_reason})")
+        deadline = time.monotonic() + self.nudge_link_wait
+        while not self.link.up:  # the nudge waits for the link (the queue keeps it if the session ends meanwhile)
+            if not self.alive or self.stopping or time.monotonic() >= deadline or self.link.lost:
+                return NudgeResult(False, 0, f"node {self.node}'s link is {self.link.state}; the nudge was not "
+                                             f"typed ({self.link_note or self.link.lost_reason})")
+            await self.link.wait_up(min(1.0, max(0.0, deadline - time.monotonic())))
         async with self._input_lock:
             if self.stopping:
                 return NudgeResult(False, 0, f"{self.agent} is being stopped")
