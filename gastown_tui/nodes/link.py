@@ -316,19 +316,27 @@ class NodeLink:
                         continue
                     if conn is self.conn:
                         self._dispatch(msg)
-        finally:
-            status = await conn.proc.wait()
-            try:
-                await asyncio.wait_for(conn.stderr_task, 5)
-            except asyncio.TimeoutError:
-                pass
-            text = conn.stderr.decode(errors="replace")
-            reason = conn.reason or (explain(self.node, text) if status == 255 else
-                                     f"node {self.node.name}: `gastown node serve` ended with status {status}: "
-                                     f"{text.strip()[-300:]}")
+        except asyncio.CancelledError:  # the town's loop is ending: its ssh goes with it (the node's programs go on)
+            self._kill(conn)
             conn.ended.set()
-            if conn is self.conn:
-                self._ended(reason)
+            raise
+        except Exception as exc:  # a bug while dispatching: this connection is dropped, the link reconnects
+            self.errors.append(f"reading node {self.node.name}'s channel failed: {exc!r}")
+            conn.reason = conn.reason or f"node {self.node.name}: the town failed reading its channel ({exc!r})"
+            self._kill(conn)
+        # The connection ended (EOF, or killed above).
+        status = await conn.proc.wait()
+        try:
+            await asyncio.wait_for(conn.stderr_task, 5)
+        except asyncio.TimeoutError:
+            pass
+        text = conn.stderr.decode(errors="replace")
+        reason = conn.reason or (explain(self.node, text) if status == 255 else
+                                 f"node {self.node.name}: `gastown node serve` ended with status {status}: "
+                                 f"{text.strip()[-300:]}")
+        conn.ended.set()
+        if conn is self.conn:
+            self._ended(reason)
 
     def _ended(self, reason: str) -> None:
         """The current connection ended: fail what waits on it; then reconnect (or, closed, end the sessions)."""
