@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import shlex
 import time
+import uuid
 from collections import deque
 
 from gastown_tui import __version__
@@ -105,6 +106,7 @@ class NodeLink:
         self._reconnect_task: asyncio.Task | None = None
         self._ping_task: asyncio.Task | None = None
         self._last_heard = time.monotonic()
+        self.token = uuid.uuid4().hex  # this link across its reconnects; the node hangs up other links' programs
         self.listeners: list = []  # fn(link) on each state change (the app's node health, the grace watch)
         self.heads: dict[str, str] = {}  # sid -> the commit its worktree on the node was last reported at
         self.head_listeners: list = []  # fn(link, sid, sha) when a reported commit moves
@@ -185,7 +187,7 @@ class NodeLink:
         conn.reader = loop.create_task(self._read(conn), name=f"node-link-{self.node.name}")
         conn.stderr_task = loop.create_task(self._read_stderr(conn))
         self._last_heard = time.monotonic()
-        self._write(conn, {"op": "hello", "town_version": __version__})
+        self._write(conn, {"op": "hello", "town_version": __version__, "link": self.token})
         try:
             msg = await asyncio.wait_for(hello, hello_timeout)
         except asyncio.TimeoutError:

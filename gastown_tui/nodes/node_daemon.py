@@ -10,7 +10,7 @@ input id the node took, and gets exactly what it missed. The newest town connect
 one (its ssh gone quiet in a cut) is closed.
 
 Channel (JSON lines, nodes/channel.py), in addition to the first protocol's messages:
-    town -> node   attach{sessions:{sid:{seq}}} · input{sid,iid,data} · ping{t} · forget{sid} · hangup
+    town -> node   hello{link} · attach{sessions:{sid:{seq}}} · input{sid,iid,data} · ping{t} · forget{sid} · hangup
     node -> town   attached{sessions:{sid:{last_iid,end,alive}},unknown} · ack{sid,iid} · pong{t,heads{sid:sha}}
                    output{sid,seq,data} (seq = offset of data's first byte in the program's output)
 Inputs carry ids (iid, per session, increasing): one already taken is acknowledged and not typed again,
@@ -81,6 +81,7 @@ class NodeSession:
         self.status: int | None = None
         self.last_iid = 0
         self.cwd = cwd
+        self.owner: str | None = None  # the town link that started it (its hello's `link`)
         os.set_blocking(self.fd, False)
 
     def on_readable(self) -> None:
@@ -157,6 +158,7 @@ class Conn:
         self.on_close = on_close  # closes the read side too (the ssh stdin pipe is a transport of its own)
         self.id = next(self._ids)
         self.attached: set[str] = set()  # sessions whose live output goes to this connection
+        self.link: str | None = None  # the town link this connection belongs to (its hello's `link`)
         self.closed = False
 
     def send(self, msg: dict) -> bool:
@@ -270,6 +272,9 @@ class NodeDaemon:
                 if self.town is not None and self.town is not conn:
                     self.town.close()  # the newest town connection wins (the old one went quiet in a cut)
                 self.town = conn
+                conn.link = str(msg["link"]) if msg.get("link") else None
+                if conn.link is not None:
+                    self.hang_up_others(conn.link)
                 self.send(conn, {"ev": "hello", "version": __version__, "protocol": PROTOCOL, "pid": os.getpid(),
                                  "dir": str(self.root), "boot": self.boot, "daemon": True})
             elif op == "attach":
@@ -316,6 +321,16 @@ class NodeDaemon:
                 raise BadRequest(f"unknown op {op!r}")
         except (BadRequest, KeyError, TypeError, ValueError, OSError) as exc:
             self.send(conn, {"ev": "error", "sid": sid, "op": op, "error": f"{type(exc).__name__}: {exc}"})
+
+    def hang_up_others(self, link: str) -> None:
+        """A town link that is not the one that started these programs: the town that did is gone (a
+        restarted town server does not re-adopt a node's programs), so they end as they did when their
+        link ended, rather than run on beside the new town's sessions for the same agents."""
+        for session in self.sessions.values():
+            if not session.done and session.owner is not None and session.owner != link:
+                log(f"session {session.sid} belonged to town link {session.owner}; a new town link "
+                    f"({link}) said hello: hung up")
+                session.signal(signal.SIGHUP)
 
     def attach(self, conn: Conn, wanted: dict) -> None:
         """The town's sessions resume: each gets its output from the offset the town saw, then its exit (if
@@ -376,6 +391,7 @@ class NodeDaemon:
         proc = PtyProcess.spawn(argv, cwd=str(cwd), env=env,
                                 dimensions=(int(msg.get("rows", 24)), int(msg.get("cols", 80))))
         session = NodeSession(self, sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"), cwd)
+        session.owner = conn.link
         self.sessions[sid] = session
         conn.attached.add(sid)
         self.loop.add_reader(session.fd, session.on_readable)

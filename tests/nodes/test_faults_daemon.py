@@ -154,3 +154,25 @@ def test_the_output_log_gives_back_from_any_offset(tmp_path):
     assert log.since(2) == (2, b"cdefgh")  # older than the ring: from the file, up to the ring
     assert log.since(8) == (8, b"ijklmnopqr")
     assert log.since(18) == (18, b"")
+
+
+async def test_a_new_town_link_hangs_up_the_programs_of_the_old_one_but_a_reconnect_does_not(node_dir):
+    """A reconnect of the same link (the same token) finds its program running; a different link (a
+    restarted town, which does not re-adopt a node's programs) ends it, as the old link's end did."""
+    a = await Town(node_dir).open()
+    a.send({"op": "hello", "link": "town-1"})
+    await a.wait(lambda e: e.get("ev") == "hello", "hello")
+    a.send(spawn_msg("s1"))
+    await a.wait(lambda e: e.get("ev") == "spawned", "spawned")
+    again = await Town(node_dir).open()
+    again.send({"op": "hello", "link": "town-1"})  # the same link reconnecting
+    again.send({"op": "attach", "sessions": {"s1": {"seq": 0}}})
+    attached = await again.wait(lambda e: e.get("ev") == "attached", "attached")
+    assert attached["sessions"]["s1"]["alive"]
+    other = await Town(node_dir).open()
+    other.send({"op": "hello", "link": "town-2"})  # another town link
+    other.send({"op": "attach", "sessions": {"s1": {"seq": 0}}})
+    ended = await other.wait(lambda e: e.get("ev") == "exit", "the old link's program hung up")
+    assert ended["status"] == -int(signal.SIGHUP)
+    for t in (a, again, other):
+        t.close()
