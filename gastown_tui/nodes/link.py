@@ -1,14 +1,29 @@
-"""The town's end of one node: `ssh node <python> -m gastown_tui.cli node serve --dir DIR`, kept as one
-subprocess whose stdio carries the node channel (nodes/channel.py) for every session placed there.
+"""The town's end of one node: `ssh node <python> -m gastown_tui.cli node serve --dir DIR`, one subprocess
+whose stdio carries the node channel (nodes/channel.py) for every session placed there — and, when that
+connection drops, the next one (docs/nodes.md, "Faults").
 
 `NodeLink.open()` connects and waits for the node's hello (a refused login or an unknown host key is a
 NodeError naming the node). Sessions register a handler per `sid`; output and exit events are
-dispatched to it on the loop. Reading never blocks the loop (asyncio pipes)."""
+dispatched to it on the loop. Reading never blocks the loop (asyncio pipes).
+
+Link drops. The town pings the node every PING_INTERVAL; a link silent for LINK_TIMEOUT (or whose ssh
+ended) is down: its ssh is killed, every handler hears `on_link_down`, and the link reconnects with
+backoff (BACKOFF_FIRST doubling up to BACKOFF_MAX, later BACKOFF_SLOW; each attempt with a short connect
+timeout, so the first attempt after the link heals is at most ~2 s away) for as long
+as it is not closed. On each new connection it re-attaches every session from the last byte its
+handler saw (`recv_seq`), so the screens get what happened meanwhile, with no gap and no repeat; inputs
+carry ids and the ones the node did not acknowledge are sent again (the node skips those it took), so
+keys and nudges are typed exactly once; a relayed gt/bd the node asks again is answered from the first
+run, never run twice. Handlers hear `on_link_up` when their stream is resumed. `on_link_lost` is the
+end: the link was closed, or the node no longer has the session (its daemon restarted)."""
 from __future__ import annotations
 
 import asyncio
 import itertools
 import shlex
+import time
+import uuid
+from collections import deque
 
 from gastown_tui import __version__
 from gastown_tui.nodes.channel import OVERLONG, BadRequest, LineSplitter, decode, encode, pack, unpack
@@ -16,116 +31,333 @@ from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, explain, ssh_argv
 
 HELLO_TIMEOUT = 30.0
+PING_INTERVAL = 1.0
+LINK_TIMEOUT = 4.0  # nothing heard from the node for this long: the link is down
+BACKOFF_FIRST = 0.25
+BACKOFF_MAX = 0.5  # between attempts for the first BACKOFF_SLOW_AFTER seconds down (a quick resume)...
+BACKOFF_SLOW_AFTER = 60.0
+BACKOFF_SLOW = 5.0  # ...then this (a node gone for long costs an ssh attempt every few seconds)
+ATTEMPT_CONNECT_TIMEOUT = 2  # ssh's ConnectTimeout on a reconnect (a cut link's SYNs go unanswered)
+ATTEMPT_TIMEOUT = 8.0  # a reconnect attempt with no hello by then is given up and tried again
+
+UP, DOWN, RECONNECTING, CLOSED = "up", "down", "reconnecting", "closed"
+
+
+def _future() -> asyncio.Future:
+    """A future for a node's answer; its exception counts as seen even when nobody waits any more."""
+    fut = asyncio.get_running_loop().create_future()
+    fut.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return fut
+
+
+class LinkDown(NodeError):
+    """The request could not be answered because the link dropped (it may be sent again once it is up)."""
 
 
 class SessionHandler:
     """What a remote session gets from its link (RemoteSession implements it)."""
 
+    sid: str | None = None
+    recv_seq: int = 0  # the offset after the last output byte received
+
     def on_output(self, data: bytes) -> None: ...
     def on_exit(self, status: int) -> None: ...
+    def on_link_down(self, reason: str) -> None: ...
+    def on_link_up(self) -> None: ...
     def on_link_lost(self, reason: str) -> None: ...
+
+
+class _Conn:
+    """One ssh process and its reader."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.stderr = bytearray()
+        self.reader: asyncio.Task | None = None
+        self.stderr_task: asyncio.Task | None = None
+        self.ended = asyncio.Event()
+        self.reason: str | None = None
 
 
 class NodeLink:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.proc: asyncio.subprocess.Process | None = None
+        self.conn: _Conn | None = None
         self.hello: dict | None = None
         self.handlers: dict[str, SessionHandler] = {}
         self.errors: list[str] = []  # error events not tied to a waiting request
         self._waiting: dict[tuple[str, str], asyncio.Future] = {}
-        self._reader: asyncio.Task | None = None
-        self._stderr = bytearray()
-        self._stderr_task: asyncio.Task | None = None
-        self.lost_reason: str | None = None
+        self.lost_reason: str | None = None  # why the link last went down (or was closed)
         self._ids = itertools.count(1)
         self.closed = asyncio.Event()
         # async (session handler, argv, node cwd) -> (status, stdout bytes, stderr bytes): runs a relayed gt/bd
         self.exec_handler = None
         self._opening: asyncio.Lock | None = None
+        self.state = "new"
+        self.state_changed = asyncio.Event()
+        self.down_since: float | None = None  # monotonic
+        self.attempts = 0  # reconnect attempts since the link went down
+        self.reconnects = 0  # times it came back
+        self.gaps = 0  # bytes the node could no longer give back on a resume (0 unless its disk failed)
+        self._unacked: dict[str, deque] = {}  # sid -> (iid, data) sent or queued, not yet taken by the node
+        self._iids: dict[str, itertools.count] = {}
+        self._execs: dict[str, asyncio.Task] = {}  # rid -> the one run of a relayed command
+        self._later_signals: dict[str, int] = {}  # sid -> signal asked for while the link was down
+        self._reconnect_task: asyncio.Task | None = None
+        self._ping_task: asyncio.Task | None = None
+        self._last_heard = time.monotonic()
+        self.token = uuid.uuid4().hex  # this link across its reconnects; the node hangs up other links' programs
+        self.listeners: list = []  # fn(link) on each state change (the app's node health, the grace watch)
+        self.heads: dict[str, str] = {}  # sid -> the commit its worktree on the node was last reported at
+        self.head_listeners: list = []  # fn(link, sid, sha) when a reported commit moves
 
     def serve_command(self) -> str:
         return (f"{shlex.quote(self.node.python)} -m gastown_tui.cli node serve "
                 f"--dir {shlex.quote(self.node.dir)}")  # node serve expands a leading ~ itself
 
     @property
+    def proc(self) -> asyncio.subprocess.Process | None:
+        return self.conn.proc if self.conn is not None else None
+
+    @property
     def lost(self) -> bool:
-        """Opened once and ended since (a new link must be opened)."""
+        """Closed (a new link must be opened). A link that is down but reconnecting is not lost."""
         return self.closed.is_set()
 
+    @property
+    def up(self) -> bool:
+        return self.state == UP
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        self.state_changed.set()
+        self.state_changed = asyncio.Event()
+        for fn in list(self.listeners):
+            try:
+                fn(self)
+            except Exception:  # a listener's bug never breaks the link
+                pass
+
+    async def wait_up(self, timeout: float | None = None) -> bool:
+        """Waits until the link is up; False on timeout or when it is closed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.state != UP:
+            if self.state == CLOSED:
+                return False
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self.state_changed.wait(), left)
+            except asyncio.TimeoutError:
+                return False
+        return True
+
     async def ensure_open(self) -> dict:
-        """Opens the link unless it is open (one open at a time, however many sessions start at once)."""
+        """Opens the link unless it is open (one open at a time, however many sessions start at once);
+        a link that is down waits for its reconnection (up to HELLO_TIMEOUT)."""
         if self._opening is None:
             self._opening = asyncio.Lock()
         async with self._opening:
-            if self.hello is not None and not self.lost:
+            if self.state == UP:
                 return self.hello
             if self.lost:
-                raise NodeError(self.lost_reason or f"node {self.node.name}: the link was lost")
-            return await self.open()
-
-    async def open(self) -> dict:
-        argv = ssh_argv(self.node, self.serve_command())
-        self.proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        loop = asyncio.get_running_loop()
-        hello = loop.create_future()
-        self._waiting[("hello", "")] = hello
-        self._reader = loop.create_task(self._read(), name=f"node-link-{self.node.name}")
-        self._stderr_task = loop.create_task(self._read_stderr())
-        self._send({"op": "hello", "town_version": __version__})
-        try:
-            self.hello = await asyncio.wait_for(hello, HELLO_TIMEOUT)
-        except asyncio.TimeoutError:
-            await self.close()
-            raise NodeError(f"node {self.node.name} ({self.node.where}): `gastown node serve` did not answer "
-                            f"within {HELLO_TIMEOUT:g}s") from None
+                raise NodeError(self.lost_reason or f"node {self.node.name}: the link was closed")
+            if self.state == "new":
+                return await self.open()
+        if not await self.wait_up(HELLO_TIMEOUT):
+            raise NodeError(f"node {self.node.name} ({self.node.where}): the link is down "
+                            f"({self.lost_reason or 'reconnecting'}); nothing was started there")
         return self.hello
 
-    def _send(self, msg: dict) -> None:
-        if self.proc is None or self.proc.stdin is None or self.proc.stdin.is_closing():
-            raise NodeError(f"node {self.node.name}: the link is closed")
-        self.proc.stdin.write(encode(msg))
+    # -- connecting ------------------------------------------------------------------------------
+    async def _connect(self, connect_timeout: int | None, hello_timeout: float) -> dict:
+        argv = ssh_argv(self.node, self.serve_command())
+        if connect_timeout is not None:
+            argv = [f"ConnectTimeout={connect_timeout}" if a.startswith("ConnectTimeout=") else a for a in argv]
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        conn = _Conn(proc)
+        self.conn = conn
+        loop = asyncio.get_running_loop()
+        hello = _future()
+        self._waiting[("hello", "")] = hello
+        conn.reader = loop.create_task(self._read(conn), name=f"node-link-{self.node.name}")
+        conn.stderr_task = loop.create_task(self._read_stderr(conn))
+        self._last_heard = time.monotonic()
+        self._write(conn, {"op": "hello", "town_version": __version__, "link": self.token})
+        try:
+            msg = await asyncio.wait_for(hello, hello_timeout)
+        except asyncio.TimeoutError:
+            self._kill(conn)
+            await conn.ended.wait()
+            raise NodeError(f"node {self.node.name} ({self.node.where}): `gastown node serve` did not answer "
+                            f"within {hello_timeout:g}s") from None
+        except NodeError:
+            await conn.ended.wait()
+            raise
+        return msg
 
-    async def _read_stderr(self) -> None:
+    async def open(self) -> dict:
+        self.hello = await self._connect(None, HELLO_TIMEOUT)
+        self._set_state(UP)
+        self._ping_task = asyncio.get_running_loop().create_task(self._pinger())
+        return self.hello
+
+    async def _reconnect(self) -> None:
+        delay = BACKOFF_FIRST
+        self.attempts = 0
+        while not self.lost:
+            self.attempts += 1
+            self._set_state(RECONNECTING)
+            try:
+                hello = await self._connect(ATTEMPT_CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)
+                await self._attach()
+            except (NodeError, asyncio.TimeoutError) as exc:
+                self.lost_reason = str(exc) or f"node {self.node.name}: no answer to the resume"
+                if self.conn is not None and not self.conn.ended.is_set():
+                    self._kill(self.conn)
+                self._set_state(DOWN)
+                await asyncio.sleep(delay)
+                down_for = time.monotonic() - (self.down_since or time.monotonic())
+                delay = min(BACKOFF_MAX if down_for < BACKOFF_SLOW_AFTER else BACKOFF_SLOW, delay * 2)
+                continue
+            self.hello = hello
+            self.reconnects += 1
+            self.down_since = None
+            self._set_state(UP)
+            for handler in list(self.handlers.values()):
+                handler.on_link_up()
+            return
+
+    async def _attach(self) -> None:
+        """Every session resumes from the last byte its handler saw; unacknowledged inputs go again."""
+        fut = _future()
+        self._waiting[("attached", "")] = fut
+        self._write(self.conn, {"op": "attach", "sessions": {
+            sid: {"seq": h.recv_seq} for sid, h in self.handlers.items()}})
+        msg = await asyncio.wait_for(fut, ATTEMPT_TIMEOUT)
+        for sid, rec in (msg.get("sessions") or {}).items():
+            queue = self._unacked.get(sid)
+            if not queue:
+                continue
+            last = int(rec.get("last_iid") or 0)
+            while queue and queue[0][0] <= last:
+                queue.popleft()
+            for iid, data in list(queue):
+                self._write(self.conn, {"op": "input", "sid": sid, "iid": iid, "data": pack(data)})
+        for sid, sig in list(self._later_signals.items()):
+            self._write(self.conn, {"op": "signal", "sid": sid, "sig": int(sig)})
+            del self._later_signals[sid]
+        for sid in msg.get("unknown") or []:
+            handler = self.handlers.pop(sid, None)
+            if handler is not None:
+                handler.on_link_lost(f"node {self.node.name}: the node no longer has this session "
+                                     f"(its daemon was restarted); the program is gone")
+
+    async def _pinger(self) -> None:
+        while not self.lost:
+            await asyncio.sleep(PING_INTERVAL)
+            conn = self.conn
+            if self.state != UP or conn is None or conn.ended.is_set():
+                continue
+            if time.monotonic() - self._last_heard > LINK_TIMEOUT:
+                conn.reason = (f"node {self.node.name} ({self.node.where}): no answer for {LINK_TIMEOUT:g}s "
+                               f"(the link dropped?)")
+                self._kill(conn)
+                continue
+            try:
+                self._write(conn, {"op": "ping", "t": time.time()})
+            except NodeError:
+                pass
+
+    def _kill(self, conn: _Conn) -> None:
+        try:
+            conn.proc.kill()
+        except ProcessLookupError:
+            pass
+
+    def _write(self, conn: _Conn | None, msg: dict) -> None:
+        if conn is None or conn.ended.is_set() or conn.proc.stdin is None or conn.proc.stdin.is_closing():
+            raise LinkDown(f"node {self.node.name}: the link is {'closed' if self.lost else 'down'}")
+        conn.proc.stdin.write(encode(msg))
+
+    def _send(self, msg: dict) -> None:
+        if self.state != UP:
+            raise LinkDown(f"node {self.node.name}: the link is {'closed' if self.lost else 'down'}"
+                           f"{'' if self.lost else ' (reconnecting)'}")
+        self._write(self.conn, msg)
+
+    async def _read_stderr(self, conn: _Conn) -> None:
         while True:
-            chunk = await self.proc.stderr.read(4096)
+            chunk = await conn.proc.stderr.read(4096)
             if not chunk:
                 return
-            self._stderr += chunk[-8192:]
-            del self._stderr[:-8192]
+            conn.stderr += chunk[-8192:]
+            del conn.stderr[:-8192]
 
-    async def _read(self) -> None:
+    async def _read(self, conn: _Conn) -> None:
         splitter = LineSplitter()
         try:
             while True:
-                data = await self.proc.stdout.read(65536)
+                data = await conn.proc.stdout.read(65536)
                 if not data:
                     break
+                if conn is self.conn:
+                    self._last_heard = time.monotonic()
                 for line in splitter.feed(data):
                     if line is OVERLONG:
                         self.errors.append("an over-long line from the node was skipped")
                         continue
                     try:
-                        self._dispatch(decode(line))
+                        msg = decode(line)
                     except BadRequest as exc:
                         self.errors.append(f"bad line from the node: {exc}")
-        finally:
-            status = await self.proc.wait()
-            try:
-                await asyncio.wait_for(self._stderr_task, 5)
-            except asyncio.TimeoutError:
-                pass
-            reason = (explain(self.node, self._stderr.decode(errors="replace")) if status == 255 else
-                      f"node {self.node.name}: `gastown node serve` ended with status {status}: "
-                      f"{self._stderr.decode(errors='replace').strip()[-300:]}")
-            for fut in self._waiting.values():
-                if not fut.done():
-                    fut.set_exception(NodeError(reason))
-            self._waiting.clear()
-            self.lost_reason = reason
+                        continue
+                    if conn is self.conn:
+                        self._dispatch(msg)
+        except asyncio.CancelledError:  # the town's loop is ending: its ssh goes with it (the node's programs go on)
+            self._kill(conn)
+            conn.ended.set()
+            raise
+        except Exception as exc:  # a bug while dispatching: this connection is dropped, the link reconnects
+            self.errors.append(f"reading node {self.node.name}'s channel failed: {exc!r}")
+            conn.reason = conn.reason or f"node {self.node.name}: the town failed reading its channel ({exc!r})"
+            self._kill(conn)
+        # The connection ended (EOF, or killed above).
+        status = await conn.proc.wait()
+        try:
+            await asyncio.wait_for(conn.stderr_task, 5)
+        except asyncio.TimeoutError:
+            pass
+        text = conn.stderr.decode(errors="replace")
+        reason = conn.reason or (explain(self.node, text) if status == 255 else
+                                 f"node {self.node.name}: `gastown node serve` ended with status {status}: "
+                                 f"{text.strip()[-300:]}")
+        conn.ended.set()
+        if conn is self.conn:
+            self._ended(reason)
+
+    def _ended(self, reason: str) -> None:
+        """The current connection ended: fail what waits on it; then reconnect (or, closed, end the sessions)."""
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(LinkDown(reason))
+        self._waiting.clear()
+        self.lost_reason = reason
+        if self.closed.is_set() or self.state == CLOSED:
+            return
+        if self.state == UP:
+            self.down_since = time.monotonic()
+            self._set_state(DOWN)
             for handler in list(self.handlers.values()):
-                handler.on_link_lost(reason)
+                handler.on_link_down(reason)
+            self._reconnect_task = asyncio.get_running_loop().create_task(
+                self._reconnect(), name=f"node-reconnect-{self.node.name}")
+        elif self.state == "new":
+            self._set_state(CLOSED)
             self.closed.set()
 
     def _dispatch(self, msg: dict) -> None:
@@ -134,20 +366,50 @@ class NodeLink:
         if ev == "output":
             handler = self.handlers.get(sid)
             if handler is not None:
-                handler.on_output(unpack(msg.get("data", "")))
+                data = unpack(msg.get("data", ""))
+                seq = msg.get("seq")
+                if seq is not None:
+                    seq = int(seq)
+                    have = handler.recv_seq
+                    if seq + len(data) <= have:
+                        return  # already on the screen (sent again on a resume)
+                    if seq > have:
+                        self.gaps += seq - have
+                        self.errors.append(f"node {self.node.name}: session {sid} lost {seq - have} bytes of output")
+                    else:
+                        data = data[have - seq:]
+                    handler.recv_seq = max(seq, have) + len(data)
+                else:
+                    handler.recv_seq += len(data)
+                handler.on_output(data)
         elif ev == "exit":
             handler = self.handlers.pop(sid, None)
+            self._unacked.pop(sid, None)
             if handler is not None:
-                handler.on_exit(int(msg.get("status", -1)))
+                handler.on_exit(int(msg.get("status", -1) if msg.get("status") is not None else -1))
+            try:
+                self._send({"op": "forget", "sid": sid})
+            except NodeError:
+                pass
+        elif ev == "ack":
+            queue = self._unacked.get(sid)
+            iid = int(msg.get("iid") or 0)
+            while queue and queue[0][0] <= iid:
+                queue.popleft()
+        elif ev == "pong":
+            heads = msg.get("heads")
+            if isinstance(heads, dict):
+                for hsid, sha in heads.items():
+                    if isinstance(sha, str) and self.heads.get(hsid) != sha:
+                        self.heads[hsid] = sha
+                        for fn in list(self.head_listeners):
+                            try:
+                                fn(self, hsid, sha)
+                            except Exception:  # a listener's bug never breaks the link
+                                pass
         elif ev == "exec":
-            handler = self.handlers.get(sid)
-            rid = msg.get("rid")
-            if handler is None or self.exec_handler is None:
-                self._send({"op": "exec-result", "rid": rid, "status": 3, "stdout": "",
-                            "stderr": pack(b"relay: the town runs no commands for this session\n")})
-            else:
-                asyncio.get_running_loop().create_task(self._exec(handler, rid, msg))
-        elif ev in ("hello", "spawned", "sessions"):
+            self._exec_requested(sid, msg)
+        elif ev in ("hello", "spawned", "sessions", "attached"):
             fut = self._waiting.pop((ev if ev != "spawned" else "spawn", sid if ev == "spawned" else ""), None)
             if fut is not None and not fut.done():
                 fut.set_result(msg)
@@ -159,38 +421,98 @@ class NodeLink:
             else:
                 self.errors.append(text)
 
-    async def _exec(self, handler, rid, msg: dict) -> None:
+    # -- relayed gt/bd: each rid runs once -------------------------------------------------------------
+    def _exec_requested(self, sid: str, msg: dict) -> None:
+        rid = str(msg.get("rid"))
+        task = self._execs.get(rid)
+        if task is not None:  # asked again after a cut: the first run's answer, when it has one
+            if task.done():
+                self._answer(rid, task.result())
+            return
+        handler = self.handlers.get(sid)
+        if handler is None or self.exec_handler is None:
+            self._answer(rid, (3, b"", b"relay: the town runs no commands for this session\n"))
+            return
+        task = asyncio.get_running_loop().create_task(self._exec(handler, rid, msg))
+        self._execs[rid] = task
+        if len(self._execs) > 4096:  # old answers: the node asks again only across a cut, soon after
+            for old in list(self._execs)[:1024]:
+                if self._execs[old].done():
+                    del self._execs[old]
+
+    async def _exec(self, handler, rid, msg: dict) -> tuple[int, bytes, bytes]:
         """A relayed gt/bd: run by the town as the agent of the session the request came through (the
         node names the session; the town decides who that is)."""
         try:
-            status, out, err = await self.exec_handler(handler, [str(a) for a in msg.get("argv") or []],
-                                                       str(msg.get("cwd") or ""))
+            res = await self.exec_handler(handler, [str(a) for a in msg.get("argv") or []], str(msg.get("cwd") or ""))
         except Exception as exc:  # the relayed command must get an answer whatever went wrong here
-            status, out, err = 3, b"", f"relay: the town could not run it: {exc}\n".encode()
-        try:
-            self._send({"op": "exec-result", "rid": rid, "status": status, "stdout": pack(out), "stderr": pack(err)})
-        except NodeError:
-            pass  # the link is gone: the relay client sees no answer and says so
+            res = (3, b"", f"relay: the town could not run it: {exc}\n".encode())
+        self._answer(rid, res)
+        return res
 
+    def _answer(self, rid: str, res: tuple[int, bytes, bytes]) -> None:
+        status, out, err = res
+        try:  # on the current connection even while it resumes (the node asked again on it)
+            self._write(self.conn, {"op": "exec-result", "rid": rid, "status": status, "stdout": pack(out),
+                                    "stderr": pack(err)})
+        except NodeError:
+            pass  # the link is down: the node asks again on the next connection and gets this answer
+
+    # -- sessions --------------------------------------------------------------------------------------
     async def spawn(self, handler, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
                     sid: str | None = None, relay: bool = False) -> int:
-        """Starts ARGV in a PTY on the node (CWD relative to the node's folder); its remote pid."""
+        """Starts ARGV in a PTY on the node (CWD relative to the node's folder); its remote pid. A spawn
+        cut off by a link drop is sent again with the same sid once the link is back (the node starts it
+        at most once)."""
         sid = sid or f"s{next(self._ids)}"
-        fut = asyncio.get_running_loop().create_future()
-        self._waiting[("spawn", sid)] = fut
         self.handlers[sid] = handler
-        self._send({"op": "spawn", "sid": sid, "argv": argv, "cwd": cwd, "env": env, "cols": cols, "rows": rows,
-                    "relay": relay})
+        handler.sid = sid
+        msg = {"op": "spawn", "sid": sid, "argv": argv, "cwd": cwd, "env": env, "cols": cols, "rows": rows,
+               "relay": relay}
+        deadline = time.monotonic() + HELLO_TIMEOUT
         try:
-            msg = await asyncio.wait_for(fut, HELLO_TIMEOUT)
+            while True:
+                if not await self.wait_up(max(0.0, deadline - time.monotonic())):
+                    raise NodeError(f"node {self.node.name} ({self.node.where}): the link is down "
+                                    f"({self.lost_reason}); nothing was started there")
+                fut = _future()
+                self._waiting[("spawn", sid)] = fut
+                try:
+                    self._send(msg)
+                    reply = await asyncio.wait_for(fut, max(0.1, deadline - time.monotonic()))
+                except LinkDown:
+                    continue
+                except asyncio.TimeoutError:
+                    raise NodeError(f"node {self.node.name}: no answer to starting {argv[0]} "
+                                    f"within {HELLO_TIMEOUT:g}s") from None
+                return int(reply["pid"])
         except BaseException:
             self.handlers.pop(sid, None)
             raise
-        handler.sid = sid
-        return int(msg["pid"])
 
-    def input(self, sid: str, data: bytes) -> None:
-        self._send({"op": "input", "sid": sid, "data": pack(data)})
+    def input(self, sid: str, data: bytes) -> int:
+        """Sends DATA as the session's next input (queued while the link is down, sent again after a cut
+        until the node acknowledges it; the node types each id once). Its id."""
+        counter = self._iids.setdefault(sid, itertools.count(1))
+        iid = next(counter)
+        self._unacked.setdefault(sid, deque()).append((iid, bytes(data)))
+        if self.state == UP:
+            try:
+                self._write(self.conn, {"op": "input", "sid": sid, "iid": iid, "data": pack(data)})
+            except NodeError:
+                pass  # the link just dropped: sent again on the reconnect
+        return iid
+
+    def pending_input(self, sid: str) -> int:
+        """Inputs the node has not acknowledged yet."""
+        return len(self._unacked.get(sid) or ())
+
+    def signal_or_later(self, sid: str, sig: int) -> None:
+        """SIG to the session's program now, or (the link down) as soon as the link is back."""
+        try:
+            self.signal(sid, sig)
+        except NodeError:
+            self._later_signals[sid] = sig
 
     def resize(self, sid: str, cols: int, rows: int) -> None:
         self._send({"op": "resize", "sid": sid, "cols": cols, "rows": rows})
@@ -198,13 +520,49 @@ class NodeLink:
     def signal(self, sid: str, sig: int) -> None:
         self._send({"op": "signal", "sid": sid, "sig": int(sig)})
 
-    async def close(self) -> None:
-        if self.proc is None:
+    def cut_now(self, reason: str = "cut by the town") -> None:
+        """Kills the current ssh connection (what a dropped link does); the link reconnects."""
+        conn = self.conn
+        if conn is not None and not conn.ended.is_set():
+            conn.reason = f"node {self.node.name}: {reason}"
+            self._kill(conn)
+
+    async def close(self, hangup: bool = True) -> None:
+        """Closes the link for good. HANGUP (the default, an orderly close of the town): the node's
+        programs get SIGHUP, as when the first node server ended; without it they go on."""
+        if self.state == CLOSED:
             return
-        if self.proc.stdin is not None and not self.proc.stdin.is_closing():
-            self.proc.stdin.close()
-        try:
-            await asyncio.wait_for(self.closed.wait(), 10)
-        except asyncio.TimeoutError:
-            self.proc.kill()
-            await self.closed.wait()
+        was_up = self.state == UP
+        self.lost_reason = self.lost_reason if not was_up else f"node {self.node.name}: the link was closed"
+        self._set_state(CLOSED)
+        self.closed.set()
+        for task in (self._reconnect_task, self._ping_task):
+            if task is not None:
+                task.cancel()
+        conn = self.conn
+        if conn is not None and not conn.ended.is_set():
+            if was_up and hangup:
+                try:
+                    self._write(conn, {"op": "hangup"})
+                except NodeError:
+                    pass
+            # The sessions hear their exits before the stdin closes (the node sends them as they end).
+            if was_up and hangup and self.handlers:
+                deadline = time.monotonic() + 5
+                while self.handlers and time.monotonic() < deadline and not conn.ended.is_set():
+                    await asyncio.sleep(0.05)
+            if conn.proc.stdin is not None and not conn.proc.stdin.is_closing():
+                conn.proc.stdin.close()
+            try:
+                await asyncio.wait_for(conn.ended.wait(), 10)
+            except asyncio.TimeoutError:
+                self._kill(conn)
+                await conn.ended.wait()
+        reason = self.lost_reason or f"node {self.node.name}: the link was closed"
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(NodeError(reason))
+        self._waiting.clear()
+        for handler in list(self.handlers.values()):
+            handler.on_link_lost(reason)
+        self.handlers.clear()

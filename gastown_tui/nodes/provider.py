@@ -4,7 +4,10 @@
 (nodes/placement.py), else None (the manager starts a local Session as always). One NodeLink (one SSH
 connection) per node carries every session placed there; it is opened on the first start and opened
 again after it was lost. Another provider (a Kubernetes pod per polecat, docs/nodes.md) would implement
-the same `session_for` and a link with the same channel."""
+the same `session_for` and a link with the same channel.
+
+Each link is watched by the town's `NodeWatch` (nodes/grace.py): branches collected as they move, a
+node gone past the grace given up, a returning node's work collected."""
 from __future__ import annotations
 
 import dataclasses
@@ -21,6 +24,7 @@ class NodeProvider:
     def __init__(self, town_root: Path) -> None:
         self.town = Town(Path(town_root))
         self.links: dict[str, NodeLink] = {}
+        self.watch = None  # nodes.grace.NodeWatch, made with the first link (it needs the running loop)
 
     def link_for(self, node_name: str) -> NodeLink:
         link = self.links.get(node_name)
@@ -29,6 +33,11 @@ class NodeProvider:
             link = NodeLink(node)
             link.exec_handler = TownRelay(self.town.root, node)
             self.links[node_name] = link
+            if self.watch is None:
+                from gastown_tui.nodes.grace import NodeWatch
+
+                self.watch = NodeWatch(self.town)
+            self.watch.watch(link)
         return link
 
     def session_for(self, spec, presets):
@@ -45,6 +54,8 @@ class NodeProvider:
                              remote_worktree=wt)
 
     async def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
         for link in self.links.values():
             await link.close()
 

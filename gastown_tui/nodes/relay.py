@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 from gastown_tui.nodes.git import collect_into_worktree
+from gastown_tui.nodes.ssh import NodeError
 
 TIMEOUT = 600.0
+COLLECT_PATIENCE = 120.0  # `gt done` during a link cut: the branch is fetched once the node is reachable again
 # The town's identity variables a relayed command must not inherit from the town's own process.
 DROPPED = ("GT_AGENT", "BD_ACTOR", "GT_ROLE", "GT_RIG", "GT_SESSION_ID")
 
@@ -26,6 +28,20 @@ class TownRelay:
         self.local_worktrees = local_worktrees or {}
         self.ran: list[tuple[str, list[str], int]] = []  # (agent, argv, status), for the app and the tests
 
+    async def _collect(self, worktree: Path, remote_worktree) -> str:
+        """The polecat's branch from the node; a link cut meanwhile is waited out (COLLECT_PATIENCE)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + COLLECT_PATIENCE
+        delay = 0.5
+        while True:
+            try:
+                return await loop.run_in_executor(None, collect_into_worktree, self.node, worktree, remote_worktree)
+            except NodeError:
+                if loop.time() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
     async def __call__(self, session, argv: list[str], node_cwd: str) -> tuple[int, bytes, bytes]:
         agent = session.agent
         if not argv or argv[0] not in ("gt", "bd"):
@@ -33,8 +49,7 @@ class TownRelay:
         cwd = self.local_worktrees.get(agent) or getattr(session, "local_cwd", None) or self.town_root
         pre = b""
         if argv[:2] == ["gt", "done"] and getattr(session, "remote_worktree", None) is not None:
-            loop = asyncio.get_running_loop()
-            sha = await loop.run_in_executor(None, collect_into_worktree, self.node, Path(cwd), session.remote_worktree)
+            sha = await self._collect(Path(cwd), session.remote_worktree)
             pre = f"collected {session.remote_worktree.branch} ({sha[:10]}) from node {self.node.name}\n".encode()
         env = {k: v for k, v in os.environ.items() if k not in DROPPED}
         env.update({"GT_TOWN": str(self.town_root), "GT_AGENT": agent, "BD_ACTOR": agent})

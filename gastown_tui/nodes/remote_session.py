@@ -10,7 +10,16 @@ Session sees EOF only when every byte is on its screen, then the status.
 What differs from a local session is only what needs the process: no pidfd (the exit comes from the
 node), signals go to the node (it signals the program's process group there), the size goes to the
 node, and the program's environment is the agent's identity and the preset's variables only, never
-the town's own environment."""
+the town's own environment.
+
+Link drops (docs/nodes.md, "Faults"): the program goes on on the node and the link reconnects; the
+session is not declared dead. While the link is down `link_state` says so (and `state_detail` names
+it), keys typed by a person are refused with a message (`input_refused()`, which the town server
+answers the client with) rather than typed into a void, and a nudge waits for the link and is then
+typed once (`submit`, nodes/remote_submit.py: every keystroke carries an id the node acknowledges; Enter
+is pressed again only after the link was up for the whole wait). When the link is back the screen gets
+what the program wrote meanwhile, from the last byte it had. `on_link_lost` is the end: the link was
+closed, the node no longer has the program, or the node was gone longer than the grace (nodes/grace.py)."""
 from __future__ import annotations
 
 import errno
@@ -20,14 +29,17 @@ import socket
 import sys
 import time
 
-from gastown_tui.nodes.link import NodeLink
+from gastown_tui.nodes.link import UP, NodeLink
 from gastown_tui.sessions.session import Session, SessionError
-from gastown_tui.sessions.states import SessionStarted
+from gastown_tui.sessions.states import NudgeResult, SessionStarted
 from gastown_tui.sessions.transcript import Transcript
 
 # The town's variables that may go to a node: the agent's identity and terminal; nothing else of the
 # town's environment (its tokens, its PATH) crosses.
 PASSED = ("TERM", "COLORTERM", "LANG", "LC_ALL")
+
+
+NUDGE_LINK_WAIT = 600.0  # how long a nudge waits for a dropped link (the grace marks the node gone first)
 
 
 class RemoteProcess:
@@ -81,6 +93,11 @@ class RemoteSession(Session):
         self._to_session = bytearray()
         self._theirs_writer = False
         self._ended = False  # the node said exit (or the link was lost): shut the pair once drained
+        self.recv_seq = 0  # the offset after the last byte of the program's output that reached the town
+        self.link_note: str | None = None  # why the link is down, while it is
+        self.refused: list[str] = []  # messages for keys refused while the link was down (the last few)
+        self._nudging = False  # a nudge is being typed: its keys wait for the link instead of being refused
+        self.nudge_link_wait = NUDGE_LINK_WAIT
 
     def remote_environment(self) -> dict[str, str]:
         full = self.environment()
@@ -107,7 +124,7 @@ class RemoteSession(Session):
         self._theirs.setblocking(False)
         try:
             self.remote_pid = await self.link.spawn(self, self.argv, str(self.spec.cwd), self.remote_environment(),
-                                                    self.spec.cols, self.spec.rows, relay=self.relay)
+                                                    self.spec.cols, self.spec.rows, sid=self.id, relay=self.relay)
         except Exception:
             self._close_pair()
             raise
@@ -136,13 +153,68 @@ class RemoteSession(Session):
         self._ended = True
         self._pump()
 
+    def on_link_down(self, reason: str) -> None:
+        """The SSH connection dropped; the program goes on on the node and the link reconnects."""
+        self.link_note = reason
+        self.state_detail = f"link down, reconnecting: {reason}"
+        self._write_meta()
+
+    def on_link_up(self) -> None:
+        self.link_note = None
+        self.state_detail = f"link to node {self.node} back (resumed at byte {self.recv_seq})"
+        self._write_meta()
+
     def on_link_lost(self, reason: str) -> None:
-        """The SSH connection ended. Reconnecting and resuming is not built yet: the session ends (-1)."""
+        """The end: the link was closed, the node no longer has the program, or it was gone past the grace."""
         self.state_detail = reason
+        self.link_note = reason
         if self._proc is not None:
             self._proc.set_status(None)
         self._ended = True
         self._pump()
+
+    @property
+    def link_state(self) -> str:
+        """up, down, reconnecting or closed (the link's; the program may well be running meanwhile)."""
+        return self.link.state
+
+    def input_refused(self) -> str | None:
+        """Why keys typed now would not reach the program (None: they would)."""
+        if self.link.state == UP or self._ended:
+            return None
+        since = ""
+        if self.link.down_since is not None:
+            since = f" for {time.monotonic() - self.link.down_since:.0f}s"
+        return (f"{self.agent} runs on node {self.node}, whose link is {self.link.state}{since}; "
+                f"keys are not sent until it is back (the program is still running there)")
+
+    def write(self, data: bytes) -> None:
+        why = None if self._nudging else self.input_refused()
+        if why is not None and data:
+            self.refused = (self.refused + [why])[-10:]
+            return
+        super().write(data)
+
+    async def submit(self, text: str) -> NudgeResult:
+        """A nudge: waits for the link (up to nudge_link_wait), then is typed once (nodes/remote_submit.py)."""
+        from gastown_tui.nodes.remote_submit import submit_remote
+
+        if self.stopping:
+            return NudgeResult(False, 0, f"{self.agent} is being stopped")
+        deadline = time.monotonic() + self.nudge_link_wait
+        while not self.link.up:  # the nudge waits for the link (the queue keeps it if the session ends meanwhile)
+            if not self.alive or self.stopping or time.monotonic() >= deadline or self.link.lost:
+                return NudgeResult(False, 0, f"node {self.node}'s link is {self.link.state}; the nudge was not "
+                                             f"typed ({self.link_note or self.link.lost_reason})")
+            await self.link.wait_up(min(1.0, max(0.0, deadline - time.monotonic())))
+        async with self._input_lock:
+            if self.stopping:
+                return NudgeResult(False, 0, f"{self.agent} is being stopped")
+            self._nudging = True
+            try:
+                return await submit_remote(self, text)
+            finally:
+                self._nudging = False
 
     def _pump(self) -> None:
         theirs = self._theirs
@@ -208,18 +280,12 @@ class RemoteSession(Session):
 
     async def _signal_tree(self, sig: int) -> list[int]:
         if self._proc is not None and not self._proc.terminated and self.sid is not None:
-            try:
-                self.link.signal(self.sid, sig)
-            except Exception:
-                pass
+            self.link.signal_or_later(self.sid, sig)
         return []
 
     def kill_now(self) -> None:
         if not self.exited and self.sid is not None:
-            try:
-                self.link.signal(self.sid, signal.SIGKILL)
-            except Exception:
-                pass
+            self.link.signal_or_later(self.sid, signal.SIGKILL)
 
     def _reap_now(self, job) -> None:
         try:
@@ -228,4 +294,5 @@ class RemoteSession(Session):
             self._announce_exit()
 
     def _meta(self) -> dict:
-        return {**super()._meta(), "node": self.node, "remote_pid": self.remote_pid}
+        return {**super()._meta(), "node": self.node, "remote_pid": self.remote_pid,
+                "link": getattr(self.link, "state", None), "link_note": self.link_note}

@@ -80,6 +80,10 @@ async def send_input(server, c: Client, msg: dict):
         raise Fail("bad-request", "input: 'data' must be base64") from None
     if not session.alive:
         raise Fail("exited", f"{session.agent} has exited")
+    refused = getattr(session, "input_refused", None)  # a node's session whose link is down (nodes/)
+    why = refused() if refused is not None else None
+    if why:
+        raise Fail("link-down", why)
     screen = server.screens.get(session.agent)
     if screen is not None:
         screen.typed()

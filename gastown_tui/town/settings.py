@@ -40,6 +40,7 @@ DEFAULT_TIMERS = {
     "escalation_stale": "4h",
     "backoff_base": "30s",
     "backoff_max": "15m",
+    "node_grace": "10m",  # a node's link down this long: its polecats are marked dead (docs/nodes.md)
 }
 
 DEFAULT_TOWN_SETTINGS = {

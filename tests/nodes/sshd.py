@@ -144,6 +144,74 @@ class Machine:
                 time.sleep(0.05)
         raise RuntimeError(f"sshd {self.name} did not listen on port {self.port} within {timeout}s")
 
+    def sshd_pids(self) -> list[int]:
+        """This machine's sshd processes: the listener and one per connection (its descendants named sshd)."""
+        if self.proc is None:
+            return []
+        children: dict[int, list[int]] = {}
+        names: dict[int, str] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+            names[int(entry)] = name
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            if names.get(pid, "").startswith("sshd") or pid == self.proc.pid:
+                found.append(pid)
+                todo.extend(children.get(pid, []))
+        return found
+
+    def kill_sshd(self) -> None:
+        """The node's sshd dies, with every connection it serves (SIGKILL); what they ran is not sshd and
+        is not signalled (the ssh sessions' own programs see their pipes close)."""
+        import signal
+
+        for pid in self.sshd_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.proc is not None:
+            self.proc.wait(10)
+        self.proc = None
+
+    def daemon_pid(self) -> int | None:
+        try:
+            return int((self.home / "daemon" / "daemon.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop_daemon(self) -> None:
+        """The node daemon (nodes/node_daemon.py) ends, hanging up its programs (SIGKILL after 5 s)."""
+        import signal
+
+        pid = self.daemon_pid()
+        if pid is None:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
@@ -156,6 +224,7 @@ class Machine:
 
     def close(self) -> None:
         self.stop()
+        self.stop_daemon()
         self.drop_netns()
 
 

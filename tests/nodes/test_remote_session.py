@@ -154,32 +154,6 @@ async def test_a_bad_spawn_is_an_error_and_the_node_keeps_serving(town, lab):
         await link.close()
 
 
-async def test_a_cut_link_is_noticed_and_named(town, lab):
-    """Today a cut ends the node's sessions (resuming them is not built: docs/nodes.md); the town notices
-    within the keepalive window and says which node."""
-    from nodes.sshd import NETNS
-
-    if lab.topology != NETNS:
-        pytest.skip("cutting a link needs the network-namespace lab (root and ip netns)")
-    text = lab.config.read_text().replace("ServerAliveInterval 5", "ServerAliveInterval 1").replace(
-        "ServerAliveCountMax 3", "ServerAliveCountMax 2")
-    lab.config.write_text(text)
-    m = lab.machine("n1")
-    link = NodeLink(node_for(m))
-    await link.open()
-    s = RemoteSession(spec(town, [sys.executable, "-c", ECHO]), link)
-    await s.start()
-    try:
-        await until(lambda: "ready>" in s.screen.text(), what="the prompt")
-        m.cut()
-        assert await s.wait_exit(60) == -1
-        assert link.lost_reason.startswith(f"node n1 ({m.user}@{m.address}:{m.port}): the ssh connection ended")
-        assert link.lost
-    finally:
-        m.heal()
-        await link.close()
-
-
 async def test_a_nudge_to_a_remote_program_is_typed_once(town, lab):
     """`submit` (what nudges use) is the local code: typed, Enter, confirmed; the program gets it once."""
     m = lab.machine("n1")
