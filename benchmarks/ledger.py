@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from gastown_tui.beads.codec import encode  # noqa: E402
-from gastown_tui.beads.timestamps import format_ns  # noqa: E402
+from gastown_tui.timestamps import format_ns  # noqa: E402
 
 WORDS = ("ledger bead hook convoy polecat witness refinery deacon molecule wisp formula merge queue rig "
          "crew mayor nudge patrol sling handoff seance").split()

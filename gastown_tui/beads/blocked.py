@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import json
 
-from gastown_tui.beads.timestamps import to_ns_or as _ns, to_ns_or
+from gastown_tui.timestamps import to_ns_or as _ns, to_ns_or
 
 
 def to_ns(text: str) -> int:

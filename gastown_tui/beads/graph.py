@@ -7,7 +7,7 @@ from gastown_tui.beads.blocked import (  # noqa: F401  (re-exported)
     BLOCKING_TYPES, EXCLUDED_TYPES, FAILURE_KEYWORDS, NOT_BLOCKING_STATUSES, BlockedIndex, gate_of, is_failure,
     is_workable,
 )
-from gastown_tui.beads.timestamps import now_ns, to_ns_or
+from gastown_tui.timestamps import now_ns, to_ns_or
 
 READY_STATUSES = frozenset({"open", "in_progress"})
 EXCLUDED_ID_PATTERNS = ("-mol-", "-wisp-")

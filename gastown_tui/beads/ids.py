@@ -11,7 +11,7 @@ import hashlib
 import math
 import re
 
-from gastown_tui.beads.timestamps import to_ns
+from gastown_tui.timestamps import to_ns
 
 ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _BYTES_FOR_LENGTH = {3: 2, 4: 3, 5: 4, 6: 4, 7: 5, 8: 5}

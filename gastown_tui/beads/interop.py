@@ -23,7 +23,7 @@ from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import ids
 from gastown_tui.beads.codec import encode
 from gastown_tui.beads.errors import LedgerError
-from gastown_tui.beads.timestamps import format_ns, to_ns_or
+from gastown_tui.timestamps import format_ns, to_ns_or
 
 MEMORIES_NAME = "memories.jsonl"
 COMPUTED = ("_type", "dependency_count", "dependent_count", "comment_count", "parent")

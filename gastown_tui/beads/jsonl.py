@@ -18,7 +18,7 @@ from gastown_tui.beads.codec import decode, decode_joined, encode
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.style import CANONICAL, SAMPLE, FileStyle, detect
-from gastown_tui.beads.timestamps import to_ns_or
+from gastown_tui.timestamps import to_ns_or
 
 
 

@@ -7,7 +7,7 @@ from gastown_tui.beads.actors import default_actor
 from gastown_tui.beads.codec import encode
 from gastown_tui.beads.counters import last_child, remember_deleted
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError
-from gastown_tui.beads.timestamps import now
+from gastown_tui.timestamps import now
 from gastown_tui.beads.wispsteps import is_lazy, remove_dir
 
 DEP_TYPES = frozenset({

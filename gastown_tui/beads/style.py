@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from gastown_tui.beads.codec import ISSUE_KEYS, encode
-from gastown_tui.beads.timestamps import to_ns
+from gastown_tui.timestamps import to_ns
 
 SAMPLE = 400
 TIMESTAMP_KEYS = frozenset(

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from gastown_tui.beads import find_beads_dir, ids
-from gastown_tui.beads.timestamps import now
+from gastown_tui.timestamps import now
 from gastown_tui.errors import UserError
 from gastown_tui.meow.molecule import as_record, burn, molecule_root, pour_record, squash
 from gastown_tui.meow.proto import cook

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import bisect
 import os
-from datetime import datetime
 from pathlib import Path
 
 import orjson
+
+from gastown_tui.timestamps import to_unix
 
 
 def address_of(agent_key: str) -> str:
@@ -63,7 +64,7 @@ class Attribution:
             try:
                 e = orjson.loads(raw)
                 kind, p = e["type"], e.get("payload") or {}
-                ts = datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+                ts = to_unix(e["ts"])
             except (ValueError, KeyError, TypeError):
                 continue                          # the event log's own reader reports bad lines
             if kind == "hook" and p.get("agent"):

@@ -1,10 +1,11 @@
-"""ISO-8601 times from agent records ("2026-12-07T17:37:40.462Z") as unix seconds."""
+"""ISO-8601 times from agent records ("2026-12-07T17:37:40.462Z") as unix seconds: the town's one
+timestamp parser (gastown_tui/timestamps.py), with a clear error for a record that has none."""
 from __future__ import annotations
 
-from datetime import datetime
+from gastown_tui.timestamps import to_unix
 
 
 def parse_ts(text) -> float:
     if not isinstance(text, str) or not text:
         raise ValueError(f"no timestamp: {text!r}")
-    return datetime.fromisoformat(text).timestamp()     # Python 3.11 reads the "Z" itself
+    return to_unix(text)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from gastown_tui.beads.fields import parse_fields, set_fields
-from gastown_tui.beads.timestamps import now
+from gastown_tui.timestamps import now
 from gastown_tui.meow.errors import MoleculeError
 from gastown_tui.meow.step_record import MAX_TITLE, step_record, title as _title  # noqa: F401 (re-exported)
 from gastown_tui.beads.actors import default_actor

@@ -19,7 +19,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from gastown_tui.beads.timestamps import to_unix
+from gastown_tui.timestamps import to_unix
 from gastown_tui.patrols.base import Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.eventlog import append_event
 from gastown_tui.town.layout import Town

@@ -8,7 +8,7 @@ routed by the Deacon (`route`).
 from __future__ import annotations
 
 from gastown_tui.beads.fields import set_fields, parse_fields
-from gastown_tui.beads.timestamps import now as now_ts
+from gastown_tui.timestamps import now as now_ts
 from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import town_ledger
 from gastown_tui.town.mail import send_mail

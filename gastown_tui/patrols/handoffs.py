@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gastown_tui.beads.timestamps import to_unix
+from gastown_tui.timestamps import to_unix
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.town.handoff import consume_handoff, pending_handoffs
 

@@ -27,7 +27,7 @@ import subprocess
 from pathlib import Path
 
 from gastown_tui.beads.fields import parse_fields, set_fields
-from gastown_tui.beads.timestamps import now as now_ts
+from gastown_tui.timestamps import now as now_ts
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.escalate import escalate
 from gastown_tui.town.layout import Town

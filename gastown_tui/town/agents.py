@@ -18,7 +18,7 @@ from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.addresses import Address, parse_address
 from gastown_tui.town.layout import Town
 from gastown_tui.beads.fields import set_fields
-from gastown_tui.beads.timestamps import now
+from gastown_tui.timestamps import now
 from gastown_tui.town.ledgers import rig_ledger, town_ledger, open_ledger
 from gastown_tui.town.rig_registry import get_rig, list_rigs
 

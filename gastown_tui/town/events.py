@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gastown_tui.beads.timestamps import to_unix
+from gastown_tui.timestamps import to_unix
 from gastown_tui.errors import UserError
 from gastown_tui.town.settings import parse_duration
 

@@ -11,7 +11,7 @@ from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import MARKER, Town, is_town
 from gastown_tui.town.settings import DEFAULT_TOWN_SETTINGS
 from gastown_tui.beads import Ledger
-from gastown_tui.beads.timestamps import now
+from gastown_tui.timestamps import now
 from gastown_tui.town.agents import ensure_agent_bead
 from gastown_tui.town.events import append_event
 from gastown_tui.town.shims import write_shims

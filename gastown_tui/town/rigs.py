@@ -30,7 +30,7 @@ from gastown_tui.town.settings import RigSettings
 from gastown_tui import vcs
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import Ledger
-from gastown_tui.beads.timestamps import now
+from gastown_tui.timestamps import now
 from gastown_tui.town.agents import ensure_agent_bead
 from gastown_tui.town.events import append_event
 

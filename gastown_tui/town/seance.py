@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gastown_tui.errors import not_found
+from gastown_tui.timestamps import to_unix
 from gastown_tui.town.addresses import agent_key
 from gastown_tui.town.layout import Town
 
@@ -112,13 +113,11 @@ class Turn:
 
 
 def _when(iso: str | None) -> float | None:
-    import datetime as dt
-
     if not iso:
         return None
     try:
-        return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        return to_unix(iso)
+    except (ValueError, TypeError):
         return None
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gastown_tui.timestamps import to_datetime
 from gastown_tui.server.reading import AgentFacts, EscalationFacts, EventFacts, MailFacts, ProgressFacts, Reading
 from widgets.glyphs import ATTENTION
 from widgets.view_models import (AgentView, ConvoyView, EventView, HookView, MailView, MRView, NeedsYouItem,
@@ -38,21 +39,15 @@ def polecat_address(mr: MRView) -> str | None:
 
 
 def parse_ts(text: Any) -> datetime | None:
+    """An instant from the ledger, the event log or a runtime file (RFC3339 text or epoch seconds), or None."""
     if isinstance(text, (int, float)):
         return datetime.fromtimestamp(text, tz=timezone.utc)
     if not text or not isinstance(text, str):
         return None
-    t = text.strip().replace("Z", "+00:00")
-    if "." in t:  # RFC3339Nano: trim to microseconds for fromisoformat
-        head, _, rest = t.partition(".")
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        tz = rest[len(digits):]
-        t = f"{head}.{digits[:6].ljust(6, '0')}{tz}"
     try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
+        return to_datetime(text.strip())
+    except (ValueError, TypeError):
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 @dataclass

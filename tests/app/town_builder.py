@@ -32,7 +32,7 @@ def freeze_clock() -> None:
     time.time_ns = _fake_ns
     time.time = lambda: _fake_ns() / 1e9
     import gastown_tui.town.events as events
-    from gastown_tui.beads.timestamps import format_ns
+    from gastown_tui.timestamps import format_ns
 
     def now_ts() -> str:
         text = format_ns(_fake_ns())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gastown_tui.beads import graph
 from gastown_tui.beads.blocked import BlockedIndex
-from gastown_tui.beads.timestamps import format_ns
+from gastown_tui.timestamps import format_ns
 
 HOUR = 3600 * 1_000_000_000
 T0 = 1_900_000_000 * 1_000_000_000  # a fixed "now" (2030)

@@ -8,7 +8,7 @@ import pytest
 
 from gastown_tui.beads import Issue, Ledger, LedgerError, ValidationError, find_beads_dir
 from gastown_tui.beads.fields import parse_fields, set_fields
-from gastown_tui.beads.timestamps import format_ns, now, to_ns
+from gastown_tui.timestamps import format_ns, now, to_ns
 from gastown_tui.errors import NotFound
 
 

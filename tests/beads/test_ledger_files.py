@@ -9,7 +9,7 @@ import pytest
 
 from gastown_tui.beads import Ledger
 from gastown_tui.beads.codec import decode, encode
-from gastown_tui.beads.timestamps import to_ns
+from gastown_tui.timestamps import to_ns
 
 LEDGERS = [
     "beads__00eb13a9.jsonl",

@@ -7,7 +7,7 @@ import pytest
 
 from gastown_tui.beads import CycleError, Ledger
 from gastown_tui.beads import graph
-from gastown_tui.beads.timestamps import format_ns, now_ns
+from gastown_tui.timestamps import format_ns, now_ns
 
 
 @pytest.fixture
