@@ -1,4 +1,8 @@
-"""`gastown node add|list|show|check|remove|serve`: machines polecats may run on, over SSH."""
+"""`gastown node add|list|show|check|remove|serve`: machines polecats may run on, over SSH.
+
+Each subcommand imports what it needs when it runs (deliberately): `node serve` runs on the node at every
+connection the town makes and must start without the town's side (placement, git, install).
+"""
 from __future__ import annotations
 
 import argparse

@@ -36,6 +36,13 @@ from gastown_tui.nodes.link import UP, NodeLink
 from gastown_tui.nodes.ssh import NodeError, git_ssh_command, git_url
 from gastown_tui.town.events import append_event
 from gastown_tui.town.jsonfile import write_json
+from gastown_tui.nodes.placement import forget_placement
+from gastown_tui.town.agents import set_agent_state
+from gastown_tui.town.hooks import hooked_work, unhook_bead
+from gastown_tui.town.rigs import get_rig
+from gastown_tui.town.settings import TownSettings
+from gastown_tui.town.sling import sling
+from gastown_tui.town.write_lock import process_write_lock
 
 DEFAULT_GRACE = 600.0
 COLLECT_DELAY = 2.0
@@ -98,7 +105,6 @@ class NodeWatch:
         self._busy: set[str] = set()
 
     def _grace_setting(self) -> float:
-        from gastown_tui.town.settings import TownSettings
 
         try:
             return TownSettings.load(self.town.settings_path).timer("node_grace")
@@ -128,7 +134,6 @@ class NodeWatch:
         self._collect_due[sid] = (link, sha, time.monotonic() + COLLECT_DELAY)
 
     async def _collect(self, link: NodeLink, wt, sha: str | None = None) -> str | None:
-        from gastown_tui.town.rigs import get_rig
 
         loop = asyncio.get_running_loop()
         try:
@@ -161,7 +166,6 @@ class NodeWatch:
 
     async def give_up(self, link: NodeLink) -> list[Gone]:
         """The node is gone past the grace: its sessions are marked dead, their beads re-slung or held."""
-        from gastown_tui.town.rigs import get_rig
 
         loop = asyncio.get_running_loop()
         name = link.node.name
@@ -188,10 +192,6 @@ class NodeWatch:
 
     def _reassign(self, gone: Gone, rig, reason: str) -> tuple[str | None, str | None]:
         """(its bead, the new polecat) — the bead re-slung to the rig when safe; held otherwise."""
-        from gastown_tui.town.agents import set_agent_state
-        from gastown_tui.town.hooks import hooked_work, unhook_bead
-        from gastown_tui.town.sling import sling
-        from gastown_tui.town.write_lock import process_write_lock
 
         with process_write_lock():
             bead = hooked_work(self.town, gone.agent)
@@ -221,7 +221,6 @@ class NodeWatch:
             asyncio.get_running_loop().create_task(self._returned(link))
 
     async def _returned(self, link: NodeLink) -> None:
-        from gastown_tui.town.rigs import get_rig
 
         loop = asyncio.get_running_loop()
         entries = self.gone.pop(link.node.name, [])
@@ -240,7 +239,6 @@ class NodeWatch:
                    "decision": gone.decision, "resling_to": gone.resling_to}
             self.returned.append(rec)
             if gone.decision == "resling":  # its work is collected and re-slung: the node's capacity is free again
-                from gastown_tui.nodes.placement import forget_placement
 
                 await loop.run_in_executor(None, forget_placement, self.town, gone.agent)
             await loop.run_in_executor(None, lambda r=rec: append_event(

@@ -24,6 +24,14 @@ from gastown_tui.nodes.check import require_ready, rig_agent_programs
 from gastown_tui.nodes.git import RemoteWorktree, clone_worktree, make_worktree, push_mirror
 from gastown_tui.nodes.registry import Node, get_node, load_nodes, save_nodes
 from gastown_tui.town.jsonfile import read_json, write_json
+from gastown_tui.nodes.health import LocalLoad, current_health
+from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.events import append_event
+from gastown_tui.town.polecats import list_polecats
+from gastown_tui.town.rigs import get_rig
+from gastown_tui.town.rigs import load_registry
+from gastown_tui.town.settings import TownSettings
+from gastown_tui.town.sling import sling
 
 
 def placements_path(town) -> Path:
@@ -97,7 +105,6 @@ def choose(candidates: list[Candidate]) -> Choice:
 
 def rig_places(town, rig) -> list[str] | None:
     """The places a rig's polecats may run (its settings' "nodes"), or None: anywhere."""
-    from gastown_tui.nodes.registry import load_nodes
 
     value = rig.settings.data.get("nodes")
     if value is None:
@@ -115,7 +122,6 @@ def rig_places(town, rig) -> list[str] | None:
 
 def local_max(town) -> int:
     """The town machine's own maximum of polecats (settings/config.json `local_max_polecats`)."""
-    from gastown_tui.town.settings import TownSettings
 
     settings = TownSettings.load(town.settings_path)
     value = settings.data.get("local_max_polecats", DEFAULT_LOCAL_MAX)
@@ -128,7 +134,6 @@ def local_max(town) -> int:
 def live_counts(town) -> tuple[int, dict[str, int]]:
     """(polecats on the town machine, node -> polecats placed there), counting only polecats that still
     exist (a reaped polecat's placement no longer takes room)."""
-    from gastown_tui.town.polecats import list_polecats
 
     alive = {p.address for p in list_polecats(town)}
     placements = load_placements(town) if placements_path(town).exists() else {}
@@ -141,8 +146,6 @@ def live_counts(town) -> tuple[int, dict[str, int]]:
 
 def candidates(town, rig) -> list[Candidate]:
     """The places RIG's next polecat may go, measured (node health from the cache, or checked now)."""
-    from gastown_tui.nodes.health import LocalLoad, current_health
-    from gastown_tui.nodes.registry import load_nodes
 
     allowed = rig_places(town, rig)
     nodes = load_nodes(town)
@@ -200,7 +203,6 @@ def forget_placement(town, address: str) -> None:
 
 def preflight_rig(town, node_name: str, target: str) -> Node:
     """`sling --node`: the target must be a rig (a new polecat), and the node ready with room."""
-    from gastown_tui.town.rigs import load_registry
 
     if target.strip().rstrip("/") not in load_registry(town):
         raise UserError(f"--node {node_name}: the target must be a rig (a new polecat is placed on the node), "
@@ -214,8 +216,6 @@ def plan(town, target: str, forced: str | None = None) -> Node | None:
     allowed places have no room or none is ready; nothing was slung then."""
     if forced:
         return preflight_rig(town, forced, target)
-    from gastown_tui.nodes.registry import load_nodes
-    from gastown_tui.town.rigs import get_rig, load_registry
 
     name = target.strip().rstrip("/")
     if name not in load_registry(town):
@@ -274,8 +274,6 @@ def sling_placed(town, bead: str, target: str, *, node: str | None = None, **kwa
     `placement_failed` event says why; a forced node's failure is an error."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from gastown_tui.town.rigs import get_rig
-    from gastown_tui.town.sling import sling
 
     chosen = plan(town, target, forced=node)
     if chosen is None:
@@ -295,7 +293,6 @@ def sling_placed(town, bead: str, target: str, *, node: str | None = None, **kwa
         except UserError as exc:
             if node or not _local_allowed(town, target):
                 raise
-            from gastown_tui.town.events import append_event
 
             append_event(town.events_path, "placement_failed", kwargs.get("actor") or "overseer", agent=res.agent,
                          node=chosen.name, reason=str(exc), fallback=LOCAL)
@@ -308,7 +305,6 @@ def placing_sling(town, bead: str, target: str, **kwargs):
 
 
 def _local_allowed(town, target: str) -> bool:
-    from gastown_tui.town.rigs import get_rig
 
     places = rig_places(town, get_rig(town, target.strip().rstrip("/")))
     return places is None or LOCAL in places
@@ -316,8 +312,6 @@ def _local_allowed(town, target: str) -> bool:
 
 def place_slung(town, node: Node, res, mirror_rel: str | None = None) -> RemoteWorktree:
     """After `sling` spawned polecat RES.agent: its clone on the node, on its branch, recorded."""
-    from gastown_tui.town.addresses import parse_address
-    from gastown_tui.town.rigs import get_rig
 
     address = parse_address(res.agent)
     rig = get_rig(town, address.rig)
@@ -328,7 +322,6 @@ def remove_node(town, name: str, force: bool = False) -> Node:
     nodes = load_nodes(town)
     if name not in nodes:
         raise not_found("node", name, nodes)
-    from gastown_tui.town.polecats import list_polecats
 
     alive = {p.address for p in list_polecats(town)}  # a reaped polecat's placement does not hold the node
     placed = sorted(a for a, rec in load_placements(town).items() if rec.get("node") == name and a in alive)
