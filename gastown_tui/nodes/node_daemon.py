@@ -35,7 +35,7 @@ from pathlib import Path
 from gastown_tui import __version__
 from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, encode, pack, unpack
 from gastown_tui.nodes.output_log import OutputLog
-from gastown_tui.nodes.serve import daemon_dir, socket_path
+from gastown_tui.nodes.serve import daemon_dir, short_socket, socket_path
 
 READ_CHUNK = 65536
 RELAY_TIMEOUT = 600.0
@@ -223,7 +223,7 @@ class NodeDaemon:
         """The session's own socket: whatever connects to it speaks for that session's agent only."""
         rundir = self.root / "run"
         rundir.mkdir(mode=0o700, exist_ok=True)
-        path = rundir / f"{sid}.sock"
+        path = short_socket(rundir / f"{sid}.sock")
         if path.exists():
             path.unlink()
 

@@ -23,9 +23,31 @@ def daemon_dir(root: Path) -> Path:
     return Path(root) / "daemon"
 
 
+SOCKET_PATH_MAX = 100  # a Unix socket address holds 108 bytes
+
+
+def short_socket(near: Path) -> Path:
+    """`near` when a Unix socket address can hold it; else `$XDG_RUNTIME_DIR/gastown-node/<key>.sock` or
+    `/tmp/gastown-node-<uid>/<key>.sock` (key: sha256 of `near`), in a 0700 folder that must be ours."""
+    text = os.fsencode(str(near))
+    if len(text) < SOCKET_PATH_MAX:
+        return near
+    import hashlib
+
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(base) / "gastown-node" if base and os.path.isdir(base) else Path(f"/tmp/gastown-node-{os.getuid()}")
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if info.st_uid != os.getuid() or not os.path.isdir(folder) or os.path.islink(folder):
+        raise OSError(f"{folder}: not a folder of this user's (a socket for {near} cannot go there)")
+    os.chmod(folder, 0o700)
+    return folder / (hashlib.sha256(text).hexdigest()[:16] + ".sock")
+
+
 def socket_path(root: Path) -> Path:
-    """The daemon's socket: 0600, in a 0700 folder under the node's folder."""
-    return daemon_dir(root) / "node.sock"
+    """The daemon's socket: 0600, in a 0700 folder under the node's folder (or, when that path is too long
+    for a socket address, in a 0700 folder of this user's; see `short_socket`)."""
+    return short_socket(daemon_dir(root) / "node.sock")
 
 
 def _connect(sock_path: Path) -> socket.socket | None:

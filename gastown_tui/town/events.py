@@ -26,6 +26,7 @@ EVENT_TYPES = (
     "ralph_attempt", "ralph_exhausted", "ralph_raised", "budget_warning", "budget_tripped", "budget_raised",
     "budget_reset", "sling_refused", "budget_stopped",
     "node_health", "placement_failed",  # nodes: the heartbeat's up/down/ready changes; a node that failed a sling
+    "node_gone", "node_work_collected",  # nodes: a node past its grace (its polecats given up), its work fetched on return
 )
 
 

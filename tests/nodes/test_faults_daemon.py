@@ -176,3 +176,16 @@ async def test_a_new_town_link_hangs_up_the_programs_of_the_old_one_but_a_reconn
     assert ended["status"] == -int(signal.SIGHUP)
     for t in (a, again, other):
         t.close()
+
+
+def test_a_node_folder_too_deep_for_a_socket_address_gets_a_short_socket_of_its_own(tmp_path):
+    from gastown_tui.nodes.serve import short_socket
+
+    near = tmp_path / "x" / "a-very-long-folder-name-for-a-node" / ("deep" * 20) / "daemon" / "node.sock"
+    assert short_socket(tmp_path / "n.sock") == tmp_path / "n.sock"  # short enough: where it was asked for
+    far = short_socket(near)
+    assert len(str(far).encode()) < 100 and far != near and short_socket(near) == far  # the same every time
+    assert stat.S_IMODE(far.parent.stat().st_mode) == 0o700 and far.parent.stat().st_uid == os.getuid()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.bind(str(far))  # the address fits
+    far.unlink()
