@@ -105,7 +105,6 @@ class NodeWatch:
         self._busy: set[str] = set()
 
     def _grace_setting(self) -> float:
-
         try:
             return TownSettings.load(self.town.settings_path).timer("node_grace")
         except Exception:  # an old settings file without the timer: the default
@@ -134,7 +133,6 @@ class NodeWatch:
         self._collect_due[sid] = (link, sha, time.monotonic() + COLLECT_DELAY)
 
     async def _collect(self, link: NodeLink, wt, sha: str | None = None) -> str | None:
-
         loop = asyncio.get_running_loop()
         try:
             rig = await loop.run_in_executor(None, get_rig, self.town, wt.rig)
@@ -221,7 +219,6 @@ class NodeWatch:
             asyncio.get_running_loop().create_task(self._returned(link))
 
     async def _returned(self, link: NodeLink) -> None:
-
         loop = asyncio.get_running_loop()
         entries = self.gone.pop(link.node.name, [])
         for gone in entries:
@@ -237,12 +234,11 @@ class NodeWatch:
             rec = {"node": gone.node, "agent": gone.agent, "branch": gone.branch, "commit": sha,
                    "new": sha != had, "ref": collected_ref(gone.node, gone.branch), "bead": gone.bead,
                    "decision": gone.decision, "resling_to": gone.resling_to}
-            self.returned.append(rec)
             if gone.decision == "resling":  # its work is collected and re-slung: the node's capacity is free again
-
                 await loop.run_in_executor(None, forget_placement, self.town, gone.agent)
             await loop.run_in_executor(None, lambda r=rec: append_event(
                 self.town.events_path, "node_work_collected", ACTOR, **r))
+            self.returned.append(rec)  # last: whoever watches `returned` finds the event and the placement done
         await loop.run_in_executor(None, self._save)
 
     @staticmethod

@@ -305,7 +305,6 @@ def placing_sling(town, bead: str, target: str, **kwargs):
 
 
 def _local_allowed(town, target: str) -> bool:
-
     places = rig_places(town, get_rig(town, target.strip().rstrip("/")))
     return places is None or LOCAL in places
 
