@@ -158,10 +158,12 @@ class Session:
         self._io.on_readable()
 
     def _take_output(self, data: bytes) -> None:
-        """A batch of output: onto the screen and into the transcript, and the state classified soon."""
-        self.screen.feed(data)
+        """A batch of output: into the transcript, onto the screen, and the state classified soon. The
+        transcript comes first: a server killed between reading bytes and keeping them loses them (its keeper's
+        duplicate master cannot give them back), so that window is kept as short as one write."""
         if self.transcript is not None:
             self.transcript.append(data)
+        self.screen.feed(data)
         self._text.dirty = True
         if self._osc_changed:  # Codex may say working and blocked within one debounce: do not miss it
             self._osc_changed = False
