@@ -35,7 +35,7 @@ import watchfiles
 from gastown_tui.patrols.base import Change, Patrol, Report, RunContext
 from gastown_tui.patrols.eventlog import PATROL_EVENT_TYPES, EventTail, append_event
 from gastown_tui.errors import NotFound
-from gastown_tui.town.write_lock import TownWriteLock, patrol_turn, process_write_lock  # noqa: F401  (patrol_turn: compatibility)
+from gastown_tui.town.write_lock import TownWriteLock, process_write_lock
 
 log = logging.getLogger(__name__)
 

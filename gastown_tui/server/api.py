@@ -22,7 +22,7 @@ from gastown_tui.demo.build import build_demo_town
 from gastown_tui.errors import UserError
 from gastown_tui.meow import progress as molecule_progress
 from gastown_tui.patrols import refinery
-from gastown_tui.patrols.runner import patrol_turn
+from gastown_tui.town.write_lock import patrol_turn
 from gastown_tui.town import convoys, mail, seance
 from gastown_tui.town.handoff import request_handoff
 from gastown_tui.town.install import install_town
