@@ -12,9 +12,9 @@
    in the pane. Target: p95 <= 50 ms on loopback. Reference in the same run: the
    terminal app's echo on the same town (benchmarks/app.py's echo_reaction).
 3. Memory: the RSS (and USS) of each tab's app process on the server machine,
-   with the terminal app's RSS on the same town as reference. Target (once the
-   town server lands and a tab is a thin client): <= 60 MB per tab. Until then
-   each tab's app runs the whole town in its own process.
+   with the terminal app's RSS on the same town as reference. Target: <= 60 MB
+   per tab. Each tab's app is a thin client of the town server, which holds the
+   sessions, VT screens and patrols once for every tab.
 
 Run: .venv/bin/python benchmarks/web.py [--agents 30] [--echoes 40] [--loads 3] [--tabs 2]
 """
@@ -167,8 +167,8 @@ def echo_and_memory(town, agents: int, echoes: int, tabs: int, browser) -> None:
         print(f"  reference, the terminal app in a PTY on the same town: {bench_app.percentiles(reference)}")
     per_tab = ", ".join(f"{r:.0f} MB RSS / {u:.0f} MB USS" for r, u in rss)
     print(f"memory per browser tab (its app process): {per_tab}; the terminal app on the same town "
-          f"{term.rss / 2**20:.0f} MB RSS / {term.uss / 2**20:.0f} MB USS. Target <= 60 MB per thin client: until "
-          f"the town server lands each tab's app runs the whole town (sessions, VT screens, patrols)")
+          f"{term.rss / 2**20:.0f} MB RSS / {term.uss / 2**20:.0f} MB USS. Target <= 60 MB per tab (each tab "
+          f"is a thin client of the town server)")
 
 
 def main() -> int:
@@ -177,8 +177,7 @@ def main() -> int:
     parser.add_argument("--echoes", type=int, default=40)
     parser.add_argument("--loads", type=int, default=3)
     parser.add_argument("--tabs", type=int, default=1,
-                        help="tabs open when memory is measured (until the town server lands, each extra tab "
-                             "starts the town's agents again)")
+                        help="tabs open when memory is measured (each is a thin client of the same town server)")
     parser.add_argument("--only", choices=("page-load", "echo"))
     args = parser.parse_args()
     why = missing()
