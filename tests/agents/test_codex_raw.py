@@ -32,7 +32,7 @@ def test_codex_runs_commands_and_asks_before_an_escalated_one(tmp_path, fake_mod
         agent.wait(r"DONE ran echo escalated", timeout=30)
         assert (work / "esc.txt").read_text() == "escalated\n"
         agent.send("\x03")
-        time.sleep(0.3)
+        time.sleep(0.3)  # pacing, not a wait: two ctrl-c bytes in one read are one key press to Codex
         agent.send("\x03")
         assert agent.wait_exit(15), agent.text()
     finally:

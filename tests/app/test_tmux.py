@@ -91,7 +91,7 @@ def test_gastown_in_tmux_panels_switch_and_echo(tmux, fresh_town):
 
     tmux.wait_for("SIMULATED", timeout=30)  # the Mayor's session (the simulated agent), already running
     tmux.keys("Enter")  # type into the pane
-    time.sleep(0.3)
+    tmux.wait_for("mayor/ ━")  # the focused pane's heavy border: keys now go to the agent
     tmux.keys("h", "e", "l", "l", "o", " ", "t", "m", "u", "x")
     screen = tmux.wait_for("hello tmux")
     assert "❯ hello tmux" in screen

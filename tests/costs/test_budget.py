@@ -130,6 +130,7 @@ async def test_a_tripped_breaker_stops_a_running_polecat_only_at_the_end_of_its_
     from gastown_tui.town.jsonfile import read_json, write_json
     from gastown_tui.town.ledgers import open_ledger
     from gastown_tui.town.sling import sling
+    from waiting import until
 
     town, rig = make_town(tmp_path)
     data = read_json(town.settings_path, default={}) or {}
@@ -153,7 +154,16 @@ async def test_a_tripped_breaker_stops_a_running_polecat_only_at_the_end_of_its_
             await asyncio.sleep(0.2)
         session = rt.sessions.get(result.agent)
         screen = session.screen.history_text() if session else ""
-        await asyncio.sleep(1.0)          # GUPP would start it again here if the breaker did not refuse
+        # GUPP and the Witness would start it again if the breaker did not refuse: let each look twice more
+        await until(lambda: session is None or not session.alive, timeout=30, what="the stopped polecat's end")
+        lookers = [name for name in ("gupp", "witness") if rt.runner.has(name)]
+        assert lookers, list(rt.runner.names())
+        for _ in range(2):
+            runs = {name: rt.runner.get_status(name).runs for name in lookers}
+            for name in lookers:
+                rt.runner.wake(name)
+            await until(lambda: all(rt.runner.get_status(n).runs > runs[n] for n in lookers), timeout=30,
+                        what="GUPP and the Witness looking at the stopped polecat again")
         again = rt.sessions.get(result.agent)
     finally:
         await rt.stop()

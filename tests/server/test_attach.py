@@ -112,12 +112,18 @@ def test_an_observer_never_resizes_the_agent(town):
             try:
                 await asyncio.get_running_loop().run_in_executor(None, child.expect, "SIMULATED")
                 child.setwinsize(20, 70)
-                await asyncio.sleep(0.3)  # give a (wrong) resize the time to arrive; the size must not change
-                now = (await owner.request("status"))["agents"]
-                mine = next(a for a in now if a["address"] == agent)
-                assert (mine["cols"], mine["rows"]) == (90, 28)
                 child.send("\x02d")
                 await asyncio.get_running_loop().run_in_executor(None, child.expect, pexpect.EOF)
+                # Once the server has seen the attach client leave, it has read everything that client sent,
+                # a (wrong) resize included.
+                status = await owner.request("status")
+                for _ in range(1000):
+                    if len(status["clients"]) == 1:
+                        break
+                    status = await owner.request("status")
+                assert len(status["clients"]) == 1, status["clients"]
+                mine = next(a for a in status["agents"] if a["address"] == agent)
+                assert (mine["cols"], mine["rows"]) == (90, 28)
             finally:
                 child.close(force=True)
         finally:

@@ -30,7 +30,9 @@ async def test_screen_stream_follows_the_agent_and_keys_arrive_once(server):
     await conn.request("input", agent=agent, data=base64.b64encode(b"hello server\r").decode())
     # cat echoes the line (the PTY's echo) and prints it back: exactly twice, not more.
     assert await until(lambda: m.text(agent).count("hello server") == 2), m.text(agent)
-    await asyncio.sleep(0.3)
+    # A later line that comes back twice proves every earlier byte was echoed: no third copy follows.
+    await conn.request("input", agent=agent, data=base64.b64encode(b"after\r").decode())
+    assert await until(lambda: m.text(agent).count("after") == 2), m.text(agent)
     assert m.text(agent).count("hello server") == 2
     hist = await conn.request("history", agent=agent, start=0, count=10)
     assert any("hello server" in line for line in hist["lines"])
@@ -65,8 +67,12 @@ async def test_two_clients_of_other_sizes_do_not_resize_the_agent(server):
     assert await a.request("resize", agent=agent, cols=90, rows=25) == {"cols": 90, "rows": 25}
     assert await until(lambda: "SIZE 90x25" in mb.text(agent)), mb.text(agent)
     await a.close()
-    await asyncio.sleep(0.2)
     st = await b.request("status")
+    for _ in range(1000):  # until the server has seen the first client leave (each round is a request)
+        if len(st["clients"]) == 2:
+            break
+        st = await b.request("status")
+    assert len(st["clients"]) == 2, st["clients"]
     assert [(x["cols"], x["rows"]) for x in st["agents"]] == [(90, 25)]
     # The latest interactive client to focus it takes the claim.
     await b.request("focus", agent=agent)
