@@ -130,6 +130,13 @@ class FakeModel:
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def wait_closed(self, timeout: float = 10.0) -> bool:
+        """True once the server has stopped and its listening socket is closed (the time limit does that on
+        its own thread)."""
+        for thread in self._threads:
+            thread.join(timeout)
+        return self._stop.is_set() and self._httpd is None
+
     @property
     def port(self) -> int:
         assert self._httpd is not None, "fake model server is not running"
