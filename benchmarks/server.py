@@ -8,9 +8,8 @@
       and the time until it shows the current screens after SIGCONT                            (<= 1 s)
   30 idle agents: the server's CPU, % of one core                                               (<= 2 %)
 
-Not here (they need the app as a client; the client engineer's hook): attach to a 30-agent town, command to
-first full frame vs a minimal Textual app; server + app CPU vs today's single process. `attach_hooks()` below
-says where they go.
+Not here: the two figures that need the app as a client (attach to a 30-agent town, command to first full
+frame vs a minimal Textual app; server + app CPU vs the single-process app) are benchmarks/attach.py's.
 
 `--commands` measures only the gt/bd figures; `--repeat N` measures them N times (every round against its own
 `python -S -c pass`) and prints each round and the medians, with the load average around each.
@@ -319,15 +318,6 @@ async def idle_cpu(server: Server, town, seconds: float) -> float:
     return share
 
 
-def attach_hooks() -> list[str]:
-    """The two figures that need the app as a client (client engineer): where they plug in."""
-    return ["attach to a 30-agent town, command to first full frame vs a minimal Textual app: needs the app "
-            "client (RemoteSession); spawn 30 agents with spawn_many() against Server(), then time `gastown` "
-            "to its first full frame",
-            "server + app CPU with 4 panes vs today's single process: needs the app client; Server.cpu_seconds() "
-            "gives the server's share, add the app process's"]
-
-
 def median_rows(rounds: list[list[tuple[str, float, float, str]]]) -> list[tuple[str, float, float, str]]:
     """Each figure's median over the rounds (time and ratio separately)."""
     return [(label, statistics.median(r[i][1] for r in rounds), statistics.median(r[i][2] for r in rounds),
@@ -388,8 +378,7 @@ def main() -> int:
     print(f"  client stopped {args.stop:g} s, agents 1 MB/s in all: server RSS {rss0:.0f} MB {growth:+.1f} MB "
           f"(target <= 5 MB); current screens {caught * 1000:.0f} ms after SIGCONT (target <= 1 s)")
     print(f"  30 idle agents: server CPU {cpu:.2f} % of a core (target <= 2 %)")
-    for hook in attach_hooks():
-        print(f"  not measured here: {hook}")
+    print("  not measured here: attach -> first frame and server + app CPU (benchmarks/attach.py)")
     return 0
 
 
