@@ -43,11 +43,21 @@ ATTEMPT_TIMEOUT = 8.0  # a reconnect attempt with no hello by then is given up a
 UP, DOWN, RECONNECTING, CLOSED = "up", "down", "reconnecting", "closed"
 
 
+def mismatch(node: str, theirs: str, ours: str) -> str:
+    return (f"node {node}: its node daemon runs gastown {theirs}, the town runs {ours}; "
+            f"`gastown node install {node}` installs the town's version (and restarts the daemon); "
+            f"nothing is started there")
+
+
 def _future() -> asyncio.Future:
     """A future for a node's answer; its exception counts as seen even when nobody waits any more."""
     fut = asyncio.get_running_loop().create_future()
     fut.add_done_callback(lambda f: f.cancelled() or f.exception())
     return fut
+
+
+class VersionMismatch(NodeError):
+    """The node daemon runs another gastown version than the town (nothing is started there)."""
 
 
 class LinkDown(NodeError):
@@ -110,6 +120,11 @@ class NodeLink:
         self.listeners: list = []  # fn(link) on each state change (the app's node health, the grace watch)
         self.heads: dict[str, str] = {}  # sid -> the commit its worktree on the node was last reported at
         self.head_listeners: list = []  # fn(link, sid, sha) when a reported commit moves
+        # The town's proof of identity for this node (nodes/town_identity.py): with it, a restarted town
+        # server claims the programs an earlier server of the same town started there (`adopt`).
+        self.town_proof: str | None = None
+        self.orphan_after: float | None = None  # the node hangs up programs whose town is silent this long
+        self._adopted: set[str] = set()  # sids taken over from an earlier server, not attached yet
 
     def serve_command(self) -> str:
         return (f"{shlex.quote(self.node.python)} -m gastown_tui.cli node serve "
@@ -187,7 +202,12 @@ class NodeLink:
         conn.reader = loop.create_task(self._read(conn), name=f"node-link-{self.node.name}")
         conn.stderr_task = loop.create_task(self._read_stderr(conn))
         self._last_heard = time.monotonic()
-        self._write(conn, {"op": "hello", "town_version": __version__, "link": self.token})
+        hello_msg = {"op": "hello", "town_version": __version__, "link": self.token}
+        if self.town_proof is not None:
+            hello_msg["town"] = self.town_proof
+        if self.orphan_after is not None:
+            hello_msg["orphan_after"] = self.orphan_after
+        self._write(conn, hello_msg)
         try:
             msg = await asyncio.wait_for(hello, hello_timeout)
         except asyncio.TimeoutError:
@@ -198,10 +218,32 @@ class NodeLink:
         except NodeError:
             await conn.ended.wait()
             raise
+        version = msg.get("version")
+        if version != __version__:
+            conn.reason = mismatch(self.node.name, str(version), __version__)
+            self._kill(conn)
+            await conn.ended.wait()
+            raise VersionMismatch(conn.reason)
         return msg
 
     async def open(self) -> dict:
-        self.hello = await self._connect(None, HELLO_TIMEOUT)
+        try:
+            hello = await self._connect(None, HELLO_TIMEOUT)
+        except VersionMismatch:
+            self._set_state(CLOSED)
+            self.closed.set()
+            raise
+        try:  # says which of this town's programs the node keeps (none, on a first open: the rest end)
+            await self._attach()
+        except (NodeError, asyncio.TimeoutError) as exc:
+            if self.conn is not None:
+                self._kill(self.conn)
+                await self.conn.ended.wait()
+            self._set_state(CLOSED)
+            self.closed.set()
+            raise NodeError(f"node {self.node.name} ({self.node.where}): no answer to the first attach "
+                            f"({exc or 'timeout'})") from None
+        self.hello = hello
         self._set_state(UP)
         self._ping_task = asyncio.get_running_loop().create_task(self._pinger())
         return self.hello
@@ -215,6 +257,10 @@ class NodeLink:
             try:
                 hello = await self._connect(ATTEMPT_CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)
                 await self._attach()
+            except VersionMismatch as exc:  # another gastown now answers there: its sessions cannot resume
+                self.lost_reason = str(exc)
+                await self.close(hangup=False)
+                return
             except (NodeError, asyncio.TimeoutError) as exc:
                 self.lost_reason = str(exc) or f"node {self.node.name}: no answer to the resume"
                 if self.conn is not None and not self.conn.ended.is_set():
@@ -240,6 +286,12 @@ class NodeLink:
             sid: {"seq": h.recv_seq} for sid, h in self.handlers.items()}})
         msg = await asyncio.wait_for(fut, ATTEMPT_TIMEOUT)
         for sid, rec in (msg.get("sessions") or {}).items():
+            if sid in self._adopted:  # an earlier server's session: this link's input ids follow the node's
+                self._adopted.discard(sid)
+                last = int(rec.get("last_iid") or 0)
+                queued = [data for _, data in self._unacked.get(sid) or ()]
+                self._unacked[sid] = deque((last + 1 + i, data) for i, data in enumerate(queued))
+                self._iids[sid] = itertools.count(last + 1 + len(queued))
             queue = self._unacked.get(sid)
             if not queue:
                 continue
@@ -253,6 +305,7 @@ class NodeLink:
             del self._later_signals[sid]
         for sid in msg.get("unknown") or []:
             handler = self.handlers.pop(sid, None)
+            self._adopted.discard(sid)
             if handler is not None:
                 handler.on_link_lost(f"node {self.node.name}: the node no longer has this session "
                                      f"(its daemon was restarted); the program is gone")
@@ -459,6 +512,26 @@ class NodeLink:
             pass  # the link is down: the node asks again on the next connection and gets this answer
 
     # -- sessions --------------------------------------------------------------------------------------
+    def adopt(self, handler, sid: str) -> None:
+        """HANDLER takes over session SID, which an earlier server of this town started on the node; it
+        resumes from its `recv_seq` when the link connects (`resume`)."""
+        self.handlers[sid] = handler
+        handler.sid = sid
+        self._adopted.add(sid)
+
+    def resume(self, why: str) -> None:
+        """Connects in the background, as a reconnect: the adopted sessions are claimed and resumed by the
+        first attach (the node hangs up this town's programs no session claims); until then the link is
+        down (keys refused, nudges wait) and, past the grace, the node counts as gone."""
+        if self.state != "new":
+            return
+        self.lost_reason = why
+        self.down_since = time.monotonic()
+        self._set_state(DOWN)
+        loop = asyncio.get_running_loop()
+        self._reconnect_task = loop.create_task(self._reconnect(), name=f"node-resume-{self.node.name}")
+        self._ping_task = loop.create_task(self._pinger())
+
     async def spawn(self, handler, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
                     sid: str | None = None, relay: bool = False) -> int:
         """Starts ARGV in a PTY on the node (CWD relative to the node's folder); its remote pid. A spawn
@@ -537,7 +610,7 @@ class NodeLink:
         self._set_state(CLOSED)
         self.closed.set()
         for task in (self._reconnect_task, self._ping_task):
-            if task is not None:
+            if task is not None and task is not asyncio.current_task():
                 task.cancel()
         conn = self.conn
         if conn is not None and not conn.ended.is_set():
