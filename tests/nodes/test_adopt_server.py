@@ -1,0 +1,147 @@
+"""A restarted town server re-adopts the programs its nodes run (docs/nodes.md, "A restarted town
+re-adopts its nodes' programs"), through real `gastown server` processes and a real sshd "machine":
+an agent placed on node n1 is spawned through the server; the server is killed with SIGKILL while the
+program writes numbered lines; a nudge is queued while no server runs; a new server starts. The same
+pid runs on the node, the town's transcript holds every numbered line exactly once (those written while
+no server ran included: no gap, no repeat), the screen shows the end of what was written meanwhile, the
+nudge queued before the kill and the one queued while down are each acted on exactly once, and keys
+typed to the adopted program echo."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import re
+import sys
+import textwrap
+from dataclasses import asdict
+from pathlib import Path
+
+from gastown_tui.nodes.git import RemoteWorktree
+from gastown_tui.nodes.registry import add_node
+from gastown_tui.nodes.remote_adoption import records_dir
+from gastown_tui.town.layout import Town
+from gastown_tui.town.nudges import enqueue
+from waiting import until
+
+AGENT = "mayor"
+TICKS = 150
+WRITER = textwrap.dedent(f"""
+    import os, sys, threading, time
+    def keys():
+        for line in sys.stdin:
+            os.write(1, ("got " + line.strip() + "\\n").encode())
+    threading.Thread(target=keys, daemon=True).start()
+    os.write(1, b"adopt-writer ready>\\n")
+    for i in range(1, {TICKS} + 1):
+        os.write(1, b"tick %06d\\n" % i)
+        time.sleep(0.03)
+    os.write(1, b"ticks done\\n")
+    while True:
+        time.sleep(1)
+""")
+TICK = re.compile(rb"tick (\d{6})")
+
+
+def place(town: Path, m, agent: str = AGENT) -> None:
+    add_node(Town(town), "n1", f"ssh://{m.user}@{m.address}:{m.port}", dir=str(m.home), python=sys.executable)
+    home = m.home.resolve()
+    wt = RemoteWorktree("n1", "gastown", agent, f"polecat/{agent}/x", str(home), "", str(home / agent))
+    placements = town / ".runtime" / "nodes" / "placements.json"
+    placements.parent.mkdir(parents=True, exist_ok=True)
+    placements.write_text(json.dumps({"placements": {agent: {"node": "n1", "worktree": asdict(wt)}}}))
+
+
+def record(town: Path) -> dict:
+    files = list(records_dir(town).glob("*.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())
+
+
+def transcript(rec: dict) -> bytes:
+    folder = Path(rec["transcript_dir"])
+    return b"".join((folder / n).read_bytes() for n in ("transcript.raw.1", "transcript.raw") if (folder / n).exists())
+
+
+def acted(raw: bytes, nudge: str) -> int:
+    """How many times the program read the nudge as a line ("got [URGENT from overseer] nudge-…")."""
+    return len(re.findall(rb"got [^\r\n]*" + nudge.encode() + rb"\r?\n", raw))
+
+
+def alive_writer(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z" and b"adopt-writer" in cmd
+
+
+def node_output(m, sid: str) -> bytes:
+    try:
+        return (m.home / "sessions" / f"{sid}.out").read_bytes()
+    except OSError:
+        return b""
+
+
+async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_its_node(tmp_path, lab):
+    from server.serverkit import ScreenMirror, ServerProcess, connect, make_town
+
+    town = make_town(tmp_path / "town")
+    m = lab.machine("n1")
+    place(town, m)
+    queue = town / ".runtime" / "nudge_queue"
+    srv = ServerProcess(town)
+    srv2 = None
+    try:
+        srv.wait_ready()
+        conn = await connect(srv, interactive=True)
+        await conn.request("spawn", agent=AGENT, argv=[sys.executable, "-c", WRITER], cwd=str(town), cols=80, rows=24)
+        rec = record(town)
+        pid, sid = rec["remote_pid"], rec["sid"]
+        assert rec["node"] == "n1" and alive_writer(pid)
+        await until(lambda: len(TICK.findall(transcript(rec))) >= 15, timeout=30, what="the first numbered lines")
+        enqueue(queue, AGENT, "nudge-before", urgent=True)
+        await until(lambda: acted(transcript(rec), "nudge-before") == 1, timeout=30, what="the first nudge acted on")
+        await conn.close()
+
+        srv.proc.kill()  # SIGKILL: no hangup, no clean close
+        srv.proc.wait(10)
+        at_kill = len(TICK.findall(transcript(rec)))
+        assert at_kill < TICKS, "the program finished before the kill; the test proves nothing"
+        enqueue(queue, AGENT, "nudge-while-down", urgent=True)
+        await until(lambda: b"ticks done" in node_output(m, sid), timeout=30, what="the program finishing unseen")
+        assert alive_writer(pid)
+
+        srv2 = ServerProcess(town)
+        srv2.wait_ready()
+        conn = await connect(srv2, interactive=True)
+        mirror = ScreenMirror()
+        conn.on_event = mirror.feed
+        agent = (await conn.request("subscribe", agents=[AGENT]))["agents"][0]
+        await until(lambda: b"ticks done" in transcript(rec), timeout=60,
+                    what="the output written while no server ran, in the new server's transcript")
+        assert alive_writer(pid) and record(town)["remote_pid"] == pid  # the same program, adopted
+        numbers = [int(n) for n in TICK.findall(transcript(rec))]
+        assert numbers == list(range(1, TICKS + 1)), f"gap or repeat across the restart (killed at {at_kill})"
+        await until(lambda: "ticks done" in mirror.text(agent) and f"tick {TICKS:06d}" in mirror.text(agent),
+                    timeout=30, what="the screen showing what happened while the town was down")
+        await until(lambda: acted(transcript(rec), "nudge-while-down") == 1, timeout=60,
+                    what="the nudge queued while no server ran, acted on")
+        await conn.request("focus", agent=agent)
+        await conn.request("input", agent=agent, data=base64.b64encode(b"typed-after\r").decode())
+        await until(lambda: "got typed-after" in mirror.text(agent), timeout=30, what="a key echoing")
+        await asyncio.sleep(1.0)  # time for a duplicate to show, were one sent
+        raw = transcript(rec)
+        assert acted(raw, "nudge-before") == 1 and acted(raw, "nudge-while-down") == 1
+        assert raw.count(b"got typed-after") == 1
+        status = await conn.request("status")
+        mine = [a for a in status["agents"] if a["address"] == agent]
+        assert mine and mine[0]["alive"], status["agents"]
+        await conn.close()
+    finally:
+        for s in (srv, srv2):
+            if s is not None:
+                s.stop()
+    assert not alive_writer(pid)  # the orderly stop ends it on the node (and forgets its record)
+    assert not list(records_dir(town).glob("*.json"))
