@@ -145,3 +145,58 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
                 s.stop()
     assert not alive_writer(pid)  # the orderly stop ends it on the node (and forgets its record)
     assert not list(records_dir(town).glob("*.json"))
+
+
+def gastown(*args: str, timeout: float = 120):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "gastown_tui.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+async def test_up_upgrade_keeps_the_program_on_its_node(tmp_path, lab):
+    """`gastown up --upgrade`: the keeper's new server takes the remote program over (same pid, the
+    stream gapless across the handover, keys echo)."""
+    from gastown_tui.client.connection import Connection
+    from server.serverkit import ScreenMirror, make_town
+
+    town = make_town(tmp_path / "town")
+    agent_address = "gastown/crew/far"
+    settings = town / "settings" / "config.json"
+    data = json.loads(settings.read_text())
+    data["patrols"] = {"disabled": ["deacon", "boot", "dogs", "witness", "refinery"]}  # only this test acts
+    settings.write_text(json.dumps(data))
+    m = lab.machine("n1")
+    place(town, m, agent_address)
+    up = gastown("up", "--town", str(town))
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        conn = await Connection.to_town(str(town), client="test")
+        await conn.request("spawn", agent=agent_address, argv=[sys.executable, "-c", WRITER], cwd=str(town),
+                           cols=80, rows=24)
+        rec = record(town)
+        pid = rec["remote_pid"]
+        old_server = conn.server["server_pid"]
+        await until(lambda: len(TICK.findall(transcript(rec))) >= 15, timeout=30, what="the first numbered lines")
+        await conn.close()
+        done = await asyncio.get_running_loop().run_in_executor(None, lambda: gastown("up", "--upgrade", "--town",
+                                                                                       str(town)))
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"server pid {old_server} -> " in done.stdout
+        conn = await Connection.to_town(str(town), client="test", interactive=True)
+        assert conn.server["server_pid"] != old_server
+        mirror = ScreenMirror()
+        conn.on_event = mirror.feed
+        agent = (await conn.request("subscribe", agents=[agent_address]))["agents"][0]
+        await until(lambda: b"ticks done" in transcript(rec), timeout=60, what="the stream after the upgrade")
+        assert alive_writer(pid) and record(town)["remote_pid"] == pid
+        numbers = [int(n) for n in TICK.findall(transcript(rec))]
+        assert numbers == list(range(1, TICKS + 1)), "gap or repeat across the upgrade"
+        await conn.request("focus", agent=agent)
+        await conn.request("input", agent=agent, data=base64.b64encode(b"typed-after-upgrade\r").decode())
+        await until(lambda: "got typed-after-upgrade" in mirror.text(agent), timeout=30, what="a key echoing")
+        await conn.close()
+    finally:
+        down = gastown("down", "--town", str(town))
+        assert down.returncode == 0, down.stdout + down.stderr
+    await until(lambda: not alive_writer(pid), timeout=30, what="`gastown down` ending the program on the node")
