@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import shlex
 import time
 import uuid
@@ -29,6 +30,8 @@ from gastown_tui import __version__
 from gastown_tui.nodes.channel import OVERLONG, BadRequest, LineSplitter, decode, encode, pack, unpack
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, explain, ssh_argv
+
+log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 30.0
 PING_INTERVAL = 1.0
@@ -152,8 +155,8 @@ class NodeLink:
         for fn in list(self.listeners):
             try:
                 fn(self)
-            except Exception:  # a listener's bug never breaks the link
-                pass
+            except Exception:  # a listener's bug never breaks the link; the log says which and why
+                log.exception("node %s: a link state listener %r failed", self.node.name, fn)
 
     async def wait_up(self, timeout: float | None = None) -> bool:
         """Waits until the link is up; False on timeout or when it is closed."""
@@ -458,8 +461,9 @@ class NodeLink:
                         for fn in list(self.head_listeners):
                             try:
                                 fn(self, hsid, sha)
-                            except Exception:  # a listener's bug never breaks the link
-                                pass
+                            except Exception:  # a listener's bug never breaks the link; the log says which
+                                log.exception("node %s: a commit listener %r failed for session %s",
+                                              self.node.name, fn, hsid)
         elif ev == "exec":
             self._exec_requested(sid, msg)
         elif ev in ("hello", "spawned", "sessions", "attached"):

@@ -313,10 +313,7 @@ class RemoteSession(Session):
             self._loop.remove_reader(self._theirs.fileno())
             return
         if self.sid is not None and not self._ended:
-            try:
-                self.link.input(self.sid, data)
-            except SessionError:
-                pass
+            self.link.input(self.sid, data)  # queued while the link is down, sent again until acknowledged
 
     def _close_pair(self) -> None:
         for attr in ("_theirs", "_mine"):

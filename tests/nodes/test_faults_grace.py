@@ -68,7 +68,7 @@ def town_with_rig(tmp_path, monkeypatch):
     return town, rig
 
 
-async def _gone_and_back(town, rig, lab, *, collect: bool):
+async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = False):
     from nodes.sshd import NETNS
 
     from gastown_tui.town.ledgers import rig_ledger
@@ -77,6 +77,14 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
     env = {"GT_TOWN": str(town.root)}
     assert gastown(town.root, "node", "add", "n1", f"ssh://{m.user}@{m.address}:{m.port}", "--dir", m.home,
                    "--python", sys.executable, env=env).returncode == 0
+    if second_node:  # the town machine takes no polecats: a re-sling must be placed on n2
+        m2 = lab.machine("n2")
+        assert gastown(town.root, "node", "add", "n2", f"ssh://{m2.user}@{m2.address}:{m2.port}", "--dir", m2.home,
+                       "--python", sys.executable, env=env).returncode == 0
+        settings = town.root / "settings" / "config.json"
+        data = json.loads(settings.read_text())
+        data["local_max_polecats"] = 0
+        settings.write_text(json.dumps(data))
     bead = rig_ledger(town, "calc").create("Add subtract", actor="overseer", description=BEAD_TEXT).id
     res = gastown(town.root, "sling", bead, "calc", "--node", "n1", "--json", env=env)
     assert res.returncode == 0, res.stderr
@@ -113,7 +121,14 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
         if collect:
             assert gone.decision == "resling", gone
             assert issue.status == "hooked" and issue.assignee == gone.resling_to != address
-            assert placement_of(town, gone.resling_to) is None  # re-slung elsewhere (here: the town itself)
+            placed = placement_of(town, gone.resling_to)
+            if second_node:  # through placement, never onto the gone node
+                assert placed is not None and placed[0] == "n2", placed
+                assert Path(placed[1].path).is_dir()  # its clone made on n2
+                assert any(e["payload"].get("placed_on") == "n2" for e in map(json.loads, town.events_path.read_text().splitlines())
+                           if e["type"] == "node_gone")
+            else:
+                assert placed is None  # re-slung elsewhere (here: the town itself)
         else:
             assert gone.decision == "held", gone
             assert issue.status == "hooked" and issue.assignee == address  # the node may still deliver it
@@ -153,3 +168,10 @@ async def test_a_commit_the_town_has_not_fetched_holds_the_bead_on_its_hook(town
     monkeypatch.setattr(grace_mod, "COLLECT_DELAY", 10_000.0)  # the node's commit is reported, never fetched
     town, rig = town_with_rig
     await _gone_and_back(town, rig, lab, collect=False)
+
+
+async def test_a_bead_reslung_after_the_grace_is_placed_and_never_on_the_gone_node(town_with_rig, lab):
+    """The re-sling goes through placement (`sling_placed`, the gone node excluded), outside the town's write
+    lock: with the town machine taking no polecats, the new polecat lands on the other node."""
+    town, rig = town_with_rig
+    await _gone_and_back(town, rig, lab, collect=True, second_node=True)
