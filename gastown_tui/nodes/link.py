@@ -27,7 +27,7 @@ import uuid
 from collections import deque
 
 from gastown_tui import __version__
-from gastown_tui.nodes.channel import OVERLONG, BadRequest, LineSplitter, decode, encode, pack, unpack
+from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, encode, pack, unpack
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, explain, ssh_argv
 
@@ -46,10 +46,10 @@ ATTEMPT_TIMEOUT = 8.0  # a reconnect attempt with no hello by then is given up a
 UP, DOWN, RECONNECTING, CLOSED = "up", "down", "reconnecting", "closed"
 
 
-def mismatch(node: str, theirs: str, ours: str) -> str:
-    return (f"node {node}: its node daemon runs gastown {theirs}, the town runs {ours}; "
-            f"`gastown node install {node}` installs the town's version (and restarts the daemon); "
-            f"nothing is started there")
+def mismatch(node: str, theirs: str, ours: str, extra: str = "") -> str:
+    return (f"node {node}: its node daemon runs gastown {theirs}, the town runs {ours}{extra}; "
+            f"`gastown node install {node}` installs the town's version (the daemon is replaced once its "
+            f"programs have ended); nothing was started there")
 
 
 def _future() -> asyncio.Future:
@@ -221,9 +221,9 @@ class NodeLink:
         except NodeError:
             await conn.ended.wait()
             raise
-        version = msg.get("version")
-        if version != __version__:
-            conn.reason = mismatch(self.node.name, str(version), __version__)
+        if msg.get("protocol") != PROTOCOL:  # a channel this town cannot speak: nothing can be resumed either
+            conn.reason = mismatch(self.node.name, str(msg.get("version")), __version__,
+                                   f" (channel protocol {msg.get('protocol')}, the town speaks {PROTOCOL})")
             self._kill(conn)
             await conn.ended.wait()
             raise VersionMismatch(conn.reason)
@@ -541,6 +541,11 @@ class NodeLink:
         """Starts ARGV in a PTY on the node (CWD relative to the node's folder); its remote pid. A spawn
         cut off by a link drop is sent again with the same sid once the link is back (the node starts it
         at most once)."""
+        if self.hello is not None and self.hello.get("version") != __version__:
+            # The programs already there go on (the channel is the same); nothing new starts on another version.
+            live = self.hello.get("live")
+            raise VersionMismatch(mismatch(self.node.name, str(self.hello.get("version")), __version__,
+                                           f" ({live} program(s) running there)" if live else ""))
         sid = sid or f"s{next(self._ids)}"
         self.handlers[sid] = handler
         handler.sid = sid

@@ -307,7 +307,7 @@ class NodeDaemon:
                     self.heard[conn.link] = time.monotonic()
                     self.hang_up_others(conn)
                 self.send(conn, {"ev": "hello", "version": __version__, "protocol": PROTOCOL, "pid": os.getpid(),
-                                 "dir": str(self.root), "boot": self.boot, "daemon": True})
+                                 "dir": str(self.root), "boot": self.boot, "daemon": True, "live": self.live()})
             elif op == "attach":
                 self.attach(conn, msg.get("sessions") or {})
             elif op == "ping":  # with the commit each session's worktree is at (the town collects what moved)
@@ -471,6 +471,9 @@ class NodeDaemon:
             finally:
                 self.loop.remove_reader(ctl.fileno())
             msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+            if msg == b"replace" and not fds:  # a bridge of another gastown version (nodes/serve.py)
+                self.replace_if_idle(ctl)
+                return
             if msg != b"fds" or len(fds) != 2:
                 raise OSError(f"expected the bridge's stdin and stdout, got {msg[:20]!r} with {len(fds)} fds")
             st0, st1 = os.fstat(fds[0]), os.fstat(fds[1])
@@ -508,6 +511,28 @@ class NodeDaemon:
             rtransport.close()
             writer.close()
             ctl.close()
+
+    def live(self) -> int:
+        return sum(1 for s in self.sessions.values() if not s.done)
+
+    def replace_if_idle(self, ctl: socket.socket) -> None:
+        """A `node serve` of another gastown version (just installed) asks to replace this daemon: yes when no
+        program runs here and no town is connected (this daemon ends; the bridge starts the installed one);
+        no (with the count) otherwise: the programs go on, and the town places nothing here meanwhile."""
+        live = self.live()
+        if live or (self.town is not None and not self.town.closed) or self._pending:
+            answer = f"no {live}".encode()
+        else:
+            answer = b"yes"
+            log(f"a node serve of another gastown version asked to replace this daemon ({__version__}): ending")
+            self.stopping.set()
+        try:
+            ctl.setblocking(True)
+            ctl.settimeout(2)
+            ctl.sendall(answer)
+        except OSError:
+            pass
+        ctl.close()
 
     async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_close=None) -> None:
         conn = Conn(writer, on_close)

@@ -34,10 +34,15 @@ class Town:
         self.events: list[dict] = []
         self.eof = False
 
-    async def open(self) -> "Town":
+    async def open(self, as_is: bool = False) -> "Town":
         """As `node serve` does: the channel's fds handed to the daemon (here one end of a socketpair
-        stands for the ssh pipes; the town talks on the other end)."""
-        self.ctl = await asyncio.get_running_loop().run_in_executor(None, connect_daemon, self.root)
+        stands for the ssh pipes; the town talks on the other end). AS_IS: to the daemon running now,
+        whatever its version (no start, no replacement)."""
+        if as_is:
+            self.ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.ctl.connect(str(socket_path(self.root)))
+        else:
+            self.ctl = await asyncio.get_running_loop().run_in_executor(None, connect_daemon, self.root)
         channel, mine = socket.socketpair()
         socket.send_fds(self.ctl, [b"fds"], [channel.fileno(), channel.fileno()])
         channel.close()
