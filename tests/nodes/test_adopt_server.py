@@ -200,3 +200,35 @@ async def test_up_upgrade_keeps_the_program_on_its_node(tmp_path, lab):
         down = gastown("down", "--town", str(town))
         assert down.returncode == 0, down.stdout + down.stderr
     await until(lambda: not alive_writer(pid), timeout=30, what="`gastown down` ending the program on the node")
+
+
+async def test_a_program_whose_killed_town_never_comes_back_is_hung_up_by_its_node(tmp_path, lab):
+    """No twins, eventually: the town's hello told the node its grace (4 s here) and margin (1 s); killed and
+    never restarted, the town says nothing more, and the node hangs its program up by itself."""
+    import os
+
+    from server.serverkit import ServerProcess, connect, make_town
+
+    town = make_town(tmp_path / "town")
+    settings = town / "settings" / "config.json"
+    data = json.loads(settings.read_text())
+    data.setdefault("timers", {})["node_grace"] = "4s"
+    settings.write_text(json.dumps(data))
+    m = lab.machine("n1")
+    place(town, m)
+    srv = ServerProcess(town, env={**os.environ, "GASTOWN_NODE_ORPHAN_MARGIN": "1"})
+    try:
+        srv.wait_ready()
+        conn = await connect(srv, interactive=True)
+        await conn.request("spawn", agent=AGENT, argv=[sys.executable, "-c", WRITER], cwd=str(town), cols=80, rows=24)
+        pid = record(town)["remote_pid"]
+        await until(lambda: len(TICK.findall(transcript(record(town)))) >= 5, timeout=30, what="the program running")
+        await conn.close()
+        srv.proc.kill()
+        srv.proc.wait(10)
+        assert alive_writer(pid)  # the town's death alone ends nothing (it may come back)...
+        await until(lambda: not alive_writer(pid), timeout=30, what="the node hanging up the orphaned program")
+        log = (m.home / "daemon" / "daemon.log").read_text()
+        assert "said nothing for" in log, log[-2000:]
+    finally:
+        srv.stop()
