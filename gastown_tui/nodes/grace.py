@@ -24,6 +24,7 @@ Everything that runs git or writes the ledger runs off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -33,11 +34,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gastown_tui.nodes.git import check_branch
+from gastown_tui.nodes.git import RemoteWorktree, check_branch
 from gastown_tui.nodes.link import UP, NodeLink
 from gastown_tui.nodes.ssh import NodeError, git_ssh_command, git_url
 from gastown_tui.town.events import append_event
-from gastown_tui.town.jsonfile import write_json
+from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.errors import UserError
 from gastown_tui.nodes.placement import forget_placement, placement_of, sling_placed
 from gastown_tui.town.agents import set_agent_state
@@ -93,7 +94,31 @@ class Gone:
     at: float = field(default_factory=time.time)
 
     def record(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "wt"}
+        return {**{k: v for k, v in self.__dict__.items() if k != "wt"},
+                "wt": dataclasses.asdict(self.wt) if self.wt is not None else None}
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "Gone":
+        data = {k: rec.get(k) for k in ("node", "sid", "agent", "branch", "bead", "reported", "decision",
+                                        "resling_to")}
+        wt = RemoteWorktree(**rec["wt"]) if isinstance(rec.get("wt"), dict) else None
+        return cls(**data, wt=wt, at=float(rec.get("at") or time.time()))
+
+
+def gone_path(town) -> Path:
+    return Path(town.root) / ".runtime" / "nodes" / "gone.json"
+
+
+def load_gone(town) -> tuple[dict[str, list[Gone]], list[dict]]:
+    """What an earlier server gave up and has not collected yet (`gone.json`), so a restarted town still
+    collects it when the node returns. A file that cannot be read is logged and counts as empty."""
+    try:
+        data = read_json(gone_path(town), default={})
+        gone = {str(n): [Gone.from_record(r) for r in lst] for n, lst in (data.get("gone") or {}).items()}
+        return gone, list(data.get("returned") or [])
+    except (UserError, TypeError, KeyError, ValueError, AttributeError) as exc:
+        log.warning("%s: not read (%s); given-up nodes of an earlier server are not collected", gone_path(town), exc)
+        return {}, []
 
 
 class NodeWatch:
@@ -101,9 +126,9 @@ class NodeWatch:
         self.town = town
         self.grace = grace if grace is not None else self._grace_setting()
         self.links: list[NodeLink] = []
-        self.gone: dict[str, list[Gone]] = {}  # node -> its given-up polecats (until it comes back)
+        # node -> its given-up polecats (until it comes back), and what came back: an earlier server's too
+        self.gone, self.returned = load_gone(town)
         self.collected: dict[str, str] = {}  # branch -> the commit fetched into refs/nodes/...
-        self.returned: list[dict] = []  # what came back (for the app and the tests)
         self._collect_due: dict[str, tuple[NodeLink, str, float]] = {}  # sid -> (link, sha, due at)
         self._task: asyncio.Task | None = None
         self._busy: set[str] = set()
@@ -273,7 +298,7 @@ class NodeWatch:
 
     def _save(self) -> None:
         """`.runtime/nodes/gone.json`: the polecats given up with their nodes, until the nodes return."""
-        path = Path(self.town.root) / ".runtime" / "nodes" / "gone.json"
+        path = gone_path(self.town)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, {"gone": {n: [g.record() for g in lst] for n, lst in self.gone.items() if lst},
                           "returned": self.returned[-100:]})

@@ -16,6 +16,7 @@ from pathlib import Path
 import logging
 import os
 
+from gastown_tui.errors import UserError
 from gastown_tui.nodes.git import RemoteWorktree
 from gastown_tui.nodes.link import NodeLink
 from gastown_tui.nodes.placement import placement_of, placements_path
@@ -34,6 +35,12 @@ ORPHAN_MARGIN = 60.0  # past the grace, the node hangs up a program whose town h
 
 def orphan_margin() -> float:
     return float(os.environ.get("GASTOWN_NODE_ORPHAN_MARGIN") or ORPHAN_MARGIN)
+
+
+def given_up_nodes(town) -> list[str]:
+    from gastown_tui.nodes.grace import load_gone
+
+    return sorted(n for n, lst in load_gone(town)[0].items() if lst)
 
 
 def spec_of(rec: dict, town_root: Path, presets) -> SessionSpec:
@@ -106,6 +113,12 @@ class NodeProvider:
             taken.add(agent)
             adopted.append(session)
             links[link.node.name] = link
+        for name in await loop.run_in_executor(None, given_up_nodes, self.town):  # an earlier server's give-ups:
+            if name not in links:  # collected when the node returns (nodes/grace.py)
+                try:
+                    links[name] = self.link_for(name)
+                except UserError as exc:  # the node was removed since: nothing to collect from
+                    log.warning("given-up node %s not watched: %s", name, exc)
         for name, link in links.items():
             link.resume(f"node {name}: reconnecting to re-adopt its sessions after the town server restarted")
         return adopted

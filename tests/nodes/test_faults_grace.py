@@ -68,7 +68,7 @@ def town_with_rig(tmp_path, monkeypatch):
     return town, rig
 
 
-async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = False):
+async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = False, restart: bool = False):
     from nodes.sshd import NETNS
 
     from gastown_tui.town.ledgers import rig_ledger
@@ -97,6 +97,7 @@ async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = F
                                           cols=100, rows=30))
     watch = mgr.provider.watch
     link = session.link
+    mgr2 = None
     try:
         await until(lambda: "def sub" in (Path(wt.path) / "ops.py").read_text(errors="replace")
                     if (Path(wt.path) / "ops.py").exists() else False, timeout=90, what="the sim agent's work")
@@ -137,6 +138,14 @@ async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = F
         git(wt.path, "add", "more.py")
         git(wt.path, "-c", "user.name=sim", "-c", "user.email=sim@example.com", "commit", "-q", "-m", "during the outage")
         late = git(wt.path, "rev-parse", "HEAD")
+        if restart:  # the town server dies meanwhile (no hangup); a new one starts with what the old one wrote
+            watch.close()
+            await link.close(hangup=False)
+            mgr2 = SessionManager(town.root, keeper=None)
+            mgr2.provider = provider_for(town.root)
+            await mgr2.start()  # re-adopts nothing here, and watches the given-up node for its return
+            watch = mgr2.provider.watch
+            assert watch is not None and [g.agent for g in watch.gone["n1"]] == [address]
         if lab.topology == NETNS:
             m.heal()
         else:
@@ -155,8 +164,10 @@ async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = F
         kinds = [e["type"] for e in events if e["type"] in ("node_gone", "node_work_collected")]
         assert kinds == ["node_gone", "node_work_collected"], kinds
     finally:
-        await mgr.close()
-        await mgr.provider.close()
+        for manager in (mgr, mgr2):
+            if manager is not None:
+                await manager.close()
+                await manager.provider.close()
 
 
 async def test_a_node_gone_past_the_grace_has_its_bead_reslung_and_its_work_collected_on_return(town_with_rig, lab):
@@ -175,3 +186,10 @@ async def test_a_bead_reslung_after_the_grace_is_placed_and_never_on_the_gone_no
     lock: with the town machine taking no polecats, the new polecat lands on the other node."""
     town, rig = town_with_rig
     await _gone_and_back(town, rig, lab, collect=True, second_node=True)
+
+
+async def test_a_town_restarted_after_the_grace_still_collects_the_returning_nodes_work(town_with_rig, lab):
+    """The give-up is kept in `.runtime/nodes/gone.json`: a town server started after it watches the node and
+    collects the given-up polecat's branch (with the commit made during the outage) when the node returns."""
+    town, rig = town_with_rig
+    await _gone_and_back(town, rig, lab, collect=True, restart=True)
