@@ -147,6 +147,20 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
     assert not list(records_dir(town).glob("*.json"))
 
 
+async def type_when_up(conn, agent: str, data: bytes, timeout: float = 60.0) -> None:
+    from gastown_tui.client.connection import RemoteError
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await conn.request("input", agent=agent, data=base64.b64encode(data).decode())
+            return
+        except RemoteError as err:
+            if err.code != "link-down" or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+
+
 def gastown(*args: str, timeout: float = 120):
     import subprocess
 
@@ -156,8 +170,13 @@ def gastown(*args: str, timeout: float = 120):
 
 async def test_up_upgrade_keeps_the_program_on_its_node(tmp_path, lab):
     """`gastown up --upgrade`: the keeper's new server takes the remote program over (same pid, the
-    stream gapless across the handover, keys echo)."""
-    from gastown_tui.client.connection import Connection
+    stream gapless across the handover, keys echo); then `kill -9` of that server: the keeper's next one
+    takes it over again."""
+    import os
+    import signal
+
+    from gastown_tui.client.connection import Connection, reconnect
+    from gastown_tui.server import paths
     from server.serverkit import ScreenMirror, make_town
 
     town = make_town(tmp_path / "town")
@@ -195,6 +214,20 @@ async def test_up_upgrade_keeps_the_program_on_its_node(tmp_path, lab):
         await conn.request("focus", agent=agent)
         await conn.request("input", agent=agent, data=base64.b64encode(b"typed-after-upgrade\r").decode())
         await until(lambda: "got typed-after-upgrade" in mirror.text(agent), timeout=30, what="a key echoing")
+        upgraded = conn.server["server_pid"]
+        await conn.close()
+        os.kill(upgraded, signal.SIGKILL)  # and kill -9 of the keeper's server: the keeper starts another
+        conn = await reconnect(paths.socket_path(str(town)), client="test", timeout=60)
+        assert conn.server["server_pid"] not in (upgraded, old_server)
+        mirror = ScreenMirror()
+        conn.on_event = mirror.feed
+        agent = (await conn.request("subscribe", agents=[agent_address]))["agents"][0]
+        await conn.request("focus", agent=agent)
+        await type_when_up(conn, agent, b"typed-after-kill\r")  # refused (link-down) until its link is back
+        await until(lambda: b"got typed-after-kill" in transcript(rec), timeout=60, what="a key after the kill")
+        assert alive_writer(pid) and record(town)["remote_pid"] == pid
+        raw = transcript(rec)
+        assert raw.count(b"got typed-after-upgrade") == 1 and raw.count(b"ticks done") == 1
         await conn.close()
     finally:
         down = gastown("down", "--town", str(town))
