@@ -169,6 +169,7 @@ class NodeWatch:
             got = await loop.run_in_executor(None, collect_tip, link.node, rig.repo, wt)
         except Exception as exc:  # unreachable again, or git failed: tried again on the next move or return
             link.errors.append(f"collect {wt.branch}: {exc}")
+            log.warning("node %s: collecting %s failed (tried again later): %s", link.node.name, wt.branch, exc)
             return None
         self.collected[wt.branch] = got
         return got

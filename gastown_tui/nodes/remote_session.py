@@ -283,7 +283,9 @@ class RemoteSession(Session):
                 n = theirs.send(self._to_session)
             except BlockingIOError:
                 break
-            except OSError:
+            except OSError as exc:  # the Session's end is closed: nothing reads these bytes any more
+                self.link.errors.append(f"session {self.sid}: {len(self._to_session)} bytes of output not shown "
+                                        f"(the session's end is closed: {exc})")
                 self._to_session.clear()
                 break
             del self._to_session[:n]
