@@ -15,7 +15,13 @@ handler saw (`recv_seq`), so the screens get what happened meanwhile, with no ga
 carry ids and the ones the node did not acknowledge are sent again (the node skips those it took), so
 keys and nudges are typed exactly once; a relayed gt/bd the node asks again is answered from the first
 run, never run twice. Handlers hear `on_link_up` when their stream is resumed. `on_link_lost` is the
-end: the link was closed, or the node no longer has the session (its daemon restarted)."""
+end: the link was closed, or the node no longer has the session (its daemon restarted).
+
+A restarted town (nodes/remote_adoption.py): the hello carries the town's proof (nodes/town_identity.py);
+sessions an earlier server started are registered with `adopt` and the link connects with `resume`, as a
+reconnect, so its first `attach` claims them. Every first connection attaches, so the node hangs up the
+town's programs no session claims. A daemon of another gastown version keeps its programs streaming but
+`spawn` refuses (`VersionMismatch`); another channel protocol is refused at the hello."""
 from __future__ import annotations
 
 import asyncio

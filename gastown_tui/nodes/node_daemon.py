@@ -327,12 +327,14 @@ class NodeDaemon:
                     session.log.remove()
             elif op == "hangup":  # the town closes in order: its programs end, as when the first server ended
                 for session in self.sessions.values():
-                    if not session.done:
+                    if not session.done and self.owns(conn, session):
                         session.signal(signal.SIGHUP)
             elif op in ("input", "resize", "signal"):
                 session = self.sessions.get(sid)
                 if session is None:
                     raise BadRequest(f"no session {sid!r} on this node")
+                if not self.owns(conn, session):
+                    raise BadRequest(f"session {sid!r} is not this town link's (attach claims a town's own)")
                 if op == "input":
                     iid = msg.get("iid")
                     if iid is None:
@@ -352,6 +354,11 @@ class NodeDaemon:
                 raise BadRequest(f"unknown op {op!r}")
         except (BadRequest, KeyError, TypeError, ValueError, OSError) as exc:
             self.send(conn, {"ev": "error", "sid": sid, "op": op, "error": f"{type(exc).__name__}: {exc}"})
+
+    @staticmethod
+    def owns(conn: Conn, session: NodeSession) -> bool:
+        """Whether CONN may drive SESSION: its link started or claimed it (a link-less town: as before, any)."""
+        return conn.link is None or session.owner is None or session.owner == conn.link
 
     @staticmethod
     def same_town(session: NodeSession, conn: Conn) -> bool:
@@ -424,6 +431,8 @@ class NodeDaemon:
         if not sid or "/" in sid or sid.startswith("."):
             raise BadRequest(f"bad session id {sid!r}")
         existing = self.sessions.get(sid)
+        if existing is not None and not self.owns(conn, existing):
+            raise BadRequest(f"session {sid!r} exists and is not this town link's")
         if existing is not None:  # a spawn resent across a cut: the same session, not a second program
             conn.attached.add(sid)
             self.send(conn, {"ev": "spawned", "sid": sid, "pid": existing.proc.pid, "again": True})

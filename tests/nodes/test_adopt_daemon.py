@@ -68,6 +68,9 @@ async def test_a_restarted_town_claims_its_programs_and_the_unclaimed_and_other_
     stranger.send({"op": "attach", "sessions": {"kept": {"seq": 0}}})
     attached = await stranger.wait(lambda e: e.get("ev") == "attached", "the stranger's attach")
     assert attached["unknown"] == ["kept"] and not stranger.output("kept")
+    stranger.send({"op": "input", "sid": "kept", "iid": 9, "data": pack(b"not yours\r")})
+    refused = await stranger.wait(lambda e: e.get("ev") == "error" and e.get("op") == "input", "the input refused")
+    assert "not this town link's" in refused["error"]
     await until(lambda: not _alive(pids["kept"]), what="another town's hello hangs the program up")
     for t in (second, stranger):
         t.close()
