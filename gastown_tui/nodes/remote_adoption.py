@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gastown_tui.sessions.adoption import keeper_record
-from gastown_tui.town.jsonfile import write_json
+from gastown_tui.atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,9 @@ def record_of(session) -> dict:
 
 def save_record(town_root: Path, session) -> None:
     path = _record_path(town_root, session.sid)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, record_of(session))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # 0600: the spec's environment (the agent's variables) is in it
+    write_atomic(path, json.dumps(record_of(session), indent=2, ensure_ascii=False) + "\n", mode=0o600)
 
 
 def drop_record(town_root: Path, sid: str) -> None:

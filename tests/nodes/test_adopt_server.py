@@ -100,6 +100,7 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
         rec = record(town)
         pid, sid = rec["remote_pid"], rec["sid"]
         assert rec["node"] == "n1" and alive_writer(pid)
+        assert (records_dir(town) / f"{sid}.json").stat().st_mode & 0o777 == 0o600  # it holds the agent's env
         await until(lambda: len(TICK.findall(transcript(rec))) >= 15, timeout=30, what="the first numbered lines")
         enqueue(queue, AGENT, "nudge-before", urgent=True)
         await until(lambda: acted(transcript(rec), "nudge-before") == 1, timeout=30, what="the first nudge acted on")
