@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import textwrap
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -114,14 +115,18 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
         await until(lambda: b"ticks done" in node_output(m, sid), timeout=30, what="the program finishing unseen")
         assert alive_writer(pid)
 
+        started = time.monotonic()
         srv2 = ServerProcess(town)
         srv2.wait_ready()
+        ready = time.monotonic()
         conn = await connect(srv2, interactive=True)
         mirror = ScreenMirror()
         conn.on_event = mirror.feed
         agent = (await conn.request("subscribe", agents=[AGENT]))["agents"][0]
         await until(lambda: b"ticks done" in transcript(rec), timeout=60,
                     what="the output written while no server ran, in the new server's transcript")
+        print(f"re-adoption: server ready {ready - started:.2f}s after its start; the output written while down "
+              f"in its transcript {time.monotonic() - ready:.2f}s after ready")
         assert alive_writer(pid) and record(town)["remote_pid"] == pid  # the same program, adopted
         numbers = [int(n) for n in TICK.findall(transcript(rec))]
         assert numbers == list(range(1, TICKS + 1)), f"gap or repeat across the restart (killed at {at_kill})"
