@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass, field
 
 from gastown_tui import __version__
+from gastown_tui.nodes.git import remote_path
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, run
 
@@ -27,6 +28,7 @@ class NodeFacts:
     cores: int | None = None
     mem_total_mb: int | None = None
     mem_avail_mb: int | None = None
+    daemon: str | None = None  # the version its running node daemon wrote ("unknown": one older than that file)
 
     def problems(self, town_version: str = __version__) -> list[str]:
         out = []
@@ -46,18 +48,28 @@ class NodeFacts:
         elif self.gastown is not None and self.gastown != town_version:
             out.append(f"node {self.node}: gastown {self.gastown} is installed, the town runs {town_version} "
                        f"(gastown node install {self.node} installs the town's)")
+        if self.daemon is not None and self.daemon != town_version:
+            theirs = "an older gastown" if self.daemon == "unknown" else f"gastown {self.daemon}"
+            out.append(f"node {self.node}: its node daemon runs {theirs}, the town runs {town_version} "
+                       f"(gastown node install {self.node} installs the town's and replaces the daemon once its "
+                       f"programs have ended)")
         return out
 
     def to_dict(self, town_version: str = __version__) -> dict:
         return {"node": self.node, "python": self.python, "git": self.git, "gastown": self.gastown,
                 "agents": self.agents, "load1": self.load1, "cores": self.cores, "mem_total_mb": self.mem_total_mb,
-                "mem_avail_mb": self.mem_avail_mb, "town_version": town_version,
+                "mem_avail_mb": self.mem_avail_mb, "daemon": self.daemon, "town_version": town_version,
                 "problems": self.problems(town_version)}
 
 
-def probe_script(python: str, agents: list[str]) -> str:
+def probe_script(python: str, agents: list[str], node_dir: str | None = None) -> str:
     py = shlex.quote(python)
-    lines = [
+    lines = []
+    if node_dir is not None:  # the node daemon running for the node's folder, and the version it runs
+        d = remote_path(node_dir.rstrip("/") + "/daemon") if node_dir not in ("~", "~/") else '"$HOME"/daemon'
+        lines += [f"if [ -f {d}/daemon.pid ] && kill -0 \"$(cat {d}/daemon.pid 2>/dev/null)\" 2>/dev/null; then",
+                  f"  echo \"daemon $(cat {d}/daemon.version 2>/dev/null || echo unknown)\"", "fi"]
+    lines += [
         f"if command -v {py} >/dev/null 2>&1; then",
         f"  echo \"python $({py} -c 'import sys; print(\"%d.%d.%d\" % sys.version_info[:3])' 2>/dev/null)\"",
         f"  echo \"gastown $({py} -c 'import gastown_tui; print(gastown_tui.__version__)' 2>/dev/null)\"",
@@ -86,6 +98,8 @@ def parse_facts(node: str, text: str, agents: list[str]) -> NodeFacts:
             facts.gastown = rest or None
         elif key == "git":
             facts.git = rest or None
+        elif key == "daemon":
+            facts.daemon = rest or "unknown"
         elif key in ("load", "cores", "memtotal", "memavail") and rest:
             try:
                 value = float(rest)
@@ -109,7 +123,7 @@ def parse_facts(node: str, text: str, agents: list[str]) -> NodeFacts:
 def probe(node: Node, agents: list[str], timeout: float = 60.0, fresh: bool = False) -> NodeFacts:
     """The node's facts (NodeError, naming the node, when ssh cannot log in). FRESH: a login of its own,
     not the shared connection (so a node whose sshd no longer takes logins is found out)."""
-    res = run(node, probe_script(node.python, agents), timeout=timeout, mux=not fresh)
+    res = run(node, probe_script(node.python, agents, node.dir), timeout=timeout, mux=not fresh)
     if res.returncode != 0:
         raise NodeError(f"node {node.name}: the check script failed (status {res.returncode}): "
                         f"{res.stderr.decode(errors='replace').strip()[-200:]}")

@@ -29,6 +29,9 @@ def _remote(path: str) -> str:
     return shlex.quote(path)
 
 
+remote_path = _remote  # (for the check's probe)
+
+
 def node_root(node: Node) -> str:
     """The node's folder as an absolute path (made if missing)."""
     d = _remote(node.dir)

@@ -24,25 +24,30 @@ Everything that runs git or writes the ledger runs off the event loop."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gastown_tui.nodes.git import check_branch
+from gastown_tui.nodes.git import RemoteWorktree, check_branch
 from gastown_tui.nodes.link import UP, NodeLink
 from gastown_tui.nodes.ssh import NodeError, git_ssh_command, git_url
 from gastown_tui.town.events import append_event
-from gastown_tui.town.jsonfile import write_json
-from gastown_tui.nodes.placement import forget_placement
+from gastown_tui.town.jsonfile import read_json, write_json
+from gastown_tui.errors import UserError
+from gastown_tui.nodes.placement import forget_placement, placement_of, sling_placed
 from gastown_tui.town.agents import set_agent_state
 from gastown_tui.town.hooks import hooked_work, unhook_bead
 from gastown_tui.town.rigs import get_rig
 from gastown_tui.town.settings import TownSettings
-from gastown_tui.town.sling import sling
 from gastown_tui.town.write_lock import process_write_lock
+
+log = logging.getLogger(__name__)
 
 DEFAULT_GRACE = 600.0
 COLLECT_DELAY = 2.0
@@ -89,7 +94,31 @@ class Gone:
     at: float = field(default_factory=time.time)
 
     def record(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "wt"}
+        return {**{k: v for k, v in self.__dict__.items() if k != "wt"},
+                "wt": dataclasses.asdict(self.wt) if self.wt is not None else None}
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "Gone":
+        data = {k: rec.get(k) for k in ("node", "sid", "agent", "branch", "bead", "reported", "decision",
+                                        "resling_to")}
+        wt = RemoteWorktree(**rec["wt"]) if isinstance(rec.get("wt"), dict) else None
+        return cls(**data, wt=wt, at=float(rec.get("at") or time.time()))
+
+
+def gone_path(town) -> Path:
+    return Path(town.root) / ".runtime" / "nodes" / "gone.json"
+
+
+def load_gone(town) -> tuple[dict[str, list[Gone]], list[dict]]:
+    """What an earlier server gave up and has not collected yet (`gone.json`), so a restarted town still
+    collects it when the node returns. A file that cannot be read is logged and counts as empty."""
+    try:
+        data = read_json(gone_path(town), default={})
+        gone = {str(n): [Gone.from_record(r) for r in lst] for n, lst in (data.get("gone") or {}).items()}
+        return gone, list(data.get("returned") or [])
+    except (UserError, TypeError, KeyError, ValueError, AttributeError) as exc:
+        log.warning("%s: not read (%s); given-up nodes of an earlier server are not collected", gone_path(town), exc)
+        return {}, []
 
 
 class NodeWatch:
@@ -97,9 +126,9 @@ class NodeWatch:
         self.town = town
         self.grace = grace if grace is not None else self._grace_setting()
         self.links: list[NodeLink] = []
-        self.gone: dict[str, list[Gone]] = {}  # node -> its given-up polecats (until it comes back)
+        # node -> its given-up polecats (until it comes back), and what came back: an earlier server's too
+        self.gone, self.returned = load_gone(town)
         self.collected: dict[str, str] = {}  # branch -> the commit fetched into refs/nodes/...
-        self.returned: list[dict] = []  # what came back (for the app and the tests)
         self._collect_due: dict[str, tuple[NodeLink, str, float]] = {}  # sid -> (link, sha, due at)
         self._task: asyncio.Task | None = None
         self._busy: set[str] = set()
@@ -107,7 +136,8 @@ class NodeWatch:
     def _grace_setting(self) -> float:
         try:
             return TownSettings.load(self.town.settings_path).timer("node_grace")
-        except Exception:  # an old settings file without the timer: the default
+        except UserError:  # an old settings file without the timer (or a bad one: said in the log): the default
+            log.warning("node grace: %s; using %gs", sys.exc_info()[1], DEFAULT_GRACE)
             return DEFAULT_GRACE
 
     def watch(self, link: NodeLink) -> None:
@@ -139,6 +169,7 @@ class NodeWatch:
             got = await loop.run_in_executor(None, collect_tip, link.node, rig.repo, wt)
         except Exception as exc:  # unreachable again, or git failed: tried again on the next move or return
             link.errors.append(f"collect {wt.branch}: {exc}")
+            log.warning("node %s: collecting %s failed (tried again later): %s", link.node.name, wt.branch, exc)
             return None
         self.collected[wt.branch] = got
         return got
@@ -179,7 +210,9 @@ class NodeWatch:
                 rig = await loop.run_in_executor(None, get_rig, self.town, wt.rig)
                 safe = reported is None or await loop.run_in_executor(None, has_commit, rig.repo, reported)
                 gone.decision = "resling" if safe else "held"
-                gone.bead, gone.resling_to = await loop.run_in_executor(None, self._reassign, gone, rig, reason)
+                gone.bead = await loop.run_in_executor(None, self._decide, gone, reason)
+                if gone.decision == "resling" and gone.bead is not None:  # placed, outside the write lock
+                    gone.resling_to = await loop.run_in_executor(None, self._resling, gone, rig, reason)
             link.handlers.pop(sid, None)
             self._collect_due.pop(sid, None)
             handler.on_link_lost(reason)
@@ -188,30 +221,47 @@ class NodeWatch:
         await loop.run_in_executor(None, self._save)
         return out
 
-    def _reassign(self, gone: Gone, rig, reason: str) -> tuple[str | None, str | None]:
-        """(its bead, the new polecat) — the bead re-slung to the rig when safe; held otherwise."""
+    def _decide(self, gone: Gone, reason: str) -> str | None:
+        """Under the town's write lock, no ssh: its bead, unhooked for a re-sling when safe (the polecat
+        `nuked`), or held on its hook with a `node_gone` event saying why. The re-sling itself (`_resling`)
+        goes through placement after the lock is released: it may check nodes and clone over ssh."""
 
         with process_write_lock():
             bead = hooked_work(self.town, gone.agent)
             if bead is None:
                 gone.decision = "no-work"
-                return None, None
+                return None
             if gone.decision == "held":
                 append_event(self.town.events_path, "node_gone", ACTOR, node=gone.node, agent=gone.agent, bead=bead.id,
                              decision="held", reported=gone.reported,
                              reason=f"{reason}; its branch {gone.branch} is at {gone.reported} on the node, which the "
                                     f"town has not fetched: the bead stays on its hook until the node returns")
-                return bead.id, None
+                return bead.id
             unhook_bead(self.town, bead.id, actor=ACTOR, status="open",
                         reason=f"{reason}; re-slung (the town holds its branch's last reported commit)")
             try:
                 set_agent_state(self.town, gone.agent, "nuked", hook=None)
-            except Exception:
-                pass
-            res = sling(self.town, bead.id, rig.name, actor=ACTOR)
-            append_event(self.town.events_path, "node_gone", ACTOR, node=gone.node, agent=gone.agent, bead=bead.id,
-                         decision="resling", reported=gone.reported, resling_to=res.agent, reason=reason)
-            return bead.id, res.agent
+            except (UserError, OSError, KeyError, ValueError) as exc:  # its agent bead may be gone already
+                append_event(self.town.events_path, "node_gone_note", ACTOR, node=gone.node, agent=gone.agent,
+                             note=f"could not mark {gone.agent} nuked: {exc}")
+            return bead.id
+
+    def _resling(self, gone: Gone, rig, reason: str) -> str | None:
+        """The unhooked bead slung again through placement, never onto the gone node (`sling_placed`): the
+        town machine or another node with room. Nowhere to run it: the bead stays open and ready (the
+        Deacon slings it when there is room) and the event says why. The new polecat's address."""
+        try:
+            res = sling_placed(self.town, gone.bead, rig.name, actor=ACTOR, exclude=frozenset({gone.node}))[0]
+        except (UserError, NodeError, OSError) as exc:
+            append_event(self.town.events_path, "node_gone", ACTOR, node=gone.node, agent=gone.agent, bead=gone.bead,
+                         decision="resling", reported=gone.reported, resling_to=None,
+                         reason=f"{reason}; the re-sling failed, the bead is open and ready: {exc}")
+            return None
+        where = placement_of(self.town, res.agent)
+        append_event(self.town.events_path, "node_gone", ACTOR, node=gone.node, agent=gone.agent, bead=gone.bead,
+                     decision="resling", reported=gone.reported, resling_to=res.agent,
+                     placed_on=where[0] if where else "local", reason=reason)
+        return res.agent
 
     # -- a node coming back ----------------------------------------------------------------------------
     def _state(self, link: NodeLink) -> None:
@@ -249,7 +299,7 @@ class NodeWatch:
 
     def _save(self) -> None:
         """`.runtime/nodes/gone.json`: the polecats given up with their nodes, until the nodes return."""
-        path = Path(self.town.root) / ".runtime" / "nodes" / "gone.json"
+        path = gone_path(self.town)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json(path, {"gone": {n: [g.record() for g in lst] for n, lst in self.gone.items() if lst},
                           "returned": self.returned[-100:]})

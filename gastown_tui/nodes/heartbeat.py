@@ -7,17 +7,22 @@ town again); a steady node writes no event.
 Each beat logs in afresh (not over the shared connection of nodes/ssh.py), so a node whose sshd no
 longer takes logins shows down even while an old connection to it lives. Costs: one ssh login per node
 per interval (GASTOWN_NODE_HEARTBEAT seconds, default 60); nothing at all
-for a town without nodes."""
+for a town without nodes. Each beat also removes the clones of reaped remote polecats (nodes/cleanup.py)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 from pathlib import Path
 
+from gastown_tui.errors import UserError
+from gastown_tui.nodes.cleanup import sweep
 from gastown_tui.nodes.health import load_health, measure_all
 from gastown_tui.nodes.registry import load_nodes, nodes_path
 from gastown_tui.town.layout import Town
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT = 60.0
 
@@ -31,7 +36,6 @@ def interval() -> float:
 
 def beat(town: Town) -> list[dict]:
     """One check of every node (blocking); the changes, as event payloads."""
-    from gastown_tui.errors import UserError
     from gastown_tui.nodes.check import rig_agent_programs
     from gastown_tui.town.events import append_event
 
@@ -87,6 +91,11 @@ async def heartbeat(town_root: Path, every: float | None = None) -> None:
     """Runs until cancelled."""
     town = Town(Path(town_root))
     every = every or interval()
+    said: set = set()  # the clones kept for a commit the town lacks, already said (nodes/cleanup.py)
     while True:
         await _in_daemon_thread(beat, town)
+        try:  # reaped remote polecats' clones removed from their nodes (never one holding unfetched work)
+            await _in_daemon_thread(sweep, town, said)
+        except (UserError, OSError) as exc:  # a bad placements or settings file: the CLI names it; try again
+            log.warning("node clone cleanup: %s", exc)
         await asyncio.sleep(every)

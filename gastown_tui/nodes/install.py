@@ -171,6 +171,10 @@ def _send_wheels(node: Node, wheelhouse: Path, remote: str) -> list[str]:
     return [w.name for w in missing]
 
 
+REPLACE_DAEMON = ("import sys; from gastown_tui.nodes.serve import replace_idle_daemon; "
+                  "print(replace_idle_daemon(sys.argv[1]))")
+
+
 def install(town, node: Node, wheelhouse: Path | None = None, log: Callable[[str], None] = lambda s: None):
     """Installs the town's gastown on NODE (see the module's text). The node's facts after, ready."""
     from gastown_tui.nodes.check import probe, rig_agent_programs
@@ -198,6 +202,10 @@ def install(town, node: Node, wheelhouse: Path | None = None, log: Callable[[str
     if res.returncode != 0:
         err = res.stderr.decode(errors="replace").strip().splitlines()
         raise NodeError(f"node {node.name}: installing gastown failed: {' | '.join(err[-3:]) or res.returncode}")
+    # A node daemon of another version that runs nothing makes way now (one that runs programs: when they end).
+    replace = run(node, f"{shlex.quote(vpy)} -c {shlex.quote(REPLACE_DAEMON)} {shlex.quote(root)}", timeout=60)
+    said = (replace.stdout or replace.stderr).decode(errors="replace").strip().splitlines()
+    log(f"node {node.name}: {said[-1] if said else 'the node daemon was not asked'}")
     nodes = load_nodes(town)
     updated = dataclasses.replace(nodes.get(node.name, node), python=vpy)
     nodes[node.name] = updated

@@ -15,20 +15,29 @@ handler saw (`recv_seq`), so the screens get what happened meanwhile, with no ga
 carry ids and the ones the node did not acknowledge are sent again (the node skips those it took), so
 keys and nudges are typed exactly once; a relayed gt/bd the node asks again is answered from the first
 run, never run twice. Handlers hear `on_link_up` when their stream is resumed. `on_link_lost` is the
-end: the link was closed, or the node no longer has the session (its daemon restarted)."""
+end: the link was closed, or the node no longer has the session (its daemon restarted).
+
+A restarted town (nodes/remote_adoption.py): the hello carries the town's proof (nodes/town_identity.py);
+sessions an earlier server started are registered with `adopt` and the link connects with `resume`, as a
+reconnect, so its first `attach` claims them. Every first connection attaches, so the node hangs up the
+town's programs no session claims. A daemon of another gastown version keeps its programs streaming but
+`spawn` refuses (`VersionMismatch`); another channel protocol is refused at the hello."""
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import shlex
 import time
 import uuid
 from collections import deque
 
 from gastown_tui import __version__
-from gastown_tui.nodes.channel import OVERLONG, BadRequest, LineSplitter, decode, encode, pack, unpack
+from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, encode, pack, unpack
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, explain, ssh_argv
+
+log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 30.0
 PING_INTERVAL = 1.0
@@ -43,11 +52,21 @@ ATTEMPT_TIMEOUT = 8.0  # a reconnect attempt with no hello by then is given up a
 UP, DOWN, RECONNECTING, CLOSED = "up", "down", "reconnecting", "closed"
 
 
+def mismatch(node: str, theirs: str, ours: str, extra: str = "") -> str:
+    return (f"node {node}: its node daemon runs gastown {theirs}, the town runs {ours}{extra}; "
+            f"`gastown node install {node}` installs the town's version (the daemon is replaced once its "
+            f"programs have ended); nothing was started there")
+
+
 def _future() -> asyncio.Future:
     """A future for a node's answer; its exception counts as seen even when nobody waits any more."""
     fut = asyncio.get_running_loop().create_future()
     fut.add_done_callback(lambda f: f.cancelled() or f.exception())
     return fut
+
+
+class VersionMismatch(NodeError):
+    """The node daemon runs another gastown version than the town (nothing is started there)."""
 
 
 class LinkDown(NodeError):
@@ -110,6 +129,11 @@ class NodeLink:
         self.listeners: list = []  # fn(link) on each state change (the app's node health, the grace watch)
         self.heads: dict[str, str] = {}  # sid -> the commit its worktree on the node was last reported at
         self.head_listeners: list = []  # fn(link, sid, sha) when a reported commit moves
+        # The town's proof of identity for this node (nodes/town_identity.py): with it, a restarted town
+        # server claims the programs an earlier server of the same town started there (`adopt`).
+        self.town_proof: str | None = None
+        self.orphan_after: float | None = None  # the node hangs up programs whose town is silent this long
+        self._adopted: set[str] = set()  # sids taken over from an earlier server, not attached yet
 
     def serve_command(self) -> str:
         return (f"{shlex.quote(self.node.python)} -m gastown_tui.cli node serve "
@@ -137,8 +161,8 @@ class NodeLink:
         for fn in list(self.listeners):
             try:
                 fn(self)
-            except Exception:  # a listener's bug never breaks the link
-                pass
+            except Exception:  # a listener's bug never breaks the link; the log says which and why
+                log.exception("node %s: a link state listener %r failed", self.node.name, fn)
 
     async def wait_up(self, timeout: float | None = None) -> bool:
         """Waits until the link is up; False on timeout or when it is closed."""
@@ -187,7 +211,12 @@ class NodeLink:
         conn.reader = loop.create_task(self._read(conn), name=f"node-link-{self.node.name}")
         conn.stderr_task = loop.create_task(self._read_stderr(conn))
         self._last_heard = time.monotonic()
-        self._write(conn, {"op": "hello", "town_version": __version__, "link": self.token})
+        hello_msg = {"op": "hello", "town_version": __version__, "link": self.token}
+        if self.town_proof is not None:
+            hello_msg["town"] = self.town_proof
+        if self.orphan_after is not None:
+            hello_msg["orphan_after"] = self.orphan_after
+        self._write(conn, hello_msg)
         try:
             msg = await asyncio.wait_for(hello, hello_timeout)
         except asyncio.TimeoutError:
@@ -198,10 +227,32 @@ class NodeLink:
         except NodeError:
             await conn.ended.wait()
             raise
+        if msg.get("protocol") != PROTOCOL:  # a channel this town cannot speak: nothing can be resumed either
+            conn.reason = mismatch(self.node.name, str(msg.get("version")), __version__,
+                                   f" (channel protocol {msg.get('protocol')}, the town speaks {PROTOCOL})")
+            self._kill(conn)
+            await conn.ended.wait()
+            raise VersionMismatch(conn.reason)
         return msg
 
     async def open(self) -> dict:
-        self.hello = await self._connect(None, HELLO_TIMEOUT)
+        try:
+            hello = await self._connect(None, HELLO_TIMEOUT)
+        except VersionMismatch:
+            self._set_state(CLOSED)
+            self.closed.set()
+            raise
+        try:  # says which of this town's programs the node keeps (none, on a first open: the rest end)
+            await self._attach()
+        except (NodeError, asyncio.TimeoutError) as exc:
+            if self.conn is not None:
+                self._kill(self.conn)
+                await self.conn.ended.wait()
+            self._set_state(CLOSED)
+            self.closed.set()
+            raise NodeError(f"node {self.node.name} ({self.node.where}): no answer to the first attach "
+                            f"({exc or 'timeout'})") from None
+        self.hello = hello
         self._set_state(UP)
         self._ping_task = asyncio.get_running_loop().create_task(self._pinger())
         return self.hello
@@ -215,6 +266,10 @@ class NodeLink:
             try:
                 hello = await self._connect(ATTEMPT_CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)
                 await self._attach()
+            except VersionMismatch as exc:  # another gastown now answers there: its sessions cannot resume
+                self.lost_reason = str(exc)
+                await self.close(hangup=False)
+                return
             except (NodeError, asyncio.TimeoutError) as exc:
                 self.lost_reason = str(exc) or f"node {self.node.name}: no answer to the resume"
                 if self.conn is not None and not self.conn.ended.is_set():
@@ -240,6 +295,12 @@ class NodeLink:
             sid: {"seq": h.recv_seq} for sid, h in self.handlers.items()}})
         msg = await asyncio.wait_for(fut, ATTEMPT_TIMEOUT)
         for sid, rec in (msg.get("sessions") or {}).items():
+            if sid in self._adopted:  # an earlier server's session: this link's input ids follow the node's
+                self._adopted.discard(sid)
+                last = int(rec.get("last_iid") or 0)
+                queued = [data for _, data in self._unacked.get(sid) or ()]
+                self._unacked[sid] = deque((last + 1 + i, data) for i, data in enumerate(queued))
+                self._iids[sid] = itertools.count(last + 1 + len(queued))
             queue = self._unacked.get(sid)
             if not queue:
                 continue
@@ -253,6 +314,7 @@ class NodeLink:
             del self._later_signals[sid]
         for sid in msg.get("unknown") or []:
             handler = self.handlers.pop(sid, None)
+            self._adopted.discard(sid)
             if handler is not None:
                 handler.on_link_lost(f"node {self.node.name}: the node no longer has this session "
                                      f"(its daemon was restarted); the program is gone")
@@ -405,8 +467,9 @@ class NodeLink:
                         for fn in list(self.head_listeners):
                             try:
                                 fn(self, hsid, sha)
-                            except Exception:  # a listener's bug never breaks the link
-                                pass
+                            except Exception:  # a listener's bug never breaks the link; the log says which
+                                log.exception("node %s: a commit listener %r failed for session %s",
+                                              self.node.name, fn, hsid)
         elif ev == "exec":
             self._exec_requested(sid, msg)
         elif ev in ("hello", "spawned", "sessions", "attached"):
@@ -459,11 +522,36 @@ class NodeLink:
             pass  # the link is down: the node asks again on the next connection and gets this answer
 
     # -- sessions --------------------------------------------------------------------------------------
+    def adopt(self, handler, sid: str) -> None:
+        """HANDLER takes over session SID, which an earlier server of this town started on the node; it
+        resumes from its `recv_seq` when the link connects (`resume`)."""
+        self.handlers[sid] = handler
+        handler.sid = sid
+        self._adopted.add(sid)
+
+    def resume(self, why: str) -> None:
+        """Connects in the background, as a reconnect: the adopted sessions are claimed and resumed by the
+        first attach (the node hangs up this town's programs no session claims); until then the link is
+        down (keys refused, nudges wait) and, past the grace, the node counts as gone."""
+        if self.state != "new":
+            return
+        self.lost_reason = why
+        self.down_since = time.monotonic()
+        self._set_state(DOWN)
+        loop = asyncio.get_running_loop()
+        self._reconnect_task = loop.create_task(self._reconnect(), name=f"node-resume-{self.node.name}")
+        self._ping_task = loop.create_task(self._pinger())
+
     async def spawn(self, handler, argv: list[str], cwd: str, env: dict[str, str], cols: int, rows: int,
                     sid: str | None = None, relay: bool = False) -> int:
         """Starts ARGV in a PTY on the node (CWD relative to the node's folder); its remote pid. A spawn
         cut off by a link drop is sent again with the same sid once the link is back (the node starts it
         at most once)."""
+        if self.hello is not None and self.hello.get("version") != __version__:
+            # The programs already there go on (the channel is the same); nothing new starts on another version.
+            live = self.hello.get("live")
+            raise VersionMismatch(mismatch(self.node.name, str(self.hello.get("version")), __version__,
+                                           f" ({live} program(s) running there)" if live else ""))
         sid = sid or f"s{next(self._ids)}"
         self.handlers[sid] = handler
         handler.sid = sid
@@ -537,7 +625,7 @@ class NodeLink:
         self._set_state(CLOSED)
         self.closed.set()
         for task in (self._reconnect_task, self._ping_task):
-            if task is not None:
+            if task is not None and task is not asyncio.current_task():
                 task.cancel()
         conn = self.conn
         if conn is not None and not conn.ended.is_set():

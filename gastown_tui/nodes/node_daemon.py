@@ -23,6 +23,8 @@ import argparse
 import asyncio
 import errno
 import fcntl
+import hashlib
+import hmac
 import itertools
 import os
 import signal
@@ -41,6 +43,16 @@ READ_CHUNK = 65536
 RELAY_TIMEOUT = 600.0
 SEND_BUFFER_MAX = 16 * 1024 * 1024  # a town connection this far behind is dropped (it resumes from its seq)
 IDLE_EXIT = float(os.environ.get("GASTOWN_NODE_IDLE_EXIT", "600"))  # no sessions, no town: the daemon ends
+ORPHAN_AFTER = 660.0  # a program whose town has said nothing for this long is hung up (the town's hello may say)
+WATCH_EVERY = 1.0
+HANGUP_KILL_AFTER = 5.0  # a hung-up program still running this much later is killed
+
+
+def town_mark(proof) -> str | None:
+    """What the daemon keeps of a town's proof (nodes/town_identity.py): its digest, compared in constant time."""
+    if not isinstance(proof, str) or len(proof) < 32:
+        return None
+    return hashlib.sha256(proof.encode()).hexdigest()
 
 
 def git_head(worktree: Path) -> str | None:
@@ -81,7 +93,10 @@ class NodeSession:
         self.status: int | None = None
         self.last_iid = 0
         self.cwd = cwd
-        self.owner: str | None = None  # the town link that started it (its hello's `link`)
+        self.owner: str | None = None  # the town link that started it, or adopted it (its hello's `link`)
+        self.town: str | None = None  # the digest of that town's proof (None: a town that proved nothing)
+        self.orphan_after = ORPHAN_AFTER  # hung up when its link has said nothing for this long
+        self.hung_up = False
         os.set_blocking(self.fd, False)
 
     def on_readable(self) -> None:
@@ -143,6 +158,15 @@ class NodeSession:
         except (ProcessLookupError, PermissionError):
             pass
 
+    def hang_up(self, why: str) -> None:
+        """SIGHUP to its process group (what a terminal closing does), SIGKILL 5 s later if it is still there."""
+        if self.done or self.hung_up:
+            return
+        self.hung_up = True
+        log(f"session {self.sid} (pid {self.proc.pid}): {why}: hung up")
+        self.signal(signal.SIGHUP)
+        self.daemon.loop.call_later(HANGUP_KILL_AFTER, lambda: None if self.done else self.signal(signal.SIGKILL))
+
     def record(self) -> dict:
         return {"sid": self.sid, "pid": self.proc.pid, "alive": not self.done, "end": self.log.end,
                 "last_iid": self.last_iid, "status": self.status}
@@ -159,6 +183,8 @@ class Conn:
         self.id = next(self._ids)
         self.attached: set[str] = set()  # sessions whose live output goes to this connection
         self.link: str | None = None  # the town link this connection belongs to (its hello's `link`)
+        self.town: str | None = None  # the digest of the town's proof (its hello's `town`)
+        self.orphan_after = ORPHAN_AFTER
         self.closed = False
 
     def send(self, msg: dict) -> bool:
@@ -194,6 +220,7 @@ class NodeDaemon:
         self.boot = f"{os.getpid()}-{int(time.time())}"
         self.idle_since = time.monotonic()
         self.stopping = asyncio.Event()
+        self.heard: dict[str, float] = {}  # town link -> when it last said something (monotonic)
 
     # -- sending -------------------------------------------------------------------------------
     def send(self, conn: Conn | None, msg: dict) -> None:
@@ -273,10 +300,14 @@ class NodeDaemon:
                     self.town.close()  # the newest town connection wins (the old one went quiet in a cut)
                 self.town = conn
                 conn.link = str(msg["link"]) if msg.get("link") else None
+                conn.town = town_mark(msg.get("town"))
+                if msg.get("orphan_after") is not None:
+                    conn.orphan_after = max(1.0, float(msg["orphan_after"]))
                 if conn.link is not None:
-                    self.hang_up_others(conn.link)
+                    self.heard[conn.link] = time.monotonic()
+                    self.hang_up_others(conn)
                 self.send(conn, {"ev": "hello", "version": __version__, "protocol": PROTOCOL, "pid": os.getpid(),
-                                 "dir": str(self.root), "boot": self.boot, "daemon": True})
+                                 "dir": str(self.root), "boot": self.boot, "daemon": True, "live": self.live()})
             elif op == "attach":
                 self.attach(conn, msg.get("sessions") or {})
             elif op == "ping":  # with the commit each session's worktree is at (the town collects what moved)
@@ -296,12 +327,14 @@ class NodeDaemon:
                     session.log.remove()
             elif op == "hangup":  # the town closes in order: its programs end, as when the first server ended
                 for session in self.sessions.values():
-                    if not session.done:
+                    if not session.done and self.owns(conn, session):
                         session.signal(signal.SIGHUP)
             elif op in ("input", "resize", "signal"):
                 session = self.sessions.get(sid)
                 if session is None:
                     raise BadRequest(f"no session {sid!r} on this node")
+                if not self.owns(conn, session):
+                    raise BadRequest(f"session {sid!r} is not this town link's (attach claims a town's own)")
                 if op == "input":
                     iid = msg.get("iid")
                     if iid is None:
@@ -322,15 +355,29 @@ class NodeDaemon:
         except (BadRequest, KeyError, TypeError, ValueError, OSError) as exc:
             self.send(conn, {"ev": "error", "sid": sid, "op": op, "error": f"{type(exc).__name__}: {exc}"})
 
-    def hang_up_others(self, link: str) -> None:
-        """A town link that is not the one that started these programs: the town that did is gone (a
-        restarted town server does not re-adopt a node's programs), so they end as they did when their
-        link ended, rather than run on beside the new town's sessions for the same agents."""
+    @staticmethod
+    def owns(conn: Conn, session: NodeSession) -> bool:
+        """Whether CONN may drive SESSION: its link started or claimed it (a link-less town: as before, any)."""
+        return conn.link is None or session.owner is None or session.owner == conn.link
+
+    @staticmethod
+    def same_town(session: NodeSession, conn: Conn) -> bool:
+        return session.town is not None and conn.town is not None and hmac.compare_digest(session.town, conn.town)
+
+    def hang_up_others(self, conn: Conn) -> None:
+        """A new town link said hello. Programs another link started end (SIGHUP) unless that link was the
+        same town's (it proved the same town key): those wait for this link's `attach`, which claims the
+        ones the restarted town knows and hangs up the rest. Another town's programs, or a town that proved
+        nothing, never run on beside the new town's sessions for the same agents (no twins)."""
         for session in self.sessions.values():
-            if not session.done and session.owner is not None and session.owner != link:
-                log(f"session {session.sid} belonged to town link {session.owner}; a new town link "
-                    f"({link}) said hello: hung up")
-                session.signal(signal.SIGHUP)
+            if session.done or session.owner is None or session.owner == conn.link:
+                continue
+            if self.same_town(session, conn):
+                log(f"session {session.sid} (link {session.owner}): its town came back on link {conn.link}; "
+                    f"kept for its claim")
+                continue
+            session.hang_up(f"it belonged to town link {session.owner}; a new town link ({conn.link}) of "
+                            f"another town (or one that proved none) said hello")
 
     def attach(self, conn: Conn, wanted: dict) -> None:
         """The town's sessions resume: each gets its output from the offset the town saw, then its exit (if
@@ -340,6 +387,14 @@ class NodeDaemon:
         known, unknown = {}, []
         for sid, pos in wanted.items():
             session = self.sessions.get(sid)
+            if session is not None and conn.link is not None and session.owner not in (None, conn.link):
+                if self.same_town(session, conn):  # the town restarted and claims its program: adopted
+                    log(f"session {session.sid} (pid {session.proc.pid}) adopted by link {conn.link} "
+                        f"(was {session.owner})")
+                    session.owner = conn.link
+                    session.orphan_after = conn.orphan_after
+                else:
+                    session = None  # not this town's: never handed over
             if session is None:
                 unknown.append(sid)
                 continue
@@ -355,6 +410,10 @@ class NodeDaemon:
                 conn.send({"ev": "exit", "sid": sid, "status": session.status, "end": session.log.end})
             known[sid] = {"last_iid": session.last_iid, "end": session.log.end, "alive": not session.done}
         conn.send({"ev": "attached", "sessions": known, "unknown": unknown})
+        if conn.link is not None:  # this town's programs it did not claim: a server that knows nothing of them
+            for session in self.sessions.values():
+                if not session.done and session.owner != conn.link and self.same_town(session, conn):
+                    session.hang_up(f"its town's new link {conn.link} did not claim it (link {session.owner})")
         for rid, (sid, msg, fut) in list(self._pending.items()):  # relayed commands still waiting for an answer
             if not fut.done() and sid in conn.attached:
                 conn.send(msg)
@@ -372,6 +431,8 @@ class NodeDaemon:
         if not sid or "/" in sid or sid.startswith("."):
             raise BadRequest(f"bad session id {sid!r}")
         existing = self.sessions.get(sid)
+        if existing is not None and not self.owns(conn, existing):
+            raise BadRequest(f"session {sid!r} exists and is not this town link's")
         if existing is not None:  # a spawn resent across a cut: the same session, not a second program
             conn.attached.add(sid)
             self.send(conn, {"ev": "spawned", "sid": sid, "pid": existing.proc.pid, "again": True})
@@ -392,6 +453,8 @@ class NodeDaemon:
                                 dimensions=(int(msg.get("rows", 24)), int(msg.get("cols", 80))))
         session = NodeSession(self, sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"), cwd)
         session.owner = conn.link
+        session.town = conn.town
+        session.orphan_after = conn.orphan_after
         self.sessions[sid] = session
         conn.attached.add(sid)
         self.loop.add_reader(session.fd, session.on_readable)
@@ -417,6 +480,9 @@ class NodeDaemon:
             finally:
                 self.loop.remove_reader(ctl.fileno())
             msg, fds, _, _ = socket.recv_fds(ctl, 64, 4)
+            if msg == b"replace" and not fds:  # a bridge of another gastown version (nodes/serve.py)
+                self.replace_if_idle(ctl)
+                return
             if msg != b"fds" or len(fds) != 2:
                 raise OSError(f"expected the bridge's stdin and stdout, got {msg[:20]!r} with {len(fds)} fds")
             st0, st1 = os.fstat(fds[0]), os.fstat(fds[1])
@@ -455,6 +521,28 @@ class NodeDaemon:
             writer.close()
             ctl.close()
 
+    def live(self) -> int:
+        return sum(1 for s in self.sessions.values() if not s.done)
+
+    def replace_if_idle(self, ctl: socket.socket) -> None:
+        """A `node serve` of another gastown version (just installed) asks to replace this daemon: yes when no
+        program runs here and no town is connected (this daemon ends; the bridge starts the installed one);
+        no (with the count) otherwise: the programs go on, and the town places nothing here meanwhile."""
+        live = self.live()
+        if live or (self.town is not None and not self.town.closed) or self._pending:
+            answer = f"no {live}".encode()
+        else:
+            answer = b"yes"
+            log(f"a node serve of another gastown version asked to replace this daemon ({__version__}): ending")
+            self.stopping.set()
+        try:
+            ctl.setblocking(True)
+            ctl.settimeout(2)
+            ctl.sendall(answer)
+        except OSError:
+            pass
+        ctl.close()
+
     async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, on_close=None) -> None:
         conn = Conn(writer, on_close)
         splitter = LineSplitter()
@@ -473,6 +561,8 @@ class NodeDaemon:
                         conn.send({"ev": "error", "error": str(exc)})
                         continue
                     self.handle(conn, msg)
+                if conn.link is not None:
+                    self.heard[conn.link] = time.monotonic()
         except ConnectionError:
             pass
         finally:
@@ -481,9 +571,22 @@ class NodeDaemon:
                 self.town = None
                 self.idle_since = time.monotonic()
 
+    def hang_up_orphans(self, now: float) -> None:
+        """A program whose town link has said nothing for longer than its `orphan_after` (the town's grace
+        and a margin: the town gave up on it by then) ends: a town that never comes back leaves no program
+        running for ever, and none beside its re-slung successor."""
+        for session in self.sessions.values():
+            if session.done or session.owner is None or session.hung_up:
+                continue
+            heard = self.heard.setdefault(session.owner, now)
+            if now - heard > session.orphan_after:
+                session.hang_up(f"its town (link {session.owner}) said nothing for {now - heard:.0f}s "
+                                f"(more than {session.orphan_after:g}s)")
+
     async def idle_watch(self) -> None:
         while not self.stopping.is_set():
-            await asyncio.sleep(5)
+            await asyncio.sleep(WATCH_EVERY)
+            self.hang_up_orphans(time.monotonic())
             busy = self.town is not None or any(not s.done for s in self.sessions.values()) or self._pending
             if busy:
                 self.idle_since = time.monotonic()
@@ -540,9 +643,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError:
         return 0  # another daemon owns this folder (two bridges started at once): it serves
     pidfile = ddir / "daemon.pid"
-    tmp = pidfile.with_name(".daemon.pid.tmp")
-    tmp.write_text(f"{os.getpid()}\n")
-    tmp.replace(pidfile)
+    for path, text in ((ddir / "daemon.version", f"{__version__}\n"), (pidfile, f"{os.getpid()}\n")):
+        tmp = path.with_name(f".{path.name}.tmp")  # the version first: `node check` reads it beside a live pid
+        tmp.write_text(text)
+        tmp.replace(path)
     try:
         return asyncio.run(NodeDaemon(root).run(socket_path(root)))
     finally:

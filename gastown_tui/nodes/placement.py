@@ -144,12 +144,14 @@ def live_counts(town) -> tuple[int, dict[str, int]]:
     return len(alive) - sum(on_nodes.values()), on_nodes
 
 
-def candidates(town, rig) -> list[Candidate]:
-    """The places RIG's next polecat may go, measured (node health from the cache, or checked now)."""
+def candidates(town, rig, exclude: frozenset[str] = frozenset()) -> list[Candidate]:
+    """The places RIG's next polecat may go, measured (node health from the cache, or checked now); the
+    nodes in EXCLUDE are not among them (a node just given up, for the work it was running)."""
 
     allowed = rig_places(town, rig)
     nodes = load_nodes(town)
     names = allowed if allowed is not None else [LOCAL, *sorted(nodes)]
+    names = [n for n in names if n not in exclude]
     local_n, on_nodes = live_counts(town)
     out = []
     if LOCAL in names:
@@ -210,7 +212,7 @@ def preflight_rig(town, node_name: str, target: str) -> Node:
     return preflight(town, node_name)
 
 
-def plan(town, target: str, forced: str | None = None) -> Node | None:
+def plan(town, target: str, forced: str | None = None, exclude: frozenset[str] = frozenset()) -> Node | None:
     """Where a sling to TARGET puts its new polecat: a Node, or None for the town machine (also for a
     target that is not a rig: no new polecat). UserError, naming each place and why, when the rig's
     allowed places have no room or none is ready; nothing was slung then."""
@@ -223,7 +225,7 @@ def plan(town, target: str, forced: str | None = None) -> Node | None:
     rig = get_rig(town, name)
     if not load_nodes(town) and rig.settings.data.get("nodes") is None:
         return None  # no nodes: local, as always, and nothing measured
-    choice = choose(candidates(town, rig))
+    choice = choose(candidates(town, rig, exclude))
     if choice.where is None:
         raise UserError(f"rig {rig.name}: nowhere to run a new polecat: {choice.why}; nothing was slung")
     return None if choice.where == LOCAL else get_node(town, choice.where)
@@ -266,16 +268,16 @@ def ensure_mirror(town, node: Node, rig, force: bool = False) -> str:
     return mirror_rel
 
 
-def sling_placed(town, bead: str, target: str, *, node: str | None = None, **kwargs):
+def sling_placed(town, bead: str, target: str, *, node: str | None = None, exclude: frozenset[str] = frozenset(),
+                 **kwargs):
     """`sling` with placement (the CLI, the Deacon and the app all come through here): plans where the
     new polecat runs, slings, and makes its clone on the node chosen. (SlingResult, RemoteWorktree|None).
     The rig's target is pushed to the node while the sling makes the polecat here. When an automatically
     chosen node fails meanwhile, the polecat stays on the town machine (if the rig allows it) and a
-    `placement_failed` event says why; a forced node's failure is an error."""
+    `placement_failed` event says why; a forced node's failure is an error. EXCLUDE: nodes not to use."""
     from concurrent.futures import ThreadPoolExecutor
 
-
-    chosen = plan(town, target, forced=node)
+    chosen = plan(town, target, forced=node, exclude=frozenset(exclude))
     if chosen is None:
         return sling(town, bead, target, **kwargs), None
     rig = get_rig(town, target.strip().rstrip("/"))

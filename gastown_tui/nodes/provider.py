@@ -13,11 +13,47 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import logging
+import os
+
+from gastown_tui.errors import UserError
+from gastown_tui.nodes.git import RemoteWorktree
 from gastown_tui.nodes.link import NodeLink
 from gastown_tui.nodes.placement import placement_of, placements_path
 from gastown_tui.nodes.registry import get_node
 from gastown_tui.nodes.relay import TownRelay
+from gastown_tui.nodes.remote_adoption import drop_record, load_records
+from gastown_tui.nodes.town_identity import town_proof
+from gastown_tui.sessions.spec import SessionSpec
+from gastown_tui.town.events import append_event
 from gastown_tui.town.layout import Town
+
+log = logging.getLogger(__name__)
+
+ORPHAN_MARGIN = 60.0  # past the grace, the node hangs up a program whose town has said nothing
+
+
+def orphan_margin() -> float:
+    return float(os.environ.get("GASTOWN_NODE_ORPHAN_MARGIN") or ORPHAN_MARGIN)
+
+
+def given_up_nodes(town) -> list[str]:
+    from gastown_tui.nodes.grace import load_gone
+
+    return sorted(n for n, lst in load_gone(town)[0].items() if lst)
+
+
+def spec_of(rec: dict, town_root: Path, presets) -> SessionSpec:
+    """The spec a re-adopted session had (its cwd is the worktree's path relative to the node's folder); an
+    agent whose preset is unknown here runs on the `shell` rules (as a keeper's adopted agent does)."""
+    data = dict(rec.get("spec") or {})
+    preset = str(rec.get("preset") or "shell")
+    return SessionSpec(agent=str(rec["agent"]), preset=preset if preset in presets else "shell",
+                       cwd=Path(data.pop("cwd", None) or "."),
+                       town=Path(data["town"]) if data.get("town") else Path(town_root),
+                       **{k: v for k, v in data.items()
+                          if k in ("env", "argv", "beacon", "cols", "rows", "scrollback_lines", "resume", "engine")
+                          and v is not None})
 
 
 class NodeProvider:
@@ -32,13 +68,60 @@ class NodeProvider:
             node = get_node(self.town, node_name)
             link = NodeLink(node)
             link.exec_handler = TownRelay(self.town.root, node)
+            link.town_proof = town_proof(self.town.root, node.name, node.dir)
             self.links[node_name] = link
             if self.watch is None:
                 from gastown_tui.nodes.grace import NodeWatch
 
                 self.watch = NodeWatch(self.town)
+            link.orphan_after = self.watch.grace + orphan_margin()
             self.watch.watch(link)
         return link
+
+    async def adopt(self, presets, taken: set[str], listener) -> list:
+        """The remote sessions an earlier server of this town left running (nodes/remote_adoption.py), taken
+        over: each a RemoteSession at once (LISTENER added before it starts), its node's link connecting in
+        the background. An agent in TAKEN (already alive here), a second record for one agent, or a node
+        no longer registered: the record is dropped, so the node hangs that program up."""
+        import asyncio
+
+        from gastown_tui.nodes.remote_session import RemoteSession
+
+        loop = asyncio.get_running_loop()
+        records = await loop.run_in_executor(None, load_records, self.town.root)
+        adopted, links = [], {}
+        for rec in sorted(records, key=lambda r: r.get("started_at") or 0, reverse=True):  # the newest first
+            agent = str(rec["agent"])
+            try:
+                if agent in taken:
+                    raise ValueError(f"{agent} already runs in this town")
+                link = self.link_for(str(rec["node"]))
+                spec = spec_of(rec, self.town.root, presets)
+                wt = RemoteWorktree(**rec["remote_worktree"]) if rec.get("remote_worktree") else None
+                session = RemoteSession(spec, link, presets, relay=bool(rec.get("relay")),
+                                        local_cwd=Path(rec["local_cwd"]) if rec.get("local_cwd") else None,
+                                        remote_worktree=wt)
+                session.add_listener(listener)
+                await session.resume(rec)
+            except Exception as exc:  # one bad record never stops the others (nor the server)
+                log.warning("remote session %s (%s on node %s) not re-adopted: %s", rec.get("sid"), agent,
+                            rec.get("node"), exc)
+                append_event(self.town.events_path, "node_adopt_skipped", "town", node=rec.get("node"),
+                             agent=agent, sid=rec.get("sid"), reason=str(exc))
+                drop_record(self.town.root, str(rec["sid"]))
+                continue
+            taken.add(agent)
+            adopted.append(session)
+            links[link.node.name] = link
+        for name in await loop.run_in_executor(None, given_up_nodes, self.town):  # an earlier server's give-ups:
+            if name not in links:  # collected when the node returns (nodes/grace.py)
+                try:
+                    links[name] = self.link_for(name)
+                except UserError as exc:  # the node was removed since: nothing to collect from
+                    log.warning("given-up node %s not watched: %s", name, exc)
+        for name, link in links.items():
+            link.resume(f"node {name}: reconnecting to re-adopt its sessions after the town server restarted")
+        return adopted
 
     def session_for(self, spec, presets):
         if not placements_path(self.town).exists():

@@ -29,10 +29,14 @@ import socket
 import sys
 import time
 
+from pathlib import Path
+
 from gastown_tui.nodes.link import UP, NodeLink
+from gastown_tui.nodes.remote_adoption import drop_record, save_record
+from gastown_tui.sessions.adoption import TAIL_BYTES
 from gastown_tui.sessions.session import Session, SessionError
 from gastown_tui.sessions.states import NudgeResult, SessionStarted
-from gastown_tui.sessions.transcript import Transcript
+from gastown_tui.sessions.transcript import Transcript, raw_length, raw_tail
 
 # The town's variables that may go to a node: the agent's identity and terminal; nothing else of the
 # town's environment (its tokens, its PATH) crosses.
@@ -134,13 +138,65 @@ class RemoteSession(Session):
         self.started_at = time.time()
         self.last_output_at = time.monotonic()
         self.transcript = Transcript(self.transcript_dir, write_through=False)
+        if self.spec.town is not None and not self._ended:  # a later server re-adopts it from this record
+            await self._loop.run_in_executor(None, save_record, self.spec.town, self)
+        self._begin()
+        if self.preset.beacon == "paste" and self.spec.beacon:
+            self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
+
+    def _begin(self) -> None:
         self._write_meta()
         self._loop.add_reader(self._fd, self._on_readable)
         self._loop.add_reader(self._theirs.fileno(), self._typed)
         self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
         self._emit(SessionStarted(self.id, self.agent, self.remote_pid, tuple(self.argv), time.time()))
-        if self.preset.beacon == "paste" and self.spec.beacon:
-            self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
+
+    async def resume(self, record: dict, tail_bytes: int = TAIL_BYTES) -> None:
+        """Takes over the program an earlier server of this town started on the node (nodes/remote_adoption.py):
+        the same session id, transcript and pid there. The screen is rebuilt from the transcript's tail;
+        the stream resumes, once the link is up, from the byte the transcript ends at (no gap, no repeat)."""
+        import asyncio
+
+        if self._proc is not None:
+            raise SessionError(f"session {self.id} for {self.agent} was already started")
+        loop = self._loop = asyncio.get_running_loop()
+        self.keeper = None
+        self.adopted = True
+        self.id = str(record.get("session_id") or record["sid"])
+        if record.get("transcript_dir"):
+            self.transcript_dir = Path(record["transcript_dir"])
+        self.argv = list(record.get("argv") or [])
+        self.started_at = record.get("started_at") or time.time()
+        self.remote_pid = int(record["remote_pid"]) if record.get("remote_pid") is not None else None
+        folder = self.transcript_dir
+        tail, length = await loop.run_in_executor(None, lambda: (raw_tail(folder, tail_bytes), raw_length(folder)))
+        self.screen.on_reply = lambda data: None  # old queries in the replay are not answered again
+        try:
+            self.screen.feed(tail)
+        finally:
+            self.screen.on_reply = self.write
+        self.recv_seq = length
+        self._mine, self._theirs = socket.socketpair()
+        self._mine.setblocking(False)
+        self._theirs.setblocking(False)
+        self._proc = RemoteProcess(self, self.remote_pid or 0)
+        self.pid = None
+        self._fd = self._mine.fileno()
+        self.last_output_at = time.monotonic()
+        self.transcript = Transcript(folder, write_through=False)
+        self.link_note = f"re-adopting: connecting to node {self.node}"
+        self.state_detail = self.link_note
+        self.link.adopt(self, str(record["sid"]))
+        self._begin()
+        self._states.schedule()
+
+    def _forget_record(self) -> None:
+        """The session ended (or is being stopped, or was given up): no later server claims it."""
+        if self.spec.town is not None and self.sid is not None:
+            try:
+                drop_record(self.spec.town, self.sid)
+            except OSError as exc:
+                self.link.errors.append(f"cannot remove the record of session {self.sid}: {exc}")
 
     # -- the link's side of the pair ---------------------------------------------------------
     def on_output(self, data: bytes) -> None:
@@ -148,6 +204,7 @@ class RemoteSession(Session):
         self._pump()
 
     def on_exit(self, status: int) -> None:
+        self._forget_record()
         if self._proc is not None:
             self._proc.set_status(status)
         self._ended = True
@@ -166,6 +223,7 @@ class RemoteSession(Session):
 
     def on_link_lost(self, reason: str) -> None:
         """The end: the link was closed, the node no longer has the program, or it was gone past the grace."""
+        self._forget_record()
         self.state_detail = reason
         self.link_note = reason
         if self._proc is not None:
@@ -225,7 +283,9 @@ class RemoteSession(Session):
                 n = theirs.send(self._to_session)
             except BlockingIOError:
                 break
-            except OSError:
+            except OSError as exc:  # the Session's end is closed: nothing reads these bytes any more
+                self.link.errors.append(f"session {self.sid}: {len(self._to_session)} bytes of output not shown "
+                                        f"(the session's end is closed: {exc})")
                 self._to_session.clear()
                 break
             del self._to_session[:n]
@@ -255,10 +315,7 @@ class RemoteSession(Session):
             self._loop.remove_reader(self._theirs.fileno())
             return
         if self.sid is not None and not self._ended:
-            try:
-                self.link.input(self.sid, data)
-            except SessionError:
-                pass
+            self.link.input(self.sid, data)  # queued while the link is down, sent again until acknowledged
 
     def _close_pair(self) -> None:
         for attr in ("_theirs", "_mine"):
@@ -275,6 +332,10 @@ class RemoteSession(Session):
             setattr(self, attr, None)
 
     # -- what needs the process: the node does it ----------------------------------------------
+    async def stop(self, grace: float = 3.0) -> int | None:
+        self._forget_record()  # asked to end: a later server must not take it over (its node hangs it up)
+        return await super().stop(grace)
+
     def _watch_pidfd(self) -> None:
         pass
 

@@ -71,8 +71,55 @@ def start_daemon(root: Path) -> None:
                          close_fds=True, cwd=str(root))
 
 
+def daemon_version(root: Path) -> str | None:
+    """The version the running daemon wrote at its start (None: no daemon, or one older than the file)."""
+    try:
+        return (daemon_dir(root) / "daemon.version").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def replace_idle_daemon(root: Path, timeout: float = 10.0) -> str:
+    """A daemon of another gastown version than this code's is asked to end when it runs nothing (it says
+    no while it has programs: they go on). What happened, in a few words."""
+    from gastown_tui import __version__
+
+    root = Path(root).expanduser().resolve()
+    theirs = daemon_version(root)
+    if theirs == __version__:
+        return "the node daemon already runs this version"
+    s = _connect(socket_path(root))
+    if s is None:
+        return "no node daemon runs"
+    try:
+        s.settimeout(timeout)
+        s.sendall(b"replace")
+        answer = s.recv(64).decode(errors="replace")
+    except OSError as exc:
+        return f"the node daemon did not answer ({exc})"
+    finally:
+        s.close()
+    if not answer.startswith("yes"):
+        n = answer.split()[1] if len(answer.split()) > 1 else "?"
+        return (f"the node daemon ({theirs or 'an older version'}) still runs {n} program(s): it is replaced when "
+                f"they have ended (nothing new is placed on this node meanwhile)")
+    deadline = time.monotonic() + timeout
+    pidfile = daemon_dir(root) / "daemon.pid"
+    while time.monotonic() < deadline:
+        probe = _connect(socket_path(root)) if pidfile.exists() else None
+        if probe is None:
+            return f"the node daemon ({theirs or 'an older version'}) ended; the next connection starts {__version__}"
+        probe.close()
+        time.sleep(0.05)
+    return "the node daemon said it would end but still runs"
+
+
 def connect_daemon(root: Path, timeout: float = START_TIMEOUT) -> socket.socket:
     sock_path = socket_path(root)
+    from gastown_tui import __version__
+
+    if daemon_version(root) not in (None, __version__):
+        replace_idle_daemon(root)  # an idle daemon of another version makes way for this one's
     s = _connect(sock_path)
     if s is not None:
         return s

@@ -102,6 +102,12 @@ class SessionManager:
             self._task = asyncio.get_running_loop().create_task(self._housekeeping(), name="session-manager")
             if self.keeper is not None:
                 await self.adopt_kept()
+            adopt = getattr(self.provider, "adopt", None)
+            if adopt is not None:  # the programs an earlier server left running on nodes (nodes/provider.py)
+                taken = {agent for agent, s in self._sessions.items() if s.alive}
+                for session in await adopt(self.presets, taken, self._emit):
+                    self._sessions[session.agent] = session
+                    self.adopted.append(session)
 
     async def adopt_kept(self) -> list[Session]:
         """Takes over every agent the keeper holds (an earlier server of this town started them) before

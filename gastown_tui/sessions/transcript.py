@@ -139,6 +139,7 @@ class Transcript:
         self.meta_path = self.folder / "meta.json"
         self._fd: int | None = os.open(self.raw_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._in_file = os.fstat(self._fd).st_size
+        self._base = _read_base(self.folder)  # bytes the program wrote before transcript.raw's first byte
         self._lock = threading.Lock()  # guards _pending/_urgent/_closed: held only to copy, never while writing
         self._file_lock = threading.Lock()  # one writer at a time, in order: held while writing
         self._pending = bytearray()
@@ -201,6 +202,11 @@ class Transcript:
                     os.close(self._fd)
                     self._fd = None
                     os.replace(self.raw_path, self.raw_path.with_name("transcript.raw.1"))
+                    self._base += self._in_file
+                    try:
+                        write_atomic(self.folder / BASE_NAME, f"{self._base}\n".encode())
+                    except OSError as exc:
+                        log.warning("%s: cannot record the raw transcript's offset: %s", self.folder, exc)
                     self._fd = os.open(self.raw_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
                     self._in_file = 0
                     room = self.rotate_bytes
@@ -231,6 +237,26 @@ class Transcript:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
+
+
+BASE_NAME = "transcript.raw.base"  # written at each rotation: the offset of transcript.raw's first byte
+
+
+def _read_base(folder: Path) -> int:
+    try:
+        return int((Path(folder) / BASE_NAME).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def raw_length(folder: Path) -> int:
+    """How many bytes of the program's output the raw transcript holds, rotations included (a node's
+    session resumes its stream from there in a restarted server: nodes/remote_adoption.py)."""
+    try:
+        size = os.stat(Path(folder) / "transcript.raw").st_size
+    except FileNotFoundError:
+        size = 0
+    return _read_base(folder) + size
 
 
 def raw_tail(folder: Path, limit: int = 512 * 1024) -> bytes:

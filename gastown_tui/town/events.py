@@ -27,6 +27,8 @@ EVENT_TYPES = (
     "budget_reset", "sling_refused", "budget_stopped",
     "node_health", "placement_failed",  # nodes: the heartbeat's up/down/ready changes; a node that failed a sling
     "node_gone", "node_work_collected",  # nodes: a node past its grace (its polecats given up), its work fetched on return
+    "node_gone_note", "node_adopt_skipped",  # nodes: a detail of a give-up; a remote session a restarted town did not take
+    "node_clone_kept", "node_clone_removed",  # nodes: a reaped polecat's clone kept (unfetched commit) or removed
 )
 
 

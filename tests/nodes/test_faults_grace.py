@@ -68,7 +68,7 @@ def town_with_rig(tmp_path, monkeypatch):
     return town, rig
 
 
-async def _gone_and_back(town, rig, lab, *, collect: bool):
+async def _gone_and_back(town, rig, lab, *, collect: bool, second_node: bool = False, restart: bool = False):
     from nodes.sshd import NETNS
 
     from gastown_tui.town.ledgers import rig_ledger
@@ -77,6 +77,14 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
     env = {"GT_TOWN": str(town.root)}
     assert gastown(town.root, "node", "add", "n1", f"ssh://{m.user}@{m.address}:{m.port}", "--dir", m.home,
                    "--python", sys.executable, env=env).returncode == 0
+    if second_node:  # the town machine takes no polecats: a re-sling must be placed on n2
+        m2 = lab.machine("n2")
+        assert gastown(town.root, "node", "add", "n2", f"ssh://{m2.user}@{m2.address}:{m2.port}", "--dir", m2.home,
+                       "--python", sys.executable, env=env).returncode == 0
+        settings = town.root / "settings" / "config.json"
+        data = json.loads(settings.read_text())
+        data["local_max_polecats"] = 0
+        settings.write_text(json.dumps(data))
     bead = rig_ledger(town, "calc").create("Add subtract", actor="overseer", description=BEAD_TEXT).id
     res = gastown(town.root, "sling", bead, "calc", "--node", "n1", "--json", env=env)
     assert res.returncode == 0, res.stderr
@@ -89,6 +97,7 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
                                           cols=100, rows=30))
     watch = mgr.provider.watch
     link = session.link
+    mgr2 = None
     try:
         await until(lambda: "def sub" in (Path(wt.path) / "ops.py").read_text(errors="replace")
                     if (Path(wt.path) / "ops.py").exists() else False, timeout=90, what="the sim agent's work")
@@ -113,7 +122,14 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
         if collect:
             assert gone.decision == "resling", gone
             assert issue.status == "hooked" and issue.assignee == gone.resling_to != address
-            assert placement_of(town, gone.resling_to) is None  # re-slung elsewhere (here: the town itself)
+            placed = placement_of(town, gone.resling_to)
+            if second_node:  # through placement, never onto the gone node
+                assert placed is not None and placed[0] == "n2", placed
+                assert Path(placed[1].path).is_dir()  # its clone made on n2
+                assert any(e["payload"].get("placed_on") == "n2" for e in map(json.loads, town.events_path.read_text().splitlines())
+                           if e["type"] == "node_gone")
+            else:
+                assert placed is None  # re-slung elsewhere (here: the town itself)
         else:
             assert gone.decision == "held", gone
             assert issue.status == "hooked" and issue.assignee == address  # the node may still deliver it
@@ -122,6 +138,14 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
         git(wt.path, "add", "more.py")
         git(wt.path, "-c", "user.name=sim", "-c", "user.email=sim@example.com", "commit", "-q", "-m", "during the outage")
         late = git(wt.path, "rev-parse", "HEAD")
+        if restart:  # the town server dies meanwhile (no hangup); a new one starts with what the old one wrote
+            watch.close()
+            await link.close(hangup=False)
+            mgr2 = SessionManager(town.root, keeper=None)
+            mgr2.provider = provider_for(town.root)
+            await mgr2.start()  # re-adopts nothing here, and watches the given-up node for its return
+            watch = mgr2.provider.watch
+            assert watch is not None and [g.agent for g in watch.gone["n1"]] == [address]
         if lab.topology == NETNS:
             m.heal()
         else:
@@ -140,8 +164,10 @@ async def _gone_and_back(town, rig, lab, *, collect: bool):
         kinds = [e["type"] for e in events if e["type"] in ("node_gone", "node_work_collected")]
         assert kinds == ["node_gone", "node_work_collected"], kinds
     finally:
-        await mgr.close()
-        await mgr.provider.close()
+        for manager in (mgr, mgr2):
+            if manager is not None:
+                await manager.close()
+                await manager.provider.close()
 
 
 async def test_a_node_gone_past_the_grace_has_its_bead_reslung_and_its_work_collected_on_return(town_with_rig, lab):
@@ -153,3 +179,17 @@ async def test_a_commit_the_town_has_not_fetched_holds_the_bead_on_its_hook(town
     monkeypatch.setattr(grace_mod, "COLLECT_DELAY", 10_000.0)  # the node's commit is reported, never fetched
     town, rig = town_with_rig
     await _gone_and_back(town, rig, lab, collect=False)
+
+
+async def test_a_bead_reslung_after_the_grace_is_placed_and_never_on_the_gone_node(town_with_rig, lab):
+    """The re-sling goes through placement (`sling_placed`, the gone node excluded), outside the town's write
+    lock: with the town machine taking no polecats, the new polecat lands on the other node."""
+    town, rig = town_with_rig
+    await _gone_and_back(town, rig, lab, collect=True, second_node=True)
+
+
+async def test_a_town_restarted_after_the_grace_still_collects_the_returning_nodes_work(town_with_rig, lab):
+    """The give-up is kept in `.runtime/nodes/gone.json`: a town server started after it watches the node and
+    collects the given-up polecat's branch (with the commit made during the outage) when the node returns."""
+    town, rig = town_with_rig
+    await _gone_and_back(town, rig, lab, collect=True, restart=True)
