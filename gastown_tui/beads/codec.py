@@ -31,7 +31,8 @@ _COMMENT_RANK = {k: i for i, k in enumerate(COMMENT_KEYS)}
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _decoder = json.JSONDecoder()
 _decode = _decoder.decode
-_scan = _decoder.scan_once          # the C scanner, without decode()'s two regex passes
+# the C scanner, without decode()'s two regex passes (set by JSONDecoder.__init__; typeshed omits it)
+_scan = _decoder.scan_once  # type: ignore[attr-defined]
 
 
 def _c_encoder():
@@ -39,7 +40,8 @@ def _c_encoder():
     circular-reference markers: records come from JSON). None when unavailable or when it would
     not write exactly what the standard encoder writes."""
     try:
-        from json.encoder import c_encode_basestring, c_make_encoder
+        # the C accelerators' names, None without _json; typeshed does not declare them
+        from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
         if c_make_encoder is None or c_encode_basestring is None:
             return None
         enc = c_make_encoder(None, _encoder.default, c_encode_basestring, None, ":", ",", False, False, True)
@@ -149,6 +151,14 @@ def decode(line: str):
     if end != len(line) and line[end:].strip():
         return _decode(line)            # extra data after the value: let the decoder name it
     return obj
+
+
+def json_error(exc: ValueError) -> str:
+    """Why a line is not JSON: the decoder's message and column, or the plain ValueError's own
+    text (a number too long to convert raises one with neither)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return str(exc)
 
 
 def decode_joined(lines: list[str]) -> list:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+from typing import Iterable
 
 from gastown_tui.beads.blocked import (  # noqa: F401  (re-exported)
     BLOCKING_TYPES, EXCLUDED_TYPES, FAILURE_KEYWORDS, NOT_BLOCKING_STATUSES, BlockedIndex, gate_of, is_failure,
@@ -48,6 +49,7 @@ def _ready(index: BlockedIndex, now: int, assignee, unassigned, label, parent, l
     hidden = index.deferred_now(now) if index.deferred else ()
     labels = [label] if isinstance(label, str) else list(label or ())
     out = []
+    items: Iterable[tuple[dict, int]]
     if scope is None:
         items = index.workable.values()
     else:

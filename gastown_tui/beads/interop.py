@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import ids
-from gastown_tui.beads.codec import encode
+from gastown_tui.beads.codec import encode, json_error
 from gastown_tui.beads.errors import LedgerError
 from gastown_tui.timestamps import format_ns, to_ns_or
 
@@ -63,7 +63,7 @@ def export_lines(ledger, *, include_memories: bool = False, include_wisps: bool 
     live = {rid: rec for rid, rec in records.items()
             if rec.get("status") != "tombstone" and rec.get("issue_type") not in exclude
             and (include_wisps or not rec.get("ephemeral"))}
-    dependents: dict[str, int] = {}
+    dependents: dict[str | None, int] = {}     # a malformed edge with no target counts under None
     for rec in live.values():
         for dep in rec.get("dependencies") or ():
             if isinstance(dep, dict) and dep.get("type") != "parent-child":
@@ -155,8 +155,8 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LedgerError(f"{path}:{line}: not valid UTF-8") from None
+        line_no = data.count(b"\n", 0, exc.start) + 1
+        raise LedgerError(f"{path}:{line_no}: not valid UTF-8") from None
     out = []
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -164,7 +164,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
         try:
             rec = json.loads(line)
         except ValueError as exc:
-            raise LedgerError(f"{path}:{n}: not JSON ({exc.msg} at column {exc.colno})") from None
+            raise LedgerError(f"{path}:{n}: not JSON ({json_error(exc)})") from None
         if not isinstance(rec, dict):
             raise LedgerError(f"{path}:{n}: not a JSON object")
         out.append((n, rec))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gastown_tui.atomicfile import write_atomic
-from gastown_tui.beads.codec import decode, decode_joined, encode
+from gastown_tui.beads.codec import decode, decode_joined, encode, json_error
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.style import CANONICAL, SAMPLE, FileStyle, detect
@@ -185,7 +185,7 @@ class JsonlFile:
             try:
                 rec = parsed[n - 1] if parsed is not None else decode(raw)
             except ValueError as exc:
-                report.bad_lines.append((n, f"not JSON ({exc.msg} at column {exc.colno})", raw))
+                report.bad_lines.append((n, f"not JSON ({json_error(exc)})", raw))
                 entries.append((raw, None, False))
                 continue
             if not isinstance(rec, dict):
@@ -329,7 +329,7 @@ class JsonlFile:
         if style is CANONICAL:
             return encode(record)
         if style.time is not None:
-            written = style._retime(record)
+            written = style._retime(record, style.time)
             if written is not record:
                 record.update({k: v for k, v in written.items() if record.get(k) is not v})
         keys = None

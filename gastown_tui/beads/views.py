@@ -16,9 +16,9 @@ def dep_tree(ledger, bead_id: str, reverse: bool = False, max_depth: int = 50) -
 
     def node(rid: str, dep_type: str | None, seen: tuple, depth: int) -> dict:
         rec = records.get(rid)
-        out = {"id": rid, "title": rec.get("title") if rec else None,
-               "status": (rec.get("status") or "open") if rec else "missing", "dep_type": dep_type,
-               "children": []}
+        out: dict[str, object] = {"id": rid, "title": rec.get("title") if rec else None,
+                                  "status": (rec.get("status") or "open") if rec else "missing",
+                                  "dep_type": dep_type, "children": []}
         if rid in seen:
             out["cycle"] = True
             return out

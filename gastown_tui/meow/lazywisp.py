@@ -14,11 +14,14 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads.wispsteps import META, prepare_dir
 from gastown_tui.meow.step_record import step_record
+
+if TYPE_CHECKING:   # the cooking engine loads only when a lazy wisp's steps are made (see below)
+    from gastown_tui.meow.expand import CookedStep
 
 LAZY_MIN_STEPS = int(os.environ.get("GASTOWN_LAZY_WISP_MIN", "20000"))
 FORMULAS = "formulas"
@@ -60,7 +63,7 @@ class FormulaSource:
         self.root_id = root_id
         self.base = {"status": "open", "priority": 2, "issue_type": "task", "created_at": meta["created_at"],
                      "created_by": meta.get("created_by") or "unknown", "updated_at": meta["created_at"]}
-        self._gen = None
+        self._gen: Iterator[CookedStep] | None = None
         self._gen_at = -1                # index the live generator yields next
         self._cache: dict[int, object] = {}
         self._where: dict[str, int] = {}     # step id -> index, for the steps in _cache

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Mapping
+from typing import Callable, Mapping
 
 VAR_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(?:([-+*])\s*(\d+)\s*)?\}\}")
 TARGET_RE = re.compile(r"(?<!\{)\{target(\.title|\.description)?\}(?!\})")
@@ -159,6 +159,8 @@ class Text:
     """
 
     __slots__ = ("source", "constant", "uses_target", "uses_target_text", "_render", "expr")
+    constant: str | None                    # the text itself when it has no placeholder
+    _render: Callable[..., str] | None      # otherwise its compiled expression
 
     def __init__(self, source: str):
         self.source = source
@@ -193,7 +195,7 @@ class Text:
 
     def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> str:
         if self._render is None:
-            return self.constant
+            return self.source          # a constant: `constant` is `source`
         return self._render(values, target)
 
 
@@ -204,6 +206,10 @@ class Condition:
     """A step's `condition`, compiled once."""
 
     __slots__ = ("source", "left", "op", "right", "negate", "_fast", "uses_target")
+    left: Text
+    op: str | None                  # None: a plain truth test of `left`, and `right` is None too
+    right: Text | None
+    _fast: Callable[..., bool] | None
 
     def __init__(self, source: str):
         self.source = source
@@ -219,7 +225,7 @@ class Condition:
             self.left, self.op, self.right = Text(stripped), None, None
         self._fast = None
         self.uses_target = self.left.uses_target or (self.right is not None and self.right.uses_target)
-        if self.op is not None:
+        if self.op is not None and self.right is not None:
             right = self.right.constant
             if right is not None and right.strip().isdigit():
                 # The usual `{{n}} > 1`: compare as integers when the left side is one, in one expression.
@@ -238,7 +244,7 @@ class Condition:
         left = self.left(values, target).strip()
         if "{{" in left:
             raise SubstitutionError(f"condition {self.source!r} refers to a var with no value")
-        if self.op is None:
+        if self.op is None or self.right is None:
             return _truthy(left) != self.negate
         right = self.right(values, target).strip()
         if "{{" in right:

@@ -6,7 +6,9 @@ the ledger's ready rules (open or in progress, nothing blocking it).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import overload
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
@@ -41,7 +43,7 @@ class Progress:
     status: str
     ephemeral: bool
     attached_to: str | None
-    steps: list[StepState]
+    steps: Sequence[StepState]      # a list; a lazy wisp's LazySteps
 
     @property
     def total(self) -> int:
@@ -96,7 +98,7 @@ def _step_state(rec: dict, rid: str, ready: bool, blocked_by=()) -> StepState:
 WAITING_TYPES = ("blocks", "conditional-blocks", "waits-for")
 
 
-class LazySteps:
+class LazySteps(Sequence[StepState]):
     """The steps of a lazy wisp as a read-only sequence of StepStates, made as they are read."""
 
     def __init__(self, ledger, root: dict, state: LazyState):
@@ -123,7 +125,7 @@ class LazySteps:
         ready = status in ("open", "in_progress") and not waits
         return _step_state(rec, self.rid, ready, waits)
 
-    def iter_from(self, start: int):
+    def iter_from(self, start: int) -> Iterator[StepState]:
         seen: dict[str, bool] = {}
         for rec in iter_step_records(self.ledger, self.root, start):
             st = self.state_of(rec, seen)
@@ -133,10 +135,16 @@ class LazySteps:
                 seen[rec["id"]] = st.done
             yield st
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[StepState]:
         return self.iter_from(0)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> StepState: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StepState]: ...
+
+    def __getitem__(self, index: int | slice) -> StepState | list[StepState]:
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             if step != 1:
@@ -154,7 +162,7 @@ class LazySteps:
 class LazyProgress(Progress):
     """Progress of a lazy wisp: counts from its close log; steps made only as they are read."""
 
-    lazy: LazySteps | None = None
+    lazy: LazySteps         # the same object as `steps`, with the lazy wisp's own reads
 
     @property
     def total(self) -> int:
@@ -194,7 +202,7 @@ class LazyProgress(Progress):
 
     def to_json(self, with_steps: bool = True) -> dict:
         nxt = self.next
-        data = {
+        data: dict[str, object] = {
             "id": self.root, "formula": self.formula, "title": self.title, "status": self.status,
             "ephemeral": self.ephemeral, "attached_to": self.attached_to,
             "done": self.done, "total": self.total, "complete": self.complete,
@@ -310,11 +318,13 @@ def checklist(ledger, root_id: str) -> str:
     lines = [f"{head}: {p.done}/{p.total} steps done", ""]
     nxt = p.next
     shown = p.steps
+    later = 0           # steps after the window shown
     if isinstance(p, LazyProgress) and p.total > CHECKLIST_WINDOW:
         shown = p.window()
         first = max(0, min(p.first_open, p.total) - 3)
         if first:
             lines.append(f"... {first:,} earlier steps")
+        later = p.total - min(p.total, p.first_open + 9)
     for s in shown:
         mark = "x" if s.done else (">" if nxt is not None and s.id == nxt.id else ("~" if s.status == "in_progress" else " "))
         note = ""
@@ -324,10 +334,8 @@ def checklist(ledger, root_id: str) -> str:
                 note = f"  (after {', '.join(waits)})"
         human = "  [a person does this step]" if s.kind == "human" else ""
         lines.append(f"[{mark}] {s.step}: {s.title}{human}{note}")
-    if shown is not p.steps:
-        later = p.total - min(p.total, p.first_open + 9)
-        if later > 0:
-            lines.append(f"... {later:,} more steps")
+    if later > 0:
+        lines.append(f"... {later:,} more steps")
     lines.append("")
     if p.complete:
         lines.append("All steps are done.")
