@@ -73,7 +73,8 @@ class CostBook:
             address = address_of(agent_key)
             w = self._who[agent_key] = (address, *role_rig(address))
         address, role, rig = w
-        rates, known = prices.rates, {}
+        rates = prices.rates
+        known: dict[str | None, tuple[float, float, float, float] | None] = {}     # model -> its rates
         out = []
         hooked = address in self.attribution.hooks      # never hooked anything: no bead, no convoy
         bead_at, convoy_of = self.attribution.bead_at, self.attribution.convoy_of

@@ -34,7 +34,7 @@ def cache_path(homes: Path) -> Path:
 def stamp() -> list:
     """What the cached states depend on besides the files: this format and the code that read them."""
     here = os.path.dirname(os.path.abspath(__file__))
-    mtimes = []
+    mtimes: list[int | None] = []      # None: a file of the code that cannot be read
     for name in _CODE:
         try:
             mtimes.append(os.stat(os.path.join(here, name)).st_mtime_ns)

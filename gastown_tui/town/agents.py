@@ -11,6 +11,7 @@ States used (Gas Town's): spawning, working, done, stuck, escalated, idle, runni
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def agent_bead_id(town: Town, address: str) -> str | None:
         return f"hq-{a.role}"
     if a.role == "overseer":
         return None
-
+    if a.rig is None:       # every other role's address names its rig
+        raise UserError(f"{address}: not a rig agent's address")
     rig = get_rig(town, a.rig)
     if a.role in ("witness", "refinery"):
         return f"{rig.prefix}-{a.rig}-{a.role}"
@@ -113,12 +115,13 @@ def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig=None):
     a = parse(address)
     if a.role == "overseer":
         return None
+    bead_id: str | None
     if rig is not None:
         ledger = open_ledger(rig.beads_dir)
         bead_id = f"{rig.prefix}-{a.rig}-{a.role}" + (f"-{a.name}" if a.name else "")
     else:
         ledger = agent_ledger(town, address) if a.rig else town_ledger(town)
-        bead_id = agent_bead_id(town, address)
+        bead_id = agent_bead_id(town, address)      # not None: the overseer has returned above
     existing = ledger.find(bead_id)
     stamp = now()
     if existing is not None:
@@ -204,7 +207,7 @@ def resolve_address(town: Town, text: str, allow_overseer: bool = True) -> str:
     raise not_found("address", text, known)
 
 
-def current_agent(env: dict | None = None, default: str = "overseer") -> str:
+def current_agent(env: Mapping[str, str] | None = None, default: str = "overseer") -> str:
     """The acting identity: GT_AGENT (or BD_ACTOR) when set, else the overseer."""
     env = os.environ if env is None else env
     return env.get("GT_AGENT") or env.get("BD_ACTOR") or default

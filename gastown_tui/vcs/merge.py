@@ -180,6 +180,8 @@ def merge_branch(
             where = f" or {remote}/{branch}" if remote else ""
             result.message = f"branch {branch!r}{where} not found from {worktree}"
             return result
+        if base is None:
+            raise MergeError(f"{target} in {worktree} has no commit to merge onto")
         pending = [l for l in g.ok("cherry", "HEAD", source).splitlines() if l.startswith("+")]
         if not pending:
             result.status, result.already, result.merged_sha = MERGED, True, base
@@ -198,6 +200,8 @@ def merge_branch(
                 result.message += f"; git said: {tail((err or out).strip(), 5)}"
             return result
         rebased = g.rev("HEAD")
+        if rebased is None:
+            raise MergeError(f"HEAD in {worktree} is not a commit after rebasing {branch}")
         if gate:
             stage("testing")
             code, out_tail, seconds = run_gate(worktree, gate, gate_timeout, tail_lines)
