@@ -189,7 +189,7 @@ def detect(samples: list[tuple[str, dict]]) -> FileStyle:
                      ascii_only=ascii_only, time=_time_style(samples), key_order=_key_order(samples))
 
 
-def _time_style(samples) -> TimeStyle | None:
+def _time_style(samples: list[tuple[str, dict]]) -> TimeStyle | None:
     digits: Counter = Counter()
     zones: Counter = Counter()
     for _, rec in samples:
@@ -211,7 +211,7 @@ def _time_style(samples) -> TimeStyle | None:
     return TimeStyle(common, zone)
 
 
-def _key_order(samples) -> dict[str, float]:
+def _key_order(samples: list[tuple[str, dict]]) -> dict[str, float]:
     """Each key's mean relative position (0..1) across the samples that have it."""
     total: dict[str, float] = {}
     count: Counter = Counter()

@@ -147,7 +147,7 @@ class CloseLog:
             self._apply(first, last, ms, reason)
         self.offset += end
 
-    def _apply(self, first: int, last: int, ms: int, reason) -> None:
+    def _apply(self, first: int, last: int, ms: int, reason: str | None) -> None:
         bits = self.bits
         for i in range(first, last + 1):
             byte, bit = i >> 3, 1 << (i & 7)
