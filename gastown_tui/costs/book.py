@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import chain
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ class CostBook:
             self.generation += 1
             return list(entries), list(problems)
 
-    def _entries(self, agent_key: str, usages, prices: Prices) -> list[Entry]:
+    def _entries(self, agent_key: str, usages: Iterable[Usage], prices: Prices) -> list[Entry]:
         """One file's calls (all of one agent) with their attribution and price."""
         w = self._who.get(agent_key)
         if w is None:
@@ -91,7 +92,7 @@ class CostBook:
 
 
 @contextmanager
-def _no_gc_pauses():
+def _no_gc_pauses() -> Iterator[None]:
     """A first read makes some 100,000 objects that all live on: the cyclic collector, which would walk the
     growing heap again and again meanwhile (~10% of the time), waits until the read is done. (Left as it
     was if something else had it off.)"""

@@ -69,7 +69,7 @@ class CostReader:
         self._loaded = False
         self._files: dict[str, FileState] = {}
         self._dirs: dict[str, tuple[int, list[str]]] = {}     # home|cli -> (folders' stamp, record files there)
-        self._listed: dict[str, tuple[object, str]] = {}      # every record file -> (cli module, agent_key)
+        self._listed: dict[str, tuple[UsageFormat, str]] = {}      # every record file -> (cli module, agent_key)
         self._added: list[str] = []         # record files that appeared since the last refresh
         self._gone: list[str] = []          # ...and those that went
         self._active: set[str] = set()      # files written in the last QUIET_AFTER seconds: stat-checked each time
@@ -202,7 +202,7 @@ class CostReader:
         return _take(path, st, data, reset)
 
 
-def _new_state(cli, agent_key: str) -> FileState:
+def _new_state(cli: UsageFormat, agent_key: str) -> FileState:
     return FileState(cli, agent_key, parse=cli.new_state())
 
 
@@ -260,7 +260,7 @@ def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
     return True
 
 
-def _tree_stamp(cli, home: str) -> int:
+def _tree_stamp(cli: UsageFormat, home: str) -> int:
     """A number that changes when a record file is added under HOME for CLI (the sum of the mtimes of
     the folders its files live in, down to the session folders)."""
     root = os.path.join(home, *_ROOTS[cli.NAME])

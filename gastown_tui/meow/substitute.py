@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 VAR_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(?:([-+*])\s*(\d+)\s*)?\}\}")
 TARGET_RE = re.compile(r"(?<!\{)\{target(\.title|\.description)?\}(?!\})")
@@ -68,7 +68,7 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() not in FALSE_WORDS
 
 
-def _number(value: str):
+def _number(value: str) -> int | float | None:
     try:
         return int(value)
     except ValueError:
@@ -101,9 +101,9 @@ def compare(left: str, op: str, right: str, condition: str) -> bool:
     left, right = left.strip().strip("'\""), right.strip().strip("'\"")
     a, b = _number(left), _number(right)
     if a is None or b is None:
-        a, b = left, right
         if op not in ("==", "!="):
             raise SubstitutionError(f"condition {condition!r}: {op} needs numbers, got {left!r} and {right!r}")
+        return _OPS[op](left, right)
     return _OPS[op](a, b)
 
 
@@ -121,7 +121,7 @@ def _arith(values: Mapping[str, str], name: str, op: str, right: int, source: st
     return str(number - right if op == "-" else number + right if op == "+" else number * right)
 
 
-def compile_expr(expr: str):
+def compile_expr(expr: str) -> Callable[..., Any]:
     """`lambda V, T: <expr>`; expressions are built only from repr()s of formula text (see Text)."""
     return eval("lambda V, T: " + expr, {"_arith": _arith, "_compare": _compare_fast})
 
@@ -145,7 +145,7 @@ class VarTable:
         body = ", ".join(f"{k!r}: {t.expr}" for k, t in texts.items())
         self._render = compile_expr("{" + body + "}")
 
-    def __call__(self, values: Mapping[str, str], target=None) -> dict[str, str]:
+    def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> dict[str, str]:
         return self._render(values, target)
 
 
@@ -238,7 +238,7 @@ class Condition:
                     f"_compare(({self.left.expr}).strip(), {self.op!r}, ({self.right.expr}).strip(), {source!r})"
                 )
 
-    def __call__(self, values: Mapping[str, str], target=None) -> bool:
+    def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> bool:
         if self._fast is not None:
             return self._fast(values, target)
         left = self.left(values, target).strip()

@@ -6,14 +6,19 @@ the ledger's ready rules (open or in progress, nothing blocking it).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
 from gastown_tui.meow.molecule import (LazyState, iter_step_records, lazy_steps, molecule_root, step_records_of,
                                       uses_wisps)
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
+    from gastown_tui.beads.wispsteps import WispSteps
 
 
 @dataclass
@@ -82,7 +87,7 @@ class Progress:
         }
 
 
-def _step_state(rec: dict, rid: str, ready: bool, blocked_by=()) -> StepState:
+def _step_state(rec: dict, rid: str, ready: bool, blocked_by: Iterable[str] = ()) -> StepState:
     labels = rec.get("labels") or []
     kind = rec.get("issue_type") or "task"
     if kind == "task" and "human" in labels:
@@ -101,7 +106,7 @@ WAITING_TYPES = ("blocks", "conditional-blocks", "waits-for")
 class LazySteps(Sequence[StepState]):
     """The steps of a lazy wisp as a read-only sequence of StepStates, made as they are read."""
 
-    def __init__(self, ledger, root: dict, state: LazyState):
+    def __init__(self, ledger: Ledger, root: dict, state: LazyState):
         self.ledger, self.root, self.state = ledger, root, state
         self.rid = root["id"]
 
@@ -217,7 +222,7 @@ class LazyProgress(Progress):
 LIST_READY_MAX = 20_000     # bigger lazy wisps list only the next step as ready (a full scan takes seconds)
 
 
-def progress(ledger, root_id: str) -> Progress:
+def progress(ledger: Ledger, root_id: str) -> Progress:
     """The molecule's steps in formula order with their state. `root_id` may be a step or the bead worked on."""
     root = molecule_root(ledger, root_id)
     rid = root["id"]
@@ -254,14 +259,14 @@ def progress(ledger, root_id: str) -> Progress:
     )
 
 
-def next_step(ledger, root_id: str):
+def next_step(ledger: Ledger, root_id: str) -> Issue | None:
     """The step bead (an Issue) an agent should do next, or None when nothing is ready."""
     nxt = progress(ledger, root_id).next
     return None if nxt is None else ledger.get(nxt.id)
 
 
-def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | None = None,
-               force: bool = False):
+def close_step(ledger: Ledger, step_id: str, reason: str | None = None, *, actor: str | None = None,
+               force: bool = False) -> Issue | dict:
     """Closes one step (refusing while steps it needs are open, unless `force`); returns it.
 
     When the last step closes, the molecule's root is closed too.
@@ -289,13 +294,16 @@ def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | 
         return step
 
 
-def _close_lazy(ledger, root: dict, lazy, step_id: str, rec: dict, reason, actor):
+def _close_lazy(ledger: Ledger, root: dict, lazy: WispSteps, step_id: str, rec: dict, reason: str | None,
+                actor: str | None) -> Issue | dict:
     """Closes a lazy wisp's step: one line appended to its close log (a stored step is updated instead)."""
     stored = step_id in ledger._wstore().records
     if stored:
         step = ledger.close(step_id, reason=reason or "done", actor=actor)
     else:
         index = lazy.index_of(step_id)
+        if index is None:
+            raise MoleculeError(f"{step_id} is not a step of wisp {root['id']}")
         lazy.log.close(index, reason or "done")
         step = ledger._wrap(lazy.record(index))
     maybe_last = stored or lazy.log.first_open >= lazy.count
@@ -308,7 +316,7 @@ def _close_lazy(ledger, root: dict, lazy, step_id: str, rec: dict, reason, actor
 CHECKLIST_WINDOW = 200      # a molecule with more steps lists the ones around the next step
 
 
-def checklist(ledger, root_id: str) -> str:
+def checklist(ledger: Ledger, root_id: str) -> str:
     """The text an agent reads on start (`gt prime`): every step, its state, and what to do next."""
     p = progress(ledger, root_id)
     kind = "wisp" if p.ephemeral else "molecule"

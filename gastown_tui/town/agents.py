@@ -18,6 +18,7 @@ from pathlib import Path
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.addresses import Address, parse_address
 from gastown_tui.town.layout import Town
+from gastown_tui.beads import Ledger
 from gastown_tui.beads.fields import set_fields
 from gastown_tui.timestamps import now
 from gastown_tui.town.ledgers import rig_ledger, town_ledger, open_ledger
@@ -66,7 +67,7 @@ def agent_bead_id(town: Town, address: str) -> str | None:
     return f"{rig.prefix}-{a.rig}-{a.role}-{a.name}"
 
 
-def agent_ledger(town: Town, address: str):
+def agent_ledger(town: Town, address: str) -> Ledger:
     a = parse(address)
     return rig_ledger(town, a.rig) if a.rig else town_ledger(town)
 
@@ -115,13 +116,15 @@ def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig=None):
     a = parse(address)
     if a.role == "overseer":
         return None
-    bead_id: str | None
     if rig is not None:
         ledger = open_ledger(rig.beads_dir)
         bead_id = f"{rig.prefix}-{a.rig}-{a.role}" + (f"-{a.name}" if a.name else "")
     else:
         ledger = agent_ledger(town, address) if a.rig else town_ledger(town)
-        bead_id = agent_bead_id(town, address)      # not None: the overseer has returned above
+        known = agent_bead_id(town, address)
+        if known is None:       # only the overseer has no agent bead, and it has returned above
+            raise UserError(f"{address} has no agent bead")
+        bead_id = known
     existing = ledger.find(bead_id)
     stamp = now()
     if existing is not None:

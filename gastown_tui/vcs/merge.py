@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def merge_branch(
     gate_timeout: float = 900.0,
     tail_lines: int = 40,
     committer: tuple[str, str] | None = None,
-    progress=None,
+    progress: Callable[[str], object] | None = None,
 ) -> MergeResult:
     """Rebases `branch` onto `target` in `worktree`, runs `gate`, fast-forwards (and pushes). See module doc.
 
