@@ -22,15 +22,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Bug-finding ruff rules, the layer contracts (pyproject.toml), and no import
-# cycles among our modules (function-local imports included).
+# Bug-finding ruff rules, the layer contracts (pyproject.toml), no import
+# cycles among our modules (function-local imports included), and the core's
+# types (mypy; the checked packages and settings are [tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gastown_tui widgets tests tools benchmarks
 	$(VENV)/bin/lint-imports
 	$(PY) tools/import_graph.py cycles
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache

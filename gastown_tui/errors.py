@@ -1,4 +1,5 @@
 """Errors the command line reports as one line on stderr with exit status 1."""
+from collections.abc import Iterable
 
 
 class UserError(Exception):
@@ -9,18 +10,18 @@ class NotFound(UserError):
     """An id, rig, address or name that does not exist (message names the nearest known ones)."""
 
 
-def nearest(name: str, known, limit: int = 3) -> list[str]:
+def nearest(name: str, known: Iterable[str], limit: int = 3) -> list[str]:
     """The known names closest to `name`, for 'did you mean' messages."""
     import difflib
 
-    known = list(known)
-    close = difflib.get_close_matches(name, known, n=limit, cutoff=0.5)
+    names = list(known)
+    close = difflib.get_close_matches(name, names, n=limit, cutoff=0.5)
     if not close:
-        close = [k for k in known if k.startswith(name[: max(1, len(name) - 2)])][:limit]
+        close = [k for k in names if k.startswith(name[: max(1, len(name) - 2)])][:limit]
     return close
 
 
-def not_found(kind: str, name: str, known) -> NotFound:
+def not_found(kind: str, name: str, known: Iterable[str]) -> NotFound:
     """A NotFound whose message lists the nearest known names."""
     near = nearest(name, known)
     hint = f" (nearest: {', '.join(near)})" if near else ""

@@ -9,6 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from gastown_tui.errors import UserError
 
@@ -60,11 +61,11 @@ class FileLock:
     def held(self) -> bool:
         return self._depth > 0
 
-    def __enter__(self):
+    def __enter__(self) -> FileLock:
         self.acquire()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.release()
 
 
@@ -83,7 +84,7 @@ def _flock(fd: int, deadline: float | None, path: Path, timeout: float | None) -
 
 
 @contextmanager
-def file_lock(path: Path, timeout: float = 30.0, what: str = "lock"):
+def file_lock(path: Path, timeout: float = 30.0, what: str = "lock") -> Iterator[None]:
     """Holds an exclusive lock on PATH (created if needed) with a fresh `FileLock`;
     a `UserError` naming WHAT and PATH after TIMEOUT seconds."""
     lock = FileLock(path)

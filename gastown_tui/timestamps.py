@@ -107,7 +107,7 @@ def to_ns(text: str) -> int:
     return ns
 
 
-def to_ns_or(text, default: int = 0) -> int:
+def to_ns_or(text: str | None, default: int = 0) -> int:
     """Like to_ns, but `default` for a missing or unreadable value."""
     if not text:
         return default
@@ -117,7 +117,7 @@ def to_ns_or(text, default: int = 0) -> int:
         return default
 
 
-def to_unix(text) -> float:
+def to_unix(text: object) -> float:
     """Seconds since the epoch for an RFC3339 string (what the ledger, the event log and the
     runtime files write); ValueError when it is not one. The one timestamp parser: use it (or
     `to_ns`/`to_datetime`) rather than `datetime.fromisoformat`."""

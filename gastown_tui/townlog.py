@@ -17,6 +17,10 @@ LOG_NAME = "gastown.log"
 FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 
 
+class _TownLogHandler(logging.FileHandler):
+    """The handler `configure` adds (told apart from any other by its class)."""
+
+
 def configure(runtime_dir: Path, level: int = logging.INFO) -> Path:
     """Sends the `gastown_tui` loggers to RUNTIME_DIR/gastown.log (appending). One town per
     process: configuring another town's runtime moves the log there; the same one again is a no-op."""
@@ -25,14 +29,13 @@ def configure(runtime_dir: Path, level: int = logging.INFO) -> Path:
     if root.level == logging.NOTSET or root.level > level:
         root.setLevel(level)
     for handler in list(root.handlers):
-        if getattr(handler, "_gastown_town_log", False):
+        if isinstance(handler, _TownLogHandler):
             if Path(handler.baseFilename) == path:
                 return path
             root.removeHandler(handler)
             handler.close()
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler._gastown_town_log = True
-    root.addHandler(handler)
+    town_log = _TownLogHandler(path, encoding="utf-8", delay=True)
+    town_log.setFormatter(logging.Formatter(FORMAT))
+    root.addHandler(town_log)
     return path

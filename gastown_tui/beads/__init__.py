@@ -6,9 +6,14 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, MalformedLedger, ValidationError
 from gastown_tui.beads.actors import default_actor
 from gastown_tui.beads.ledger import Ledger, find_beads_dir
+
+if TYPE_CHECKING:   # what __getattr__ below hands out
+    from gastown_tui.beads.models import Comment, Dependency, Issue
 
 __all__ = [
     "Ledger", "Issue", "Dependency", "Comment", "find_beads_dir", "default_actor",
@@ -16,7 +21,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     if name in ("Issue", "Dependency", "Comment"):
         from gastown_tui.beads import models  # deferred: pydantic, only for callers that want models
 

@@ -60,7 +60,7 @@ def gate_of(dep: dict) -> tuple[str, str | None]:
     return "all-children", None
 
 
-def _live(rec) -> bool:
+def _live(rec: dict | None) -> bool:
     return rec is not None and rec.get("status") != "tombstone"
 
 

@@ -7,6 +7,8 @@ Go's `json.Encoder` writes struct fields in declaration order, omits empty
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from typing import Any
 
 # beads-format.md §1.1, @v0.49.0 (the JSONL era). Keys without omitempty are listed in ALWAYS.
 ISSUE_KEYS = (
@@ -31,15 +33,17 @@ _COMMENT_RANK = {k: i for i, k in enumerate(COMMENT_KEYS)}
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _decoder = json.JSONDecoder()
 _decode = _decoder.decode
-_scan = _decoder.scan_once          # the C scanner, without decode()'s two regex passes
+# the C scanner, without decode()'s two regex passes (set by JSONDecoder.__init__; typeshed omits it)
+_scan = _decoder.scan_once  # type: ignore[attr-defined]
 
 
-def _c_encoder():
+def _c_encoder() -> Callable[[object, int], Iterable[str]] | None:
     """The C encoder `json.JSONEncoder.encode` builds afresh on every call, built once (no
     circular-reference markers: records come from JSON). None when unavailable or when it would
     not write exactly what the standard encoder writes."""
     try:
-        from json.encoder import c_encode_basestring, c_make_encoder
+        # the C accelerators' names, None without _json; typeshed does not declare them
+        from json.encoder import c_encode_basestring, c_make_encoder  # type: ignore[attr-defined]
         if c_make_encoder is None or c_encode_basestring is None:
             return None
         enc = c_make_encoder(None, _encoder.default, c_encode_basestring, None, ":", ",", False, False, True)
@@ -54,7 +58,7 @@ def _c_encoder():
 _C_ENCODE = _c_encoder()
 
 
-def _empty(value) -> bool:
+def _empty(value: object) -> bool:
     return value is None or value == "" or value is False or value == [] or value == {} or (
         value == 0 and not isinstance(value, bool) and isinstance(value, int)
     )
@@ -68,7 +72,7 @@ _DEPENDENCY_PLANS: dict[tuple, tuple] = {}
 _COMMENT_PLANS: dict[tuple, tuple] = {}
 
 
-def _plan(shape: tuple, plans: dict, rank: dict, always) -> tuple:
+def _plan(shape: tuple, plans: dict, rank: dict, always: frozenset[str]) -> tuple:
     """(keys in canonical order, the optional known keys (dropped when empty), order == shape)."""
     known = sorted((k for k in shape if k in rank), key=rank.__getitem__)
     order = tuple(known) + tuple(k for k in shape if k not in rank)    # unknown keys last, as they came
@@ -79,7 +83,7 @@ def _plan(shape: tuple, plans: dict, rank: dict, always) -> tuple:
     return plan
 
 
-def _ordered(obj: dict, plans: dict, rank: dict, always, copy: bool = True) -> dict:
+def _ordered(obj: dict, plans: dict, rank: dict, always: frozenset[str], copy: bool = True) -> dict:
     """Keys in canonical order, empty optional known keys dropped, unknown keys last in their own
     order. With copy=False the record itself comes back when it is already canonical."""
     shape = tuple(obj)
@@ -119,7 +123,7 @@ def canonical(record: dict) -> dict:
     return out
 
 
-def dumps(obj) -> str:
+def dumps(obj: object) -> str:
     """Compact JSON with Go's escaping (no canonical reordering)."""
     s = "".join(_C_ENCODE(obj, 0)) if _C_ENCODE is not None else _encoder.encode(obj)
     if "<" in s:
@@ -140,7 +144,7 @@ def encode(record: dict) -> str:
     return dumps(canonical(record))
 
 
-def decode(line: str):
+def decode(line: str) -> Any:      # a JSON value
     """Parses one line (any of the three real styles); ValueError (JSONDecodeError) if it is not JSON."""
     try:
         obj, end = _scan(line, 0)
@@ -149,6 +153,14 @@ def decode(line: str):
     if end != len(line) and line[end:].strip():
         return _decode(line)            # extra data after the value: let the decoder name it
     return obj
+
+
+def json_error(exc: ValueError) -> str:
+    """Why a line is not JSON: the decoder's message and column, or the plain ValueError's own
+    text (a number too long to convert raises one with neither)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    return str(exc)
 
 
 def decode_joined(lines: list[str]) -> list:

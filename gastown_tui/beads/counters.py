@@ -9,6 +9,7 @@ still exist. An entry goes when its parent itself is deleted.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from gastown_tui.atomicfile import write_atomic
@@ -46,7 +47,7 @@ def numbered_child(bead_id: str) -> tuple[str, int] | None:
     return None
 
 
-def remember_deleted(beads_dir: Path, deleted_ids) -> bool:
+def remember_deleted(beads_dir: Path, deleted_ids: Iterable[str]) -> bool:
     """Raises the counters past every numbered child in `deleted_ids` and drops the entries of
     deleted parents. Call it under the ledger's lock. True when the file was rewritten."""
     deleted = set(deleted_ids)

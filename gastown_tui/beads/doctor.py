@@ -148,7 +148,7 @@ def _cycles(records: dict[str, dict]) -> list[list[str]]:
     return found
 
 
-def _targets(rec):
+def _targets(rec: dict | None) -> list[str]:
     if not rec:
         return []
     return [d.get("depends_on_id") for d in rec.get("dependencies") or () if d.get("type") in graph.BLOCKING_TYPES]

@@ -1,6 +1,8 @@
 """Errors raised by the ledger. All are UserErrors: the CLI prints them as one line."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from gastown_tui.errors import NotFound, UserError, not_found
 
 __all__ = [
@@ -16,7 +18,7 @@ class LedgerError(UserError):
 class MalformedLedger(LedgerError):
     """A file holds lines that are not bead records; nothing is written while they exist."""
 
-    def __init__(self, path, bad: list[tuple[int, str, str]]):
+    def __init__(self, path: Path, bad: list[tuple[int, str, str]]):
         self.path = path
         self.bad = bad  # (line number, reason, the line)
         first = bad[0]

@@ -22,7 +22,7 @@ def parse_fields(text: str | None) -> dict[str, str | None]:
     return out
 
 
-def _fmt(value) -> str:
+def _fmt(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -33,7 +33,7 @@ def _fmt(value) -> str:
     return text
 
 
-def set_fields(text: str | None, **values) -> str:
+def set_fields(text: str | None, **values: object) -> str:
     """The text with each `key: value` line replaced in place, or appended when absent.
 
     A value of None writes `key: null` (Gas Town's spelling for an empty field).

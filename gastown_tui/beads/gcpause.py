@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from typing import Iterator
 
 _depth = 0
 
 
 @contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     global _depth
     was_enabled = gc.isenabled()
     _depth += 1

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import heapq
+from typing import Callable, Iterable
 
-from gastown_tui.beads.blocked import (  # noqa: F401  (re-exported)
-    BLOCKING_TYPES, EXCLUDED_TYPES, FAILURE_KEYWORDS, NOT_BLOCKING_STATUSES, BlockedIndex, gate_of, is_failure,
-    is_workable,
+from gastown_tui.beads.blocked import (  # re-exported (`X as X`)
+    BLOCKING_TYPES as BLOCKING_TYPES, EXCLUDED_TYPES as EXCLUDED_TYPES, FAILURE_KEYWORDS as FAILURE_KEYWORDS,
+    NOT_BLOCKING_STATUSES as NOT_BLOCKING_STATUSES, BlockedIndex as BlockedIndex, gate_of as gate_of,
+    is_failure as is_failure, is_workable as is_workable,
 )
 from gastown_tui.timestamps import now_ns, to_ns_or
 
@@ -14,8 +16,9 @@ EXCLUDED_ID_PATTERNS = ("-mol-", "-wisp-")
 RECENT_NS = 48 * 3600 * 1_000_000_000
 
 
-def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unassigned=False, label=None,
-          parent=None, limit=None, sort="hybrid", include_ephemeral=False, now: int | None = None) -> list[dict]:
+def ready(records: dict[str, dict], index: BlockedIndex, *, assignee: str | None = None, unassigned: bool = False,
+          label: str | Iterable[str] | None = None, parent: str | None = None, limit: int | None = None,
+          sort: str = "hybrid", include_ephemeral: bool = False, now: int | None = None) -> list[dict]:
     """The ready records, ordered as Beads orders them.
 
     Remembered on the index (which forgets on every change) until the clock could change the answer: a
@@ -37,8 +40,9 @@ def ready(records: dict[str, dict], index: BlockedIndex, *, assignee=None, unass
     return result
 
 
-def _ready(index: BlockedIndex, now: int, assignee, unassigned, label, parent, limit, sort,
-           include_ephemeral) -> tuple[list[dict], float]:
+def _ready(index: BlockedIndex, now: int, assignee: str | None, unassigned: bool,
+           label: str | Iterable[str] | None, parent: str | None, limit: int | None, sort: str,
+           include_ephemeral: bool) -> tuple[list[dict], float]:
     """(the ready records, the time in ns until which the same call gives the same answer)."""
     scope = index.descendants(parent) if parent else None
     # Inside a molecule (parent given) its -mol-/-wisp- steps and wisps are the point.
@@ -48,6 +52,7 @@ def _ready(index: BlockedIndex, now: int, assignee, unassigned, label, parent, l
     hidden = index.deferred_now(now) if index.deferred else ()
     labels = [label] if isinstance(label, str) else list(label or ())
     out = []
+    items: Iterable[tuple[dict, int]]
     if scope is None:
         items = index.workable.values()
     else:
@@ -89,19 +94,19 @@ def _ready(index: BlockedIndex, now: int, assignee, unassigned, label, parent, l
     return [pair[0] for pair in out], until
 
 
-def _sort_key(sort: str, now: int):
+def _sort_key(sort: str, now: int) -> Callable[[tuple[dict, int]], tuple]:
     """Key over (record, created_at ns) pairs."""
     if sort == "priority":
-        def key(pair):
+        def key(pair: tuple[dict, int]) -> tuple:
             r = pair[0]
             return (_prio(r), -pair[1], r["id"])
     elif sort == "oldest":
-        def key(pair):
+        def key(pair: tuple[dict, int]) -> tuple:
             return (pair[1], pair[0]["id"])
     elif sort == "hybrid":
         cutoff = now - RECENT_NS
 
-        def key(pair):
+        def key(pair: tuple[dict, int]) -> tuple:
             r, created = pair
             if created >= cutoff:
                 return (0, _prio(r), created, r["id"])

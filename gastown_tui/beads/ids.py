@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable, Iterable
 
 from gastown_tui.timestamps import to_ns
 
@@ -50,7 +51,7 @@ def adaptive_length(count: int, min_length: int = MIN_LENGTH, max_length: int = 
 
 
 def generate(prefix: str, title: str, description: str, creator: str, created_at: str | int,
-             exists, top_level_count: int) -> str:
+             exists: Callable[[str], bool], top_level_count: int) -> str:
     """A new id for `prefix` (which may include an infix, e.g. `gt-mol`) that `exists` rejects not."""
     start = adaptive_length(top_level_count)
     for length in range(start, MAX_LENGTH + 1):
@@ -72,7 +73,7 @@ def parent_of(bead_id: str) -> str | None:
     return head if dot else None
 
 
-def next_child(parent_id: str, existing_ids, floor: int = 0) -> str:
+def next_child(parent_id: str, existing_ids: Iterable[str], floor: int = 0) -> str:
     """`parent.N` with N one more than the largest numeric direct child, and more than `floor`
     (the parent's child counter: the highest number ever given, deleted children included)."""
     if depth(parent_id) >= MAX_DEPTH:

@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import ids
-from gastown_tui.beads.codec import encode
+from gastown_tui.beads.codec import encode, json_error
 from gastown_tui.beads.errors import LedgerError
 from gastown_tui.timestamps import format_ns, to_ns_or
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.ledger import Ledger
 
 MEMORIES_NAME = "memories.jsonl"
 COMPUTED = ("_type", "dependency_count", "dependent_count", "comment_count", "parent")
@@ -55,7 +58,7 @@ class ImportReport:
 
 
 # ---- export ------------------------------------------------------------------------------------
-def export_lines(ledger, *, include_memories: bool = False, include_wisps: bool = False,
+def export_lines(ledger: Ledger, *, include_memories: bool = False, include_wisps: bool = False,
                  exclude_types: Iterable[str] = ()) -> Iterator[str]:
     """bd 1.x `export` lines for every live bead (tombstones are not exported), in id order."""
     exclude = set(exclude_types)
@@ -63,7 +66,7 @@ def export_lines(ledger, *, include_memories: bool = False, include_wisps: bool 
     live = {rid: rec for rid, rec in records.items()
             if rec.get("status") != "tombstone" and rec.get("issue_type") not in exclude
             and (include_wisps or not rec.get("ephemeral"))}
-    dependents: dict[str, int] = {}
+    dependents: dict[str | None, int] = {}     # a malformed edge with no target counts under None
     for rec in live.values():
         for dep in rec.get("dependencies") or ():
             if isinstance(dep, dict) and dep.get("type") != "parent-child":
@@ -89,13 +92,15 @@ def export_lines(ledger, *, include_memories: bool = False, include_wisps: bool 
                              ensure_ascii=False)
 
 
-def write_export(ledger, path: Path, **options) -> int:
+def write_export(ledger: Ledger, path: Path, *, include_memories: bool = False, include_wisps: bool = False,
+                 exclude_types: Iterable[str] = ()) -> int:
     """Writes the export to `path` atomically (streamed); returns how many lines were written."""
     count = 0
 
-    def lines():
+    def lines() -> Iterator[str]:
         nonlocal count
-        for line in export_lines(ledger, **options):
+        for line in export_lines(ledger, include_memories=include_memories, include_wisps=include_wisps,
+                                 exclude_types=exclude_types):
             count += 1
             yield line + "\n"
 
@@ -155,8 +160,8 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LedgerError(f"{path}:{line}: not valid UTF-8") from None
+        line_no = data.count(b"\n", 0, exc.start) + 1
+        raise LedgerError(f"{path}:{line_no}: not valid UTF-8") from None
     out = []
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -164,7 +169,7 @@ def _read_jsonl(path: Path) -> list[tuple[int, dict]]:
         try:
             rec = json.loads(line)
         except ValueError as exc:
-            raise LedgerError(f"{path}:{n}: not JSON ({exc.msg} at column {exc.colno})") from None
+            raise LedgerError(f"{path}:{n}: not JSON ({json_error(exc)})") from None
         if not isinstance(rec, dict):
             raise LedgerError(f"{path}:{n}: not a JSON object")
         out.append((n, rec))
@@ -289,7 +294,7 @@ def _join_side_tables(folder: Path, beads: list[dict], side: dict) -> None:
 
 
 # ---- import ------------------------------------------------------------------------------------
-def import_file(ledger, path: Path) -> ImportReport:
+def import_file(ledger: Ledger, path: Path) -> ImportReport:
     """Upserts every bead of `path` into the ledger, all or nothing (bd's rules: a row older than
     the ledger's copy is kept out, deleted rows are skipped, memories merge by key)."""
     beads, memories, source = read_import(path)

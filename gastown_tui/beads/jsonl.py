@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from gastown_tui.atomicfile import write_atomic
-from gastown_tui.beads.codec import decode, decode_joined, encode
+from gastown_tui.beads.codec import decode, decode_joined, encode, json_error
 from gastown_tui.beads.errors import LedgerError, MalformedLedger
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.style import CANONICAL, SAMPLE, FileStyle, detect
@@ -22,7 +23,7 @@ from gastown_tui.timestamps import to_ns_or
 
 
 
-def signature(path: Path):
+def signature(path: Path) -> tuple[int, int, int] | None:
     """What changes when another process replaces or edits the file."""
     try:
         st = os.stat(path)
@@ -125,7 +126,7 @@ class JsonlFile:
         self._file_ids: set[str] = set()
         self._trailing_newline = True
         self._lines_removed = False
-        self.signature = None
+        self.signature: tuple[int, int, int] | None = None
         self.report = LoadReport(self.path)
         self.style: FileStyle = CANONICAL      # how changed lines are written (the file's own style)
         self.loaded = False
@@ -185,7 +186,7 @@ class JsonlFile:
             try:
                 rec = parsed[n - 1] if parsed is not None else decode(raw)
             except ValueError as exc:
-                report.bad_lines.append((n, f"not JSON ({exc.msg} at column {exc.colno})", raw))
+                report.bad_lines.append((n, f"not JSON ({json_error(exc)})", raw))
                 entries.append((raw, None, False))
                 continue
             if not isinstance(rec, dict):
@@ -241,7 +242,7 @@ class JsonlFile:
         self.version += 1
         self._notify(None, None)
 
-    def _notify(self, rid, rec) -> None:
+    def _notify(self, rid: str | None, rec: dict | None) -> None:
         for listener in self.listeners:
             listener(rid, rec)
 
@@ -290,7 +291,7 @@ class JsonlFile:
         return bad
 
     # ---- writing -------------------------------------------------------------------------
-    def _plan(self):
+    def _plan(self) -> Iterator[tuple[str, str | None, bool]]:
         """(line, id or None, is winner) for every line the file should now hold."""
         if self.report.bad_lines:
             raise LedgerError(
@@ -329,7 +330,7 @@ class JsonlFile:
         if style is CANONICAL:
             return encode(record)
         if style.time is not None:
-            written = style._retime(record)
+            written = style._retime(record, style.time)
             if written is not record:
                 record.update({k: v for k, v in written.items() if record.get(k) is not v})
         keys = None

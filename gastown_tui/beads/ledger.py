@@ -6,9 +6,11 @@ lock, reload if another process changed the files, apply, write atomically.
 """
 from __future__ import annotations
 
+import builtins
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph, ids
@@ -21,6 +23,9 @@ from gastown_tui.beads.jsonl import JsonlFile
 from gastown_tui.beads.mutations import MutationsMixin
 from gastown_tui.beads.wispsteps import STEPS_DIR, WispSteps, is_lazy
 from gastown_tui.filelock import FileLock
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.models import Issue
 
 ISSUES_NAME = "issues.jsonl"
 LEGACY_NAME = "beads.jsonl"          # the file's name from 2025-10-22 to 2025-11-26
@@ -45,7 +50,7 @@ def find_beads_dir(start: Path) -> Path:
     raise NotFound(f"no .beads/{ISSUES_NAME} in {start} or any parent (run `gastown bd init`, or pass --db PATH)")
 
 
-def _issue_cls():
+def _issue_cls() -> type[Issue]:
     # Deferred on purpose: the models load pydantic (~60 ms); the ledger keeps plain
     # dicts and `gastown bd list` never builds a model (tests/town/test_import_hygiene.py).
     from gastown_tui.beads.models import Issue
@@ -65,7 +70,7 @@ class Ledger(MutationsMixin):
         self._wisps = JsonlFile(self.wisps_path)
         self._lock = FileLock(self.beads_dir / LOCK_NAME)
         self._tx = 0
-        self._index = None                  # BlockedIndex over main (+ wisps once loaded), kept current
+        self._index: graph.BlockedIndex | None = None   # BlockedIndex over main (+ wisps once loaded), kept current
         self._index_has_wisps = False
         self._lists: dict = {}              # raw_list's answers; forgotten on every change (the town server asks again)
         self._lazy: dict[str, WispSteps] = {}
@@ -190,7 +195,7 @@ class Ledger(MutationsMixin):
             self._main.save(force=True)
 
     # ---- raw records (dicts, as stored) --------------------------------------------------
-    def _locate(self, bead_id: str):
+    def _locate(self, bead_id: str) -> tuple[JsonlFile | None, dict | None]:
         rec = self._main.records.get(bead_id)
         if rec is not None:
             return self._main, rec
@@ -234,7 +239,7 @@ class Ledger(MutationsMixin):
         index = steps.index_of(bead_id)
         return None if index is None else steps.record(index)
 
-    def _known_ids(self):
+    def _known_ids(self) -> Iterator[str]:
         yield from self._main.records
         if self._wisps.loaded or self.wisps_path.exists():
             yield from self._wstore().records
@@ -355,6 +360,8 @@ class Ledger(MutationsMixin):
 
         Scans from the first open step; a long chain is scanned to its end (seconds for a million)."""
         steps = self.wisp_steps(root_id)
+        if steps is None:
+            raise LedgerError(f"{root_id} is not a lazy wisp")
         stored = self._wstore().records
         out = []
         state: dict[str, bool] = {}
@@ -381,27 +388,27 @@ class Ledger(MutationsMixin):
         return out
 
     # ---- models --------------------------------------------------------------------------
-    def get(self, bead_id: str):
+    def get(self, bead_id: str) -> Issue:
         """The bead as an Issue; NotFound names the nearest ids. Looks in wisps too."""
         return _issue_cls().from_record(self.raw(bead_id))
 
-    def find(self, bead_id: str):
+    def find(self, bead_id: str) -> Issue | None:
         rec = self.raw_find(bead_id)
         return None if rec is None else _issue_cls().from_record(rec)
 
-    def all(self, include_tombstones: bool = False) -> list:
+    def all(self, include_tombstones: bool = False) -> list[Issue]:
         self._refresh()
         issue = _issue_cls()
         recs = self._all_records(True)
         return [issue.from_record(recs[k]) for k in sorted(recs)
                 if include_tombstones or recs[k].get("status") != "tombstone"]
 
-    def list(self, status=None, issue_type=None, assignee=None, label=None, include_closed=False) -> list:
+    def list(self, status=None, issue_type=None, assignee=None, label=None, include_closed=False) -> list[Issue]:
         issue = _issue_cls()
         return [issue.from_record(r) for r in self.raw_list(status, issue_type, assignee, label, include_closed)]
 
     def ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None, sort="hybrid",
-              include_ephemeral=False) -> list:
+              include_ephemeral=False) -> builtins.list[Issue]:
         issue = _issue_cls()
         return [issue.from_record(r) for r in self.raw_ready(assignee, unassigned, label, parent, limit, sort,
                                                              include_ephemeral)]
@@ -414,7 +421,7 @@ class Ledger(MutationsMixin):
             return bool(self.blockers(bead_id))
         return index.is_blocked(bead_id)
 
-    def blockers(self, bead_id: str) -> list[str]:
+    def blockers(self, bead_id: str) -> builtins.list[str]:
         rec = self.raw(bead_id)
         store, _ = self._locate(bead_id)
         index = self.blocked_index(wisps=store is self._wisps)
@@ -428,17 +435,17 @@ class Ledger(MutationsMixin):
             return out
         return list(self.blocked_index(wisps=store is self._wisps).blockers.get(bead_id, ()))
 
-    def children(self, bead_id: str) -> list:
+    def children(self, bead_id: str) -> builtins.list[Issue]:
         """Direct children (parent-child edge, or dotted id) in id order, wisps included."""
         self.raw(bead_id)
         index = self.blocked_index(wisps=True)
         issue = _issue_cls()
         return [issue.from_record(index.records[k]) for k in index.children.get(bead_id, ())]
 
-    def custom_statuses(self) -> list[str]:
+    def custom_statuses(self) -> builtins.list[str]:
         return custom_list(self.config, "status.custom")
 
-    def custom_types(self) -> list[str]:
+    def custom_types(self) -> builtins.list[str]:
         return custom_list(self.config, "types.custom")
 
 

@@ -110,7 +110,7 @@ class Issue(_Record):
 
     @field_validator("priority", mode="before")
     @classmethod
-    def _priority(cls, v):
+    def _priority(cls, v: object) -> object:
         return 0 if v is None else v
 
     @classmethod

@@ -1,6 +1,10 @@
 """The ledger's changing operations (mixed into Ledger; see ledger.py)."""
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph, ids, validate
 from gastown_tui.beads.actors import default_actor
@@ -8,7 +12,11 @@ from gastown_tui.beads.codec import encode
 from gastown_tui.beads.counters import last_child, remember_deleted
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError
 from gastown_tui.timestamps import now
-from gastown_tui.beads.wispsteps import is_lazy, remove_dir
+from gastown_tui.beads.wispsteps import WispSteps, is_lazy, remove_dir
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.jsonl import JsonlFile
+    from gastown_tui.beads.models import Comment
 
 DEP_TYPES = frozenset({
     "blocks", "parent-child", "conditional-blocks", "waits-for", "related", "discovered-from",
@@ -43,16 +51,45 @@ class MutationsMixin:
     save), `_locate(id) -> (store, record)`, `_main` and `_wstore()` (the JSONL
     and wisp stores), `_wisps`, `_index`, `_known_ids()`, `_all_records()`,
     `_missing(id)`, `_check_fields`, `prefix`, `beads_dir`, `wisps_path`,
-    `custom_types`, `custom_statuses`, `raw_ready()`."""
+    `custom_types`, `custom_statuses`, `raw_ready()`; declared below, so a type checker holds
+    the host to them."""
+
+    prefix: str
+    beads_dir: Path
+    wisps_path: Path
+    _main: JsonlFile
+    _wisps: JsonlFile
+    _index: graph.BlockedIndex | None
+    _lazy: dict[str, WispSteps]
+
+    if TYPE_CHECKING:       # the host's methods (Ledger's); not defined here, so the host's always win
+        def transaction(self) -> AbstractContextManager[Any]: ...
+
+        def _locate(self, bead_id: str) -> tuple[JsonlFile | None, dict | None]: ...
+
+        def _wstore(self) -> JsonlFile: ...
+
+        def _known_ids(self) -> Iterator[str]: ...
+
+        def _all_records(self, wisps: bool = True) -> dict[str, dict]: ...
+
+        def _missing(self, bead_id: str) -> NotFound: ...
+
+        def custom_types(self) -> list[str]: ...
+
+        def custom_statuses(self) -> list[str]: ...
+
+        def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None,
+                      sort="hybrid", include_ephemeral=False, wisps=None) -> list[dict]: ...
 
     def _wrap(self, rec: dict):
         """What mutations return: an Issue model (RawLedger returns the stored dict instead)."""
         return _issue(rec)
 
     # ---- helpers -------------------------------------------------------------------------
-    def _need(self, bead_id: str):
+    def _need(self, bead_id: str) -> tuple[JsonlFile, dict]:
         store, rec = self._locate(bead_id)
-        if rec is None:
+        if rec is None or store is None:
             raise self._missing(bead_id)
         return store, rec
 
@@ -449,7 +486,7 @@ class MutationsMixin:
             store.put(rec)
             return self._wrap_comment(comment)
 
-    def _wrap_comment(self, comment: dict):
+    def _wrap_comment(self, comment: dict) -> Comment | dict:
         from gastown_tui.beads.models import Comment  # deferred: pydantic (see ledger._issue_cls)
 
         return Comment.model_validate(comment)

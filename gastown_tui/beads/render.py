@@ -1,9 +1,14 @@
 """Human output for `gastown bd` (Rich tables; imported only when not printing JSON)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.doctor import DoctorReport
 
 STATUS_STYLE = {"open": "green", "in_progress": "yellow", "blocked": "red", "closed": "dim",
                 "tombstone": "dim strike", "hooked": "magenta", "pinned": "cyan", "deferred": "blue"}
@@ -76,19 +81,19 @@ def show(rec: dict, blockers: list[str], children: list[str]) -> None:
             con.print(f"  [dim]{c.get('created_at')} {c.get('author')}:[/] {_esc(c.get('text'))}")
 
 
-def _esc(text) -> str:
+def _esc(text: object) -> str:
     return str(text or "").replace("[", "\\[")
 
 
 def tree(node: dict) -> None:
-    def label(n):
+    def label(n: dict) -> str:
         kind = f"[dim]{n['dep_type']}[/] " if n.get("dep_type") else ""
         cyc = " [red](cycle)[/]" if n.get("cycle") else ""
         return f"{kind}[cyan]{n['id']}[/] {_status(n['status'])} {_esc(n.get('title'))}{cyc}"
 
     root = Tree(label(node))
 
-    def add(branch, n):
+    def add(branch: Tree, n: dict) -> None:
         for child in n["children"]:
             add(branch.add(label(child)), child)
 
@@ -113,7 +118,7 @@ def stats(data: dict) -> None:
     con.print(types)
 
 
-def doctor(report) -> None:
+def doctor(report: DoctorReport) -> None:
     con = console()
     if not report.findings:
         con.print(f"[green]ok[/] {report.path}: {report.beads} beads, no problems found")

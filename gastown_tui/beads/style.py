@@ -96,10 +96,10 @@ class FileStyle:
     def encode(self, record: dict, original_keys: list[str] | None = None) -> str:
         """One line for `record`. `original_keys`: the key order of the line it replaces, if any."""
         if self.canonical:
-            return encode(self._retime(record) if self.time is not None else record)
+            return encode(self._retime(record, self.time) if self.time is not None else record)
         rec = self._ordered(record, original_keys)
         if self.time is not None:
-            rec = self._retime(rec)
+            rec = self._retime(rec, self.time)
         text = json.dumps(rec, ensure_ascii=self.ascii_only, separators=(self.item_sep, self.key_sep))
         if self.html_escape:
             text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -129,9 +129,8 @@ class FileStyle:
             order.insert(at, key)
         return {k: record[k] for k in order}
 
-    def _retime(self, rec: dict) -> dict:
+    def _retime(self, rec: dict, ts_style: TimeStyle) -> dict:
         out = rec
-        ts_style = self.time
         for key in TIMESTAMP_KEYS.intersection(rec):
             value = rec[key]
             if isinstance(value, str) and not ts_style.matches(value):
@@ -190,7 +189,7 @@ def detect(samples: list[tuple[str, dict]]) -> FileStyle:
                      ascii_only=ascii_only, time=_time_style(samples), key_order=_key_order(samples))
 
 
-def _time_style(samples) -> TimeStyle | None:
+def _time_style(samples: list[tuple[str, dict]]) -> TimeStyle | None:
     digits: Counter = Counter()
     zones: Counter = Counter()
     for _, rec in samples:
@@ -212,7 +211,7 @@ def _time_style(samples) -> TimeStyle | None:
     return TimeStyle(common, zone)
 
 
-def _key_order(samples) -> dict[str, float]:
+def _key_order(samples: list[tuple[str, dict]]) -> dict[str, float]:
     """Each key's mean relative position (0..1) across the samples that have it."""
     total: dict[str, float] = {}
     count: Counter = Counter()

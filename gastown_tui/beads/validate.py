@@ -1,6 +1,8 @@
 """What the ledger refuses on create and update, with the reason."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from gastown_tui.beads.errors import ValidationError
 
 MAX_TITLE = 500
@@ -17,7 +19,7 @@ TYPE_ALIASES = {
 }
 
 
-def check_title(title) -> str:
+def check_title(title: object) -> str:
     if not isinstance(title, str) or not title.strip():
         raise ValidationError("title is required")
     if len(title) > MAX_TITLE:
@@ -25,7 +27,7 @@ def check_title(title) -> str:
     return title
 
 
-def check_priority(priority) -> int:
+def check_priority(priority: object) -> int:
     if isinstance(priority, str):
         text = priority.strip().upper().removeprefix("P")
         if not text.isdigit():
@@ -36,14 +38,14 @@ def check_priority(priority) -> int:
     return priority
 
 
-def check_status(status, custom=()) -> str:
+def check_status(status: object, custom: Iterable[str] = ()) -> str:
     allowed = STATUSES + tuple(custom)
-    if status not in allowed:
+    if not isinstance(status, str) or status not in allowed:
         raise ValidationError(f"status {status!r} is not one of {', '.join(allowed)}")
     return status
 
 
-def check_type(issue_type, custom=()) -> str:
+def check_type(issue_type: object, custom: Iterable[str] = ()) -> str:
     if not isinstance(issue_type, str) or not issue_type:
         raise ValidationError("issue type is required")
     t = TYPE_ALIASES.get(issue_type, issue_type)
@@ -55,7 +57,7 @@ def check_type(issue_type, custom=()) -> str:
     return t
 
 
-def check_dep_type(dep_type) -> str:
+def check_dep_type(dep_type: object) -> str:
     if not isinstance(dep_type, str) or not 1 <= len(dep_type) <= 50:
         raise ValidationError(f"dependency type {dep_type!r} must be 1-50 characters")
     return dep_type

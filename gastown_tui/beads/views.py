@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.ledger import Ledger
 
 
-def dep_tree(ledger, bead_id: str, reverse: bool = False, max_depth: int = 50) -> dict:
+def dep_tree(ledger: Ledger, bead_id: str, reverse: bool = False, max_depth: int = 50) -> dict:
     """{"id","title","status","dep_type","children":[...]} following dependencies (or dependents)."""
     ledger.raw(bead_id)
     records = ledger._all_records(True)
@@ -16,9 +20,9 @@ def dep_tree(ledger, bead_id: str, reverse: bool = False, max_depth: int = 50) -
 
     def node(rid: str, dep_type: str | None, seen: tuple, depth: int) -> dict:
         rec = records.get(rid)
-        out = {"id": rid, "title": rec.get("title") if rec else None,
-               "status": (rec.get("status") or "open") if rec else "missing", "dep_type": dep_type,
-               "children": []}
+        out: dict[str, object] = {"id": rid, "title": rec.get("title") if rec else None,
+                                  "status": (rec.get("status") or "open") if rec else "missing",
+                                  "dep_type": dep_type, "children": []}
         if rid in seen:
             out["cycle"] = True
             return out
@@ -34,7 +38,7 @@ def dep_tree(ledger, bead_id: str, reverse: bool = False, max_depth: int = 50) -
     return node(bead_id, None, (), 0)
 
 
-def stats(ledger) -> dict:
+def stats(ledger: Ledger) -> dict:
     records = ledger._all_records(True)
     by_status: Counter = Counter()
     by_type: Counter = Counter()

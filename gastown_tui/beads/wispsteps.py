@@ -33,7 +33,7 @@ import time
 import weakref
 from bisect import bisect_right
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Iterator, Protocol, TypeGuard
 
 from gastown_tui.beads.errors import LedgerError
 
@@ -61,8 +61,8 @@ def steps_dir(beads_dir: Path, root_id: str) -> Path:
     return Path(beads_dir) / STEPS_DIR / root_id
 
 
-def is_lazy(root: dict | None) -> bool:
-    return bool(root) and bool(root.get(FIELD))
+def is_lazy(root: dict | None) -> TypeGuard[dict]:
+    return root is not None and bool(root.get(FIELD))
 
 
 def prepare_dir(beads_dir: Path, root_id: str) -> Path:
@@ -100,7 +100,7 @@ class CloseLog:
         self.notes: list[str] = []
         self.offset = 0                   # bytes of the file already read
         self._torn = False
-        self.pending: list[tuple[int, int, str | None]] = []
+        self.pending: list[tuple[int, int, int, str | None]] = []     # (first, last, ms, reason) not yet written
         self.last_sync = time.monotonic()
         self._lock = threading.Lock()
         self._fd: int | None = None
@@ -147,7 +147,7 @@ class CloseLog:
             self._apply(first, last, ms, reason)
         self.offset += end
 
-    def _apply(self, first: int, last: int, ms: int, reason) -> None:
+    def _apply(self, first: int, last: int, ms: int, reason: str | None) -> None:
         bits = self.bits
         for i in range(first, last + 1):
             byte, bit = i >> 3, 1 << (i & 7)
@@ -318,13 +318,15 @@ class WispSteps:
         self.log = log
         self.prefix = self.root_id + "."
         self._source: StepSource | None = None
-        self.kind = root.get(FIELD)
+        self.kind: str | None = root.get(FIELD)
+        self.created: str | None = root.get("created_at")   # the root's, when these steps were made
+        self.seen_tx: int | None = None     # the ledger's transaction that last read the log (see Ledger.wisp_steps)
         self._made: dict[int, tuple[bool, dict]] = {}     # recently made records (index -> closed?, record)
 
     @property
     def source(self) -> StepSource:
         if self._source is None:
-            spec = SOURCES.get(self.kind)
+            spec = SOURCES.get(self.kind) if self.kind is not None else None
             if spec is None:
                 raise LedgerError(f"wisp {self.root_id}: unknown step source {self.kind!r}")
             module, _, name = spec.partition(":")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from itertools import chain
 from dataclasses import dataclass
@@ -66,14 +67,15 @@ class CostBook:
             self.generation += 1
             return list(entries), list(problems)
 
-    def _entries(self, agent_key: str, usages, prices: Prices) -> list[Entry]:
+    def _entries(self, agent_key: str, usages: Iterable[Usage], prices: Prices) -> list[Entry]:
         """One file's calls (all of one agent) with their attribution and price."""
         w = self._who.get(agent_key)
         if w is None:
             address = address_of(agent_key)
             w = self._who[agent_key] = (address, *role_rig(address))
         address, role, rig = w
-        rates, known = prices.rates, {}
+        rates = prices.rates
+        known: dict[str | None, tuple[float, float, float, float] | None] = {}     # model -> its rates
         out = []
         hooked = address in self.attribution.hooks      # never hooked anything: no bead, no convoy
         bead_at, convoy_of = self.attribution.bead_at, self.attribution.convoy_of
@@ -90,7 +92,7 @@ class CostBook:
 
 
 @contextmanager
-def _no_gc_pauses():
+def _no_gc_pauses() -> Iterator[None]:
     """A first read makes some 100,000 objects that all live on: the cyclic collector, which would walk the
     growing heap again and again meanwhile (~10% of the time), waits until the read is done. (Left as it
     was if something else had it off.)"""

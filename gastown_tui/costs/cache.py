@@ -16,12 +16,17 @@ the old one); it never holds a file that could not be read.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from gastown_tui import __version__
 from gastown_tui.costs.usage import Problem, Usage
+
+if TYPE_CHECKING:
+    from gastown_tui.costs.reader import FileState, UsageFormat
 
 VERSION = 1
 _CODE = ("cache.py", "reader.py", "claude.py", "codex.py", "gemini.py", "usage.py", "timestamps.py")
@@ -34,7 +39,7 @@ def cache_path(homes: Path) -> Path:
 def stamp() -> list:
     """What the cached states depend on besides the files: this format and the code that read them."""
     here = os.path.dirname(os.path.abspath(__file__))
-    mtimes = []
+    mtimes: list[int | None] = []      # None: a file of the code that cannot be read
     for name in _CODE:
         try:
             mtimes.append(os.stat(os.path.join(here, name)).st_mtime_ns)
@@ -70,7 +75,7 @@ def save(path: Path, files: dict) -> None:
             pass
 
 
-def load(path: Path, listed: dict, new_state) -> dict:
+def load(path: Path, listed: dict, new_state: Callable[[UsageFormat, str], FileState]) -> dict:
     """The cached states (FileState by path) of the files in LISTED (path -> (cli module, agent_key)) whose
     CLI and agent are still the same; {} when there is no usable cache. Each state still has to be checked
     against its file (`verify` is set: the reader does it on its first look)."""

@@ -59,7 +59,7 @@ def take(objs: list, state: dict, agent_key: str, records: dict) -> list[tuple[i
     return bad
 
 
-def _record(kind, d: dict, p: dict, state: dict, agent_key: str):
+def _record(kind: object, d: dict, p: dict, state: dict, agent_key: str) -> tuple[str, Usage] | None:
     """(key, Usage) for a usage line, None for the others (which may name the session or the model)."""
     if kind == "token_usage_record" and type(p.get("usage")) is dict:
         state["records"] = True

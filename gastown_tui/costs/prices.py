@@ -22,6 +22,8 @@ def read_settings(path: Path) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:   # json's plain ValueError: a number too long to convert
+        raise UserError(f"{path}: invalid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: the settings must be a JSON object")
     return data

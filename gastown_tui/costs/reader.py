@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 
@@ -30,9 +31,21 @@ SAVE_EVERY = 60.0       # seconds: a reader that lives this long (the server's) 
 QUIET_RECHECK = 60.0    # it is looked at again only this often (a resumed session's new records show within it)
 
 
+class UsageFormat(Protocol):
+    """What each CLI's module (claude, codex, gemini) offers the reader."""
+
+    NAME: str
+
+    def new_state(self) -> dict: ...
+
+    def pick(self, lines: list[bytes]) -> list[int]: ...
+
+    def take(self, objs: list, state: dict, agent_key: str, records: dict) -> list[tuple[int, str]]: ...
+
+
 @dataclass(slots=True)
 class FileState:
-    cli: object
+    cli: UsageFormat
     agent_key: str
     inode: int = -1
     mtime: float = 0.0      # the file's mtime when last read
@@ -56,7 +69,7 @@ class CostReader:
         self._loaded = False
         self._files: dict[str, FileState] = {}
         self._dirs: dict[str, tuple[int, list[str]]] = {}     # home|cli -> (folders' stamp, record files there)
-        self._listed: dict[str, tuple[object, str]] = {}      # every record file -> (cli module, agent_key)
+        self._listed: dict[str, tuple[UsageFormat, str]] = {}      # every record file -> (cli module, agent_key)
         self._added: list[str] = []         # record files that appeared since the last refresh
         self._gone: list[str] = []          # ...and those that went
         self._active: set[str] = set()      # files written in the last QUIET_AFTER seconds: stat-checked each time
@@ -106,7 +119,7 @@ class CostReader:
         New files are read whole; a file written in the last QUIET_AFTER seconds costs one stat when it
         has nothing new; the quiet ones (finished sessions, most likely) are looked at again once every
         QUIET_RECHECK seconds, all in one sweep (a resumed session's new records show within it)."""
-        changed = set()
+        changed: set[str] = set()
         now = time.time()
         self._record_files()
         if not self._loaded:        # the first refresh: take the states a previous process left
@@ -189,7 +202,7 @@ class CostReader:
         return _take(path, st, data, reset)
 
 
-def _new_state(cli, agent_key: str) -> FileState:
+def _new_state(cli: UsageFormat, agent_key: str) -> FileState:
     return FileState(cli, agent_key, parse=cli.new_state())
 
 
@@ -247,7 +260,7 @@ def _take(path: str, st: FileState, data: bytes, reset: bool) -> bool:
     return True
 
 
-def _tree_stamp(cli, home: str) -> int:
+def _tree_stamp(cli: UsageFormat, home: str) -> int:
     """A number that changes when a record file is added under HOME for CLI (the sum of the mtimes of
     the folders its files live in, down to the session folders)."""
     root = os.path.join(home, *_ROOTS[cli.NAME])

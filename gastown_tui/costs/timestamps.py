@@ -5,7 +5,7 @@ from __future__ import annotations
 from gastown_tui.timestamps import to_unix
 
 
-def parse_ts(text) -> float:
+def parse_ts(text: object) -> float:
     if not isinstance(text, str) or not text:
         raise ValueError(f"no timestamp: {text!r}")
     return to_unix(text)

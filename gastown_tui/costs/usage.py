@@ -39,7 +39,7 @@ class Problem:
         return f"{self.path}{f':{self.line}' if self.line else ''}: {self.reason}"
 
 
-def as_int(value) -> int:
+def as_int(value: object) -> int:
     """A token count from a record (a missing one is 0; anything not a whole number raises ValueError)."""
     if value is None:
         return 0
@@ -48,7 +48,7 @@ def as_int(value) -> int:
     return value
 
 
-def as_ints(a, b, c, d) -> tuple[int, int, int, int]:
+def as_ints(a: object, b: object, c: object, d: object) -> tuple[int, int, int, int]:
     """Four token counts at once (the common case, four whole numbers, in one check)."""
     if type(a) is int and type(b) is int and type(c) is int and type(d) is int and min(a, b, c, d) >= 0:
         return a, b, c, d

@@ -13,6 +13,28 @@ Names are imported on first use, so `gt mol next` does not pay for the cooking e
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # what __getattr__ below loads on first use
+    from gastown_tui.meow.errors import (  # noqa: F401
+        FormulaError as FormulaError, MoleculeError as MoleculeError,
+    )
+    from gastown_tui.meow.model import (  # noqa: F401
+        Formula as Formula, Step as Step, Var as Var,
+    )
+    from gastown_tui.meow.molecule import (  # noqa: F401
+        burn as burn, molecule_root as molecule_root, pour as pour, squash as squash, wisp as wisp,
+    )
+    from gastown_tui.meow.proto import (  # noqa: F401
+        Proto as Proto, cook as cook, load_formula as load_formula,
+    )
+    from gastown_tui.meow.search import (  # noqa: F401
+        FormulaLibrary as FormulaLibrary, formula_search_path as formula_search_path,
+    )
+    from gastown_tui.meow.tracking import (  # noqa: F401
+        Progress as Progress, StepState as StepState, checklist as checklist, close_step as close_step,
+        next_step as next_step, progress as progress,
+    )
 
 _WHERE = {
     "Formula": "model", "Step": "model", "Var": "model",
@@ -28,7 +50,7 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -37,5 +59,5 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return __all__

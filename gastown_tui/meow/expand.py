@@ -18,7 +18,7 @@ its final id, text and `needs`:
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Generator, Iterator, Mapping, Sequence
 
 from gastown_tui.meow.errors import FormulaError
 from gastown_tui.meow.model import Formula, Step
@@ -35,7 +35,8 @@ class CookedStep:
 
     __slots__ = ("id", "title", "description", "acceptance", "needs", "type", "priority", "formula", "extra")
 
-    def __init__(self, id, title, description, acceptance, needs, type, priority, formula, extra):
+    def __init__(self, id: str, title: str, description: str, acceptance: str, needs: Sequence[str], type: str,
+                 priority: int | None, formula: str, extra: dict) -> None:
         self.id = id
         self.title = title
         self.description = description
@@ -47,7 +48,7 @@ class CookedStep:
         self.extra = extra
 
     def to_json(self) -> dict:
-        data = {"id": self.id, "title": self.title}
+        data: dict[str, object] = {"id": self.id, "title": self.title}
         if self.description:
             data["description"] = self.description
         if self.acceptance:
@@ -99,7 +100,8 @@ class _Compiled:
             or any(isinstance(t, Text) and t.uses_target for _, t in self.extra)
         )
 
-    def parts(self, values, target, binder):
+    def parts(self, values: Mapping[str, str], target: tuple[str, str, str] | None,
+              binder: _VarBinder | None) -> tuple:
         """(values, keep, title, description, acceptance, extra, sub_values) for these values."""
         if self.fixed:
             hit = self.memo.get(id(values))
@@ -115,6 +117,8 @@ class _Compiled:
                 extra = {k: (t(values, target) if isinstance(t, Text) else t) for k, t in self.extra} \
                     if self.extra else {}
             else:
+                if binder is None:
+                    raise FormulaError(f"step {self.key!r} expands {self.expand!r} without its variables' binder")
                 sub_values = binder(values, self.expand_vars(values, target))
         out = (values, keep, title, description, acceptance, extra, sub_values)
         if self.fixed:
@@ -149,7 +153,7 @@ class _VarBinder:
         self.passed: set[tuple[str, str]] = set()   # (name, value) pairs already found acceptable
         self.interned: dict[tuple, dict[str, str]] = {}   # equal values -> one dict object
 
-    def __call__(self, values: dict[str, str], updates: dict[str, str]) -> dict[str, str]:
+    def __call__(self, values: Mapping[str, str], updates: dict[str, str]) -> dict[str, str]:
         """The expansion's values; equal inputs give the same dict object (see _Compiled.memo)."""
         merged = {**self.defaults, **values, **updates}
         key = tuple(merged.items())
@@ -162,7 +166,7 @@ class _VarBinder:
         self.interned[key] = out
         return out
 
-    def _bind(self, values: dict[str, str], updates: dict[str, str]) -> dict[str, str]:
+    def _bind(self, values: Mapping[str, str], updates: dict[str, str]) -> dict[str, str]:
         out = {**self.defaults, **values, **updates}
         passed = self.passed
         for name, pattern, enum in self.checked:
@@ -207,7 +211,8 @@ class Expander:
                 raise FormulaError(f"{formula.where}: expands to more than {limit:,} steps; refusing to go on")
             yield step
 
-    def _level(self, level: _Level, values, target, inherited, depth):
+    def _level(self, level: _Level, values: dict[str, str], target: tuple[str, str, str] | None,
+               inherited: tuple, depth: int) -> Generator[CookedStep, None, tuple]:
         """Yields the cooked steps of one list of steps; returns the ids that stand for its end.
 
         Lists of ids (`needs`, ends) are shared between steps and never changed once made.
@@ -216,7 +221,8 @@ class Expander:
         if depth > self.max_depth:
             raise FormulaError(
                 f"{formula.where}: expansion nested deeper than {self.max_depth} levels"
-                f" (at {target[0]!r}; a recursion without a stopping condition?)"
+                f" (at {target[0] if target is not None else formula.name!r}; a recursion without a stopping"
+                " condition?)"
             )
         resolved: dict[str, tuple] = {}
         ends: tuple = ()

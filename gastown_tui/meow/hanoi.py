@@ -53,7 +53,7 @@ def check_hanoi(steps: Iterable[tuple[str, str, list[str]]], discs: int, start: 
     if report.problems:
         return report
 
-    pegs = {"A": [], "B": [], "C": []}
+    pegs: dict[str, list[int]] = {"A": [], "B": [], "C": []}
     pegs[start] = list(range(discs, 0, -1))
     current: str | None = first[0]
     while current is not None:

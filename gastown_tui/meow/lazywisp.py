@@ -14,23 +14,27 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads.wispsteps import META, prepare_dir
 from gastown_tui.meow.step_record import step_record
 
+if TYPE_CHECKING:   # the cooking engine loads only when a lazy wisp's steps are made (see below)
+    from gastown_tui.meow.expand import CookedStep
+    from gastown_tui.meow.proto import Proto
+
 LAZY_MIN_STEPS = int(os.environ.get("GASTOWN_LAZY_WISP_MIN", "20000"))
 FORMULAS = "formulas"
 
 
-def step_count(proto) -> int:
+def step_count(proto: Proto) -> int:
     from gastown_tui.meow.seek import Seeker
 
     return Seeker(proto.library, proto.formula, proto.vars).count()
 
 
-def write_steps_dir(beads_dir: Path, root_id: str, proto, count: int, actor: str, ts: str) -> Path:
+def write_steps_dir(beads_dir: Path, root_id: str, proto: Proto, count: int, actor: str, ts: str) -> Path:
     """Writes the wisp's folder: its formula files and meta.json (atomically, meta last)."""
     folder = prepare_dir(beads_dir, root_id)
     snap = folder / FORMULAS
@@ -60,12 +64,12 @@ class FormulaSource:
         self.root_id = root_id
         self.base = {"status": "open", "priority": 2, "issue_type": "task", "created_at": meta["created_at"],
                      "created_by": meta.get("created_by") or "unknown", "updated_at": meta["created_at"]}
-        self._gen = None
+        self._gen: Iterator[CookedStep] | None = None
         self._gen_at = -1                # index the live generator yields next
-        self._cache: dict[int, object] = {}
+        self._cache: dict[int, CookedStep] = {}
         self._where: dict[str, int] = {}     # step id -> index, for the steps in _cache
 
-    def _step(self, index: int):
+    def _step(self, index: int) -> CookedStep:
         hit = self._cache.get(index)
         if hit is not None:
             return hit
@@ -83,7 +87,7 @@ class FormulaSource:
         self._where[step.id] = index
         return step
 
-    def _record(self, step, index: int) -> dict:
+    def _record(self, step: CookedStep, index: int) -> dict:
 
         rec = dict(self.base)
         rec.update(step_record(self.root_id, step, index, self.base["created_at"]))

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gastown_tui.meow.ralph import RalphSpec
 
 FORMULA_TYPES = ("workflow", "expansion", "aspect", "convoy")
 
@@ -49,7 +52,7 @@ class Step:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def ralph(self):
+    def ralph(self) -> RalphSpec | None:
         """The step's Ralph loop (`ralph = { check = ... }`) as a RalphSpec, or None."""
         from gastown_tui.meow.ralph import RalphSpec
 

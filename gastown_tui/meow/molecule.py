@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.timestamps import now
@@ -25,15 +25,18 @@ from gastown_tui.meow.step_record import MAX_TITLE, step_record, title as _title
 from gastown_tui.beads.actors import default_actor
 
 if TYPE_CHECKING:   # the cooking engine is imported only when something is poured
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
+    from gastown_tui.beads.wispsteps import WispSteps
     from gastown_tui.meow.proto import Proto
     from gastown_tui.meow.search import FormulaLibrary
 
-def as_record(bead) -> dict:
+def as_record(bead: Issue | dict) -> dict:
     """A ledger result as a plain record (Ledger returns Issue models, RawLedger dicts)."""
     return bead if isinstance(bead, dict) else bead.to_record()
 
 
-def _with_work_vars(ledger, on: str | None, vars: dict | None) -> dict:
+def _with_work_vars(ledger: Ledger, on: str | None, vars: dict | None) -> dict:
     """As Gas Town's sling does: a molecule poured on a bead gets `issue` = its id and `feature` =
     its title, unless given (formulas that do not declare them ignore them)."""
     out = dict(vars or {})
@@ -44,7 +47,8 @@ def _with_work_vars(ledger, on: str | None, vars: dict | None) -> dict:
     return out
 
 
-def _proto(name_or_proto, vars, search_path) -> Proto:
+def _proto(name_or_proto: str | Proto, vars: dict | None,
+           search_path: list[Path] | FormulaLibrary | None) -> Proto:
     # Deferred on purpose: the cooking engine (proto -> expand) is for pouring; progress and
     # checklists (what `gastown prime` reads) never cook (tests/meow/test_package.py).
     from gastown_tui.meow.proto import Proto, cook
@@ -60,7 +64,7 @@ def step_records(root_id: str, proto: Proto, actor: str, ts: str) -> Iterator[di
         yield step_record(root_id, step, index, ts)
 
 
-def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
+def _instantiate(ledger: Ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor: str | None,
                  force: bool, mol_type: str | None, lazy: bool | None = None) -> dict:
     actor = actor or default_actor()
     created: list[str] = []
@@ -83,7 +87,8 @@ def _instantiate(ledger, proto: Proto, *, ephemeral: bool, on: str | None, actor
         raise
 
 
-def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, created, lazy_count=None) -> dict:
+def _instantiate_tx(ledger: Ledger, proto: Proto, ephemeral: bool, on: str | None, actor: str, force: bool,
+                    mol_type: str | None, created: list[str], lazy_count: int | None = None) -> dict:
     with ledger.transaction():
         work = None
         if on is not None:
@@ -123,7 +128,7 @@ def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, create
             write_steps_dir(ledger.beads_dir, root_id, proto, lazy_count, actor, root.get("created_at") or now())
         else:
             ledger.bulk_create(step_records(root_id, proto, actor, now()), ephemeral=ephemeral, actor=actor)
-        if work is not None:
+        if work is not None and on is not None:     # (work is `on`'s record)
             ledger.update(on, actor=actor, description=set_fields(
                 work.get("description", ""), attached_molecule=root_id,
                 attached_formula=proto.formula.name, attached_at=now(),
@@ -131,7 +136,7 @@ def _instantiate_tx(ledger, proto, ephemeral, on, actor, force, mol_type, create
     return root
 
 
-def pour(ledger, name_or_proto, on: str | None = None, vars: dict | None = None,
+def pour(ledger: Ledger, name_or_proto: str | Proto, on: str | None = None, vars: dict | None = None,
          search_path: list[Path] | FormulaLibrary | None = None, *, actor: str | None = None,
          force: bool = False, mol_type: str | None = None) -> str:
     """Pours a formula (or a cooked proto) as a persistent molecule; returns the root id.
@@ -142,7 +147,7 @@ def pour(ledger, name_or_proto, on: str | None = None, vars: dict | None = None,
     return _instantiate(ledger, proto, ephemeral=False, on=on, actor=actor, force=force, mol_type=mol_type)["id"]
 
 
-def wisp(ledger, name_or_proto, vars: dict | None = None,
+def wisp(ledger: Ledger, name_or_proto: str | Proto, vars: dict | None = None,
          search_path: list[Path] | FormulaLibrary | None = None, *, on: str | None = None,
          actor: str | None = None, force: bool = False, mol_type: str | None = None,
          lazy: bool | None = None) -> str:
@@ -155,15 +160,17 @@ def wisp(ledger, name_or_proto, vars: dict | None = None,
                         lazy=lazy)["id"]
 
 
-def pour_record(ledger, name_or_proto, *, ephemeral: bool, on=None, vars=None, search_path=None,
-                actor=None, force=False, mol_type=None, lazy=None) -> dict:
+def pour_record(ledger: Ledger, name_or_proto: str | Proto, *, ephemeral: bool, on: str | None = None,
+                vars: dict | None = None, search_path: list[Path] | FormulaLibrary | None = None,
+                actor: str | None = None, force: bool = False, mol_type: str | None = None,
+                lazy: bool | None = None) -> dict:
     """Like pour/wisp, but returns the root bead's record (what `--json` prints)."""
     proto = _proto(name_or_proto, _with_work_vars(ledger, on, vars), search_path)
     return _instantiate(ledger, proto, ephemeral=ephemeral, on=on, actor=actor, force=force, mol_type=mol_type,
                         lazy=lazy if ephemeral else False)
 
 
-def molecule_root(ledger, bead_id: str) -> dict:
+def molecule_root(ledger: Ledger, bead_id: str) -> dict:
     """The root record of the molecule `bead_id` is (or is a step of)."""
     rec = ledger.raw(bead_id)
     if rec.get("issue_type") == "molecule":
@@ -193,7 +200,7 @@ def uses_wisps(root: dict) -> bool:
     return bool(root.get("ephemeral")) or root.get("wisp") is True
 
 
-def lazy_steps(ledger, root: dict):
+def lazy_steps(ledger: Ledger, root: dict) -> WispSteps | None:
     """The WispSteps of a lazy wisp root (None for any other molecule)."""
     from gastown_tui.beads.wispsteps import is_lazy
 
@@ -202,15 +209,23 @@ def lazy_steps(ledger, root: dict):
     return ledger.wisp_steps(root["id"])
 
 
-def iter_step_records(ledger, root: dict, start: int = 0) -> Iterator[dict]:
-    """A lazy wisp's step records from index `start`, stored versions winning."""
+def _lazy_steps_of(ledger: Ledger, root: dict) -> WispSteps:
+    """The WispSteps of a root the caller knows is a lazy wisp's."""
     steps = lazy_steps(ledger, root)
+    if steps is None:
+        raise MoleculeError(f"{root['id']} is not a wisp whose steps are made on demand")
+    return steps
+
+
+def iter_step_records(ledger: Ledger, root: dict, start: int = 0) -> Iterator[dict]:
+    """A lazy wisp's step records from index `start`, stored versions winning."""
+    steps = _lazy_steps_of(ledger, root)
     stored = ledger._wstore().records
     for rec in steps.records_from(start):
         yield stored.get(rec["id"], rec)
 
 
-def step_records_of(ledger, root_id: str, wisps: bool = True) -> list[dict]:
+def step_records_of(ledger: Ledger, root_id: str, wisps: bool = True) -> list[dict]:
     """The stored records of a molecule's steps, in formula order (wisps=False: persistent only)."""
     if wisps:
         root = ledger.raw_find(root_id)
@@ -222,20 +237,20 @@ def step_records_of(ledger, root_id: str, wisps: bool = True) -> list[dict]:
     return kids
 
 
-def step_ids(ledger, root_id: str, wisps: bool = True) -> list[str]:
+def step_ids(ledger: Ledger, root_id: str, wisps: bool = True) -> list[str]:
     return [r["id"] for r in step_records_of(ledger, root_id, wisps)]
 
 
 class LazyState:
     """Where a lazy wisp stands: steps done, the first open step, and the steps stored on their own."""
 
-    def __init__(self, ledger, root: dict):
-        steps = lazy_steps(ledger, root)
+    def __init__(self, ledger: Ledger, root: dict):
+        steps = _lazy_steps_of(ledger, root)
         self.steps = steps
         self.total = steps.count
         log = steps.log
         prefix = root["id"] + "."
-        self.stored = {}
+        self.stored: dict[int, dict] = {}
         reopened, closed_extra = set(), set()
         for rid, rec in ledger._wstore().records.items():
             if rid.startswith(prefix):
@@ -262,11 +277,11 @@ class LazyState:
         return self.steps.log.is_closed(index)
 
 
-def _delete_all(ledger, ids: list[str]) -> None:
+def _delete_all(ledger: Ledger, ids: list[str]) -> None:
     ledger.delete_many(ids)     # one pass, one write: linear even for a 65,535-step wisp
 
 
-def _detach(ledger, root: dict, replacement: str | None = None) -> None:
+def _detach(ledger: Ledger, root: dict, replacement: str | None = None) -> None:
     on = parse_fields(root.get("description")).get("attached_to")
     if not on:
         return
@@ -277,7 +292,7 @@ def _detach(ledger, root: dict, replacement: str | None = None) -> None:
                                              attached_formula=None, attached_at=None))
 
 
-def burn(ledger, root_id: str) -> None:
+def burn(ledger: Ledger, root_id: str) -> None:
     """Deletes a molecule or wisp and all its steps, leaving no trace in either store."""
     with ledger.transaction():
         root = molecule_root(ledger, root_id)
@@ -292,7 +307,7 @@ def burn(ledger, root_id: str) -> None:
         _delete_all(ledger, steps + [root["id"]])
 
 
-def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = False,
+def squash(ledger: Ledger, root_id: str, summary: str | None = None, *, force: bool = False,
            actor: str | None = None) -> str:
     """Replaces a finished molecule or wisp by one closed, persistent digest bead; returns its id.
 
@@ -319,7 +334,7 @@ def squash(ledger, root_id: str, summary: str | None = None, *, force: bool = Fa
         return digest["id"]
 
 
-def _step_lines(root: dict, steps, total: int) -> list[str]:
+def _step_lines(root: dict, steps: Iterable[dict], total: int) -> list[str]:
     """A digest's list of `steps` (the first 200 of `total`), each with how it ended."""
     lines = []
     for s in steps:
@@ -331,7 +346,7 @@ def _step_lines(root: dict, steps, total: int) -> list[str]:
     return lines
 
 
-def _write_digest(ledger, root: dict, fields: dict, lines: list[str], actor) -> dict:
+def _write_digest(ledger: Ledger, root: dict, fields: dict, lines: list[str], actor: str | None) -> dict:
     """Creates the closed digest bead of `root` (text `lines`) and detaches `root` from its hook."""
     digest_fields = {"squashed_from": root["id"]}
     if fields.get("formula"):
@@ -347,7 +362,7 @@ def _write_digest(ledger, root: dict, fields: dict, lines: list[str], actor) -> 
     return digest
 
 
-def _squash_lazy(ledger, root: dict, summary, force, actor) -> str:
+def _squash_lazy(ledger: Ledger, root: dict, summary: str | None, force: bool, actor: str | None) -> str:
     """squash() of a lazy wisp: counts from its close log, the first 200 steps listed."""
     state = LazyState(ledger, root)
     open_count = state.total - state.done

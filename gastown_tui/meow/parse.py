@@ -123,6 +123,22 @@ def _scalar_text(value: Any) -> str | None:
     return None
 
 
+def _scalar_texts(items: list) -> list[str] | None:
+    """Every item as var text, or None when one is not a scalar."""
+    out = [_scalar_text(v) for v in items]
+    texts = [t for t in out if t is not None]
+    return texts if len(texts) == len(out) else None
+
+
+def _scalar_table(table: Any) -> dict[str, str] | None:
+    """A TOML table of scalars as var texts, or None when it is not a table or a value is not a scalar."""
+    if not isinstance(table, dict):
+        return None
+    out = {k: _scalar_text(v) for k, v in table.items()}
+    texts = {k: t for k, t in out.items() if t is not None}
+    return texts if len(texts) == len(out) else None
+
+
 def _parse_vars(table: Any, loc: str, problems: list[str], kind: str) -> dict[str, Var]:
     out: dict[str, Var] = {}
     if not isinstance(table, dict):
@@ -160,8 +176,8 @@ def _parse_vars(table: Any, loc: str, problems: list[str], kind: str) -> dict[st
                     problems.append(f"{loc}: {kind} {var_name!r}: bad pattern {pattern!r}: {exc}")
         enum = spec.get("enum")
         if enum is not None:
-            values = [_scalar_text(v) for v in enum] if isinstance(enum, list) else None
-            if values is None or None in values:
+            values = _scalar_texts(enum) if isinstance(enum, list) else None
+            if values is None:
                 problems.append(f"{loc}: {kind} {var_name!r}: enum must be a list of values")
             else:
                 var.enum = values
@@ -208,11 +224,11 @@ def _parse_steps(items: Any, loc: str, problems: list[str], section: str) -> lis
                 problems.append(f"{here}: priority must be an integer 0-4")
             else:
                 step.priority = priority
-        expand_vars = raw.get("expand_vars", {})
-        if not isinstance(expand_vars, dict) or any(_scalar_text(v) is None for v in expand_vars.values()):
+        expand_vars = _scalar_table(raw.get("expand_vars", {}))
+        if expand_vars is None:
             problems.append(f"{here}: expand_vars must be a table of values")
         else:
-            step.expand_vars = {k: _scalar_text(v) for k, v in expand_vars.items()}
+            step.expand_vars = expand_vars
         if "ralph" in raw:      # a Ralph loop: kept (checked, with defaults filled in) among the step's extras
             spec = parse_ralph(raw["ralph"], here, problems)
             step.extra["ralph"] = spec.to_json() if spec is not None else None
@@ -253,9 +269,9 @@ def _parse_compose(compose: Any, loc: str, problems: list[str]) -> list[Expand]:
         if not isinstance(target, str) or not isinstance(with_, str):
             problems.append(f"{loc}: compose.expand[{index}]: needs `target = \"STEP\"` and `with = \"FORMULA\"`")
             continue
-        exp_vars = item.get("vars", {})
-        if not isinstance(exp_vars, dict) or any(_scalar_text(v) is None for v in exp_vars.values()):
+        exp_vars = _scalar_table(item.get("vars", {}))
+        if exp_vars is None:
             problems.append(f"{loc}: compose.expand[{index}]: vars must be a table of values")
             exp_vars = {}
-        out.append(Expand(target=target, with_=with_, vars={k: _scalar_text(v) for k, v in exp_vars.items()}))
+        out.append(Expand(target=target, with_=with_, vars=exp_vars))
     return out

@@ -65,7 +65,7 @@ class Proto:
         return list(self.iter_steps())
 
     def to_json(self, with_steps: bool = True) -> dict:
-        data = {
+        data: dict[str, object] = {
             "id": self.name,
             "formula": self.formula.name,
             "type": self.formula.type,

@@ -17,7 +17,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
-def duration_seconds(value) -> float | None:
+def duration_seconds(value: object) -> float | None:
     """"10m", "30s", "1h", "500ms" or a number of seconds -> seconds (None when it is none of those)."""
     if isinstance(value, bool):
         return None
@@ -42,7 +42,7 @@ class RalphSpec:
         return {"check": self.check, "max_attempts": self.max_attempts, "timeout": self.timeout}
 
     @classmethod
-    def from_json(cls, data) -> "RalphSpec | None":
+    def from_json(cls, data: object) -> "RalphSpec | None":
         """The spec stored on a step bead, or None when there is none (or it is not a spec)."""
         if not isinstance(data, dict) or not isinstance(data.get("check"), str) or not data["check"].strip():
             return None
@@ -52,7 +52,7 @@ class RalphSpec:
                    timeout or DEFAULT_TIMEOUT)
 
 
-def parse_ralph(value, here: str, problems: list[str]) -> RalphSpec | None:
+def parse_ralph(value: object, here: str, problems: list[str]) -> RalphSpec | None:
     """A step's `ralph` table as a spec; each problem is appended naming the step (`here`)."""
     if not isinstance(value, dict):
         problems.append(f"{here}: ralph must be a table like {{ check = \"CMD\", max_attempts = 3, timeout = \"10m\" }}")

@@ -58,7 +58,7 @@ def declared_name(path: Path) -> str:
         text = ""
     match = (JSON_NAME_RE.search(text) if path.name.endswith(".json") else NAME_RE.search(text))
     if match:
-        return match.group(match.lastindex)
+        return match.groups()[-1]       # the name is each pattern's last group
     name = path.name
     for suffix in SUFFIXES:
         if name.endswith(suffix):

@@ -21,6 +21,7 @@ bundled formula.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Iterator
 
 from gastown_tui.meow.errors import FormulaError
@@ -93,7 +94,7 @@ class Seeker:
         if c.expand is not None:
             sub_level, binder = self.expander._template(c.expand, level.formula.where, c.key)
         else:
-            sub_level = binder = None
+            sub_level, binder = None, None
         try:
             parts = c.parts(values, target, binder)
         except SubstitutionError as exc:
@@ -157,6 +158,10 @@ class Seeker:
         """The steps from index `start` (0-based, formula order) to the end."""
         return self._level(self.top, self.values, None, (), 0, [max(0, start)])
 
+    def _skipped(self, level: _Level, values, target, inherited, depth):
+        """The ends of a level skipped whole (none of its steps yielded), worked out when needed."""
+        return _finish(self._level(level, values, target, inherited, depth, [_ALL]))
+
     def _level(self, level: _Level, values, target, inherited, depth, skip):
         formula = level.formula
         if depth > self.max_depth:
@@ -183,8 +188,7 @@ class Seeker:
                     if size is None or skip[0] >= size:
                         if size is not None:
                             skip[0] -= size
-                        out = _Lazy(lambda a=(sub_level, sub_values, sub_target, final, depth + 1):
-                                    _finish(self._level(*a, [_ALL])))
+                        out = _Lazy(partial(self._skipped, sub_level, sub_values, sub_target, final, depth + 1))
                     else:
                         out = yield from self._level(sub_level, sub_values, sub_target, final, depth + 1, skip)
                 else:

@@ -5,6 +5,11 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gastown_tui.meow.expand import CookedStep
+
 KNOWN_ISSUE_TYPES = ("bug", "feature", "task", "epic", "chore", "decision", "spike", "story", "milestone", "gate")
 MAX_TITLE = 500
 
@@ -14,7 +19,7 @@ def title(text: str) -> str:
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
 
 
-def step_record(root_id: str, step, index: int, ts: str) -> dict:
+def step_record(root_id: str, step: CookedStep, index: int, ts: str) -> dict:
     """The bead record of one cooked step (the `index`-th in formula order) of molecule `root_id`."""
     prefix = root_id + "."
     sid = prefix + step.id
@@ -22,7 +27,7 @@ def step_record(root_id: str, step, index: int, ts: str) -> dict:
     for need in step.needs:
         deps.append({"issue_id": sid, "depends_on_id": prefix + need, "type": "blocks", "created_at": ts})
     step_title = step.title
-    rec = {"id": sid, "title": step_title if 0 < len(step_title) <= MAX_TITLE else title(step_title)}
+    rec: dict[str, object] = {"id": sid, "title": step_title if 0 < len(step_title) <= MAX_TITLE else title(step_title)}
     if step.description:
         rec["description"] = step.description
     if step.acceptance:

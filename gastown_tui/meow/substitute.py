@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import operator
 import re
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 VAR_RE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*(?:([-+*])\s*(\d+)\s*)?\}\}")
 TARGET_RE = re.compile(r"(?<!\{)\{target(\.title|\.description)?\}(?!\})")
@@ -68,7 +68,7 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() not in FALSE_WORDS
 
 
-def _number(value: str):
+def _number(value: str) -> int | float | None:
     try:
         return int(value)
     except ValueError:
@@ -101,9 +101,9 @@ def compare(left: str, op: str, right: str, condition: str) -> bool:
     left, right = left.strip().strip("'\""), right.strip().strip("'\"")
     a, b = _number(left), _number(right)
     if a is None or b is None:
-        a, b = left, right
         if op not in ("==", "!="):
             raise SubstitutionError(f"condition {condition!r}: {op} needs numbers, got {left!r} and {right!r}")
+        return _OPS[op](left, right)
     return _OPS[op](a, b)
 
 
@@ -121,7 +121,7 @@ def _arith(values: Mapping[str, str], name: str, op: str, right: int, source: st
     return str(number - right if op == "-" else number + right if op == "+" else number * right)
 
 
-def compile_expr(expr: str):
+def compile_expr(expr: str) -> Callable[..., Any]:
     """`lambda V, T: <expr>`; expressions are built only from repr()s of formula text (see Text)."""
     return eval("lambda V, T: " + expr, {"_arith": _arith, "_compare": _compare_fast})
 
@@ -145,7 +145,7 @@ class VarTable:
         body = ", ".join(f"{k!r}: {t.expr}" for k, t in texts.items())
         self._render = compile_expr("{" + body + "}")
 
-    def __call__(self, values: Mapping[str, str], target=None) -> dict[str, str]:
+    def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> dict[str, str]:
         return self._render(values, target)
 
 
@@ -159,6 +159,8 @@ class Text:
     """
 
     __slots__ = ("source", "constant", "uses_target", "uses_target_text", "_render", "expr")
+    constant: str | None                    # the text itself when it has no placeholder
+    _render: Callable[..., str] | None      # otherwise its compiled expression
 
     def __init__(self, source: str):
         self.source = source
@@ -193,7 +195,7 @@ class Text:
 
     def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> str:
         if self._render is None:
-            return self.constant
+            return self.source          # a constant: `constant` is `source`
         return self._render(values, target)
 
 
@@ -204,6 +206,10 @@ class Condition:
     """A step's `condition`, compiled once."""
 
     __slots__ = ("source", "left", "op", "right", "negate", "_fast", "uses_target")
+    left: Text
+    op: str | None                  # None: a plain truth test of `left`, and `right` is None too
+    right: Text | None
+    _fast: Callable[..., bool] | None
 
     def __init__(self, source: str):
         self.source = source
@@ -219,7 +225,7 @@ class Condition:
             self.left, self.op, self.right = Text(stripped), None, None
         self._fast = None
         self.uses_target = self.left.uses_target or (self.right is not None and self.right.uses_target)
-        if self.op is not None:
+        if self.op is not None and self.right is not None:
             right = self.right.constant
             if right is not None and right.strip().isdigit():
                 # The usual `{{n}} > 1`: compare as integers when the left side is one, in one expression.
@@ -232,13 +238,13 @@ class Condition:
                     f"_compare(({self.left.expr}).strip(), {self.op!r}, ({self.right.expr}).strip(), {source!r})"
                 )
 
-    def __call__(self, values: Mapping[str, str], target=None) -> bool:
+    def __call__(self, values: Mapping[str, str], target: tuple[str, str, str] | None = None) -> bool:
         if self._fast is not None:
             return self._fast(values, target)
         left = self.left(values, target).strip()
         if "{{" in left:
             raise SubstitutionError(f"condition {self.source!r} refers to a var with no value")
-        if self.op is None:
+        if self.op is None or self.right is None:
             return _truthy(left) != self.negate
         right = self.right(values, target).strip()
         if "{{" in right:

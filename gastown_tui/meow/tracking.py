@@ -6,12 +6,19 @@ the ledger's ready rules (open or in progress, nothing blocking it).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, overload
 
 from gastown_tui.beads.fields import parse_fields
 from gastown_tui.meow.errors import MoleculeError
 from gastown_tui.meow.molecule import (LazyState, iter_step_records, lazy_steps, molecule_root, step_records_of,
                                       uses_wisps)
+
+if TYPE_CHECKING:
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
+    from gastown_tui.beads.wispsteps import WispSteps
 
 
 @dataclass
@@ -41,7 +48,7 @@ class Progress:
     status: str
     ephemeral: bool
     attached_to: str | None
-    steps: list[StepState]
+    steps: Sequence[StepState]      # a list; a lazy wisp's LazySteps
 
     @property
     def total(self) -> int:
@@ -80,7 +87,7 @@ class Progress:
         }
 
 
-def _step_state(rec: dict, rid: str, ready: bool, blocked_by=()) -> StepState:
+def _step_state(rec: dict, rid: str, ready: bool, blocked_by: Iterable[str] = ()) -> StepState:
     labels = rec.get("labels") or []
     kind = rec.get("issue_type") or "task"
     if kind == "task" and "human" in labels:
@@ -96,10 +103,10 @@ def _step_state(rec: dict, rid: str, ready: bool, blocked_by=()) -> StepState:
 WAITING_TYPES = ("blocks", "conditional-blocks", "waits-for")
 
 
-class LazySteps:
+class LazySteps(Sequence[StepState]):
     """The steps of a lazy wisp as a read-only sequence of StepStates, made as they are read."""
 
-    def __init__(self, ledger, root: dict, state: LazyState):
+    def __init__(self, ledger: Ledger, root: dict, state: LazyState):
         self.ledger, self.root, self.state = ledger, root, state
         self.rid = root["id"]
 
@@ -123,7 +130,7 @@ class LazySteps:
         ready = status in ("open", "in_progress") and not waits
         return _step_state(rec, self.rid, ready, waits)
 
-    def iter_from(self, start: int):
+    def iter_from(self, start: int) -> Iterator[StepState]:
         seen: dict[str, bool] = {}
         for rec in iter_step_records(self.ledger, self.root, start):
             st = self.state_of(rec, seen)
@@ -133,10 +140,16 @@ class LazySteps:
                 seen[rec["id"]] = st.done
             yield st
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[StepState]:
         return self.iter_from(0)
 
-    def __getitem__(self, index):
+    @overload
+    def __getitem__(self, index: int) -> StepState: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StepState]: ...
+
+    def __getitem__(self, index: int | slice) -> StepState | list[StepState]:
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             if step != 1:
@@ -154,7 +167,7 @@ class LazySteps:
 class LazyProgress(Progress):
     """Progress of a lazy wisp: counts from its close log; steps made only as they are read."""
 
-    lazy: LazySteps | None = None
+    lazy: LazySteps         # the same object as `steps`, with the lazy wisp's own reads
 
     @property
     def total(self) -> int:
@@ -194,7 +207,7 @@ class LazyProgress(Progress):
 
     def to_json(self, with_steps: bool = True) -> dict:
         nxt = self.next
-        data = {
+        data: dict[str, object] = {
             "id": self.root, "formula": self.formula, "title": self.title, "status": self.status,
             "ephemeral": self.ephemeral, "attached_to": self.attached_to,
             "done": self.done, "total": self.total, "complete": self.complete,
@@ -209,7 +222,7 @@ class LazyProgress(Progress):
 LIST_READY_MAX = 20_000     # bigger lazy wisps list only the next step as ready (a full scan takes seconds)
 
 
-def progress(ledger, root_id: str) -> Progress:
+def progress(ledger: Ledger, root_id: str) -> Progress:
     """The molecule's steps in formula order with their state. `root_id` may be a step or the bead worked on."""
     root = molecule_root(ledger, root_id)
     rid = root["id"]
@@ -246,14 +259,14 @@ def progress(ledger, root_id: str) -> Progress:
     )
 
 
-def next_step(ledger, root_id: str):
+def next_step(ledger: Ledger, root_id: str) -> Issue | None:
     """The step bead (an Issue) an agent should do next, or None when nothing is ready."""
     nxt = progress(ledger, root_id).next
     return None if nxt is None else ledger.get(nxt.id)
 
 
-def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | None = None,
-               force: bool = False):
+def close_step(ledger: Ledger, step_id: str, reason: str | None = None, *, actor: str | None = None,
+               force: bool = False) -> Issue | dict:
     """Closes one step (refusing while steps it needs are open, unless `force`); returns it.
 
     When the last step closes, the molecule's root is closed too.
@@ -281,13 +294,16 @@ def close_step(ledger, step_id: str, reason: str | None = None, *, actor: str | 
         return step
 
 
-def _close_lazy(ledger, root: dict, lazy, step_id: str, rec: dict, reason, actor):
+def _close_lazy(ledger: Ledger, root: dict, lazy: WispSteps, step_id: str, rec: dict, reason: str | None,
+                actor: str | None) -> Issue | dict:
     """Closes a lazy wisp's step: one line appended to its close log (a stored step is updated instead)."""
     stored = step_id in ledger._wstore().records
     if stored:
         step = ledger.close(step_id, reason=reason or "done", actor=actor)
     else:
         index = lazy.index_of(step_id)
+        if index is None:
+            raise MoleculeError(f"{step_id} is not a step of wisp {root['id']}")
         lazy.log.close(index, reason or "done")
         step = ledger._wrap(lazy.record(index))
     maybe_last = stored or lazy.log.first_open >= lazy.count
@@ -300,7 +316,7 @@ def _close_lazy(ledger, root: dict, lazy, step_id: str, rec: dict, reason, actor
 CHECKLIST_WINDOW = 200      # a molecule with more steps lists the ones around the next step
 
 
-def checklist(ledger, root_id: str) -> str:
+def checklist(ledger: Ledger, root_id: str) -> str:
     """The text an agent reads on start (`gt prime`): every step, its state, and what to do next."""
     p = progress(ledger, root_id)
     kind = "wisp" if p.ephemeral else "molecule"
@@ -310,11 +326,13 @@ def checklist(ledger, root_id: str) -> str:
     lines = [f"{head}: {p.done}/{p.total} steps done", ""]
     nxt = p.next
     shown = p.steps
+    later = 0           # steps after the window shown
     if isinstance(p, LazyProgress) and p.total > CHECKLIST_WINDOW:
         shown = p.window()
         first = max(0, min(p.first_open, p.total) - 3)
         if first:
             lines.append(f"... {first:,} earlier steps")
+        later = p.total - min(p.total, p.first_open + 9)
     for s in shown:
         mark = "x" if s.done else (">" if nxt is not None and s.id == nxt.id else ("~" if s.status == "in_progress" else " "))
         note = ""
@@ -324,10 +342,8 @@ def checklist(ledger, root_id: str) -> str:
                 note = f"  (after {', '.join(waits)})"
         human = "  [a person does this step]" if s.kind == "human" else ""
         lines.append(f"[{mark}] {s.step}: {s.title}{human}{note}")
-    if shown is not p.steps:
-        later = p.total - min(p.total, p.first_open + 9)
-        if later > 0:
-            lines.append(f"... {later:,} more steps")
+    if later > 0:
+        lines.append(f"... {later:,} more steps")
     lines.append("")
     if p.complete:
         lines.append("All steps are done.")

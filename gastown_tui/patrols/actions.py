@@ -17,7 +17,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.seance import running_session
 from gastown_tui.patrols.escalate import escalate, route
 from gastown_tui.patrols.gupp import beacon
-from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.addresses import parse_address, rig_worker
 from gastown_tui.town.agents import environment, workdir
 from gastown_tui.town.convoys import land_ready_convoys
 from gastown_tui.town.events import append_event
@@ -44,6 +44,12 @@ def live_session_elsewhere(town: Town, address: str) -> str | None:
 class NoSessions(RuntimeError):
     pass
 
+
+
+def _bead_of(d: Decision) -> str:
+    if d.bead is None:
+        raise ValueError(f"a {d.kind} decision for {d.target or '?'} names no bead")
+    return d.bead
 
 class Actions:
     def __init__(self, town: Town, sessions=None, loop: asyncio.AbstractEventLoop | None = None,
@@ -177,7 +183,7 @@ class Actions:
                 consume_handoff(self.town, address, requested_at)
                 text = beacon(address, rig, address, time.time(), topic="handoff")
                 reason[0] = (marker or {}).get("reason") or "handoff"
-                if reason[0] == "ralph":     # a Ralph retry: the prompt names the attempt and the last failure
+                if reason[0] == "ralph" and marker is not None:     # a Ralph retry: the prompt names the attempt and the last failure
                     from gastown_tui.town.ralph import successor_topic, with_failure
 
                     text = with_failure(beacon(address, rig, "ralph", time.time(), topic=successor_topic(marker)),
@@ -208,8 +214,8 @@ class Actions:
     def do_reap(self, d: Decision, actor: str) -> None:
         """Reaps a finished polecat (see town.polecats.reap_polecat): checks first, then stops and forgets its
         session (only one that is idle or gone), then removes worktree, branch and hook. Refusals change nothing."""
-        a = parse_address(d.target)
-        blockers = reap_blockers(self.town, a.rig, a.name)
+        rig, name = rig_worker(d.target)
+        blockers = reap_blockers(self.town, rig, name)
         if blockers:
             d.done = False
             d.detail.update(refused=blockers, error="refused: " + "; ".join(blockers))
@@ -235,7 +241,7 @@ class Actions:
                 d.done = False
                 d.detail.update(refused=[busy], error=f"refused: {busy}", retry="soon")
                 return
-        cat = reap_polecat(self.town, a.rig, a.name, actor=actor)
+        cat = reap_polecat(self.town, rig, name, actor=actor)
         d.detail["freed_name"] = cat.name
 
     def do_nudge(self, d: Decision, actor: str) -> None:
@@ -255,10 +261,10 @@ class Actions:
             d.detail["agent"] = agent
 
     def do_route_escalation(self, d: Decision, actor: str) -> None:
-        route(self.town, d.bead, actor=actor)
+        route(self.town, _bead_of(d), actor=actor)
 
     def do_sling(self, d: Decision, actor: str) -> None:
-        result = self.sling_fn(self.town, d.bead, d.target, no_convoy=True, actor=actor)
+        result = self.sling_fn(self.town, _bead_of(d), d.target, no_convoy=True, actor=actor)
         d.detail["agent"] = result.agent
         self.wake("gupp")
 

@@ -56,7 +56,7 @@ class Decision:
     done: bool = True  # False: decided but could not act (the detail says why)
 
     def to_dict(self) -> dict:
-        d = {"kind": self.kind, "target": self.target, "reason": self.reason}
+        d: dict[str, object] = {"kind": self.kind, "target": self.target, "reason": self.reason}
         if self.bead:
             d["bead"] = self.bead
         if self.detail:

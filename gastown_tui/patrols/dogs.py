@@ -100,7 +100,7 @@ def wisp_dog(town: Town, now: float, ttl: float) -> tuple[dict, list[Decision]]:
     children). The closed steps of a molecule whose root is still open are never touched (that
     would lose them from its progress), nor any wisp in a tree that is not a molecule."""
     saw = {"closed_wisps": 0, "molecules": 0, "kept_in_open_molecule": 0}
-    did = []
+    did: list[Decision] = []
     for ledger in all_ledgers(town):
         with ledger.transaction():          # decide and burn under one lock: no step closes in between
             _burn_old_wisps(ledger, now, ttl, saw, did, burn)
@@ -109,7 +109,8 @@ def wisp_dog(town: Town, now: float, ttl: float) -> tuple[dict, list[Decision]]:
 
 def _burn_old_wisps(ledger, now: float, ttl: float, saw: dict, did: list, burn) -> None:
     index = ledger.blocked_index(wisps=True)
-    roots, singles = [], []
+    roots: list[tuple[str, float, int]] = []      # (id, age in seconds, steps)
+    singles: list[tuple[str, float, int]] = []
     for rid, rec in index.records.items():
         if rec.get("status") != "closed" or not _is_wisp(rec):
             continue

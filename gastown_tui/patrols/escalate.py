@@ -37,5 +37,5 @@ def route(town: Town, escalation_id: str, actor: str = "deacon/") -> None:
     body = (f"Escalation: {escalation_id}\nSeverity: {severity}\nSource: {fields.get('source', '?')}\n"
             f"Related: {fields.get('related_bead') or '-'}\n\n{issue.description}")
     send_mail(town, actor, "overseer", issue.title, body, type="escalation",
-              priority=SEVERITY_PRIORITY.get(severity, 2))
+              priority=SEVERITY_PRIORITY.get(severity, 2) if severity is not None else 2)
     ledger.add_label(escalation_id, "routed")

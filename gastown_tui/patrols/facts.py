@@ -73,8 +73,8 @@ class ConvoyFacts:
 class EscalationFacts:
     id: str
     title: str
-    severity: str = "medium"
-    source: str = ""
+    severity: str | None = "medium"    # None: the bead's `severity:` line is empty or null
+    source: str | None = ""
     routed: bool = False
 
 

@@ -90,7 +90,7 @@ class Observer:
                 continue
             cv = ConvoyFacts(c.id, c.title, c.status)
             for t in c.tracked:
-                rig = prefixes.get(t.bead_id.split("-", 1)[0])
+                rig_name = prefixes.get(t.bead_id.split("-", 1)[0])
                 ready = False
                 if t.status == "open" and not t.assignee:
                     try:
@@ -98,7 +98,7 @@ class Observer:
                     except Exception as exc:  # shown as not ready; the reason goes to the log
                         log.warning("convoy %s: cannot tell whether %s is blocked: %s", c.id, t.bead_id, exc)
                         ready = False
-                cv.tracked.append(TrackedFacts(t.bead_id, rig, t.status, t.assignee, ready))
+                cv.tracked.append(TrackedFacts(t.bead_id, rig_name, t.status, t.assignee, ready))
             view.convoys.append(cv)
         ledger = town_ledger(self.town)
         for issue in ledger.list(label="gt:escalation"):

@@ -17,7 +17,7 @@ from gastown_tui.patrols.actions import Actions, live_session_elsewhere
 from gastown_tui.patrols.base import Decision
 from gastown_tui.patrols.observe import Observer
 from gastown_tui.patrols.witness import finished
-from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.addresses import rig_worker
 from gastown_tui.town.polecats import reap_blockers
 from gastown_tui.town.rigs import get_rig, list_rigs
 
@@ -60,8 +60,8 @@ def reap_rig(town: Town, rig: str | None = None, dry_run: bool = False, actor: s
                 result.refused = [why]
                 continue
             if dry_run:
-                a = parse_address(w.address)
-                result.refused = reap_blockers(town, a.rig, a.name)
+                rig_name, name = rig_worker(w.address)
+                result.refused = reap_blockers(town, rig_name, name)
                 live = live_session_elsewhere(town, w.address)
                 if live:
                     result.refused.append(live)

@@ -179,6 +179,7 @@ def resling(town: Town, mr_id: str, target: str, actor: str = "overseer", lock: 
 
 class Refinery(Patrol):
     role = "refinery"
+    rig: str        # a Refinery works one rig's queue
     # The gate runs for minutes: the Refinery takes the town's write lock only around
     # its ledger changes; rebase, gate and merge happen in its own worktree outside it.
     locks_itself = True

@@ -27,6 +27,7 @@ import logging
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -70,7 +71,7 @@ class PatrolRecord:
         return self.error is None
 
     def to_payload(self) -> dict:
-        p = {
+        p: dict[str, object] = {
             "patrol": self.patrol, "role": self.role, "rig": self.rig, "reason": self.reason,
             "seconds": round(self.finished_at - self.started_at, 3),
         }
@@ -277,7 +278,7 @@ class PatrolRunner:
 
     def _spawn_loop(self, slot: _Slot) -> None:
         slot.task = asyncio.ensure_future(self._patrol_loop(slot))
-        slot.task.add_done_callback(lambda t, s=slot: self._loop_done(s, t))
+        slot.task.add_done_callback(partial(self._loop_done, slot))
 
     def _loop_done(self, slot: _Slot, task: asyncio.Task) -> None:
         if task.cancelled() or not self.running or self._slots.get(slot.patrol.name) is not slot:

@@ -142,6 +142,8 @@ class TownRuntime:
         if existing is not None and existing.alive:
             return
         try:
+            if self.actions is None:
+                raise RuntimeError("the patrols' actions are not set up (start() sets them)")
             spec = await asyncio.to_thread(self.actions._spec, MAYOR, beacon(MAYOR, None, "overseer", time.time(),
                                                                              "start"))
             await self.sessions.spawn(spec)
@@ -154,11 +156,16 @@ class TownRuntime:
         if self._own_sessions:
             await self.sessions.close()
 
+    def _runner_loop(self) -> asyncio.AbstractEventLoop:
+        if self.runner._loop is None:
+            raise RuntimeError("the patrol runner is not running")
+        return self.runner._loop
+
     def ensure_patrol_threadsafe(self, name: str) -> None:
-        self.runner._loop.call_soon_threadsafe(self.ensure_patrol, name)
+        self._runner_loop().call_soon_threadsafe(self.ensure_patrol, name)
 
     def restart_deacon_threadsafe(self) -> None:
-        self.runner._loop.call_soon_threadsafe(self.restart_deacon)
+        self._runner_loop().call_soon_threadsafe(self.restart_deacon)
 
     def _ensure_shims(self) -> None:
         if not (self.town.shims_dir / "gt").exists():

@@ -65,7 +65,7 @@ def next_due(rig: RigFacts, now: float, th: WitnessThresholds | None = None) -> 
             continue
         quiet = now - s.last_change_at
         if w.hook and not w.done and s.state in WORKING + ("needs-approval",):
-            marks = (th.stalled_after, th.hung_after, th.spawn_grace - (now - s.started_at) + quiet)
+            marks: tuple[float, ...] = (th.stalled_after, th.hung_after, th.spawn_grace - (now - s.started_at) + quiet)
         elif reapable(w, rig) and s.state != "idle":
             waits.append(th.reap_wait)
             continue
@@ -215,5 +215,5 @@ class Witness(Patrol):
             refused = self.memory.reap_refused.get(w.address)
             if refused is not None and reapable(w, view):
                 waits.append(max(1.0, refused + self.thresholds.reap_retry - now))
-        waits = [x for x in waits if x is not None]
-        return min(waits) if waits else None
+        known = [x for x in waits if x is not None]
+        return min(known) if known else None

@@ -22,7 +22,7 @@ from gastown_tui.errors import UserError
 from gastown_tui.sessions.presets import PresetError, load_presets
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
-from gastown_tui.town.settings import DEFAULT_TOWN_SETTINGS, ROLES, TownSettings, parse_duration
+from gastown_tui.town.settings import DEFAULT_TIMERS, DEFAULT_TOWN_SETTINGS, ROLES, TownSettings, parse_duration
 
 
 class ConfigError(UserError):
@@ -105,8 +105,8 @@ def _parse_value(parts: list[str], text: str, town: Town):
     if top == "timers":
         if len(parts) != 2:
             raise ConfigError(f"bad setting {key!r}: timers.<name>")
-        if parts[1] not in DEFAULT_TOWN_SETTINGS["timers"]:
-            raise ConfigError(f"unknown setting {key!r} (known timers: {', '.join(sorted(DEFAULT_TOWN_SETTINGS['timers']))})")
+        if parts[1] not in DEFAULT_TIMERS:
+            raise ConfigError(f"unknown setting {key!r} (known timers: {', '.join(sorted(DEFAULT_TIMERS))})")
         try:
             parse_duration(text, where=key)
         except UserError as exc:
@@ -158,9 +158,10 @@ def unset(town: Town, key: str) -> bool:
     raw = copy.deepcopy(_raw(town))
     node = raw
     for part in parts[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-        if not isinstance(node, dict):
+        inner = node.get(part)
+        if not isinstance(inner, dict):
             return False
+        node = inner
     if parts[-1] not in node:
         return False
     del node[parts[-1]]

@@ -111,7 +111,8 @@ def prepare_home(cli: str, home: Path, workdirs: Iterable[Path], *, base_url: st
 # ---- Claude Code -----------------------------------------------------------------------
 
 
-def _claude(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+def _claude(home: Path, dirs: list[str], base_url: str | None, model: str | None,
+            environ: Mapping[str, str]) -> dict[str, str]:
     cfg_path = home / ".claude" / ".claude.json"  # with CLAUDE_CONFIG_DIR set, the CLI keeps it there
     cfg = _read_json(cfg_path)
     cfg.update({
@@ -162,7 +163,8 @@ def _claude(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, 
 # ---- Codex CLI -------------------------------------------------------------------------
 
 
-def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+def _codex(home: Path, dirs: list[str], base_url: str | None, model: str | None,
+           environ: Mapping[str, str]) -> dict[str, str]:
     codex_home = home / ".codex"
     codex_home.mkdir(exist_ok=True)
     # A provider of our own reads the key from the environment: no `codex login`, no auth.json,
@@ -203,7 +205,8 @@ def _codex(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
 # ---- Gemini CLI ------------------------------------------------------------------------
 
 
-def _gemini(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+def _gemini(home: Path, dirs: list[str], base_url: str | None, model: str | None,
+            environ: Mapping[str, str]) -> dict[str, str]:
     gdir = home / ".gemini"
     settings_path = gdir / "settings.json"
     s = _read_json(settings_path)
@@ -232,7 +235,8 @@ def _gemini(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, 
 # ---- aider -----------------------------------------------------------------------------
 
 
-def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+def _aider(home: Path, dirs: list[str], base_url: str | None, model: str | None,
+           environ: Mapping[str, str]) -> dict[str, str]:
     name = model or ("openai/fake-model" if base_url else None)
     conf = [
         "# Written by gastown for this agent; rewritten at each start.",
@@ -268,7 +272,8 @@ def _aider(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, s
 # ---- opencode --------------------------------------------------------------------------
 
 
-def _opencode(home: Path, dirs: list[str], base_url, model, environ) -> dict[str, str]:
+def _opencode(home: Path, dirs: list[str], base_url: str | None, model: str | None,
+              environ: Mapping[str, str]) -> dict[str, str]:
     path = home / ".config" / "opencode" / "opencode.json"
     cfg = _read_json(path)
     cfg.update({"$schema": "https://opencode.ai/config.json", "autoupdate": False, "share": "disabled"})
@@ -296,7 +301,7 @@ def _opencode(home: Path, dirs: list[str], base_url, model, environ) -> dict[str
 # ---- shared ----------------------------------------------------------------------------
 
 
-def _git_identity(home: Path, environ) -> dict[str, str]:
+def _git_identity(home: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """With HOME moved, git would lose the user's identity: include their global config
     (read-only, by reference) from the home's own .gitconfig. Nothing is copied."""
     # GIT_CONFIG_GLOBAL, when set, is included too: some CLIs (Gemini) drop it from their shells.
@@ -319,7 +324,7 @@ def _git_identity(home: Path, environ) -> dict[str, str]:
     return env
 
 
-def _git_config(key: str, environ) -> str | None:
+def _git_config(key: str, environ: Mapping[str, str]) -> str | None:
     import subprocess
 
     probe = {k: v for k, v in environ.items() if not k.startswith("GIT_") or k == "GIT_CONFIG_GLOBAL"}
@@ -352,13 +357,13 @@ export PATH
 """
 
 
-def _login_profile(home: Path, environ) -> dict[str, str]:
+def _login_profile(home: Path, environ: Mapping[str, str]) -> dict[str, str]:
     for name in (".profile", ".bash_profile", ".zprofile"):
         _write_text(home / name, PROFILE)
     return {"GASTOWN_PATH": environ.get("GASTOWN_PATH") or environ.get("PATH", os.defpath)}
 
 
-def _refuse_real_home(home: Path, environ) -> None:
+def _refuse_real_home(home: Path, environ: Mapping[str, str]) -> None:
     if _user_home().resolve() == home.resolve():
         raise HomeError(f"refusing to prepare {home}: it is the user's own home directory")
 
@@ -375,6 +380,8 @@ def _read_json(path: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise HomeError(f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}); "
                         "fix or delete the file") from None
+    except ValueError as exc:   # json's plain ValueError: a number too long to convert
+        raise HomeError(f"{path}: not valid JSON ({exc}); fix or delete the file") from None
     if not isinstance(data, dict):
         raise HomeError(f"{path}: expected a JSON object, found {type(data).__name__}")
     return data

@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
+from collections.abc import MutableMapping, Sequence
 from typing import Callable
 
 ENV_FD = "GASTOWN_KEEPER_FD"
@@ -50,7 +51,7 @@ class KeeperLink:
         self.broken = False
 
     @classmethod
-    def from_env(cls, environ: dict | None = None) -> "KeeperLink | None":
+    def from_env(cls, environ: MutableMapping[str, str] | None = None) -> "KeeperLink | None":
         environ = os.environ if environ is None else environ
         value = environ.pop(ENV_FD, None)
         if not value:
@@ -64,7 +65,7 @@ class KeeperLink:
         return cls(sock)
 
     # -- sending -------------------------------------------------------------------------------
-    def _send(self, msg: dict, fds: list[int] = ()) -> bool:
+    def _send(self, msg: dict, fds: Sequence[int] = ()) -> bool:
         if self.broken:
             return False
         data = json.dumps(msg, separators=(",", ":")).encode()

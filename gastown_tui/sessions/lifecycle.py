@@ -55,13 +55,22 @@ class LifecycleHost(Protocol):
     exit_status: int | None
     ended_at: float | None
     stopping: bool  # set by stop(): nothing more is typed in
-    exited: bool
-    process: Any  # the pexpect child, or a stand-in (nodes/remote_session.py RemoteProcess, sessions/kept.py)
-    loop: asyncio.AbstractEventLoop | None
-    input_lock: asyncio.Lock  # held while a nudge is typed
-    quit_keys: tuple[str, ...]
-    output_seq: int
-    last_output_at: float  # monotonic
+
+    # read only (the session's properties)
+    @property
+    def exited(self) -> bool: ...
+    @property
+    def process(self) -> Any: ...  # the pexpect child, or a stand-in (nodes/remote_session.py, sessions/kept.py)
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+    @property
+    def input_lock(self) -> asyncio.Lock: ...  # held while a nudge is typed
+    @property
+    def quit_keys(self) -> tuple[str, ...]: ...
+    @property
+    def output_seq(self) -> int: ...
+    @property
+    def last_output_at(self) -> float: ...  # monotonic
 
     def send_key(self, key: str) -> None: ...
     def write(self, data: bytes) -> None: ...
@@ -105,7 +114,10 @@ class Lifecycle:
         h.finish(status if status is not None else -1)
 
     def watch_pidfd(self) -> None:
-        self.pidfd = procs.ExitWatcher.start(self.host.loop, self.host.pid, self._on_pidfd)
+        pid = self.host.pid
+        if pid is None:
+            raise RuntimeError(f"session {self.host.id}: no process to watch (it has not started)")
+        self.pidfd = procs.ExitWatcher.start(self.host.loop, pid, self._on_pidfd)
 
     def _on_pidfd(self) -> None:
         self.check_exit()
@@ -151,7 +163,8 @@ class Lifecycle:
         """`job` runs once; a second caller returns only when the first run has finished. (`_reap`
         cancelled while the job runs in its thread, e.g. the loop ending, calls it again from `reap_now`:
         the exit must not be announced while the transcript is still being written.)"""
-        lock, ran = threading.Lock(), []
+        lock = threading.Lock()
+        ran: list[bool] = []
 
         def run() -> None:
             with lock:
@@ -164,7 +177,7 @@ class Lifecycle:
     async def _reap(self, job: Callable[[], None]) -> None:
         try:
             await self.host._signal_tree(signal.SIGKILL)
-            await self.host.loop.run_in_executor(executor(), job)
+            await asyncio.get_running_loop().run_in_executor(executor(), job)   # the host's loop: after_exit
         except BaseException:
             self.host._reap_now(job)  # cancelled (the loop is ending) or the executor is gone: do it here
             raise

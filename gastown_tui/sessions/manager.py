@@ -15,6 +15,7 @@ import datetime as _dt
 import logging
 import time
 import weakref
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -63,7 +64,12 @@ class SessionManager:
         self._closed = False
         # The keeper (server/keeper.py) that holds every agent's PTY while this process lives: by default the
         # one that started this process (GASTOWN_KEEPER_FD), if any. With one, agents outlive this process.
-        self.keeper: KeeperLink | None = KeeperLink.from_env() if keeper == "env" else keeper
+        if isinstance(keeper, str):
+            if keeper != "env":
+                raise ValueError(f"keeper: a KeeperLink, None or 'env', not {keeper!r}")
+            self.keeper: KeeperLink | None = KeeperLink.from_env()
+        else:
+            self.keeper = keeper
         self.adopted: list[Session] = []
         self.leaving = False  # close() leaves the agents to the keeper (upgrade) instead of stopping them
         # Where an agent runs: a provider (set by the town server: gastown_tui/nodes/provider.py) may return
@@ -135,7 +141,8 @@ class SessionManager:
                 link.release(k.pid)
                 continue
             spec_data = dict(record.get("spec") or {})
-            preset = record.get("preset") if record.get("preset") in self.presets else "shell"
+            name = record.get("preset")
+            preset = name if isinstance(name, str) and name in self.presets else "shell"
             spec = SessionSpec(agent=agent, preset=preset, cwd=Path(spec_data.pop("cwd", None) or "."),
                                town=Path(spec_data.pop("town")) if spec_data.get("town") else self.town,
                                **{key: value for key, value in spec_data.items()
@@ -316,13 +323,16 @@ class SessionManager:
                 if not session.alive or agent in self._deliveries:
                     continue
                 if nq.pending(nq.queue_dir(self.town, session.agent_key)):
-                    task = asyncio.get_running_loop().create_task(self._deliver(session))
+                    task = asyncio.get_running_loop().create_task(self._deliver(session, self.town))
                     self._deliveries[agent] = task
-                    task.add_done_callback(lambda t, a=agent: self._deliveries.pop(a, None)
-                                           if self._deliveries.get(a) is t else None)
+                    task.add_done_callback(partial(self._delivered, agent))
 
-    async def _deliver(self, session: Session) -> None:
-        folder = nq.queue_dir(self.town, session.agent_key)
+    def _delivered(self, agent: str, task: asyncio.Task) -> None:
+        if self._deliveries.get(agent) is task:
+            self._deliveries.pop(agent, None)
+
+    async def _deliver(self, session: Session, town: Path) -> None:
+        folder = nq.queue_dir(town, session.agent_key)
         while session.alive:
             files = nq.pending(folder)
             if not files:
@@ -348,7 +358,7 @@ class SessionManager:
                         self._fail(session, nudge, f"{session.agent} was not idle for {self.idle_wait:g}s "
                                                    f"(state {session.state}: {session.state_detail})")
                         continue
-                if nudge.expired(time.time()):
+                if nudge.expires_at is not None and nudge.expired(time.time()):
                     when = _dt.datetime.fromtimestamp(nudge.expires_at, _dt.timezone.utc).isoformat(timespec="seconds")
                     self._fail(session, nudge, f"expired at {when} before {session.agent} was idle "
                                                f"(state {session.state}: {session.state_detail})")

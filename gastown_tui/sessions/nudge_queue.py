@@ -73,6 +73,8 @@ def _parse(path: Path, data: bytes) -> tuple[str, str, bool, str, float | None]:
         obj = json.loads(data)
     except json.JSONDecodeError as exc:
         raise BadNudge(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except ValueError as exc:   # json's plain ValueError: a number too long to convert
+        raise BadNudge(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise BadNudge(f"{path}: expected a JSON object, got {type(obj).__name__}")
     message = obj.get("message")

@@ -202,6 +202,8 @@ def _settings_overrides(town: Path) -> tuple[dict, str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise PresetError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except ValueError as exc:   # json's plain ValueError: a number too long to convert
+        raise PresetError(f"{path}: not valid JSON: {exc}") from None
     agents = data.get("agents", {}) if isinstance(data, dict) else None
     if not isinstance(agents, dict):
         raise PresetError(f"{path}: 'agents' must be an object of preset overrides")

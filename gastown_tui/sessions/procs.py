@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import os
 
-try:  # psutil finds children that left the process group (setsid, double fork)
-    import psutil
-except ImportError:  # pragma: no cover - psutil is a dependency; without it only the group is signalled
-    psutil = None
+import psutil  # finds children that left the process group (setsid, double fork)
 
 
 def descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid` (empty when psutil is missing or pid is gone)."""
-    if psutil is None:
-        return []
+    """Every live descendant of `pid` (empty when pid is gone)."""
     try:
         return [p.pid for p in psutil.Process(pid).children(recursive=True)]
     except psutil.Error:
@@ -43,8 +38,6 @@ def pty_name(master_fd: int) -> str | None:
 
 def tty_of(pid: int) -> str | None:
     """The controlling terminal of pid (e.g. /dev/pts/5), or None."""
-    if psutil is None:
-        return None
     try:
         return psutil.Process(pid).terminal()
     except psutil.Error:
@@ -59,7 +52,8 @@ class ExitWatcher:
     pidfds are missing (other systems, old kernels); the session's 0.25 s poll covers those."""
 
     def __init__(self, loop, fd: int) -> None:
-        self._loop, self._fd = loop, fd
+        self._loop = loop
+        self._fd: int | None = fd
 
     @classmethod
     def start(cls, loop, pid: int, callback) -> "ExitWatcher | None":

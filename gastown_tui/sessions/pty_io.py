@@ -22,10 +22,12 @@ import os
 import struct
 import termios
 import time
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 READ_CHUNK = 65536
 READ_CAP = 1 << 20  # bytes per readable event before yielding to other sessions
+
+Owner = TypeVar("Owner")    # what the output listeners are called with (the session)
 
 
 def window_size(fd: int) -> tuple[int, int] | None:
@@ -37,11 +39,11 @@ def window_size(fd: int) -> tuple[int, int] | None:
     return (cols, rows) if cols and rows else None
 
 
-class PtyIO:
+class PtyIO(Generic[Owner]):
     """Reads and writes one PTY master (`fd`) on one loop; `owner` (the session) is what the output
     listeners are called with."""
 
-    def __init__(self, owner: object, on_data: Callable[[bytes], None], on_eof: Callable[[], None]) -> None:
+    def __init__(self, owner: Owner, on_data: Callable[[bytes], None], on_eof: Callable[[], None]) -> None:
         self.owner = owner
         self.fd: int | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -50,32 +52,40 @@ class PtyIO:
         self.last_output_at = time.monotonic()  # monotonic (sessions/clock.py)
         self._on_data = on_data
         self._on_eof = on_eof
-        self._listeners: list[Callable[[object], None]] = []
+        self._listeners: list[Callable[[Owner], None]] = []
         self._outbuf = bytearray()
         self._writer_on = False
 
     # -- listeners -----------------------------------------------------------------------------
-    def add_listener(self, fn: Callable[[object], None]) -> None:
+    def add_listener(self, fn: Callable[[Owner], None]) -> None:
         """fn(owner) after each batch of output (do not render here: use a frame timer)."""
         self._listeners.append(fn)
 
-    def remove_listener(self, fn: Callable[[object], None]) -> None:
+    def remove_listener(self, fn: Callable[[Owner], None]) -> None:
         """For panes that come and go; removing one that is not there is fine."""
         if fn in self._listeners:
             self._listeners.remove(fn)
 
+    def _master(self) -> int:
+        if self.fd is None:
+            raise RuntimeError("the session's terminal is not open yet (read or written before it started)")
+        return self.fd
+
     # -- reading -------------------------------------------------------------------------------
     def start_reading(self) -> None:
         """Registers the master with the loop (both are set by now)."""
-        self.loop.add_reader(self.fd, self.on_readable)
+        if self.loop is None:
+            raise RuntimeError("the session has no event loop yet (started reading before it started)")
+        self.loop.add_reader(self._master(), self.on_readable)
 
     def on_readable(self) -> None:
+        fd = self._master()
         total = 0
         chunks = []
         eof = False
         while total < READ_CAP:
             try:
-                data = os.read(self.fd, READ_CHUNK)
+                data = os.read(fd, READ_CHUNK)
             except BlockingIOError:
                 break
             except OSError as exc:
@@ -132,9 +142,12 @@ class PtyIO:
         self.flush()
 
     def flush(self) -> None:
+        fd = self.fd
+        if fd is None:      # nothing was buffered: write() takes nothing before the terminal is open
+            return
         while self._outbuf:
             try:
-                n = os.write(self.fd, self._outbuf)
+                n = os.write(fd, self._outbuf)
             except BlockingIOError:
                 n = 0
             except OSError:
@@ -146,9 +159,9 @@ class PtyIO:
         want = bool(self._outbuf)
         if want != self._writer_on and self.loop is not None and not self.eof:
             if want:
-                self.loop.add_writer(self.fd, self.flush)
+                self.loop.add_writer(fd, self.flush)
             else:
-                self.loop.remove_writer(self.fd)
+                self.loop.remove_writer(fd)
             self._writer_on = want
 
     # -- the terminal's modes --------------------------------------------------------------------

@@ -222,7 +222,9 @@ class Detector:
 
     @staticmethod
     def _matches(rule: Rule, obs: Observation) -> bool:
-        if rule.pattern is not None and not rule.pattern.search(region_text(obs.lines, rule.region, obs.cursor_y)):
+        # a pattern with no region searches the whole screen (as Rule.from_data reads one)
+        if rule.pattern is not None and not rule.pattern.search(region_text(obs.lines, rule.region or "all",
+                                                                             obs.cursor_y)):
             return False
         if rule.title is not None and not rule.title.search(obs.title):
             return False

@@ -23,7 +23,7 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import pexpect
 
@@ -31,13 +31,16 @@ from gastown_tui.sessions import procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.cli_version import installed_version
 from gastown_tui.sessions.homes import HomeError, home_env
+from gastown_tui.sessions.kept import KeeperLink
 from gastown_tui.sessions.adoption import TAIL_BYTES, adopt, keeper_record
 from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.pty_io import READ_CAP, READ_CHUNK, PtyIO  # noqa: F401  (READ_*: their old home)
 from gastown_tui.sessions.rules import Detector
 from gastown_tui.sessions.screen_log import ScreenLog
-from gastown_tui.sessions.spec import SessionError, SessionSpec, agent_environment
+from gastown_tui.sessions.spec import (  # SessionError, SessionSpec: re-exported (their old home)
+    SessionError as SessionError, SessionSpec as SessionSpec, agent_environment,
+)
 from gastown_tui.sessions.session_state import SessionStates
 from gastown_tui.sessions.session_text import TEXT_FLUSH_EVERY, SessionText  # noqa: F401
 from gastown_tui.sessions.states import NudgeResult, SessionStarted, SessionState
@@ -56,6 +59,17 @@ def _where_to_set(preset: str) -> str:
 
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
+
+
+class ChildProcess(Protocol):
+    """What a session holds of its program: pexpect's child, or a stand-in (sessions/kept.py
+    AdoptedProcess, nodes/remote_session.py RemoteProcess)."""
+
+    def isalive(self) -> bool: ...
+
+    def setwinsize(self, rows: int, cols: int) -> None: ...
+
+    def close(self, force: bool = True) -> None: ...
 
 
 class Session:
@@ -103,7 +117,7 @@ class Session:
         self.screen_log = ScreenLog()  # what it said on the alternate screen (gone from the screen at exit)
         self._osc_changed = False
         self._detector = Detector(list(self.preset.rules), self.preset.stuck_after, self.preset.name)
-        self._proc: pexpect.spawn | None = None
+        self._proc: ChildProcess | None = None
         self._listeners: list[Callable[[object], None]] = []
         self.life = Lifecycle(self)  # the exit, stop(), the reaping of leftovers
         self._states = SessionStates(self)  # classifying, setting and waiting for the state
@@ -116,7 +130,7 @@ class Session:
         root = sessions_root(spec.town) if spec.town else Path(os.environ.get("TMPDIR", "/tmp")) / "gastown-sessions"
         self.transcript_dir = root / self.agent_key / self.id
         self.transcript: Transcript | None = None
-        self.keeper = None  # a KeeperLink (sessions/kept.py): the keeper holds this PTY while the server lives
+        self.keeper: KeeperLink | None = None  # the keeper holds this PTY while the server lives
         self.adopted = False  # started by an earlier server, handed over by the keeper
 
     # -- the PTY (sessions/pty_io.py) -----------------------------------------------------------
@@ -184,7 +198,7 @@ class Session:
         """fn(event) for StateChange, SessionStarted and SessionExited, called on the loop."""
         self._listeners.append(fn)
 
-    def add_output_listener(self, fn: Callable[["Session"], None]) -> None:
+    def add_output_listener(self, fn: Callable[[Session], None]) -> None:
         """fn(session) after each batch of output (do not render here: use a frame timer)."""
         self._io.add_listener(fn)
 
@@ -211,7 +225,7 @@ class Session:
     async def start(self) -> None:
         if self._proc is not None:
             raise SessionError(f"session {self.id} for {self.agent} was already started")
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         cwd = Path(self.spec.cwd)
         if not cwd.is_dir():
             raise SessionError(f"session for {self.agent}: working directory {cwd} does not exist")
@@ -225,8 +239,7 @@ class Session:
             except HomeError as exc:
                 raise SessionError(f"session for {self.agent}: cannot prepare its home: {exc}") from None
         if any(rule.versions for rule in self.preset.rules):  # cached per program file; run off the loop
-            self.cli_version = await self._loop.run_in_executor(None, installed_version, self.argv[0],
-                                                                env.get("PATH"))
+            self.cli_version = await loop.run_in_executor(None, installed_version, self.argv[0], env.get("PATH"))
             self._detector.set_version(self.cli_version)
         try:
             proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=env,
@@ -234,20 +247,23 @@ class Session:
         except pexpect.ExceptionPexpect as exc:
             raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "
                                f"{self.argv[0]!r}: {exc}; {_where_to_set(self.preset.name)}") from None
-        proc.delayafterclose = proc.ptyproc.delayafterclose = 0.0  # it sleeps that long in close(), on the loop
+        # it sleeps that long in close(), on the loop (ptyproc: the ptyprocess under it, untyped in the stubs)
+        proc.delayafterclose = proc.ptyproc.delayafterclose = 0.0  # type: ignore[attr-defined]
         self._proc = proc
-        self.pid = proc.pid
-        self.tty = procs.pty_name(proc.child_fd) or procs.tty_of(proc.pid)
+        pid = self.pid = proc.pid
+        if pid is None:     # pexpect sets it once the child is forked
+            raise SessionError(f"session for {self.agent}: {self.argv[0]!r} did not start (no pid)")
+        self.tty = procs.pty_name(proc.child_fd) or procs.tty_of(pid)
         self._fd = proc.child_fd
-        os.set_blocking(self._fd, False)
+        os.set_blocking(proc.child_fd, False)
         self.started_at = time.time()
         self.last_output_at = time.monotonic()
         self.transcript = Transcript(self.transcript_dir, write_through=self.keeper is not None)
         if self.keeper is not None:
-            self.keeper.keep(self.pid, self._fd, keeper_record(self))
+            self.keeper.keep(pid, proc.child_fd, keeper_record(self))
         self.begin_running()
         if self.preset.beacon == "paste" and self.spec.beacon:
-            self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
+            self._beacon_task = loop.create_task(self._deliver_beacon(self.spec.beacon))
 
     async def adopt(self, kept, link=None, tail_bytes: int = TAIL_BYTES) -> None:
         """Takes over an agent another server started (sessions/adoption.py)."""
@@ -256,11 +272,14 @@ class Session:
     def begin_running(self) -> None:
         """The program runs and its PTY is set: meta.json written, the PTY read, its exit watched, and
         SessionStarted told (the last steps of `start` and of `adopt`)."""
+        loop, pid = self._loop, self.pid
+        if loop is None or pid is None:
+            raise SessionError(f"session {self.id} for {self.agent}: running without a loop or a process")
         self._write_meta()
         self._io.start_reading()
-        self._watch_task = self._loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
+        self._watch_task = loop.create_task(self._watch(), name=f"session-watch-{self.agent_key}")
         self._watch_pidfd()
-        self.emit(SessionStarted(self.id, self.agent, self.pid, tuple(self.argv), time.time()))
+        self.emit(SessionStarted(self.id, self.agent, pid, tuple(self.argv), time.time()))
 
     async def _deliver_beacon(self, text: str) -> None:
         await self.wait_state({SessionState.IDLE}, timeout=self.preset.ready_timeout)
@@ -451,7 +470,8 @@ class Session:
 
         def job() -> None:
             try:
-                proc.close(force=True)
+                if proc is not None:    # None: it never started
+                    proc.close(force=True)
             except Exception as exc:  # the program is gone either way; say why closing failed
                 log.warning("session %s (%s): closing the PTY failed: %s", self.id, self.agent, exc)
             if keeper is not None and pid:

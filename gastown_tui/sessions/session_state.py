@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from gastown_tui.sessions.rules import Observation
@@ -62,7 +63,7 @@ class SessionStates:
             s._text.flush()  # the agent paused: a good moment for seance's plain-text copy
         s._emit(StateChange(s.id, s.agent, old, state, rule, detail, time.time()))
 
-    async def wait(self, states: set[SessionState], timeout: float | None = None) -> bool:
+    async def wait(self, states: Collection[SessionState], timeout: float | None = None) -> bool:
         """Waits until the state is one of `states` (or exited); False on timeout."""
         s = self.session
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -39,9 +39,12 @@ class SessionText:
         self.dirty = False
         self.flushed_at = time.monotonic()
         job = self.job(self.conversation_text())
+        if s._loop is None:     # no loop: write it here
+            job()
+            return
         try:
             s._loop.run_in_executor(None, job)
-        except (AttributeError, RuntimeError):  # no loop, or it is shutting down: write it here
+        except RuntimeError:    # the loop is shutting down: write it here
             job()
 
     def final_job(self, transcript) -> Callable[[], None] | None:
@@ -78,6 +81,8 @@ class SessionText:
         """A blocking job writing `text` as transcript.txt unless a newer text is already written."""
         self._seq += 1
         seq, transcript = self._seq, self.session.transcript
+        if transcript is None:      # the callers look first
+            raise RuntimeError(f"session {self.session.id} has no transcript to write its text into")
 
         def job() -> None:
             with self._lock:

@@ -161,7 +161,7 @@ class Transcript:
                 if self._closed or self._fd is None:
                     return
                 self.bytes_written += len(data)
-                self._write(memoryview(data))
+                self._write(self._fd, memoryview(data))
             return
         with self._lock:
             if self._closed:
@@ -189,17 +189,17 @@ class Transcript:
                 data, self._pending = self._pending, bytearray()
                 self._urgent = False
             if data and self._fd is not None:
-                self._write(memoryview(data))
+                self._write(self._fd, memoryview(data))
             elif data:  # the raw file could not be reopened after a rotation
                 self.bytes_lost += len(data)
 
-    def _write(self, data: memoryview) -> None:
-        """Appends to the raw file under the file lock, rotating it at rotate_bytes."""
+    def _write(self, fd: int, data: memoryview) -> None:
+        """Appends to the raw file (FD, the open self._fd) under the file lock, rotating it at rotate_bytes."""
         try:
             while data:
                 room = self.rotate_bytes - self._in_file
                 if room <= 0:
-                    os.close(self._fd)
+                    os.close(fd)
                     self._fd = None
                     os.replace(self.raw_path, self.raw_path.with_name("transcript.raw.1"))
                     self._base += self._in_file
@@ -207,10 +207,11 @@ class Transcript:
                         write_atomic(self.folder / BASE_NAME, f"{self._base}\n".encode())
                     except OSError as exc:
                         log.warning("%s: cannot record the raw transcript's offset: %s", self.folder, exc)
-                    self._fd = os.open(self.raw_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                    fd = self._fd = os.open(self.raw_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                                            0o644)
                     self._in_file = 0
                     room = self.rotate_bytes
-                n = os.write(self._fd, data[:room])
+                n = os.write(fd, data[:room])
                 self.writes += 1
                 self._in_file += n
                 self.bytes_flushed += n

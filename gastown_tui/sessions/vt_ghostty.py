@@ -333,6 +333,7 @@ class GhosttyScreen(VtScreen):
             if wide == _WIDE_TAIL:
                 continue
             tag = (cell >> _TAG_SHIFT) & _TAG_MASK
+            key: tuple[str, int, int] | int     # a background-only cell's colour, or the style id
             if tag >= _TAG_BG_PALETTE:
                 key = ("bg", tag, (cell >> _CONTENT_SHIFT) & _CONTENT_MASK)
                 ch = " "

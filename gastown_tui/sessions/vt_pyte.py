@@ -75,6 +75,9 @@ class _PyteScreen(pyte.Screen):
             return
         super().select_graphic_rendition(*attrs)
 
+    def write_process_input(self, data: str) -> None:
+        self._owner._reply(data)       # the terminal's answers (DA, DSR...) go back to the program
+
     def index(self):
         top, bottom = self.margins or pyte.screens.Margins(0, self.lines - 1)
         if self.cursor.y == bottom and top == 0:
@@ -89,7 +92,6 @@ class PyteScreen(VtScreen):
         super().__init__(cols, rows, scrollback_lines)
         self._history: deque[Row] = deque(maxlen=max(1, scrollback_lines))
         self._screen = _PyteScreen(cols, rows, self)
-        self._screen.write_process_input = self._reply
         self._stream = pyte.ByteStream(self._screen)
         self._changed = True
         self._full_next = True
@@ -189,7 +191,7 @@ class PyteScreen(VtScreen):
                        underline=1 if ch.underscore else 0, blink=ch.blink, reverse=ch.reverse,
                        strike=ch.strikethrough)
             if st != style:
-                if chars:
+                if chars and style is not None:     # chars were taken under `style`
                     runs.append(StyleRun("".join(chars), style, cells))
                 chars, cells, style = [], 0, st
             data = ch.data or " "

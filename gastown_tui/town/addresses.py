@@ -50,6 +50,14 @@ def parse_address(text: str) -> Address:
     raise ValueError(f"not an agent address: {text!r}")
 
 
+def rig_worker(address: str) -> tuple[str, str]:
+    """(rig, name) of a polecat's or a crew member's address; ValueError for any other address."""
+    a = parse_address(address)
+    if a.rig is None or a.name is None:
+        raise ValueError(f"not a polecat's or crew member's address: {address!r}")
+    return a.rig, a.name
+
+
 def agent_key(address: str) -> str:
     """Flat folder name for an address: `gastown/polecats/nux` -> `gastown--polecats--nux`, `mayor/` -> `mayor`."""
     return str(parse_address(address)).rstrip("/").replace("/", "--")

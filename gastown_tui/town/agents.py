@@ -11,12 +11,14 @@ States used (Gas Town's): spawning, working, done, stuck, escalated, idle, runni
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.addresses import Address, parse_address
 from gastown_tui.town.layout import Town
+from gastown_tui.beads import Ledger
 from gastown_tui.beads.fields import set_fields
 from gastown_tui.timestamps import now
 from gastown_tui.town.ledgers import rig_ledger, town_ledger, open_ledger
@@ -57,14 +59,15 @@ def agent_bead_id(town: Town, address: str) -> str | None:
         return f"hq-{a.role}"
     if a.role == "overseer":
         return None
-
+    if a.rig is None:       # every other role's address names its rig
+        raise UserError(f"{address}: not a rig agent's address")
     rig = get_rig(town, a.rig)
     if a.role in ("witness", "refinery"):
         return f"{rig.prefix}-{a.rig}-{a.role}"
     return f"{rig.prefix}-{a.rig}-{a.role}-{a.name}"
 
 
-def agent_ledger(town: Town, address: str):
+def agent_ledger(town: Town, address: str) -> Ledger:
     a = parse(address)
     return rig_ledger(town, a.rig) if a.rig else town_ledger(town)
 
@@ -118,7 +121,10 @@ def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig=None):
         bead_id = f"{rig.prefix}-{a.rig}-{a.role}" + (f"-{a.name}" if a.name else "")
     else:
         ledger = agent_ledger(town, address) if a.rig else town_ledger(town)
-        bead_id = agent_bead_id(town, address)
+        known = agent_bead_id(town, address)
+        if known is None:       # only the overseer has no agent bead, and it has returned above
+            raise UserError(f"{address} has no agent bead")
+        bead_id = known
     existing = ledger.find(bead_id)
     stamp = now()
     if existing is not None:
@@ -204,7 +210,7 @@ def resolve_address(town: Town, text: str, allow_overseer: bool = True) -> str:
     raise not_found("address", text, known)
 
 
-def current_agent(env: dict | None = None, default: str = "overseer") -> str:
+def current_agent(env: Mapping[str, str] | None = None, default: str = "overseer") -> str:
     """The acting identity: GT_AGENT (or BD_ACTOR) when set, else the overseer."""
     env = os.environ if env is None else env
     return env.get("GT_AGENT") or env.get("BD_ACTOR") or default

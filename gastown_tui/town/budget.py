@@ -264,7 +264,8 @@ def check_new_work(town: Town, rig: str | None = None, bead_id: str | None = Non
     evaluate(town)
     convoy = None
     if bead_id:
-        convoy = (convoys_tracking(town, bead_id) or [None])[0]
+        tracking = convoys_tracking(town, bead_id)
+        convoy = tracking[0] if tracking else None
     why = refusal(town, rig, convoy)
     if why:
         append_event(town.events_path, "sling_refused", "budget", rig=rig, convoy=convoy, reason=why)
@@ -322,7 +323,7 @@ def raise_budget(town: Town, scope: str, to: float | None = None, by: float | No
     write_json(path, data)
     _clear(town, [b.id for b in targets], reset=False)
     for c in changed:
-        append_event(town.events_path, "budget_raised", actor, **c)
+        append_event(town.events_path, "budget_raised", actor, budget=c["budget"], old=c["old"], new=c["new"])
     return changed
 
 

@@ -44,7 +44,7 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
     where = polecat_for_path(town, cwd)
     if where is None and address:
         a = parse_address(address)
-        if a.role == "polecat":
+        if a.role == "polecat" and a.rig is not None and a.name is not None:    # a polecat's address has both
             where = (a.rig, a.name)
     if where is None:
         raise UserError(f"`done` runs inside a polecat's worktree; {cwd} is not in one "

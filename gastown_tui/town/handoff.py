@@ -101,7 +101,7 @@ def pending_handoffs(town: Town) -> list[tuple[Path, dict | None, str | None]]:
     """Every waiting marker as (path, marker, error), oldest file first. A marker that cannot be read
     (bad JSON, no address) has marker None and the error naming the file; it is left where it is."""
     folder = town.runtime / "handoffs"
-    out = []
+    out: list[tuple[Path, dict | None, str | None]] = []
     paths = sorted(folder.glob("*.json"), key=lambda p: (_mtime(p), p.name)) if folder.is_dir() else []
     for path in paths:
         try:

@@ -96,7 +96,7 @@ def unhook_bead(town: Town, bead_id: str, actor: str = "overseer", status: str =
         holder = issue.assignee if issue.status == HOOKED else None
         if holder is None:
             return issue
-        updates = {"status": status}
+        updates: dict[str, str | None] = {"status": status}
         if not keep_assignee:
             updates["assignee"] = None
         issue = ledger.update(bead_id, actor=actor, **updates)

@@ -25,3 +25,5 @@ def read_json(path: Path, default=None):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except ValueError as exc:   # json's plain ValueError: a number too long to convert
+        raise UserError(f"{path}: invalid JSON: {exc}") from None

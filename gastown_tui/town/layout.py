@@ -6,6 +6,7 @@ A town is a folder whose `mayor/town.json` marks the root. It is found from
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def is_town(path: Path) -> bool:
     return (Path(path) / MARKER).is_file()
 
 
-def find_town(start: Path | None = None, env: dict | None = None) -> Town:
+def find_town(start: Path | None = None, env: Mapping[str, str] | None = None) -> Town:
     """The town named by GT_TOWN, else the nearest folder at or above START (default cwd) holding mayor/town.json."""
     env = os.environ if env is None else env
     named = env.get("GT_TOWN")

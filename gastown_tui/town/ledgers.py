@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gastown_tui.errors import nearest, NotFound
 from gastown_tui.town.layout import Town
 from gastown_tui.beads import Ledger
 from gastown_tui.town.rig_registry import get_rig, load_registry
 
+if TYPE_CHECKING:   # the models load pydantic, which `gastown bd list` never needs
+    from gastown_tui.beads.models import Issue
+
 TOWN_PREFIX = "hq"
 _LOCAL = threading.local()
 
 
-def open_ledger(beads_dir: Path):
+def open_ledger(beads_dir: Path) -> Ledger:
     beads_dir = Path(beads_dir)
-    cache = getattr(_LOCAL, "ledgers", None)
+    cache: dict[Path, Ledger] | None = getattr(_LOCAL, "ledgers", None)
     if cache is None:
         cache = _LOCAL.ledgers = {}
     ledger = cache.get(beads_dir)
@@ -30,11 +34,11 @@ def open_ledger(beads_dir: Path):
     return ledger
 
 
-def town_ledger(town: Town):
+def town_ledger(town: Town) -> Ledger:
     return open_ledger(town.beads_dir)
 
 
-def rig_ledger(town: Town, rig: str):
+def rig_ledger(town: Town, rig: str) -> Ledger:
     return open_ledger(get_rig(town, rig).beads_dir)
 
 
@@ -42,7 +46,7 @@ def prefix_of(bead_id: str) -> str:
     return bead_id.split("-", 1)[0]
 
 
-def ledger_for_id(town: Town, bead_id: str):
+def ledger_for_id(town: Town, bead_id: str) -> Ledger:
     """The ledger whose prefix matches BEAD_ID; NotFound naming the known prefixes otherwise."""
     prefix = prefix_of(bead_id)
     if prefix == TOWN_PREFIX:
@@ -55,7 +59,7 @@ def ledger_for_id(town: Town, bead_id: str):
     raise NotFound(f"unknown bead {bead_id!r}: no ledger has prefix {prefix!r} (known prefixes: {', '.join(known)})")
 
 
-def all_ledgers(town: Town) -> list:
+def all_ledgers(town: Town) -> list[Ledger]:
     """The town ledger, then each rig's, in rig-name order."""
     out = [town_ledger(town)]
     for name in sorted(load_registry(town)):
@@ -65,11 +69,11 @@ def all_ledgers(town: Town) -> list:
     return out
 
 
-def get_bead(town: Town, bead_id: str):
+def get_bead(town: Town, bead_id: str) -> tuple[Ledger, Issue]:
     """(ledger, issue) for BEAD_ID; NotFound names the nearest ids in that ledger."""
     ledger = ledger_for_id(town, bead_id)
     return ledger, ledger.get(bead_id)
 
 
-def nearest_ids(ledger, bead_id: str) -> list[str]:
+def nearest_ids(ledger: Ledger, bead_id: str) -> list[str]:
     return nearest(bead_id, [i.id for i in ledger.all()])

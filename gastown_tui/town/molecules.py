@@ -6,6 +6,7 @@ from pathlib import Path
 from gastown_tui.town.layout import Town
 from gastown_tui.beads.fields import set_fields, parse_fields
 from gastown_tui.meow import formula_search_path, pour, progress
+from gastown_tui.meow.tracking import LazyProgress
 
 
 def search_path(town: Town, rig_dir: Path | None = None) -> list[Path]:
@@ -40,13 +41,13 @@ def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
     "first_shown" (the index of the first step listed) say where they are."""
     prog = progress(ledger, root_id)
     steps = []
-    window = getattr(prog, "window", None)      # a big lazy wisp: the steps around the next one
-    for st in (window() if window is not None else prog.steps):
+    # a big lazy wisp: the steps around the next one
+    for st in (prog.window() if isinstance(prog, LazyProgress) else prog.steps):
         steps.append({"id": st.id, "title": st.title, "description": st.description,
                       "status": st.status, "ready": bool(st.ready)})
     nxt = prog.next
-    next_id = getattr(nxt, "id", nxt) if nxt is not None else None
-    out = {"id": prog.root, "formula": formula or prog.formula, "steps": steps}
-    if window is not None:
+    next_id = nxt.id if nxt is not None else None
+    out: dict[str, object] = {"id": prog.root, "formula": formula or prog.formula, "steps": steps}
+    if isinstance(prog, LazyProgress):
         out.update(total=prog.total, done=prog.done, first_shown=max(0, min(prog.first_open, prog.total) - 3))
     return out, next_id

@@ -39,7 +39,7 @@ def enqueue(queue_root: Path, address: str, message: str, sender: str = "oversee
     folder = Path(queue_root) / agent_key(address)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns():020d}-{secrets.token_hex(3)}.json"
-    data = {"sender": sender, "message": message, "priority": "urgent" if urgent else "normal", "timestamp": now_ts()}
+    data: dict[str, object] = {"sender": sender, "message": message, "priority": "urgent" if urgent else "normal", "timestamp": now_ts()}
     if ttl:
         data["expires_at"] = time.time() + ttl
     path = folder / name

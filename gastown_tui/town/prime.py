@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 import re
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def infer_agent(town: Town, cwd: Path) -> str | None:
     return None
 
 
-def resolve_agent(town: Town, agent: str | None, cwd: Path | None = None, env: dict | None = None) -> str:
+def resolve_agent(town: Town, agent: str | None, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
     """The acting agent's canonical address: AGENT, else GT_AGENT, else the agent whose folder CWD is in.
 
     An address the town does not know is refused, naming the nearest known ones."""

@@ -236,6 +236,8 @@ def raise_attempts(town, step_or_bead: str, max_attempts: int | None = None, by:
     changed = []
     for rec in targets:
         spec = spec_of(rec)
+        if spec is None:        # _ralph_steps keeps only steps with a spec
+            raise UserError(f"{rec['id']} is not a Ralph step")
         fails = len(failures_of(rec))
         if len(targets) > 1 and fails < spec.max_attempts:
             continue
@@ -335,7 +337,13 @@ def show(town, step_or_bead: str) -> list[dict]:
     steps = _ralph_steps(ledger, step_or_bead)
     if not steps:
         raise UserError(f"{step_or_bead} is not a Ralph step, nor a bead whose molecule has one")
-    return [{**status_line(rec), "attempts": attempts_of(rec), "status": rec.get("status")} for rec in steps]
+    out = []
+    for rec in steps:
+        line = status_line(rec)
+        if line is None:        # _ralph_steps keeps only steps with a spec
+            raise UserError(f"{rec['id']} is not a Ralph step")
+        out.append({**line, "attempts": attempts_of(rec), "status": rec.get("status")})
+    return out
 
 
 def app_raise_attempts(town_root, step_or_bead: str, by: int = 1) -> str:

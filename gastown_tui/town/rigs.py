@@ -16,15 +16,15 @@ from gastown_tui.errors import UserError
 from gastown_tui.town.jsonfile import write_json
 from gastown_tui.filelock import file_lock
 from gastown_tui.town.layout import Town
-from gastown_tui.town.rig_registry import (  # noqa: F401  (re-exported: the public face of rigs)
-    PREFIX,
-    RESERVED,
-    RIG_NAME,
-    Rig,
-    get_rig,
-    list_rigs,
-    load_registry,
-    validate_rig_name,
+from gastown_tui.town.rig_registry import (  # re-exported (`X as X`): the public face of rigs
+    PREFIX as PREFIX,
+    RESERVED as RESERVED,
+    RIG_NAME as RIG_NAME,
+    Rig as Rig,
+    get_rig as get_rig,
+    list_rigs as list_rigs,
+    load_registry as load_registry,
+    validate_rig_name as validate_rig_name,
 )
 from gastown_tui.town.settings import RigSettings
 from gastown_tui import vcs

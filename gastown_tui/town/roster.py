@@ -1,6 +1,8 @@
 """Every agent in the town with its state and hook, from one read of each ledger (no git, no processes)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gastown_tui.town.agents import AgentInfo, workdir
 from gastown_tui.town.layout import Town
 from gastown_tui.town import molecules
@@ -8,9 +10,12 @@ from gastown_tui.town.addresses import parse_address
 from gastown_tui.town.ledgers import open_ledger, town_ledger
 from gastown_tui.town.rigs import list_rigs
 
+if TYPE_CHECKING:   # the models load pydantic; the ledgers' list() builds them
+    from gastown_tui.beads.models import Issue
 
-def _hooks_by_agent(ledgers) -> dict[str, object]:
-    hooks = {}
+
+def _hooks_by_agent(ledgers) -> dict[str, Issue]:
+    hooks: dict[str, Issue] = {}
     for ledger in ledgers:
         for issue in ledger.list(status="hooked"):
             if issue.assignee:

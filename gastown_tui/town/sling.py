@@ -28,7 +28,7 @@ from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
 from gastown_tui.town.ledgers import get_bead, prefix_of, open_ledger
 from gastown_tui.town.polecats import _discard, spawn_polecat
-from gastown_tui.town.rigs import get_rig, load_registry
+from gastown_tui.town.rigs import Rig, get_rig, load_registry
 
 
 @dataclass
@@ -46,14 +46,14 @@ class SlingResult:
         return asdict(self)
 
 
-def _parse_target(town: Town, target: str):
-    """('rig', Rig) or ('agent', address)."""
+def _parse_target(town: Town, target: str) -> Rig | str:
+    """The Rig (a new polecat there does the work) or the agent's address."""
     target = target.strip()
     registry = load_registry(town)
     if target.rstrip("/") in registry:
-        return "rig", get_rig(town, target.rstrip("/"))
+        return get_rig(town, target.rstrip("/"))
     if "/" in target or target in ("mayor", "deacon", "boot"):
-        return "agent", resolve_address(town, target, allow_overseer=False)
+        return resolve_address(town, target, allow_overseer=False)
     raise not_found("rig or address", target, list(registry) + known_addresses(town))
 
 
@@ -64,8 +64,12 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
     step (town/ralph.py), its acceptance text the agent's goal."""
     actor = actor or current_agent()
     ledger, issue = get_bead(town, bead_id)        # NotFound names the nearest ids
-    kind, what = _parse_target(town, target)
-    rig = what if kind == "rig" else (get_rig(town, parse_address(what).rig) if parse_address(what).rig else None)
+    dest = _parse_target(town, target)
+    if isinstance(dest, Rig):
+        rig: Rig | None = dest
+    else:
+        agent_rig = parse_address(dest).rig
+        rig = get_rig(town, agent_rig) if agent_rig else None
     if rig is not None and prefix_of(bead_id) not in ("hq", rig.prefix):
         raise UserError(f"bead {bead_id} belongs to another rig's ledger (prefix {prefix_of(bead_id)!r}); "
                         f"sling it to its own rig, not {rig.name}")
@@ -83,21 +87,24 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
             # or not at all if anything fails (the ledger throws the half-applied changes away).
             with agent_ledger.transaction(), ledger.transaction():
                 issue = ledger.get(bead_id)
-                address = what if kind == "agent" else None
-                check_hookable(issue, address or "", force)
-                if address is not None and not force:
-                    current = hooked_work(town, address)
-                    if current is not None and current.id != bead_id:
-                        raise UserError(f"{address} already has {current.id} on its hook; finish or clear it "
-                                        f"first (`gastown hook clear {address}`) or use --force")
-                if kind == "rig":
-                    spawned = spawn_polecat(town, rig.name, bead_id=bead_id, actor=actor, state="spawning")
+                check_hookable(issue, dest if isinstance(dest, str) else "", force)
+                if isinstance(dest, str):
+                    address = dest
+                    if not force:
+                        current = hooked_work(town, address)
+                        if current is not None and current.id != bead_id:
+                            raise UserError(f"{address} already has {current.id} on its hook; finish or clear "
+                                            f"it first (`gastown hook clear {address}`) or use --force")
+                else:
+                    spawned = spawn_polecat(town, dest.name, bead_id=bead_id, actor=actor, state="spawning")
                     address = spawned.address
                 role = parse_address(address).role
                 issue = hook_bead(town, bead_id, address, force=force, actor=actor, ledger=ledger,
                                   dispatched_by=actor)
                 hooked_to = address
                 if formula is None and role == "polecat":
+                    if rig is None:     # a polecat's address names its rig
+                        raise UserError(f"{address} is a polecat of no rig")
                     formula = rig.settings.default_formula
                 molecule = None
                 if formula:
@@ -126,8 +133,8 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
             if hooked_to is not None:      # the hook event was logged, but the ledger kept nothing
                 append_event(town.events_path, "unhook", actor, agent=hooked_to, bead=bead_id,
                              reason="sling failed; nothing was kept")
-            if spawned is not None:
-                _discard(rig, spawned.name, spawned.branch)
+            if spawned is not None and isinstance(dest, Rig):      # only a rig target spawns
+                _discard(dest, spawned.name, spawned.branch)
                 append_event(town.events_path, "polecat_removed", actor, agent=spawned.address,
                              branch=spawned.branch, reason=f"sling of {bead_id} failed")
             raise

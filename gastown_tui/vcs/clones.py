@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 from gastown_tui.vcs.errors import GitError, git_stderr, open_repo, run_git
 
 
-def _git():
+def _git() -> ModuleType:
     import git  # deferred: GitPython costs ~100 ms; see vcs.errors.run_git
 
     return git

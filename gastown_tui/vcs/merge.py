@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def merge_branch(
     gate_timeout: float = 900.0,
     tail_lines: int = 40,
     committer: tuple[str, str] | None = None,
-    progress=None,
+    progress: Callable[[str], object] | None = None,
 ) -> MergeResult:
     """Rebases `branch` onto `target` in `worktree`, runs `gate`, fast-forwards (and pushes). See module doc.
 
@@ -180,6 +181,8 @@ def merge_branch(
             where = f" or {remote}/{branch}" if remote else ""
             result.message = f"branch {branch!r}{where} not found from {worktree}"
             return result
+        if base is None:
+            raise MergeError(f"{target} in {worktree} has no commit to merge onto")
         pending = [l for l in g.ok("cherry", "HEAD", source).splitlines() if l.startswith("+")]
         if not pending:
             result.status, result.already, result.merged_sha = MERGED, True, base
@@ -198,6 +201,8 @@ def merge_branch(
                 result.message += f"; git said: {tail((err or out).strip(), 5)}"
             return result
         rebased = g.rev("HEAD")
+        if rebased is None:
+            raise MergeError(f"HEAD in {worktree} is not a commit after rebasing {branch}")
         if gate:
             stage("testing")
             code, out_tail, seconds = run_gate(worktree, gate, gate_timeout, tail_lines)

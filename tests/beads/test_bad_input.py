@@ -34,6 +34,20 @@ def test_error_names_file_line_and_start_of_line(bad_ledger):
     assert [n for n, _, _ in err.value.bad] == [2, 4]
 
 
+def test_a_number_too_long_to_convert_is_a_named_bad_line_not_a_crash(tmp_path):
+    # json raises a plain ValueError (no .msg/.colno) for an integer past Python's 4300-digit limit;
+    # the ledger used to fail on reading those attributes (found by the type checker).
+    beads = tmp_path / ".beads"
+    Ledger.init(beads, "bd")
+    path = beads / "issues.jsonl"
+    huge = GOOD2[:-1] + ',"n":' + "7" * 5000 + "}"
+    path.write_text("\n".join([GOOD, huge]) + "\n")
+    with pytest.raises(MalformedLedger) as err:
+        Ledger.open(path)
+    assert f"{path}:2:" in str(err.value) and "not JSON" in str(err.value) and "4300 digits" in str(err.value)
+    assert [i.id for i in Ledger.open(path, strict=False).all()] == ["bd-a1"]
+
+
 def test_nothing_is_written_while_a_bad_line_exists(bad_ledger):
     tmp, path = bad_ledger
     before = path.read_bytes()

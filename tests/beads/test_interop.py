@@ -69,6 +69,18 @@ def test_import_is_all_or_nothing_and_names_the_bad_line(tmp_path):
     assert (dst / ".beads" / "issues.jsonl").read_bytes() == before
 
 
+def test_import_names_a_line_with_a_number_too_long_to_convert(tmp_path):
+    # a plain ValueError from json (no .msg/.colno) used to end the import in a traceback
+    dst = tmp_path / "town"
+    dst.mkdir()
+    bd("init", "--prefix", "ab", cwd=dst)
+    bad = tmp_path / "huge.jsonl"
+    bad.write_text('{"_type":"issue","id":"ab-1","title":"one","n":' + "9" * 5000 + '}\n', encoding="utf-8")
+    proc = bd("import", bad, cwd=dst, check=False)
+    assert proc.returncode == 1
+    assert f"{bad}:1: not JSON" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_import_keeps_a_newer_local_copy_and_reads_bd_1x_shapes(tmp_path):
     beads = tmp_path / ".beads"
     ledger = Ledger.init(beads, "ab")

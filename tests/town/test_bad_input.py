@@ -187,6 +187,19 @@ def test_broken_settings_file_names_file_and_line(town):
         TownSettings.load(town.settings_path)
 
 
+def test_a_number_too_long_to_convert_in_a_town_file_is_a_named_error(town):
+    # json raises a plain ValueError (not JSONDecodeError) for an integer past Python's 4300 digits;
+    # it used to escape read_json as a traceback instead of the one-line error naming the file.
+    from gastown_tui.town.settings import TownSettings
+
+    town.settings_path.write_text('{"max_polecats": ' + "9" * 5000 + "}\n")
+    with pytest.raises(UserError, match=r"settings/config.json: invalid JSON: Exceeds the limit"):
+        TownSettings.load(town.settings_path)
+    proc = gastown("config", "get", "max_polecats", cwd=town.root, check=False)
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert "settings/config.json: invalid JSON" in proc.stderr
+
+
 def test_polecat_remove_refuses_unmerged_work_and_says_what(slung):
     town, res = slung
     sha = commit_in(res.worktree, "precious.py", "z = 3\n", "precious work")
