@@ -218,8 +218,6 @@ def _open(args, strict: bool = True, ids=()):
 def _routed(bead_id: str, here: Path | None, strict: bool) -> Path | None:
     """The .beads folder of the town ledger whose prefix BEAD_ID has, when that is not HERE's ledger."""
     try:
-        from gastown_tui.town.layout import find_town
-
         town = find_town()
     except UserError:
         return None

@@ -1,7 +1,8 @@
 """`gastown node add|list|show|check|remove|serve`: machines polecats may run on, over SSH.
 
-Each subcommand imports what it needs when it runs (deliberately): `node serve` runs on the node at every
-connection the town makes and must start without the town's side (placement, git, install).
+The town's side of each subcommand is deferred (imported when it runs, each import saying so): `node serve`
+runs on the node at every connection the town makes and must start without it (placement, pydantic, git,
+install). tests/town/test_import_hygiene.py checks that it stays out.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import argparse
 import sys
 
 from gastown_tui.errors import UserError
+from gastown_tui.nodes.serve import serve_stdio
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -41,10 +43,9 @@ def main(argv: list[str], prog: str) -> int:
     args = p.parse_args(argv)
 
     if args.cmd == "serve":
-        from gastown_tui.nodes.serve import serve_stdio
-
         return serve_stdio(args.dir)
 
+    # deferred: the town side, which `node serve` (above) must start without (see the module docstring)
     from gastown_tui.nodes.placement import remove_node
     from gastown_tui.nodes.registry import add_node, get_node, load_nodes
     from gastown_tui.town.cli_support import print_json, print_rows, town_here
@@ -56,7 +57,7 @@ def main(argv: list[str], prog: str) -> int:
         print(f"Added node {node.name} ({node.url}, dir {node.dir}, max {node.max_polecats} polecats); "
               f"gastown node check {node.name} says what it lacks")
     elif args.cmd == "list":
-        from gastown_tui.nodes.health import load_health
+        from gastown_tui.nodes.health import load_health  # deferred: the town side (module docstring)
 
         placed = _placed(town)
         health = load_health(town)
@@ -67,7 +68,7 @@ def main(argv: list[str], prog: str) -> int:
                    row=lambda n: f"{n['name']:<16} {n['url']:<36} {len(n['polecats'])}/{n['max_polecats']:<3} "
                                  f"{n['dir']}  {_health_word(n['health'])}")
     elif args.cmd == "show":
-        from gastown_tui.nodes.health import load_health
+        from gastown_tui.nodes.health import load_health  # deferred: the town side (module docstring)
 
         node = get_node(town, args.name)
         health = load_health(town).get(node.name)
@@ -82,7 +83,7 @@ def main(argv: list[str], prog: str) -> int:
     elif args.cmd == "check":
         return _check(town, args, print_json)
     elif args.cmd == "install":
-        from gastown_tui.nodes.install import install
+        from gastown_tui.nodes.install import install  # deferred: the town side (module docstring)
 
         node, facts = install(town, get_node(town, args.name), args.wheelhouse,
                               log=lambda line: print(line, file=sys.stderr))
@@ -115,7 +116,7 @@ def _health_word(h: dict | None) -> str:
 
 def _placed(town) -> dict[str, list[str]]:
     """node name -> the agents placed on it."""
-    from gastown_tui.nodes.placement import load_placements
+    from gastown_tui.nodes.placement import load_placements  # deferred: the town side (module docstring)
 
     out: dict[str, list[str]] = {}
     for agent, rec in sorted(load_placements(town).items()):
@@ -124,6 +125,7 @@ def _placed(town) -> dict[str, list[str]]:
 
 
 def _check(town, args, print_json) -> int:
+    # deferred: the town side (module docstring)
     from gastown_tui.nodes.check import probe, rig_agent_programs
     from gastown_tui.nodes.registry import get_node, load_nodes
     from gastown_tui.nodes.ssh import NodeError
@@ -131,7 +133,7 @@ def _check(town, args, print_json) -> int:
     nodes = [get_node(town, args.name)] if args.name else list(load_nodes(town).values())
     if not nodes:
         raise UserError("no nodes to check (gastown node add NAME ssh://[user@]host[:port])")
-    from gastown_tui.nodes.health import of_facts, record, unreachable
+    from gastown_tui.nodes.health import of_facts, record, unreachable  # deferred: the town side (module docstring)
 
     agents = args.agent if args.agent else rig_agent_programs(town)
     reports, bad, healths = [], 0, []

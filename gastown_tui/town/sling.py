@@ -28,6 +28,7 @@ from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
 from gastown_tui.town.ledgers import get_bead, prefix_of, open_ledger
 from gastown_tui.town.polecats import _discard, spawn_polecat
+from gastown_tui.town.ralph import apply_to_molecule
 from gastown_tui.town.rigs import get_rig, load_registry
 
 
@@ -107,8 +108,6 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                     fvars.update(vars or {})
                     molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
                 if ralph is not None:
-                    from gastown_tui.town.ralph import apply_to_molecule
-
                     if molecule is None:
                         raise UserError("--ralph needs a molecule: give --formula (the work has none)")
                     apply_to_molecule(ledger, molecule, ralph.get("check"), ralph.get("max_attempts"),
