@@ -26,8 +26,8 @@ HEAVY = ("textual", "widgets", "git", "pexpect")
 KEPT_OUT = [
     ("`gastown node serve` (on the node, at every connection the town makes)",
      ["gastown_tui.cli", "gastown_tui.commands.node", "gastown_tui.nodes.serve"],
-     ["gastown_tui.nodes.placement", "gastown_tui.nodes.install", "gastown_tui.nodes.check",
-      "gastown_tui.town.cli_support", "pydantic", "git", "textual"]),
+     ["gastown_tui.commands.node_admin", "gastown_tui.nodes.placement", "gastown_tui.nodes.install",
+      "gastown_tui.nodes.check", "gastown_tui.town.cli_support", "pydantic", "git", "textual"]),
     ("the headless commands (`run --headless`, `server`, `demo --headless`)",
      ["gastown_tui.commands.run", "gastown_tui.commands.server", "gastown_tui.commands.demo"],
      ["textual", "widgets", "gastown_tui.app"]),
