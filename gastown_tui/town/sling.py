@@ -21,6 +21,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.filelock import file_lock
 from gastown_tui.town import molecules
 from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.ralph import apply_to_molecule
 from gastown_tui.town.budget import check_new_work
 from gastown_tui.town.agents import known_addresses, resolve_address, current_agent, set_agent_state
 from gastown_tui.town.convoys import convoys_tracking, create_convoy
@@ -28,7 +29,6 @@ from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import check_hookable, hook_bead, hooked_work
 from gastown_tui.town.ledgers import get_bead, prefix_of, open_ledger
 from gastown_tui.town.polecats import _discard, spawn_polecat
-from gastown_tui.town.ralph import apply_to_molecule
 from gastown_tui.town.rigs import get_rig, load_registry
 
 
