@@ -3,6 +3,8 @@ bound to the screen (data_bind: the screen's view, glyph mode and title), and a 
 state counts by itself (component classes), with nothing set on the header by hand."""
 from __future__ import annotations
 
+import json
+
 from gastown_tui.screens.headed_screen import HeadedScreen
 from widgets.town_header import TownHeader
 
@@ -31,3 +33,16 @@ async def test_a_headed_screen_binds_its_header_and_a_theme_switch_recolours_it(
         assert light.isdisjoint(dark)
         await until(pilot, lambda: all(colour in app.export_screenshot().lower() for colour in light),
                     what="the light theme's state colours drawn in the header")
+
+
+async def test_plain_glyphs_reach_a_headed_screens_header_through_the_binding(fresh_town):
+    settings = fresh_town / "settings" / "config.json"
+    data = json.loads(settings.read_text()) if settings.exists() else {}
+    data["app"] = {**data.get("app", {}), "glyphs": "plain"}
+    settings.write_text(json.dumps(data))
+    app = make_app(fresh_town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        queue = await open_by_key(pilot, "u", "items", what="the needs-you queue")
+        header = queue.query_one(TownHeader)
+        assert queue.plain and header.plain
+        assert "[STUCK]" in header.text.plain and "[STUCK]" in str(header.render())
