@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from gastown_tui import __version__
+from gastown_tui.errors import UserError, nearest
 
 # name -> (module, one-line summary). One module per command group, named after it.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -82,8 +83,6 @@ def main(argv: list[str] | None = None) -> int:
     name = argv[0] if argv and not argv[0].startswith("-") else "app"
     rest = argv[1:] if argv and argv[0] == name else argv
     if name not in COMMANDS:
-        from gastown_tui.errors import nearest
-
         near = nearest(name, COMMANDS)
         hint = f" (did you mean: {', '.join(near)})" if near else ""
         print(f"gastown: unknown command {name!r}{hint}", file=sys.stderr)
@@ -96,8 +95,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(func, argv: list[str], prog: str) -> int:
     """Runs a command's main, turning UserError into a one-line message and exit 1."""
-    from gastown_tui.errors import UserError
-
     try:
         return int(func(argv, prog) or 0)
     except UserError as exc:

@@ -2,6 +2,7 @@
 
     python tools/import_graph.py cycles   # exit 1 and list them when our modules import in a cycle
     python tools/import_graph.py local    # count function-local imports of our own modules (-v per file, -vv each)
+    python tools/import_graph.py local --uncommented   # only those that do not say why (exit 1 if any)
 
 Every import statement counts, wherever it stands: at the top, inside a function
 body (a "deferred" import, which Python runs later but which is still an edge of
@@ -11,7 +12,17 @@ are not edges. An import of `pkg.mod` is an edge to `pkg/mod.py` (or to
 that module exists, else to `pkg/__init__.py`. The implicit import of a parent
 package's `__init__` is not counted (as in import-linter).
 
-`make lint` runs `cycles`; `local` is for reports (how many deferrals are left).
+A function-local import of ours is *deliberate* when it says why: a comment with
+the word "deferred" on the import's own lines, in the comment block right above
+it, or on an import of the same unbroken run of imports (one comment may cover
+a block). The comment names what it keeps out of which start-up (Textual for the
+headless commands, pydantic or GitPython for `bd`/`prime`, pexpect for `node
+serve`...), and a test checks it stays out (tests/*/test_import_hygiene.py,
+tests/test_layers.py). Every other function-local import is *uncommented*: hoist
+it, or say why not.
+
+`make lint` runs `cycles`; `local` is for reports (how many deferrals are left,
+how many say why).
 """
 from __future__ import annotations
 
@@ -51,14 +62,57 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
-class _Imports(ast.NodeVisitor):
-    """Collects (line, target names, local?) for every import that can run."""
+def _says_deferred(line: str) -> bool:
+    """True when LINE carries a comment with the word "deferred" (a deliberate deferral's reason)."""
+    at = line.find("#")
+    return at >= 0 and "deferred" in line[at:].lower()
 
-    def __init__(self, module: str, is_package: bool) -> None:
+
+def _commented(lines: list[str], runs: list[tuple[int, int]]) -> bool:
+    """True when a run of imports (first line, last line; 1-based) says why it is deferred: a
+    "deferred" comment on one of its lines or in the comment block directly above it."""
+    first = runs[0][0]
+    if any(_says_deferred(lines[n - 1]) for start, end in runs for n in range(start, end + 1)):
+        return True
+    n = first - 1
+    while n >= 1 and lines[n - 1].lstrip().startswith("#"):
+        if _says_deferred(lines[n - 1]):
+            return True
+        n -= 1
+    return False
+
+
+class _Imports(ast.NodeVisitor):
+    """Collects (line, target names, local?, deferral commented?) for every import that can run."""
+
+    def __init__(self, module: str, is_package: bool, lines: list[str] | None = None) -> None:
         self.module = module
         self.is_package = is_package
+        self.lines = lines or []
         self.depth = 0
-        self.found: list[tuple[int, list[str], bool]] = []
+        self.found: list[tuple[int, list[str], bool, bool]] = []
+        self.runs: dict[int, list[tuple[int, int]]] = {}  # an import's line -> its run of imports
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # an unbroken run of import statements in one body shares one "deferred" comment
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list):
+                continue
+            run: list[tuple[int, int]] = []
+            for stmt in [*body, None]:
+                if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    run.append((stmt.lineno, stmt.end_lineno or stmt.lineno))
+                    continue
+                for start, _ in run:
+                    self.runs[start] = run
+                run = []
+        super().generic_visit(node)
+
+    def _add(self, node: ast.Import | ast.ImportFrom, names: list[str]) -> None:
+        local = self.depth > 0
+        run = self.runs.get(node.lineno, [(node.lineno, node.end_lineno or node.lineno)])
+        self.found.append((node.lineno, names, local, local and _commented(self.lines, run)))
 
     def visit_If(self, node: ast.If) -> None:
         if _is_type_checking(node.test):
@@ -75,7 +129,7 @@ class _Imports(ast.NodeVisitor):
     visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
 
     def visit_Import(self, node: ast.Import) -> None:
-        self.found.append((node.lineno, [a.name for a in node.names], self.depth > 0))
+        self._add(node, [a.name for a in node.names])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         base = node.module or ""
@@ -86,24 +140,26 @@ class _Imports(ast.NodeVisitor):
             package = package[: len(package) - (node.level - 1)]
             base = ".".join(package + ([base] if base else []))
         names = [f"{base}.{a.name}" if base else a.name for a in node.names]
-        self.found.append((node.lineno, [base, *names], self.depth > 0))
+        self._add(node, [base, *names])
 
 
-def edges() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str]]]]:
-    """The graph (module -> modules it imports) and, per file, its local imports of ours."""
+def edges() -> tuple[dict[str, set[str]], dict[str, list[tuple[int, str, bool]]]]:
+    """The graph (module -> modules it imports) and, per file, its local imports of ours
+    (line, first target, whether a comment says why it is deferred)."""
     files = module_files()
     graph: dict[str, set[str]] = defaultdict(set)
-    local: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    local: dict[str, list[tuple[int, str, bool]]] = defaultdict(list)
     for module, path in files.items():
-        visitor = _Imports(module, path.name == "__init__.py")
-        visitor.visit(ast.parse(path.read_text(encoding="utf-8"), str(path)))
-        for line, names, is_local in visitor.found:
+        text = path.read_text(encoding="utf-8")
+        visitor = _Imports(module, path.name == "__init__.py", text.splitlines())
+        visitor.visit(ast.parse(text, str(path)))
+        for line, names, is_local, commented in visitor.found:
             targets = _resolve(names, files)
             for target in targets:
                 if target != module:
                     graph[module].add(target)
             if is_local and targets:
-                local[str(path.relative_to(ROOT))].append((line, sorted(targets)[0]))
+                local[str(path.relative_to(ROOT))].append((line, sorted(targets)[0], commented))
     return graph, local
 
 
@@ -182,14 +238,25 @@ def main(argv: list[str]) -> int:
         print(f"import cycles among our modules: {len(found)}, {failing} failing")
         return 1 if failing else 0
     if what == "local":
+        only_uncommented = "--uncommented" in argv
+        if only_uncommented:
+            local = {p: [h for h in hits if not h[2]] for p, hits in local.items()}
+            local = {p: hits for p, hits in local.items() if hits}
         total = sum(len(v) for v in local.values())
+        uncommented = sum(1 for hits in local.values() for h in hits if not h[2])
+        verbose = "-v" in argv or "-vv" in argv
         for path, hits in sorted(local.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            if "-v" in argv:
-                print(f"{len(hits):4d} {path}")
+            if verbose:
+                bare = sum(1 for h in hits if not h[2])
+                print(f"{len(hits):4d} {path}" + (f"  ({bare} uncommented)" if bare else ""))
             if "-vv" in argv:
-                for line, target in hits:
-                    print(f"       {path}:{line} {target}")
-        print(f"function-local imports of our own modules: {total} in {len(local)} files")
+                for line, target, commented in hits:
+                    print(f"       {path}:{line} {target}" + ("" if commented else "  [uncommented]"))
+        if only_uncommented:
+            print(f"function-local imports of our own modules that do not say why: {total} in {len(local)} files")
+            return 1 if total else 0
+        print(f"function-local imports of our own modules: {total} in {len(local)} files, "
+              f"{total - uncommented} deliberate (a comment says why they are deferred), {uncommented} uncommented")
         return 0
     print(__doc__)
     return 2

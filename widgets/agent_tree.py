@@ -3,6 +3,15 @@
 Each agent line shows its number (for jump-by-number), its state glyph (or the
 plain word), its name, its hook and how long it has been in that state.
 Selecting a line posts `AgentTree.AgentChosen`.
+
+| Class | Description |
+| :- | :- |
+| `agent-tree--state-<state>` | a state's glyph (and a ghost's "how it left"); `<state>` as in `$state-<state>` |
+| `agent-tree--role-<role>` | the agent's name, by role (`$role-<role>`) |
+
+The app's style sheet (themes/app.tcss) colours them from the theme. A line's colours are
+looked up when Textual draws it (`render_label`), so a theme switch recolours the tree with
+no redraw by hand (Tree clears its line cache on a style update).
 """
 from __future__ import annotations
 
@@ -17,12 +26,22 @@ from textual.reactive import var
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from widgets.glyphs import format_age, glyph
-from widgets.styling import role_style, state_style
+from widgets.glyphs import STATES, format_age, glyph
 from widgets.view_models import AgentView
 
 TOWN_ROLE_ORDER = {"mayor": 0, "deacon": 1, "boot": 2}
 RIG_ROLE_ORDER = {"witness": 0, "refinery": 1, "polecat": 2, "crew": 3}
+ROLES = ("mayor", "deacon", "boot", "witness", "refinery", "polecat", "crew", "overseer")
+BOLD = Style(bold=True)
+NO_STYLE = Style()
+
+
+def state_class(state: str) -> str:
+    return f"agent-tree--state-{state.replace('_', '-')}"
+
+
+def role_class(role: str) -> str:
+    return f"agent-tree--role-{role}"
 
 
 def tree_order(agents: list[AgentView]) -> list[AgentView]:
@@ -37,6 +56,8 @@ def tree_order(agents: list[AgentView]) -> list[AgentView]:
 
 class AgentTree(Tree[str]):
     """Agents by rig, with state glyphs, hooks and time in state."""
+
+    COMPONENT_CLASSES = {state_class(state) for state in STATES} | {role_class(role) for role in ROLES}
 
     plain: var[bool] = var(False)
     """Plain glyphs (words, no symbols; settings `app.glyphs`); the Town screen binds it (data_bind)."""
@@ -67,6 +88,7 @@ class AgentTree(Tree[str]):
         self.guide_depth = 2
         self._agents: list[AgentView] = []
         self._agent_nodes: dict[str, TreeNode[str]] = {}
+        self._lines: dict[str, tuple[int, AgentView, str]] = {}  # address -> (number, agent, age) as drawn
         self._structure: tuple = ()
         self.clock: Callable[[], datetime] | None = None
         self._quiet = False
@@ -86,30 +108,39 @@ class AgentTree(Tree[str]):
         return style
 
     def notify_style_update(self) -> None:
-        """The theme (or CSS) changed: component styles are looked up again, and the labels, which carry
-        the theme's state and role colours, are redrawn (no redraw by hand on a theme switch)."""
+        """The theme (or CSS) changed: component styles are looked up again (Tree then draws every line
+        anew, with the new colours)."""
         self._component_styles.clear()
         super().notify_style_update()
+
+    def watch_plain(self) -> None:
         self.refresh_labels()
 
     @property
     def ordered(self) -> list[AgentView]:
         return list(self._agents)
 
-    def _label(self, number: int, agent: AgentView) -> Text:
+    def _age(self, agent: AgentView) -> str:
         now = self.clock() if self.clock else None
-        age = format_age((now - agent.since).total_seconds()) if (now and agent.since) else ""
+        return format_age((now - agent.since).total_seconds()) if (now and agent.since) else ""
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True, default=NO_STYLE)
+
+    def _label(self, number: int, agent: AgentView, age: str, coloured: bool = True) -> Text:
+        """An agent's line; without `coloured`, without the theme's colours (the node's own label)."""
+        state_style = self._style(state_class(agent.state)) if coloured else NO_STYLE
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"{number:>2} " if number < 100 else f"{number} ", style="dim")
-        text.append(glyph(agent.state, self.plain), style=state_style(self, agent.state, bold=True))
+        text.append(glyph(agent.state, self.plain), style=state_style + BOLD)
         text.append(" ")
-        text.append(agent.name, style=role_style(self, agent.role))
+        text.append(agent.name, style=self._style(role_class(agent.role)) if coloured else NO_STYLE)
         if agent.node:  # it runs on another machine (docs/nodes.md)
             text.append(f" @{agent.node}", style="dim")
         if agent.cost:  # what its model calls cost; a patrol role "$0" (code, not a model)
             text.append(f" {agent.cost}", style="dim" if agent.state == "patrol" else "bold")
         if agent.ghost:  # it left the town: how and how long ago come first, the hook it had last
-            text.append(f" {agent.ghost}", style=state_style(self, agent.state))
+            text.append(f" {agent.ghost}", style=state_style)
             if age:
                 text.append(f" {age}", style="dim")
             if agent.hook_id:
@@ -138,6 +169,7 @@ class AgentTree(Tree[str]):
         self._quiet = True
         self.clear()
         self._agent_nodes.clear()
+        self._lines.clear()
         current: TreeNode[str] | None = None
         current_rig: object = ()
         for number, agent in enumerate(self._agents, start=1):
@@ -146,7 +178,8 @@ class AgentTree(Tree[str]):
                 title = "town" if agent.rig is None else f"rig {agent.rig}"
                 current = self.root.add(Text(title, style="bold"), data=None, expand=True)
             assert current is not None
-            node = current.add_leaf(self._label(number, agent), data=agent.address)
+            line = self._lines[agent.address] = (number, agent, self._age(agent))
+            node = current.add_leaf(self._label(*line, coloured=False), data=agent.address)
             self._agent_nodes[agent.address] = node
         self._quiet = False
 
@@ -154,10 +187,22 @@ class AgentTree(Tree[str]):
         """Relabels the agents whose line would read differently (state, hook, age); others are not redrawn."""
         for number, agent in enumerate(self._agents, start=1):
             node = self._agent_nodes.get(agent.address)
-            if node is not None:
-                label = self._label(number, agent)
-                if label.plain != node.label.plain or label.spans != node.label.spans:
-                    node.set_label(label)
+            if node is None:
+                continue
+            line = self._lines[agent.address] = (number, agent, self._age(agent))
+            label = self._label(*line, coloured=False)  # its colours follow from its state and role
+            if label.plain != node.label.plain or label.spans != node.label.spans:
+                node.set_label(label)
+
+    def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
+        """An agent's line with the theme's colours, looked up now (component classes); group lines as Tree
+        draws them."""
+        line = self._lines.get(node.data) if node.data else None
+        if line is None:
+            return super().render_label(node, base_style, style)
+        label = self._label(*line)
+        label.stylize(style)
+        return label
 
     def select_agent(self, address: str) -> None:
         """Puts the cursor on `address` without choosing it (the screen already did)."""

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from gastown_tui.errors import UserError
+from gastown_tui.sim.agent import main as sim_main
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -26,7 +27,5 @@ def main(argv: list[str], prog: str) -> int:
         cwd = (args.dir or Path.cwd()).resolve()
         if not cwd.is_dir():
             raise UserError(f"--dir {cwd}: not a directory")
-        from gastown_tui.sim.agent import main as sim_main
-
         return sim_main(cwd, autostart=not args.no_autostart)
     raise UserError(f"unknown agent {args.agent!r}")

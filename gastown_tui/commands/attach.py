@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gastown_tui.attach.terminal import attach
+from gastown_tui.commands.town_option import town_of
+
 
 def main(argv: list[str], prog: str) -> int:
     p = argparse.ArgumentParser(prog=prog, description="Attach this terminal to one agent of the town "
@@ -16,8 +19,5 @@ def main(argv: list[str], prog: str) -> int:
                    help="never resize the agent (by default the attach sizes it only when no other interactive "
                         "client is attached)")
     args = p.parse_args(argv)
-    from gastown_tui.attach.terminal import attach
-    from gastown_tui.commands.server import town_of
-
     town = town_of(args.town)
     return attach(str(town.root), args.agent, observer=True if args.observer else None)

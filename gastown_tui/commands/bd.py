@@ -3,8 +3,8 @@
 Read commands take `--json` and print plain JSON; humans get Rich tables.
 Exit 0 on success, 1 on a user error (one line on stderr), 2 on usage errors.
 
-`beads.render` (Rich) is imported where a command prints for humans, never at the
-top: agents run `bd ... --json` many times a session and never need Rich.
+`beads.render` (Rich) is imported (`_render`) only when a command prints for humans,
+never at the top: agents run `bd ... --json` many times a session and never need Rich.
 """
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ from gastown_tui.errors import NotFound, UserError
 from gastown_tui.town.layout import find_town
 from gastown_tui.town.ledgers import ledger_for_id, prefix_of
 from gastown_tui.town.rigs import get_rig, load_registry
+
+
+def _render():
+    """`beads.render`, for the human-readable output (Rich tables, trees)."""
+    from gastown_tui.beads import render  # deferred: Rich, which the --json output never needs
+
+    return render
 
 
 def _common(json_flag: bool = True) -> argparse.ArgumentParser:
@@ -218,8 +225,6 @@ def _open(args, strict: bool = True, ids=()):
 def _routed(bead_id: str, here: Path | None, strict: bool) -> Path | None:
     """The .beads folder of the town ledger whose prefix BEAD_ID has, when that is not HERE's ledger."""
     try:
-        from gastown_tui.town.layout import find_town
-
         town = find_town()
     except UserError:
         return None
@@ -284,13 +289,11 @@ def _cmd_show(args, as_json, actor):
     if as_json:
         _emit(recs[0] if len(recs) == 1 else recs)
         return
-    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
     index = ledger.blocked_index(wisps=True)
     for i, rec in enumerate(recs):
         if i:
             print()
-        render.show(rec, index.blockers.get(rec["id"], []), index.children.get(rec["id"], []))
+        _render().show(rec, index.blockers.get(rec["id"], []), index.children.get(rec["id"], []))
 
 
 def _cmd_list(args, as_json, actor):
@@ -300,9 +303,7 @@ def _cmd_list(args, as_json, actor):
     if as_json:
         _emit(recs)
         return
-    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
-    render.table(recs)
+    _render().table(recs)
 
 
 def _cmd_ready(args, as_json, actor):
@@ -324,9 +325,7 @@ def _cmd_ready(args, as_json, actor):
     if as_json:
         _emit(recs)
         return
-    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
-    render.table(recs, title="Ready work")
+    _render().table(recs, title="Ready work")
 
 
 def _cmd_blocked(args, as_json, actor):
@@ -337,9 +336,7 @@ def _cmd_blocked(args, as_json, actor):
     if as_json:
         _emit(recs)
         return
-    from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
-    render.table(recs, title="Blocked", blocked=index.blockers)
+    _render().table(recs, title="Blocked", blocked=index.blockers)
 
 
 def _cmd_update(args, as_json, actor):
@@ -399,9 +396,7 @@ def _cmd_dep(args, as_json, actor):
         if as_json:
             _emit(tree)
         else:
-            from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
-            render.tree(tree)
+            _render().tree(tree)
         return
     if args.dep_cmd == "add":
         issue = ledger.add_dependency(args.id, args.depends_on, args.dep_type, actor=actor)
@@ -451,9 +446,7 @@ def _cmd_stats(args, as_json, actor):
     if as_json:
         _emit(data)
     else:
-        from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
-        render.stats(data)
+        _render().stats(data)
 
 
 INFRA_TYPES = ("agent", "rig", "role", "message")
@@ -500,9 +493,7 @@ def _cmd_doctor(args, as_json, actor):
     if as_json:
         _emit(report.to_json())
     else:
-        from gastown_tui.beads import render  # deferred: rich, for the human-readable output only
-
-        render.doctor(report)
+        _render().doctor(report)
     if report.errors:
         print(f"{args.prog if hasattr(args, 'prog') else 'gastown bd doctor'}: {report.errors} problem(s) found",
               file=sys.stderr)

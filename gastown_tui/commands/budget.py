@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 
+from gastown_tui.town.budget import evaluate, raise_budget, reset_budget
+from gastown_tui.town.cli_support import actor, print_json, town_here
+
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.budget import evaluate, raise_budget, reset_budget
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-
     p = argparse.ArgumentParser(prog=prog, description="Spending budgets and the breaker.")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     s = sub.add_parser("show", help="every budget and its spend")

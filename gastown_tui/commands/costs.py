@@ -5,21 +5,20 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
+from gastown_tui.costs.report import GROUPS, costs_report, today_start
+from gastown_tui.errors import UserError
+from gastown_tui.town.cli_support import print_json, town_here
+from gastown_tui.town.events import since_arg
+
 
 def _since(text: str | None) -> float | None:
-    from gastown_tui.errors import UserError
-
     if not text:
         return None
     if text == "today":
-        from gastown_tui.costs.report import today_start
-
         return today_start()
     try:
         d = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        from gastown_tui.town.events import since_arg
-
         try:
             return since_arg(text)
         except UserError:
@@ -29,9 +28,6 @@ def _since(text: str | None) -> float | None:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.costs.report import GROUPS, costs_report
-    from gastown_tui.town.cli_support import print_json, town_here
-
     p = argparse.ArgumentParser(prog=prog, description="Tokens and money the agents spent.")
     p.add_argument("--by", choices=GROUPS, default="agent")
     p.add_argument("--since", metavar="DATE", help="only calls from then on (a date, time, duration or 'today')")

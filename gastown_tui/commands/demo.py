@@ -15,6 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from gastown_tui.demo.build import build_demo_town, load_demo
+from gastown_tui.demo.hanoi import main as hanoi_main
+from gastown_tui.demo.run import Chaos, run_factory
+from gastown_tui.demo.verify import check_demo
 from gastown_tui.errors import UserError
 
 
@@ -35,12 +39,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str], prog: str) -> int:
     if argv[:1] == ["hanoi"]:       # gastown demo hanoi [--discs N] [--headless] [--chaos] [--seed S]
-        from gastown_tui.demo.hanoi import main as hanoi_main
-
         return hanoi_main(argv[1:], f"{prog} hanoi", open_app=_open_app)  # the town's server runs the sim
     args = build_parser(prog).parse_args(argv)
-    from gastown_tui.demo.build import build_demo_town, load_demo
-
     if args.timeout is not None and args.timeout <= 0:
         raise UserError(f"--timeout must be more than zero, got {args.timeout:g}")
     root = args.dir or Path(tempfile.mkdtemp(prefix="gastown-demo-"))
@@ -56,9 +56,6 @@ def main(argv: list[str], prog: str) -> int:
     sys.stdout.flush()
     if not args.headless:
         return _open_app(demo.town.root)
-    from gastown_tui.demo.run import Chaos, run_factory
-    from gastown_tui.demo.verify import check_demo
-
     chaos = Chaos(seed=args.seed) if args.chaos else None
     outcome = asyncio.run(run_factory(demo.town.root, convoy=demo.convoy if args.until_landed else None,
                                       timeout=args.timeout, chaos=chaos,

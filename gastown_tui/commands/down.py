@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gastown_tui.client import control
+from gastown_tui.commands.town_option import town_of
 from gastown_tui.errors import UserError
 
 
@@ -12,9 +14,6 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--town", type=Path, help="the town (default: GT_TOWN, or the town around the current folder)")
     p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the server to end (default 60)")
     args = p.parse_args(argv)
-    from gastown_tui.commands.server import town_of
-    from gastown_tui.client import control
-
     town = town_of(args.town)
     try:
         pid = control.stop(town.root, wait=args.wait)

@@ -19,12 +19,13 @@ import sys
 from pathlib import Path
 
 from gastown_tui.beads import find_beads_dir, ids
+from gastown_tui.beads.ledger import RawLedger as Ledger  # mutations return dicts: no pydantic here
 from gastown_tui.timestamps import now
 from gastown_tui.errors import UserError
 from gastown_tui.meow.molecule import as_record, burn, molecule_root, pour_record, squash
 from gastown_tui.meow.proto import cook
 from gastown_tui.meow.search import formula_search_path
-from gastown_tui.meow.tracking import progress
+from gastown_tui.meow.tracking import close_step, progress
 
 
 def _vars(pairs: list[str]) -> dict[str, str]:
@@ -86,8 +87,6 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 
 def _ledger(args):
-    from gastown_tui.beads.ledger import RawLedger as Ledger  # mutations return dicts: no pydantic here
-
     if KEEP_OPEN:
         key = (str(args.db) if args.db else None, os.environ.get("BEADS_DIR"), os.getcwd())
         ledger = _OPEN.get(key)
@@ -256,10 +255,8 @@ def _cmd_next(args) -> int:
 
 
 def _cmd_done(args) -> int:
-    from gastown_tui.meow.tracking import close_step, progress
-    from gastown_tui.town.ralph import (
-        check_before_close,  # deferred: it brings pydantic (town.handoff); only close needs it
-    )
+    # deferred: town.ralph brings pydantic (through town.handoff); of `gt mol`, only closing a step needs it
+    from gastown_tui.town.ralph import check_before_close
 
     ledger = _ledger(args)
     # A Ralph step closes only when its check passes; the check runs before the ledger is locked.

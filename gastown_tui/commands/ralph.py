@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 
+from gastown_tui.town.cli_support import actor, print_json, town_here
+from gastown_tui.town.ralph import raise_attempts, show
+
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.cli_support import actor, print_json, town_here
-
     p = argparse.ArgumentParser(prog=prog, description="Ralph loops on molecule steps.")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     s = sub.add_parser("show", help="attempts of the Ralph steps of a step or bead")
@@ -26,8 +27,6 @@ def main(argv: list[str], prog: str) -> int:
     args = p.parse_args(argv)
     town = town_here()
     if args.cmd == "raise":
-        from gastown_tui.town.ralph import raise_attempts
-
         if args.by < 1 or (args.max_attempts is not None and args.max_attempts < 1):
             p.error("attempts must be at least 1")
         changed = raise_attempts(town, args.id, max_attempts=args.max_attempts, by=args.by, actor=actor())
@@ -37,8 +36,6 @@ def main(argv: list[str], prog: str) -> int:
             for c in changed:
                 print(f"{c['step']}: max_attempts {c['old']} -> {c['new']}")
         return 0
-    from gastown_tui.town.ralph import show
-
     steps = show(town, args.id)
     if args.json:
         print_json(steps)

@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gastown_tui.commands.town_option import town_of
+from gastown_tui.server.main import serve_town
+from gastown_tui.town.convoys import get_convoy
+
 
 def main(argv: list[str], prog: str) -> int:
     p = argparse.ArgumentParser(prog=prog, description="Run the town's sessions and patrols.")
@@ -18,17 +22,11 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--until-convoy", metavar="ID", help="stop when this convoy has landed")
     p.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
     args = p.parse_args(argv)
-    from gastown_tui.commands.server import town_of
-
     town = town_of(args.town)
     if not args.headless:
         from gastown_tui.app import run_app  # deferred: the headless run never loads Textual
 
         return int(run_app(town.root) or 0)
     if args.until_convoy:
-        from gastown_tui.town.convoys import get_convoy
-
         get_convoy(town, args.until_convoy)  # NotFound names the nearest convoys
-    from gastown_tui.server.main import serve_town
-
     return serve_town(town.root, convoy=args.until_convoy, timeout=args.timeout)

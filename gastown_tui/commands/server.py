@@ -7,16 +7,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gastown_tui.errors import UserError
-
-
-def town_of(arg: Path | None):
-    from gastown_tui.town.layout import find_town
-
-    town = find_town(arg) if arg else find_town()
-    if arg and town.root != Path(arg).resolve():
-        raise UserError(f"--town {arg}: not a town (no mayor/town.json there)")
-    return town
+from gastown_tui.commands.town_option import town_of
+from gastown_tui.server.main import serve_town
+from gastown_tui.town.convoys import get_convoy
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -29,9 +22,5 @@ def main(argv: list[str], prog: str) -> int:
     args = p.parse_args(argv)
     town = town_of(args.town)
     if args.until_convoy:
-        from gastown_tui.town.convoys import get_convoy
-
         get_convoy(town, args.until_convoy)  # NotFound names the nearest convoys
-    from gastown_tui.server.main import serve_town
-
     return serve_town(town.root, convoy=args.until_convoy, timeout=args.timeout, patrols=not args.no_patrols)

@@ -9,16 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from gastown_tui.atomicfile import write_atomic
+from gastown_tui.commands.town_option import town_of
 from gastown_tui.errors import UserError
-
-
-def _town(arg: Path | None) -> str:
-    from gastown_tui.town.layout import find_town
-
-    town = find_town(arg) if arg else find_town()
-    if arg and town.root != arg.resolve():
-        raise UserError(f"--town {arg}: not a town (no mayor/town.json there)")
-    return str(town.root)
+from gastown_tui.server import service as svc
 
 
 def _manager(platform: str) -> str | None:
@@ -34,9 +28,6 @@ def _run(argv: list[str]) -> tuple[int, str]:
 
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.atomicfile import write_atomic
-    from gastown_tui.server import service as svc
-
     p = argparse.ArgumentParser(prog=prog, description="Start the town's server at login, as a user service "
                                                        "that never kills its agents when it restarts.")
     p.add_argument("action", choices=["install", "uninstall", "status"])
@@ -46,7 +37,7 @@ def main(argv: list[str], prog: str) -> int:
     p.add_argument("--no-enable", action="store_true",
                    help="only write or remove the file; do not call systemctl/launchctl")
     args = p.parse_args(argv)
-    town = _town(args.town)
+    town = str(town_of(args.town).root)
     path = svc.service_path(town, args.platform)
     name = svc.unit_name(town) if args.platform == "systemd" else svc.launchd_label(town)
     tool = None if args.no_enable else _manager(args.platform)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 
+from gastown_tui.town.shims import write_shims
+
 
 def main(argv: list[str], prog: str) -> int:
-    from gastown_tui.town.shims import write_shims
-
     p = argparse.ArgumentParser(prog=prog, description="Write gt and bd launchers for agents.")
     p.add_argument("dir")
     args = p.parse_args(argv)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+
+from gastown_tui.nodes.placement import sling_placed
 from gastown_tui.town.cli_support import actor, parse_vars, print_json, town_here
 
 
@@ -28,8 +30,6 @@ def main(argv: list[str], prog: str) -> int:
     town = town_here()
     # where the new polecat runs is decided before anything is slung: --node forces a node, else the
     # rig's allowed places with room (nodes/placement.py); a node that is not ready gets nothing
-    from gastown_tui.nodes.placement import sling_placed
-
     res, placed = sling_placed(town, args.bead, args.target, node=args.node, formula=args.formula,
                                vars=parse_vars(args.var), no_convoy=args.no_convoy, force=args.force,
                                actor=actor(), ralph=ralph)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from gastown_tui.client import control
-from gastown_tui.commands.server import town_of
+from gastown_tui.commands.town_option import town_of
 from gastown_tui.server import paths
 
 

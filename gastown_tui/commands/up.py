@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
+from gastown_tui import __version__
+from gastown_tui.client import control
+from gastown_tui.commands.town_option import town_of
 from gastown_tui.errors import UserError
+from gastown_tui.server import paths
+from gastown_tui.server.keeper import request_upgrade, running_keeper
 
 
 def main(argv: list[str], prog: str) -> int:
@@ -15,21 +21,13 @@ def main(argv: list[str], prog: str) -> int:
                    help="replace a running server with the version installed now, keeping every agent (its "
                         "keeper starts the new server, which adopts them; clients reconnect)")
     args = p.parse_args(argv)
-    from gastown_tui.commands.server import town_of
-    from gastown_tui.client import control
-    from gastown_tui.server import paths
-
     town = town_of(args.town)
     if args.upgrade:
-        from gastown_tui.server.keeper import request_upgrade, running_keeper
-
         if running_keeper(str(town.root)) is not None:
             try:
                 old, new = request_upgrade(str(town.root))
             except RuntimeError as exc:
                 raise UserError(str(exc)) from None
-            import time
-
             deadline = time.monotonic() + 60
             while (control.answering(town.root, timeout=1.0) or {}).get("server_pid") != new:
                 if time.monotonic() > deadline:
@@ -48,8 +46,6 @@ def main(argv: list[str], prog: str) -> int:
     sock = paths.socket_path(str(town.root))
     print(f"{'started' if started else 'already running'}: pid {pid}, socket {sock}")
     if not started:
-        from gastown_tui import __version__
-
         running = (control.answering(town.root) or {}).get("version")
         if running and running != __version__:
             print(f"the server runs gastown {running}; {__version__} is installed: `gastown up --upgrade` replaces "

@@ -13,6 +13,10 @@ import asyncio
 from pathlib import Path
 
 from gastown_tui.errors import UserError
+from gastown_tui.town.layout import find_town
+from gastown_tui.web.access import Access, is_loopback
+from gastown_tui.web.server import WebServer, serve
+from gastown_tui.web.town_server import start_town_server_if_available, town_server_command_exists
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -29,9 +33,6 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str], prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
-    from gastown_tui.town.layout import find_town
-    from gastown_tui.web.access import Access, is_loopback
-
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port must be 0..65535, got {args.port}")
     remote = not is_loopback(args.host)
@@ -39,9 +40,6 @@ def main(argv: list[str], prog: str) -> int:
         raise UserError(f"--host {args.host} is reachable from other machines: add --allow-remote to mean it "
                         "(or keep the default 127.0.0.1 and use an SSH tunnel)")
     town = find_town(args.town, env={} if args.town else None)
-    from gastown_tui.web.server import WebServer, serve
-    from gastown_tui.web.town_server import start_town_server_if_available, town_server_command_exists
-
     if args.no_agents:
         print("gastown web: --no-agents: the town server is not started; tabs show the town as it is", flush=True)
     else:

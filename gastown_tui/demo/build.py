@@ -23,7 +23,7 @@ from gastown_tui.town.install import install_town
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import town_ledger
-from gastown_tui.town.rigs import get_rig
+from gastown_tui.town.rigs import add_rig, get_rig
 from gastown_tui.town.settings import RigSettings
 from gastown_tui.town.sling import sling
 
@@ -124,8 +124,6 @@ def _plan_for_the_mayor(town, rig, polecats: int) -> tuple[dict[str, str], str]:
 def build_demo_town(root: Path, polecats: int = 3, patrols: dict | None = None, pace: float = 0.0) -> DemoTown:
     """Creates DIR/project and DIR/town and slings the Overseer's plan to the Mayor, who files the beads
     and the convoy and slings the first beads once the factory runs."""
-    from gastown_tui.town.rigs import add_rig, get_rig
-
     if polecats < 1:
         raise UserError(f"--polecats must be at least 1, got {polecats}")
     if pace < 0:

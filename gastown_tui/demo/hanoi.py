@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from gastown_tui.beads.ledger import RawLedger
+from gastown_tui.beads.wispsteps import flush_all
 from gastown_tui.commands import mol
 from gastown_tui.demo.sample import gate_command, write_sample_project
 from gastown_tui.errors import UserError
@@ -217,8 +218,6 @@ def _work(demo: HanoiTown, gt: Callable[[list[str]], str], log, stop_after: int 
                     f"({report.steps_closed / (last_log - start):,.0f} steps/s this run)")
     finally:
         os.close(fd)
-        from gastown_tui.beads.wispsteps import flush_all
-
         flush_all()
     report.seconds = time.monotonic() - start
     return report

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from gastown_tui.errors import NotFound
 from gastown_tui.patrols.runtime import TownRuntime
+from gastown_tui.town.convoys import get_convoy
 
 
 @dataclass
@@ -67,9 +69,6 @@ def format_session_event(event) -> str | None:
 def convoy_landed(town, convoy_id: str) -> bool:
     """True once the convoy is closed; False while it is open or not filed yet (the Mayor files the
     demo's convoy after the factory starts)."""
-    from gastown_tui.errors import NotFound
-    from gastown_tui.town.convoys import get_convoy
-
     try:
         return get_convoy(town, convoy_id).status == "closed"
     except NotFound:

@@ -19,12 +19,14 @@ from gastown_tui.patrols.escalate import escalate, route
 from gastown_tui.patrols.gupp import beacon
 from gastown_tui.town.addresses import parse_address, rig_worker
 from gastown_tui.town.agents import environment, workdir
+from gastown_tui.town.budget import refusal_for_agent
 from gastown_tui.town.convoys import land_ready_convoys
 from gastown_tui.town.events import append_event
 from gastown_tui.town.handoff import consume_handoff, pending_handoff
 from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.nudges import enqueue
 from gastown_tui.town.polecats import reap_blockers, reap_polecat
+from gastown_tui.town.ralph import successor_topic, with_failure
 from gastown_tui.town.rigs import get_rig
 from gastown_tui.town.settings import TownSettings
 from gastown_tui.town.sling import sling
@@ -90,8 +92,6 @@ class Actions:
 
     def _budget_refuses(self, d: Decision) -> bool:
         """A tripped budget breaker covering the agent: no session is started (town/budget.py)."""
-        from gastown_tui.town.budget import refusal_for_agent
-
         why = refusal_for_agent(self.town, d.target)
         if why:
             d.done = False
@@ -184,8 +184,6 @@ class Actions:
                 text = beacon(address, rig, address, time.time(), topic="handoff")
                 reason[0] = (marker or {}).get("reason") or "handoff"
                 if reason[0] == "ralph" and marker is not None:     # a Ralph retry: the prompt names the attempt and the last failure
-                    from gastown_tui.town.ralph import successor_topic, with_failure
-
                     text = with_failure(beacon(address, rig, "ralph", time.time(), topic=successor_topic(marker)),
                                         marker)
                 try:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
+from gastown_tui.town.budget import evaluate, in_scope, load_budgets
+from gastown_tui.town.events import append_event
 
 
 @dataclass
@@ -40,8 +42,6 @@ class BudgetPatrol(Patrol):
         return change.kind in ("config", "manual")
 
     def run(self, ctx: RunContext) -> Report:
-        from gastown_tui.town.budget import evaluate, in_scope, load_budgets
-
         self.has_budgets = True     # a bad entry raises here: this run fails saying why, and is tried again
         budgets = load_budgets(self.town)
         self.has_budgets = bool(budgets)
@@ -69,8 +69,6 @@ class BudgetPatrol(Patrol):
                 self.actions.apply(d, actor="budget")
                 if d.done:
                     self.memory.stopped.add(session.id)
-                    from gastown_tui.town.events import append_event
-
                     append_event(self.town.events_path, "budget_stopped", "budget", agent=address,
                                  session=session.id, budget=st.budget.id)
                 did.append(d)

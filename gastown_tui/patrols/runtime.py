@@ -20,10 +20,12 @@ from gastown_tui import townlog
 from gastown_tui.patrols.actions import Actions
 from gastown_tui.patrols.activity import ActivityLog
 from gastown_tui.patrols.base import Change, Timer
+from gastown_tui.patrols.budget import BudgetPatrol
 from gastown_tui.patrols.boot import Boot, BootSettings
 from gastown_tui.patrols.deacon import Deacon, DeaconSettings
 from gastown_tui.patrols.dogs import Dogs, DogSettings
-from gastown_tui.patrols.gupp import Gupp, GuppSettings
+from gastown_tui.patrols.eventlog import append_event
+from gastown_tui.patrols.gupp import Gupp, GuppSettings, beacon
 from gastown_tui.patrols.handoffs import Handoffs, HandoffSettings
 from gastown_tui.patrols.observe import Observer
 from gastown_tui.patrols.refinery import Refinery
@@ -91,8 +93,6 @@ class TownRuntime:
         if role == "gupp":
             return Gupp(self.observer, self.actions, GuppSettings(idle_after=s.gupp_idle), timer=self.timer())
         if role == "budget":
-            from gastown_tui.patrols.budget import BudgetPatrol
-
             return BudgetPatrol(self.town, self.sessions, self.actions, timer=Timer(5, 60))
         if role == "handoff":
             return Handoffs(self.town, self.sessions, self.actions,
@@ -135,9 +135,6 @@ class TownRuntime:
 
     async def _start_mayor(self) -> None:
         """Starts the Mayor's session (the agent the Overseer talks to); a failure is logged, not fatal."""
-        from gastown_tui.patrols.eventlog import append_event
-        from gastown_tui.patrols.gupp import beacon
-
         existing = self.sessions.get(MAYOR)
         if existing is not None and existing.alive:
             return

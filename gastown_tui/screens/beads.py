@@ -15,14 +15,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.ui.keys import BEADS_KEYS, bindings
 from gastown_tui.ui.wire import beads_from_wire, priority_problem
 from widgets.bead_table import BeadTable
-from widgets.town_header import TownHeader
+from gastown_tui.screens.headed_screen import HeadedScreen
 from widgets.view_models import TownView
 
 PAGE = 500
@@ -75,11 +74,12 @@ def bead_text(issue, events, cost: str = "") -> Text:
     return text
 
 
-class BeadsScreen(Screen):
+class BeadsScreen(HeadedScreen):
     BINDINGS = bindings(BEADS_KEYS)
 
     def __init__(self, bead_id: str | None = None) -> None:
         super().__init__(id="beads")
+        self.header_title = "Beads"
         self.wanted = bead_id
         self.beads: list = []
         self.found: list = []  # every bead matching the filter and the search, in table order
@@ -89,7 +89,7 @@ class BeadsScreen(Screen):
         self.costs: dict[str, str] = {}  # bead id -> what its model calls cost (a "cost" column once any)
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield self.town_header()
         yield Input(placeholder="search id, title or assignee (/)", id="bead-search")
         with Horizontal(id="beads-body"):
             yield BeadTable(id="bead-table", cursor_type="row", zebra_stripes=True)
@@ -108,9 +108,7 @@ class BeadsScreen(Screen):
         table.focus()
 
     def show_town(self, view: TownView) -> None:
-        header = self.query_one(TownHeader)
-        header.plain = self.app.controller.plain
-        header.show_town(view, "Beads")
+        super().show_town(view)
         costs = dict(view.spend.beads) if view.spend is not None else {}
         if costs != self.costs:
             had, self.costs = bool(self.costs), costs

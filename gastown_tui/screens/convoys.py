@@ -6,26 +6,25 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from gastown_tui.screens.form import Field, FormScreen
+from gastown_tui.screens.headed_screen import HeadedScreen
 from gastown_tui.ui.keys import CONVOY_KEYS, bindings
 from widgets.convoy_tree import ConvoyTree
-from widgets.town_header import TownHeader
 from widgets.view_models import TownView
 
 
-class ConvoysScreen(Screen):
+class ConvoysScreen(HeadedScreen):
     BINDINGS = bindings(CONVOY_KEYS)
 
     def __init__(self) -> None:
         super().__init__(id="convoys")
-        self.view: TownView | None = None
+        self.header_title = "Convoys"
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
-        yield ConvoyTree(id="convoy-tree")
+        yield self.town_header()
+        yield ConvoyTree(id="convoy-tree").data_bind(ConvoysScreen.plain)
         yield Static("", id="convoy-detail")
         yield Footer()
 
@@ -35,12 +34,8 @@ class ConvoysScreen(Screen):
             self.show_town(self.app.controller.view)
 
     def show_town(self, view: TownView) -> None:
-        self.view = view
-        header = self.query_one(TownHeader)
-        header.plain = self.app.controller.plain
-        header.show_town(view, "Convoys")
+        super().show_town(view)
         tree = self.query_one(ConvoyTree)
-        tree.plain = self.app.controller.plain
         tree.show_convoys(view.convoys)
         for node in tree.root.children:
             node.expand()

@@ -5,7 +5,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from gastown_tui.screens.form import Field, FormScreen
@@ -13,7 +12,7 @@ from gastown_tui.ui.keys import MAIL_KEYS, bindings
 from gastown_tui.server.reading import MailFacts
 from gastown_tui.ui.town_view import OVERSEER, TownViewBuilder
 from widgets.inbox import InboxList
-from widgets.town_header import TownHeader
+from gastown_tui.screens.headed_screen import HeadedScreen
 from widgets.view_models import MailView, TownView
 
 
@@ -27,7 +26,7 @@ def thread_text(mails: list[MailView]) -> Text:
     return text
 
 
-class MailScreen(Screen):
+class MailScreen(HeadedScreen):
     BINDINGS = bindings(MAIL_KEYS)
 
     def __init__(self, mail_id: str | None = None, address: str = OVERSEER) -> None:
@@ -37,7 +36,7 @@ class MailScreen(Screen):
         self.selected: MailView | None = None
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield self.town_header()
         with Horizontal(id="mail-body"):
             yield InboxList(title="Inbox", id="mail-list")
             with VerticalScroll(id="mail-thread-box"):
@@ -55,9 +54,8 @@ class MailScreen(Screen):
         self.query_one(InboxList).focus()
 
     def show_town(self, view: TownView) -> None:
-        header = self.query_one(TownHeader)
-        header.plain = self.app.controller.plain
-        header.show_town(view, f"Mail · {self.address}")
+        self.header_title = f"Mail · {self.address}"
+        super().show_town(view)
 
     def action_finished(self, _message) -> None:
         self.load()

@@ -7,7 +7,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -17,7 +16,7 @@ from gastown_tui.ui.town_view import polecat_address
 from widgets.action_bar import ActionBar
 from widgets.diff_model import FileDiff, split_files
 from widgets.diff_view import DiffView
-from widgets.town_header import TownHeader
+from gastown_tui.screens.headed_screen import HeadedScreen
 from widgets.view_models import MRView, TownView
 
 STATE_STYLE = {"queued": "", "rebasing": "cyan", "testing": "cyan", "conflict": "bold red", "failed": "bold red",
@@ -32,11 +31,12 @@ def normalise_file_entry(entry) -> tuple[str, str]:
     return (a, b) if len(a) <= 2 and a[:1].isupper() and len(b) > 2 or len(a) == 1 else (b, a)
 
 
-class MergeQueueScreen(Screen):
+class MergeQueueScreen(HeadedScreen):
     BINDINGS = bindings(MERGE_QUEUE_KEYS)
 
     def __init__(self, mr_id: str | None = None) -> None:
         super().__init__(id="merge_queue")
+        self.header_title = "Merge queue"
         self.wanted = mr_id
         self.mrs: list[MRView] = []
         self.files: list[FileDiff] = []
@@ -44,7 +44,7 @@ class MergeQueueScreen(Screen):
         self._diff_for: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield self.town_header()
         yield ActionBar([("Approve", "approve"), ("Send back", "send_back"), ("Nudge", "nudge"),
                          ("Re-sling", "resling"), ("Back", "back")], id="mq-bar")
         yield DataTable(id="mrs", cursor_type="row", zebra_stripes=True)
@@ -67,9 +67,7 @@ class MergeQueueScreen(Screen):
             self.show_town(self.app.controller.view)
 
     def show_town(self, view: TownView) -> None:
-        header = self.query_one(TownHeader)
-        header.plain = self.app.controller.plain
-        header.show_town(view, "Merge queue")
+        super().show_town(view)
         table = self.query_one(DataTable)
         current = self.current()
         keep = self.wanted or (current.id if current else None)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from gastown_tui.ui.keys import NEEDS_YOU_KEYS, bindings
 from widgets.action_bar import ActionBar
-from widgets.town_header import TownHeader
+from gastown_tui.screens.headed_screen import HeadedScreen
 from widgets.view_models import NeedsYouItem, TownView
 
 KIND_LABEL = {"approval": "needs approval", "stuck": "stuck", "dead": "dead", "finished": "finished (unseen)",
@@ -25,15 +24,16 @@ KIND_STYLE = {"approval": "bold yellow", "escalation": "bold red", "merge_failed
               "stuck": "red", "mail": "bold", "finished": "cyan"}
 
 
-class NeedsYouScreen(Screen):
+class NeedsYouScreen(HeadedScreen):
     BINDINGS = bindings(NEEDS_YOU_KEYS)
 
     def __init__(self) -> None:
         super().__init__(id="needs_you")
+        self.header_title = "Needs you"
         self.items: list[NeedsYouItem] = []
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield self.town_header()
         yield ActionBar([("Act", "act"), ("Next", "next_item"), ("Nudge", "nudge"), ("Restart", "restart"),
                          ("Dismiss", "dismiss_item"), ("Back", "back")], id="needs-bar")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
@@ -48,8 +48,7 @@ class NeedsYouScreen(Screen):
             self.show_town(self.app.controller.view)
 
     def show_town(self, view: TownView) -> None:
-        self.query_one(TownHeader).plain = self.app.controller.plain
-        self.query_one(TownHeader).show_town(view, "Needs you")
+        super().show_town(view)
         table = self.query_one(DataTable)
         keep = table.cursor_row
         self.items = list(view.needs_you)

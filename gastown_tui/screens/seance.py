@@ -5,13 +5,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from gastown_tui.screens.form import Field, FormScreen
 from gastown_tui.ui.keys import SEANCE_KEYS, bindings
-from widgets.town_header import TownHeader
+from gastown_tui.screens.headed_screen import HeadedScreen
 from widgets.view_models import TownView
 
 
@@ -28,7 +27,7 @@ def transcript_text(lines: list[str], query: str) -> Text:
     return text
 
 
-class SeanceScreen(Screen):
+class SeanceScreen(HeadedScreen):
     BINDINGS = bindings(SEANCE_KEYS)
 
     def __init__(self, identity: str | None = None) -> None:
@@ -38,7 +37,7 @@ class SeanceScreen(Screen):
         self.lines: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield TownHeader(id="header")
+        yield self.town_header()
         yield Input(placeholder="search the transcript (/)", id="seance-search")
         with Horizontal(id="seance-body"):
             yield OptionList(id="seance-sessions")
@@ -58,9 +57,8 @@ class SeanceScreen(Screen):
         self.query_one("#seance-sessions").focus()
 
     def show_town(self, view: TownView) -> None:
-        header = self.query_one(TownHeader)
-        header.plain = self.app.controller.plain
-        header.show_town(view, f"Seance · {self.identity}")
+        self.header_title = f"Seance · {self.identity}"
+        super().show_town(view)
 
     def load(self) -> None:
         self.app.load("seance.sessions", self._loaded, group="seance", owner=self, address=self.identity)

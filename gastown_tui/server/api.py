@@ -21,6 +21,8 @@ from gastown_tui.costs.report import spend_for_app
 from gastown_tui.demo.build import build_demo_town
 from gastown_tui.errors import UserError
 from gastown_tui.meow import progress as molecule_progress
+from gastown_tui.nodes.placement import sling_placed
+from gastown_tui.nodes.status import agent_nodes, node_statuses
 from gastown_tui.patrols import refinery
 from gastown_tui.town.write_lock import patrol_turn
 from gastown_tui.town import convoys, mail, seance
@@ -121,8 +123,6 @@ def reading_of(town: Town, events_limit: int = 200) -> Reading:
 def node_reading(town: Town, agents: set[str], errors: list[str]) -> tuple[dict[str, str], tuple]:
     """(agent address -> its node, the nodes' health) for the town's agents; a bad nodes file is an error
     line, never a failed read."""
-    from gastown_tui.nodes.status import agent_nodes, node_statuses
-
     try:
         placed = {a: n for a, n in agent_nodes(town).items() if a in agents}
         return placed, tuple(NodeHealthFacts(**asdict(n)) for n in node_statuses(town, placed))
@@ -185,8 +185,6 @@ def diff(town: Town, mr_id: str) -> dict:
 
 @offered("sling", writes=True)
 def sling(town: Town, bead_id: str, target: str) -> str:
-    from gastown_tui.nodes.placement import sling_placed
-
     result, placed = sling_placed(town, bead_id, target, actor=OVERSEER)
     return f"{bead_id} slung to {result.agent}" + (f" on node {placed.node}" if placed is not None else "")
 

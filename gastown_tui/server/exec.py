@@ -32,6 +32,8 @@ from collections.abc import MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+from gastown_tui import cli
+
 CLONE_FS = 0x00000200
 # Commands that own an event loop, a terminal or the server itself: never run inside the server.
 NOT_IN_SERVER = {"run", "demo", "app", "agent", "server", "up", "down", "status", "keeper", "attach",
@@ -244,14 +246,12 @@ class Output:
 def run_in_thread(argv: list[str], cwd: str, env: dict, sink: Callable[[int, bytes], None],
                   tty: dict | None = None, sizes: dict | None = None) -> int:
     """Runs `gastown ARGV` in the calling (exec) thread; returns its exit code. Blocking."""
-    from gastown_tui.cli import main
-
     out = Output(sink)
     os.chdir(cwd)
     _state.env, _state.sink, _state.tty, _state.sizes = dict(env), out, tty or {}, sizes or {}
     try:
         try:
-            code = main(list(argv))
+            code = cli.main(list(argv))
         except SystemExit as exc:
             if exc.code is None:
                 code = 0

@@ -11,6 +11,16 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from gastown_tui.demo.run import run_factory
+from gastown_tui.nodes.heartbeat import heartbeat
+from gastown_tui.nodes.placement import placing_sling
+from gastown_tui.nodes.provider import provider_for
+from gastown_tui.patrols.runtime import TownRuntime
+from gastown_tui.patrols.settings import load_patrol_settings
+from gastown_tui.server.lock import ServerLock
+from gastown_tui.server.town_server import TownServer
+from gastown_tui.town.layout import Town
+
 ALL_PATROLS = ["deacon", "boot", "dogs", "gupp", "handoff", "witness", "refinery"]
 
 
@@ -18,28 +28,16 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
                 patrols: bool = True, log: Callable[[str], None] = print) -> object:
     """Serves the town until `shutdown`, a signal, the convoy landing or the timeout; returns the factory's
     outcome. The caller holds the town's server lock."""
-    from gastown_tui.demo.run import run_factory
-    from gastown_tui.patrols.runtime import TownRuntime
-    from gastown_tui.patrols.settings import load_patrol_settings
-    from gastown_tui.server.town_server import TownServer
-    from gastown_tui.town.layout import Town
-
     settings = load_patrol_settings(Town(Path(town_root).resolve()).settings_path)
     if not patrols:
         settings = dataclasses.replace(settings, disabled=list(ALL_PATROLS))
     # the Mayor is the front door: a town serving its patrols starts it (--no-patrols: nothing runs by itself)
     runtime = TownRuntime(Path(town_root), settings=settings, start_mayor=patrols)
-    from gastown_tui.nodes.provider import provider_for
-
     runtime.sessions.provider = provider_for(runtime.town.root)  # polecats placed on nodes run there
-    from gastown_tui.nodes.placement import placing_sling
-
     runtime.sling_fn = placing_sling  # the Deacon places each new polecat (the town machine or a node)
     server = TownServer(runtime, log=log)
     await runtime.sessions.start()  # adopts the agents a keeper holds before the first client can ask
     await server.start()
-    from gastown_tui.nodes.heartbeat import heartbeat
-
     beats = asyncio.get_running_loop().create_task(heartbeat(runtime.town.root), name="node-heartbeat")
     try:
         return await run_factory(runtime.town.root, convoy=convoy, timeout=timeout, log=log,
@@ -51,8 +49,6 @@ async def serve(town_root: Path, *, convoy: str | None = None, timeout: float | 
 
 def serve_town(town_root: Path, *, convoy: str | None = None, timeout: float | None = None,
                patrols: bool = True, log: Callable[[str], None] | None = None) -> int:
-    from gastown_tui.server.lock import ServerLock
-
     log = log or (lambda line: print(line, flush=True))
     lock = ServerLock(str(town_root))
     lock.acquire()  # AlreadyServed (a UserError) names the pid serving the town

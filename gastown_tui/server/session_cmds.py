@@ -12,6 +12,7 @@ from pathlib import Path
 from gastown_tui.server.client_conn import Client
 from gastown_tui.server.fail import Fail
 from gastown_tui.server.screens import ALL, AgentScreen, ScreenSender
+from gastown_tui.sessions.session import SessionError, SessionSpec
 
 SCREEN_CLIENTS = ("app", "web", "attach")  # clients that show agents' screens (not gt/bd/node calls)
 
@@ -19,8 +20,6 @@ SCREEN_CLIENTS = ("app", "web", "attach")  # clients that show agents' screens (
 def session_of(server, agent):
     if not isinstance(agent, str):
         raise Fail("bad-request", "'agent' must be an agent address")
-    from gastown_tui.sessions.session import SessionError
-
     try:
         session = server.runtime.sessions.get(agent)
     except SessionError as exc:
@@ -146,8 +145,6 @@ async def history(server, c: Client, msg: dict):
 
 async def spawn(server, c: Client, msg: dict):
     """Starts a session for an agent: {agent, preset?, argv?, cwd?, env?, cols?, rows?, scrollback_lines?}."""
-    from gastown_tui.sessions.session import SessionError, SessionSpec
-
     agent, argv = msg.get("agent"), msg.get("argv")
     cwd = msg.get("cwd") or str(server.town.root)
     if not isinstance(agent, str):

@@ -11,11 +11,12 @@ import os
 import time
 
 from gastown_tui import __version__
-from gastown_tui.server import wire
+from gastown_tui.server import api, wire
 from gastown_tui.server.client_conn import Client
 from gastown_tui.server.exec import NOT_IN_SERVER, Busy
 from gastown_tui.server.fail import Fail
 from gastown_tui.server.identify import agent_of
+from gastown_tui.town.hooks import hooked_record
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,6 @@ async def status(server, c: Client, msg: dict):
     town = server.town
 
     def hooks() -> dict:
-        from gastown_tui.town.hooks import hooked_record
-
         out = {}
         for a in agents:
             try:
@@ -141,8 +140,6 @@ async def call(server, c: Client, msg: dict):
     args = msg.get("args") or {}
     if not isinstance(fn, str) or not isinstance(args, dict):
         raise Fail("bad-request", "call: 'fn' must be a string and 'args' an object")
-    from gastown_tui.server import api
-
     loop = asyncio.get_running_loop()
     result = await loop.run_in_executor(server._calls, lambda: api.dispatch(server.town, fn, args))
     server._broadcast("town", {"event": "town", "why": fn})

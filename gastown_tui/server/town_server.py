@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+from gastown_tui.errors import UserError
 from gastown_tui.server import paths, session_cmds, town_cmds, wire
 from gastown_tui.server.client_conn import HARD_CAP, READ_CHUNK, Client, close_soon, read_loop
 from gastown_tui.server.exec import ExecRunner, install
@@ -178,8 +179,6 @@ class TownServer:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            from gastown_tui.errors import UserError
-
             code = "failed" if isinstance(exc, UserError) else "internal"
             if code == "internal":
                 self.log(f"{msg.get('cmd')} from {c.client_id}: {type(exc).__name__}: {exc}")

@@ -25,6 +25,7 @@ from gastown_tui.sessions.lifecycle import kill_all_now, stop_all
 from gastown_tui.sessions.presets import Preset, load_presets
 from gastown_tui.sessions.session import Session, SessionError, SessionSpec
 from gastown_tui.sessions.states import NudgeDelivered, NudgeFailed, SessionState
+from gastown_tui.sessions.transcript import flush_all
 from gastown_tui.town.addresses import parse_address
 
 log = logging.getLogger(__name__)
@@ -176,8 +177,6 @@ class SessionManager:
     def abandon(self) -> None:
         """Lets this process end without stopping the agents (the keeper holds them for the next server):
         transcripts flushed, nothing killed at exit, the pexpect children not closed by their finalizers."""
-        from gastown_tui.sessions.transcript import flush_all
-
         self._closed = True
         flush_all()
         for session in self._sessions.values():

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gastown_tui.sessions.agent_presets import PRESETS as AGENT_PRESETS
+from gastown_tui.sessions.cli_version import VersionRangeError, parse_range
 from gastown_tui.sessions.rules import Rule, RuleError
 
 BEACON_MODES = ("arg", "paste", "none")  # or "flag:<option>", e.g. "flag:-i"
@@ -133,8 +134,6 @@ class Preset:
             resume = [path, *list(resume)[1:]]
         verified = data.get("verified")
         if verified is not None:
-            from gastown_tui.sessions.cli_version import VersionRangeError, parse_range
-
             try:
                 parse_range(verified)
             except VersionRangeError as exc:

@@ -189,11 +189,11 @@ def new_screen(cols: int = 120, rows: int = 40, scrollback_lines: int = 10_000, 
     the one deliberate import cycle in the tree (tools/import_graph.py knows it)."""
     engine = engine or engine_name()
     if engine == "ghostty":
-        from gastown_tui.sessions.vt_ghostty import GhosttyScreen
+        from gastown_tui.sessions.vt_ghostty import GhosttyScreen  # deferred: the engine factory (above)
 
         return GhosttyScreen(cols, rows, scrollback_lines)
     if engine == "pyte":
-        from gastown_tui.sessions.vt_pyte import PyteScreen
+        from gastown_tui.sessions.vt_pyte import PyteScreen  # deferred: the engine factory (above)
 
         return PyteScreen(cols, rows, scrollback_lines)
     raise ValueError(f"unknown VT engine {engine!r} (expected 'ghostty' or 'pyte')")

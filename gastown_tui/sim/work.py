@@ -20,7 +20,7 @@ import os
 import time
 from typing import Callable, Protocol
 
-from gastown_tui.sim.actions import SimFailure, Workspace
+from gastown_tui.sim.actions import SimFailure, SimInterrupted, Workspace
 from gastown_tui.sim.script import SimScriptError, parse_instructions, select_actions
 from gastown_tui.sim.town import Prime, Town, TownError, fix_needed_mail
 
@@ -124,8 +124,6 @@ def work_hook(town: Town, ws: Workspace, report: Reporter, stop: Callable[[], bo
             run_actions(step.description, step_id, retry, ws, report)
         pause(ws)
         if stop():
-            from gastown_tui.sim.actions import SimInterrupted
-
             raise SimInterrupted()
         report.activity(f"Closing step {step_id}")
         report.log(f"⏺ Bash(gt mol done {step_id})", "tool")

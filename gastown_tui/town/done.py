@@ -24,6 +24,7 @@ from gastown_tui.town.ledgers import ledger_for_id, open_ledger
 from gastown_tui.town.mail import send_mail
 from gastown_tui.town.mq import create_mr
 from gastown_tui.town.polecats import mayor_clone_lock, worktree_path
+from gastown_tui.town.ralph import check_done_allowed
 from gastown_tui.town.rigs import get_rig
 
 
@@ -63,8 +64,6 @@ def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: 
         raise UserError(f"{worktree} is on the target branch {target}, not a polecat branch")
     hook = hooked_work(town, address)
     if hook is not None:
-        from gastown_tui.town.ralph import check_done_allowed
-
         check_done_allowed(town, hook.id)       # an open Ralph step: its check has not passed yet
 
     dirty = vcs.dirty_paths(worktree)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
-from gastown_tui.beads import Issue
 from gastown_tui.beads.fields import set_fields
 from gastown_tui.town.addresses import parse_address
 from gastown_tui.town.agents import set_agent_state, workdir
@@ -40,6 +39,9 @@ def hooked_work(town: Town, address: str):
     rec = hooked_record(town, address)
     if rec is None:
         return None
+    # deferred: pydantic (the Issue model) loads only for callers that want a model; `gt prime` and the
+    # patrols read hooked_record's plain dict
+    from gastown_tui.beads.models import Issue
 
     return Issue.from_record(rec)
 

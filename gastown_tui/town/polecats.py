@@ -18,6 +18,7 @@ from gastown_tui import vcs
 from gastown_tui.filelock import file_lock
 from gastown_tui.town import namepool
 from gastown_tui.town.agents import ensure_agent_bead, rig_members, set_agent_state
+from gastown_tui.town.budget import refusal
 from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import unhook_agent
 from gastown_tui.town.ledgers import open_ledger, town_ledger, ledger_for_id
@@ -71,8 +72,6 @@ def spawn_polecat(town: Town, rig_name: str, bead_id: str | None = None, name: s
                   actor: str = "overseer", state: str = "idle") -> Polecat:
     """Allocates a name, makes the worktree and branch, and the agent bead. Starts no process."""
     rig = get_rig(town, rig_name)
-    from gastown_tui.town.budget import refusal
-
     why = refusal(town, rig=rig_name)
     if why:     # a tripped budget breaker: no new polecats in its scope
         raise UserError(f"refused: {why}")

@@ -19,6 +19,8 @@ from gastown_tui.town.handoff import pending_handoff_note
 from gastown_tui.town.hooks import hooked_record
 from gastown_tui.town.ledgers import ledger_for_id
 from gastown_tui.town.mail import inbox
+from gastown_tui.town.ralph import status_line
+from gastown_tui.town.rigs import list_rigs
 
 # Gas Town's structured lines on a hooked bead: shown in --json, left out of the text an agent reads.
 _BOOKKEEPING = re.compile(r"^(attached_\w+|dispatched_by|convoy_id|mr_id|branch|formula_vars): ")
@@ -107,8 +109,6 @@ def prime_info(town: Town, address: str) -> dict:
             except UserError as exc:     # a burned or broken molecule must not hide the hook itself
                 warnings.append(f"the hook's molecule {root} cannot be read: {exc}")
             if next_step:
-                from gastown_tui.town.ralph import status_line
-
                 ralph = status_line(ledger.raw(next_step))
     wd = workdir(town, address)
     worktree = str(wd) if a.role in ("polecat", "crew") and wd is not None else None
@@ -130,8 +130,6 @@ def prime_info(town: Town, address: str) -> dict:
 
 
 def _rigs_line(town: Town) -> str:
-    from gastown_tui.town.rigs import list_rigs
-
     rigs = list_rigs(town)
     if not rigs:
         return "This town has no rigs yet: add one with `gastown rig add NAME GIT_URL`, then file work in it."

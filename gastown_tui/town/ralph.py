@@ -266,8 +266,6 @@ def _nudge(town, agent: str, text: str, actor: str) -> None:
 
 
 def _ralph_steps(ledger, bead_id: str) -> list[dict]:
-    from gastown_tui.meow.molecule import molecule_root, step_records_of, uses_wisps
-
     rec = ledger.raw(bead_id)
     if spec_of(rec) is not None:
         return [rec]

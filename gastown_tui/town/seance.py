@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gastown_tui.errors import not_found
 from gastown_tui.timestamps import to_unix
-from gastown_tui.town.addresses import agent_key
+from gastown_tui.town.addresses import agent_key, parse_address
 from gastown_tui.town.layout import Town
 
 
@@ -214,8 +214,6 @@ def format_turns(turns: list[Turn], last: int = 20) -> str:
 def recorded_address(town: Town, text: str) -> str | None:
     """TEXT as the address of an agent that has sessions on disk (a reaped polecat is no longer in the
     town's agents, but its transcripts stay), or None."""
-    from gastown_tui.town.addresses import parse_address
-
     candidates = []
     try:
         candidates.append(str(parse_address(text)))

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from gastown_tui.atomicfile import write_atomic
+from gastown_tui.server.paths import socket_path
 
 THIN = Path(__file__).resolve().parent.parent / "thin"
 THIN_CLIENT = THIN / "client.py"
@@ -44,8 +45,6 @@ def _town_socket(folder: Path) -> str | None:
     """The socket of the town whose `.runtime/shims` FOLDER is, else None."""
     town = folder.parent.parent
     if folder.name == "shims" and folder.parent.name == ".runtime" and (town / "mayor" / "town.json").is_file():
-        from gastown_tui.server.paths import socket_path
-
         return socket_path(str(town))
     return None
 

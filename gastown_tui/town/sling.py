@@ -21,6 +21,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.filelock import file_lock
 from gastown_tui.town import molecules
 from gastown_tui.town.addresses import parse_address
+from gastown_tui.town.ralph import apply_to_molecule
 from gastown_tui.town.budget import check_new_work
 from gastown_tui.town.agents import known_addresses, resolve_address, current_agent, set_agent_state
 from gastown_tui.town.convoys import convoys_tracking, create_convoy
@@ -114,8 +115,6 @@ def sling(town: Town, bead_id: str, target: str, formula: str | None = None, var
                     fvars.update(vars or {})
                     molecule = molecules.attach(town, ledger, bead_id, formula, fvars, rig.path if rig else None)
                 if ralph is not None:
-                    from gastown_tui.town.ralph import apply_to_molecule
-
                     if molecule is None:
                         raise UserError("--ralph needs a molecule: give --formula (the work has none)")
                     apply_to_molecule(ledger, molecule, ralph.get("check"), ralph.get("max_attempts"),

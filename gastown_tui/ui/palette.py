@@ -56,7 +56,7 @@ def _handoff(app) -> None:
 
 def _ralph_raise(app) -> None:
     """One more Ralph attempt for an exhausted step (town/ralph.py `app_raise_attempts`)."""
-    from gastown_tui.town.ralph import app_raise_attempts
+    from gastown_tui.town.ralph import app_raise_attempts  # deferred: the attached app loads no town domain
 
     view = app.controller.view if app.controller is not None else None
     hook = view.hooks.get(_focused(app)) if view is not None else None
@@ -69,7 +69,7 @@ def _ralph_raise(app) -> None:
 
 def _budget_resume(app) -> None:
     """Raise a tripped budget (or reset its count) so work resumes (town/budget.py `app_resume`)."""
-    from gastown_tui.town.budget import app_resume
+    from gastown_tui.town.budget import app_resume  # deferred: the attached app loads no town domain
 
     _form(app, "Resume a tripped budget",
           [Field("scope", "Budget (town, rig:NAME or convoy:ID)", "town"),

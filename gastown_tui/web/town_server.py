@@ -10,11 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gastown_tui.cli import COMMANDS
+from gastown_tui.errors import UserError
+
 
 def town_server_command_exists() -> bool:
     """True once `gastown up` is a command of this gastown."""
-    from gastown_tui.cli import COMMANDS
-
     return "up" in COMMANDS
 
 
@@ -29,7 +30,5 @@ def start_town_server_if_available(town_root: Path) -> str:
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
-        from gastown_tui.errors import UserError
-
         raise UserError(f"`gastown up` failed: {detail[-1] if detail else f'exit {done.returncode}'}")
     return (done.stdout.strip().splitlines() or ["town server running"])[-1]

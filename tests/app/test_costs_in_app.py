@@ -32,7 +32,7 @@ def hooked(root) -> dict[str, str]:
 
 
 def header_text(app) -> str:
-    return app.screen.query_one(TownHeader)._shown_text.plain
+    return app.screen.query_one(TownHeader).text.plain
 
 
 def tree_lines(tree) -> list[str]:

@@ -148,7 +148,7 @@ async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(f
         assert toast_session.exited
         assert ghost(TOAST).state == "finished" and ghost(TOAST).ghost == "finished"  # a polecat_reaped event says so
         assert "✓ toast finished" in tree_label(screen, TOAST)
-        header = screen.query_one("#header")._shown_text.plain
+        header = screen.query_one("#header").text.plain
         agents = [a for a in app.controller.reading.town.agents if a.role not in PATROL_ROLES]  # patrols: apart
         assert f"· {len(agents)} agents " in header and "✓2 finished" in header  # ghosts are not counted as agents
         unseen = {(i.kind, i.key) for i in screen.view.needs_you}

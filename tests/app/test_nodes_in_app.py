@@ -64,9 +64,9 @@ async def test_the_tree_tags_remote_agents_and_the_header_shows_each_nodes_healt
     app = make_app(fresh_town)
     async with app.run_test(size=(240, 50)) as pilot:
         await town_loaded(pilot)
-        await until(pilot, lambda: "mini1" in app.screen.query_one(TownHeader)._shown_text.plain,
+        await until(pilot, lambda: "mini1" in app.screen.query_one(TownHeader).text.plain,
                     what="the nodes in the header")
-        header = app.screen.query_one(TownHeader)._shown_text.plain
+        header = app.screen.query_one(TownHeader).text.plain
         assert "mini1 up 1/4 load 0.52" in header and "mini2 DOWN 0/2" in header and "mini3 unchecked 0/4" in header
         lines = tree_lines(app.screen.query_one(AgentTree))
         name = remote.rsplit("/", 1)[-1]

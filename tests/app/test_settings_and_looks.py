@@ -85,9 +85,10 @@ async def test_switch_theme_from_the_palette(shared_town):
 
 
 def _label_colours(app) -> set[str]:
-    """The state and role colours in the agent list's labels and the header's counts."""
+    """The state and role colours in the agent list's lines and the header's counts, as they are drawn."""
     tree = app.screen.query_one(AgentTree)
-    texts = [node.label for node in tree._agent_nodes.values()] + [app.screen.query_one(TownHeader)._shown_text]
+    texts = [tree.render_label(node, Style(), Style()) for node in tree._agent_nodes.values()]
+    texts.append(app.screen.query_one(TownHeader).text)
     return {span.style.color.triplet.hex for text in texts for span in text.spans
             if isinstance(span.style, Style) and span.style.color is not None and span.style.color.triplet}
 

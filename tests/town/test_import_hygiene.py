@@ -6,7 +6,10 @@ shims: they must stay fast, so they never load Textual (the app) nor GitPython
 pydantic. Each command runs for real in a subprocess on a real town with a
 polecat's hooked molecule; the test reads that subprocess's `sys.modules`.
 The deliberate deferrals that keep these out are commented where they stand
-(`beads/ledger.py` `_issue_cls`, `patrols/actions.py`, `patrols/runtime.py`...).
+(`beads/ledger.py` `_issue_cls`, `town/hooks.py` `hooked_work`, `patrols/actions.py`,
+`patrols/runtime.py`...); `python tools/import_graph.py local -vv` lists every one.
+The other deferrals are checked below by what importing the modules a command runs
+loads (KEPT_OUT): each entry is one reason given in a "deferred" comment.
 """
 from __future__ import annotations
 
@@ -18,6 +21,35 @@ import sys
 import pytest
 
 HEAVY = ("textual", "widgets", "git", "pexpect")
+
+# (who, the modules it runs, what the deferrals keep out of it)
+KEPT_OUT = [
+    ("`gastown node serve` (on the node, at every connection the town makes)",
+     ["gastown_tui.cli", "gastown_tui.commands.node", "gastown_tui.nodes.serve"],
+     ["gastown_tui.commands.node_admin", "gastown_tui.nodes.placement", "gastown_tui.nodes.install",
+      "gastown_tui.nodes.check", "gastown_tui.town.cli_support", "pydantic", "git", "textual"]),
+    ("the headless commands (`run --headless`, `server`, `demo --headless`)",
+     ["gastown_tui.commands.run", "gastown_tui.commands.server", "gastown_tui.commands.demo"],
+     ["textual", "widgets", "gastown_tui.app"]),
+    ("`gt mol` except closing a step", ["gastown_tui.cli", "gastown_tui.commands.mol"],
+     ["gastown_tui.town.ralph", "pydantic", "git", "textual"]),
+    ("a runtime handed its sessions (`gastown polecat reap`, tests)",
+     ["gastown_tui.patrols.runtime", "gastown_tui.patrols.actions"],
+     ["gastown_tui.sessions.manager", "gastown_tui.sessions.session", "pexpect", "psutil", "pydantic"]),
+    ("the app's command palette (an app attached to a town server loads no town domain)",
+     ["gastown_tui.ui.palette"],
+     ["gastown_tui.town.ralph", "gastown_tui.town.budget", "gastown_tui.beads.ledger", "pydantic"]),
+]
+
+
+@pytest.mark.parametrize("who,modules,kept_out", KEPT_OUT, ids=[k[0].split(" (")[0] for k in KEPT_OUT])
+def test_deferred_imports_stay_deferred(who, modules, kept_out):
+    code = ("import json, sys\n"
+            f"for m in {modules!r}: __import__(m)\n"
+            f"print(json.dumps([m for m in {kept_out!r} if m in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [], f"{who} loads {out.stdout.strip()}"
 
 RUN = """
 import json, sys
@@ -62,5 +94,6 @@ def test_bd_list_and_prime_load_neither_textual_nor_gitpython(hooked):
         assert "gastown_tui" in loaded, "the probe did not run the command line"
         pulled = [m for m in HEAVY if m in loaded]
         assert not pulled, f"`gastown {' '.join(args)}` loads {pulled}"
-    loaded = loaded_by(["bd", "list"], worktree, env)
-    assert "pydantic" not in loaded, "`gastown bd list` builds pydantic models; it reads plain records"
+    for args in (["bd", "list"], ["prime"]):
+        loaded = loaded_by(args, worktree, env)
+        assert "pydantic" not in loaded, f"`gastown {' '.join(args)}` builds pydantic models; it reads plain records"
