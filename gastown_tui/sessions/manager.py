@@ -213,6 +213,8 @@ class SessionManager:
             raise SessionExists(f"{agent} already has a live session ({old.id}, pid {old.pid}); stop or restart it")
         if spec.town is None and self.town is not None:
             spec = dataclasses.replace(spec, town=self.town)
+        if self.provider is not None and hasattr(self.provider, "settle"):
+            await self.provider.settle(spec)  # a sling still placing this agent on a node: wait for where it runs
         remote = self.provider.session_for(spec, self.presets) if self.provider is not None else None
         session = remote or Session(spec, self.presets)
         session.keeper = self.keeper if self.keeper is not None and not self.keeper.broken else None
