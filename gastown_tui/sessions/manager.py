@@ -222,7 +222,15 @@ class SessionManager:
         self._sessions[agent] = session
         if old is not None:
             old.remove_listener(self._emit)  # its exit was reported; nothing more from it
-        await session.start()
+        try:
+            await session.start()
+        except BaseException:
+            # Nothing started (e.g. a node's link down): no half-made session stays behind to look like
+            # a dead one, so the patrols see "no session" and start it again.
+            if self._sessions.get(agent) is session:
+                del self._sessions[agent]
+            session.remove_listener(self._emit)
+            raise
         return session
 
     async def restart(self, agent: str, resume: bool = False, beacon: str | None = None) -> Session:
