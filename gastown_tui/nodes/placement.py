@@ -15,6 +15,8 @@ A node that fails its check (unreachable, unknown host key, refused login, missi
 /gastown) gets nothing: `plan` runs before anything is slung."""
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,6 +38,48 @@ from gastown_tui.town.sling import sling
 
 def placements_path(town) -> Path:
     return Path(town.root) / ".runtime" / "nodes" / "placements.json"
+
+
+def placing_dir(town) -> Path:
+    """`<bead>.json` per sling still placing its new polecat on a node (hooked, clone not yet recorded)."""
+    return Path(town.root) / ".runtime" / "nodes" / "placing"
+
+
+@contextmanager
+def _placing(town, bead: str, node: str):
+    """While the sling of BEAD hooks it and makes the clone on NODE, a marker says so: a running town
+    server's session manager waits for the placement (nodes/provider.py `settle`) instead of starting the
+    new polecat on the town machine the moment its hook shows in the ledger."""
+    folder = placing_dir(town)
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / f"{bead}.json"
+    write_json(marker, {"node": node, "pid": os.getpid()})
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def placing_beads(town) -> set[str]:
+    """Beads whose sling is placing their polecat on a node right now (a marker whose sling process
+    died is ignored)."""
+    try:
+        names = [n for n in os.listdir(placing_dir(town)) if n.endswith(".json")]
+    except FileNotFoundError:
+        return set()
+    out = set()
+    for name in names:
+        try:
+            pid = int(read_json(placing_dir(town) / name, default={}).get("pid") or 0)
+            if pid <= 0:
+                continue
+            os.kill(pid, 0)
+        except (UserError, ValueError, AttributeError, ProcessLookupError, OverflowError):
+            continue
+        except PermissionError:
+            pass
+        out.add(name[: -len(".json")])
+    return out
 
 
 def load_placements(town) -> dict[str, dict]:
@@ -281,7 +325,7 @@ def sling_placed(town, bead: str, target: str, *, node: str | None = None, exclu
     if chosen is None:
         return sling(town, bead, target, **kwargs), None
     rig = get_rig(town, target.strip().rstrip("/"))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-push") as pool:
+    with _placing(town, bead, chosen.name), ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-push") as pool:
         pushing = pool.submit(ensure_mirror, town, chosen, rig)
         res = sling(town, bead, target, **kwargs)
         try:

@@ -10,16 +10,16 @@ Each link is watched by the town's `NodeWatch` (nodes/grace.py): branches collec
 node gone past the grace given up, a returning node's work collected."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from pathlib import Path
-
 import logging
 import os
+from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.nodes.git import RemoteWorktree
 from gastown_tui.nodes.link import NodeLink
-from gastown_tui.nodes.placement import placement_of, placements_path
+from gastown_tui.nodes.placement import placement_of, placements_path, placing_beads, placing_dir
 from gastown_tui.nodes.registry import get_node
 from gastown_tui.nodes.relay import TownRelay
 from gastown_tui.nodes.remote_adoption import drop_record, load_records
@@ -56,6 +56,9 @@ def spec_of(rec: dict, town_root: Path, presets) -> SessionSpec:
                           and v is not None})
 
 
+SETTLE_TIMEOUT = 180.0  # longest wait for a sling placing an agent on a node (its clone) to record it
+
+
 class NodeProvider:
     def __init__(self, town_root: Path) -> None:
         self.town = Town(Path(town_root))
@@ -83,8 +86,6 @@ class NodeProvider:
         over: each a RemoteSession at once (LISTENER added before it starts), its node's link connecting in
         the background. An agent in TAKEN (already alive here), a second record for one agent, or a node
         no longer registered: the record is dropped, so the node hangs that program up."""
-        import asyncio
-
         from gastown_tui.nodes.remote_session import RemoteSession
 
         loop = asyncio.get_running_loop()
@@ -122,6 +123,30 @@ class NodeProvider:
         for name, link in links.items():
             link.resume(f"node {name}: reconnecting to re-adopt its sessions after the town server restarted")
         return adopted
+
+    def _being_placed(self, agent: str) -> bool:
+        """The agent's hooked bead is being slung onto a node right now, its placement not yet recorded."""
+        beads = placing_beads(self.town)
+        if not beads or placement_of(self.town, agent) is not None:
+            return False
+        from gastown_tui.town.hooks import hooked_work
+
+        hooked = hooked_work(self.town, agent)
+        return hooked is not None and hooked.id in beads
+
+    async def settle(self, spec) -> None:
+        """Before a session starts: a sling (the CLI's, another process's) hooks a new polecat's bead
+        before its clone on the node exists and its placement is recorded; in that window the patrols
+        already see the hook. Wait for the placement (or the sling's end) rather than start it here."""
+        try:
+            if not os.listdir(placing_dir(self.town)):
+                return
+        except FileNotFoundError:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_TIMEOUT
+        while loop.time() < deadline and await loop.run_in_executor(None, self._being_placed, str(spec.agent)):
+            await asyncio.sleep(0.1)
 
     def session_for(self, spec, presets):
         if not placements_path(self.town).exists():

@@ -225,6 +225,8 @@ class SessionManager:
             raise SessionExists(f"{agent} already has a live session ({old.id}, pid {old.pid}); stop or restart it")
         if spec.town is None and self.town is not None:
             spec = dataclasses.replace(spec, town=self.town)
+        if self.provider is not None and hasattr(self.provider, "settle"):
+            await self.provider.settle(spec)  # a sling still placing this agent on a node: wait for where it runs
         remote = self.provider.session_for(spec, self.presets) if self.provider is not None else None
         session = remote or Session(spec, self.presets)
         session.keeper = self.keeper if self.keeper is not None and not self.keeper.broken else None
@@ -232,7 +234,15 @@ class SessionManager:
         self._sessions[agent] = session
         if old is not None:
             old.remove_listener(self._emit)  # its exit was reported; nothing more from it
-        await session.start()
+        try:
+            await session.start()
+        except BaseException:
+            # Nothing started (e.g. a node's link down): no half-made session stays behind to look like
+            # a dead one, so the patrols see "no session" and start it again.
+            if self._sessions.get(agent) is session:
+                del self._sessions[agent]
+            session.remove_listener(self._emit)
+            raise
         return session
 
     async def restart(self, agent: str, resume: bool = False, beacon: str | None = None) -> Session:

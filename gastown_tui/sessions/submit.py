@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from gastown_tui.sessions.states import NudgeResult
 
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 RETRY_WAITS = (0.5, 1.0, 2.0, 2.0)  # after the first Enter, then after each re-Enter
+ECHO_WAIT = 1.5  # for the pasted text to show on the input line
+TICK = 0.02
 
 
 def sanitize(text: str, multiline: bool) -> str:
@@ -42,38 +44,62 @@ def _cursor_line(session: "Session") -> str:
     return _squash(lines[y]) if 0 <= y < len(lines) else ""
 
 
-async def _settle(session: "Session", quiet: float = 0.05, limit: float = 1.0) -> None:
-    """Waits until no output has arrived for `quiet` seconds (at most `limit`)."""
-    deadline = time.monotonic() + limit
+def _always() -> bool:
+    return True
+
+
+async def _counted_wait(session: "Session", seconds: float, done: Callable[[], bool],
+                        settled: Callable[[], bool]) -> bool:
+    """True as soon as DONE(); False once SECONDS of time during which SETTLED() held have passed (or the
+    session ended). Time while not settled does not count: the program cannot have answered yet."""
+    counted = 0.0
+    last = time.monotonic()
+    while counted < seconds:
+        await asyncio.sleep(TICK)
+        now = time.monotonic()
+        if settled():
+            counted += now - last
+        last = now
+        if not session.alive:
+            return False
+        if done():
+            return True
+    return False
+
+
+async def _settle(session: "Session", settled: Callable[[], bool], quiet: float = 0.05, limit: float = 1.0) -> None:
+    """Waits until no output has arrived for `quiet` seconds (at most `limit` seconds of settled time)."""
     seq = -1
-    while time.monotonic() < deadline:
-        if seq == session.output_seq and time.monotonic() - session.last_output_at >= quiet:
+    spent = 0.0
+    last = time.monotonic()
+    while spent < limit:
+        if settled() and seq == session.output_seq and time.monotonic() - session.last_output_at >= quiet:
             return
         seq = session.output_seq
         await asyncio.sleep(quiet / 2)
+        now = time.monotonic()
+        if settled():
+            spent += now - last
+        last = now
 
 
-async def submit_text(session: "Session", text: str) -> NudgeResult:
+async def submit_text(session: "Session", text: str, settled: Callable[[], bool] = _always) -> NudgeResult:
+    """Pastes TEXT and presses Enter until the program took it. SETTLED says whether the program can have
+    seen every key typed so far and its screen can have come back (a local PTY: always; a program on a
+    node: only while its link is up and the node acknowledged every key, nodes/remote_submit.py): every
+    wait below counts only settled time, so a pause in between delays the nudge, never repeats it."""
     if not session.alive:
         return NudgeResult(False, 0, "the session has exited")
-    modes = session.screen.modes
-    clean = sanitize(text, multiline=modes.bracketed_paste)
+    clean = sanitize(text, multiline=session.screen.modes.bracketed_paste)
     if not clean.strip():
         return NudgeResult(False, 0, "nothing to type (the text is empty after removing control characters)")
-    text_squashed = _squash(clean)
-    n = min(8, len(text_squashed))
+    squashed = _squash(clean)
+    n = min(8, len(squashed))
     session.paste(clean)
     # Wait for the echo: the cursor line ending with the end of the text.
-    deadline = time.monotonic() + 1.5
-    frag = ""
-    while time.monotonic() < deadline:
-        await asyncio.sleep(0.02)
-        if _cursor_line(session).endswith(text_squashed[-n:]):
-            await _settle(session)
-            frag = text_squashed[-n:] if _cursor_line(session).endswith(text_squashed[-n:]) else ""
-            break
-    echoed = bool(frag)
-    await _settle(session)
+    echoed = await _counted_wait(session, ECHO_WAIT, lambda: _cursor_line(session).endswith(squashed[-n:]), settled)
+    await _settle(session, settled)
+    frag = squashed[-n:] if echoed and _cursor_line(session).endswith(squashed[-n:]) else ""
     enters = 0
     for wait in RETRY_WAITS:
         if not session.alive:
@@ -82,15 +108,12 @@ async def submit_text(session: "Session", text: str) -> NudgeResult:
         before = session.screen.lines()
         session.send_key(session.preset.submit_key)
         enters += 1
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-            if not session.alive:
-                return NudgeResult(True, enters, "")
-            if echoed:
-                if not _cursor_line(session).endswith(frag):
-                    return NudgeResult(True, enters)
-            elif session.output_seq != before_seq and session.screen.lines() != before:
-                return NudgeResult(True, enters)
-    what = "the text stayed on the input line" if echoed else "the screen did not change"
+        if frag:  # echoed: the text leaves the input line
+            took = await _counted_wait(session, wait, lambda: not _cursor_line(session).endswith(frag), settled)
+        else:  # not echoed: the screen changes
+            took = await _counted_wait(session, wait, lambda seq=before_seq, lines=before: session.output_seq != seq
+                                       and session.screen.lines() != lines, settled)
+        if took or not session.alive:
+            return NudgeResult(True, enters)
+    what = "the text stayed on the input line" if frag else "the screen did not change"
     return NudgeResult(False, enters, f"{what} after {enters} Enter presses")
