@@ -23,12 +23,13 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from gastown_tui.client.first_read import FirstRead
 from gastown_tui.client.link import StateEvent, TownLink
 from gastown_tui.client.socket_link import SocketLink
 from widgets.no_session_pane import NoSessionPane
-from widgets.compat import app_keymap
+from widgets.compat import ReusingStylesheet, app_keymap
 from gastown_tui.resources import themes_dir
-from gastown_tui.screens.town import TownScreen
+from gastown_tui.screens.town import TownScreen, first_live
 from gastown_tui.client.control import start_background
 from gastown_tui.client.control import status as control_status
 from gastown_tui.server.reading import Reading
@@ -68,7 +69,8 @@ class GastownApp(App):
         self.controller = (TownController(link, self.app_settings, clock, start_agents)
                            if link is not None else None)
         super().__init__()
-        self._theme_errors: list[str] = []
+        self.stylesheet = ReusingStylesheet(variables=self.stylesheet._variables)
+        self._theme_errors = self._choose_theme()
         self._last_view = None
         self._live_pending = False
         self._costs_at = float("-inf")  # when the town's costs were last asked for (monotonic)
@@ -86,7 +88,10 @@ class GastownApp(App):
 
     # -- start-up ----------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def _choose_theme(self) -> list[str]:
+        """Registers gastown's themes and sets the one chosen (settings, the town's, or the default) before
+        Textual first parses the style sheets, so they are parsed once, with its colours. Returns the
+        problems found (shown once the app runs)."""
         loaded = load_themes(self.town_root)
         for theme in loaded.themes:
             self.register_theme(theme)
@@ -95,11 +100,17 @@ class GastownApp(App):
             loaded.errors.append(f"theme {wanted!r} not found (known: {', '.join(t.name for t in loaded.themes)})")
             wanted = DEFAULT_THEME
         self.theme = wanted
+        self.stylesheet.set_variables(self.get_css_variables())
+        return loaded.errors
+
+    async def on_mount(self) -> None:
         self.set_keymap(self.app_settings.keymap)
-        for problem in self.app_settings.errors + loaded.errors:
+        for problem in self.app_settings.errors + self._theme_errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
         if self.controller is None:
             self.switch_mode("welcome")
+            return
+        if self.detaches and await self._first_view():
             return
         self.switch_mode("town")
         if self.detaches:  # the server reads the town: connect and read at once, alongside the first frame
@@ -108,6 +119,29 @@ class GastownApp(App):
         # in process, the first frame first: reading a big town holds the interpreter for a while, so it
         # starts once the Town screen has been drawn (the header says "loading" until then)
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
+
+    async def _first_view(self) -> bool:
+        """Attached: connects (taking over the connection opened during the imports, `client/first_read.py`),
+        reads the town and builds its view before the Town screen is made, so the screen's first frame shows
+        the town (and the focused agent's pane asks for its rows at once). False when that failed: the app
+        then starts as it does without a first read, whose workers report what is wrong."""
+        try:
+            await self.link.start(self._state_changed, self.start_agents)
+            data = await self.link.call("town.read")
+            reading = await asyncio.to_thread(Reading.from_json, data)
+        except Exception:  # (said by the ordinary start's workers, which try again)
+            return False
+        view = self.controller.take_reading(reading)
+        if (agent := first_live(view)) is not None:
+            self.link.show_soon(agent)  # its rows come in while the Town screen is made: its pane draws them
+        await self.switch_mode("town")
+        self.post_message(TownRefreshed(view))  # (what a new view brings: notices, the title, the costs later)
+        if self.tune_gc:
+            gc.set_threshold(*GC_THRESHOLDS)  # young objects collected less often from now on
+        self.watch_town()
+        self.live_changed()
+        self.set_interval(1.0, self.refresh_patrols)
+        return True
 
     def _start_town(self) -> None:
         if self.tune_gc and not self.detaches:  # (attached: after the first full frame, see _town_refreshed)
@@ -292,7 +326,7 @@ class GastownApp(App):
 
     def _show(self, view) -> None:
         for screen in self.screen_stack:
-            if hasattr(screen, "show_town") and screen.is_current:
+            if hasattr(screen, "show_town") and screen.is_current and getattr(screen, "view", None) is not view:
                 screen.show_town(view)
 
     def live_changed(self) -> None:
@@ -487,13 +521,18 @@ def run_app(town_root: Path | None, link: TownLink | None = None) -> int:
     return int(app.return_code or 0)
 
 
-def attach_app(town_root: Path) -> int:
+def attach_app(town_root: Path, first: FirstRead | None = None) -> int:
     """`gastown` / `gastown app` / `gastown demo`: starts the town's server unless one runs, then attaches the
-    app to it (ctrl+q detaches; the agents keep running). Returns the app's exit status."""
-    pid, started = start_background(town_root)
-    if started:
-        print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
-    status = run_app(town_root, SocketLink(town_root))
+    app to it (ctrl+q detaches; the agents keep running). `first`: the connection opened while the app
+    imported (its server answered: none to start). Returns the app's exit status."""
+    if first is not None and not first.answered():
+        first.close()
+        first = None
+    if first is None:
+        pid, started = start_background(town_root)
+        if started:
+            print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
+    status = run_app(town_root, SocketLink(town_root, first))
     if control_status(town_root) is not None:  # detached (not "Stop the town…")
         print(f"detached: the town's agents keep running in its server; `gastown` attaches again, "
               f"`gastown down --town {town_root}` stops them", flush=True)

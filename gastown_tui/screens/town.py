@@ -23,6 +23,11 @@ from widgets.town_header import TownHeader
 from widgets.view_models import TownView
 
 
+def first_live(view: TownView) -> str | None:
+    """The agent the centre shows at launch: the first one (tree order) with a live session."""
+    return next((a.address for a in tree_order(view.agents) if a.live), None)
+
+
 class TownScreen(Screen):
     """The main screen. Holds which agent is focused and how the centre is laid out.
 
@@ -93,10 +98,10 @@ class TownScreen(Screen):
         addresses = [a.address for a in ordered]
         wanted = self.focused_agent
         if self.auto_focus:
-            first_live = next((a.address for a in ordered if a.live), None)
-            if first_live is not None:
-                wanted, self.auto_focus = first_live, False
-                if first_live == "mayor/":  # the town's front door (the Mayor sorts first when it runs)
+            live = first_live(view)
+            if live is not None:
+                wanted, self.auto_focus = live, False
+                if live == "mayor/":  # the town's front door (the Mayor sorts first when it runs)
                     self.app.notify("Tell the Mayor what you want built: Enter types into its pane. It files the "
                                     "work as beads, slings it to polecats, and the Refinery lands it.",
                                     title="The Mayor is listening", timeout=15)
