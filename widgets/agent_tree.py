@@ -73,6 +73,7 @@ class AgentTree(Tree[str]):
         self._wanted: str | None = None  # the agent the screen has chosen (the cursor follows it)
         self._moved_to: TreeNode[str] | None = None  # a node our own cursor move is about to highlight
         self._component_styles: dict[tuple, Style] = {}
+        self._labels_theme: str | None = None  # the theme the labels were last redrawn for
 
     def get_component_rich_style(self, *names: str, partial: bool = False, default: Style | None = None) -> Style:
         """Tree asks for four to six component styles for every line it draws, and Textual forgets them on
@@ -90,7 +91,9 @@ class AgentTree(Tree[str]):
         the theme's state and role colours, are redrawn (no redraw by hand on a theme switch)."""
         self._component_styles.clear()
         super().notify_style_update()
-        self.refresh_labels()
+        if self.app.theme != self._labels_theme:  # (styles are applied again several times as a screen starts)
+            self._labels_theme = self.app.theme
+            self.refresh_labels()
 
     @property
     def ordered(self) -> list[AgentView]:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from gastown_tui.patrols.activity import PatrolActivity
 from gastown_tui.client.connection import Connection, Disconnected, RemoteError, reconnect
 from gastown_tui.client.first_read import CLIENT_KIND, READ, WATCH, WATCH_TOPICS, FirstRead
 from gastown_tui.client.link import OnState, StateEvent
@@ -21,6 +20,9 @@ from gastown_tui.client.remote_session import HISTORY_LINES, RemoteSession, styl
 from gastown_tui.server.reading import READ_CALLS
 from gastown_tui.server import paths
 from gastown_tui.sessions.vt import Style
+
+if TYPE_CHECKING:
+    from gastown_tui.patrols.activity import PatrolActivity
 
 RECONNECT = 30.0  # seconds a vanished server has to come back before the app says it is gone
 
@@ -255,6 +257,8 @@ class SocketLink:
 
     async def patrols(self) -> list[PatrolActivity]:
         """Every patrol's activity, as the server's runner sees it (for the patrol roles' panes)."""
+        from gastown_tui.patrols.activity import PatrolActivity  # (once a patrol's pane is shown)
+
         conn = await self._ready()
         reply = await conn.request("patrols")
         return [PatrolActivity.from_dict(p) for p in reply.get("patrols") or ()]

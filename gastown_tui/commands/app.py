@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gastown_tui.ui import collector
+
 
 def main(argv: list[str], prog: str) -> int:
+    collector.start()  # (this process is the app's: what its start builds lives as long as it, ui/collector.py)
     parser = argparse.ArgumentParser(prog=prog, description="Open the gastown terminal app.")
     parser.add_argument("--town", type=Path, help="the town folder (default: GT_TOWN, or found upward from here)")
     parser.add_argument("--no-agents", action="store_true",

@@ -7,7 +7,6 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 
-from gastown_tui.screens.goto import GoToScreen
 from gastown_tui.ui.keys import TOWN_KEYS, bindings
 from widgets.action_bar import ActionBar
 from widgets.activity_feed import ActivityFeed
@@ -60,14 +59,27 @@ class TownScreen(Screen):
                         id="town-bar")
         with Horizontal(id="body"):
             yield AgentTree(id="agents").data_bind(TownScreen.plain)
-            yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
-                           id="panes").data_bind(TownScreen.plain)
+            grid = PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
+                            id="panes")
+            if self.controller.view is not None:  # (attached: the town was read first) the panes come with it
+                self._first_panes(grid, self.controller.view)
+            yield grid.data_bind(TownScreen.plain)
             with Vertical(id="side"):
                 yield HookPanel(id="hook")
                 yield ConvoyTree(id="convoys").data_bind(TownScreen.plain)
                 yield InboxList(id="inbox")
         yield ActivityFeed(id="feed")
         yield KeyFooter()
+
+    def _first_panes(self, grid: PaneGrid, view: TownView) -> None:
+        """Makes the grid's first panes with it: the agent `show_town` will focus (it then finds them made)."""
+        ordered = tree_order(view.agents)
+        addresses = [a.address for a in ordered]
+        wanted = first_live(view)
+        if wanted not in addresses:
+            wanted = addresses[0] if addresses else None
+        grid.plain = self.controller.plain
+        grid.show(ordered, wanted, {a.address: i for i, a in enumerate(ordered, start=1)})
 
     def on_mount(self) -> None:
         self.plain = self.controller.plain
@@ -235,6 +247,8 @@ class TownScreen(Screen):
             self.notify(f"no agent number {number} (there are {len(ordered)})", severity="warning")
 
     def action_goto(self) -> None:
+        from gastown_tui.screens.goto import GoToScreen  # (made when first used, not before the first frame)
+
         self.app.push_screen(GoToScreen(self.ordered(), self.controller.plain), self._goto_chosen)
 
     def _goto_chosen(self, address: str | None) -> None:
