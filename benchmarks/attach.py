@@ -13,7 +13,7 @@ install time, but a shell with PYTHONDONTWRITEBYTECODE=1 (this machine's) never 
 source checkout, so every start would compile ~70 modules (~100 ms) the reference does not. The benchmark
 compiles them once first (`--source` measures without).
 
-Run: .venv/bin/python benchmarks/attach.py [--agents 30] [--rate 20000] [--seconds 10] [--source]
+Run: .venv/bin/python benchmarks/attach.py [--agents 30] [--rate 20000] [--seconds 10] [--runs 5] [--source]
 """
 from __future__ import annotations
 
@@ -128,6 +128,17 @@ def measure_cpu(pids: list[int], seconds: float) -> list[float]:
     return [(cpu_seconds([p]) - b) / seconds for p, b in zip(pids, before)]
 
 
+def busy_children(pid: int) -> int:
+    """The single-process app's agents running `writer` (one that just ended, a zombie, is not counted)."""
+    count = 0
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            count += "busy line" in " ".join(child.cmdline())
+        except psutil.Error:
+            continue
+    return count
+
+
 def server_pids(root: Path) -> list[int]:
     status = control.status(root) or {}
     return [status["server_pid"]] if status.get("server_pid") else []
@@ -138,6 +149,7 @@ def main() -> int:
     parser.add_argument("--agents", type=int, default=30)
     parser.add_argument("--rate", type=int, default=20_000, help="bytes a second each agent prints")
     parser.add_argument("--seconds", type=float, default=10.0, help="CPU measuring window")
+    parser.add_argument("--runs", type=int, default=5, help="first frames of each app, measured in turns")
     parser.add_argument("--source", action="store_true",
                         help="do not compile gastown's bytecode first (measure a checkout that has none)")
     args = parser.parse_args()
@@ -155,11 +167,12 @@ def main() -> int:
         root = town.root
         control.start_background(root)
         running = wait_agents(root, args.agents)
-        attach, reference = first_frames(root, work)
+        attach, reference = first_frames(root, work, args.runs)
         print(f"attach: {running} agents x ~{args.rate / 1000:g} KB/s running in the server: command -> first full "
               f"frame {attach * 1000:.0f} ms; minimal Textual app {reference * 1000:.0f} ms "
               f"(attach = {attach / reference:.2f}x the minimal app; target <= 1.5x; "
-              f"{'from source' if args.source else 'bytecode compiled'}; load {os.getloadavg()[0]:.2f})")
+              f"{'from source' if args.source else 'bytecode compiled'}; {args.runs} runs each; "
+              f"load {os.getloadavg()[0]:.2f})")
 
         t = Terminal([str(GASTOWN), "app", "--town", str(root)], root, env_for())
         t.wait(pane_shows_output, 60, "the attached app")
@@ -173,9 +186,7 @@ def main() -> int:
         t = Terminal([str(GASTOWN), "app", "--no-server", "--town", str(root)], root, env_for())
         t.wait(pane_shows_output, 120, "the single-process app")
         wait_end = time.monotonic() + 120
-        while len(t.lines()) and time.monotonic() < wait_end and \
-                sum(1 for p in psutil.Process(t.child.pid).children(recursive=True)
-                    if "busy line" in " ".join(p.cmdline())) < args.agents:
+        while len(t.lines()) and time.monotonic() < wait_end and busy_children(t.child.pid) < args.agents:
             time.sleep(0.5)
         four_panes(t)
         time.sleep(2)

@@ -9,7 +9,6 @@ actions go out by name (`load`, `act`); the app holds no domain code.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import time
 from datetime import datetime
@@ -23,15 +22,15 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from gastown_tui.client.first_read import FirstRead
 from gastown_tui.client.link import StateEvent, TownLink
 from gastown_tui.client.socket_link import SocketLink
 from widgets.no_session_pane import NoSessionPane
-from widgets.compat import app_keymap
+from widgets.compat import ReusingStylesheet, app_keymap
 from gastown_tui.resources import themes_dir
-from gastown_tui.screens.town import TownScreen
-from gastown_tui.client.control import start_background
-from gastown_tui.client.control import status as control_status
+from gastown_tui.screens.town import TownScreen, first_live
 from gastown_tui.server.reading import Reading
+from gastown_tui.ui import collector
 from gastown_tui.ui.controller import TownController
 from gastown_tui.ui.keys import APP_KEYS, ATTACHED_APP_KEYS, bindings
 from gastown_tui.ui.messages import ActionFinished, Notice, TownRefreshed
@@ -68,7 +67,8 @@ class GastownApp(App):
         self.controller = (TownController(link, self.app_settings, clock, start_agents)
                            if link is not None else None)
         super().__init__()
-        self._theme_errors: list[str] = []
+        self.stylesheet = ReusingStylesheet(variables=self.stylesheet._variables)
+        self._theme_errors = self._choose_theme()
         self._last_view = None
         self._live_pending = False
         self._costs_at = float("-inf")  # when the town's costs were last asked for (monotonic)
@@ -86,7 +86,10 @@ class GastownApp(App):
 
     # -- start-up ----------------------------------------------------------------------------------
 
-    def on_mount(self) -> None:
+    def _choose_theme(self) -> list[str]:
+        """Registers gastown's themes and sets the one chosen (settings, the town's, or the default) before
+        Textual first parses the style sheets, so they are parsed once, with its colours. Returns the
+        problems found (shown once the app runs)."""
         loaded = load_themes(self.town_root)
         for theme in loaded.themes:
             self.register_theme(theme)
@@ -95,11 +98,21 @@ class GastownApp(App):
             loaded.errors.append(f"theme {wanted!r} not found (known: {', '.join(t.name for t in loaded.themes)})")
             wanted = DEFAULT_THEME
         self.theme = wanted
+        self.stylesheet.set_variables(self.get_css_variables())
+        return loaded.errors
+
+    def on_mount(self) -> None:
         self.set_keymap(self.app_settings.keymap)
-        for problem in self.app_settings.errors + loaded.errors:
+        for problem in self.app_settings.errors + self._theme_errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
         if self.controller is None:
             self.switch_mode("welcome")
+            return
+        if self.detaches and getattr(self.link, "first", None) is not None:
+            # `gastown` attached to a running server, whose answers were asked for while the app imported: the
+            # Town screen is made once they are in, with the town in it (out of the start's batch update, so
+            # nothing is laid out and drawn for nothing meanwhile)
+            self.run_worker(self._first_view(), group="first-view", exit_on_error=False, description="opening the town")
             return
         self.switch_mode("town")
         if self.detaches:  # the server reads the town: connect and read at once, alongside the first frame
@@ -109,12 +122,44 @@ class GastownApp(App):
         # starts once the Town screen has been drawn (the header says "loading" until then)
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
+    FIRST_VIEW_WAIT = 2.0  # seconds the attached app waits for the town's first read before showing the screen
+
+    async def _first_view(self) -> None:
+        """Attached: connects (taking over the connection opened during the imports, `client/first_read.py`),
+        reads the town and builds its view before the Town screen is made, so the screen's first frame shows
+        the town, and the focused agent's pane with its rows (asked for before the pane is made). When that
+        fails or takes longer than FIRST_VIEW_WAIT, the screen comes at once and the app starts as it does
+        without a first read (its workers say what is wrong)."""
+        connected = False
+        try:
+            await self.link.start(self._state_changed, self.start_agents)
+            connected = True
+            data = await asyncio.wait_for(self.link.call("town.read"), self.FIRST_VIEW_WAIT)
+            reading = await asyncio.to_thread(Reading.from_json, data)
+        except Exception:  # (said by the ordinary start's workers, which try again)
+            self.switch_mode("town")
+            if not connected:
+                self._start_town()
+                return
+            self.refresh_town()
+        else:
+            view = self.controller.take_reading(reading)
+            if (agent := first_live(view)) is not None:
+                self.link.show_soon(agent)  # its rows come in while the Town screen is made: its pane draws them
+            await self.switch_mode("town")
+            self.post_message(TownRefreshed(view))  # (what a new view brings: notices, the title, costs later)
+        if self.tune_gc:
+            collector.start()  # young objects collected less often from now on
+        self.watch_town()
+        self.live_changed()
+        self.set_interval(1.0, self.refresh_patrols)
+
     def _start_town(self) -> None:
         if self.tune_gc and not self.detaches:  # (attached: after the first full frame, see _town_refreshed)
             self._gc_untuned = False
-            _tune_gc()
+            collector.tune()
         elif self.tune_gc:
-            gc.set_threshold(*GC_THRESHOLDS)  # young objects collected less often from now on
+            collector.start()  # young objects collected less often from now on
         self.refresh_town()
         self.watch_town()
         if self.start_agents or self.detaches:
@@ -151,6 +196,8 @@ class GastownApp(App):
         self._open(Path(root).resolve(), in_process_link(Path(root).resolve()))
 
     async def _attach_town(self, root: Path) -> None:
+        from gastown_tui.client.control import start_background
+
         pid, started = await asyncio.to_thread(start_background, root)
         if started:
             self.notify(f"the town's server started (pid {pid}): its agents keep running when you leave",
@@ -255,7 +302,7 @@ class GastownApp(App):
         self._costs_at = time.monotonic() - self.COSTS_EVERY + self.AFTER_FIRST_VIEW
         if self.tune_gc and self._gc_untuned:
             self._gc_untuned = False
-            self.set_timer(self.AFTER_FIRST_VIEW, _tune_gc)
+            self.set_timer(self.AFTER_FIRST_VIEW, collector.tune)
 
     # -- costs (issue 15): today's spend, per agent, convoy and bead -------------------------------
 
@@ -292,7 +339,7 @@ class GastownApp(App):
 
     def _show(self, view) -> None:
         for screen in self.screen_stack:
-            if hasattr(screen, "show_town") and screen.is_current:
+            if hasattr(screen, "show_town") and screen.is_current and getattr(screen, "view", None) is not view:
                 screen.show_town(view)
 
     def live_changed(self) -> None:
@@ -451,19 +498,6 @@ class GastownApp(App):
         self.push_screen(FormScreen(f"Nudge {address}", [Field("text", "Text to type into the agent")]), send)
 
 
-GC_THRESHOLDS = (20_000, 20, 50)
-
-
-def _tune_gc() -> None:
-    """Everything built so far lives as long as the app: keep it out of the collector's way, and collect young
-    objects less often, so a full collection never lands in the middle of a key press. (Only in the app's own
-    process: `gastown` / run_app; not in tests that run many apps.) An attached app does it after its first
-    full frame (a full collection then takes some 30-100 ms that the first frame need not wait for)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 def in_process_link(root: Path) -> TownLink:
     """The town run inside this process. Deliberately deferred: the domain (sessions, patrols, ledgers,
     pydantic) loads only when the app runs the town itself, never in an app attached to a server
@@ -487,13 +521,23 @@ def run_app(town_root: Path | None, link: TownLink | None = None) -> int:
     return int(app.return_code or 0)
 
 
-def attach_app(town_root: Path) -> int:
+def attach_app(town_root: Path, first: FirstRead | None = None) -> int:
     """`gastown` / `gastown app` / `gastown demo`: starts the town's server unless one runs, then attaches the
-    app to it (ctrl+q detaches; the agents keep running). Returns the app's exit status."""
-    pid, started = start_background(town_root)
-    if started:
-        print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
-    status = run_app(town_root, SocketLink(town_root))
+    app to it (ctrl+q detaches; the agents keep running). `first`: the connection opened while the app
+    imported (its server answered: none to start). Returns the app's exit status."""
+    if first is not None and not first.answered():
+        first.close()
+        first = None
+    # (server control is imported only when used: not before the first frame of `gastown` on a running server)
+    if first is None:
+        from gastown_tui.client.control import start_background
+
+        pid, started = start_background(town_root)
+        if started:
+            print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
+    status = run_app(town_root, SocketLink(town_root, first))
+    from gastown_tui.client.control import status as control_status
+
     if control_status(town_root) is not None:  # detached (not "Stop the town…")
         print(f"detached: the town's agents keep running in its server; `gastown` attaches again, "
               f"`gastown down --town {town_root}` stops them", flush=True)

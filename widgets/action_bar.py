@@ -7,20 +7,39 @@ from textual.widgets import Button
 
 
 class ActionBar(Horizontal):
-    """A row of big buttons, each running one action of its screen; shown only in the narrow layout."""
+    """A row of big buttons, each running one action of its screen; shown only in the narrow layout.
+
+    Hidden (a wide terminal), the bar makes its buttons only after the screen's first frame: they cost that
+    frame a style sheet and five widgets nobody sees (the attached app's start, issue 11)."""
 
     def __init__(self, actions: list[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id, classes="action-bar")
-        self.actions = actions
+        self.actions = list(actions)
 
     def compose(self) -> ComposeResult:
+        if self.app.has_class("-narrow"):
+            yield from self._buttons()
+
+    def on_mount(self) -> None:
+        if not self.children:
+            self.call_after_refresh(self._add_buttons)
+
+    def _add_buttons(self) -> None:
+        if not self.children and self.is_attached:
+            self.mount_all(self._buttons())
+
+    def _buttons(self) -> list[Button]:
+        buttons = []
         for label, action in self.actions:
             button = Button(label, action=action if "." in action.split("(")[0] else f"screen.{action}",
                             classes="bar-button")
             button.can_focus = False  # a tap target only: the keyboard stays on the screen's table or pane
-            yield button
+            buttons.append(button)
+        return buttons
 
     def relabel(self, index: int, label: str) -> None:
+        if 0 <= index < len(self.actions):
+            self.actions[index] = (label, self.actions[index][1])  # (buttons made later take it)
         buttons = list(self.query(Button))
         if 0 <= index < len(buttons):
             buttons[index].label = label

@@ -109,6 +109,11 @@ class PaneGrid(Container):
         self._shown: tuple[str, ...] = ()
         self._slots: dict[str, PaneSlot] = {}
 
+    def compose(self):
+        # `show` called before the grid was mounted (the Town screen made with its town already read): its slots
+        # are made with the grid, so the screen's first frame shows the panes
+        yield from self._slots.values()
+
     def reset(self) -> None:
         """The next `show` re-points every slot at its agent (e.g. a session started or stopped)."""
         self._shown = ()
@@ -157,6 +162,10 @@ class PaneGrid(Container):
                     slot.swap_content(self.retarget(slot.candidates(), agent))
                 slot.update_agent(agent, numbers.get(agent.address, 0))
                 self._slots[agent.address] = slot
+            self._shown = wanted
+            return
+        if not self.is_mounted:  # (composed with the grid)
+            self._slots = {a.address: self._new_slot(a, numbers.get(a.address, 0)) for a in chosen}
             self._shown = wanted
             return
         self.remove_children()

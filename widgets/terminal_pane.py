@@ -266,8 +266,9 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self._exited_shown = exited
             self.refresh()
 
-    def poll(self) -> bool:
-        """Draws whatever changed since the last poll; returns whether anything did."""
+    def poll(self, repaint: bool = True) -> bool:
+        """Draws whatever changed since the last poll; returns whether anything did. `repaint` False: the
+        lines are being painted now (only the view is brought up to date)."""
         screen = self._screen
         if screen is None:
             return False
@@ -293,7 +294,9 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
         moved = view.follow_cursor(screen.rows, self.size.height, self.mode == "live")
         if view.set_title(screen.title):
             self.post_message(self.TitleChanged(self, view.title))
-        if frame.full or moved:
+        if not repaint:
+            pass
+        elif frame.full or moved:
             self.refresh()
         else:
             top = view.top
@@ -316,6 +319,14 @@ class TerminalPane(ScrollbackMixin, MouseMixin, Widget, can_focus=True):
             self._echo_poll()
         else:
             self.poll()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.view.seen_seq < 0 and self._session is not None and self.size.width and self.size.height:
+            # painted for the first time since it was given its session (and a size): take the session's screen
+            # now, so this very paint shows it (the app's first frame shows an attached agent's rows, which came
+            # in before the pane was laid out; its resize event is handled only after this paint)
+            self.poll(repaint=False)
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width

@@ -71,6 +71,36 @@ class Connection:
     async def to_town(cls, town_root: str, **kw) -> "Connection":
         return await cls.open(paths.socket_path(town_root), **kw)
 
+    @classmethod
+    async def adopt(cls, sock, *, server: dict, next_id: int, rest: bytes = b"",
+                    on_event: Callable[[dict], Any] | None = None) -> "Connection":
+        """Takes over a connected socket whose hello was answered elsewhere (`client/first_read.py`): `server`
+        is that hello's reply, `next_id` the first request id not yet used, `rest` bytes already read off the
+        socket (they come before anything read from now on). Requests sent before are answered through
+        `expect`; lines already read are handed on with `replay`."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=MAX_LINE + 1, loop=loop)
+        if rest:
+            reader.feed_data(rest)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        transport, _ = await loop.create_unix_connection(lambda: protocol, sock=sock)
+        conn = cls(reader, asyncio.StreamWriter(transport, protocol, reader, loop), on_event)
+        conn.server = server
+        conn._ids = itertools.count(next_id)
+        return conn
+
+    def expect(self, rid: int) -> asyncio.Future:
+        """The reply to request `rid`, sent before this connection took the socket over."""
+        fut = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        fut.add_done_callback(lambda _f: self._pending.pop(rid, None))
+        return fut
+
+    def replay(self, messages: list[dict]) -> None:
+        """Lines read off the socket before this connection took it over, in the order they came."""
+        for msg in messages:
+            self._take(msg)
+
     async def request(self, cmd: str, **params) -> Any:
         """Sends {id, cmd, **params}; returns the reply's data, or raises RemoteError / Disconnected."""
         if self.closed.is_set():
@@ -94,26 +124,7 @@ class Connection:
                     msg = wire.decode(line)
                 except wire.BadRequest:
                     continue
-                if "event" in msg:
-                    if self.on_event is not None:
-                        self.on_event(msg)
-                    else:
-                        self.events.put_nowait(msg)
-                    continue
-                fut = self._pending.get(msg.get("id")) if msg.get("id") is not None else None
-                if fut is None:
-                    self.errors.append(msg)
-                    if msg.get("code") == "wrong-user":
-                        for f in self._pending.values():
-                            if not f.done():
-                                f.set_exception(RemoteError("wrong-user", msg.get("error", "")))
-                    continue
-                if fut.done():
-                    continue
-                if msg.get("ok"):
-                    fut.set_result(msg.get("data"))
-                else:
-                    fut.set_exception(RemoteError(msg.get("code", "error"), msg.get("error", "")))
+                self._take(msg)
         except (ConnectionError, ValueError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -121,6 +132,29 @@ class Connection:
             for fut in self._pending.values():
                 if not fut.done():
                     fut.set_exception(Disconnected("the town server closed the connection"))
+
+    def _take(self, msg: dict) -> None:
+        """One line from the server: an event, or the reply to a pending request."""
+        if "event" in msg:
+            if self.on_event is not None:
+                self.on_event(msg)
+            else:
+                self.events.put_nowait(msg)
+            return
+        fut = self._pending.get(msg.get("id")) if msg.get("id") is not None else None
+        if fut is None:
+            self.errors.append(msg)
+            if msg.get("code") == "wrong-user":
+                for f in list(self._pending.values()):
+                    if not f.done():
+                        f.set_exception(RemoteError("wrong-user", msg.get("error", "")))
+            return
+        if fut.done():
+            return
+        if msg.get("ok"):
+            fut.set_result(msg.get("data"))
+        else:
+            fut.set_exception(RemoteError(msg.get("code", "error"), msg.get("error", "")))
 
     async def close(self) -> None:
         self._task.cancel()

@@ -134,6 +134,9 @@ class InProcessLink:
     def focus(self, address: str | None) -> None:
         return None  # one app, one size: the panes resize their sessions directly
 
+    def show_soon(self, address: str) -> None:
+        return None  # the sessions' screens are in this process already
+
     async def close(self) -> None:
         runtime, self.runtime = self.runtime, None
         if runtime is not None:

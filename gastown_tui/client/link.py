@@ -62,6 +62,9 @@ class TownLink(Protocol):
     def focus(self, address: str | None) -> None:
         """The agent in this app's centre pane: its keys come from here, and only this app's pane sizes it."""
 
+    def show_soon(self, address: str) -> None:
+        """The agent whose pane the app is about to make: its screen may be fetched ahead of the pane."""
+
     async def close(self) -> None:
         """The app leaves: detaches from the server, or (in process) stops the agents it runs."""
 

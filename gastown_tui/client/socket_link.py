@@ -10,17 +10,19 @@ link (ctrl+q, a crash, a hang-up) only detaches: the agents keep running.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from gastown_tui.patrols.activity import PatrolActivity
 from gastown_tui.client.connection import Connection, Disconnected, RemoteError, reconnect
+from gastown_tui.client.first_read import CLIENT_KIND, READ, WATCH, WATCH_TOPICS, FirstRead
 from gastown_tui.client.link import OnState, StateEvent
 from gastown_tui.client.remote_session import HISTORY_LINES, RemoteSession, style_from_json
 from gastown_tui.server.reading import READ_CALLS
 from gastown_tui.server import paths
 from gastown_tui.sessions.vt import Style
+
+if TYPE_CHECKING:
+    from gastown_tui.patrols.activity import PatrolActivity
 
 RECONNECT = 30.0  # seconds a vanished server has to come back before the app says it is gone
 
@@ -38,9 +40,6 @@ class Sessions:
         return list(self.by_agent.values())
 
 
-# What this app is to the server: "app" in a terminal; "web" for a browser tab's app (`gastown web` sets
-# GASTOWN_CLIENT=web), which the server lets resize an agent only while it is the town's only screen.
-CLIENT_KIND = "web" if os.environ.get("GASTOWN_CLIENT") == "web" else "app"
 
 
 def _retrieved(read: asyncio.Future) -> None:
@@ -52,8 +51,9 @@ def _retrieved(read: asyncio.Future) -> None:
 class SocketLink:
     detaches = True  # the server holds the agents: leaving the app leaves them running
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, first: FirstRead | None = None) -> None:
         self.root = Path(root)
+        self.first = first  # the connection opened (and the town asked for) while the app imported, if any
         self.conn: Connection | None = None
         self._sessions = Sessions()
         self._connected = asyncio.Event()
@@ -62,6 +62,7 @@ class SocketLink:
         self._town_changed: Callable[[], None] | None = None
         self._shown: set[str] = set()  # agents whose screens some pane of this app shows
         self._subscribe_pending = False
+        self._soon: str | None = None  # an agent whose screen is asked for before its pane exists (show_soon)
         self.focused: str | None = None
         self.errors: list[str] = []  # replies to requests nobody waited for that said no (newest last)
         self._town_read: asyncio.Future | None = None  # the town, asked for as the connection opened
@@ -73,19 +74,37 @@ class SocketLink:
     # -- connecting ------------------------------------------------------------------------------
     async def start(self, on_state: OnState, start_agents: bool) -> None:
         self._on_state = on_state
+        first, self.first = self.first, None
+        if first is not None:
+            if first.ready() or await asyncio.to_thread(first.wait):
+                sock = first.taken()
+                if sock is not None:
+                    await self._connect(None, first, sock)
+                    return
+            first.close()  # (it failed or is too slow: connect the ordinary way, which says what is wrong)
         await self._connect(Connection.to_town(str(self.root), client=CLIENT_KIND, interactive=True,
                                                on_event=self._event))
 
-    async def _connect(self, opening) -> None:
-        """Says hello (`opening`), watches the town's events, and takes the server's sessions as they are now."""
+    async def _connect(self, opening, first: FirstRead | None = None, sock=None) -> None:
+        """Says hello (`opening`), watches the town's events, and takes the server's sessions as they are now.
+        With `first`, the hello, the watch and the town's read went out (and came back) while the app
+        imported: the connection is taken over with what was read."""
         self._styles = {}  # style ids are per connection
-        self.conn = await opening
-        watching = asyncio.ensure_future(self.conn.request("watch", topics=["state", "town", "lifecycle", "notice"]))
-        # The app reads the town as soon as it is connected: the read goes out now, right behind the watch (the
-        # server takes them in order: nothing that happens after the read is missed), so its answer is on its
-        # way while this side takes the sessions and draws its first frame.
-        self._town_read = asyncio.ensure_future(self.conn.request("call", fn="town.read", args={}))
-        self._town_read.add_done_callback(_retrieved)
+        if first is not None:
+            self.conn = await Connection.adopt(sock, server=first.server, next_id=READ + 1, rest=first.rest,
+                                               on_event=self._event)
+            watching = self.conn.expect(WATCH)
+            self._town_read = self.conn.expect(READ)
+            self._town_read.add_done_callback(_retrieved)
+            self.conn.replay(first.messages)  # (the futures above take their replies; events go to _event)
+        else:
+            self.conn = await opening
+            watching = asyncio.ensure_future(self.conn.request("watch", topics=WATCH_TOPICS))
+            # The app reads the town as soon as it is connected: the read goes out now, right behind the watch
+            # (the server takes them in order: nothing that happens after the read is missed), so its answer
+            # is on its way while this side takes the sessions and draws its first frame.
+            self._town_read = asyncio.ensure_future(self.conn.request("call", fn="town.read", args={}))
+            self._town_read.add_done_callback(_retrieved)
         reply = await watching
         running = {info["agent"] for info in reply["agents"]}
         for address, session in list(self._sessions.by_agent.items()):
@@ -194,7 +213,15 @@ class SocketLink:
     def _may_resize(self, agent: str) -> bool:
         return agent == self.focused
 
+    def show_soon(self, address: str) -> None:
+        """Asks for `address`'s screen before its pane exists (the app's first frame): the rows come in while
+        the Town screen is being made, and the pane draws them as it appears. Dropped as soon as a pane
+        starts or stops showing an agent (then only the panes' agents are asked for)."""
+        self._soon = address
+        self._schedule_subscribe()
+
     def _show(self, agent: str, on: bool) -> None:
+        self._soon = None
         if on:
             self._shown.add(agent)
         else:
@@ -210,7 +237,7 @@ class SocketLink:
 
     def _subscribe(self) -> None:
         self._subscribe_pending = False
-        self._send("subscribe", {"agents": sorted(self._shown)})
+        self._send("subscribe", {"agents": sorted(self._shown | ({self._soon} if self._soon else set()))})
 
     def focus(self, address: str | None) -> None:
         self.focused = address
@@ -230,6 +257,8 @@ class SocketLink:
 
     async def patrols(self) -> list[PatrolActivity]:
         """Every patrol's activity, as the server's runner sees it (for the patrol roles' panes)."""
+        from gastown_tui.patrols.activity import PatrolActivity  # (once a patrol's pane is shown)
+
         conn = await self._ready()
         reply = await conn.request("patrols")
         return [PatrolActivity.from_dict(p) for p in reply.get("patrols") or ()]

@@ -11,8 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from gastown_tui.ui import collector
+
 
 def main(argv: list[str], prog: str) -> int:
+    collector.start()  # (this process is the app's: what its start builds lives as long as it, ui/collector.py)
     parser = argparse.ArgumentParser(prog=prog, description="Open the gastown terminal app.")
     parser.add_argument("--town", type=Path, help="the town folder (default: GT_TOWN, or found upward from here)")
     parser.add_argument("--no-agents", action="store_true",
@@ -29,10 +32,15 @@ def main(argv: list[str], prog: str) -> int:
         if args.town:
             raise
         root = None
-    from gastown_tui.app import GastownApp, attach_app
-
     if root is not None and not (args.no_server or args.no_agents):
-        return attach_app(root)
+        from gastown_tui.client.first_read import FirstRead
+
+        first = FirstRead.begin(root)  # the town's server is asked for the first frame's town while Textual imports
+        from gastown_tui.app import attach_app
+
+        return attach_app(root, first)
+    from gastown_tui.app import GastownApp
+
     # no town here: the Welcome screen; the town it opens runs in its server unless --no-server/--no-agents
     app = GastownApp(root, start_agents=not args.no_agents, tune_gc=True,
                      attach=root is None and not (args.no_server or args.no_agents))

@@ -7,7 +7,6 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 
-from gastown_tui.screens.goto import GoToScreen
 from gastown_tui.ui.keys import TOWN_KEYS, bindings
 from widgets.action_bar import ActionBar
 from widgets.activity_feed import ActivityFeed
@@ -21,6 +20,11 @@ from widgets.pane_grid import LAYOUTS, PaneGrid
 from widgets.terminal_pane import TerminalPane
 from widgets.town_header import TownHeader
 from widgets.view_models import TownView
+
+
+def first_live(view: TownView) -> str | None:
+    """The agent the centre shows at launch: the first one (tree order) with a live session."""
+    return next((a.address for a in tree_order(view.agents) if a.live), None)
 
 
 class TownScreen(Screen):
@@ -55,14 +59,27 @@ class TownScreen(Screen):
                         id="town-bar")
         with Horizontal(id="body"):
             yield AgentTree(id="agents").data_bind(TownScreen.plain)
-            yield PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
-                           id="panes").data_bind(TownScreen.plain)
+            grid = PaneGrid(self.controller.make_pane, self.controller.retarget_pane, self.controller.spare_pane,
+                            id="panes")
+            if self.controller.view is not None:  # (attached: the town was read first) the panes come with it
+                self._first_panes(grid, self.controller.view)
+            yield grid.data_bind(TownScreen.plain)
             with Vertical(id="side"):
                 yield HookPanel(id="hook")
                 yield ConvoyTree(id="convoys").data_bind(TownScreen.plain)
                 yield InboxList(id="inbox")
         yield ActivityFeed(id="feed")
         yield KeyFooter()
+
+    def _first_panes(self, grid: PaneGrid, view: TownView) -> None:
+        """Makes the grid's first panes with it: the agent `show_town` will focus (it then finds them made)."""
+        ordered = tree_order(view.agents)
+        addresses = [a.address for a in ordered]
+        wanted = first_live(view)
+        if wanted not in addresses:
+            wanted = addresses[0] if addresses else None
+        grid.plain = self.controller.plain
+        grid.show(ordered, wanted, {a.address: i for i, a in enumerate(ordered, start=1)})
 
     def on_mount(self) -> None:
         self.plain = self.controller.plain
@@ -93,10 +110,10 @@ class TownScreen(Screen):
         addresses = [a.address for a in ordered]
         wanted = self.focused_agent
         if self.auto_focus:
-            first_live = next((a.address for a in ordered if a.live), None)
-            if first_live is not None:
-                wanted, self.auto_focus = first_live, False
-                if first_live == "mayor/":  # the town's front door (the Mayor sorts first when it runs)
+            live = first_live(view)
+            if live is not None:
+                wanted, self.auto_focus = live, False
+                if live == "mayor/":  # the town's front door (the Mayor sorts first when it runs)
                     self.app.notify("Tell the Mayor what you want built: Enter types into its pane. It files the "
                                     "work as beads, slings it to polecats, and the Refinery lands it.",
                                     title="The Mayor is listening", timeout=15)
@@ -230,6 +247,8 @@ class TownScreen(Screen):
             self.notify(f"no agent number {number} (there are {len(ordered)})", severity="warning")
 
     def action_goto(self) -> None:
+        from gastown_tui.screens.goto import GoToScreen  # (made when first used, not before the first frame)
+
         self.app.push_screen(GoToScreen(self.ordered(), self.controller.plain), self._goto_chosen)
 
     def _goto_chosen(self, address: str | None) -> None:

@@ -8,6 +8,7 @@ A bad file is reported (file, key, cause) and skipped; it never stops the app.
 """
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +104,11 @@ def load_themes(town_root: Path | None = None) -> LoadedThemes:
 
 
 def default_variables() -> dict[str, str]:
-    """gastown's variables from the default theme, so the style sheets parse under any theme."""
-    theme = load_theme_file(themes_dir() / f"{DEFAULT_THEME}.toml")
-    return dict(theme.variables)
+    """gastown's variables from the default theme, so the style sheets parse under any theme (read once:
+    Textual asks on every CSS refresh)."""
+    return dict(_default_variables())
+
+
+@functools.cache
+def _default_variables() -> dict[str, str]:
+    return dict(load_theme_file(themes_dir() / f"{DEFAULT_THEME}.toml").variables)

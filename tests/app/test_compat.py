@@ -8,7 +8,7 @@ from textual.app import App
 from textual.command import CommandPalette
 
 from widgets.compat import (PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES, PRIVATE_MODULES, PRIVATE_REACTIVE_ATTRIBUTES,
-                            PRIVATE_WIDGET_ATTRIBUTES, FooterKey)
+                            PRIVATE_STYLESHEET_ATTRIBUTES, PRIVATE_WIDGET_ATTRIBUTES, FooterKey, ReusingStylesheet)
 
 # used by tests only (tests/app/helpers.py, test_settings_and_looks.py, tests/sessions/test_pane_paint.py)
 TEST_PRIVATE_APIS = ((CommandPalette, "_GATHER_COMMANDS_GROUP"),)
@@ -45,3 +45,27 @@ def test_widget_and_reactive_private_attributes_exist():
     missing = [f"Widget().{name}" for name in PRIVATE_WIDGET_ATTRIBUTES if not hasattr(widget, name)]
     missing += [f"Reactive.{name}" for name in PRIVATE_REACTIVE_ATTRIBUTES if not hasattr(FooterKey.compact, name)]
     assert not missing, f"Textual no longer has: {', '.join(missing)} (see widgets/compat.py)"
+
+
+def test_stylesheet_private_attributes_exist():
+    from textual.css.stylesheet import Stylesheet
+
+    sheet = Stylesheet(variables={"x": "red"})
+    missing = [f"Stylesheet().{name}" for name in PRIVATE_STYLESHEET_ATTRIBUTES if not hasattr(sheet, name)]
+    assert not missing, f"Textual no longer has: {', '.join(missing)} (see widgets/compat.py)"
+
+
+def test_the_reusing_stylesheet_parses_again_only_for_new_variables():
+    """Textual refreshes its CSS (setting the same variables, reparsing) several times as an app starts; the
+    rules stay those parsed once. Other variables (another theme) give rules with the new values."""
+    sheet = ReusingStylesheet(variables={"accent": "red"})
+    sheet.add_source("Widget { color: $accent; }", read_from=("test", "css"))
+    sheet.parse()
+    first = sheet.rules
+    sheet.set_variables({"accent": "red"})
+    sheet.reparse()
+    assert sheet.rules[0] is first[0]  # not parsed again
+    sheet.set_variables({"accent": "blue"})
+    sheet.reparse()
+    assert sheet.rules[0] is not first[0]
+    assert sheet.rules[0].styles.color.rgb == (0, 0, 255)

@@ -61,3 +61,47 @@ async def test_the_first_read_answers_without_a_change(server):
     finally:
         await control.close()
         await link.close()
+
+
+# -- the first read made while the app imports (client/first_read.py), taken over by the link ---------------------
+
+async def test_the_link_takes_over_the_connection_opened_during_the_imports_and_loses_no_change(server):
+    """`gastown` asks the server for the town on a thread before importing Textual; the link adopts that
+    connection: the replies the thread read are its answers, a change made after the thread read the town
+    still reaches the app (the read is asked again), and the connection goes on serving requests."""
+    from gastown_tui.client.first_read import FirstRead
+
+    first = FirstRead.begin(server.town)
+    assert await asyncio.to_thread(first.wait), first.error
+    control = await connect(server)
+    link = SocketLink(server.town, first)
+    changed = asyncio.Event()
+    try:
+        await control.request("call", fn="mail.send", args={"to": OVERSEER, "subject": "while the app imported",
+                                                            "body": "b", "sender": "mayor/"})
+        await link.start(lambda _event: None, False)
+        assert link.conn.server["server_pid"] == server.pid  # the thread's hello, handed on
+        watching = asyncio.create_task(link.watch_town(changed.set))
+        await asyncio.wait_for(changed.wait(), 30)  # the change's event, read by the thread or after it
+        assert "while the app imported" in subjects(await link.call("town.read"))
+        await control.request("call", fn="mail.send", args={"to": OVERSEER, "subject": "after the take-over",
+                                                            "body": "b", "sender": "mayor/"})
+        assert "after the take-over" in subjects(await link.call("town.read"))  # new ids, same socket
+        clients = await control.request("status")
+        assert sum(1 for c in clients["clients"] if c.get("client") == "app") == 1  # one connection, not two
+        watching.cancel()
+    finally:
+        await control.close()
+        await link.close()
+
+
+async def test_without_a_server_the_first_read_gives_way_to_the_ordinary_connect(tmp_path):
+    from gastown_tui.client.first_read import FirstRead
+
+    town = make_town(tmp_path / "town")
+    first = FirstRead.begin(town)
+    assert not await asyncio.to_thread(first.answered)
+    assert first.error and first.taken() is None
+    link = SocketLink(town, first)
+    with pytest.raises(OSError):  # what an app without a first read says when no server answers
+        await link.start(lambda _event: None, False)
