@@ -111,8 +111,10 @@ async def submit_text(session: "Session", text: str, settled: Callable[[], bool]
         if frag:  # echoed: the text leaves the input line
             took = await _counted_wait(session, wait, lambda: not _cursor_line(session).endswith(frag), settled)
         else:  # not echoed: the screen changes
-            took = await _counted_wait(session, wait, lambda seq=before_seq, lines=before: session.output_seq != seq
-                                       and session.screen.lines() != lines, settled)
+            def changed(seq: int = before_seq, lines: object = before) -> bool:
+                return session.output_seq != seq and session.screen.lines() != lines
+
+            took = await _counted_wait(session, wait, changed, settled)
         if took or not session.alive:
             return NudgeResult(True, enters)
     what = "the text stayed on the input line" if frag else "the screen did not change"
