@@ -318,6 +318,16 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
         assert [r["message"] for r in records].count(f"nudge-{name}") == 1, records
         assert not list((folder / "undeliverable").glob("*.json")) if (folder / "undeliverable").exists() else True
         assert raw_transcripts(town, agent).count(f"nudge-{name}'".encode()) == 1, agent
+    # Each polecat ran where it was placed: its sessions' records name its node (none for the town machine),
+    # and a remote polecat's work was done in its clone on the node.
+    placements = json.loads((town / ".runtime" / "nodes" / "placements.json").read_text())["placements"]
+    for agent, s in slung.items():
+        metas = list((town / ".runtime" / "sessions" / agent.replace("/", "--")).glob("*/meta.json"))
+        assert metas and {json.loads(p.read_text()).get("node") for p in metas} == \
+            {None if s["node"] == "local" else s["node"]}, (agent, s["node"], [p.read_text() for p in metas])
+        if s["node"] != "local":
+            clone = Path(placements[agent]["worktree"]["path"])
+            assert (clone / f"f{s['i']}.py").is_file() and (clone / f"test_f{s['i']}.py").is_file(), clone
     # 0 commits lost: both commits of every polecat on the target once, and the target's tests pass.
     subjects = git(rig.repo, "log", "--format=%s", "main").splitlines()
     for i in range(N_BEADS):
