@@ -8,7 +8,7 @@ and restarts it; meanwhile `gastown nudge` sends one nudge to each remote poleca
 It lands: the convoy closes; every polecat's two commits are on the target branch exactly once and the
 target's tests pass (0 commits lost); every polecat's `gt done` ran exactly once and every merge request
 is in the ledger, merged (0 ledger writes lost); each nudge was delivered once and acted on once by its
-polecat. Slow: ~2–3 min on a loaded 2-core box. GASTOWN_CHAOS_SEED picks another schedule."""
+polecat. Slow: ~3–4 min on a 2-core box at load 5–9. GASTOWN_CHAOS_SEED picks another schedule."""
 from __future__ import annotations
 
 import asyncio
@@ -220,6 +220,7 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
     watch = LinkWatch(machines)
     stop_chaos = False
     chaos_task = None
+    nudges: list[asyncio.Future] = []
     log: list[str] = []
     try:
         async def nudge(agent: str, at: float, busy: float) -> tuple[int, str]:
@@ -232,7 +233,6 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
         # The Overseer slings the 12 beads; the town places each new polecat where there is room.
         t_sling = time.monotonic()
         slung = {}
-        nudges = []
         for i, bead in enumerate(beads):
             rc, out = await agastown(town, "sling", bead, "calc", "--no-convoy", "--json")
             assert rc == 0, out
@@ -279,8 +279,9 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
                         what=f"{agent} acting on its nudge")
     finally:
         stop_chaos = True
-        if chaos_task is not None and not chaos_task.done():
-            chaos_task.cancel()
+        for task in [chaos_task, *nudges]:
+            if task is not None and not task.done():
+                task.cancel()
         for m in machines:
             m.heal()
             if m.proc is None:
