@@ -363,7 +363,7 @@ async def resume_after_cut(cut_seconds: float = 10.0, rounds: int = 3) -> int:
             lab.close()
     print(f"resume after a {cut_seconds:g} s cut ({lab.topology.split(':')[0]}), {rounds} cuts: "
           f"{', '.join(f'{x:.2f}' for x in figures)} s; worst {max(figures):.2f} s   target <= 3 s   "
-          f"{'OK' if max(figures) <= 3 else 'OVER'}   stream gapless: {gapless}")
+          f"{'OK' if max(figures) <= 3 else 'OVER'}   stream gapless: {gapless}   ({load_average()})")
     return 0
 
 
