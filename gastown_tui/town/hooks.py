@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
-from gastown_tui.beads import Issue
+from gastown_tui.beads import Issue, Ledger
 from gastown_tui.beads.fields import set_fields
 from gastown_tui.town.addresses import parse_address
 from gastown_tui.town.agents import set_agent_state, workdir
@@ -35,7 +35,7 @@ def hooked_record(town: Town, address: str) -> dict | None:
     return None
 
 
-def hooked_work(town: Town, address: str):
+def hooked_work(town: Town, address: str) -> Issue | None:
     """The bead (Issue) on ADDRESS's hook, or None."""
     rec = hooked_record(town, address)
     if rec is None:
@@ -44,7 +44,7 @@ def hooked_work(town: Town, address: str):
     return Issue.from_record(rec)
 
 
-def check_hookable(issue, address: str, force: bool) -> None:
+def check_hookable(issue: Issue, address: str, force: bool) -> None:
     """Refuses closed beads, beads on a hook or in progress by someone else, and non-work beads, unless FORCE."""
     if issue.status == "closed" and not force:
         raise UserError(f"bead {issue.id} is closed ({issue.close_reason or 'no reason'}); "
@@ -60,7 +60,7 @@ def check_hookable(issue, address: str, force: bool) -> None:
 
 
 def hook_bead(town: Town, bead_id: str, address: str, force: bool = False, actor: str = "overseer",
-              ledger=None, **fields):
+              ledger: Ledger | None = None, **fields: object) -> Issue:
     """Puts BEAD_ID on ADDRESS's hook atomically: within one ledger transaction the bead is
     re-read, checked (closed / already hooked refuse unless FORCE) and set hooked.
     Extra FIELDS become `key: value` lines of its description. Returns the bead."""
@@ -88,7 +88,7 @@ def _mirror(town: Town, address: str, bead_id: str | None) -> None:
 
 
 def unhook_bead(town: Town, bead_id: str, actor: str = "overseer", status: str = "open",
-                reason: str = "", keep_assignee: bool = False):
+                reason: str = "", keep_assignee: bool = False) -> Issue:
     """Takes BEAD_ID off whatever hook holds it (status -> STATUS, assignee cleared unless kept)."""
     ledger = ledger_for_id(town, bead_id)
     with ledger.transaction():
@@ -105,7 +105,7 @@ def unhook_bead(town: Town, bead_id: str, actor: str = "overseer", status: str =
     return issue
 
 
-def unhook_agent(town: Town, address: str, actor: str = "overseer", reason: str = ""):
+def unhook_agent(town: Town, address: str, actor: str = "overseer", reason: str = "") -> Issue | None:
     """Clears ADDRESS's hook (the bead goes back to open, unassigned). Returns the bead or None."""
     issue = hooked_work(town, address)
     if issue is None:
@@ -113,7 +113,7 @@ def unhook_agent(town: Town, address: str, actor: str = "overseer", reason: str 
     return unhook_bead(town, issue.id, actor=actor, reason=reason)
 
 
-def rehook(town: Town, bead_id: str, address: str, actor: str = "overseer", reason: str = ""):
+def rehook(town: Town, bead_id: str, address: str, actor: str = "overseer", reason: str = "") -> Issue:
     """Puts work back on an agent's hook (e.g. the Refinery returning a conflicted MR's bead to its polecat)."""
     issue = hook_bead(town, bead_id, address, force=True, actor=actor)
     if reason:
