@@ -10,7 +10,7 @@ import builtins
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Self
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph, ids
@@ -19,7 +19,7 @@ from gastown_tui.beads.config import CONFIG_NAME, config_text, custom_list, read
 from gastown_tui.beads.errors import ClaimConflict, CycleError, LedgerError, NotFound, ValidationError, not_found
 from gastown_tui.beads.gcpause import gc_paused
 from gastown_tui.beads.interop import refuse_table_dump
-from gastown_tui.beads.jsonl import JsonlFile
+from gastown_tui.beads.jsonl import JsonlFile, LoadReport
 from gastown_tui.beads.mutations import MutationsMixin
 from gastown_tui.beads.wispsteps import STEPS_DIR, WispSteps, is_lazy
 from gastown_tui.filelock import FileLock
@@ -133,7 +133,7 @@ class Ledger(MutationsMixin):
         return counts.most_common(1)[0][0] if counts else "bd"
 
     @property
-    def report(self):
+    def report(self) -> LoadReport:
         """What loading `issues.jsonl` found (duplicates resolved, header lines, bad lines)."""
         return self._main.report
 
@@ -157,7 +157,7 @@ class Ledger(MutationsMixin):
             self._wisps.load(strict=self.strict)
 
     @contextmanager
-    def transaction(self):
+    def transaction(self) -> Iterator[Self]:
         """Holds the lock; reloads if the files changed; writes once, atomically, at the end."""
         if self._tx:
             self._tx += 1
@@ -268,7 +268,8 @@ class Ledger(MutationsMixin):
                 return merged
         return self._main.records
 
-    def raw_list(self, status=None, issue_type=None, assignee=None, label=None, include_closed=False,
+    def raw_list(self, status: str | Iterable[str] | None = None, issue_type: str | None = None,
+                 assignee: str | None = None, label: str | None = None, include_closed: bool = False,
                  wisps: bool = True) -> list[dict]:
         """Records in id order. Closed only with include_closed or status; tombstones only by status."""
         self._refresh()
@@ -282,7 +283,8 @@ class Ledger(MutationsMixin):
             found = self._lists[key] = self._raw_list(status, issue_type, assignee, label, include_closed, wisps)
         return list(found)
 
-    def _raw_list(self, status, issue_type, assignee, label, include_closed, wisps) -> list[dict]:
+    def _raw_list(self, status: str | Iterable[str] | None, issue_type: str | None, assignee: str | None,
+                  label: str | None, include_closed: bool, wisps: bool) -> list[dict]:
         out = []
         statuses = None if status is None else ({status} if isinstance(status, str) else set(status))
         for rid, rec in self._all_records(wisps).items():
@@ -303,7 +305,7 @@ class Ledger(MutationsMixin):
         return out
 
     # ---- the blocked index ---------------------------------------------------------------
-    def _on_main_change(self, rid, rec) -> None:
+    def _on_main_change(self, rid: str | None, rec: dict | None) -> None:
         self._lists.clear()
         if self._index is None:
             return
@@ -314,7 +316,7 @@ class Ledger(MutationsMixin):
         else:
             self._index.apply(rid, rec)
 
-    def _on_wisp_change(self, rid, rec) -> None:
+    def _on_wisp_change(self, rid: str | None, rec: dict | None) -> None:
         self._lists.clear()
         if self._index is None or not self._index_has_wisps:
             return
@@ -339,8 +341,9 @@ class Ledger(MutationsMixin):
             self._index_has_wisps = self._wisps.loaded
         return self._index
 
-    def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None,
-                  sort="hybrid", include_ephemeral=False, wisps=None) -> list[dict]:
+    def raw_ready(self, assignee: str | None = None, unassigned: bool = False,
+                  label: str | Iterable[str] | None = None, parent: str | None = None, limit: int | None = None,
+                  sort: str = "hybrid", include_ephemeral: bool = False, wisps: bool | None = None) -> list[dict]:
         """`wisps`: whether to load the wisp store; None = when it can matter (include_ephemeral or
         parent). wisps=False with parent= serves a persistent molecule without reading wisps.jsonl."""
         self._refresh()
@@ -355,7 +358,7 @@ class Ledger(MutationsMixin):
             return graph.ready(index.records, index, assignee=assignee, unassigned=unassigned, label=label,
                                parent=parent, limit=limit, sort=sort, include_ephemeral=include_ephemeral)
 
-    def _lazy_ready(self, root_id: str, limit=None) -> list[dict]:
+    def _lazy_ready(self, root_id: str, limit: int | None = None) -> list[dict]:
         """A lazy wisp's ready steps in formula order: open, and every step it needs closed.
 
         Scans from the first open step; a long chain is scanned to its end (seconds for a million)."""
@@ -403,12 +406,14 @@ class Ledger(MutationsMixin):
         return [issue.from_record(recs[k]) for k in sorted(recs)
                 if include_tombstones or recs[k].get("status") != "tombstone"]
 
-    def list(self, status=None, issue_type=None, assignee=None, label=None, include_closed=False) -> list[Issue]:
+    def list(self, status: str | Iterable[str] | None = None, issue_type: str | None = None,
+             assignee: str | None = None, label: str | None = None, include_closed: bool = False) -> list[Issue]:
         issue = _issue_cls()
         return [issue.from_record(r) for r in self.raw_list(status, issue_type, assignee, label, include_closed)]
 
-    def ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None, sort="hybrid",
-              include_ephemeral=False) -> builtins.list[Issue]:
+    def ready(self, assignee: str | None = None, unassigned: bool = False,
+              label: str | Iterable[str] | None = None, parent: str | None = None, limit: int | None = None,
+              sort: str = "hybrid", include_ephemeral: bool = False) -> builtins.list[Issue]:
         issue = _issue_cls()
         return [issue.from_record(r) for r in self.raw_ready(assignee, unassigned, label, parent, limit, sort,
                                                              include_ephemeral)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.beads import graph, ids, validate
@@ -79,8 +79,10 @@ class MutationsMixin:
 
         def custom_statuses(self) -> list[str]: ...
 
-        def raw_ready(self, assignee=None, unassigned=False, label=None, parent=None, limit=None,
-                      sort="hybrid", include_ephemeral=False, wisps=None) -> list[dict]: ...
+        def raw_ready(self, assignee: str | None = None, unassigned: bool = False,
+                      label: str | Iterable[str] | None = None, parent: str | None = None,
+                      limit: int | None = None, sort: str = "hybrid", include_ephemeral: bool = False,
+                      wisps: bool | None = None) -> list[dict]: ...
 
     def _wrap(self, rec: dict):
         """What mutations return: an Issue model (RawLedger returns the stored dict instead)."""

@@ -22,10 +22,10 @@ bundled formula.
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterator
+from typing import Callable, Generator, Iterable, Iterator, Mapping, TypeVar, Union
 
 from gastown_tui.meow.errors import FormulaError
-from gastown_tui.meow.expand import MAX_DEPTH, MAX_STEPS, CookedStep, Expander, _Level
+from gastown_tui.meow.expand import MAX_DEPTH, MAX_STEPS, CookedStep, Expander, _Compiled, _Level
 from gastown_tui.meow.model import Formula
 from gastown_tui.meow.search import FormulaLibrary
 from gastown_tui.meow.substitute import SubstitutionError
@@ -39,24 +39,30 @@ class _Lazy:
 
     __slots__ = ("fn", "value")
 
-    def __init__(self, fn):
-        self.fn = fn
-        self.value = None
+    def __init__(self, fn: Callable[[], Ends]) -> None:
+        self.fn: Callable[[], Ends] | None = fn
+        self.value: tuple | None = None
 
-    def get(self):
+    def get(self) -> tuple:
         if self.fn is not None:
             self.value = _force(self.fn())
             self.fn = None
+        if self.value is None:      # fn is dropped only once the value is in
+            raise RuntimeError("a lazy value was read while it was being worked out")
         return self.value
 
 
-def _force(x):
+Ends = Union[tuple, _Lazy]     # the step ids that stand for a level's end (or a step's), maybe not worked out yet
+R = TypeVar("R")
+
+
+def _force(x: Ends) -> tuple:
     while isinstance(x, _Lazy):
         x = x.get()
     return x
 
 
-def _merge(parts) -> tuple:
+def _merge(parts: Iterable[Ends]) -> tuple:
     merged: list[str] = []
     for part in parts:
         for x in _force(part):
@@ -65,7 +71,7 @@ def _merge(parts) -> tuple:
     return tuple(merged)
 
 
-def _finish(gen):
+def _finish(gen: Generator[object, None, R]) -> R:
     """Runs a generator that yields nothing to its end; returns its return value."""
     try:
         while True:
@@ -85,12 +91,14 @@ class Seeker:
         self.max_depth = max_depth
         self.max_steps = max_steps
         self.top = _Level(formula, formula.steps)
-        self._sizes: dict[tuple[int, int], tuple[dict, int]] = {}
+        self._sizes: dict[tuple[int, int], tuple[Mapping[str, str], int]] = {}
         self._fixed: dict[int, bool] = {}
         self._count: int | None = None
 
     # ---- size ----------------------------------------------------------------------------
-    def _parts(self, level: _Level, c, values, target):
+    def _parts(self, level: _Level, c: _Compiled, values: Mapping[str, str],
+               target: tuple[str, str, str] | None) -> tuple[_Level | None, tuple]:
+        """(the level the step expands into, or None; the step's parts, see _Compiled.parts)."""
         if c.expand is not None:
             sub_level, binder = self.expander._template(c.expand, level.formula.where, c.key)
         else:
@@ -99,7 +107,7 @@ class Seeker:
             parts = c.parts(values, target, binder)
         except SubstitutionError as exc:
             raise FormulaError(f"{level.formula.where}: step {c.key!r}: {exc}") from None
-        return sub_level, binder, parts
+        return sub_level, parts
 
     def _size_fixed(self, level: _Level) -> bool:
         """Whether the level's size depends only on its var values (never on its target)."""
@@ -120,7 +128,8 @@ class Seeker:
         self._fixed[key] = fixed
         return fixed
 
-    def _size(self, level: _Level, values, target, depth: int) -> int:
+    def _size(self, level: _Level, values: Mapping[str, str], target: tuple[str, str, str] | None,
+              depth: int) -> int:
         if depth > self.max_depth:
             raise FormulaError(
                 f"{level.formula.where}: expansion nested deeper than {self.max_depth} levels"
@@ -133,10 +142,10 @@ class Seeker:
                 return hit[1]
         total = 0
         for c in level.steps:
-            sub_level, binder, (_, keep, title, description, _, _, sub_values) = self._parts(level, c, values, target)
+            sub_level, (_, keep, title, description, _, _, sub_values) = self._parts(level, c, values, target)
             if not keep:
                 continue
-            if binder is not None:
+            if sub_level is not None:
                 sub_target = (c.id(values, target), title, description) if not fixed else target
                 total += self._size(sub_level, sub_values, sub_target, depth + 1)
             else:
@@ -158,29 +167,33 @@ class Seeker:
         """The steps from index `start` (0-based, formula order) to the end."""
         return self._level(self.top, self.values, None, (), 0, [max(0, start)])
 
-    def _skipped(self, level: _Level, values, target, inherited, depth):
+    def _skipped(self, level: _Level, values: Mapping[str, str], target: tuple[str, str, str] | None,
+                 inherited: Ends, depth: int) -> Ends:
         """The ends of a level skipped whole (none of its steps yielded), worked out when needed."""
         return _finish(self._level(level, values, target, inherited, depth, [_ALL]))
 
-    def _level(self, level: _Level, values, target, inherited, depth, skip):
+    def _level(self, level: _Level, values: Mapping[str, str], target: tuple[str, str, str] | None,
+               inherited: Ends, depth: int, skip: list[float]) -> Generator[CookedStep, None, Ends]:
         formula = level.formula
         if depth > self.max_depth:
             raise FormulaError(f"{formula.where}: expansion nested deeper than {self.max_depth} levels")
-        resolved: dict[str, object] = {}
-        ends: object = ()
+        resolved: dict[str, Ends] = {}
+        ends: Ends = ()
         for c in level.steps:
             needs = c.needs
+            final: Ends
             if not needs:
                 final = inherited
             elif len(needs) == 1:
                 final = resolved[needs[0]]
             else:
-                final = _Lazy(lambda parts=tuple(resolved[n] for n in needs): _merge(parts))
-            sub_level, binder, (_, keep, title, description, acceptance, extra, sub_values) = \
+                final = _Lazy(partial(_merge, tuple(resolved[n] for n in needs)))
+            sub_level, (_, keep, title, description, acceptance, extra, sub_values) = \
                 self._parts(level, c, values, target)
+            out: Ends
             if not keep:
                 out = final
-            elif binder is not None:
+            elif sub_level is not None:
                 sid = c.id(values, target)
                 sub_target = (sid, title, description)
                 if skip[0] > 0:
@@ -207,7 +220,7 @@ class Seeker:
                 if level.single_end or ends == ():
                     ends = out
                 else:
-                    ends = _Lazy(lambda parts=(ends, out): _merge(parts))
+                    ends = _Lazy(partial(_merge, (ends, out)))
         return ends
 
     def step(self, index: int) -> CookedStep | None:
@@ -225,14 +238,15 @@ class Seeker:
                     return i
         return None
 
-    def _find(self, level: _Level, values, target, depth, step_id) -> int | None:
+    def _find(self, level: _Level, values: Mapping[str, str], target: tuple[str, str, str] | None, depth: int,
+              step_id: str) -> int | None:
         pos = 0
         for c in level.steps:
-            sub_level, binder, (_, keep, title, description, _, _, sub_values) = self._parts(level, c, values, target)
+            sub_level, (_, keep, title, description, _, _, sub_values) = self._parts(level, c, values, target)
             if not keep:
                 continue
             sid = c.id(values, target)
-            if binder is not None:
+            if sub_level is not None:
                 sub_target = (sid, title, description)
                 if step_id.startswith(sid + "."):
                     inner = self._find(sub_level, sub_values, sub_target, depth + 1, step_id)

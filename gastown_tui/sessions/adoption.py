@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gastown_tui.sessions import procs
-from gastown_tui.sessions.kept import AdoptedProcess
+from gastown_tui.sessions.kept import AdoptedProcess, Kept, KeeperLink
 from gastown_tui.sessions.pty_io import window_size
 from gastown_tui.sessions.spec import SessionError
 from gastown_tui.sessions.transcript import Transcript, raw_tail
@@ -37,7 +37,8 @@ def keeper_record(session: "Session") -> dict:
                      "scrollback_lines": spec.scrollback_lines, "resume": spec.resume, "engine": spec.engine}}
 
 
-async def adopt(session: "Session", kept, link=None, tail_bytes: int = TAIL_BYTES) -> None:
+async def adopt(session: "Session", kept: Kept, link: KeeperLink | None = None,
+                tail_bytes: int = TAIL_BYTES) -> None:
     """`session` takes over `kept` (handed over by the keeper `link`)."""
     s = session
     if s.process is not None:
@@ -77,10 +78,13 @@ async def adopt(session: "Session", kept, link=None, tail_bytes: int = TAIL_BYTE
 
 async def _repaint_nudge(session: "Session", cols: int, rows: int) -> None:
     """A size change and back: the program redraws its whole screen."""
+    proc = session.process
+    if proc is None:        # adopt() set it before this was scheduled
+        raise SessionError(f"session {session.id}: no process to repaint")
     try:
-        session.process.setwinsize(rows, max(2, cols - 1))
+        proc.setwinsize(rows, max(2, cols - 1))
         await asyncio.sleep(0.05)
         if not session.exited and (session.screen.cols, session.screen.rows) == (cols, rows):
-            session.process.setwinsize(rows, cols)
+            proc.setwinsize(rows, cols)
     except OSError:
         pass

@@ -7,6 +7,7 @@ the preset's argv[0] (or its `path` setting) on PATH. Versions come from
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -43,7 +44,8 @@ class AgentCLI:
         return {**asdict(self), "found": self.found, "verified_ok": self.verified_ok}
 
 
-def detect(presets: dict[str, Preset], path: str | None = None, names=None) -> list[AgentCLI]:
+def detect(presets: dict[str, Preset], path: str | None = None,
+           names: Iterable[str] | None = None) -> list[AgentCLI]:
     """Every preset (or those NAMES), found or not. Blocking (runs `--version`): not on an event loop."""
     chosen = [presets[n] for n in (names or presets) if n in presets]
     out = [AgentCLI(p.name, p.description, p.program, verified=p.verified) for p in chosen]

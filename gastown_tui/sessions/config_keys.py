@@ -66,7 +66,7 @@ def _presets(town: Town, raw: dict | None = None) -> dict:
                                                str(town.settings_path))) from None
 
 
-def _parse_value(parts: list[str], text: str, town: Town):
+def _parse_value(parts: list[str], text: str, town: Town) -> object:
     """The value to store for KEY given on the command line as TEXT, or ConfigError naming KEY."""
     key = ".".join(parts)
     top = parts[0]
@@ -124,7 +124,7 @@ def _parse_value(parts: list[str], text: str, town: Town):
         raise ConfigError(f"{key}: give a JSON value, got {text!r}") from None
 
 
-def get(town: Town, key: str):
+def get(town: Town, key: str) -> object:
     """The effective value of KEY (the file's, else the default); ConfigError when it is not set anywhere."""
     parts = _split(key)
     node = TownSettings.load(town.settings_path).data
@@ -135,7 +135,7 @@ def get(town: Town, key: str):
     return node
 
 
-def set_value(town: Town, key: str, text: str):
+def set_value(town: Town, key: str, text: str) -> object:
     """Checks and stores KEY = TEXT; returns the stored value."""
     parts = _split(key)
     value = _parse_value(parts, text, town)
@@ -185,7 +185,7 @@ def _check(town: Town, raw: dict) -> None:
     _presets(town, raw)
 
 
-def flatten(data, prefix: str = "") -> list[tuple[str, object]]:
+def flatten(data: object, prefix: str = "") -> list[tuple[str, object]]:
     out = []
     if isinstance(data, dict) and data:
         for k in sorted(data):

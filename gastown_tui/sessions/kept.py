@@ -16,6 +16,7 @@ takes it (and removes the variable, so agents never inherit it).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -43,7 +44,7 @@ class KeeperLink:
         self._send_lock = threading.Lock()  # releases are sent from worker threads (the closing job)
         self._statuses: dict[int, int] = {}
         self._backlog: list[tuple[dict, list[int]]] = []
-        self._loop = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.on_exit: Callable[[int, int], None] | None = None
         # on_leave(restart): the keeper asks this server to go without stopping its agents — to be replaced
         # by a newer one (`upgrade`, restart=True) or because the keeper itself is being stopped (`leave`)
@@ -163,7 +164,7 @@ class KeeperLink:
         """The status the keeper reaped `pid` with, once it said so."""
         return self._statuses.get(pid)
 
-    def attach(self, loop) -> None:
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Reads the keeper's notices on `loop` from now on."""
         if self._loop is None and not self.broken:
             self._loop = loop

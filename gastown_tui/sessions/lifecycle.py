@@ -114,10 +114,10 @@ class Lifecycle:
         h.finish(status if status is not None else -1)
 
     def watch_pidfd(self) -> None:
-        pid = self.host.pid
-        if pid is None:
-            raise RuntimeError(f"session {self.host.id}: no process to watch (it has not started)")
-        self.pidfd = procs.ExitWatcher.start(self.host.loop, pid, self._on_pidfd)
+        pid, loop = self.host.pid, self.host.loop
+        if pid is None or loop is None:
+            raise RuntimeError(f"session {self.host.id}: no process to watch, or no loop (it has not started)")
+        self.pidfd = procs.ExitWatcher.start(loop, pid, self._on_pidfd)
 
     def _on_pidfd(self) -> None:
         self.check_exit()

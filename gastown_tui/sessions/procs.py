@@ -2,7 +2,9 @@
 Linux pidfd exit watcher. Finding and signalling whole trees, for many sessions at once, is process_tree.py."""
 from __future__ import annotations
 
+import asyncio
 import os
+from typing import Callable
 
 import psutil  # finds children that left the process group (setsid, double fork)
 
@@ -51,12 +53,12 @@ class ExitWatcher:
     exit is seen at once even while a grandchild keeps the PTY open. `start` returns None where
     pidfds are missing (other systems, old kernels); the session's 0.25 s poll covers those."""
 
-    def __init__(self, loop, fd: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
         self._loop = loop
         self._fd: int | None = fd
 
     @classmethod
-    def start(cls, loop, pid: int, callback) -> "ExitWatcher | None":
+    def start(cls, loop: asyncio.AbstractEventLoop, pid: int, callback: Callable[[], None]) -> "ExitWatcher | None":
         try:
             fd = os.pidfd_open(pid)
         except (AttributeError, OSError):

@@ -31,7 +31,7 @@ from gastown_tui.sessions import procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.cli_version import installed_version
 from gastown_tui.sessions.homes import HomeError, home_env
-from gastown_tui.sessions.kept import KeeperLink
+from gastown_tui.sessions.kept import Kept, KeeperLink
 from gastown_tui.sessions.adoption import TAIL_BYTES, adopt, keeper_record
 from gastown_tui.sessions.lifecycle import Lifecycle
 from gastown_tui.sessions.presets import Preset, load_presets
@@ -265,7 +265,7 @@ class Session:
         if self.preset.beacon == "paste" and self.spec.beacon:
             self._beacon_task = loop.create_task(self._deliver_beacon(self.spec.beacon))
 
-    async def adopt(self, kept, link=None, tail_bytes: int = TAIL_BYTES) -> None:
+    async def adopt(self, kept: Kept, link: KeeperLink | None = None, tail_bytes: int = TAIL_BYTES) -> None:
         """Takes over an agent another server started (sessions/adoption.py)."""
         await adopt(self, kept, link, tail_bytes)
 
@@ -329,7 +329,7 @@ class Session:
     def paste(self, text: str) -> None:
         self.write(encode_paste(text, self.screen.modes))
 
-    def send_mouse(self, kind: str, button: int, x: int, y: int, **mods) -> None:
+    def send_mouse(self, kind: str, button: int, x: int, y: int, **mods: bool) -> None:
         self.write(encode_mouse(kind, button, x, y, self.screen.modes, **mods))
 
     def resize(self, cols: int, rows: int) -> None:
@@ -365,7 +365,7 @@ class Session:
 
     # -- lifecycle (sessions/lifecycle.py): what it needs of the session, and what it offers -----
     @property
-    def process(self):
+    def process(self) -> ChildProcess | None:
         """The pexpect child (or the stand-in of an adopted or a node's session); None before start."""
         return self._proc
 

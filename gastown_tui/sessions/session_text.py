@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from gastown_tui.sessions.session import Session
+    from gastown_tui.sessions.transcript import Transcript
 
 TEXT_FLUSH_EVERY = 60.0  # history_text() of 10k lines costs ~30 ms; also written at exit
 
@@ -47,7 +48,7 @@ class SessionText:
         except RuntimeError:    # the loop is shutting down: write it here
             job()
 
-    def final_job(self, transcript) -> Callable[[], None] | None:
+    def final_job(self, transcript: Transcript | None) -> Callable[[], None] | None:
         """The closing copy's job (taken on the loop; None without a transcript); nothing is dirty after."""
         write_text = self.job(self.conversation_text()) if transcript is not None else None
         self.dirty = False

@@ -11,9 +11,10 @@ States used (Gas Town's): spawning, working, done, stuck, escalated, idle, runni
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.addresses import Address, parse_address
@@ -22,7 +23,10 @@ from gastown_tui.beads import Ledger
 from gastown_tui.beads.fields import set_fields
 from gastown_tui.timestamps import now
 from gastown_tui.town.ledgers import rig_ledger, town_ledger, open_ledger
-from gastown_tui.town.rig_registry import get_rig, list_rigs
+from gastown_tui.town.rig_registry import Rig, get_rig, list_rigs
+
+if TYPE_CHECKING:   # the models load pydantic
+    from gastown_tui.beads.models import Issue
 
 AGENT_STATES = ("spawning", "working", "done", "stuck", "escalated", "idle", "running", "nuked")
 
@@ -111,7 +115,7 @@ def _description(a: Address, state: str, hook: str | None, extra: dict) -> str:
     return set_fields("", role_type=a.role, rig=a.rig, agent_state=state, hook_bead=hook, **extra)
 
 
-def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig=None):
+def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig: Rig | None = None) -> Issue | None:
     """Creates the agent bead for ADDRESS when absent (or revives a nuked one); returns it."""
     a = parse(address)
     if a.role == "overseer":
@@ -143,8 +147,8 @@ def ensure_agent_bead(town: Town, address: str, state: str = "idle", rig=None):
 _KEEP = object()
 
 
-def set_agent_state(town: Town, address: str, state: str | None = None, hook=_KEEP, ledger=None,
-                    bead_id: str | None = None, **extra):
+def set_agent_state(town: Town, address: str, state: str | None = None, hook: object = _KEEP,
+                    ledger: Ledger | None = None, bead_id: str | None = None, **extra: object) -> Issue | None:
     """Updates an agent bead's state / hook / extra description fields and stamps last_activity."""
     if state is not None and state not in AGENT_STATES:
         raise UserError(f"unknown agent state {state!r} (known: {', '.join(AGENT_STATES)})")
@@ -216,7 +220,7 @@ def current_agent(env: Mapping[str, str] | None = None, default: str = "overseer
     return env.get("GT_AGENT") or env.get("BD_ACTOR") or default
 
 
-def rig_members(town: Town, kind: str, rig_name: str | None = None):
+def rig_members(town: Town, kind: str, rig_name: str | None = None) -> Iterator[tuple[Rig, Path, Issue | None]]:
     """(rig, folder, agent bead or None) for each polecat (KIND "polecat") or crew member ("crew")
     on disk in RIG_NAME (every rig when None), in folder order; one ledger read per rig."""
     rigs = [get_rig(town, rig_name)] if rig_name else list_rigs(town)

@@ -21,11 +21,12 @@ resumes: the trip is cleared.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_tui.beads.fields import parse_fields, set_fields
-from gastown_tui.costs.book import book_for
+from gastown_tui.costs.book import Entry, book_for
 from gastown_tui.costs.report import day_of, today_start
 from gastown_tui.errors import UserError
 from gastown_tui.filelock import file_lock
@@ -139,7 +140,7 @@ class Status:
                 f" — {self.state}")
 
 
-def _spend(entries, budget: Budget, since: float | None) -> tuple[float, int]:
+def _spend(entries: Iterable[Entry], budget: Budget, since: float | None) -> tuple[float, int]:
     spent, unpriced = 0.0, 0
     for e in entries:
         if since is not None and e.usage.ts < since:
@@ -163,7 +164,7 @@ def _since(budget: Budget, entry: dict, now: float) -> float | None:
     return start
 
 
-def evaluate(town: Town, now: float | None = None, entries=None) -> list[Status]:
+def evaluate(town: Town, now: float | None = None, entries: list[Entry] | None = None) -> list[Status]:
     """Every budget's spend, with the warnings and trips this brings (logged, escalated, persisted once)."""
     budgets = load_budgets(town)
     if not budgets:
@@ -348,7 +349,7 @@ def _clear(town: Town, ids: list[str], reset: bool) -> None:
         _save_state(town, state)
 
 
-def app_resume(town_root, scope: str, limit: str | None) -> str:
+def app_resume(town_root: str | Path, scope: str, limit: str | None) -> str:
     """The app's "resume budget" action: raise SCOPE's limit to LIMIT, or reset its count when LIMIT is
     empty; returns the line for the toast."""
     town = Town(Path(town_root))

@@ -4,12 +4,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from gastown_tui.errors import UserError
 from gastown_tui.town.agents import current_agent
-from gastown_tui.town.layout import find_town
+from gastown_tui.town.layout import Town, find_town
+
+T = TypeVar("T")
 
 
-def town_here():
+def town_here() -> Town:
     return find_town()
 
 
@@ -17,7 +22,7 @@ def actor() -> str:
     return current_agent()
 
 
-def _plain(obj):
+def _plain(obj: object) -> object:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         if hasattr(obj, "to_dict"):
             return obj.to_dict()
@@ -33,11 +38,11 @@ def _plain(obj):
     return obj
 
 
-def print_json(obj) -> None:
+def print_json(obj: object) -> None:
     sys.stdout.write(json.dumps(_plain(obj), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def print_rows(items, *, as_json: bool, empty: str, row) -> None:
+def print_rows(items: Sequence[T], *, as_json: bool, empty: str, row: Callable[[T], object]) -> None:
     """What every list command prints: ITEMS as JSON (--json), else EMPTY when there are
     none, else one line `row(item)` per item."""
     if as_json:

@@ -9,6 +9,7 @@ mails its owner "🚚 Convoy landed: <title>") when every tracked bead is closed
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
@@ -18,6 +19,10 @@ from gastown_tui.town.events import append_event
 from gastown_tui.town.ledgers import TOWN_PREFIX, prefix_of, get_bead, town_ledger, ledger_for_id
 from gastown_tui.town.mail import send_mail
 from gastown_tui.town.rigs import load_registry
+
+if TYPE_CHECKING:   # the models load pydantic
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
 
 TRACKS = "tracks"
 
@@ -71,7 +76,7 @@ def _unref(ref: str) -> str:
     return ref.rsplit(":", 1)[-1] if ref.startswith("external:") else ref
 
 
-def _tracked_ids(issue) -> list[str]:
+def _tracked_ids(issue: Issue) -> list[str]:
     return [_unref(d.depends_on_id) for d in issue.dependencies if d.type == TRACKS]
 
 
@@ -109,14 +114,14 @@ def add_to_convoy(town: Town, convoy_id: str, bead_ids: list[str], actor: str = 
     append_event(town.events_path, "convoy_added", actor, convoy=convoy_id, beads=list(bead_ids))
 
 
-def _get(ledger, convoy_id: str):
+def _get(ledger: Ledger, convoy_id: str) -> Issue:
     issue = ledger.find(convoy_id)
     if issue is None or issue.issue_type != "convoy":
         raise not_found("convoy", convoy_id, [c.id for c in ledger.list(issue_type="convoy", include_closed=True)])
     return issue
 
 
-def _info(town: Town, issue, cache: dict) -> ConvoyInfo:
+def _info(town: Town, issue: Issue, cache: dict) -> ConvoyInfo:
     tracked = []
     for bid in _tracked_ids(issue):
         try:

@@ -22,7 +22,7 @@ from gastown_tui.town.events import append_event
 from gastown_tui.town.hooks import hooked_work
 from gastown_tui.town.ledgers import ledger_for_id, open_ledger
 from gastown_tui.town.mail import send_mail
-from gastown_tui.town.mq import create_mr
+from gastown_tui.town.mq import MR, create_mr
 from gastown_tui.town.polecats import mayor_clone_lock, worktree_path
 from gastown_tui.town.ralph import check_done_allowed
 from gastown_tui.town.rigs import get_rig
@@ -41,7 +41,7 @@ def polecat_for_path(town: Town, path: Path) -> tuple[str, str] | None:
 
 
 def submit_done(town: Town, cwd: Path, address: str | None = None, auto_commit: bool = False,
-                target: str | None = None):
+                target: str | None = None) -> MR:
     where = polecat_for_path(town, cwd)
     if where is None and address:
         a = parse_address(address)

@@ -54,7 +54,7 @@ def now_ts() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def append_event(path: Path, type: str, actor: str, /, visibility: str = "feed", **payload) -> Event:
+def append_event(path: Path, type: str, actor: str, /, visibility: str = "feed", **payload: object) -> Event:
     """Appends one event line to PATH (the town's .events.jsonl) and returns it."""
     event = Event(ts=now_ts(), type=type, actor=actor or "unknown", payload=payload, visibility=visibility)
     line = (json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode()

@@ -31,7 +31,7 @@ from gastown_tui.town.mail import send_mail, inbox
 from gastown_tui.town.settings import TownSettings
 
 
-def _marker(town: Town, address: str):
+def _marker(town: Town, address: str) -> Path:
     return town.runtime / "handoffs" / f"{agent_key(address)}.json"
 
 
@@ -39,7 +39,7 @@ class HandoffTooSoon(UserError):
     """A handoff within the cooldown of the previous one."""
 
 
-def _last(town: Town, address: str):
+def _last(town: Town, address: str) -> Path:
     return town.runtime / "handoffs" / "last" / f"{agent_key(address)}.json"
 
 

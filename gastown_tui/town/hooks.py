@@ -6,6 +6,7 @@ Every change records a `hook` or `unhook` event.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.layout import Town
@@ -15,6 +16,9 @@ from gastown_tui.town.agents import set_agent_state, workdir
 from gastown_tui.town.events import append_event
 from gastown_tui.town.ledgers import all_ledgers, rig_ledger, town_ledger, ledger_for_id
 from gastown_tui.town.rigs import load_registry
+
+if TYPE_CHECKING:  # annotations only: importing beads' models at run time loads pydantic into `gt prime`
+    from gastown_tui.beads import Issue, Ledger
 
 HOOKED = "hooked"
 
@@ -34,7 +38,7 @@ def hooked_record(town: Town, address: str) -> dict | None:
     return None
 
 
-def hooked_work(town: Town, address: str):
+def hooked_work(town: Town, address: str) -> Issue | None:
     """The bead (Issue) on ADDRESS's hook, or None."""
     rec = hooked_record(town, address)
     if rec is None:
@@ -46,7 +50,7 @@ def hooked_work(town: Town, address: str):
     return Issue.from_record(rec)
 
 
-def check_hookable(issue, address: str, force: bool) -> None:
+def check_hookable(issue: Issue, address: str, force: bool) -> None:
     """Refuses closed beads, beads on a hook or in progress by someone else, and non-work beads, unless FORCE."""
     if issue.status == "closed" and not force:
         raise UserError(f"bead {issue.id} is closed ({issue.close_reason or 'no reason'}); "
@@ -62,7 +66,7 @@ def check_hookable(issue, address: str, force: bool) -> None:
 
 
 def hook_bead(town: Town, bead_id: str, address: str, force: bool = False, actor: str = "overseer",
-              ledger=None, **fields):
+              ledger: Ledger | None = None, **fields: object) -> Issue:
     """Puts BEAD_ID on ADDRESS's hook atomically: within one ledger transaction the bead is
     re-read, checked (closed / already hooked refuse unless FORCE) and set hooked.
     Extra FIELDS become `key: value` lines of its description. Returns the bead."""
@@ -90,7 +94,7 @@ def _mirror(town: Town, address: str, bead_id: str | None) -> None:
 
 
 def unhook_bead(town: Town, bead_id: str, actor: str = "overseer", status: str = "open",
-                reason: str = "", keep_assignee: bool = False):
+                reason: str = "", keep_assignee: bool = False) -> Issue:
     """Takes BEAD_ID off whatever hook holds it (status -> STATUS, assignee cleared unless kept)."""
     ledger = ledger_for_id(town, bead_id)
     with ledger.transaction():
@@ -107,7 +111,7 @@ def unhook_bead(town: Town, bead_id: str, actor: str = "overseer", status: str =
     return issue
 
 
-def unhook_agent(town: Town, address: str, actor: str = "overseer", reason: str = ""):
+def unhook_agent(town: Town, address: str, actor: str = "overseer", reason: str = "") -> Issue | None:
     """Clears ADDRESS's hook (the bead goes back to open, unassigned). Returns the bead or None."""
     issue = hooked_work(town, address)
     if issue is None:
@@ -115,7 +119,7 @@ def unhook_agent(town: Town, address: str, actor: str = "overseer", reason: str 
     return unhook_bead(town, issue.id, actor=actor, reason=reason)
 
 
-def rehook(town: Town, bead_id: str, address: str, actor: str = "overseer", reason: str = ""):
+def rehook(town: Town, bead_id: str, address: str, actor: str = "overseer", reason: str = "") -> Issue:
     """Puts work back on an agent's hook (e.g. the Refinery returning a conflicted MR's bead to its polecat)."""
     issue = hook_bead(town, bead_id, address, force=True, actor=actor)
     if reason:

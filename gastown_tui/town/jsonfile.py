@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from gastown_tui.atomicfile import write_atomic
 from gastown_tui.errors import UserError
 
 
-def write_json(path: Path, data) -> None:
+def write_json(path: Path, data: object) -> None:
     write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def read_json(path: Path, default=None):
+def read_json(path: Path, default: object = None) -> Any:      # a JSON value
     """The JSON in PATH; DEFAULT when the file is absent; UserError naming file, line and cause when invalid."""
     path = Path(path)
     try:

@@ -9,7 +9,9 @@ Groups: @town (every agent), @witnesses, @refineries, @overseer,
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
@@ -17,6 +19,10 @@ from gastown_tui.town.agents import known_addresses, resolve_address
 from gastown_tui.town.events import append_event
 from gastown_tui.town.ledgers import town_ledger
 from gastown_tui.town.rigs import load_registry
+
+if TYPE_CHECKING:   # the models load pydantic
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
 
 TYPES = ("task", "escalation", "scavenge", "notification", "reply")
 GROUPS = ("@town", "@witnesses", "@refineries", "@overseer", "@rig/<rig>", "@crew/<rig>", "@polecats/<rig>")
@@ -41,14 +47,14 @@ class MailInfo:
         return asdict(self)
 
 
-def _label_value(labels, key: str) -> str | None:
+def _label_value(labels: Iterable[str], key: str) -> str | None:
     for label in labels:
         if label.startswith(key + ":"):
             return label[len(key) + 1:]
     return None
 
 
-def to_info(issue) -> MailInfo:
+def to_info(issue: Issue | dict) -> MailInfo:
     """A MailInfo from a message bead (an Issue or its stored record)."""
     rec = issue if isinstance(issue, dict) else issue.to_record()
     labels = rec.get("labels") or []
@@ -112,7 +118,7 @@ def send_mail(town: Town, sender: str, to: str, subject: str, body: str = "", ty
     return ids
 
 
-def _message(town: Town, mail_id: str):
+def _message(town: Town, mail_id: str) -> tuple[Ledger, Issue]:
     ledger = town_ledger(town)
     issue = ledger.find(mail_id)
     if issue is None or issue.issue_type != "message":

@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gastown_tui.town.layout import Town
 from gastown_tui.beads.fields import set_fields, parse_fields
 from gastown_tui.meow import formula_search_path, pour, progress
 from gastown_tui.meow.tracking import LazyProgress
 
+if TYPE_CHECKING:   # the models load pydantic
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
+
 
 def search_path(town: Town, rig_dir: Path | None = None) -> list[Path]:
     return formula_search_path(rig_dir=rig_dir, town_dir=town.root)
 
 
-def attach(town: Town, ledger, bead_id: str, formula: str, vars: dict, rig_dir: Path | None = None) -> str:
+def attach(town: Town, ledger: Ledger, bead_id: str, formula: str, vars: dict, rig_dir: Path | None = None) -> str:
     """Pours FORMULA as BEAD_ID's molecule (in the bead's ledger) and links it; returns the root id."""
     current, current_formula = attached(ledger.get(bead_id))
     if current and current_formula == formula and ledger.find(current) is not None:
@@ -27,14 +32,14 @@ def attach(town: Town, ledger, bead_id: str, formula: str, vars: dict, rig_dir: 
     return root
 
 
-def attached(issue) -> tuple[str | None, str | None]:
+def attached(issue: Issue | dict) -> tuple[str | None, str | None]:
     """(molecule root id, formula name) linked from a hooked bead's description."""
     desc = issue.get("description") if isinstance(issue, dict) else issue.description
     fields = parse_fields(desc)
     return fields.get("attached_molecule"), fields.get("attached_formula")
 
 
-def view(ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
+def view(ledger: Ledger, root_id: str, formula: str | None) -> tuple[dict, str | None]:
     """({"id", "formula", "steps": [{id, title, description, status, ready}]}, next step id).
 
     For a big lazy wisp "steps" holds only the steps around the next one, and "total", "done" and

@@ -9,7 +9,9 @@ queued -> rebasing -> testing -> merged, or conflict / failed.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from gastown_tui.errors import UserError, not_found
 from gastown_tui.town.layout import Town
@@ -18,6 +20,10 @@ from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.town.events import append_event
 from gastown_tui.town.ledgers import open_ledger, ledger_for_id
 from gastown_tui.town.rigs import get_rig, list_rigs
+
+if TYPE_CHECKING:   # the models load pydantic
+    from gastown_tui.beads.ledger import Ledger
+    from gastown_tui.beads.models import Issue
 
 MR_STATES = ("queued", "rebasing", "testing", "conflict", "failed", "merged", "superseded", "rejected")
 OPEN_STATES = ("queued", "rebasing", "testing", "conflict", "failed")
@@ -47,7 +53,7 @@ class MR:
         return asdict(self)
 
 
-def to_mr(rig: str, issue) -> MR:
+def to_mr(rig: str, issue: Issue) -> MR:
     f = parse_fields(issue.description)
     state = f.get("mr_state") or ("merged" if issue.status == "closed" else "queued")
     try:
@@ -59,7 +65,8 @@ def to_mr(rig: str, issue) -> MR:
               issue.created_at, issue.updated_at, f.get("gate_output"), f.get("convoy_id"))
 
 
-def list_mrs(town: Town, rig: str | None = None, states=None, include_closed: bool = False) -> list[MR]:
+def list_mrs(town: Town, rig: str | None = None, states: Iterable[str] | None = None,
+             include_closed: bool = False) -> list[MR]:
     """MRs in queue order (priority, then oldest first). STATES filters; closed ones only when asked."""
     rigs = [get_rig(town, rig)] if rig else list_rigs(town)
     want = set(states) if states else None
@@ -74,7 +81,7 @@ def list_mrs(town: Town, rig: str | None = None, states=None, include_closed: bo
     return sorted(out, key=lambda m: (m.state not in OPEN_STATES, m.priority, m.created_at))
 
 
-def _find(town: Town, mr_id: str):
+def _find(town: Town, mr_id: str) -> tuple[Ledger, Issue, str]:
     ledger = ledger_for_id(town, mr_id)
     issue = ledger.find(mr_id)
     if issue is None or issue.issue_type != "merge-request":
@@ -88,7 +95,7 @@ def get_mr(town: Town, mr_id: str) -> MR:
     return to_mr(rig, issue)
 
 
-def create_mr(town: Town, ledger, rig: str, *, source: str, branch: str, target: str, commit_sha: str,
+def create_mr(town: Town, ledger: Ledger, rig: str, *, source: str, branch: str, target: str, commit_sha: str,
               worker: str, agent_bead: str | None, priority: int, convoy_id: str | None,
               actor: str) -> MR:
     """Writes an MR bead (inside the caller's transaction if any); supersedes open MRs for the same source."""
@@ -107,7 +114,7 @@ def create_mr(town: Town, ledger, rig: str, *, source: str, branch: str, target:
 
 
 def set_mr_state(town: Town, mr_id: str, state: str, actor: str | None = None, note: str | None = None,
-                 **fields) -> MR:
+                 **fields: object) -> MR:
     """Moves an MR to STATE (the bead's status follows); FIELDS become description lines; NOTE a comment."""
     if state not in MR_STATES:
         raise UserError(f"unknown merge request state {state!r} (known: {', '.join(MR_STATES)})")

@@ -7,6 +7,7 @@ work to have landed) or reaped by the Witness once its work is on the target
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 from gastown_tui.filelock import file_lock
@@ -29,7 +30,7 @@ def pool(style: str = "mad-max", names: list[str] | None = None) -> tuple[str, .
 
 
 def allocate(polecats_dir: Path, style: str = "mad-max", names: list[str] | None = None,
-             wanted: str | None = None, busy=frozenset()) -> str:
+             wanted: str | None = None, busy: Collection[str] = frozenset()) -> str:
     """Reserves and returns a free name (creates its folder). WANTED picks a specific one if free.
 
     BUSY names are taken too even without a folder (their agent still holds unfinished work)."""

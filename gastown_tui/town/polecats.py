@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def worktree_path(rig: Rig, name: str) -> Path:
     return rig.polecats_dir / name / rig.name
 
 
-def mayor_clone_lock(rig: Rig):
+def mayor_clone_lock(rig: Rig) -> AbstractContextManager[None]:
     """Serialises git work on the mayor's clone (fetch, worktree add/remove) across processes.
 
     Taken only around git commands, never while waiting for a ledger, so it cannot deadlock with one."""

@@ -23,7 +23,9 @@ loop):
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gastown_tui.beads.fields import parse_fields, set_fields
 from gastown_tui.errors import UserError
@@ -50,6 +52,9 @@ from gastown_tui.town.ralph_status import (
     status_line,
 )
 
+if TYPE_CHECKING:
+    from gastown_tui.beads.ledger import Ledger
+
 __all__ = ["CheckResult", "RalphCheckFailed", "apply_to_molecule", "attempts_of", "check_before_close",
            "check_done_allowed", "describe", "failures_of", "hook_line", "raise_attempts", "ralph_data",
            "run_check", "show", "spec_of", "status_line"]
@@ -60,14 +65,14 @@ class RalphCheckFailed(UserError):
 
 
 # -- the gate on `gt mol done` ------------------------------------------------------------------------
-def _town(env=None):
+def _town(env: Mapping[str, str] | None = None) -> Town | None:
     try:
         return find_town(env=env)
     except NoTown:
         return None
 
 
-def _worker(town, ledger, step_id: str) -> tuple[str | None, str | None, Path | None]:
+def _worker(town: Town | None, ledger: Ledger, step_id: str) -> tuple[str | None, str | None, Path | None]:
     """(the bead worked on, the agent it is hooked to, that agent's worktree)."""
     root = molecule_root(ledger, step_id)
     work_id = parse_fields(root.get("description")).get("attached_to")
@@ -82,7 +87,7 @@ def _worker(town, ledger, step_id: str) -> tuple[str | None, str | None, Path | 
     return work_id, agent, wd
 
 
-def check_before_close(ledger, step_id: str, actor: str | None = None, cwd: Path | None = None,
+def check_before_close(ledger: Ledger, step_id: str, actor: str | None = None, cwd: Path | None = None,
                        env: dict | None = None) -> CheckResult | None:
     """The Ralph gate on closing STEP_ID: None for an ordinary step, the passing check's result for a
     Ralph step whose check passed; RalphCheckFailed (the step stays open) when it failed."""
@@ -134,7 +139,7 @@ def _now() -> str:
     return now_ts()
 
 
-def _record_attempt(ledger, step_id: str, attempt: dict) -> dict:
+def _record_attempt(ledger: Ledger, step_id: str, attempt: dict) -> dict:
     with ledger.transaction():
         rec = ledger.raw(step_id)
         meta = dict(rec.get("metadata") or {})
@@ -145,7 +150,7 @@ def _record_attempt(ledger, step_id: str, attempt: dict) -> dict:
         return ledger.raw(step_id)
 
 
-def _set(ledger, step_id: str, **values) -> dict:
+def _set(ledger: Ledger, step_id: str, **values: object) -> dict:
     with ledger.transaction():
         rec = ledger.raw(step_id)
         meta = dict(rec.get("metadata") or {})
@@ -170,7 +175,7 @@ def fresh_session_prompt(rec: dict) -> str:
     return "\n".join(lines)
 
 
-def _replacement_pending(town, agent: str, session: str) -> bool:
+def _replacement_pending(town: Town, agent: str, session: str) -> bool:
     """Whether SESSION of AGENT already failed its Ralph attempt and waits to be replaced (one attempt per
     context: a second `gt mol done` in the same session is not another attempt)."""
     try:
@@ -180,7 +185,7 @@ def _replacement_pending(town, agent: str, session: str) -> bool:
     return isinstance(marker, dict) and marker.get("reason") == "ralph" and marker.get("session_id") == session
 
 
-def _ask_for_fresh_session(town, agent: str, step_id: str, work_id, rec: dict, spec: RalphSpec,
+def _ask_for_fresh_session(town: Town, agent: str, step_id: str, work_id: str | None, rec: dict, spec: RalphSpec,
                            session_id: str | None) -> bool:
     """Writes the handoff marker the running town's handoff patrol acts on (no cooldown: Ralph's replacement
     is the point). The predecessor's transcript stays for `gt seance`."""
@@ -192,7 +197,8 @@ def _ask_for_fresh_session(town, agent: str, step_id: str, work_id, rec: dict, s
     return True
 
 
-def _escalate(town, ledger, rec: dict, spec: RalphSpec, work_id, agent) -> str | None:
+def _escalate(town: Town | None, ledger: Ledger, rec: dict, spec: RalphSpec, work_id: str | None,
+              agent: str | None) -> str | None:
     fails = failures_of(rec)
     lines = [f"Step {rec['id']} ({rec.get('title', '')}) of {work_id or '?'} failed its Ralph check "
              f"`{spec.check}` on all {spec.max_attempts} attempts. The work stays on {agent or 'its'} hook.",
@@ -210,7 +216,7 @@ def _escalate(town, ledger, rec: dict, spec: RalphSpec, work_id, agent) -> str |
     return esc
 
 
-def _file_escalation(town, title: str, text: str, source: str, related: str | None) -> str:
+def _file_escalation(town: Town, title: str, text: str, source: str, related: str | None) -> str:
     """An escalation bead in the town ledger with Gas Town's fields (the shape patrols/escalate.py files),
     routed at once: mailed to the Overseer, labelled `routed`."""
     desc = set_fields(text.rstrip() + "\n\n", severity="high", reason=text.splitlines()[0][:200], source=source,
@@ -225,7 +231,7 @@ def _file_escalation(town, title: str, text: str, source: str, related: str | No
 
 
 # -- a person raises the limit ------------------------------------------------------------------------
-def raise_attempts(town, step_or_bead: str, max_attempts: int | None = None, by: int = 1,
+def raise_attempts(town: Town, step_or_bead: str, max_attempts: int | None = None, by: int = 1,
                    actor: str = "overseer") -> list[dict]:
     """Raises max_attempts of the Ralph step(s) of STEP_OR_BEAD (a step, or the hooked bead: every Ralph step
     of its molecule that used up its attempts). Returns [{step, old, new}]. The agent is nudged to go on."""
@@ -258,14 +264,14 @@ def raise_attempts(town, step_or_bead: str, max_attempts: int | None = None, by:
     return changed
 
 
-def _nudge(town, agent: str, text: str, actor: str) -> None:
+def _nudge(town: Town, agent: str, text: str, actor: str) -> None:
     try:
         enqueue(town.runtime / "nudge_queue", agent, text, sender=actor)
     except OSError:
         pass   # the raise itself is done; the agent finds it on its next `gt prime`
 
 
-def _ralph_steps(ledger, bead_id: str) -> list[dict]:
+def _ralph_steps(ledger: Ledger, bead_id: str) -> list[dict]:
     rec = ledger.raw(bead_id)
     if spec_of(rec) is not None:
         return [rec]
@@ -276,7 +282,7 @@ def _ralph_steps(ledger, bead_id: str) -> list[dict]:
     return [r for r in step_records_of(ledger, root["id"], uses_wisps(root)) if spec_of(r) is not None]
 
 
-def check_done_allowed(town, bead_id: str) -> None:
+def check_done_allowed(town: Town, bead_id: str) -> None:
     """`gt done` is refused while a Ralph step of the bead's molecule is open: the work is submitted only
     once every check passed (an exhausted step waits for a person; the work stays on the hook)."""
     try:
@@ -291,7 +297,7 @@ def check_done_allowed(town, bead_id: str) -> None:
 
 
 # -- `gastown sling --ralph` ---------------------------------------------------------------------------
-def apply_to_molecule(ledger, root_id: str, check: str | None, max_attempts: int | None,
+def apply_to_molecule(ledger: Ledger, root_id: str, check: str | None, max_attempts: int | None,
                       timeout: float | None = None, default_check: str | None = None) -> list[str]:
     """Makes every open step of the molecule a Ralph step (a step's own spec keeps what is not given).
     The check is CHECK, else the step's own, else DEFAULT_CHECK (the rig's gate); none at all is refused."""
@@ -329,7 +335,7 @@ def with_failure(beacon_text: str, marker: dict) -> str:
     return f"{head}\n\n{note}\n\n{rest}" if note else beacon_text
 
 
-def show(town, step_or_bead: str) -> list[dict]:
+def show(town: Town, step_or_bead: str) -> list[dict]:
     """Every Ralph step of STEP_OR_BEAD: its status line plus every attempt (for `gastown ralph show`)."""
     ledger = ledger_for_id(town, step_or_bead)
     steps = _ralph_steps(ledger, step_or_bead)
@@ -344,7 +350,7 @@ def show(town, step_or_bead: str) -> list[dict]:
     return out
 
 
-def app_raise_attempts(town_root, step_or_bead: str, by: int = 1) -> str:
+def app_raise_attempts(town_root: str | Path, step_or_bead: str, by: int = 1) -> str:
     """The app's "raise Ralph attempts" action (a palette/keys entry for the focused agent's hook):
     one more attempt for its exhausted Ralph step(s); returns the line to show in a toast."""
     changed = raise_attempts(Town(Path(town_root)), step_or_bead, by=by, actor="overseer")

@@ -1,7 +1,12 @@
 """What a Ralph step's bead says: its spec, its attempts, "attempt k of N" and the last failure."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gastown_tui.meow.ralph import RalphSpec
+
+if TYPE_CHECKING:
+    from gastown_tui.meow.tracking import Progress
 
 
 def ralph_data(rec: dict) -> dict | None:
@@ -61,7 +66,7 @@ def exit_text(attempt: dict) -> str:
     return f"exit {attempt.get('exit')}"
 
 
-def hook_line(progress) -> str:
+def hook_line(progress: Progress) -> str:
     """The hook panel's line for a molecule (a meow Progress): the next Ralph step's attempt k of N and its
     last check failure, or "" when the next step is not a Ralph step."""
     nxt = getattr(progress, "next", None)

@@ -1,6 +1,7 @@
 """Every agent in the town with its state and hook, from one read of each ledger (no git, no processes)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from gastown_tui.town.agents import AgentInfo, workdir
@@ -11,10 +12,11 @@ from gastown_tui.town.ledgers import open_ledger, town_ledger
 from gastown_tui.town.rigs import list_rigs
 
 if TYPE_CHECKING:   # the models load pydantic; the ledgers' list() builds them
+    from gastown_tui.beads.ledger import Ledger
     from gastown_tui.beads.models import Issue
 
 
-def _hooks_by_agent(ledgers) -> dict[str, Issue]:
+def _hooks_by_agent(ledgers: Iterable[Ledger]) -> dict[str, Issue]:
     hooks: dict[str, Issue] = {}
     for ledger in ledgers:
         for issue in ledger.list(status="hooked"):
@@ -29,7 +31,7 @@ def list_agents(town: Town, include_nuked: bool = False) -> list[AgentInfo]:
     rig_ledgers = {r.name: open_ledger(r.beads_dir) for r in rigs if r.beads_dir.is_dir()}
     hooks = _hooks_by_agent([tl, *rig_ledgers.values()])
 
-    def info(address: str, bead) -> AgentInfo:
+    def info(address: str, bead: Issue | None) -> AgentInfo:
         a = parse_address(address)
         hook = hooks.get(address)
         mol = molecules.attached(hook)[0] if hook is not None else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def conversation_log(town: Town, session: PastSession) -> tuple[Path, list[Turn]
     return None
 
 
-def _jsonl(path: Path):
+def _jsonl(path: Path) -> Iterator[dict]:
     try:
         with path.open(encoding="utf-8", errors="replace") as fh:
             for line in fh:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
+from typing import Self
 
 from gastown_tui.errors import UserError
 from gastown_tui.town.jsonfile import read_json, write_json
@@ -109,7 +110,7 @@ class _JsonSettings:
         self.data = data
 
     @classmethod
-    def load(cls, path: Path):
+    def load(cls, path: Path) -> Self:
         raw = read_json(path, default={})
         if not isinstance(raw, dict):
             raise UserError(f"{path}: expected a JSON object")

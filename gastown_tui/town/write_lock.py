@@ -44,7 +44,7 @@ class TownWriteLock:
         self._lock.acquire()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._lock.release()
 
 
