@@ -26,7 +26,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 from gastown_tui.sessions.adoption import keeper_record
-from gastown_tui.atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +48,11 @@ def record_of(session) -> dict:
 
 
 def save_record(town_root: Path, session) -> None:
+    """The record replaced at once, on the caller's thread (the loop: a small file to the page cache, no
+    fsync), 0600 in a 0700 folder (the spec's environment is in it). It survives the server being killed,
+    which is what it is for; a power cut takes the node link's programs' town with it anyway."""
     path = _record_path(town_root, session.sid)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # 0600: the spec's environment (the agent's variables) is in it
-    write_atomic(path, json.dumps(record_of(session), indent=2, ensure_ascii=False) + "\n", mode=0o600)
-
-
-def save_record_now(town_root: Path, session) -> None:
-    """The record replaced at once, on the caller's thread, without fsync (a small file to the page cache:
-    it survives the process being killed, which is what a nudge's keys must outlive; nodes/nudge_resume.py)."""
-    path = _record_path(town_root, session.sid)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from gastown_tui.nodes.link import UP, NodeLink
 from gastown_tui.nodes.nudge_resume import finish_typed, typed_before
-from gastown_tui.nodes.remote_adoption import drop_record, save_record, save_record_now
+from gastown_tui.nodes.remote_adoption import drop_record, save_record
 from gastown_tui.sessions.adoption import TAIL_BYTES
 from gastown_tui.sessions.keys import encode_key
 from gastown_tui.sessions.session import Session, SessionError
@@ -144,7 +144,7 @@ class RemoteSession(Session):
         self.last_output_at = time.monotonic()
         self.transcript = Transcript(self.transcript_dir, write_through=False)
         if self.spec.town is not None and not self._ended:  # a later server re-adopts it from this record
-            await self._loop.run_in_executor(None, save_record, self.spec.town, self)
+            save_record(self.spec.town, self)  # at once (a busy executor would leave a window without it)
         self._begin()
         if self.preset.beacon == "paste" and self.spec.beacon:
             self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
@@ -294,9 +294,10 @@ class RemoteSession(Session):
         takes this session over if this one dies meanwhile (nodes/nudge_resume.py)."""
         self.nudge_mark = mark
         if self.spec.town is not None and self.sid is not None and not self._ended:
-            import asyncio
-
-            await asyncio.get_running_loop().run_in_executor(None, save_record, self.spec.town, self)
+            try:
+                save_record(self.spec.town, self)
+            except OSError as exc:
+                self.link.errors.append(f"session {self.sid}: the nudge was not recorded: {exc}")
 
     def _pump(self) -> None:
         theirs = self._theirs
@@ -343,7 +344,7 @@ class RemoteSession(Session):
                 kind = "enter" if data.endswith(self.preset_submit_bytes()) else "text"
                 self.nudge_mark.setdefault("inputs", []).append([self.link.next_iid(self.sid), kind])
                 try:
-                    save_record_now(self.spec.town, self)
+                    save_record(self.spec.town, self)
                 except OSError as exc:
                     self.link.errors.append(f"session {self.sid}: the nudge's progress was not recorded: {exc}")
             self.link.input(self.sid, data)  # queued while the link is down, sent again until acknowledged
