@@ -29,7 +29,6 @@ import signal
 import socket
 import sys
 import time
-
 from pathlib import Path
 
 from gastown_tui.nodes.link import UP, NodeLink
@@ -107,6 +106,7 @@ class RemoteSession(Session):
         self.nudge_link_wait = NUDGE_LINK_WAIT
         self.nudge_mark: dict | None = None  # the nudge being typed now (in the durable record)
         self._prior_nudge: dict | None = None  # the one the previous server was typing (an adopted session)
+        self._record_gone = False  # its durable record was dropped (ended, stopped, given up): never written again
 
     def remote_environment(self) -> dict[str, str]:
         full = self.environment()
@@ -143,7 +143,7 @@ class RemoteSession(Session):
         self.started_at = time.time()
         self.last_output_at = time.monotonic()
         self.transcript = Transcript(self.transcript_dir, write_through=False)
-        if self.spec.town is not None and not self._ended:  # a later server re-adopts it from this record
+        if self._recorded():  # a later server re-adopts it from this record
             save_record(self.spec.town, self)  # at once (a busy executor would leave a window without it)
         self._begin()
         if self.preset.beacon == "paste" and self.spec.beacon:
@@ -196,8 +196,13 @@ class RemoteSession(Session):
         self._begin()
         self._states.schedule()
 
+    def _recorded(self) -> bool:
+        """Whether this session keeps a durable record (a town's, started, not ended or being stopped)."""
+        return self.spec.town is not None and self.sid is not None and not self._ended and not self._record_gone
+
     def _forget_record(self) -> None:
         """The session ended (or is being stopped, or was given up): no later server claims it."""
+        self._record_gone = True
         if self.spec.town is not None and self.sid is not None:
             try:
                 drop_record(self.spec.town, self.sid)
@@ -290,10 +295,10 @@ class RemoteSession(Session):
                 self._nudging = False
 
     async def _mark_nudge(self, mark: dict | None) -> None:
-        """Which nudge is being typed (and from which input id), in the durable record, for a server that
-        takes this session over if this one dies meanwhile (nodes/nudge_resume.py)."""
+        """Which nudge is being typed (its keys are added as they go), in the durable record, for a server
+        that takes this session over if this one dies meanwhile (nodes/nudge_resume.py)."""
         self.nudge_mark = mark
-        if self.spec.town is not None and self.sid is not None and not self._ended:
+        if self._recorded():
             try:
                 save_record(self.spec.town, self)
             except OSError as exc:
@@ -340,7 +345,7 @@ class RemoteSession(Session):
             self._loop.remove_reader(self._theirs.fileno())
             return
         if self.sid is not None and not self._ended:
-            if self._nudging and self.nudge_mark is not None:  # which key of the nudge this is, kept first
+            if self._nudging and self.nudge_mark is not None and self._recorded():  # this key of the nudge, kept first
                 kind = "enter" if data.endswith(self.preset_submit_bytes()) else "text"
                 self.nudge_mark.setdefault("inputs", []).append([self.link.next_iid(self.sid), kind])
                 try:
