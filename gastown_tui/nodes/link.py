@@ -119,7 +119,8 @@ class NodeLink:
         self.reconnects = 0  # times it came back
         self.gaps = 0  # bytes the node could no longer give back on a resume (0 unless its disk failed)
         self._unacked: dict[str, deque] = {}  # sid -> (iid, data) sent or queued, not yet taken by the node
-        self._iids: dict[str, itertools.count] = {}
+        self._next_iid: dict[str, int] = {}  # sid -> the id its next input gets
+        self.adopted_last_iid: dict[str, int] = {}  # adopted sid -> the last input id the node had taken then
         self._execs: dict[str, asyncio.Task] = {}  # rid -> the one run of a relayed command
         self._later_signals: dict[str, int] = {}  # sid -> signal asked for while the link was down
         self._reconnect_task: asyncio.Task | None = None
@@ -300,7 +301,8 @@ class NodeLink:
                 last = int(rec.get("last_iid") or 0)
                 queued = [data for _, data in self._unacked.get(sid) or ()]
                 self._unacked[sid] = deque((last + 1 + i, data) for i, data in enumerate(queued))
-                self._iids[sid] = itertools.count(last + 1 + len(queued))
+                self._next_iid[sid] = last + 1 + len(queued)
+                self.adopted_last_iid[sid] = last
             queue = self._unacked.get(sid)
             if not queue:
                 continue
@@ -581,8 +583,8 @@ class NodeLink:
     def input(self, sid: str, data: bytes) -> int:
         """Sends DATA as the session's next input (queued while the link is down, sent again after a cut
         until the node acknowledges it; the node types each id once). Its id."""
-        counter = self._iids.setdefault(sid, itertools.count(1))
-        iid = next(counter)
+        iid = self._next_iid.get(sid, 1)
+        self._next_iid[sid] = iid + 1
         self._unacked.setdefault(sid, deque()).append((iid, bytes(data)))
         if self.state == UP:
             try:
@@ -590,6 +592,10 @@ class NodeLink:
             except NodeError:
                 pass  # the link just dropped: sent again on the reconnect
         return iid
+
+    def next_iid(self, sid: str) -> int:
+        """The id the session's next input will carry."""
+        return self._next_iid.get(sid, 1)
 
     def pending_input(self, sid: str) -> int:
         """Inputs the node has not acknowledged yet."""

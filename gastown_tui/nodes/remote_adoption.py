@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 from gastown_tui.sessions.adoption import keeper_record
-from gastown_tui.atomicfile import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,23 @@ def record_of(session) -> dict:
     wt = session.remote_worktree
     return {**keeper_record(session), "node": session.node, "sid": session.sid, "remote_pid": session.remote_pid,
             "relay": session.relay, "local_cwd": str(session.local_cwd) if session.local_cwd else None,
-            "remote_worktree": asdict(wt) if wt is not None else None}
+            "remote_worktree": asdict(wt) if wt is not None else None,
+            "nudge": getattr(session, "nudge_mark", None)}  # a nudge being typed (nodes/nudge_resume.py)
 
 
 def save_record(town_root: Path, session) -> None:
+    """The record replaced at once, on the caller's thread (the loop: a small file to the page cache, no
+    fsync), 0600 in a 0700 folder (the spec's environment is in it). It survives the server being killed,
+    which is what it is for; a power cut takes the node link's programs' town with it anyway."""
     path = _record_path(town_root, session.sid)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # 0600: the spec's environment (the agent's variables) is in it
-    write_atomic(path, json.dumps(record_of(session), indent=2, ensure_ascii=False) + "\n", mode=0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (json.dumps(record_of(session), ensure_ascii=False) + "\n").encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
 
 
 def drop_record(town_root: Path, sid: str) -> None:

@@ -23,17 +23,19 @@ closed, the node no longer has the program, or the node was gone longer than the
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import signal
 import socket
 import sys
 import time
-
 from pathlib import Path
 
 from gastown_tui.nodes.link import UP, NodeLink
+from gastown_tui.nodes.nudge_resume import finish_typed, typed_before
 from gastown_tui.nodes.remote_adoption import drop_record, save_record
 from gastown_tui.sessions.adoption import TAIL_BYTES
+from gastown_tui.sessions.keys import encode_key
 from gastown_tui.sessions.session import Session, SessionError
 from gastown_tui.sessions.states import NudgeResult, SessionStarted
 from gastown_tui.sessions.transcript import Transcript, raw_length, raw_tail
@@ -102,6 +104,9 @@ class RemoteSession(Session):
         self.refused: list[str] = []  # messages for keys refused while the link was down (the last few)
         self._nudging = False  # a nudge is being typed: its keys wait for the link instead of being refused
         self.nudge_link_wait = NUDGE_LINK_WAIT
+        self.nudge_mark: dict | None = None  # the nudge being typed now (in the durable record)
+        self._prior_nudge: dict | None = None  # the one the previous server was typing (an adopted session)
+        self._record_gone = False  # its durable record was dropped (ended, stopped, given up): never written again
 
     def remote_environment(self) -> dict[str, str]:
         full = self.environment()
@@ -138,8 +143,8 @@ class RemoteSession(Session):
         self.started_at = time.time()
         self.last_output_at = time.monotonic()
         self.transcript = Transcript(self.transcript_dir, write_through=False)
-        if self.spec.town is not None and not self._ended:  # a later server re-adopts it from this record
-            await self._loop.run_in_executor(None, save_record, self.spec.town, self)
+        if self._recorded():  # a later server re-adopts it from this record
+            save_record(self.spec.town, self)  # at once (a busy executor would leave a window without it)
         self._begin()
         if self.preset.beacon == "paste" and self.spec.beacon:
             self._beacon_task = self._loop.create_task(self._deliver_beacon(self.spec.beacon))
@@ -168,6 +173,7 @@ class RemoteSession(Session):
         self.argv = list(record.get("argv") or [])
         self.started_at = record.get("started_at") or time.time()
         self.remote_pid = int(record["remote_pid"]) if record.get("remote_pid") is not None else None
+        self._prior_nudge = record.get("nudge") if isinstance(record.get("nudge"), dict) else None
         folder = self.transcript_dir
         tail, length = await loop.run_in_executor(None, lambda: (raw_tail(folder, tail_bytes), raw_length(folder)))
         self.screen.on_reply = lambda data: None  # old queries in the replay are not answered again
@@ -190,8 +196,13 @@ class RemoteSession(Session):
         self._begin()
         self._states.schedule()
 
+    def _recorded(self) -> bool:
+        """Whether this session keeps a durable record (a town's, started, not ended or being stopped)."""
+        return self.spec.town is not None and self.sid is not None and not self._ended and not self._record_gone
+
     def _forget_record(self) -> None:
         """The session ended (or is being stopped, or was given up): no later server claims it."""
+        self._record_gone = True
         if self.spec.town is not None and self.sid is not None:
             try:
                 drop_record(self.spec.town, self.sid)
@@ -270,9 +281,28 @@ class RemoteSession(Session):
                 return NudgeResult(False, 0, f"{self.agent} is being stopped")
             self._nudging = True
             try:
-                return await submit_remote(self, text)
+                digest = hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()[:32]
+                prior, self._prior_nudge = self._prior_nudge, None
+                taken = typed_before(self, prior, digest)
+                if taken:  # the previous server typed (some of) it and died before it was marked delivered
+                    return await finish_typed(self, text, taken)
+                await self._mark_nudge({"digest": digest, "inputs": []})
+                try:
+                    return await submit_remote(self, text)
+                finally:
+                    await self._mark_nudge(None)
             finally:
                 self._nudging = False
+
+    async def _mark_nudge(self, mark: dict | None) -> None:
+        """Which nudge is being typed (its keys are added as they go), in the durable record, for a server
+        that takes this session over if this one dies meanwhile (nodes/nudge_resume.py)."""
+        self.nudge_mark = mark
+        if self._recorded():
+            try:
+                save_record(self.spec.town, self)
+            except OSError as exc:
+                self.link.errors.append(f"session {self.sid}: the nudge was not recorded: {exc}")
 
     def _pump(self) -> None:
         theirs = self._theirs
@@ -315,7 +345,17 @@ class RemoteSession(Session):
             self._loop.remove_reader(self._theirs.fileno())
             return
         if self.sid is not None and not self._ended:
+            if self._nudging and self.nudge_mark is not None and self._recorded():  # this key of the nudge, kept first
+                kind = "enter" if data.endswith(self.preset_submit_bytes()) else "text"
+                self.nudge_mark.setdefault("inputs", []).append([self.link.next_iid(self.sid), kind])
+                try:
+                    save_record(self.spec.town, self)
+                except OSError as exc:
+                    self.link.errors.append(f"session {self.sid}: the nudge's progress was not recorded: {exc}")
             self.link.input(self.sid, data)  # queued while the link is down, sent again until acknowledged
+
+    def preset_submit_bytes(self) -> bytes:
+        return encode_key(self.preset.submit_key, self.screen.modes) or b"\r"
 
     def _close_pair(self) -> None:
         for attr in ("_theirs", "_mine"):

@@ -21,7 +21,7 @@ BEAD_TEXT = """Add subtract, with a pause.
 sim: write ops.py
     def sub(a, b):
         return a - b
-sim: sleep 10
+sim: sleep 15
 sim: write test_ops.py
     from ops import sub
 
@@ -52,7 +52,7 @@ def wait_for(cond, what: str, proc: subprocess.Popen, log: Path, timeout: float 
         value = cond()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
 
 

@@ -1,10 +1,12 @@
 """A restarted town server re-adopts the programs its nodes run (docs/nodes.md, "A restarted town
 re-adopts its nodes' programs"), through real `gastown server` processes and a real sshd "machine":
 an agent placed on node n1 is spawned through the server; the server is killed with SIGKILL while the
-program writes numbered lines; a nudge is queued while no server runs; a new server starts. The same
+program writes numbered lines, in the middle of typing a nudge; a nudge is queued while no server runs; a
+new server starts. The same
 pid runs on the node, the town's transcript holds every numbered line exactly once (those written while
 no server ran included: no gap, no repeat), the screen shows the end of what was written meanwhile, the
-nudge queued before the kill and the one queued while down are each acted on exactly once, and keys
+nudge delivered before the kill, the one being typed at the kill and the one queued while down are each
+acted on exactly once, and keys
 typed to the adopted program echo."""
 from __future__ import annotations
 
@@ -69,6 +71,10 @@ def acted(raw: bytes, nudge: str) -> int:
     return len(re.findall(rb"got [^\r\n]*" + nudge.encode() + rb"\r?\n", raw))
 
 
+def delivered(queue: Path, text: str) -> bool:
+    return any(text in p.read_text() for p in queue.glob("*/delivered.jsonl"))
+
+
 def alive_writer(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -104,9 +110,13 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
         assert (records_dir(town) / f"{sid}.json").stat().st_mode & 0o777 == 0o600  # it holds the agent's env
         await until(lambda: len(TICK.findall(transcript(rec))) >= 15, timeout=30, what="the first numbered lines")
         enqueue(queue, AGENT, "nudge-before", urgent=True)
-        await until(lambda: acted(transcript(rec), "nudge-before") == 1, timeout=30, what="the first nudge acted on")
+        await until(lambda: acted(transcript(rec), "nudge-before") == 1 and delivered(queue, "nudge-before"),
+                    timeout=30, what="the first nudge acted on and marked delivered")
         await conn.close()
 
+        enqueue(queue, AGENT, "nudge-in-flight", urgent=True)  # killed while it is being typed:
+        await until(lambda: (record(town).get("nudge") or {}).get("inputs"), timeout=30, interval=0.002,
+                    what="the server typing the second nudge")
         srv.proc.kill()  # SIGKILL: no hangup, no clean close
         srv.proc.wait(10)
         at_kill = len(TICK.findall(transcript(rec)))
@@ -132,6 +142,8 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
         assert numbers == list(range(1, TICKS + 1)), f"gap or repeat across the restart (killed at {at_kill})"
         await until(lambda: "ticks done" in mirror.text(agent) and f"tick {TICKS:06d}" in mirror.text(agent),
                     timeout=30, what="the screen showing what happened while the town was down")
+        await until(lambda: acted(transcript(rec), "nudge-in-flight") == 1, timeout=60,
+                    what="the nudge in flight at the kill, acted on")
         await until(lambda: acted(transcript(rec), "nudge-while-down") == 1, timeout=60,
                     what="the nudge queued while no server ran, acted on")
         await conn.request("focus", agent=agent)
@@ -140,6 +152,7 @@ async def test_a_killed_town_server_is_restarted_and_re_adopts_the_program_on_it
         await asyncio.sleep(1.0)  # time for a duplicate to show, were one sent
         raw = transcript(rec)
         assert acted(raw, "nudge-before") == 1 and acted(raw, "nudge-while-down") == 1
+        assert acted(raw, "nudge-in-flight") == 1  # typed by one server or the other, never by both
         assert raw.count(b"got typed-after") == 1
         status = await conn.request("status")
         mine = [a for a in status["agents"] if a["address"] == agent]
