@@ -100,6 +100,7 @@ def first_frames(root: Path, work: Path, runs: int = 5) -> tuple[float, float]:
         t = Terminal([str(GASTOWN), "app", "--town", str(root)], root, env_for())
         attaches.append(t.wait(pane_shows_output, 60, "an agent's rows in the attached app") - t.started)
         t.close()  # ctrl+q: detaches, the agents keep running
+    print(f"  runs (ms): attach {[round(a * 1000) for a in attaches]}; minimal app {[round(r * 1000) for r in refs]}")
     return statistics.median(attaches), statistics.median(refs)
 
 

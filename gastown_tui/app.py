@@ -9,6 +9,7 @@ actions go out by name (`load`, `act`); the app holds no domain code.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from datetime import datetime
@@ -102,6 +103,8 @@ class GastownApp(App):
         return loaded.errors
 
     def on_mount(self) -> None:
+        if self.tune_gc:  # (at the latest: the first full frame usually tunes it sooner)
+            self.set_timer(collector.START_LIMIT, self._tune_gc)
         self.set_keymap(self.app_settings.keymap)
         for problem in self.app_settings.errors + self._theme_errors:
             self.notify(problem, title="Settings", severity="warning", timeout=12)
@@ -149,17 +152,16 @@ class GastownApp(App):
             await self.switch_mode("town")
             self.post_message(TownRefreshed(view))  # (what a new view brings: notices, the title, costs later)
         if self.tune_gc:
-            collector.start()  # young objects collected less often from now on
+            gc.set_threshold(*collector.THRESHOLDS)  # young objects collected less often from now on
         self.watch_town()
         self.live_changed()
         self.set_interval(1.0, self.refresh_patrols)
 
     def _start_town(self) -> None:
         if self.tune_gc and not self.detaches:  # (attached: after the first full frame, see _town_refreshed)
-            self._gc_untuned = False
-            collector.tune()
+            self._tune_gc()
         elif self.tune_gc:
-            collector.start()  # young objects collected less often from now on
+            gc.set_threshold(*collector.THRESHOLDS)  # young objects collected less often from now on
         self.refresh_town()
         self.watch_town()
         if self.start_agents or self.detaches:
@@ -301,8 +303,12 @@ class GastownApp(App):
         collector is tuned (a full collection, 30-100 ms): both AFTER_FIRST_VIEW seconds later."""
         self._costs_at = time.monotonic() - self.COSTS_EVERY + self.AFTER_FIRST_VIEW
         if self.tune_gc and self._gc_untuned:
+            self.set_timer(self.AFTER_FIRST_VIEW, self._tune_gc)
+
+    def _tune_gc(self) -> None:
+        if self._gc_untuned:
             self._gc_untuned = False
-            self.set_timer(self.AFTER_FIRST_VIEW, collector.tune)
+            collector.tune()
 
     # -- costs (issue 15): today's spend, per agent, convoy and bead -------------------------------
 

@@ -1,7 +1,7 @@
 """The Town screen: agents tree, live pane(s), hook + convoys + inbox, activity feed."""
 from __future__ import annotations
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
@@ -92,7 +92,21 @@ class TownScreen(Screen):
         if self.controller.view is not None:
             self.show_town(self.controller.view)
 
+    _resume_queued = False
+
+    def post_message(self, message) -> bool:
+        """Switching to the town's mode the first time, Textual sends the screen two ScreenResume in a row (the
+        mode's first show, then the switch), and each works out every widget's styles again. The second one,
+        sent while the first still waits in the queue, finds nothing the first will not see: it is dropped."""
+        if not isinstance(message, events.ScreenResume):
+            return super().post_message(message)
+        if self._resume_queued:
+            return True
+        self._resume_queued = super().post_message(message)  # (until on_screen_resume takes it)
+        return self._resume_queued
+
     def on_screen_resume(self) -> None:
+        self._resume_queued = False
         if self.controller.view is not None and self.controller.view is not self.view:
             self.show_town(self.controller.view)
 

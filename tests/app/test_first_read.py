@@ -105,3 +105,48 @@ async def test_without_a_server_the_first_read_gives_way_to_the_ordinary_connect
     link = SocketLink(town, first)
     with pytest.raises(OSError):  # what an app without a first read says when no server answers
         await link.start(lambda _event: None, False)
+
+
+async def test_the_attached_apps_town_screen_is_first_painted_with_the_town_in_it(server, monkeypatch):
+    """`gastown` on a running server: the Town screen is made once the town (read while the app imported) is
+    in, so the very first time it is painted it already shows the agents, the focused agent's live pane and
+    the activity feed (it used to be painted empty, "loading", and filled a read later)."""
+    from gastown_tui.app import AttachedApp
+    from gastown_tui.client.first_read import FirstRead
+    from gastown_tui.screens.town import TownScreen
+    from server.serverkit import spawn_chatter
+    from widgets.activity_feed import ActivityFeed
+    from widgets.agent_tree import AgentTree
+    from widgets.terminal_pane import TerminalPane
+
+    from .helpers import frozen_clock, until
+
+    control = await connect(server)
+    await spawn_chatter(control, server.town, "mayor/", rate=0, cols=90, rows=20)
+    await control.close()
+    paints = []
+    paint = TownScreen._compositor_refresh
+
+    def painted(screen) -> None:
+        panes = [p for p in screen.query(TerminalPane) if p.display]
+        paints.append({"town": screen.view is not None and len(screen.query_one(AgentTree).ordered) > 0,
+                       "pane": [getattr(p.session, "agent", None) for p in panes],
+                       "feed": len(screen.query_one(ActivityFeed).lines)})
+        paint(screen)
+
+    monkeypatch.setattr(TownScreen, "_compositor_refresh", painted)
+    call = SocketLink.call
+
+    async def slow_town(link, name, **args):  # a town that takes a while to read (a big one, a busy server)
+        if name == "town.read":
+            await asyncio.sleep(0.5)
+        return await call(link, name, **args)
+
+    monkeypatch.setattr(SocketLink, "call", slow_town)
+    first = FirstRead.begin(server.town)
+    app = AttachedApp(server.town, link=SocketLink(server.town, first), clock=frozen_clock)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: paints, timeout=30, what="the Town screen painted")
+        assert paints[0]["town"], f"the Town screen was first painted without the town: {paints[0]}"
+        assert paints[0]["pane"] == ["mayor/"], f"no live pane for the mayor in the first paint: {paints[0]}"
+        assert paints[0]["feed"] > 0, "the activity feed was first painted empty"
