@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gastown_tui.nodes.remote_submit import _settle, _wait_up_time
+from gastown_tui.nodes.remote_submit import settled_link
 from gastown_tui.sessions.states import NudgeResult
-from gastown_tui.sessions.submit import RETRY_WAITS, _cursor_line, _squash, sanitize
+from gastown_tui.sessions.submit import _cursor_line, _settle, _squash, press_enter_until_taken, sanitize
 
 if TYPE_CHECKING:
     from gastown_tui.nodes.remote_session import RemoteSession
@@ -35,21 +35,13 @@ def typed_before(session: "RemoteSession", mark: dict | None, digest: str) -> st
 
 
 async def finish_typed(session: "RemoteSession", text: str, taken: str) -> NudgeResult:
-    """The previous server's nudge, finished: nothing more when its Enter was taken; else Enter (retried
-    while the text stays on the input line, as the usual rule does)."""
+    """The previous server's nudge, finished: nothing more when its Enter was taken; else Enter, retried
+    as the usual rule does (sessions/submit.py), its waits counting only the time the link was settled."""
     if taken == "enter":
         return NudgeResult(True, 0)
     clean = sanitize(text, multiline=session.screen.modes.bracketed_paste)
     frag = _squash(clean)[-8:]
-    await _settle(session)
-    enters = 0
-    for wait in RETRY_WAITS:
-        if not session.alive:
-            break
-        before_seq = session.output_seq
-        session.send_key(session.preset.submit_key)
-        enters += 1
-        if await _wait_up_time(session, wait, lambda seq=before_seq: session.output_seq != seq
-                               and not (frag and _cursor_line(session).endswith(frag))):
-            return NudgeResult(True, enters)
-    return NudgeResult(enters > 0, enters, "" if enters else "the session exited before Enter")
+    await _settle(session, lambda: settled_link(session))
+    if frag and not _cursor_line(session).endswith(frag):
+        frag = ""  # the program does not show the text on its input line: the screen changing says it took it
+    return await press_enter_until_taken(session, frag, lambda: settled_link(session))

@@ -100,6 +100,14 @@ async def submit_text(session: "Session", text: str, settled: Callable[[], bool]
     echoed = await _counted_wait(session, ECHO_WAIT, lambda: _cursor_line(session).endswith(squashed[-n:]), settled)
     await _settle(session, settled)
     frag = squashed[-n:] if echoed and _cursor_line(session).endswith(squashed[-n:]) else ""
+    return await press_enter_until_taken(session, frag, settled)
+
+
+async def press_enter_until_taken(session: "Session", frag: str, settled: Callable[[], bool] = _always,
+                                  ) -> NudgeResult:
+    """Presses the submit key until the program took what is on its input line: FRAG (the end of the
+    typed text, spaces removed) leaves the cursor line, or, with no FRAG (the program did not echo it),
+    the screen changes. Up to len(RETRY_WAITS) presses, each wait counting only SETTLED time."""
     enters = 0
     for wait in RETRY_WAITS:
         if not session.alive:
