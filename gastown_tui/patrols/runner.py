@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -147,6 +148,12 @@ class PatrolRunner:
         self._tail: EventTail | None = None
         self._watch_signature: tuple | None = None
         self._retiring: list[asyncio.Task] = []     # replaced watchers, still watching for a moment
+        # Patrol runs get threads of their own, not the loop's default executor: a run holds the write lock
+        # while it waits for a session action on the loop (GUPP starting a polecat), and that action reads
+        # files through the default executor. Sharing it, runs waiting for the lock could fill every one of
+        # its threads (6 on a 2-core machine) and the action would wait for them: deadlocked until the
+        # action's 60 s timeout. Threads are made as runs need them (at most one per patrol at a time).
+        self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="patrol")
         self.running = False
 
     # ----- registry -------------------------------------------------------------------------
@@ -336,7 +343,7 @@ class PatrolRunner:
         ctx = RunContext(now=started, reason=reason, changes=tuple(changes), write_lock=self.write_lock)
         report, error = None, None
         try:
-            report = await asyncio.to_thread(_run_in_turn, patrol, ctx)
+            report = await asyncio.get_running_loop().run_in_executor(self._threads, _run_in_turn, patrol, ctx)
             if report is None:
                 report = Report()
         except asyncio.CancelledError:

@@ -242,6 +242,11 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
                 nudges.append(asyncio.ensure_future(nudge(res["agent"], time.monotonic(), work[i])))
         spread = Counter(s["node"] for s in slung.values())
         assert spread == {"n1": 3, "n2": 3, "n3": 3, "local": 3}, (spread, slung)
+        # Where each remote polecat's clone is (its placement is forgotten once it is reaped and swept).
+        placed = json.loads((town / ".runtime" / "nodes" / "placements.json").read_text())["placements"]
+        for agent, s in slung.items():
+            if s["node"] != "local":
+                s["clone"] = placed[agent]["worktree"]["path"]
         res = gastown(town, "convoy", "create", "Twelve over three nodes", *beads, "--json")
         assert res.returncode == 0, res.stderr
         convoy = json.loads(res.stdout)["id"]
@@ -321,13 +326,13 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
         assert raw_transcripts(town, agent).count(f"nudge-{name}'".encode()) == 1, agent
     # Each polecat ran where it was placed: its sessions' records name its node (none for the town machine),
     # and a remote polecat's work was done in its clone on the node.
-    placements = json.loads((town / ".runtime" / "nodes" / "placements.json").read_text())["placements"]
+    swept = {(e["payload"]["agent"], e["payload"]["path"]) for e in events_of(town, "node_clone_removed")}
     for agent, s in slung.items():
         metas = list((town / ".runtime" / "sessions" / agent.replace("/", "--")).glob("*/meta.json"))
         assert metas and {json.loads(p.read_text()).get("node") for p in metas} == \
             {None if s["node"] == "local" else s["node"]}, (agent, s["node"], [p.read_text() for p in metas])
-        if s["node"] != "local":
-            clone = Path(placements[agent]["worktree"]["path"])
+        if s["node"] != "local" and (agent, s["clone"]) not in swept:  # a swept clone: removed after its
+            clone = Path(s["clone"])                                     # branch was fetched (commits below)
             assert (clone / f"f{s['i']}.py").is_file() and (clone / f"test_f{s['i']}.py").is_file(), clone
     # 0 commits lost: both commits of every polecat on the target once, and the target's tests pass.
     subjects = git(rig.repo, "log", "--format=%s", "main").splitlines()

@@ -1,6 +1,7 @@
 """The patrol runner: wake on change, timers with backoff, events for every run, restart after a crash."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -222,5 +223,42 @@ async def test_a_change_made_while_the_watchers_are_replaced_is_not_missed(tmp_p
         (town / "mayor" / "rigs.json").write_text('{"version": 1, "rigs": {"second": {}}}')
         assert await wait_for(lambda: len(reader.runs) >= 2, timeout=10)
         assert reader.runs[1][1] == "change"
+    finally:
+        await runner.stop()
+
+
+class WaitsOnTheLoop(Patrol):
+    """Like GUPP starting a polecat: holds the write lock while a session action runs on the loop, and that
+    action reads a file through the loop's default executor."""
+    name, role, timer = "starter", "test", Timer(30, 300)
+
+    def __init__(self, loop):
+        self.loop, self.took = loop, []
+
+    def run(self, ctx):
+        async def action():
+            return await self.loop.run_in_executor(None, lambda: "read")
+        t0 = time.monotonic()
+        got = asyncio.run_coroutine_threadsafe(action(), self.loop).result(timeout=20)
+        self.took.append((got, time.monotonic() - t0))
+        return Report()
+
+
+async def test_a_run_waiting_on_the_loop_is_not_starved_by_runs_waiting_for_the_lock(tmp_path):
+    """Patrol runs do not take the loop's default executor: with every one of its threads held by runs
+    waiting for the write lock, the lock holder's action on the loop could never get one (a deadlock until
+    its timeout; seen as every patrol taking 60 s on a 2-core machine)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=2))  # a small machine's default executor
+    town = make_town(tmp_path)
+    starter = WaitsOnTheLoop(loop)
+    others = [Counter(f"waiter{i}", kinds=()) for i in range(4)]
+    runner = PatrolRunner(town, [starter, *others], watch=False, record_events=False)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: starter.took and all(o.runs for o in others), timeout=15)
+        assert starter.took[0][0] == "read" and starter.took[0][1] < 10, starter.took
     finally:
         await runner.stop()
