@@ -23,12 +23,14 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Bug-finding ruff rules, the layer contracts (pyproject.toml), no import
-# cycles among our modules (function-local imports included), and the core's
-# types (mypy; the checked packages and settings are [tool.mypy] in pyproject.toml).
+# cycles among our modules (function-local imports included), no function-local
+# import of our own modules without a comment saying why it is deferred, and the
+# core's types (mypy; the checked packages and settings are [tool.mypy] in pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check gastown_tui widgets tests tools benchmarks
 	$(VENV)/bin/lint-imports
 	$(PY) tools/import_graph.py cycles
+	$(PY) tools/import_graph.py local --uncommented
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)

@@ -78,6 +78,7 @@ class GastownApp(App):
         self._gc_untuned = True  # an attached app tunes the collector after its first full frame
 
     def on_resize(self, event) -> None:
+        # deferred: the narrow layout (a phone, a small tab) loads only when the app is that narrow
         from gastown_tui.ui import narrow
 
         narrow.apply(self, event.size.width)  # a phone or a narrow terminal: the -narrow layout
@@ -198,6 +199,7 @@ class GastownApp(App):
         self._open(Path(root).resolve(), in_process_link(Path(root).resolve()))
 
     async def _attach_town(self, root: Path) -> None:
+        # deferred: starting a server is off the attach path (the first frame's speed, issue 11)
         from gastown_tui.client.control import start_background
 
         pid, started = await asyncio.to_thread(start_background, root)
@@ -287,6 +289,7 @@ class GastownApp(App):
         for problem in message.view.errors:
             if problem not in (old.errors if old else ()):
                 self.notify(problem, title="Town", severity="error", timeout=15)
+        # deferred: the browser tab's badge, after the first frame
         from gastown_tui.ui.title_badge import publish
 
         publish(self, len(message.view.needs_you), f"gastown · {message.view.name}")  # a browser tab's title
@@ -407,6 +410,7 @@ class GastownApp(App):
     def stop_town(self) -> None:
         """Asks, then stops every agent and the town's server (the palette's "Stop the town…")."""
 
+        # deferred: forms load when first opened, not before the first frame
         from gastown_tui.screens.form import Field, FormScreen
 
         def chosen(values: dict | None) -> None:
@@ -465,6 +469,7 @@ class GastownApp(App):
         self.open_screen(name)
 
     def action_help(self) -> None:
+        # deferred: the help screen loads when first opened
         from gastown_tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(app_keymap(self), detaches=self.detaches))
@@ -475,6 +480,7 @@ class GastownApp(App):
         return self.link is not None and self.link.detaches
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # deferred: the palette and the forms it opens load when it first opens
         from gastown_tui.ui.palette import commands  # (with the forms it opens: only when the palette opens)
 
         yield from commands(self, screen)
@@ -495,6 +501,7 @@ class GastownApp(App):
                 screen.action_finished(message)
 
     def ask_nudge(self, address: str) -> None:
+        # deferred: forms load when first opened, not before the first frame
         from gastown_tui.screens.form import Field, FormScreen
 
         def send(values: dict | None) -> None:
@@ -508,6 +515,7 @@ def in_process_link(root: Path) -> TownLink:
     """The town run inside this process. Deliberately deferred: the domain (sessions, patrols, ledgers,
     pydantic) loads only when the app runs the town itself, never in an app attached to a server
     (tests/app/test_import_hygiene.py keeps it so)."""
+    # deferred: the in-process town (and its sessions) only for --no-server
     from gastown_tui.client.in_process import InProcessLink
 
     return InProcessLink(root)
@@ -534,14 +542,16 @@ def attach_app(town_root: Path, first: FirstRead | None = None) -> int:
     if first is not None and not first.answered():
         first.close()
         first = None
-    # (server control is imported only when used: not before the first frame of `gastown` on a running server)
     if first is None:
+        # deferred: server control is imported only when used, not before the first frame of `gastown` on
+        # a running server
         from gastown_tui.client.control import start_background
 
         pid, started = start_background(town_root)
         if started:
             print(f"started the town's server (pid {pid}); the agents live there, not in this window", flush=True)
     status = run_app(town_root, SocketLink(town_root, first))
+    # deferred: the server control code only once the app has ended
     from gastown_tui.client.control import status as control_status
 
     if control_status(town_root) is not None:  # detached (not "Stop the town…")

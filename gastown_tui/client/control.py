@@ -19,12 +19,14 @@ from gastown_tui.server.lock import serving_pid
 def daemon_argv(town_root: Path) -> list[str]:
     """What `gastown up` starts, detached, for the town: its keeper (server/keeper.py, `python -S`), which
     runs `gastown server --town T`, holds the agents' PTYs and restarts the server if it dies."""
+    # deferred: `gastown status`/`attach` never start a keeper: they do not load it
     from gastown_tui.server.keeper import keeper_argv
 
     return keeper_argv(str(town_root))
 
 
 async def _hello(path: str, timeout: float) -> dict | None:
+    # deferred: the asyncio client loads only when a server is there to talk to
     from gastown_tui.client.connection import Connection
 
     try:
@@ -88,6 +90,7 @@ def _tail(path: str, lines: int = 15) -> str:
 
 
 async def _shutdown(path: str) -> bool:
+    # deferred: the asyncio client loads only when a server is there to talk to
     from gastown_tui.client.connection import Connection, Disconnected, RemoteError
 
     try:
@@ -108,6 +111,7 @@ def stop(town_root: Path, wait: float = 60.0) -> int | None:
     town_root = Path(town_root).resolve()
     pid = serving_pid(str(town_root))
     if pid is None:  # a keeper may still run (restarting a dead server, holding agents): it stops them
+        # deferred: only when a keeper outlives its server
         from gastown_tui.server.keeper import request_stop
 
         return request_stop(str(town_root), wait)
@@ -115,6 +119,7 @@ def stop(town_root: Path, wait: float = 60.0) -> int | None:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if serving_pid(str(town_root)) is None and not _alive(pid):
+            # deferred: only when a keeper outlives its server
             from gastown_tui.server.keeper import request_stop
 
             request_stop(str(town_root), max(1.0, deadline - time.monotonic()))  # the keeper too, if any
@@ -139,6 +144,7 @@ def _alive(pid: int) -> bool:
 
 
 async def _status(path: str) -> dict:
+    # deferred: the asyncio client loads only when a server is there to talk to
     from gastown_tui.client.connection import Connection
 
     conn = await Connection.open(path, client="control", timeout=5.0)

@@ -257,7 +257,7 @@ class SocketLink:
 
     async def patrols(self) -> list[PatrolActivity]:
         """Every patrol's activity, as the server's runner sees it (for the patrol roles' panes)."""
-        from gastown_tui.patrols.activity import PatrolActivity  # (once a patrol's pane is shown)
+        from gastown_tui.patrols.activity import PatrolActivity  # deferred: once a patrol's pane is shown
 
         conn = await self._ready()
         reply = await conn.request("patrols")

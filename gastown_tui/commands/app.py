@@ -23,6 +23,7 @@ def main(argv: list[str], prog: str) -> int:
     parser.add_argument("--no-server", action="store_true",
                         help="run the town inside this app instead of its server (the agents stop when it quits)")
     args = parser.parse_args(argv)
+    # deferred: `gastown app --help` answers before any town code loads
     from gastown_tui.town.layout import NoTown, find_town
 
     root: Path | None
@@ -33,12 +34,15 @@ def main(argv: list[str], prog: str) -> int:
             raise
         root = None
     if root is not None and not (args.no_server or args.no_agents):
+        # deferred: the first read starts before Textual and the app are imported (issue 11)
         from gastown_tui.client.first_read import FirstRead
 
         first = FirstRead.begin(root)  # the town's server is asked for the first frame's town while Textual imports
+        # deferred: Textual imports while the first read is in flight
         from gastown_tui.app import attach_app
 
         return attach_app(root, first)
+    # deferred: Textual loads only when an app is shown
     from gastown_tui.app import GastownApp
 
     # no town here: the Welcome screen; the town it opens runs in its server unless --no-server/--no-agents

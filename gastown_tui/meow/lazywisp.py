@@ -29,6 +29,7 @@ FORMULAS = "formulas"
 
 
 def step_count(proto: Proto) -> int:
+    # deferred: the seeking engine loads when a step is first counted or read
     from gastown_tui.meow.seek import Seeker
 
     return Seeker(proto.library, proto.formula, proto.vars).count()
@@ -54,6 +55,7 @@ class FormulaSource:
     """Makes the step beads of one lazy wisp from its snapshotted formula."""
 
     def __init__(self, folder: Path, root_id: str, meta: dict):
+        # deferred: the formula engine loads when a lazy wisp is first opened
         from gastown_tui.meow.proto import cook
         from gastown_tui.meow.search import FormulaLibrary
         from gastown_tui.meow.seek import Seeker

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from gastown_tui.meow.ralph import RalphSpec
 
 if TYPE_CHECKING:
     from gastown_tui.meow.ralph import RalphSpec
@@ -54,7 +55,6 @@ class Step:
     @property
     def ralph(self) -> RalphSpec | None:
         """The step's Ralph loop (`ralph = { check = ... }`) as a RalphSpec, or None."""
-        from gastown_tui.meow.ralph import RalphSpec
 
         return RalphSpec.from_json(self.extra.get("ralph"))
 

@@ -70,6 +70,7 @@ def _instantiate(ledger: Ledger, proto: Proto, *, ephemeral: bool, on: str | Non
     created: list[str] = []
     count = None
     if ephemeral and lazy is not False:
+        # deferred: the lazy-wisp machinery (formula seeking) loads only for a molecule big enough to need it
         from gastown_tui.meow.lazywisp import LAZY_MIN_STEPS, step_count
 
         count = step_count(proto)          # seconds faster than producing them: sizes per expansion
@@ -113,6 +114,7 @@ def _instantiate_tx(ledger: Ledger, proto: Proto, ephemeral: bool, on: str | Non
         if mol_type:
             extra["mol_type"] = mol_type
         if lazy_count is not None:
+            # deferred: lazy wisps only
             from gastown_tui.beads.wispsteps import FIELD
 
             extra[FIELD] = "formula"       # steps made on demand from the formula (lazywisp.py)
@@ -123,6 +125,7 @@ def _instantiate_tx(ledger: Ledger, proto: Proto, ephemeral: bool, on: str | Non
         root_id = root["id"]
         created.append(root_id)
         if lazy_count is not None:
+            # deferred: lazy wisps only
             from gastown_tui.meow.lazywisp import write_steps_dir
 
             write_steps_dir(ledger.beads_dir, root_id, proto, lazy_count, actor, root.get("created_at") or now())
@@ -202,6 +205,7 @@ def uses_wisps(root: dict) -> bool:
 
 def lazy_steps(ledger: Ledger, root: dict) -> WispSteps | None:
     """The WispSteps of a lazy wisp root (None for any other molecule)."""
+    # deferred: lazy wisps only (bd and prime load no seeking engine)
     from gastown_tui.beads.wispsteps import is_lazy
 
     if not is_lazy(root) or not hasattr(ledger, "wisp_steps"):

@@ -13,6 +13,9 @@ from gastown_tui import __version__
 from gastown_tui.nodes.git import remote_path
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, run
+from gastown_tui.sessions.presets import load_presets
+from gastown_tui.town.rig_registry import list_rigs
+from gastown_tui.town.settings import TownSettings
 
 MIN_PYTHON = (3, 11)
 
@@ -133,9 +136,6 @@ def probe(node: Node, agents: list[str], timeout: float = 60.0, fresh: bool = Fa
 def rig_agent_programs(town) -> list[str]:
     """The agent CLIs the town's polecats run (argv[0] of each rig's polecat preset). The built-in sim
     agent runs on the gastown package itself, so it adds no program."""
-    from gastown_tui.sessions.presets import load_presets
-    from gastown_tui.town.rig_registry import list_rigs
-    from gastown_tui.town.settings import TownSettings
 
     settings = TownSettings.load(town.settings_path)
     presets = load_presets(town.root)

@@ -18,6 +18,7 @@ from pathlib import Path
 from gastown_tui.errors import UserError
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, git_ssh_command, git_url, run
+from gastown_tui.nodes.ssh import explain
 
 
 def _remote(path: str) -> str:
@@ -68,7 +69,6 @@ def _local_git(node: Node, repo: Path, *args: str, timeout: float = 300) -> subp
     if res.returncode != 0:
         err = res.stderr.strip()
         if "Host key verification failed" in err or "Permission denied" in err:
-            from gastown_tui.nodes.ssh import explain
 
             raise NodeError(explain(node, err))
         raise NodeError(f"node {node.name}: git {args[0]} failed: {err.splitlines()[-1] if err else res.returncode}")

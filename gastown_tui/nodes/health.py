@@ -16,6 +16,8 @@ from gastown_tui.errors import UserError
 from gastown_tui.filelock import file_lock
 from gastown_tui.nodes.registry import Node
 from gastown_tui.town.jsonfile import read_json, write_json
+from gastown_tui.nodes.check import probe
+from gastown_tui.nodes.ssh import NodeError
 
 MAX_AGE = 120.0  # seconds a check stays good enough for placement (two heartbeats)
 
@@ -77,8 +79,6 @@ def record(town, *healths: NodeHealth) -> None:
 def measure(node: Node, agents: list[str], fresh: bool = False) -> NodeHealth:
     """node check's probe: the node's health now (FRESH: by a login of its own, not the shared connection).
     Never raises for the node's own faults."""
-    from gastown_tui.nodes.check import probe
-    from gastown_tui.nodes.ssh import NodeError
 
     try:
         facts = probe(node, agents, timeout=30.0, fresh=fresh)

@@ -21,6 +21,8 @@ from gastown_tui.nodes.cleanup import sweep
 from gastown_tui.nodes.health import load_health, measure_all
 from gastown_tui.nodes.registry import load_nodes, nodes_path
 from gastown_tui.town.layout import Town
+from gastown_tui.nodes.check import rig_agent_programs
+from gastown_tui.town.events import append_event
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +38,6 @@ def interval() -> float:
 
 def beat(town: Town) -> list[dict]:
     """One check of every node (blocking); the changes, as event payloads."""
-    from gastown_tui.nodes.check import rig_agent_programs
-    from gastown_tui.town.events import append_event
 
     if not nodes_path(town).exists():
         return []

@@ -33,6 +33,9 @@ from gastown_tui import __version__
 from gastown_tui.errors import UserError
 from gastown_tui.nodes.registry import Node, load_nodes, save_nodes
 from gastown_tui.nodes.ssh import NodeError, run
+from gastown_tui.nodes.check import probe, rig_agent_programs
+from gastown_tui.nodes.git import node_root
+from gastown_tui.nodes.health import of_facts, record
 
 PACKAGE = "gastown_tui"
 DIST = "gastown-tui"
@@ -177,9 +180,6 @@ REPLACE_DAEMON = ("import sys; from gastown_tui.nodes.serve import replace_idle_
 
 def install(town, node: Node, wheelhouse: Path | None = None, log: Callable[[str], None] = lambda s: None):
     """Installs the town's gastown on NODE (see the module's text). The node's facts after, ready."""
-    from gastown_tui.nodes.check import probe, rig_agent_programs
-    from gastown_tui.nodes.git import node_root
-    from gastown_tui.nodes.health import of_facts, record
 
     _check_python(node)
     wheelhouse = Path(wheelhouse) if wheelhouse else town_wheelhouse(town, log)

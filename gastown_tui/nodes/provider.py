@@ -27,6 +27,8 @@ from gastown_tui.nodes.town_identity import town_proof
 from gastown_tui.sessions.spec import SessionSpec
 from gastown_tui.town.events import append_event
 from gastown_tui.town.layout import Town
+from gastown_tui.nodes.remote_session import RemoteSession
+from gastown_tui.town.hooks import hooked_work
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ def orphan_margin() -> float:
 
 
 def given_up_nodes(town) -> list[str]:
+    # deferred: the grace watch (and its git) loads with the first node link
     from gastown_tui.nodes.grace import load_gone
 
     return sorted(n for n, lst in load_gone(town)[0].items() if lst)
@@ -74,6 +77,7 @@ class NodeProvider:
             link.town_proof = town_proof(self.town.root, node.name, node.dir)
             self.links[node_name] = link
             if self.watch is None:
+                # deferred: the grace watch (and its git) loads with the first node link
                 from gastown_tui.nodes.grace import NodeWatch
 
                 self.watch = NodeWatch(self.town)
@@ -86,7 +90,6 @@ class NodeProvider:
         over: each a RemoteSession at once (LISTENER added before it starts), its node's link connecting in
         the background. An agent in TAKEN (already alive here), a second record for one agent, or a node
         no longer registered: the record is dropped, so the node hangs that program up."""
-        from gastown_tui.nodes.remote_session import RemoteSession
 
         loop = asyncio.get_running_loop()
         records = await loop.run_in_executor(None, load_records, self.town.root)
@@ -129,7 +132,6 @@ class NodeProvider:
         beads = placing_beads(self.town)
         if not beads or placement_of(self.town, agent) is not None:
             return False
-        from gastown_tui.town.hooks import hooked_work
 
         hooked = hooked_work(self.town, agent)
         return hooked is not None and hooked.id in beads
@@ -154,7 +156,6 @@ class NodeProvider:
         placed = placement_of(self.town, str(spec.agent))
         if placed is None:
             return None
-        from gastown_tui.nodes.remote_session import RemoteSession
 
         node_name, wt = placed
         remote_spec = dataclasses.replace(spec, cwd=Path(wt.relative))

@@ -39,6 +39,7 @@ from gastown_tui.sessions.keys import encode_key
 from gastown_tui.sessions.session import Session, SessionError
 from gastown_tui.sessions.states import NudgeResult, SessionStarted
 from gastown_tui.sessions.transcript import Transcript, raw_length, raw_tail
+from gastown_tui.nodes.remote_submit import submit_remote
 
 # The town's variables that may go to a node: the agent's identity and terminal; nothing else of the
 # town's environment (its tokens, its PATH) crosses.
@@ -266,7 +267,6 @@ class RemoteSession(Session):
 
     async def submit(self, text: str) -> NudgeResult:
         """A nudge: waits for the link (up to nudge_link_wait), then is typed once (nodes/remote_submit.py)."""
-        from gastown_tui.nodes.remote_submit import submit_remote
 
         if self.stopping:
             return NudgeResult(False, 0, f"{self.agent} is being stopped")

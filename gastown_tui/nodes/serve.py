@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from gastown_tui import __version__
 
 START_TIMEOUT = 15.0
 
@@ -82,7 +83,6 @@ def daemon_version(root: Path) -> str | None:
 def replace_idle_daemon(root: Path, timeout: float = 10.0) -> str:
     """A daemon of another gastown version than this code's is asked to end when it runs nothing (it says
     no while it has programs: they go on). What happened, in a few words."""
-    from gastown_tui import __version__
 
     root = Path(root).expanduser().resolve()
     theirs = daemon_version(root)
@@ -116,7 +116,6 @@ def replace_idle_daemon(root: Path, timeout: float = 10.0) -> str:
 
 def connect_daemon(root: Path, timeout: float = START_TIMEOUT) -> socket.socket:
     sock_path = socket_path(root)
-    from gastown_tui import __version__
 
     if daemon_version(root) not in (None, __version__):
         replace_idle_daemon(root)  # an idle daemon of another version makes way for this one's

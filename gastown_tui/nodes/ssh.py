@@ -17,6 +17,7 @@ from pathlib import Path
 
 from gastown_tui.errors import UserError
 from gastown_tui.nodes.registry import Node
+from gastown_tui.filelock import file_lock
 
 CONNECT_TIMEOUT = 10
 
@@ -87,7 +88,6 @@ def mux_options(node: Node) -> list[str]:
     if path is None:
         return []
     if not (os.path.exists(path) and _alive(path)):
-        from gastown_tui.filelock import file_lock
 
         with _locks_lock:
             here = _start_locks.setdefault(path, threading.Lock())

@@ -261,6 +261,7 @@ class TownScreen(Screen):
             self.notify(f"no agent number {number} (there are {len(ordered)})", severity="warning")
 
     def action_goto(self) -> None:
+        # deferred: made when first used, not before the first frame
         from gastown_tui.screens.goto import GoToScreen  # (made when first used, not before the first frame)
 
         self.app.push_screen(GoToScreen(self.ordered(), self.controller.plain), self._goto_chosen)
