@@ -23,6 +23,7 @@ patrol whose loop itself dies is restarted). The runner ignores its own
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 import traceback
@@ -343,7 +344,10 @@ class PatrolRunner:
         ctx = RunContext(now=started, reason=reason, changes=tuple(changes), write_lock=self.write_lock)
         report, error = None, None
         try:
-            report = await asyncio.get_running_loop().run_in_executor(self._threads, _run_in_turn, patrol, ctx)
+            # (in a copy of this task's context, as asyncio.to_thread does: what a run starts on the loop keeps
+            # the caller's context variables, e.g. the app's, in the in-process town)
+            report = await asyncio.get_running_loop().run_in_executor(
+                self._threads, contextvars.copy_context().run, _run_in_turn, patrol, ctx)
             if report is None:
                 report = Report()
         except asyncio.CancelledError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 
@@ -260,5 +261,35 @@ async def test_a_run_waiting_on_the_loop_is_not_starved_by_runs_waiting_for_the_
     try:
         assert await wait_for(lambda: starter.took and all(o.runs for o in others), timeout=15)
         assert starter.took[0][0] == "read" and starter.took[0][1] < 10, starter.took
+    finally:
+        await runner.stop()
+
+
+WHO = contextvars.ContextVar("who")
+
+
+class SeesTheContext(Patrol):
+    """Like GUPP starting a session: what a run starts on the loop sees the runner's context (the in-process
+    app's `active_app`, which Textual's timers need)."""
+    name, role, timer = "context", "test", Timer(30, 300)
+
+    def __init__(self, loop):
+        self.loop, self.seen = loop, []
+
+    def run(self, ctx):
+        async def on_the_loop():
+            return WHO.get("unset")
+        self.seen.append((WHO.get("unset"), asyncio.run_coroutine_threadsafe(on_the_loop(), self.loop).result(10)))
+        return Report()
+
+
+async def test_a_run_and_what_it_starts_on_the_loop_keep_the_runners_context(tmp_path):
+    WHO.set("the app")
+    patrol = SeesTheContext(asyncio.get_running_loop())
+    runner = PatrolRunner(make_town(tmp_path), [patrol], watch=False, record_events=False)
+    await runner.start()
+    try:
+        assert await wait_for(lambda: patrol.seen, timeout=15)
+        assert patrol.seen[0] == ("the app", "the app"), patrol.seen
     finally:
         await runner.stop()
