@@ -222,9 +222,33 @@ class Machine:
                 self.proc.wait(5)
         self.proc = None
 
+    def leftover_sshd(self) -> list[int]:
+        """Every sshd process this machine ever started that still runs, its listener's children or not: a
+        connection served by a listener killed earlier (the chaos's sshd kill) has init as its parent and,
+        its client gone behind a cut link, would wait forever. Each holds this machine's log as stderr."""
+        log, found = str(self.log), []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if not Path(f"/proc/{entry}/comm").read_text().startswith("sshd"):
+                    continue
+                if any(os.readlink(f"/proc/{entry}/fd/{fd}") == log for fd in ("1", "2")):
+                    found.append(int(entry))
+            except OSError:
+                continue
+        return found
+
     def close(self) -> None:
+        import signal
+
         self.stop()
         self.stop_daemon()
+        for pid in self.leftover_sshd():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.drop_netns()
 
 
