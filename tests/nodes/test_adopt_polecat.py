@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gastown_tui.nodes.remote_adoption import records_dir
 from kit.git import one_commit_repo
+from kit.process import end_process
 
 BEAD_TEXT = """Add subtract, with a pause.
 
@@ -111,13 +112,7 @@ def test_a_remote_polecat_outlives_kill_9_of_its_town_server_and_lands_its_work(
                           timeout=240)
         assert landed
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+        end_process(proc)
     mrs = [mr for mr in list_mrs(town, rig="calc", include_closed=True) if mr.polecat == address]
     assert len(mrs) == 1, mrs  # its `gt done`, relayed through the new server, ran once
     events = [json.loads(line) for line in town.events_path.read_text().splitlines()]

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from kit.git import one_commit_repo
+from kit.process import end_process
 from waiting import until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -291,12 +292,7 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
             m.heal()
             if m.proc is None:
                 m.start()
-        server.terminate()
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        end_process(server)
         connections = watch.close()
     print("chaos:\n  " + "\n  ".join(log))
     print(f"landed {t_landed:.0f}s after the chaos began; ssh connections per node: {connections}; "

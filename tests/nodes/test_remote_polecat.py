@@ -19,6 +19,7 @@ from gastown_tui.nodes.remote_session import RemoteSession
 from gastown_tui.sessions.manager import SessionManager
 from gastown_tui.sessions.spec import SessionSpec
 from kit.git import one_commit_repo
+from kit.process import end_process
 from waiting import until
 
 BEAD_TEXT = """Add subtract.
@@ -255,12 +256,7 @@ def test_the_town_server_runs_a_node_placed_polecat_and_the_refinery_lands_it(to
         else:
             raise AssertionError(f"the node's work never landed on main:\n{log.read_text()[-3000:]}")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        end_process(proc)
     assert "def sub" in shown.stdout
     assert Path(slung["node_worktree"], "ops.py").is_file()  # the work was done on the node
     metas = list((town.root / ".runtime" / "sessions").glob(f"{slung['agent'].replace('/', '--')}/*/meta.json"))
