@@ -6,7 +6,8 @@ the town (reaped, or removed by hand). For each, over ssh: the commit the clone'
 if the rig's repository in the town does not hold that commit (a commit made on the node after the town
 last collected it), the clone is kept and a `node_clone_kept` event names the commit (once per commit);
 else the clone is removed — only if it is still on that polecat's branch (a new polecat of the same name may
-have been placed there since) — its placement forgotten, and a `node_clone_removed` event written. A node
+have been placed there since), moved aside to `<path>.removing` first so that it is never left half there —
+its placement forgotten, and a `node_clone_removed` event written. A node
 that cannot be reached is tried again on the next sweep. The town server's heartbeat runs it after each
 beat (nodes/heartbeat.py, every minute by default), in a thread of its own."""
 from __future__ import annotations
@@ -69,10 +70,15 @@ def clean_one(town, node, address: str, wt: RemoteWorktree, said: set) -> Swept:
             append_event(town.events_path, "node_clone_kept", ACTOR, agent=address, node=node.name, path=wt.path,
                          branch=wt.branch, commit=tip, reason=detail)
         return Swept(address, node.name, wt.path, "kept", detail)
-    if tip is not None:
-        path = remote_path(wt.path)
-        res = run(node, f"cd {path} && [ \"$(git symbolic-ref -q --short HEAD)\" = {remote_path(wt.branch)} ] "
-                        f"&& cd / && rm -rf {path}", timeout=120)
+    # The clone is moved aside whole, then removed: a sweep cut off half-way (the server stopped, the link
+    # dropped) leaves the clone complete at its path or not there at all, never half a tree; the next sweep
+    # removes what was moved aside.
+    path, aside = remote_path(wt.path), remote_path(wt.path.rstrip("/") + ".removing")
+    if tip is None:
+        run(node, f"rm -rf {aside}", timeout=120)
+    else:
+        res = run(node, f"rm -rf {aside} && cd {path} && [ \"$(git symbolic-ref -q --short HEAD)\" = "
+                        f"{remote_path(wt.branch)} ] && cd / && mv {path} {aside} && rm -rf {aside}", timeout=120)
         if res.returncode != 0:
             return Swept(address, node.name, wt.path, "kept",
                          f"the clone is no longer on {wt.branch} (or could not be removed): left as it is")

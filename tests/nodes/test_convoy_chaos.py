@@ -322,14 +322,21 @@ async def test_a_convoy_of_12_lands_through_the_town_server_across_three_nodes_u
         assert raw_transcripts(town, agent).count(f"nudge-{name}'".encode()) == 1, agent
     # Each polecat ran where it was placed: its sessions' records name its node (none for the town machine),
     # and a remote polecat's work was done in its clone on the node.
-    swept = {(e["payload"]["agent"], e["payload"]["path"]) for e in events_of(town, "node_clone_removed")}
+    reaped = {e["payload"].get("agent") for e in events_of(town, "polecat_reaped")}
     for agent, s in slung.items():
         metas = list((town / ".runtime" / "sessions" / agent.replace("/", "--")).glob("*/meta.json"))
         assert metas and {json.loads(p.read_text()).get("node") for p in metas} == \
             {None if s["node"] == "local" else s["node"]}, (agent, s["node"], [p.read_text() for p in metas])
-        if s["node"] != "local" and (agent, s["clone"]) not in swept:  # a swept clone: removed after its
-            clone = Path(s["clone"])                                     # branch was fetched (commits below)
+        if s["node"] == "local":
+            continue
+        # The town's sweep removes a reaped polecat's clone once its branch is fetched (commits below), moving
+        # it aside whole first: a clone is complete where it was placed, or its polecat was reaped and the clone
+        # swept (the server may have been stopped while it removed one, before it wrote the event).
+        clone = Path(s["clone"])
+        if clone.exists():
             assert (clone / f"f{s['i']}.py").is_file() and (clone / f"test_f{s['i']}.py").is_file(), clone
+        else:
+            assert agent in reaped, (agent, clone, "a clone gone whose polecat was never reaped")
     # 0 commits lost: both commits of every polecat on the target once, and the target's tests pass.
     subjects = git(rig.repo, "log", "--format=%s", "main").splitlines()
     for i in range(N_BEADS):

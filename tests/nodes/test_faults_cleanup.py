@@ -73,6 +73,7 @@ def test_a_reaped_remote_polecats_clone_is_removed_but_never_with_unfetched_comm
     [removed] = sweep(town)
     assert removed.outcome == "removed", removed
     assert not clone.exists() and address not in load_placements(town)
+    assert not Path(f"{clone}.removing").exists()  # moved aside whole, then removed
     events = [json.loads(line) for line in town.events_path.read_text().splitlines()]
     gone = [e["payload"] for e in events if e["type"] == "node_clone_removed"]
     assert gone and gone[-1]["commit"] == late and gone[-1]["path"] == wt.path
