@@ -126,6 +126,15 @@ class GastownApp(App):
         # starts once the Town screen has been drawn (the header says "loading" until then)
         self.call_after_refresh(self.set_timer, 0.02, self._start_town)
 
+    def delay_update(self, delay: float = 0.05) -> None:
+        """Textual holds every frame back for `delay` seconds after a mode switch, to mask the change. Leaving
+        the blank screen the app starts on there is nothing to mask: the first Town (or Welcome) frame goes out
+        as soon as it is drawn. (Held back, the attached app's first frame was drawn, dropped, and drawn again
+        once the delay was over: a fifth of its start after the imports, issue 11.)"""
+        if self.current_mode == self.DEFAULT_MODE:
+            return
+        super().delay_update(delay)
+
     FIRST_VIEW_WAIT = 2.0  # seconds the attached app waits for the town's first read before showing the screen
 
     async def _first_view(self) -> None:

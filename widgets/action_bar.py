@@ -9,8 +9,8 @@ from textual.widgets import Button
 class ActionBar(Horizontal):
     """A row of big buttons, each running one action of its screen; shown only in the narrow layout.
 
-    Hidden (a wide terminal), the bar makes its buttons only after the screen's first frame: they cost that
-    frame a style sheet and five widgets nobody sees (the attached app's start, issue 11)."""
+    Hidden (a wide terminal), the bar has no buttons: they are made when it is first shown (a style sheet and
+    five widgets nobody sees would cost the screen's first frame, issue 11)."""
 
     def __init__(self, actions: list[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id, classes="action-bar")
@@ -20,12 +20,8 @@ class ActionBar(Horizontal):
         if self.app.has_class("-narrow"):
             yield from self._buttons()
 
-    def on_mount(self) -> None:
+    def on_show(self) -> None:
         if not self.children:
-            self.call_after_refresh(self._add_buttons)
-
-    def _add_buttons(self) -> None:
-        if not self.children and self.is_attached:
             self.mount_all(self._buttons())
 
     def _buttons(self) -> list[Button]:

@@ -27,6 +27,12 @@ def footer_bindings_ready(footer: Footer) -> bool:
     return bool(footer._bindings_ready)
 
 
+def set_footer_bindings_ready(footer: Footer) -> None:
+    """Lets the footer show its screen's keys from its first compose (Textual's waits for the screen's first
+    bindings update, then composes again)."""
+    footer.set_reactive(Footer._bindings_ready, True)
+
+
 def bound_reactive(widget: Widget, name: str):
     """What the reactive `name` of `widget` was bound to with `data_bind`, or None."""
     return (widget._reactive_connect or {}).get(name)

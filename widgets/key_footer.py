@@ -7,15 +7,18 @@ key is made with the `compact` it would end with (the footer's for a bound key, 
 others) and its class with it, before it is mounted: binding it changes nothing and nothing is restyled.
 And the footer rebuilds all its keys whenever the screen's bindings are updated (focus moves), which happens
 a few times as a screen starts with the same keys each time: here it is rebuilt only when what it would show
-differs. On the Town screen the two took about a fifth of the app's start-up after its imports. It looks and
-works the same (tests/app/test_snapshots.py).
+differs (the keys it shows: `show` bindings). And it shows its screen's keys from its first compose, where
+Textual's composes empty and makes every key once the screen's bindings are first updated: after the
+screen's first layout, before its first full frame. On the Town screen the three took about a fifth of the
+app's start-up after its imports. It looks and works the same (tests/app/test_snapshots.py).
 """
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import Footer
 
-from widgets.compat import FooterKey, bound_reactive, footer_bindings_ready, reactive_default
+from widgets.compat import (FooterKey, bound_reactive, footer_bindings_ready, reactive_default,
+                            set_footer_bindings_ready)
 
 
 class KeyFooter(Footer):
@@ -23,11 +26,14 @@ class KeyFooter(Footer):
 
     def _what_it_shows(self) -> tuple:
         bindings = tuple((key, binding, enabled, tooltip)
-                         for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items())
+                         for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+                         if binding.show)
         return bindings, self.show_command_palette, self.compact, self.combine_groups, self.app.ENABLE_COMMAND_PALETTE
 
     def compose(self) -> ComposeResult:
-        self._shown = self._what_it_shows() if footer_bindings_ready(self) else None
+        if not footer_bindings_ready(self):
+            set_footer_bindings_ready(self)
+        self._shown = self._what_it_shows()
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 bound = bound_reactive(widget, "compact")

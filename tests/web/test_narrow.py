@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from textual.widgets import Button
 
 from app.helpers import build_town, make_app, town_loaded, until
 
@@ -44,6 +45,11 @@ async def test_wide_terminals_keep_the_full_town_and_no_bar(town):
         assert not shown(app, "#town-bar")
         await pilot.resize_terminal(80, 30)
         await until(pilot, lambda: app.has_class("-narrow") and shown(app, "#town-bar"), what="the narrow layout")
+        bar = app.screen.query_one("#town-bar")  # its buttons, made when the bar is first shown
+        await until(pilot, lambda: [str(b.label) for b in bar.query(Button)] ==
+                    ["Agents", "Type", "Nudge", "Needs you", "MQ"], what="the bar's buttons")
+        await pilot.click("#town-bar Button")  # "Agents"
+        await until(pilot, lambda: shown(app, "#agents") and not shown(app, "#panes"), what="the agent list")
 
 
 async def test_the_merge_queue_approve_button_approves_on_disk(town):
