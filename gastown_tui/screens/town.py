@@ -93,15 +93,21 @@ class TownScreen(Screen):
             self.show_town(self.controller.view)
 
     _resume_queued = False
+    _resumed_once = False
 
     def post_message(self, message) -> bool:
         """Switching to the town's mode the first time, Textual sends the screen two ScreenResume in a row (the
         mode's first show, then the switch), and each works out every widget's styles again. The second one,
-        sent while the first still waits in the queue, finds nothing the first will not see: it is dropped."""
+        sent while the first still waits in the queue, finds nothing the first will not see: it is dropped.
+        The first one leaves the styles as they are: each widget's were worked out as it mounted, and nothing
+        has changed them since (a class or theme change restyles what it changes by itself)."""
         if not isinstance(message, events.ScreenResume):
             return super().post_message(message)
         if self._resume_queued:
             return True
+        if not self._resumed_once:  # its first show: every widget was styled as it mounted, a moment ago
+            self._resumed_once = True
+            message.refresh_styles = False
         self._resume_queued = super().post_message(message)  # (until on_screen_resume takes it)
         return self._resume_queued
 
