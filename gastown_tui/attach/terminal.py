@@ -68,9 +68,17 @@ class Attach:
             return  # a full redraw is due anyway (or the attach has not begun drawing: it starts with one)
         self._outbuf += text.encode("utf-8", "replace")
         if len(self._outbuf) > OUT_LIMIT:
-            self._outbuf.clear()
+            self._drop_unwritten()
             self._stale = True
         self._flush()
+
+    def _drop_unwritten(self) -> None:
+        """Drops what the terminal has not taken, except the end of a character it took only the start of
+        (a write may stop inside one): the terminal's stream stays whole UTF-8."""
+        keep = 0
+        while keep < min(3, len(self._outbuf)) and self._outbuf[keep] & 0xC0 == 0x80:
+            keep += 1
+        del self._outbuf[keep:]
 
     def _flush(self) -> None:
         while self._outbuf or self._stale:
@@ -255,7 +263,7 @@ class Attach:
                 loop.remove_signal_handler(signal.SIGWINCH)
             except (ValueError, RuntimeError):
                 pass
-            self._outbuf.clear()  # frames the terminal did not take are not worth waiting for
+            self._drop_unwritten()  # frames the terminal did not take are not worth waiting for
             self._stale = False
             try:
                 os.set_blocking(self.stdout_fd, out_blocking)
