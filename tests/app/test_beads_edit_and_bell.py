@@ -9,6 +9,7 @@ import pytest
 
 from gastown_tui.app import GastownApp
 from gastown_tui.patrols.escalate import escalate
+from gastown_tui.screens.form import FormScreen
 from gastown_tui.town.layout import Town
 
 from .helpers import fill_form, frozen_clock, make_app, open_by_key, town_loaded, until
@@ -40,7 +41,7 @@ async def test_beads_edit_form_changes_title_and_priority_on_disk(fresh_town):
         form = app.screen
         error = str(form.query_one("#form-error").render())
         assert "priority 'high' is not a number 0-4" in error
-        assert type(app.screen).__name__ == "FormScreen"  # still open: nothing typed is lost
+        assert isinstance(app.screen, FormScreen)  # still open: nothing typed is lost
         assert form.query_one("#field-title").value == "Speed up greet for very long names"
         assert on_disk(fresh_town, bead.id) == before  # and nothing was written
 
