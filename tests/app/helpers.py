@@ -8,6 +8,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gastown_tui.screens.form import FormScreen
+
 HERE = Path(__file__).resolve().parent
 # The builder's clock starts at 2026-01-02T03:04:05Z; the app's frozen "now" is ten minutes later,
 # so every agent shows the same time in state in the snapshots.
@@ -43,6 +45,12 @@ async def until(pilot, condition, timeout: float = 10.0, what: str = "condition"
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.05)
     await pilot.pause()
+
+
+async def until_screen(pilot, screen_type: type, what: str, timeout: float = 10.0) -> None:
+    """Lets the app run until its current screen is a `screen_type` (the class itself, so a renamed
+    screen fails here on import, not as a timeout); fails naming `what` after `timeout` seconds."""
+    await until(pilot, lambda: isinstance(pilot.app.screen, screen_type), timeout=timeout, what=what)
 
 
 async def palette_run(pilot, text: str, timeout: float = 20.0) -> None:
@@ -88,7 +96,7 @@ async def fill_form(pilot, *values: str, closes: bool = True) -> None:
     """Types each value into the form's fields in order (replacing what is there), then submits
     (and waits for the form to close, unless `closes` is False)."""
     app = pilot.app
-    await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+    await until_screen(pilot, FormScreen, what="the form")
     form = app.screen
     for field, value in zip(form.fields, values):
         widget = form.query_one(f"#field-{field.name}")

@@ -3,12 +3,17 @@ needs-you queue. Each test reads the ledger afterwards through the town's own AP
 from __future__ import annotations
 
 from gastown_tui.beads.fields import parse_fields
+from gastown_tui.screens.beads import BeadsScreen
+from gastown_tui.screens.convoys import ConvoysScreen
+from gastown_tui.screens.form import FormScreen
+from gastown_tui.screens.merge_queue import MergeQueueScreen
+from gastown_tui.screens.town import TownScreen
 from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers, ledger_for_id
 from gastown_tui.town.mail import inbox
 from gastown_tui.town.mq import get_mr, list_mrs
 
-from .helpers import make_app, open_by_key, town_loaded, until
+from .helpers import make_app, open_by_key, town_loaded, until, until_screen
 
 
 def only_mr(root):
@@ -26,7 +31,7 @@ async def open_send_back_form(pilot):
     """The merge queue, then `x` on its first MR: the form asking for the note."""
     await open_merge_queue(pilot)
     await pilot.press("x")
-    await until(pilot, lambda: type(pilot.app.screen).__name__ == "FormScreen", what="the note form")
+    await until_screen(pilot, FormScreen, what="the note form")
 
 
 async def test_approve_from_the_merge_queue_changes_the_ledger(fresh_town):
@@ -65,7 +70,7 @@ async def test_send_back_needs_a_note(fresh_town):
         await pilot.press("ctrl+s")
         assert "required" in str(app.screen.query_one("#form-error").render())
         await pilot.press("escape")
-        await until(pilot, lambda: type(app.screen).__name__ == "MergeQueueScreen", what="the form closed unsent")
+        await until_screen(pilot, MergeQueueScreen, what="the form closed unsent")
     assert get_mr(Town(fresh_town), mr.id).state == "queued"
 
 
@@ -77,7 +82,7 @@ async def test_needs_you_queue_jump_and_act(fresh_town):
         await pilot.press("n")
         assert queue.current().kind == "stuck" and queue.current().agent == "alpha/polecats/nux"
         await pilot.press("enter")  # jumps to the stuck polecat's pane on the Town screen
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="the Town screen")
+        await until_screen(pilot, TownScreen, what="the Town screen")
         assert app.screen.focused_agent == "alpha/polecats/nux"
         # back to the queue: dismiss the first unread mail; the ledger marks it read
         await pilot.press("u")
@@ -103,7 +108,7 @@ async def test_one_key_takes_the_next_item_and_acts(fresh_town):
         kinds = [i.kind for i in app.screen.items]
         assert kinds[:2] == ["escalation", "stuck"]
         await pilot.press("space")  # the first item: the escalation opens its bead
-        await until(pilot, lambda: type(app.screen).__name__ == "BeadsScreen", what="the escalation's bead")
+        await until_screen(pilot, BeadsScreen, what="the escalation's bead")
         await until(pilot, lambda: app.screen.current() is not None
                     and app.screen.current().title.startswith("ESCALATION"), what="the bead shown")
 
@@ -117,12 +122,12 @@ async def test_resling_and_open_pane_from_the_merge_queue(fresh_town):
     async with app.run_test(size=(160, 48)) as pilot:
         await open_merge_queue(pilot)
         await pilot.press("o")  # the polecat's pane on the Town screen
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="the Town screen")
+        await until_screen(pilot, TownScreen, what="the Town screen")
         assert app.screen.focused_agent == mr.polecat
         await pilot.press("m")
         await until(pilot, lambda: getattr(app.screen, "files", None), what="the merge queue again")
         await pilot.press("r")
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the re-sling form")
+        await until_screen(pilot, FormScreen, what="the re-sling form")
         assert app.screen.query_one("#field-target").value == "alpha"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: get_mr(town, mr.id).state == "superseded", timeout=20, what="the MR superseded")
@@ -143,9 +148,9 @@ async def test_convoy_add_and_close(fresh_town):
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await pilot.press("c")
-        await until(pilot, lambda: type(app.screen).__name__ == "ConvoysScreen", what="the convoys")
+        await until_screen(pilot, ConvoysScreen, what="the convoys")
         await pilot.press("plus")
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the add form")
+        await until_screen(pilot, FormScreen, what="the add form")
         app.screen.query_one("#field-beads").value = extra.id
         await pilot.press("ctrl+s")
         await until(pilot, lambda: extra.id in [t.bead_id for t in list_convoys(town)[0].tracked],

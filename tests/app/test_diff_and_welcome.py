@@ -5,10 +5,14 @@ import asyncio
 
 from textual.app import App
 
+from gastown_tui.screens.form import FormScreen
+from gastown_tui.screens.town import TownScreen
+from gastown_tui.screens.welcome import WelcomeScreen
+
 from widgets.diff_model import side_by_side, split_files
 from widgets.diff_view import DiffView
 
-from .helpers import make_app, until
+from .helpers import make_app, until, until_screen
 
 DIFF = """diff --git a/pkg/mod.py b/pkg/mod.py
 index 1111111..2222222 100644
@@ -74,14 +78,14 @@ async def test_welcome_creates_a_town_and_opens_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = make_app(None, start_agents=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        await until_screen(pilot, WelcomeScreen, what="welcome")
         await pilot.press("enter")  # Create a town
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+        await until_screen(pilot, FormScreen, what="the form")
         form = app.screen
         form.query_one("#field-path").value = str(tmp_path / "newtown")
         form.query_one("#field-name").value = "newtown"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None,
+        await until(pilot, lambda: isinstance(app.screen, TownScreen) and app.screen.view is not None,
                     timeout=20, what="the new town's Town screen")
         assert (tmp_path / "newtown" / "mayor" / "town.json").is_file()
         assert app.screen.view.name == "newtown"
@@ -92,12 +96,12 @@ async def test_welcome_opens_an_existing_town(shared_town, tmp_path, monkeypatch
     monkeypatch.chdir(tmp_path)
     app = make_app(None, start_agents=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        await until_screen(pilot, WelcomeScreen, what="welcome")
         await pilot.press("down", "enter")  # Open a town
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+        await until_screen(pilot, FormScreen, what="the form")
         app.screen.query_one("#field-path").value = str(shared_town / "alpha")  # any folder inside the town
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None,
+        await until(pilot, lambda: isinstance(app.screen, TownScreen) and app.screen.view is not None,
                     timeout=20, what="the town")
         assert app.screen.view.name == "snaptown"
 
@@ -106,13 +110,13 @@ async def test_welcome_builds_the_demo_town(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     app = make_app(None, start_agents=False)  # the factory itself is the demo's own test; here: it opens
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+        await until_screen(pilot, WelcomeScreen, what="welcome")
         await pilot.press("down", "down", "enter")  # Run the demo
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+        await until_screen(pilot, FormScreen, what="the form")
         app.screen.query_one("#field-path").value = str(tmp_path / "demo")
         await pilot.press("ctrl+s")
         # The Overseer's plan waits on the Mayor's hook: the Mayor files the beads and the convoy once it runs.
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None
+        await until(pilot, lambda: isinstance(app.screen, TownScreen) and app.screen.view is not None
                     and app.screen.view.agent("mayor/") is not None
                     and app.screen.view.agent("mayor/").hook_title.startswith("Plan: textkit features"),
                     timeout=60, what="the demo town with the plan on the Mayor's hook")
@@ -129,12 +133,12 @@ async def test_welcome_attaches_the_town_it_opens_to_the_towns_server(tmp_path, 
     app = make_app(None, start_agents=True, attach=True)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
-            await until(pilot, lambda: type(app.screen).__name__ == "WelcomeScreen", what="welcome")
+            await until_screen(pilot, WelcomeScreen, what="welcome")
             await pilot.press("down", "enter")  # Open a town
-            await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the form")
+            await until_screen(pilot, FormScreen, what="the form")
             app.screen.query_one("#field-path").value = str(root)
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: type(app.screen).__name__ == "TownScreen" and app.screen.view is not None
+            await until(pilot, lambda: isinstance(app.screen, TownScreen) and app.screen.view is not None
                         and app.controller.sessions is not None, timeout=60, what="the town, attached")
             assert app.detaches
             status = await asyncio.to_thread(control.status, root)

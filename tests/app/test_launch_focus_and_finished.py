@@ -11,15 +11,18 @@ from datetime import datetime, timezone
 
 import pytest
 
+from gastown_tui.screens.needs_you import NeedsYouScreen
 from gastown_tui.ui.town_view import PATROL_ROLES
 from gastown_tui.ui.ghosts import GhostKeeper
 from gastown_tui.client.in_process import spec_for
 from gastown_tui.town.agents import set_agent_state
 from gastown_tui.town.layout import Town
 from gastown_tui.town.polecats import spawn_polecat
+from widgets.no_session_pane import NoSessionPane
+from widgets.terminal_pane import TerminalPane
 from widgets.view_models import AgentView, HookView
 
-from .helpers import fill_form, make_app, palette_run, town_loaded, until
+from .helpers import fill_form, make_app, palette_run, town_loaded, until, until_screen
 from .test_live_panes import pane_text
 
 FURIOSA, NUX, SLIT = "alpha/polecats/furiosa", "alpha/polecats/nux", "alpha/polecats/slit"
@@ -100,10 +103,10 @@ async def test_launch_focus_never_moves_away_from_the_overseers_choice(fresh_tow
         # actions (as a patrol does, straight through the session manager) shows up in the centre by itself
         await pilot.press("g", *"slit", "enter")
         await until(pilot, lambda: screen.focused_agent == SLIT, what="slit in the centre")
-        assert type(grid.slot(SLIT).content).__name__ == "NoSessionPane"
+        assert isinstance(grid.slot(SLIT).content, NoSessionPane)
         spec = await asyncio.to_thread(spec_for, fresh_town, SLIT)
         await app.controller.sessions.spawn(spec)
-        await until(pilot, lambda: type(grid.slot(SLIT).content).__name__ == "TerminalPane", timeout=20,
+        await until(pilot, lambda: isinstance(grid.slot(SLIT).content, TerminalPane), timeout=20,
                     what="slit's live pane replacing the placeholder")
         assert grid.slot(SLIT).content.session is app.controller.sessions.get(SLIT)
 
@@ -157,7 +160,7 @@ async def test_a_reaped_polecat_stays_finished_with_its_last_screen_until_seen(f
 
         # Needs you: `d` dismisses rictus (it goes from the tree); toast stays
         await pilot.press("u")
-        await until(pilot, lambda: type(app.screen).__name__ == "NeedsYouScreen", what="Needs you")
+        await until_screen(pilot, NeedsYouScreen, what="Needs you")
         needs = app.screen
         row = next(i for i, item in enumerate(needs.items) if item.key == RICTUS)
         needs.query_one("#queue").move_cursor(row=row)

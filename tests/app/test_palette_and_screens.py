@@ -1,13 +1,14 @@
 """The command palette offers every action; the Beads, Mail and Convoys screens change the town."""
 from __future__ import annotations
 
+from gastown_tui.screens.convoys import ConvoysScreen
 from gastown_tui.town.convoys import list_convoys
 from gastown_tui.town.hooks import hooked_work
 from gastown_tui.town.layout import Town
 from gastown_tui.town.ledgers import all_ledgers
 from gastown_tui.town.mail import inbox
 
-from .helpers import fill_form, make_app, open_by_key, palette_run, town_loaded, until
+from .helpers import fill_form, make_app, open_by_key, palette_run, town_loaded, until, until_screen
 
 EVERY_ACTION = ["Sling", "Nudge", "Handoff", "Seance", "New convoy", "Add rig", "Spawn polecat", "Start agent",
                 "Stop agent", "Restart agent", "Theme: gastown-light", "Theme: gastown-high-contrast",
@@ -90,7 +91,7 @@ async def test_convoys_screen_new_convoy(fresh_town):
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await pilot.press("c")
-        await until(pilot, lambda: type(app.screen).__name__ == "ConvoysScreen", what="the convoys")
+        await until_screen(pilot, ConvoysScreen, what="the convoys")
         await pilot.press("C")
         await fill_form(pilot, "Faster greetings", bead.id)
         await until(pilot, lambda: any(c.title == "Faster greetings" for c in app.controller.view.convoys),

@@ -13,6 +13,7 @@ import pytest
 
 from gastown_tui.app import AttachedApp
 from gastown_tui.client.socket_link import SocketLink
+from kit.waiting import until as wait_until  # (outside a Pilot; helpers.until runs a Pilot's app)
 from server.serverkit import ScreenMirror, ServerProcess, connect, make_town, spawn_chatter
 
 from .helpers import fill_form, frozen_clock, palette_run, town_loaded, until
@@ -35,10 +36,7 @@ async def server_screen(server: ServerProcess, agent: str) -> tuple[str, dict]:
     conn = await connect(server, on_event=mirror.feed)
     try:
         await conn.request("subscribe", agents=[agent])
-        for _ in range(500):
-            if agent in mirror.meta:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: agent in mirror.meta, what=f"the server's frame of {agent}")
         return mirror.text(agent), mirror.meta[agent]
     finally:
         await conn.close()
@@ -105,11 +103,7 @@ async def test_stop_the_town_from_the_palette_stops_the_server_and_its_agents(se
         except OSError:
             return True
 
-    for _ in range(300):
-        if gone():
-            break
-        await asyncio.sleep(0.1)
-    assert gone(), "the mayor's process outlived 'Stop the town'"
+    await wait_until(gone, what="the mayor's process to end after 'Stop the town'")
 
 
 async def test_the_app_reconnects_by_itself_when_the_server_comes_back(server, tmp_path):

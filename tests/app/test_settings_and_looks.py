@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from rich.style import Style
 
+from gastown_tui.screens.help import HelpScreen
 from gastown_tui.ui.notices import notices
 from gastown_tui.ui.themes import load_themes
 from widgets.agent_tree import AgentTree
@@ -14,7 +15,7 @@ from widgets.glyphs import STATES, glyph
 from widgets.town_header import TownHeader
 from widgets.view_models import AgentView, ConvoyView, MRView, TownView, TrackedView
 
-from .helpers import make_app, palette_run, town_loaded, until
+from .helpers import make_app, palette_run, town_loaded, until, until_screen
 
 
 def write_settings(root, app_section: dict) -> None:
@@ -34,7 +35,7 @@ async def test_a_rebound_key_works_and_the_help_screen_shows_it(fresh_town):
         await pilot.press("j")
         assert app.screen.focused_agent == "deacon/"
         await pilot.press("question_mark")
-        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", what="help")
+        await until_screen(pilot, HelpScreen, what="help")
         table = app.screen.table
         rows = [cells for cells in zip(*[[str(c) for c in col._cells] for col in table.columns])]
         assert ("Town", "j", "Next agent", "town.next_agent") in rows

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import make_app, town_loaded, until
+from gastown_tui.screens.convoys import ConvoysScreen
+from gastown_tui.screens.help import HelpScreen
+from gastown_tui.screens.needs_you import NeedsYouScreen
+from gastown_tui.screens.seance import SeanceScreen
+from gastown_tui.screens.welcome import WelcomeScreen
+
+from .helpers import make_app, town_loaded, until, until_screen
 
 SIZES = [pytest.param((160, 48), id="160x48"), pytest.param((100, 30), id="100x30")]
 
@@ -62,7 +68,7 @@ def test_needs_you_screen(snap_compare, shared_town, size):
     async def run_before(pilot):
         await town_loaded(pilot)
         await pilot.press("u")
-        await until(pilot, lambda: type(pilot.app.screen).__name__ == "NeedsYouScreen", what="needs-you screen")
+        await until_screen(pilot, NeedsYouScreen, what="needs-you screen")
         kinds = [i.kind for i in pilot.app.screen.items]
         assert kinds[0] == "escalation" and "stuck" in kinds and "mail" in kinds
 
@@ -106,7 +112,7 @@ def test_convoys_screen(snap_compare, shared_town, size):
     async def run_before(pilot):
         await town_loaded(pilot)
         await pilot.press("c")
-        await until(pilot, lambda: type(pilot.app.screen).__name__ == "ConvoysScreen", what="convoys screen")
+        await until_screen(pilot, ConvoysScreen, what="convoys screen")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -150,7 +156,7 @@ def test_seance_screen(snap_compare, shared_town, size):
     async def run_before(pilot):
         await town_loaded(pilot)
         await pilot.press("S")
-        await until(pilot, lambda: type(pilot.app.screen).__name__ == "SeanceScreen", what="seance screen")
+        await until_screen(pilot, SeanceScreen, what="seance screen")
         await until(pilot, lambda: pilot.app.screen.query("#seance-sessions")
                     and "Sessions of" in str(pilot.app.screen.query_one("#seance-sessions").border_title),
                     what="the session list")
@@ -166,7 +172,7 @@ def test_help_screen(snap_compare, shared_town, size):
     async def run_before(pilot):
         await town_loaded(pilot)
         await pilot.press("question_mark")
-        await until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen", what="help screen")
+        await until_screen(pilot, HelpScreen, what="help screen")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -177,7 +183,7 @@ def test_welcome_screen(snap_compare, size):
     app = make_app(None)
 
     async def run_before(pilot):
-        await until(pilot, lambda: type(pilot.app.screen).__name__ == "WelcomeScreen", what="welcome screen")
+        await until_screen(pilot, WelcomeScreen, what="welcome screen")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

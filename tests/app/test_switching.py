@@ -2,7 +2,10 @@
 number, fuzzy go-to, the command palette, and the mouse."""
 from __future__ import annotations
 
-from .helpers import make_app, palette_run, town_loaded, until
+from gastown_tui.screens.goto import GoToScreen
+from gastown_tui.screens.town import TownScreen
+
+from .helpers import make_app, palette_run, town_loaded, until, until_screen
 
 
 async def test_next_and_previous_agent_wrap_around(shared_town):
@@ -50,10 +53,10 @@ async def test_fuzzy_go_to(shared_town):
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await pilot.press("g")
-        await until(pilot, lambda: type(app.screen).__name__ == "GoToScreen", what="the go-to box")
+        await until_screen(pilot, GoToScreen, what="the go-to box")
         await pilot.press(*"btrf")  # fuzzy: beta/refinery
         await pilot.press("enter")
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="back on the town")
+        await until_screen(pilot, TownScreen, what="back on the town")
         assert app.screen.focused_agent == "beta/refinery"
 
 
@@ -62,7 +65,7 @@ async def test_command_palette_goes_to_an_agent(shared_town):
     async with app.run_test(size=(160, 48)) as pilot:
         await town_loaded(pilot)
         await palette_run(pilot, "go to agent 9")
-        await until(pilot, lambda: type(app.screen).__name__ == "TownScreen", what="back on the town")
+        await until_screen(pilot, TownScreen, what="back on the town")
         await until(pilot, lambda: app.screen.focused_agent == "beta/witness", what="beta/witness focused")
 
 

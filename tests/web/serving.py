@@ -83,9 +83,8 @@ class WebRun:
 
 
 def stop_town_server(town: Path) -> None:
-    """`gastown web` starts the town server (`gastown up`) once that exists: tests stop it again (`gastown down`)."""
-    from gastown_tui.cli import COMMANDS
-
-    if "down" in COMMANDS:
-        subprocess.run([sys.executable, "-m", "gastown_tui.cli", "down"], cwd=town,
-                       env={**os.environ, "GT_TOWN": str(town)}, capture_output=True, timeout=120)
+    """`gastown web` starts the town server (`gastown up`): tests stop it again (`gastown down`, which succeeds
+    when none runs). A `down` that fails (or is not a command) fails the test instead of leaving a server behind."""
+    done = subprocess.run([sys.executable, "-m", "gastown_tui.cli", "down"], cwd=town,
+                          env={**os.environ, "GT_TOWN": str(town)}, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"`gastown down` failed (exit {done.returncode}): {(done.stderr or done.stdout)[-2000:]}"

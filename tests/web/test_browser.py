@@ -1,8 +1,9 @@
 """The demo town's console in a real chromium: what a person does in a browser tab, end to end.
 
-Until the town server lands, each tab's `gastown app` runs the town itself, so
-one tab at a time drives the demo here (a second tab would start a second copy
-of the agents); the tests that need the server skip with that reason.
+`gastown web` serves every tab from the town's server (`gastown up`), so two tabs
+and the terminal app share one copy of the agents; the tests that need the server
+fail, not skip, if `up` is not a command (a broken registration). Without it each
+tab's `gastown app` would run the town itself, one tab at a time.
 """
 from __future__ import annotations
 
@@ -195,9 +196,9 @@ def test_without_a_town_server_a_new_tab_takes_over_from_the_last(served, browse
     second.context.close()
 
 
-NEEDS_SERVER = pytest.mark.skipif(
-    not town_server_command_exists(),
-    reason="needs the town server (`gastown up`): until then each tab's app runs its own copy of the agents")
+def needs_the_town_server() -> None:
+    """`gastown up` is a command (else `gastown web` falls back to one app, and one copy of the agents, per tab)."""
+    assert town_server_command_exists(), "`gastown up` is not a registered command: tabs cannot share a town server"
 
 
 def app_env() -> dict[str, str]:
@@ -241,14 +242,23 @@ class TerminalApp:
         with self.lock:
             return "\n".join(self.screen.lines())
 
+    def wait_for_text(self, text: str, timeout: float) -> str:
+        """The screen once it shows `text` (AssertionError with the last screen if it never does)."""
+        deadline = time.monotonic() + timeout
+        while text not in (screen := self.text()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared in the terminal app; last screen:\n{screen}")
+            time.sleep(0.1)
+        return screen
+
     def close(self) -> None:
         self.child.sendcontrol("q")  # with a town server, ctrl+q detaches: the agents go on
         self.child.expect(__import__("pexpect").EOF, timeout=30)
         self.child.close(force=True)
 
 
-@NEEDS_SERVER
 def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
+    needs_the_town_server()
     try:
         with WebRun(demo.town.root) as run:
             tabs = [new_page(browser, DESKTOP) for _ in range(2)]
@@ -267,9 +277,7 @@ def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
                     click_text(tab, " " + agent.rsplit("/", 1)[-1] + " ")
                     wait_for(tab, lambda s: pane_title(s) == agent, f"{agent}'s pane in the second tab", 30)
                 number = re.search(rf"[─━] (\d+) \S {re.escape(agent)} ", screen_text(tabs[0])).group(1)
-                deadline = time.monotonic() + 90
-                while "rig textkit" not in terminal.text() and time.monotonic() < deadline:
-                    time.sleep(0.1)
+                terminal.wait_for_text("rig textkit", timeout=90)  # the town shown before its keys are typed
                 terminal.child.send(number)  # the terminal app shows the same agent (by its number)
                 marker = f"live-{os.getpid()}"
                 subprocess.run([sys.executable, "-m", "gastown_tui.cli", "nudge", "--urgent", agent, marker],
@@ -277,10 +285,7 @@ def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
                                check=True, capture_output=True, timeout=60)
                 for tab in tabs:
                     wait_for_text(tab, marker, timeout=60)
-                deadline = time.monotonic() + 60
-                while marker not in terminal.text() and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                assert marker in terminal.text(), terminal.text()
+                terminal.wait_for_text(marker, timeout=60)
             finally:
                 terminal.close()
             for tab in tabs:
@@ -289,8 +294,9 @@ def test_a_second_tab_and_the_terminal_app_both_see_live_output(demo, browser):
         stop_town_server(demo.town.root)
 
 
-@NEEDS_SERVER
 def test_closing_every_tab_and_stopping_web_leaves_every_agent_running(demo, browser):
+    needs_the_town_server()
+
     def agents() -> set[int]:
         out = set()
         for p in psutil.process_iter(["pid", "cmdline"]):

@@ -4,7 +4,9 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Button
 
-from app.helpers import build_town, make_app, town_loaded, until
+from app.helpers import build_town, make_app, town_loaded, until, until_screen
+from gastown_tui.screens.form import FormScreen
+from gastown_tui.screens.merge_queue import MergeQueueScreen
 
 
 @pytest.fixture
@@ -61,7 +63,7 @@ async def test_the_merge_queue_approve_button_approves_on_disk(town):
     async with app.run_test(size=(60, 30)) as pilot:
         await town_loaded(pilot)
         await pilot.click("#town-bar Button:last-of-type")  # "MQ"
-        await until(pilot, lambda: type(app.screen).__name__ == "MergeQueueScreen" and app.screen.mrs,
+        await until(pilot, lambda: isinstance(app.screen, MergeQueueScreen) and app.screen.mrs,
                     what="the merge queue")
         mr = app.screen.current()
         bar = app.screen.query_one("#mq-bar")
@@ -77,11 +79,11 @@ async def test_the_merge_queue_nudge_button_asks_what_to_type_into_the_polecat(t
     async with app.run_test(size=(60, 30)) as pilot:
         await town_loaded(pilot)
         await pilot.click("#town-bar Button:last-of-type")  # "MQ"
-        await until(pilot, lambda: type(app.screen).__name__ == "MergeQueueScreen" and app.screen.mrs,
+        await until(pilot, lambda: isinstance(app.screen, MergeQueueScreen) and app.screen.mrs,
                     what="the merge queue")
         polecat = app.screen.current().polecat
         nudge = [b for b in app.screen.query("#mq-bar Button") if str(b.label) == "Nudge"][0]
         await pilot.click(nudge)
-        await until(pilot, lambda: type(app.screen).__name__ == "FormScreen", what="the nudge form")
+        await until_screen(pilot, FormScreen, what="the nudge form")
         title = app.screen.form_title
         assert title.startswith("Nudge ") and title.endswith(polecat.rsplit("/", 1)[-1])
