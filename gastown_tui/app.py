@@ -356,8 +356,11 @@ class GastownApp(App):
             self._show(view)
 
     def _show(self, view) -> None:
+        """Shows `view` on the current screen once it is mounted (a screen still composing shows the
+        controller's latest view as it mounts: its widgets are not there yet)."""
         for screen in self.screen_stack:
-            if hasattr(screen, "show_town") and screen.is_current and getattr(screen, "view", None) is not view:
+            if hasattr(screen, "show_town") and screen.is_current and screen.is_mounted \
+                    and getattr(screen, "view", None) is not view:
                 screen.show_town(view)
 
     def live_changed(self) -> None:

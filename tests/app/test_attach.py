@@ -57,14 +57,20 @@ def transcript_bytes(town: Town, address: str) -> int:
     return sum(p.stat().st_size for p in folder.glob("*/transcript.raw")) if folder.is_dir() else 0
 
 
+def as_in_a_terminal() -> None:
+    """(In the child:) the PTY becomes its controlling terminal, and a hang-up does what it does in a terminal
+    window (the default), even when the tests run under `nohup`, whose ignored SIGHUP children inherit."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 def start_app_in_pty(root: Path, cols: int = 160, rows: int = 48) -> tuple[subprocess.Popen, int]:
     """`gastown app` in a new pseudo-terminal (its own session, as in a terminal window); returns (process, master)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
     proc = subprocess.Popen(GASTOWN + ["app", "--town", str(root)], stdin=slave, stdout=slave, stderr=slave,
-                            env=env, start_new_session=True, close_fds=True,
-                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))  # its controlling terminal
+                            env=env, start_new_session=True, close_fds=True, preexec_fn=as_in_a_terminal)
     os.close(slave)
     os.set_blocking(master, False)
     return proc, master

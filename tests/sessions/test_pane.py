@@ -55,7 +55,7 @@ def pane_text(pane: TerminalPane) -> list[str]:
     return [pane.render_line(y).text.rstrip() for y in range(pane.size.height)]
 
 
-async def wait_for(pilot, predicate, timeout=5.0):
+async def wait_for(pilot, predicate, timeout=30.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         await pilot.pause(0.02)
