@@ -27,7 +27,7 @@ def typed_before(session: "RemoteSession", mark: dict | None, digest: str) -> st
     another nudge: type it as usual). The node said, at the claim, the last input id it took."""
     if not mark or mark.get("digest") != digest or session.sid is None:
         return None
-    taken = session.link.adopted_last_iid.get(session.sid)
+    taken = session.link.inputs.adopted_last_iid.get(session.sid)
     if taken is None:
         return None
     kinds = {kind for iid, kind in mark.get("inputs") or [] if int(iid) <= taken}
