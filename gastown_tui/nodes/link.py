@@ -13,8 +13,8 @@ timeout, so the first attempt after the link heals is at most ~2 s away) for as 
 as it is not closed. On each new connection it re-attaches every session from the last byte its
 handler saw (`recv_seq`), so the screens get what happened meanwhile, with no gap and no repeat; inputs
 carry ids and the ones the node did not acknowledge are sent again (the node skips those it took), so
-keys and nudges are typed exactly once; a relayed gt/bd the node asks again is answered from the first
-run, never run twice. Handlers hear `on_link_up` when their stream is resumed. `on_link_lost` is the
+keys and nudges are typed exactly once (nodes/input_ledger.py keeps those books); a relayed gt/bd the
+node asks again is answered from the first run, never run twice (nodes/link_exec.py). Handlers hear `on_link_up` when their stream is resumed. `on_link_lost` is the
 end: the link was closed, or the node no longer has the session (its daemon restarted).
 
 A restarted town (nodes/remote_adoption.py): the hello carries the town's proof (nodes/town_identity.py);
@@ -30,10 +30,11 @@ import logging
 import shlex
 import time
 import uuid
-from collections import deque
 
 from gastown_tui import __version__
 from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, encode, pack, unpack
+from gastown_tui.nodes.input_ledger import InputLedger
+from gastown_tui.nodes.link_exec import LinkExec
 from gastown_tui.nodes.registry import Node
 from gastown_tui.nodes.ssh import NodeError, explain, ssh_argv
 
@@ -109,8 +110,8 @@ class NodeLink:
         self.lost_reason: str | None = None  # why the link last went down (or was closed)
         self._ids = itertools.count(1)
         self.closed = asyncio.Event()
-        # async (session handler, argv, node cwd) -> (status, stdout bytes, stderr bytes): runs a relayed gt/bd
-        self.exec_handler = None
+        # Relayed gt/bd, each run once; its `runner` (set by the town) runs them (nodes/link_exec.py).
+        self.execs = LinkExec(self.handlers.get, self._write_current)
         self._opening: asyncio.Lock | None = None
         self.state = "new"
         self.state_changed = asyncio.Event()
@@ -118,10 +119,7 @@ class NodeLink:
         self.attempts = 0  # reconnect attempts since the link went down
         self.reconnects = 0  # times it came back
         self.gaps = 0  # bytes the node could no longer give back on a resume (0 unless its disk failed)
-        self._unacked: dict[str, deque] = {}  # sid -> (iid, data) sent or queued, not yet taken by the node
-        self._next_iid: dict[str, int] = {}  # sid -> the id its next input gets
-        self.adopted_last_iid: dict[str, int] = {}  # adopted sid -> the last input id the node had taken then
-        self._execs: dict[str, asyncio.Task] = {}  # rid -> the one run of a relayed command
+        self.inputs = InputLedger()  # the inputs sent, by id, until the node takes them (nodes/input_ledger.py)
         self._later_signals: dict[str, int] = {}  # sid -> signal asked for while the link was down
         self._reconnect_task: asyncio.Task | None = None
         self._ping_task: asyncio.Task | None = None
@@ -296,20 +294,11 @@ class NodeLink:
             sid: {"seq": h.recv_seq} for sid, h in self.handlers.items()}})
         msg = await asyncio.wait_for(fut, ATTEMPT_TIMEOUT)
         for sid, rec in (msg.get("sessions") or {}).items():
+            last = int(rec.get("last_iid") or 0)
             if sid in self._adopted:  # an earlier server's session: this link's input ids follow the node's
                 self._adopted.discard(sid)
-                last = int(rec.get("last_iid") or 0)
-                queued = [data for _, data in self._unacked.get(sid) or ()]
-                self._unacked[sid] = deque((last + 1 + i, data) for i, data in enumerate(queued))
-                self._next_iid[sid] = last + 1 + len(queued)
-                self.adopted_last_iid[sid] = last
-            queue = self._unacked.get(sid)
-            if not queue:
-                continue
-            last = int(rec.get("last_iid") or 0)
-            while queue and queue[0][0] <= last:
-                queue.popleft()
-            for iid, data in list(queue):
+                self.inputs.adopt(sid, last)
+            for iid, data in self.inputs.to_resend(sid, last):
                 self._write(self.conn, {"op": "input", "sid": sid, "iid": iid, "data": pack(data)})
         for sid, sig in list(self._later_signals.items()):
             self._write(self.conn, {"op": "signal", "sid": sid, "sig": int(sig)})
@@ -347,6 +336,10 @@ class NodeLink:
         if conn is None or conn.ended.is_set() or conn.proc.stdin is None or conn.proc.stdin.is_closing():
             raise LinkDown(f"node {self.node.name}: the link is {'closed' if self.lost else 'down'}")
         conn.proc.stdin.write(encode(msg))
+
+    def _write_current(self, msg: dict) -> None:
+        """MSG on the current connection, whatever the link's state (LinkDown when there is none)."""
+        self._write(self.conn, msg)
 
     def _send(self, msg: dict) -> None:
         if self.state != UP:
@@ -448,7 +441,7 @@ class NodeLink:
                 handler.on_output(data)
         elif ev == "exit":
             handler = self.handlers.pop(sid, None)
-            self._unacked.pop(sid, None)
+            self.inputs.forget(sid)
             if handler is not None:
                 handler.on_exit(int(msg.get("status", -1) if msg.get("status") is not None else -1))
             try:
@@ -456,10 +449,7 @@ class NodeLink:
             except NodeError:
                 pass
         elif ev == "ack":
-            queue = self._unacked.get(sid)
-            iid = int(msg.get("iid") or 0)
-            while queue and queue[0][0] <= iid:
-                queue.popleft()
+            self.inputs.acked(sid, int(msg.get("iid") or 0))
         elif ev == "pong":
             heads = msg.get("heads")
             if isinstance(heads, dict):
@@ -473,7 +463,7 @@ class NodeLink:
                                 log.exception("node %s: a commit listener %r failed for session %s",
                                               self.node.name, fn, hsid)
         elif ev == "exec":
-            self._exec_requested(sid, msg)
+            self.execs.requested(sid, msg)
         elif ev in ("hello", "spawned", "sessions", "attached"):
             fut = self._waiting.pop((ev if ev != "spawned" else "spawn", sid if ev == "spawned" else ""), None)
             if fut is not None and not fut.done():
@@ -485,43 +475,6 @@ class NodeLink:
                 fut.set_exception(NodeError(text))
             else:
                 self.errors.append(text)
-
-    # -- relayed gt/bd: each rid runs once -------------------------------------------------------------
-    def _exec_requested(self, sid: str, msg: dict) -> None:
-        rid = str(msg.get("rid"))
-        task = self._execs.get(rid)
-        if task is not None:  # asked again after a cut: the first run's answer, when it has one
-            if task.done():
-                self._answer(rid, task.result())
-            return
-        handler = self.handlers.get(sid)
-        if handler is None or self.exec_handler is None:
-            self._answer(rid, (3, b"", b"relay: the town runs no commands for this session\n"))
-            return
-        task = asyncio.get_running_loop().create_task(self._exec(handler, rid, msg))
-        self._execs[rid] = task
-        if len(self._execs) > 4096:  # old answers: the node asks again only across a cut, soon after
-            for old in list(self._execs)[:1024]:
-                if self._execs[old].done():
-                    del self._execs[old]
-
-    async def _exec(self, handler, rid, msg: dict) -> tuple[int, bytes, bytes]:
-        """A relayed gt/bd: run by the town as the agent of the session the request came through (the
-        node names the session; the town decides who that is)."""
-        try:
-            res = await self.exec_handler(handler, [str(a) for a in msg.get("argv") or []], str(msg.get("cwd") or ""))
-        except Exception as exc:  # the relayed command must get an answer whatever went wrong here
-            res = (3, b"", f"relay: the town could not run it: {exc}\n".encode())
-        self._answer(rid, res)
-        return res
-
-    def _answer(self, rid: str, res: tuple[int, bytes, bytes]) -> None:
-        status, out, err = res
-        try:  # on the current connection even while it resumes (the node asked again on it)
-            self._write(self.conn, {"op": "exec-result", "rid": rid, "status": status, "stdout": pack(out),
-                                    "stderr": pack(err)})
-        except NodeError:
-            pass  # the link is down: the node asks again on the next connection and gets this answer
 
     # -- sessions --------------------------------------------------------------------------------------
     def adopt(self, handler, sid: str) -> None:
@@ -583,23 +536,13 @@ class NodeLink:
     def input(self, sid: str, data: bytes) -> int:
         """Sends DATA as the session's next input (queued while the link is down, sent again after a cut
         until the node acknowledges it; the node types each id once). Its id."""
-        iid = self._next_iid.get(sid, 1)
-        self._next_iid[sid] = iid + 1
-        self._unacked.setdefault(sid, deque()).append((iid, bytes(data)))
+        iid = self.inputs.record(sid, data)
         if self.state == UP:
             try:
                 self._write(self.conn, {"op": "input", "sid": sid, "iid": iid, "data": pack(data)})
             except NodeError:
                 pass  # the link just dropped: sent again on the reconnect
         return iid
-
-    def next_iid(self, sid: str) -> int:
-        """The id the session's next input will carry."""
-        return self._next_iid.get(sid, 1)
-
-    def pending_input(self, sid: str) -> int:
-        """Inputs the node has not acknowledged yet."""
-        return len(self._unacked.get(sid) or ())
 
     def signal_or_later(self, sid: str, sig: int) -> None:
         """SIG to the session's program now, or (the link down) as soon as the link is back."""

@@ -16,16 +16,17 @@ Channel (JSON lines, nodes/channel.py), in addition to the first protocol's mess
 Inputs carry ids (iid, per session, increasing): one already taken is acknowledged and not typed again,
 so a town resending across a cut types each key and nudge exactly once. A spawn naming a session that
 exists answers with that session (a spawn resent across a cut starts nothing twice). A relayed gt/bd
-waits in the daemon for a town connection and is sent again to each new one until answered."""
+waits in the daemon for a town connection and is sent again to each new one until answered.
+
+The pieces: each program is a NodeSession (nodes/node_session.py), each town connection a Conn
+(nodes/node_conn.py); which link may drive which program, and when one is hung up, is
+nodes/node_ownership.py; relayed gt/bd are nodes/node_relay.py. This module serves the socket, takes the
+bridges' channels and answers the town's requests."""
 from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import fcntl
-import hashlib
-import hmac
-import itertools
 import os
 import signal
 import socket
@@ -35,24 +36,17 @@ import time
 from pathlib import Path
 
 from gastown_tui import __version__
-from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, encode, pack, unpack
+from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, pack, unpack
+from gastown_tui.nodes.daemon_log import log
+from gastown_tui.nodes.node_conn import Conn
+from gastown_tui.nodes.node_ownership import claim, hang_up_others, hang_up_orphans, hang_up_unclaimed, owns, town_mark
+from gastown_tui.nodes.node_relay import NodeRelay
+from gastown_tui.nodes.node_session import NodeSession
 from gastown_tui.nodes.output_log import OutputLog
-from gastown_tui.nodes.serve import daemon_dir, short_socket, socket_path
+from gastown_tui.nodes.serve import daemon_dir, socket_path
 
-READ_CHUNK = 65536
-RELAY_TIMEOUT = 600.0
-SEND_BUFFER_MAX = 16 * 1024 * 1024  # a town connection this far behind is dropped (it resumes from its seq)
 IDLE_EXIT = float(os.environ.get("GASTOWN_NODE_IDLE_EXIT", "600"))  # no sessions, no town: the daemon ends
-ORPHAN_AFTER = 660.0  # a program whose town has said nothing for this long is hung up (the town's hello may say)
 WATCH_EVERY = 1.0
-HANGUP_KILL_AFTER = 5.0  # a hung-up program still running this much later is killed
-
-
-def town_mark(proof) -> str | None:
-    """What the daemon keeps of a town's proof (nodes/town_identity.py): its digest, compared in constant time."""
-    if not isinstance(proof, str) or len(proof) < 32:
-        return None
-    return hashlib.sha256(proof.encode()).hexdigest()
 
 
 def git_head(worktree: Path) -> str | None:
@@ -82,142 +76,14 @@ def git_head(worktree: Path) -> str | None:
     return None
 
 
-class NodeSession:
-    def __init__(self, daemon: "NodeDaemon", sid: str, proc, log: OutputLog, cwd: Path | None = None) -> None:
-        self.daemon = daemon
-        self.sid = sid
-        self.proc = proc
-        self.fd = proc.fd
-        self.log = log
-        self.done = False
-        self.status: int | None = None
-        self.last_iid = 0
-        self.cwd = cwd
-        self.owner: str | None = None  # the town link that started it, or adopted it (its hello's `link`)
-        self.town: str | None = None  # the digest of that town's proof (None: a town that proved nothing)
-        self.orphan_after = ORPHAN_AFTER  # hung up when its link has said nothing for this long
-        self.hung_up = False
-        os.set_blocking(self.fd, False)
-
-    def on_readable(self) -> None:
-        try:
-            data = os.read(self.fd, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EIO, errno.EBADF):
-                raise
-            data = b""
-        if data:
-            seq = self.log.append(data)
-            self.daemon.send_live(self.sid, {"ev": "output", "sid": self.sid, "seq": seq, "data": pack(data)})
-            return
-        self.daemon.loop.remove_reader(self.fd)
-        self.daemon.loop.create_task(self.reap())
-
-    async def reap(self) -> None:
-        status = await self.daemon.loop.run_in_executor(None, self._wait)
-        self.signal(signal.SIGKILL)  # what it left behind in its process group (as a local session's reap)
-        try:
-            os.close(self.fd)
-        except OSError:
-            pass
-        self.status = status
-        self.done = True
-        self.log.close()
-        self.daemon.send_live(self.sid, {"ev": "exit", "sid": self.sid, "status": status, "end": self.log.end})
-        relay = self.daemon.relays.pop(self.sid, None)
-        if relay is not None:
-            relay.close()
-
-    def _wait(self) -> int:
-        try:
-            _, st = os.waitpid(self.proc.pid, 0)
-        except ChildProcessError:
-            return -1
-        return -os.WTERMSIG(st) if os.WIFSIGNALED(st) else os.WEXITSTATUS(st)
-
-    def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        deadline = time.monotonic() + 2.0
-        while view:  # keys are small; a full PTY input queue is waited out briefly rather than dropped
-            try:
-                n = os.write(self.fd, view)
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return
-                time.sleep(0.001)
-                continue
-            except OSError:
-                return
-            view = view[n:]
-
-    def signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.proc.pid, sig)  # the program is its PTY's session leader: its whole group
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def hang_up(self, why: str) -> None:
-        """SIGHUP to its process group (what a terminal closing does), SIGKILL 5 s later if it is still there."""
-        if self.done or self.hung_up:
-            return
-        self.hung_up = True
-        log(f"session {self.sid} (pid {self.proc.pid}): {why}: hung up")
-        self.signal(signal.SIGHUP)
-        self.daemon.loop.call_later(HANGUP_KILL_AFTER, lambda: None if self.done else self.signal(signal.SIGKILL))
-
-    def record(self) -> dict:
-        return {"sid": self.sid, "pid": self.proc.pid, "alive": not self.done, "end": self.log.end,
-                "last_iid": self.last_iid, "status": self.status}
-
-
-class Conn:
-    """One bridge connection (one ssh connection from the town)."""
-
-    _ids = itertools.count(1)
-
-    def __init__(self, writer: asyncio.StreamWriter, on_close=None) -> None:
-        self.writer = writer
-        self.on_close = on_close  # closes the read side too (the ssh stdin pipe is a transport of its own)
-        self.id = next(self._ids)
-        self.attached: set[str] = set()  # sessions whose live output goes to this connection
-        self.link: str | None = None  # the town link this connection belongs to (its hello's `link`)
-        self.town: str | None = None  # the digest of the town's proof (its hello's `town`)
-        self.orphan_after = ORPHAN_AFTER
-        self.closed = False
-
-    def send(self, msg: dict) -> bool:
-        if self.closed:
-            return False
-        if self.writer.transport.get_write_buffer_size() > SEND_BUFFER_MAX:
-            self.close()  # the town stopped reading: it resumes from its last seq on its next connection
-            return False
-        try:
-            self.writer.write(encode(msg))
-        except (ConnectionError, RuntimeError):
-            self.close()
-            return False
-        return True
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.writer.close()
-            if self.on_close is not None:
-                self.on_close()
-
-
 class NodeDaemon:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.sessions: dict[str, NodeSession] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.relays: dict[str, asyncio.AbstractServer] = {}
         self.town: Conn | None = None  # the newest town connection
-        self._pending: dict[str, tuple[str, dict, asyncio.Future]] = {}  # rid -> (sid, exec msg, answer)
-        self._rids = itertools.count(1)
         self.boot = f"{os.getpid()}-{int(time.time())}"
+        self.relay = NodeRelay(root, self.boot, self.send_town)  # the sessions' relayed gt/bd (nodes/node_relay.py)
         self.idle_since = time.monotonic()
         self.stopping = asyncio.Event()
         self.heard: dict[str, float] = {}  # town link -> when it last said something (monotonic)
@@ -227,68 +93,14 @@ class NodeDaemon:
         if conn is not None:
             conn.send(msg)
 
+    def send_town(self, msg: dict) -> None:
+        """MSG to the newest town connection, if there is one."""
+        self.send(self.town, msg)
+
     def send_live(self, sid: str, msg: dict) -> None:
         town = self.town
         if town is not None and not town.closed and sid in town.attached:
             town.send(msg)
-
-    # -- the bin folder and relays (as the first node server) --------------------------------------------
-    def write_launchers(self) -> Path:
-        """<dir>/bin/gt and bd: relay clients run by this python (what a polecat's PATH finds first)."""
-        bindir = self.root / "bin"
-        bindir.mkdir(exist_ok=True)
-        for name in ("gt", "bd"):
-            path = bindir / name
-            text = f"#!/bin/sh\nexec {sys.executable} -m gastown_tui.nodes.relay_client {name} \"$@\"\n"
-            tmp = path.with_name(f".{name}.tmp")
-            tmp.write_text(text)
-            tmp.chmod(0o755)
-            tmp.replace(path)
-        return bindir
-
-    async def open_relay(self, sid: str) -> Path:
-        """The session's own socket: whatever connects to it speaks for that session's agent only."""
-        rundir = self.root / "run"
-        rundir.mkdir(mode=0o700, exist_ok=True)
-        path = short_socket(rundir / f"{sid}.sock")
-        if path.exists():
-            path.unlink()
-
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            try:
-                line = await reader.readline()
-                req = decode(line.strip() or b"{}")
-                argv = req.get("argv")
-                if not isinstance(argv, list) or not argv or argv[0] not in ("gt", "bd"):
-                    raise BadRequest("only gt and bd commands are relayed")
-                rid = f"{self.boot}-r{next(self._rids)}"
-                fut = self.loop.create_future()
-                msg = {"ev": "exec", "sid": sid, "rid": rid, "argv": [str(a) for a in argv],
-                       "cwd": str(req.get("cwd") or "")}
-                self._pending[rid] = (sid, msg, fut)
-                self.send(self.town, msg)  # no town now: sent to the next one that attaches
-                try:
-                    res = await asyncio.wait_for(fut, RELAY_TIMEOUT)
-                finally:
-                    self._pending.pop(rid, None)
-            except (BadRequest, asyncio.TimeoutError) as exc:
-                res = {"status": 3, "stdout": "", "stderr": pack(f"relay: {exc or 'no answer from the town'}\n".encode())}
-            writer.write(encode({k: res.get(k) for k in ("status", "stdout", "stderr")}))
-            try:
-                await writer.drain()
-            except ConnectionError:
-                pass
-            finally:
-                writer.close()
-
-        self.relays[sid] = await asyncio.start_unix_server(handle, path=str(path))
-        return path
-
-    def exec_result(self, msg: dict) -> None:
-        entry = self._pending.get(str(msg.get("rid")))
-        if entry is None or entry[2].done():
-            return  # answered already (a town may answer a resent request twice): the first answer counts
-        entry[2].set_result(msg)
 
     # -- requests --------------------------------------------------------------------------------
     def handle(self, conn: Conn, msg: dict) -> None:
@@ -305,7 +117,7 @@ class NodeDaemon:
                     conn.orphan_after = max(1.0, float(msg["orphan_after"]))
                 if conn.link is not None:
                     self.heard[conn.link] = time.monotonic()
-                    self.hang_up_others(conn)
+                    hang_up_others(self.sessions.values(), conn)
                 self.send(conn, {"ev": "hello", "version": __version__, "protocol": PROTOCOL, "pid": os.getpid(),
                                  "dir": str(self.root), "boot": self.boot, "daemon": True, "live": self.live()})
             elif op == "attach":
@@ -317,7 +129,7 @@ class NodeDaemon:
             elif op == "spawn":
                 self.loop.create_task(self.spawn_task(conn, msg))
             elif op == "exec-result":
-                self.exec_result(msg)
+                self.relay.exec_result(msg)
             elif op == "list":
                 self.send(conn, {"ev": "sessions", "sessions": [s.record() for s in self.sessions.values()]})
             elif op == "forget":
@@ -327,13 +139,13 @@ class NodeDaemon:
                     session.log.remove()
             elif op == "hangup":  # the town closes in order: its programs end, as when the first server ended
                 for session in self.sessions.values():
-                    if not session.done and self.owns(conn, session):
+                    if not session.done and owns(conn, session):
                         session.signal(signal.SIGHUP)
             elif op in ("input", "resize", "signal"):
                 session = self.sessions.get(sid)
                 if session is None:
                     raise BadRequest(f"no session {sid!r} on this node")
-                if not self.owns(conn, session):
+                if not owns(conn, session):
                     raise BadRequest(f"session {sid!r} is not this town link's (attach claims a town's own)")
                 if op == "input":
                     iid = msg.get("iid")
@@ -355,30 +167,6 @@ class NodeDaemon:
         except (BadRequest, KeyError, TypeError, ValueError, OSError) as exc:
             self.send(conn, {"ev": "error", "sid": sid, "op": op, "error": f"{type(exc).__name__}: {exc}"})
 
-    @staticmethod
-    def owns(conn: Conn, session: NodeSession) -> bool:
-        """Whether CONN may drive SESSION: its link started or claimed it (a link-less town: as before, any)."""
-        return conn.link is None or session.owner is None or session.owner == conn.link
-
-    @staticmethod
-    def same_town(session: NodeSession, conn: Conn) -> bool:
-        return session.town is not None and conn.town is not None and hmac.compare_digest(session.town, conn.town)
-
-    def hang_up_others(self, conn: Conn) -> None:
-        """A new town link said hello. Programs another link started end (SIGHUP) unless that link was the
-        same town's (it proved the same town key): those wait for this link's `attach`, which claims the
-        ones the restarted town knows and hangs up the rest. Another town's programs, or a town that proved
-        nothing, never run on beside the new town's sessions for the same agents (no twins)."""
-        for session in self.sessions.values():
-            if session.done or session.owner is None or session.owner == conn.link:
-                continue
-            if self.same_town(session, conn):
-                log(f"session {session.sid} (link {session.owner}): its town came back on link {conn.link}; "
-                    f"kept for its claim")
-                continue
-            session.hang_up(f"it belonged to town link {session.owner}; a new town link ({conn.link}) of "
-                            f"another town (or one that proved none) said hello")
-
     def attach(self, conn: Conn, wanted: dict) -> None:
         """The town's sessions resume: each gets its output from the offset the town saw, then its exit (if
         it ended meanwhile), then live output; the answer says which input id each took last."""
@@ -387,15 +175,7 @@ class NodeDaemon:
         known, unknown = {}, []
         for sid, pos in wanted.items():
             session = self.sessions.get(sid)
-            if session is not None and conn.link is not None and session.owner not in (None, conn.link):
-                if self.same_town(session, conn):  # the town restarted and claims its program: adopted
-                    log(f"session {session.sid} (pid {session.proc.pid}) adopted by link {conn.link} "
-                        f"(was {session.owner})")
-                    session.owner = conn.link
-                    session.orphan_after = conn.orphan_after
-                else:
-                    session = None  # not this town's: never handed over
-            if session is None:
+            if session is None or not claim(session, conn):  # not this town's: never handed over
                 unknown.append(sid)
                 continue
             seq = int((pos or {}).get("seq", 0)) if isinstance(pos, dict) else 0
@@ -410,13 +190,8 @@ class NodeDaemon:
                 conn.send({"ev": "exit", "sid": sid, "status": session.status, "end": session.log.end})
             known[sid] = {"last_iid": session.last_iid, "end": session.log.end, "alive": not session.done}
         conn.send({"ev": "attached", "sessions": known, "unknown": unknown})
-        if conn.link is not None:  # this town's programs it did not claim: a server that knows nothing of them
-            for session in self.sessions.values():
-                if not session.done and session.owner != conn.link and self.same_town(session, conn):
-                    session.hang_up(f"its town's new link {conn.link} did not claim it (link {session.owner})")
-        for rid, (sid, msg, fut) in list(self._pending.items()):  # relayed commands still waiting for an answer
-            if not fut.done() and sid in conn.attached:
-                conn.send(msg)
+        hang_up_unclaimed(self.sessions.values(), conn)  # this town's programs a restarted server knows nothing of
+        self.relay.resend_waiting(conn)  # relayed commands still waiting for an answer
 
     async def spawn_task(self, conn: Conn, msg: dict) -> None:
         try:
@@ -431,7 +206,7 @@ class NodeDaemon:
         if not sid or "/" in sid or sid.startswith("."):
             raise BadRequest(f"bad session id {sid!r}")
         existing = self.sessions.get(sid)
-        if existing is not None and not self.owns(conn, existing):
+        if existing is not None and not owns(conn, existing):
             raise BadRequest(f"session {sid!r} exists and is not this town link's")
         if existing is not None:  # a spawn resent across a cut: the same session, not a second program
             conn.attached.add(sid)
@@ -447,11 +222,12 @@ class NodeDaemon:
         cwd.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **{str(k): str(v) for k, v in (msg.get("env") or {}).items()}}
         if msg.get("relay"):  # gt and bd reach the town through this session's socket
-            env["GT_NODE_SOCKET"] = str(await self.open_relay(sid))
-            env["PATH"] = f"{self.write_launchers()}{os.pathsep}{env.get('PATH', os.defpath)}"
+            env["GT_NODE_SOCKET"] = str(await self.relay.open(sid))
+            env["PATH"] = f"{self.relay.write_launchers()}{os.pathsep}{env.get('PATH', os.defpath)}"
         proc = PtyProcess.spawn(argv, cwd=str(cwd), env=env,
                                 dimensions=(int(msg.get("rows", 24)), int(msg.get("cols", 80))))
-        session = NodeSession(self, sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"), cwd)
+        session = NodeSession(sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"), cwd, loop=self.loop,
+                              send_live=self.send_live, on_end=self.relay.close)
         session.owner = conn.link
         session.town = conn.town
         session.orphan_after = conn.orphan_after
@@ -529,7 +305,7 @@ class NodeDaemon:
         program runs here and no town is connected (this daemon ends; the bridge starts the installed one);
         no (with the count) otherwise: the programs go on, and the town places nothing here meanwhile."""
         live = self.live()
-        if live or (self.town is not None and not self.town.closed) or self._pending:
+        if live or (self.town is not None and not self.town.closed) or self.relay.waiting:
             answer = f"no {live}".encode()
         else:
             answer = b"yes"
@@ -571,23 +347,11 @@ class NodeDaemon:
                 self.town = None
                 self.idle_since = time.monotonic()
 
-    def hang_up_orphans(self, now: float) -> None:
-        """A program whose town link has said nothing for longer than its `orphan_after` (the town's grace
-        and a margin: the town gave up on it by then) ends: a town that never comes back leaves no program
-        running for ever, and none beside its re-slung successor."""
-        for session in self.sessions.values():
-            if session.done or session.owner is None or session.hung_up:
-                continue
-            heard = self.heard.setdefault(session.owner, now)
-            if now - heard > session.orphan_after:
-                session.hang_up(f"its town (link {session.owner}) said nothing for {now - heard:.0f}s "
-                                f"(more than {session.orphan_after:g}s)")
-
     async def idle_watch(self) -> None:
         while not self.stopping.is_set():
             await asyncio.sleep(WATCH_EVERY)
-            self.hang_up_orphans(time.monotonic())
-            busy = self.town is not None or any(not s.done for s in self.sessions.values()) or self._pending
+            hang_up_orphans(self.sessions.values(), self.heard, time.monotonic())
+            busy = self.town is not None or any(not s.done for s in self.sessions.values()) or self.relay.waiting
             if busy:
                 self.idle_since = time.monotonic()
             elif time.monotonic() - self.idle_since > IDLE_EXIT:
@@ -622,11 +386,6 @@ class NodeDaemon:
                 session.signal(signal.SIGHUP)
         log("stopped; sessions hung up")
         return 0
-
-
-def log(text: str) -> None:
-    sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} node-daemon[{os.getpid()}] {text}\n")
-    sys.stderr.flush()
 
 
 def main(argv: list[str] | None = None) -> int:

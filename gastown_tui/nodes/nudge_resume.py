@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from gastown_tui.nodes.remote_submit import settled_link
 from gastown_tui.sessions.states import NudgeResult
-from gastown_tui.sessions.submit import _cursor_line, _settle, _squash, press_enter_until_taken, sanitize
+from gastown_tui.sessions.submit import (cursor_line, press_enter_until_taken, remove_whitespace, sanitize,
+                                         wait_until_quiet)
 
 if TYPE_CHECKING:
     from gastown_tui.nodes.remote_session import RemoteSession
@@ -27,7 +28,7 @@ def typed_before(session: "RemoteSession", mark: dict | None, digest: str) -> st
     another nudge: type it as usual). The node said, at the claim, the last input id it took."""
     if not mark or mark.get("digest") != digest or session.sid is None:
         return None
-    taken = session.link.adopted_last_iid.get(session.sid)
+    taken = session.link.inputs.adopted_last_iid.get(session.sid)
     if taken is None:
         return None
     kinds = {kind for iid, kind in mark.get("inputs") or [] if int(iid) <= taken}
@@ -40,8 +41,8 @@ async def finish_typed(session: "RemoteSession", text: str, taken: str) -> Nudge
     if taken == "enter":
         return NudgeResult(True, 0)
     clean = sanitize(text, multiline=session.screen.modes.bracketed_paste)
-    frag = _squash(clean)[-8:]
-    await _settle(session, lambda: settled_link(session))
-    if frag and not _cursor_line(session).endswith(frag):
+    frag = remove_whitespace(clean)[-8:]
+    await wait_until_quiet(session, lambda: settled_link(session))
+    if frag and not cursor_line(session).endswith(frag):
         frag = ""  # the program does not show the text on its input line: the screen changing says it took it
     return await press_enter_until_taken(session, frag, lambda: settled_link(session))

@@ -73,7 +73,7 @@ class NodeProvider:
         if link is None or link.lost:
             node = get_node(self.town, node_name)
             link = NodeLink(node)
-            link.exec_handler = TownRelay(self.town.root, node)
+            link.execs.runner = TownRelay(self.town.root, node)
             link.town_proof = town_proof(self.town.root, node.name, node.dir)
             self.links[node_name] = link
             if self.watch is None:

@@ -347,7 +347,7 @@ class RemoteSession(Session):
         if self.sid is not None and not self._ended:
             if self._nudging and self.nudge_mark is not None and self._recorded():  # this key of the nudge, kept first
                 kind = "enter" if data.endswith(self.preset_submit_bytes()) else "text"
-                self.nudge_mark.setdefault("inputs", []).append([self.link.next_iid(self.sid), kind])
+                self.nudge_mark.setdefault("inputs", []).append([self.link.inputs.next_iid(self.sid), kind])
                 try:
                     save_record(self.spec.town, self)
                 except OSError as exc:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def settled_link(session: "RemoteSession") -> bool:
     """The link is up and the node took every key typed so far: the program's answer can be on screen."""
-    return session.link.up and session.sid is not None and session.link.pending_input(session.sid) == 0
+    return session.link.up and session.sid is not None and session.link.inputs.pending(session.sid) == 0
 
 
 async def submit_remote(session: "RemoteSession", text: str) -> NudgeResult:

@@ -33,15 +33,17 @@ def sanitize(text: str, multiline: bool) -> str:
     return _CONTROL.sub("", text)
 
 
-def _squash(text: str) -> str:
+def remove_whitespace(text: str) -> str:
+    """TEXT with every space, tab and newline removed: how typed text and a screen row are compared (a
+    program may wrap, indent or pad what it echoes)."""
     return re.sub(r"\s+", "", text)
 
 
-def _cursor_line(session: "Session") -> str:
-    """The cursor's row without spaces."""
+def cursor_line(session: "Session") -> str:
+    """The row the session's cursor is on, without whitespace ("" when the cursor is off the screen)."""
     lines = session.screen.lines()
     y = session.screen.cursor.y
-    return _squash(lines[y]) if 0 <= y < len(lines) else ""
+    return remove_whitespace(lines[y]) if 0 <= y < len(lines) else ""
 
 
 def _always() -> bool:
@@ -67,8 +69,10 @@ async def _counted_wait(session: "Session", seconds: float, done: Callable[[], b
     return False
 
 
-async def _settle(session: "Session", settled: Callable[[], bool], quiet: float = 0.05, limit: float = 1.0) -> None:
-    """Waits until no output has arrived for `quiet` seconds (at most `limit` seconds of settled time)."""
+async def wait_until_quiet(session: "Session", settled: Callable[[], bool], quiet: float = 0.05,
+                           limit: float = 1.0) -> None:
+    """Waits until the session's program has written nothing for QUIET seconds while SETTLED() holds (its
+    screen has caught up with what was typed), or until LIMIT seconds of settled time have passed."""
     seq = -1
     spent = 0.0
     last = time.monotonic()
@@ -93,13 +97,13 @@ async def submit_text(session: "Session", text: str, settled: Callable[[], bool]
     clean = sanitize(text, multiline=session.screen.modes.bracketed_paste)
     if not clean.strip():
         return NudgeResult(False, 0, "nothing to type (the text is empty after removing control characters)")
-    squashed = _squash(clean)
+    squashed = remove_whitespace(clean)
     n = min(8, len(squashed))
     session.paste(clean)
     # Wait for the echo: the cursor line ending with the end of the text.
-    echoed = await _counted_wait(session, ECHO_WAIT, lambda: _cursor_line(session).endswith(squashed[-n:]), settled)
-    await _settle(session, settled)
-    frag = squashed[-n:] if echoed and _cursor_line(session).endswith(squashed[-n:]) else ""
+    echoed = await _counted_wait(session, ECHO_WAIT, lambda: cursor_line(session).endswith(squashed[-n:]), settled)
+    await wait_until_quiet(session, settled)
+    frag = squashed[-n:] if echoed and cursor_line(session).endswith(squashed[-n:]) else ""
     return await press_enter_until_taken(session, frag, settled)
 
 
@@ -117,7 +121,7 @@ async def press_enter_until_taken(session: "Session", frag: str, settled: Callab
         session.send_key(session.preset.submit_key)
         enters += 1
         if frag:  # echoed: the text leaves the input line
-            took = await _counted_wait(session, wait, lambda: not _cursor_line(session).endswith(frag), settled)
+            took = await _counted_wait(session, wait, lambda: not cursor_line(session).endswith(frag), settled)
         else:  # not echoed: the screen changes
             def changed(seq: int = before_seq, lines: object = before) -> bool:
                 return session.output_seq != seq and session.screen.lines() != lines

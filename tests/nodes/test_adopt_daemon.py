@@ -7,18 +7,9 @@ from __future__ import annotations
 
 from gastown_tui.nodes.channel import pack
 from gastown_tui.nodes.town_identity import town_proof
-import pytest
 
-from nodes.test_faults_daemon import Town, _alive, spawn_msg, stop_daemon
+from nodes.test_faults_daemon import Town, _alive, spawn_msg
 from waiting import until
-
-
-@pytest.fixture
-def node_dir(tmp_path):
-    root = (tmp_path / "node").resolve()
-    root.mkdir()
-    yield root
-    stop_daemon(root)
 
 
 async def hello(town: Town, link: str, proof: str | None, **extra) -> dict:

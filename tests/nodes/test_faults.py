@@ -96,7 +96,7 @@ async def _across_an_outage(town, lab, break_link, restore_link, outage: float):
         refused = s.input_refused()
         assert refused and "node n1" in refused and "still running" in refused
         s.write(b"typed-while-down\r")
-        assert s.refused and not s.link.pending_input(s.sid)  # refused, not queued into a void
+        assert s.refused and not s.link.inputs.pending(s.sid)  # refused, not queued into a void
         nudge = asyncio.ensure_future(s.submit("nudge-across-the-cut"))
         seen_before = max(ticks(s))
         await asyncio.sleep(outage)
@@ -174,7 +174,7 @@ async def test_a_relayed_ledger_write_whose_answer_is_lost_in_a_cut_runs_once(to
         ran.set()
         return res
 
-    link.exec_handler = slow_then_cut
+    link.execs.runner = slow_then_cut
     await link.open()
     s = RemoteSession(SessionSpec(agent="calc/polecats/nux", preset="shell", cwd=Path("x"), town=town.root,
                                   argv=["sh", "-c", "bd create 'written once across a cut' --json; echo STATUS=$?"]),

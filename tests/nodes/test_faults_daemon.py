@@ -12,10 +12,7 @@ import signal
 import socket
 import stat
 import sys
-import time
 from pathlib import Path
-
-import pytest
 
 from gastown_tui.nodes.channel import encode, pack, unpack
 from gastown_tui.nodes.output_log import OutputLog
@@ -72,32 +69,6 @@ class Town:
         self.writer.close()
         self.task.cancel()
         self.ctl.close()
-
-
-@pytest.fixture
-def node_dir(tmp_path):
-    root = (tmp_path / "node").resolve()
-    root.mkdir()
-    yield root
-    stop_daemon(root)
-
-
-def stop_daemon(root: Path) -> None:
-    try:
-        pid = int((daemon_dir(root) / "daemon.pid").read_text())
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:  # started by this process: reaped here
-                    return
-            except ChildProcessError:
-                pass
-            os.kill(pid, 0)
-            time.sleep(0.05)
-        os.kill(pid, signal.SIGKILL)
-    except (OSError, ValueError):
-        pass
 
 
 def _closed(ctl: socket.socket) -> bool:

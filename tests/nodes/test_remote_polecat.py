@@ -97,7 +97,7 @@ async def test_a_sim_polecat_on_a_node_works_one_bead_and_the_refinery_merges_it
     session = await mgr.spawn(SessionSpec(agent=address, preset="sim", cwd=Path(slung["worktree"]), town=town.root,
                                           cols=100, rows=30))
     assert isinstance(session, RemoteSession) and session.node == "n1"
-    relay = session.link.exec_handler
+    relay = session.link.execs.runner
     try:
         ledger = rig_ledger(town, "calc")
         await until(lambda: any(mr.branch == branch for mr in list_mrs(town, "calc")), timeout=120,
@@ -200,7 +200,7 @@ async def test_relayed_commands_run_as_the_sessions_agent_whatever_the_node_says
     m, node = _node(town, lab)
     link = NodeLink(node)
     relay = TownRelay(town.root, node)
-    link.exec_handler = relay
+    link.execs.runner = relay
     await link.open()
     # The program claims another identity in its environment and on the command line's env.
     script = ("GT_AGENT=calc/polecats/slit BD_ACTOR=calc/polecats/slit gt prime --json | "
