@@ -44,6 +44,7 @@ from gastown_tui.nodes.node_relay import NodeRelay
 from gastown_tui.nodes.node_session import NodeSession
 from gastown_tui.nodes.output_log import OutputLog
 from gastown_tui.nodes.serve import daemon_dir, socket_path
+from gastown_tui.sessions import child_signals
 
 IDLE_EXIT = float(os.environ.get("GASTOWN_NODE_IDLE_EXIT", "600"))  # no sessions, no town: the daemon ends
 WATCH_EVERY = 1.0
@@ -224,7 +225,7 @@ class NodeDaemon:
         if msg.get("relay"):  # gt and bd reach the town through this session's socket
             env["GT_NODE_SOCKET"] = str(await self.relay.open(sid))
             env["PATH"] = f"{self.relay.write_launchers()}{os.pathsep}{env.get('PATH', os.defpath)}"
-        proc = PtyProcess.spawn(argv, cwd=str(cwd), env=env,
+        proc = PtyProcess.spawn(argv, cwd=str(cwd), env=env, preexec_fn=child_signals.reset,
                                 dimensions=(int(msg.get("rows", 24)), int(msg.get("cols", 80))))
         session = NodeSession(sid, proc, OutputLog(self.root / "sessions" / f"{sid}.out"), cwd, loop=self.loop,
                               send_live=self.send_live, on_end=self.relay.close)

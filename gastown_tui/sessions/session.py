@@ -27,7 +27,7 @@ from typing import Callable, Protocol
 
 import pexpect
 
-from gastown_tui.sessions import procs
+from gastown_tui.sessions import child_signals, procs
 from gastown_tui.sessions.keys import encode_key, encode_mouse, encode_paste
 from gastown_tui.sessions.cli_version import installed_version
 from gastown_tui.sessions.homes import HomeError, home_env
@@ -243,7 +243,8 @@ class Session:
             self._detector.set_version(self.cli_version)
         try:
             proc = pexpect.spawn(self.argv[0], self.argv[1:], cwd=str(cwd), env=env,
-                                 dimensions=(self.spec.rows, self.spec.cols), echo=True, use_poll=True)
+                                 dimensions=(self.spec.rows, self.spec.cols), echo=True, use_poll=True,
+                                 preexec_fn=child_signals.reset)
         except pexpect.ExceptionPexpect as exc:
             raise SessionError(f"session for {self.agent} (preset {self.preset.name}): cannot run "
                                f"{self.argv[0]!r}: {exc}; {_where_to_set(self.preset.name)}") from None

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from textual.app import App
 from textual.command import CommandPalette
-from textual.screen import Screen
 
 from widgets.compat import (PRIVATE_APIS, PRIVATE_APP_ATTRIBUTES, PRIVATE_MODULES, PRIVATE_REACTIVE_ATTRIBUTES,
                             PRIVATE_STYLESHEET_ATTRIBUTES, PRIVATE_WIDGET_ATTRIBUTES, FooterKey, ReusingStylesheet)
 
 # used by tests only (tests/app/helpers.py, test_settings_and_looks.py, tests/sessions/test_pane_paint.py,
 # test_first_read.py)
-TEST_PRIVATE_APIS = ((CommandPalette, "_GATHER_COMMANDS_GROUP"), (Screen, "_compositor_refresh"))
+TEST_PRIVATE_APIS = ((CommandPalette, "_GATHER_COMMANDS_GROUP"), (App, "_display"))
 
 
 def test_every_private_textual_api_exists():

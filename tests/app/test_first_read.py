@@ -125,16 +125,17 @@ async def test_the_attached_apps_town_screen_is_first_painted_with_the_town_in_i
     await spawn_chatter(control, server.town, "mayor/", rate=0, cols=90, rows=20)
     await control.close()
     paints = []
-    paint = TownScreen._compositor_refresh
+    display = AttachedApp._display
 
-    def painted(screen) -> None:
-        panes = [p for p in screen.query(TerminalPane) if p.display]
-        paints.append({"town": screen.view is not None and len(screen.query_one(AgentTree).ordered) > 0,
-                       "pane": [getattr(p.session, "agent", None) for p in panes],
-                       "feed": len(screen.query_one(ActivityFeed).lines)})
-        paint(screen)
+    def painted(app, screen, update) -> None:  # what the app draws to the terminal (a refresh with nothing
+        if isinstance(screen, TownScreen) and update is not None:  # to draw gives no update)
+            panes = [p for p in screen.query(TerminalPane) if p.display]
+            paints.append({"town": screen.view is not None and len(screen.query_one(AgentTree).ordered) > 0,
+                           "pane": [getattr(p.session, "agent", None) for p in panes],
+                           "feed": len(screen.query_one(ActivityFeed).lines)})
+        display(app, screen, update)
 
-    monkeypatch.setattr(TownScreen, "_compositor_refresh", painted)
+    monkeypatch.setattr(AttachedApp, "_display", painted)
     call = SocketLink.call
 
     async def slow_town(link, name, **args):  # a town that takes a while to read (a big one, a busy server)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
 
 import pytest
@@ -172,3 +173,26 @@ def test_raw_transcript_rotates_instead_of_growing_forever(tmp_path):
     raw, old = tmp_path / "s" / "transcript.raw", tmp_path / "s" / "transcript.raw.1"
     assert raw.stat().st_size <= 1000 and old.stat().st_size == 1000
     assert raw.read_bytes().endswith(b"Y" * 100) and tr.bytes_written == 2500
+
+
+async def test_an_agent_gets_default_signals_though_its_server_was_started_ignoring_them(town):
+    """A server started in the background by a script ignores SIGINT (and Python ignores SIGPIPE): its agents
+    still stop on a ctrl+c typed into their pane, and a pipe in their shell ends quietly, as in a terminal."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `gastown up &` from a script leaves it
+    try:
+        s = Session(SessionSpec("mayor/", "shell", cwd=town, town=town))
+        await s.start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        await s.wait_state({SessionState.IDLE}, timeout=20)
+        s.write(b"yes | head -n 1; echo piped-$?\r")
+        assert await _until(lambda: "piped-0" in s.screen.text(), timeout=20)
+        assert "Broken pipe" not in s.screen.text()  # `yes` ended by SIGPIPE, silently, not told of EPIPE
+        program = "import time; print('program-' + 'running', flush=True); time.sleep(120)"
+        s.write(f'exec {sys.executable} -c "{program}"\r'.encode())
+        assert await _until(lambda: "program-running" in s.screen.text(), timeout=20)
+        s.write(b"\x03")  # ctrl+c: the terminal's SIGINT ends it (and with `exec`, the session)
+        assert await s.wait_exit(timeout=20) is not None, "ctrl+c did not stop the agent's program"
+    finally:
+        await s.stop()
