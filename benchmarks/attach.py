@@ -85,7 +85,7 @@ def pane_shows_output(lines: list[str]) -> bool:
     """The Town screen's full frame: an agent's live rows in the centre pane, with the agents tree, the
     activity feed and the footer's keys drawn around it."""
     return (any("busy line" in line for line in lines[1:]) and any("Agents" in line for line in lines[:3])
-            and any("Activity" in line for line in lines) and "^q" in lines[-1])
+            and any("Activity" in line for line in lines) and "^p" in lines[-1])
 
 
 def first_frames(root: Path, work: Path, runs: int = 5) -> tuple[float, float]:
