@@ -14,8 +14,11 @@ it is done unless the Refinery puts work back on its hook.
 """
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 from gastown_tui.patrols.base import Change, Decision, Patrol, Report, RunContext, Timer
 from gastown_tui.patrols.facts import RigFacts, same_moment
@@ -82,6 +85,23 @@ def decide(rigs: list[RigFacts], now: float, memory: GuppMemory, settings: GuppS
     return out
 
 
+START_THREADS = 8  # session starts GUPP waits on at once
+
+
+def start_side_by_side(apply: Callable[..., object], starts: list[Decision], actor: str) -> None:
+    """Applies each start in a thread of its own, with the run's context (the run waits for them all): a slow
+    one (a node across a slow or broken link, a program slow to come up: up to a session action's 60 s)
+    holds up none of the others. A start only reads the town on this side; the session starts on the loop."""
+    if len(starts) < 2:
+        for d in starts:
+            apply(d, actor=actor)
+        return
+    with ThreadPoolExecutor(max_workers=min(START_THREADS, len(starts)), thread_name_prefix="gupp-start") as pool:
+        running = [pool.submit(contextvars.copy_context().run, apply, d, actor=actor) for d in starts]
+        for future in running:
+            future.result()
+
+
 def next_due(rigs: list[RigFacts], now: float, settings: GuppSettings | None = None) -> float | None:
     """Seconds until an idle agent with work on its hook has been idle for `idle_after`."""
     st = settings or GuppSettings()
@@ -111,6 +131,8 @@ class Gupp(Patrol):
         rigs = [self.observer.rig_view(r.name, now=ctx.now) for r in list_rigs(self.observer.town)]
         decisions = decide(rigs, ctx.now, self.memory, self.settings)
         for d in decisions:
-            self.actions.apply(d, actor="gupp")
+            if d.kind != "start":
+                self.actions.apply(d, actor="gupp")
+        start_side_by_side(self.actions.apply, [d for d in decisions if d.kind == "start"], actor="gupp")
         hooked = [w.address for r in rigs for w in r.workers if w.hook and not w.done]
         return Report(saw={"hooked": hooked}, did=decisions, next_in=next_due(rigs, ctx.now, self.settings))

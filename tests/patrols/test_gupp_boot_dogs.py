@@ -1,14 +1,16 @@
 """GUPP, Boot, the dogs and the patrol settings."""
 from __future__ import annotations
 
+import contextvars
 import json
+import threading
 import time
 
 import pytest
 
 from gastown_tui.errors import UserError
 from gastown_tui.patrols import boot, gupp
-from gastown_tui.patrols.base import RunContext
+from gastown_tui.patrols.base import Decision, RunContext
 from gastown_tui.patrols.dogs import Dogs, branch_dog, orphan_dog, wisp_dog
 from gastown_tui.patrols.refinery import KEPT_PREFIX, Refinery
 from gastown_tui.patrols.settings import load_patrol_settings
@@ -52,6 +54,28 @@ def test_gupp_nudges_an_idle_agent_with_work_once_per_idle_spell():
     # submitted work, working sessions and agents without a hook are not GUPP's business
     for w in (worker(done=True), worker(state="working"), worker(hook=None)):
         assert gupp.decide([RigFacts("gastown", workers=[w])], T0, gupp.GuppMemory()) == []
+
+
+def test_gupp_starts_side_by_side_so_a_slow_start_holds_up_no_other():
+    """A start that takes long (a node across a broken link waits up to a session action's 60 s) does not keep
+    GUPP from starting the other polecats with work on their hooks meanwhile; each start sees the run's
+    context. The starts here stand in for the session actions: nux's ends only once slit's has gone through."""
+    run = contextvars.ContextVar("run")
+    run.set("gupp run 7")
+    slit_started = threading.Event()
+    seen = {}
+
+    def apply(d, actor):
+        seen[d.target] = (actor, run.get(None))
+        if d.target.endswith("/nux"):
+            assert slit_started.wait(20), "slit's start waited behind nux's"
+        else:
+            slit_started.set()
+        return d
+
+    starts = [Decision("start", "gastown/polecats/nux", "hooked"), Decision("start", "gastown/polecats/slit", "hooked")]
+    gupp.start_side_by_side(apply, starts, actor="gupp")
+    assert seen == {"gastown/polecats/nux": ("gupp", "gupp run 7"), "gastown/polecats/slit": ("gupp", "gupp run 7")}
 
 
 # ------------------------------------------------------------------ Boot
