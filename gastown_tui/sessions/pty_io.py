@@ -43,7 +43,10 @@ class PtyIO(Generic[Owner]):
     """Reads and writes one PTY master (`fd`) on one loop; `owner` (the session) is what the output
     listeners are called with."""
 
-    def __init__(self, owner: Owner, on_data: Callable[[bytes], None], on_eof: Callable[[], None]) -> None:
+    def __init__(self, owner: Owner, on_data: Callable[[bytes], None], on_eof: Callable[[], None],
+                 on_read: Callable[[bytes], None] | None = None) -> None:
+        """`on_read(chunk)`: each chunk as soon as it is read, before the next read (to keep it: the
+        transcript); `on_data(batch)`: the chunks of one readable event together (the screen, the states)."""
         self.owner = owner
         self.fd: int | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -51,6 +54,7 @@ class PtyIO(Generic[Owner]):
         self.seq = 0  # one more for each batch of output
         self.last_output_at = time.monotonic()  # monotonic (sessions/clock.py)
         self._on_data = on_data
+        self._on_read = on_read
         self._on_eof = on_eof
         self._listeners: list[Callable[[Owner], None]] = []
         self._outbuf = bytearray()
@@ -96,6 +100,8 @@ class PtyIO(Generic[Owner]):
             if not data:
                 eof = True
                 break
+            if self._on_read is not None:
+                self._on_read(data)
             chunks.append(data)
             total += len(data)
         if chunks:

@@ -110,7 +110,8 @@ class Session:
         # meta.json); every other instant a session keeps is monotonic.
         self.started_at: float | None = None
         self.ended_at: float | None = None
-        self._io = PtyIO(self, self._take_output, self._at_eof)  # the PTY master: reading, writing, listeners
+        self._io = PtyIO(self, self._take_output, self._at_eof, on_read=self._keep)  # the PTY master: reading,
+        # writing, listeners
         self.last_screen_change_at = time.monotonic()
         self.osc7501: str | None = None
         self.cli_version: str | None = None  # `argv[0] --version`, read at start (rules carry version ranges)
@@ -171,12 +172,16 @@ class Session:
     def _on_readable(self) -> None:
         self._io.on_readable()
 
-    def _take_output(self, data: bytes) -> None:
-        """A batch of output: into the transcript, onto the screen, and the state classified soon. The
-        transcript comes first: a server killed between reading bytes and keeping them loses them (its keeper's
-        duplicate master cannot give them back), so that window is kept as short as one write."""
+    def _keep(self, chunk: bytes) -> None:
+        """Each chunk read from the PTY goes into the transcript at once, before the next read: a server
+        killed between reading bytes and keeping them loses them (its keeper's duplicate master cannot give
+        them back), so that window is one read and one write long."""
         if self.transcript is not None:
-            self.transcript.append(data)
+            self.transcript.append(chunk)
+
+    def _take_output(self, data: bytes) -> None:
+        """A batch of output (already in the transcript, `_keep`): onto the screen, and the state classified
+        soon."""
         self.screen.feed(data)
         self._text.dirty = True
         if self._osc_changed:  # Codex may say working and blocked within one debounce: do not miss it
