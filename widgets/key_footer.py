@@ -7,10 +7,11 @@ key is made with the `compact` it would end with (the footer's for a bound key, 
 others) and its class with it, before it is mounted: binding it changes nothing and nothing is restyled.
 And the footer rebuilds all its keys whenever the screen's bindings are updated (focus moves), which happens
 a few times as a screen starts with the same keys each time: here it is rebuilt only when what it would show
-differs (the keys it shows: `show` bindings). And it shows its screen's keys from its first compose, where
-Textual's composes empty and makes every key once the screen's bindings are first updated: after the
-screen's first layout, before its first full frame. On the Town screen the three took about a fifth of the
-app's start-up after its imports. It looks and works the same (tests/app/test_snapshots.py).
+differs (the keys it shows: `show` bindings). And its keys are made as soon as the screen has focused its
+first widget (Textual's footer waits for a refresh after that), so the screen's first full frame shows the keys
+it will keep, not those of a screen with nothing focused, replaced a frame later. On the Town screen the three
+took about a fifth of the app's start-up after its imports. It looks and works the same
+(tests/app/test_snapshots.py).
 """
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ class KeyFooter(Footer):
         return bindings, self.show_command_palette, self.compact, self.combine_groups, self.app.ENABLE_COMMAND_PALETTE
 
     def compose(self) -> ComposeResult:
-        if not footer_bindings_ready(self):
-            set_footer_bindings_ready(self)
+        if self.screen.focused is None and not footer_bindings_ready(self):
+            return  # the screen focuses its first widget next: the keys are made then, once (bindings_changed)
+        set_footer_bindings_ready(self)
         self._shown = self._what_it_shows()
         for widget in super().compose():
             if isinstance(widget, FooterKey):
@@ -41,6 +43,26 @@ class KeyFooter(Footer):
                 widget.set_reactive(FooterKey.compact, compact)
                 widget.set_class(compact, "-compact", update=False)
             yield widget
+
+    def on_mount(self) -> None:
+        if self._shown is None:  # (nothing took the focus after all: the keys come after the first refresh)
+            self.call_after_refresh(self._first_keys)
+
+    def _first_keys(self) -> None:
+        if self._shown is None and self.is_attached:
+            set_footer_bindings_ready(self)
+            self.call_next(self.recompose)
+
+    def bindings_changed(self, screen) -> None:
+        """The keys are made (again) as soon as what the footer shows changes (the screen's first focus, a
+        pane taking the keyboard), before the screen is next drawn: its first frame shows the keys its focused
+        widget leaves, not those of a screen with nothing focused, replaced a frame later."""
+        if self.is_attached and screen is self.screen and (
+                self._shown is None or (screen.app.app_focus and self._what_it_shows() != self._shown)):
+            set_footer_bindings_ready(self)
+            self.call_next(self.recompose)
+            return
+        super().bindings_changed(screen)
 
     async def recompose(self) -> None:
         if self._shown is not None and self.children and self.is_attached and self._what_it_shows() == self._shown:
