@@ -3,7 +3,7 @@ whose stdio carries the node channel (nodes/channel.py) for every session placed
 connection drops, the next one (docs/nodes.md, "Faults").
 
 `NodeLink.open()` connects and waits for the node's hello (a refused login or an unknown host key is a
-NodeError naming the node). Sessions register a handler per `sid`; output and exit events are
+NodeError naming the node); each connection is one ssh process, a nodes/link_conn.py `LinkConn`. Sessions register a handler per `sid`; output and exit events are
 dispatched to it on the loop. Reading never blocks the loop (asyncio pipes).
 
 Link drops. The town pings the node every PING_INTERVAL; a link silent for LINK_TIMEOUT (or whose ssh
@@ -32,11 +32,12 @@ import time
 import uuid
 
 from gastown_tui import __version__
-from gastown_tui.nodes.channel import OVERLONG, PROTOCOL, BadRequest, LineSplitter, decode, encode, pack, unpack
+from gastown_tui.nodes.channel import PROTOCOL, pack, unpack
 from gastown_tui.nodes.input_ledger import InputLedger
+from gastown_tui.nodes.link_conn import LinkConn, LinkDown
 from gastown_tui.nodes.link_exec import LinkExec
 from gastown_tui.nodes.registry import Node
-from gastown_tui.nodes.ssh import NodeError, explain, ssh_argv
+from gastown_tui.nodes.ssh import NodeError, ssh_argv
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,6 @@ class VersionMismatch(NodeError):
     """The node daemon runs another gastown version than the town (nothing is started there)."""
 
 
-class LinkDown(NodeError):
-    """The request could not be answered because the link dropped (it may be sent again once it is up)."""
-
-
 class SessionHandler:
     """What a remote session gets from its link (RemoteSession implements it)."""
 
@@ -87,22 +84,10 @@ class SessionHandler:
     def on_link_lost(self, reason: str) -> None: ...
 
 
-class _Conn:
-    """One ssh process and its reader."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.stderr = bytearray()
-        self.reader: asyncio.Task | None = None
-        self.stderr_task: asyncio.Task | None = None
-        self.ended = asyncio.Event()
-        self.reason: str | None = None
-
-
 class NodeLink:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.conn: _Conn | None = None
+        self.conn: LinkConn | None = None  # the current ssh connection (nodes/link_conn.py)
         self.hello: dict | None = None
         self.handlers: dict[str, SessionHandler] = {}
         self.errors: list[str] = []  # error events not tied to a waiting request
@@ -123,7 +108,6 @@ class NodeLink:
         self._later_signals: dict[str, int] = {}  # sid -> signal asked for while the link was down
         self._reconnect_task: asyncio.Task | None = None
         self._ping_task: asyncio.Task | None = None
-        self._last_heard = time.monotonic()
         self.token = uuid.uuid4().hex  # this link across its reconnects; the node hangs up other links' programs
         self.listeners: list = []  # fn(link) on each state change (the app's node health, the grace watch)
         self.heads: dict[str, str] = {}  # sid -> the commit its worktree on the node was last reported at
@@ -200,16 +184,9 @@ class NodeLink:
         argv = ssh_argv(self.node, self.serve_command())
         if connect_timeout is not None:
             argv = [f"ConnectTimeout={connect_timeout}" if a.startswith("ConnectTimeout=") else a for a in argv]
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        conn = _Conn(proc)
-        self.conn = conn
-        loop = asyncio.get_running_loop()
         hello = _future()
         self._waiting[("hello", "")] = hello
-        conn.reader = loop.create_task(self._read(conn), name=f"node-link-{self.node.name}")
-        conn.stderr_task = loop.create_task(self._read_stderr(conn))
-        self._last_heard = time.monotonic()
+        conn = self.conn = await LinkConn.start(self.node, argv, self._message, self.errors.append, self._conn_ended)
         hello_msg = {"op": "hello", "town_version": __version__, "link": self.token}
         if self.town_proof is not None:
             hello_msg["town"] = self.town_proof
@@ -219,7 +196,7 @@ class NodeLink:
         try:
             msg = await asyncio.wait_for(hello, hello_timeout)
         except asyncio.TimeoutError:
-            self._kill(conn)
+            conn.kill()
             await conn.ended.wait()
             raise NodeError(f"node {self.node.name} ({self.node.where}): `gastown node serve` did not answer "
                             f"within {hello_timeout:g}s") from None
@@ -227,11 +204,11 @@ class NodeLink:
             await conn.ended.wait()
             raise
         if msg.get("protocol") != PROTOCOL:  # a channel this town cannot speak: nothing can be resumed either
-            conn.reason = mismatch(self.node.name, str(msg.get("version")), __version__,
-                                   f" (channel protocol {msg.get('protocol')}, the town speaks {PROTOCOL})")
-            self._kill(conn)
+            reason = mismatch(self.node.name, str(msg.get("version")), __version__,
+                              f" (channel protocol {msg.get('protocol')}, the town speaks {PROTOCOL})")
+            conn.kill(reason)
             await conn.ended.wait()
-            raise VersionMismatch(conn.reason)
+            raise VersionMismatch(reason)
         return msg
 
     async def open(self) -> dict:
@@ -245,7 +222,7 @@ class NodeLink:
             await self._attach()
         except (NodeError, asyncio.TimeoutError) as exc:
             if self.conn is not None:
-                self._kill(self.conn)
+                self.conn.kill()
                 await self.conn.ended.wait()
             self._set_state(CLOSED)
             self.closed.set()
@@ -272,7 +249,7 @@ class NodeLink:
             except (NodeError, asyncio.TimeoutError) as exc:
                 self.lost_reason = str(exc) or f"node {self.node.name}: no answer to the resume"
                 if self.conn is not None and not self.conn.ended.is_set():
-                    self._kill(self.conn)
+                    self.conn.kill()
                 self._set_state(DOWN)
                 await asyncio.sleep(delay)
                 down_for = time.monotonic() - (self.down_since or time.monotonic())
@@ -316,26 +293,19 @@ class NodeLink:
             conn = self.conn
             if self.state != UP or conn is None or conn.ended.is_set():
                 continue
-            if time.monotonic() - self._last_heard > LINK_TIMEOUT:
-                conn.reason = (f"node {self.node.name} ({self.node.where}): no answer for {LINK_TIMEOUT:g}s "
-                               f"(the link dropped?)")
-                self._kill(conn)
+            if time.monotonic() - conn.last_heard > LINK_TIMEOUT:
+                conn.kill(f"node {self.node.name} ({self.node.where}): no answer for {LINK_TIMEOUT:g}s "
+                          f"(the link dropped?)")
                 continue
             try:
                 self._write(conn, {"op": "ping", "t": time.time()})
             except NodeError:
                 pass
 
-    def _kill(self, conn: _Conn) -> None:
-        try:
-            conn.proc.kill()
-        except ProcessLookupError:
-            pass
-
-    def _write(self, conn: _Conn | None, msg: dict) -> None:
-        if conn is None or conn.ended.is_set() or conn.proc.stdin is None or conn.proc.stdin.is_closing():
+    def _write(self, conn: LinkConn | None, msg: dict) -> None:
+        if conn is None or not conn.writable:
             raise LinkDown(f"node {self.node.name}: the link is {'closed' if self.lost else 'down'}")
-        conn.proc.stdin.write(encode(msg))
+        conn.write(msg)
 
     def _write_current(self, msg: dict) -> None:
         """MSG on the current connection, whatever the link's state (LinkDown when there is none)."""
@@ -347,53 +317,11 @@ class NodeLink:
                            f"{'' if self.lost else ' (reconnecting)'}")
         self._write(self.conn, msg)
 
-    async def _read_stderr(self, conn: _Conn) -> None:
-        while True:
-            chunk = await conn.proc.stderr.read(4096)
-            if not chunk:
-                return
-            conn.stderr += chunk[-8192:]
-            del conn.stderr[:-8192]
+    def _message(self, conn: LinkConn, msg: dict) -> None:
+        if conn is self.conn:  # (an older connection's last lines are not the link's any more)
+            self._dispatch(msg)
 
-    async def _read(self, conn: _Conn) -> None:
-        splitter = LineSplitter()
-        try:
-            while True:
-                data = await conn.proc.stdout.read(65536)
-                if not data:
-                    break
-                if conn is self.conn:
-                    self._last_heard = time.monotonic()
-                for line in splitter.feed(data):
-                    if line is OVERLONG:
-                        self.errors.append("an over-long line from the node was skipped")
-                        continue
-                    try:
-                        msg = decode(line)
-                    except BadRequest as exc:
-                        self.errors.append(f"bad line from the node: {exc}")
-                        continue
-                    if conn is self.conn:
-                        self._dispatch(msg)
-        except asyncio.CancelledError:  # the town's loop is ending: its ssh goes with it (the node's programs go on)
-            self._kill(conn)
-            conn.ended.set()
-            raise
-        except Exception as exc:  # a bug while dispatching: this connection is dropped, the link reconnects
-            self.errors.append(f"reading node {self.node.name}'s channel failed: {exc!r}")
-            conn.reason = conn.reason or f"node {self.node.name}: the town failed reading its channel ({exc!r})"
-            self._kill(conn)
-        # The connection ended (EOF, or killed above).
-        status = await conn.proc.wait()
-        try:
-            await asyncio.wait_for(conn.stderr_task, 5)
-        except asyncio.TimeoutError:
-            pass
-        text = conn.stderr.decode(errors="replace")
-        reason = conn.reason or (explain(self.node, text) if status == 255 else
-                                 f"node {self.node.name}: `gastown node serve` ended with status {status}: "
-                                 f"{text.strip()[-300:]}")
-        conn.ended.set()
+    def _conn_ended(self, conn: LinkConn, reason: str) -> None:
         if conn is self.conn:
             self._ended(reason)
 
@@ -561,8 +489,7 @@ class NodeLink:
         """Kills the current ssh connection (what a dropped link does); the link reconnects."""
         conn = self.conn
         if conn is not None and not conn.ended.is_set():
-            conn.reason = f"node {self.node.name}: {reason}"
-            self._kill(conn)
+            conn.kill(f"node {self.node.name}: {reason}")
 
     async def close(self, hangup: bool = True) -> None:
         """Closes the link for good. HANGUP (the default, an orderly close of the town): the node's
@@ -588,12 +515,11 @@ class NodeLink:
                 deadline = time.monotonic() + 5
                 while self.handlers and time.monotonic() < deadline and not conn.ended.is_set():
                     await asyncio.sleep(0.05)
-            if conn.proc.stdin is not None and not conn.proc.stdin.is_closing():
-                conn.proc.stdin.close()
+            conn.close_stdin()
             try:
                 await asyncio.wait_for(conn.ended.wait(), 10)
             except asyncio.TimeoutError:
-                self._kill(conn)
+                conn.kill()
                 await conn.ended.wait()
         reason = self.lost_reason or f"node {self.node.name}: the link was closed"
         for fut in self._waiting.values():
