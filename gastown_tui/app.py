@@ -9,7 +9,6 @@ actions go out by name (`load`, `act`); the app holds no domain code.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import time
 from datetime import datetime
@@ -162,7 +161,7 @@ class GastownApp(App):
             await self.switch_mode("town")
             self.post_message(TownRefreshed(view))  # (what a new view brings: notices, the title, costs later)
         if self.tune_gc:
-            gc.set_threshold(*collector.THRESHOLDS)  # young objects collected less often from now on
+            collector.collect_young_less_often()
         self.watch_town()
         self.live_changed()
         self.set_interval(1.0, self.refresh_patrols)
@@ -171,7 +170,7 @@ class GastownApp(App):
         if self.tune_gc and not self.detaches:  # (attached: after the first full frame, see _town_refreshed)
             self._tune_gc()
         elif self.tune_gc:
-            gc.set_threshold(*collector.THRESHOLDS)  # young objects collected less often from now on
+            collector.collect_young_less_often()
         self.refresh_town()
         self.watch_town()
         if self.start_agents or self.detaches:

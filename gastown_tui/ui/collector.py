@@ -23,11 +23,16 @@ def start() -> None:
     gc.disable()
 
 
+def collect_young_less_often() -> None:
+    """The app's thresholds from now on (`tune` sets them too): young objects collected less often."""
+    gc.set_threshold(*THRESHOLDS)
+
+
 def tune() -> None:
     """Everything built so far lives as long as the app: collected once, then frozen out of the collector's
     way (a full collection takes some 30-100 ms, which an attached app's first frame need not wait for), and
     young objects collected less often from now on."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*THRESHOLDS)
+    collect_young_less_often()
     gc.enable()
